@@ -1,0 +1,200 @@
+"""The one HTTP transport under gspread: redirect, timeouts, retries, pacing, request counts.
+
+gspread and google-auth run unchanged. ``make_client`` builds real service-account credentials
+and mounts ``GoogleTransport`` on gspread's session for the two Google API hosts; with an
+``endpoint`` (the local emulator) the adapter rewrites scheme and host, path and query untouched.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+import urllib.parse
+from collections import deque
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+
+SHEETS_PREFIX = "https://sheets.googleapis.com/"
+GOOGLE_APIS_PREFIX = "https://www.googleapis.com/"
+SHEETS_HOST = "sheets.googleapis.com"
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive"]
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass
+class RetryPolicy:
+    timeout: tuple[float, float] = (10.0, 60.0)  # connect, read
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 32.0
+    max_total_sleep: float = 300.0  # per run, shared by every request
+    jitter: float = 0.25
+
+
+@dataclass
+class Quota:
+    """Client-side pacer: at most ``reads``/``writes`` Sheets requests per ``window`` seconds."""
+
+    reads: int = 60
+    writes: int = 60
+    window: float = 60.0
+
+
+@dataclass
+class RequestStats:
+    reads: int = 0
+    writes: int = 0
+    drive: int = 0
+    retries: int = 0
+    waited_s: float = 0.0  # backoff sleeps
+    paced_s: float = 0.0  # pacer sleeps
+    quota_exhausted: bool = False
+    by_unit: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"reads": self.reads, "writes": self.writes, "drive": self.drive,
+                "retries": self.retries, "waited_s": round(self.waited_s, 3),
+                "paced_s": round(self.paced_s, 3), "quota_exhausted": self.quota_exhausted}
+
+
+def request_kind(method: str, url: str) -> str:
+    """"read" / "write" for the Sheets API (the quota buckets), "drive" for everything else."""
+    if urllib.parse.urlsplit(url).hostname != SHEETS_HOST:
+        return "drive"
+    return "read" if method.upper() == "GET" else "write"
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class Pacer:
+    """Sliding-window limiter per bucket; thread-safe."""
+
+    def __init__(self, quota: Quota, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.quota, self.clock, self.sleep = quota, clock, sleep
+        self.sent: dict[str, deque] = {"read": deque(), "write": deque()}
+        self.lock = threading.Lock()
+
+    def wait(self, kind: str) -> float:
+        if kind not in self.sent:
+            return 0.0
+        limit = self.quota.reads if kind == "read" else self.quota.writes
+        waited = 0.0
+        with self.lock:
+            sent = self.sent[kind]
+            while True:
+                now = self.clock()
+                while sent and sent[0] <= now - self.quota.window:
+                    sent.popleft()
+                if len(sent) < limit:
+                    sent.append(now)
+                    return waited
+                delay = sent[0] + self.quota.window - now + 0.001
+                self.sleep(delay)
+                waited += delay
+
+
+class GoogleTransport(HTTPAdapter):
+    """Redirect (optional), timeout, retries with backoff + jitter + Retry-After, pacing, counts."""
+
+    def __init__(self, endpoint: str | None = None, policy: RetryPolicy | None = None,
+                 quota: Quota | None = None, stats: RequestStats | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        super().__init__()
+        self.endpoint = urllib.parse.urlsplit(endpoint) if endpoint else None
+        self.policy = policy or RetryPolicy()
+        self.pacer = Pacer(quota or Quota(), sleep=sleep)
+        self.stats = stats or RequestStats()
+        self.sleep = sleep
+        self.unit: str | None = None  # the unit being served, for per-unit counts
+        self.rng = random.Random()
+
+    def _redirect(self, request: requests.PreparedRequest) -> None:
+        if self.endpoint is None:
+            return
+        u = urllib.parse.urlsplit(request.url)
+        request.url = urllib.parse.urlunsplit(
+            (self.endpoint.scheme, self.endpoint.netloc, u.path, u.query, ""))
+
+    def _count(self, kind: str) -> None:
+        key = {"read": "reads", "write": "writes", "drive": "drive"}[kind]
+        setattr(self.stats, key, getattr(self.stats, key) + 1)
+        if self.unit is not None:
+            per = self.stats.by_unit.setdefault(self.unit, {"reads": 0, "writes": 0, "drive": 0})
+            per[key] += 1
+
+    def _backoff(self, attempt: int, response: requests.Response | None) -> float | None:
+        """Seconds to sleep before the next attempt, or None to give up."""
+        p = self.policy
+        if attempt >= p.max_attempts:
+            return None
+        delay = min(p.max_delay, p.base_delay * 2 ** (attempt - 1))
+        delay *= 1 + self.rng.uniform(-p.jitter, p.jitter)
+        hinted = retry_after_seconds(response) if response is not None else None
+        if hinted is not None:
+            delay = max(delay, hinted)
+        if self.stats.waited_s + delay > p.max_total_sleep:
+            return None
+        return delay
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        kind = request_kind(request.method, request.url)
+        self._redirect(request)
+        timeout = timeout or self.policy.timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.paced_s += self.pacer.wait(kind)
+            self._count(kind)
+            response, error = None, None
+            try:
+                response = super().send(request, stream=stream, timeout=timeout, verify=verify,
+                                        cert=cert, proxies=proxies)
+            except (requests.ConnectionError, requests.Timeout) as e:
+                error = e
+            if error is None and response.status_code not in RETRY_STATUSES:
+                return response
+            delay = self._backoff(attempt, response)
+            if delay is None:
+                if response is not None and response.status_code == 429:
+                    self.stats.quota_exhausted = True
+                if error is not None:
+                    raise error
+                return response
+            if response is not None:
+                response.close()
+            self.stats.retries += 1
+            self.stats.waited_s += delay
+            self.sleep(delay)
+
+
+def make_client(service_account_info: dict, endpoint: str | None = None,
+                policy: RetryPolicy | None = None, quota: Quota | None = None,
+                stats: RequestStats | None = None):
+    """A gspread Client on real google-auth service-account credentials and our transport."""
+    import gspread
+    from google.oauth2.service_account import Credentials
+
+    credentials = Credentials.from_service_account_info(service_account_info, scopes=SCOPES)
+    client = gspread.Client(auth=credentials)
+    transport = GoogleTransport(endpoint, policy, quota, stats)
+    for prefix in (SHEETS_PREFIX, GOOGLE_APIS_PREFIX):
+        client.http_client.session.mount(prefix, transport)
+    client.set_timeout(transport.policy.timeout)
+    return client, transport

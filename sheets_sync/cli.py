@@ -1,0 +1,174 @@
+"""Thin click layer: parse options, call the library, print, pick the exit code."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EXIT_OK, EXIT_UNITS_FAILED, EXIT_USAGE, SheetsSyncError
+
+EXIT_CODES_HELP = (
+    "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
+    "1 = có đơn vị không đọc được / dùng số liệu cũ, hoặc có lần ghi bị bỏ qua; "
+    "2 = sai cú pháp lệnh hoặc lỗi cấu hình; 75 = thử lại sau (đang có lần chạy khác, "
+    "hoặc hết hạn mức Google)."
+)
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), default="config.toml",
+    show_default=True, envvar="SHEETS_SYNC_CONFIG",
+    help="Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc).")
+AS_OF_OPTION = click.option(
+    "--as-of", "as_of", metavar="YYYY-MM-DD",
+    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). Các tháng sau ngày này không được yêu cầu.")
+UNIT_OPTION = click.option(
+    "--unit", "units", multiple=True, metavar="CODE",
+    help="Chỉ xử lý đơn vị có mã này (lặp lại được).")
+YEAR_OPTION = click.option(
+    "--year", type=int, default=None, help="Năm kiểm tra (mặc định: năm của --as-of).")
+
+
+class Ctx:
+    def __init__(self, verbose: bool):
+        self.verbose = verbose
+
+
+def fail(e: SheetsSyncError) -> None:
+    click.echo(f"Lỗi: {e}", err=True)
+    sys.exit(e.exit_code)
+
+
+def _load(config_path: str):
+    from .config import load_config
+
+    try:
+        return load_config(config_path)
+    except SheetsSyncError as e:
+        fail(e)
+
+
+@click.group(help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
+                  "vào bảng tính của đơn vị và lập bảng tổng hợp cho Ban Tổ chức.\n\n"
+                  + EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="sheets-sync")
+@click.option("--verbose", "-v", is_flag=True, help="In thêm chi tiết quá trình chạy.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    ctx.obj = Ctx(verbose)
+
+
+@cli.command(help="Đọc bảng tính của các đơn vị và kiểm tra theo quy tắc; không ghi gì vào bảng "
+                  "tính.\n\nVí dụ: sheets-sync check --config config.toml --as-of 2026-11-25 "
+                  "--format json\n\n" + EXIT_CODES_HELP)
+@CONFIG_OPTION
+@AS_OF_OPTION
+@YEAR_OPTION
+@UNIT_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Ghi kết quả vào tệp thay vì in ra màn hình.")
+@click.option("--limit", type=int, default=200, show_default=True,
+              help="Số phát hiện tối đa in trong bảng (0 = tất cả).")
+@click.option("--no-history", is_flag=True, help="Không lưu lần đọc này vào kho lịch sử.")
+@click.pass_obj
+def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history) -> None:
+    from .backends import backend_for
+    from .config import parse_as_of
+    from .pipeline import run_check
+    from .report_format import to_csv, to_json, to_table
+
+    config = _load(config_path)
+    try:
+        as_of_date = parse_as_of(as_of)
+        outcome = run_check(config, backend_for(config), as_of_date, year, units,
+                            history=not no_history, progress=_progress(obj))
+    except SheetsSyncError as e:
+        fail(e)
+    report = outcome.report
+    if fmt == "json":
+        text = to_json(report) + "\n"
+    elif fmt == "csv":
+        text = to_csv(report)
+    else:
+        text = to_table(report, f"{config.parent_name} — kiểm tra sinh hoạt chi bộ",
+                        limit=None if limit == 0 else limit)
+    _emit(text, output, fmt)
+    sys.exit(EXIT_OK if report.all_read else EXIT_UNITS_FAILED)
+
+
+def _progress(obj: Ctx):
+    if not obj.verbose:
+        return None
+    return lambda line: click.echo(line, err=True)
+
+
+def _emit(text: str, output: str | None, fmt: str) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8", newline="" if fmt == "csv" else None)
+        click.echo(f"Đã ghi {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
+                  "(theo tệp cấu hình nếu có).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              envvar="SHEETS_SYNC_CONFIG", help="Tệp cấu hình; bỏ trống = tham số mặc định.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
+              default="table", show_default=True)
+def rules(config_path, fmt) -> None:
+    from .rules import listing
+    from .rules import params as rule_params
+
+    params = rule_params.resolve()
+    if config_path and Path(config_path).exists():
+        params = _load(config_path).rules
+    if fmt == "json":
+        click.echo(json.dumps(listing.as_json(params), ensure_ascii=False, indent=2))
+    elif fmt == "markdown":
+        click.echo(listing.as_markdown(params), nl=False)
+    else:
+        click.echo(listing.as_table(params), nl=False)
+
+
+@cli.group(help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu.")
+def templates() -> None:
+    pass
+
+
+@templates.command("export", help="Xuất bảng tính mẫu (.xlsx) có tiêu đề tiếng Việt, danh sách "
+                                  "chọn, kiểm tra ngày/số và tab Hướng dẫn.\n\nVí dụ: sheets-sync "
+                                  "templates export --output mau.xlsx --unit-name \"Đảng ủy xã "
+                                  "Nhân Thịnh\"")
+@click.option("--output", required=True, type=click.Path(dir_okay=False),
+              help="Đường dẫn tệp .xlsx sẽ tạo.")
+@click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
+def templates_export(output, unit_name) -> None:
+    from .export import export_template
+
+    path = export_template(Path(output), unit_name=unit_name)
+    click.echo(f"Đã xuất mẫu: {path}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 (cho thử nghiệm và demo).\n\n"
+                  "sheets-sync emulator --port 0 --key-file KEY.json [--seed ID=FILE.xlsx ...] "
+                  "[--latency-ms N] [--read-quota N --write-quota N] [--quota-window-s S]\n\n"
+                  "Dòng đầu tiên in ra là địa chỉ gốc http://127.0.0.1:PORT.")
+@click.pass_context
+def emulator(ctx: click.Context) -> None:
+    from .emulator.cli import main as emulator_main
+
+    sys.exit(emulator_main(list(ctx.args)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="sheets-sync", standalone_mode=True)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_USAGE)
+    return EXIT_OK

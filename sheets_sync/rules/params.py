@@ -1,0 +1,87 @@
+"""Rule parameters: every default of rules.md, named in one place.
+
+Overridable in the config's ``[rules]`` table (parent level) and per unit (``rules = {...}``).
+A parameter whose default is None is unset (the rule part it drives is off); in TOML, which
+has no null, ``false`` unsets an optional parameter.
+"""
+from __future__ import annotations
+
+from datetime import date
+from types import MappingProxyType
+
+DEFAULTS = MappingProxyType({
+    # Regular meeting window (CT §5)
+    "window_start_day": 1,
+    "window_end_day": 7,
+    "preferred_day": 3,
+    "report_grace_days": 5,
+    # Thematic meetings (HD12)
+    "thematic_per_quarter": 1,
+    # Commune briefing (CT §4)
+    "brief_deadline_day": 30,
+    "brief_deadline_inclusive": False,
+    # Duration (HD12, HD42)
+    "min_minutes_regular": 90,
+    "min_minutes_combined": 120,
+    "small_cell_members": None,
+    "min_minutes_small_cell": None,
+    "duration_tolerance_minutes": 5,
+    # Attendance (HD12)
+    "min_attendance_rate": 0.85,
+    # Pre-meeting of the cell committee (HD12, CT §4)
+    "premeeting_max_days": 10,
+    # Documents on the party-member handbook app (HD42)
+    "docs_app_enabled": True,
+    "docs_app_effective_from": date(2025, 11, 1),
+    "docs_app_lead_days": 1,
+    # Ratings (CT §2)
+    "rating_thresholds": MappingProxyType({"Tốt": 90, "Khá": 70, "Trung bình": 50}),
+    # Cell registry (ĐL)
+    "min_official_members": 3,
+    # Members (HD12, ĐL art. 8)
+    "max_consecutive_excused": 3,
+    "abandon_months": 3,
+    # Annual derivation (CT §7)
+    "annual_min_tot": 7,
+    "annual_max_kem": 2,
+})
+
+# Parameters that may be unset (None / false in TOML).
+OPTIONAL = frozenset({"preferred_day", "small_cell_members", "min_minutes_small_cell"})
+
+
+_TYPE_VI = {int: "số nguyên", float: "số", bool: "true/false", dict: "bảng",
+            date: "ngày dạng YYYY-MM-DD"}
+
+
+def _check(name: str, value, where: str) -> object:
+    from ..errors import ConfigError
+
+    if name not in DEFAULTS:
+        raise ConfigError(f"{where}: tham số quy tắc không có: '{name}'. Xem 'sheets-sync rules'.")
+    default = DEFAULTS[name]
+    if name in OPTIONAL and (value is False or value is None):
+        return None
+    if name in OPTIONAL:
+        expected = int
+    elif isinstance(default, MappingProxyType):
+        expected = dict
+    else:
+        expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(f"{where}: '{name}' phải là {_TYPE_VI[expected]}, không phải {value!r}.")
+    if expected is dict:
+        return MappingProxyType(dict(value))
+    return value
+
+
+def resolve(*layers: dict, where: str = "config") -> MappingProxyType:
+    """Defaults overlaid by each layer (parent ``[rules]``, then the unit's ``rules``)."""
+    merged = dict(DEFAULTS)
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            merged[name] = _check(name, value, where)
+    return MappingProxyType(merged)

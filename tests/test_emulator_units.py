@@ -1,0 +1,190 @@
+"""Unit tests of the emulator's building blocks (no HTTP)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sheets_sync.emulator import a1, cells, driveq, edits, errors, fieldmask, grid, numfmt
+from sheets_sync.emulator.batch_update import BatchUpdate
+from sheets_sync.emulator.formula import ErrorValue, Evaluator
+from sheets_sync.emulator.quota import Quota
+from sheets_sync.emulator.seed import from_values
+
+
+def _spreadsheet(rows, rows_count=None):
+    ss = from_values("s", {"Sheet1": rows, "Other tab": [[10, 20]]}, "T", "en_US", "Etc/GMT",
+                     random.Random(1))
+    if rows_count:
+        ss.sheets[0].resize(rows_count, ss.sheets[0].column_count)
+    return ss
+
+
+@given(st.integers(min_value=0, max_value=18277))
+def test_column_letters_round_trip(index):
+    assert a1.column_index(a1.column_letters(index)) == index
+
+
+@pytest.mark.parametrize("text, echo", [
+    ("'Sheet1'", "Sheet1!A1:Z1000"), ("Sheet1!A1:C", "Sheet1!A1:C1000"),
+    ("'Sheet1'!A1:1", "Sheet1!A1:Z1"), ("Sheet1!D4:A1", "Sheet1!A1:D4"),
+    ("Sheet1!A1:A1", "Sheet1!A1"), ("sheet1!B:B", "Sheet1!B1:B1000"),
+    ("A1:B2", "Sheet1!A1:B2"), ("Sheet1!A1:AB5000", "Sheet1!A1:Z1000"),
+    ("'Other tab'!$B$2", "'Other tab'!B2"),
+])
+def test_range_echo(text, echo):
+    ss = _spreadsheet([])
+    sheet, box = grid.read_box(ss, text)
+    assert a1.format_box(sheet.title, box) == echo
+
+
+@pytest.mark.parametrize("text, message", [
+    ("'all prompts'!A1:[5", "Unable to parse range: 'all prompts'!A1:[5"),
+    ("Nope!A1", "Unable to parse range: Nope!A1"),
+    ("Sheet1!A1001", "Range (Sheet1!A1001) exceeds grid limits. Max rows: 1000, max columns: 26"),
+])
+def test_range_errors(text, message):
+    with pytest.raises(errors.ApiError) as raised:
+        grid.read_box(_spreadsheet([]), text)
+    assert raised.value.body["error"]["message"] == message
+
+
+def test_trimming_and_columns():
+    ss = _spreadsheet([["A1", "B1", "", "D1"], ["", "b2", "", ""], [], ["A4", "B4", "", "D4"]])
+    sheet, box = grid.read_box(ss, "Sheet1")
+    assert grid.render_values(ss, sheet, box, "FORMATTED_VALUE", "SERIAL_NUMBER", "ROWS") == [
+        ["A1", "B1", "", "D1"], ["", "b2"], [], ["A4", "B4", "", "D4"]]
+    assert grid.render_values(ss, sheet, box, "FORMATTED_VALUE", "SERIAL_NUMBER", "COLUMNS") == [
+        ["A1", "", "", "A4"], ["B1", "b2", "", "B4"], [], ["D1", "", "", "D4"]]
+
+
+def test_write_counting_and_bounds():
+    ss = _spreadsheet([])
+    sheet, bounds = grid.resolve(ss, "Sheet1!A1:D6")
+    write = grid.plan_write(sheet, bounds, "Sheet1!A1:D6",
+                            [["x", None], [None], [], [], [], [None, None, None, "y"]], "ROWS")
+    assert write.response("s") == {"spreadsheetId": "s", "updatedRange": "Sheet1!A1:D6",
+                                   "updatedRows": 2, "updatedColumns": 2, "updatedCells": 2}
+    with pytest.raises(errors.ApiError) as raised:
+        grid.plan_write(sheet, a1.parse_cells("A1:B2"), "Sheet1!A1:B2", [["a", "b", "c"]], "ROWS")
+    assert raised.value.body["error"]["message"] == (
+        "Requested writing within range [Sheet1!A1:B2], but tried writing to column [C]")
+
+
+@pytest.mark.parametrize("typed, stored, formatted", [
+    ("0042", 42, "42"), ("= 1 / 1024", "= 1 / 1024", "0.0009765625"),
+    ("2,000,000.01", 2000000.01, "2,000,000.01"), ("3_1_0", "3_1_0", "3_1_0"),
+    ("12.5%", 0.125, "12.5%"), ("true", True, "TRUE"), ("'=1+1", "=1+1", "=1+1"),
+    ("1999-01-02", 36162, "1999-01-02"), ("3/4/2024", 45355, "3/4/2024"),
+    ("2024-03-04 19:30", 45355.8125, "2024-03-04 19:30:00"), (53, 53, "53"),
+])
+def test_user_entered(typed, stored, formatted):
+    value, formula, number_format = cells.user_entered(typed, "en_US")
+    assert value == stored
+    cell = cells.with_value(None, value, formula, number_format)
+    ss = _spreadsheet([])
+    ss.sheets[0].put(0, 0, cell)
+    effective = Evaluator(ss).value(ss.sheets[0], 0, 0)
+    assert cells.render(cell, effective, "FORMATTED_VALUE", "SERIAL_NUMBER", "en_US") == formatted
+
+
+def test_vietnamese_locale_input_and_output():
+    assert cells.user_entered("1.234,5", "vi_VN")[0] == 1234.5
+    assert cells.user_entered("03/04/2024", "vi_VN")[0] == numfmt.to_serial(
+        __import__("datetime").date(2024, 4, 3))
+    assert numfmt.format_general(1234.5, "vi_VN") == "1234,5"
+
+
+def test_formulas():
+    ss = _spreadsheet([[1, 2, "=A1+B1*2", "=SUM(A1:C1)", "='Other tab'!B1/0", "=NOPE(1)",
+                        '=IF(A1>0,"yes","no")&"!"', "=C1"]])
+    evaluator = Evaluator(ss)
+    sheet = ss.sheets[0]
+    assert [evaluator.value(sheet, 0, c) for c in range(8)] == [
+        1, 2, 5, 8, ErrorValue("#DIV/0!"), ErrorValue("#NAME?"), "yes!", 5]
+    sheet.put(1, 0, cells.with_value(None, "=A2", True))
+    assert evaluator.value(sheet, 1, 0) == ErrorValue("#REF!")
+
+
+def test_fieldmask():
+    assert fieldmask.parse("sheets(properties,protectedRanges),sheets.data/rowData") == {
+        "sheets": {"properties": None, "protectedRanges": None, "data": {"rowData": None}}}
+    assert fieldmask.paths("gridProperties/rowCount,gridProperties(columnCount)") == [
+        ["gridProperties", "rowCount"], ["gridProperties", "columnCount"]]
+    value = {"sheets": [{"properties": {"title": "a", "index": 0}}], "spreadsheetId": "x"}
+    assert fieldmask.apply(value, fieldmask.parse("sheets.properties.tabColorStyle")) == {
+        "sheets": [{"properties": {}}]}
+    assert fieldmask.apply(value, fieldmask.parse("namedRanges")) == {}
+    with pytest.raises(fieldmask.MaskSyntaxError):
+        fieldmask.parse("a(b")
+
+
+def test_drive_query():
+    files = [{"name": "A", "mimeType": "x", "parents": ["f1"], "trashed": False},
+             {"name": "B's", "mimeType": "y", "parents": ["f2"], "trashed": True}]
+    match = driveq.parse("'f1' in parents and mimeType = 'x' and trashed=false")
+    assert [f["name"] for f in files if match(f)] == ["A"]
+    match = driveq.parse('parents in "f2" or (name contains \'a\' and not trashed = true)')
+    assert [f["name"] for f in files if match(f)] == ["A", "B's"]
+    assert driveq.parse("name = 'B\\'s'")(files[1])
+    with pytest.raises(driveq.QuerySyntaxError):
+        driveq.parse("owner = 'x'")
+
+
+def test_structural_shifts_and_errors():
+    ss = _spreadsheet([["h"], ["r1"], ["r2"]])
+    batch = BatchUpdate(ss, random.Random(2), "me@example.com")
+    batch.run([{"addProtectedRange": {"protectedRange": {"range": {
+        "sheetId": 0, "startRowIndex": 1, "endRowIndex": 3}}}}])
+    batch.run([{"insertDimension": {"range": {"sheetId": 0, "dimension": "ROWS",
+                                              "startIndex": 1, "endIndex": 3}}}])
+    assert ss.sheets[0].protected_ranges[0]["range"]["startRowIndex"] == 3
+    batch.run([{"deleteDimension": {"range": {"sheetId": 0, "dimension": "ROWS",
+                                              "startIndex": 3, "endIndex": 5}}}])
+    assert ss.sheets[0].protected_ranges == []
+    with pytest.raises(errors.ApiError) as raised:
+        batch.run([{"updateSheetProperties": {"properties": {"sheetId": s.sheet_id,
+                                                             "hidden": True}, "fields": "hidden"}}
+                   for s in ss.sheets])
+    assert raised.value.body["error"]["message"] == (
+        "Invalid requests[1].updateSheetProperties: You can't hide all the sheets in a document.")
+    with pytest.raises(errors.ApiError) as raised:
+        batch.run([{"mergeCells": {"range": {"sheetId": 0}}, "addSheet": {}}])
+    assert "Oneof field 'kind' is already set" in raised.value.body["error"]["message"]
+    with pytest.raises(errors.ApiError) as raised:
+        batch.run([{"addBanding": {}}])
+    assert "not supported by the sheets-sync emulator" in raised.value.body["error"]["message"]
+
+
+def test_append_table_detection():
+    from sheets_sync.emulator.values_api import find_table
+
+    ss = _spreadsheet([["x", "", "z"]])
+    sheet = ss.sheets[0]
+    assert find_table(sheet, sheet.whole()) == a1.Box(0, 2, 1, 3)
+    assert find_table(sheet, a1.Box(0, 0, 1, 1)) == a1.Box(0, 0, 1, 1)
+    assert find_table(sheet, a1.Box(1, 0, 2, 1)) is None
+
+
+def test_edits():
+    ss = _spreadsheet([["h"], ["r1"]])
+    edits.apply(ss, "Sheet1", {"op": "append_rows", "values": [["r2", "5"]]})
+    edits.apply(ss, "Sheet1", {"op": "insert_rows", "index": 1, "count": 2})
+    edits.apply(ss, "Sheet1", {"op": "delete_rows", "index": 1})
+    edits.apply(ss, "Sheet1", {"op": "set", "range": "B1", "values": [["=1+1"]]})
+    assert [[c.value if c else None for c in row] for row in ss.sheets[0].rows] == [
+        ["h", "=1+1"], [], ["r1"], ["r2", 5]]
+    with pytest.raises(ValueError, match="needs 'index'"):
+        edits.apply(ss, "Sheet1", {"op": "delete_rows"})
+
+
+def test_quota_windows():
+    now = [0.0]
+    quota = Quota(2, None, 10.0, lambda: now[0])
+    assert [quota.admit("a", "read") for _ in range(3)] == [None, None, 10.0]
+    assert quota.admit("b", "read") is None and quota.admit("a", "write") is None
+    now[0] = 12.5
+    assert quota.admit("a", "read") is None
