@@ -6,8 +6,8 @@ import io
 import json
 import unicodedata
 
-from .findings import (ERROR, FINDING_FIELDS, INFO, SEVERITY_VI, STATUS_VI, WARNING, Finding,
-                       Report)
+from .findings import (ERROR, FINDING_FIELDS, INFO, SEVERITY_ORDER, SEVERITY_VI, STATUS_VI,
+                       WARNING, Finding, Report)
 
 SEVERITY_MARK = {ERROR: "✖", WARNING: "⚠", INFO: "ℹ"}
 
@@ -82,7 +82,9 @@ def to_table(report: Report, title: str = "", limit: int | None = 200) -> str:
     if failed:
         lines.append("")
         lines += [f"  {u.code}: {u.message}" for u in failed]
-    findings = report.sorted_findings()
+    order = {u.code: n for n, u in enumerate(report.units)}
+    findings = sorted(report.sorted_findings(),
+                      key=lambda f: (SEVERITY_ORDER[f.severity], order.get(f.unit, len(order))))
     if findings:
         lines.append("")
         lines.append("Chi tiết:")

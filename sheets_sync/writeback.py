@@ -359,9 +359,10 @@ def check_grid(template: Template, unit_name: str, data, unit_findings: list[Fin
     ]
     matrix = _matrix(template, data, unit_findings, year)
     grid.extend(matrix if matrix else [["Chưa có danh sách chi bộ (tab Chi bộ)."]])
-    grid.append([f"Ký hiệu: {MONTH_OK} đã sinh hoạt, không có vấn đề; {MONTH_ERROR} có vi phạm; "
-                 f"{MONTH_WARNING} có cảnh báo; {MONTH_MISSING} chưa có buổi sinh hoạt thường kỳ "
-                 f"(quá hạn); {MONTH_NONE} chưa đến hạn hoặc chi bộ chưa/không hoạt động."])
+    grid.append([f"Ký hiệu: {MONTH_OK} = đã sinh hoạt thường kỳ, không có vấn đề; "
+                 f"{MONTH_ERROR} = có vi phạm; {MONTH_WARNING} = có cảnh báo; "
+                 f"{MONTH_MISSING} = chưa có buổi sinh hoạt thường kỳ (đã quá hạn); "
+                 f"{MONTH_NONE} = chưa đến hạn, chưa có số liệu hoặc chi bộ không hoạt động."])
     grid.append([])
     grid.append(["Các vấn đề không gắn với một dòng cụ thể"])
     loose = _by_severity([f for f in unit_findings if f.row is None])

@@ -108,7 +108,7 @@ def test_any_earlier_date_counts_and_undated_rows_are_recorded():
     ]
     ctx = context(date(2026, 11, 20), briefings=rows)
     assert run(ctx) == []
-    assert sorted(f.rule for f in ctx.unit.findings) == ["DATA-INVALID", "DATA-REQUIRED"]
+    assert sorted(f.rule for f in ctx.unit.findings if f.rule.startswith("DATA-")) == ["DATA-INVALID", "DATA-REQUIRED"]
 
 
 def test_only_the_checked_year():

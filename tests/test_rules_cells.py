@@ -63,12 +63,12 @@ def test_every_rule_on_its_row():
     assert msgs[9] == ["Bí thư chi bộ CB08 chưa đồng thời là trưởng thôn/tổ trưởng dân phố."]
     assert msgs[10] == ["Bí thư chi bộ CB09 chưa đồng thời là thủ trưởng cơ quan, đơn vị."]
     f = only(cells.check(ctx), "CELL-SIZE")[0]
-    assert (f.unit, f.tab, f.cell, f.period) == ("NT", "Chi bộ", "CB14", None)
+    assert (f.unit, f.tab, f.cell, f.period) == ("NT", "Chi bộ", "CB04", None)
 
 
 def test_the_reader_reports_the_empty_assignee_only_as_cell_assignee():
     ctx = context(AS_OF, cells=[cell("CB01", assignee=None)])
-    assert [f.rule for f in ctx.unit.findings] == []
+    assert [f.rule for f in ctx.unit.findings if f.rule.startswith("DATA-")] == []
     assert run(ctx) == [("CELL-ASSIGNEE", 2, None, "warning")]
 
 
@@ -108,7 +108,7 @@ def test_unreadable_values_give_nothing_here():
     rows = [cell("CB01", official_members="hai", secretary_dual="có lẽ", kind="Làng")]
     ctx = context(AS_OF, cells=rows)
     assert run(ctx) == []
-    assert {f.rule for f in ctx.unit.findings} == {"DATA-INVALID"}
+    assert {f.rule for f in ctx.unit.findings if f.rule.startswith("DATA-")} == {"DATA-INVALID"}
 
 
 def test_no_register_tab():

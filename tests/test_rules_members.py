@@ -110,7 +110,7 @@ def test_unreadable_or_empty_status_neither_extends_nor_breaks():
             mark(k, 5, EXCUSED)]
     ctx = ctx_of(rows)
     assert run(ctx) == [("MEMBER-EXCUSED-STREAK", 6, "2026-05", "warning")]
-    assert sorted(f.rule for f in ctx.unit.findings) == ["DATA-INVALID", "DATA-REQUIRED"]
+    assert sorted(f.rule for f in ctx.unit.findings if f.rule.startswith("DATA-")) == ["DATA-INVALID", "DATA-REQUIRED"]
 
 
 def test_streak_parameter():

@@ -53,7 +53,7 @@ _SAFE_PARTS = [re.compile(p, re.IGNORECASE) for p in (
     r"xl/comments[^/]*\.xml",
     r"xl/comments/[^/]+\.xml",
     r"xl/printerSettings/[^/]+\.bin",  # dropped on save; the page setup itself is kept
-    r"xl/drawings/vmlDrawing[^/]*\.vml",  # legacy comment boxes; checked by _vml_problem
+    r"xl/drawings/[^/]+\.vml",  # legacy comment boxes; checked by _vml_problem
 )]
 
 # Known parts openpyxl cannot round-trip, with the Vietnamese name shown to the operator.
@@ -61,7 +61,7 @@ _UNSAFE_PREFIXES = (
     ("xl/charts/", "biểu đồ"),
     ("xl/chartsheets/", "biểu đồ"),
     ("xl/media/", "hình ảnh"),
-    ("xl/drawings/", "hình vẽ, biểu đồ hoặc hình ảnh"),
+    ("xl/drawings/", "hình vẽ hoặc hình ảnh"),
     ("xl/pivottables/", "bảng tổng hợp (PivotTable)"),
     ("xl/pivotcache/", "bảng tổng hợp (PivotTable)"),
     ("xl/vbaproject.bin", "macro (VBA)"),
@@ -83,6 +83,8 @@ _UNSAFE_PREFIXES = (
     ("xl/model/", "mô hình dữ liệu"),
     ("xl/richdata/", "hình ảnh trong ô"),
 )
+
+_DRAWINGS = "hình vẽ hoặc hình ảnh"
 
 # openpyxl load warnings that lose nothing staff typed.
 _BENIGN_WARNINGS = ("contains no default style",)
@@ -130,15 +132,26 @@ def unsupported_parts(path: Path) -> list[str]:
                     continue
                 lower = name.lower()
                 if any(p.fullmatch(name) for p in _SAFE_PARTS):
-                    if lower.startswith("xl/drawings/vmldrawing") and _vml_problem(zf.read(info)):
+                    if lower.endswith(".vml") and _vml_problem(zf.read(info)):
                         found.append("nút điều khiển hoặc hình ảnh đầu/cuối trang")
                     continue
                 label = next((lbl for prefix, lbl in _UNSAFE_PREFIXES if lower.startswith(prefix)),
                              None)
                 found.append(label or f"thành phần không hỗ trợ ({name})")
-    except (zipfile.BadZipFile, OSError, KeyError) as e:
+            try:
+                types = zf.read("[Content_Types].xml").decode("utf-8", "replace")
+            except KeyError:
+                types = ""
+            if "macroEnabled" in types:
+                found.append("macro (VBA)")
+            if "template.main" in types:
+                found.append("định dạng mẫu (template)")
+    except Exception as e:  # BadZipFile, OSError, zlib errors on damaged members
         raise _Unreadable(str(e)) from None
-    return list(dict.fromkeys(found))
+    found = list(dict.fromkeys(found))
+    if _DRAWINGS in found and ({"biểu đồ", "hình ảnh"} & set(found)):
+        found.remove(_DRAWINGS)  # the drawing part only anchors the chart or picture
+    return found
 
 
 def _load(path: Path, data_only: bool = False):
@@ -442,10 +455,12 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     formulas = _formula_cells(wb, plan)
     if formulas:
         reasons.append(f"ô có công thức ({', '.join(formulas)})")
-    copy_target = Path(out_dir) / FLAGGED_DIR / name
+    if path.suffix.lower() != ".xlsx":  # openpyxl saves plain .xlsx content
+        reasons.append(f"định dạng {path.suffix or '(không có đuôi)'}")
+    copy_target = Path(out_dir) / FLAGGED_DIR / f"{path.stem}.xlsx"
 
     if dry_run:
-        lines = "; ".join(plan.describe())
+        lines = " ".join(plan.describe())
         where = (f"sẽ ghi bản có cờ vào {copy_target} (tệp có {', '.join(reasons)})"
                  if reasons else "sẽ ghi trực tiếp vào tệp")
         return WriteResult(DRY_RUN, f"Tệp {name}: {where}. {lines}",

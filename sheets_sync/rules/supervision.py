@@ -14,7 +14,9 @@ unreadable (their year cannot be known).
 Across the units of the parent (``check_parent``):
 - SUP-MONTHLY: a supervisor of the roster with no visit in any of their units in a month M of
   the checked year, once M is due (end of M + ``report_grace_days``). Names are matched after
-  normalisation, then without diacritics, against the name and the aliases. Any visit row of the
+  normalisation, then without diacritics, against the name and the aliases (a visitor name that
+  is exactly a roster name is not matched without diacritics to another roster name: "Bình"
+  never counts for "Bính"). Any visit row of the
   supervisor dated in M counts (also when SUP-RECORD / SUP-NO-MEETING flag it, or its cell code
   is empty), except a visit to a cell code unknown in that unit. When no visit is found and one
   of the supervisor's units was not read or has no usable `Dự sinh hoạt` tab, the month cannot
