@@ -114,6 +114,58 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command(help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
+                  "tab Kiểm tra của bảng tính, rồi lập bảng tổng hợp cho Ban Tổ chức.\n\n"
+                  "Ví dụ: sheets-sync run --config config.toml\n\n"
+                  "Chỉ ghi vào cột/tab của công cụ; dòng nào không chắc chắn thì bỏ qua và báo lại. "
+                  "--dry-run: chỉ cho biết sẽ ghi gì, không ghi gì.\n\n" + EXIT_CODES_HELP)
+@CONFIG_OPTION
+@AS_OF_OPTION
+@YEAR_OPTION
+@UNIT_OPTION
+@click.option("--dry-run", is_flag=True, help="Không ghi gì (bảng tính, bảng tổng hợp, lịch sử); "
+                                               "chỉ in những gì sẽ thay đổi.")
+@click.pass_obj
+def run(obj: Ctx, config_path, as_of, year, units, dry_run) -> None:
+    from .backends import backend_for
+    from .config import parse_as_of
+    from .pipeline import run as run_job
+    from .report_format import run_summary
+
+    config = _load(config_path)
+    try:
+        outcome = run_job(config, backend_for(config), parse_as_of(as_of), year, units,
+                          dry_run=dry_run, progress=_progress(obj))
+    except SheetsSyncError as e:
+        fail(e)
+    click.echo(run_summary(outcome, config.parent_name), nl=False)
+    failed = not outcome.all_read or outcome.writes_skipped
+    sys.exit(EXIT_UNITS_FAILED if failed else EXIT_OK)
+
+
+@cli.command(help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
+                  "bảng tính nào.\n\nVí dụ: sheets-sync rollup --config config.toml\n\n"
+                  + EXIT_CODES_HELP)
+@CONFIG_OPTION
+@AS_OF_OPTION
+@YEAR_OPTION
+@UNIT_OPTION
+def rollup(config_path, as_of, year, units) -> None:
+    from .config import parse_as_of
+    from .pipeline import rollup_from_store
+
+    config = _load(config_path)
+    try:
+        outcome = rollup_from_store(config, parse_as_of(as_of), year, units)
+    except SheetsSyncError as e:
+        fail(e)
+    for r in outcome.reads:
+        if r.result.message:
+            click.echo(f"  {r.result.code}: {r.result.message}", err=True)
+    click.echo(f"Bảng tổng hợp: {outcome.rollup}")
+    sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
+
+
 @cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
                   "(theo tệp cấu hình nếu có).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,

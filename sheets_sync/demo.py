@@ -371,10 +371,6 @@ def meeting_due(year: int, month: int, as_of: date, window_end: int = 7, grace: 
     return as_of > deadline
 
 
-def supervision_due(year: int, month: int, as_of: date, grace: int = 5) -> bool:
-    return as_of > date(year, month, _last_day(year, month)) + timedelta(days=grace)
-
-
 def max_absent(required: int, rate: float = 0.85) -> int:
     """Largest number of absentees that keeps present / required strictly above ``rate``."""
     k = 0
@@ -485,7 +481,7 @@ class _Builder:
             dual = rng.random() < 0.7 if village else True
             cell = CellSpec(code, cname, kind, members, n - probationary, secretary, dual,
                             assignee=rng.choice(unit.committee),
-                            habit_day=3 if rng.random() < 0.7 else rng.choice((1, 2, 4, 5, 6, 7)),
+                            habit_day=3 if rng.random() < 0.75 else rng.choice((1, 2, 4, 5, 6, 7)),
                             evening=village)
             unit.cells.append(cell)
         cells = {c.code: c for c in unit.cells}
@@ -521,7 +517,7 @@ class _Builder:
             for m in self.months:
                 if not cell.active(year, m):
                     continue
-                day = cell.habit_day if rng.random() < 0.82 else rng.randint(1, unit.window_end)
+                day = cell.habit_day if rng.random() < 0.88 else rng.randint(1, unit.window_end)
                 day = min(day, _last_day(year, m))
                 d = date(year, m, day)
                 combined = plan.get(m) == "combined"
@@ -975,7 +971,7 @@ def _layouts(t: Template, code: str, year: int, unit_name: str) -> dict[str, Lay
     return out
 
 
-# --- rendering values ------------------------------------------------------------------------------
+# --- rendering values --------------------------------------------------------------------------
 
 class _Render:
     def __init__(self, unit: Unit, rng: random.Random):
@@ -1303,7 +1299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m sheets_sync.demo",
         description="Tạo dữ liệu demo: các sổ tính của đảng ủy xã và tệp config.toml.")
     p.add_argument("--out", default="demo", help="thư mục đích (mặc định: demo)")
-    p.add_argument("--year", type=int, default=None, help="năm của dữ liệu (mặc định: năm kiểm tra)")
+    p.add_argument("--year", type=int, default=None,
+                   help="năm của dữ liệu (mặc định: năm kiểm tra)")
     p.add_argument("--as-of", default=None, help="ngày kiểm tra YYYY-MM-DD (mặc định: hôm nay)")
     p.add_argument("--seed", type=int, default=2026)
     args = p.parse_args(argv)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Callable
 
 from .backends.base import Backend
 from .checker import UnitRead, evaluate, read_unit
 from .config import Config, UnitConfig
-from .findings import OK, READ_STATUSES, STALE, UNREACHABLE, Report, UnitResult
+from .errors import UnitReadError
+from .findings import OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Report, UnitResult
 from .store import Store
 from .template import Template, load_template
 from .workbook import parse_unit, required_tabs_found
@@ -36,6 +38,28 @@ def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
     return UnitRead(unit, result, data, last.raw)
 
 
+def _read_google(unit: UnitConfig, backend: Backend, store: Store, template: Template,
+                 as_of: date) -> UnitRead:
+    """One Drive request first: a spreadsheet whose version equals the last pull's (or the one
+    our own last write produced) is not re-read — its stored pull is re-evaluated (deadlines
+    move); otherwise it is read and the version recorded with the pull."""
+    last = store.last_pull(unit.code)
+    try:
+        version = backend.version(unit)
+    except UnitReadError as e:
+        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
+    if last is not None and version is not None and version in (last.version,
+                                                                 last.own_write_version):
+        data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
+        result = UnitResult(unit.code, unit.name, UNCHANGED,
+                            pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+        return UnitRead(unit, result, data, last.raw, pull_id=last.id)
+    read = read_unit(backend, template, unit, as_of)
+    if read.raw is not None:
+        read.raw.version = version
+    return read
+
+
 def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
          units: tuple[str, ...] = (), store: Store | None = None, record: bool = True,
          template: Template | None = None, progress: Progress | None = None) -> list[UnitRead]:
@@ -46,8 +70,14 @@ def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: da
     for n, unit in enumerate(selected, start=1):
         if progress:
             progress(f"[{n}/{len(selected)}] Đang đọc {unit.code} — {unit.name}")
-        read = read_unit(backend_for(unit), template, unit, as_of)
-        if read.data is not None:
+        backend = backend_for(unit)
+        if unit.is_google and store is not None:
+            read = _read_google(unit, backend, store, template, as_of)
+        else:
+            read = read_unit(backend, template, unit, as_of)
+        if read.result.status == UNCHANGED:
+            pass
+        elif read.data is not None:
             pulled_at = _now()
             read.result.pulled_at = pulled_at.isoformat(timespec="seconds")
             if store is not None and record:
@@ -123,3 +153,113 @@ def summarize(report: Report, extra: dict | None = None) -> dict:
         **(extra or {}),
     }
 
+
+
+# --- run: pull -> check -> write back -> roll-up -----------------------------------------------
+
+@dataclass
+class UnitWrite:
+    unit: str
+    status: str  # written / unchanged / copy / skipped / dry-run / not-read / error
+    message: str
+    plan_lines: list[str] = field(default_factory=list)
+    cells: int = 0
+
+
+@dataclass
+class RunOutcome(CheckOutcome):
+    writes: list[UnitWrite] = field(default_factory=list)
+    rollup: Path | None = None
+    requests: dict = field(default_factory=dict)
+
+    @property
+    def writes_skipped(self) -> bool:
+        return any(w.status in ("skipped", "error") for w in self.writes)
+
+
+def _write_unit(config: Config, template: Template, read: UnitRead, report: Report,
+                backend: Backend, dry_run: bool, store: Store | None) -> UnitWrite:
+    from .backends.local_write import write_local
+    from .writeback import apply_to_raw, plan_unit
+
+    code = read.config.code
+    if read.result.status != OK or read.data is None:
+        return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này.")
+    plan = plan_unit(template, read, report.findings, report.as_of, report.year)
+    lines = plan.describe()
+    if dry_run:
+        return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines)
+    if read.config.is_google:
+        result = backend.writer().apply(read.config, read, plan)
+        if (result.status == "written" and not result.skipped_rows and store is not None
+                and read.pull_id is not None):
+            apply_to_raw(read.raw, plan)
+            store.set_own_write_version(read.pull_id, backend.version(read.config), read.raw)
+    else:
+        result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
+                             config.state_dir / "backups", config.backup_keep)
+    status = result.status if result.ok or result.status == "skipped" else "skipped"
+    return UnitWrite(code, status, result.message, lines, result.cells_written)
+
+
+def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
+        year: int | None = None, units: tuple[str, ...] = (), dry_run: bool = False,
+        progress: Progress | None = None) -> RunOutcome:
+    """The main job. One unit's failure never stops the others; --dry-run writes nothing."""
+    from .errors import SheetsSyncError
+    from .rollup import build_rollup, rollup_path, write_latest
+
+    started = _now()
+    template = load_template()
+    store = Store.open(config.state_dir) if not dry_run else None
+    try:
+        reads = pull(config, backend_for, as_of, units, store, True, template, progress)
+        report = evaluate(config, reads, as_of, year or as_of.year)
+        writes = []
+        for read in reads:
+            if progress:
+                progress(f"Ghi kết quả {read.config.code}")
+            try:
+                writes.append(_write_unit(config, template, read, report,
+                                          backend_for(read.config), dry_run, store))
+            except SheetsSyncError as e:
+                writes.append(UnitWrite(read.config.code, "error", str(e)))
+        outcome = RunOutcome(report, reads, started, _now(), writes=writes)
+        if not dry_run:
+            path = rollup_path(config, as_of)
+            build_rollup(config, report, reads, _run_info(outcome), path)
+            write_latest(config, path, as_of)
+            outcome.rollup = path
+        outcome.finished = _now()
+        if store is not None:
+            store.record_run("run", started, outcome.finished, summarize(report, {
+                "writes": [w.__dict__ for w in writes],
+                "rollup": str(outcome.rollup) if outcome.rollup else None}))
+        return outcome
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _run_info(outcome: CheckOutcome) -> dict:
+    read = sum(1 for r in outcome.reads if r.result.status in READ_STATUSES)
+    return {"started": outcome.started.isoformat(timespec="seconds"),
+            "finished": _now().isoformat(timespec="seconds"),
+            "units_read": read, "units_failed": len(outcome.reads) - read}
+
+
+def rollup_from_store(config: Config, as_of: date, year: int | None = None,
+                      units: tuple[str, ...] = ()) -> RunOutcome:
+    """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
+    from .rollup import build_rollup, rollup_path, write_latest
+
+    started = _now()
+    with Store.open(config.state_dir) as store:
+        reads = from_store(config, store, as_of, units)
+    report = evaluate(config, reads, as_of, year or as_of.year)
+    outcome = RunOutcome(report, reads, started, _now())
+    path = rollup_path(config, as_of)
+    build_rollup(config, report, reads, _run_info(outcome), path)
+    write_latest(config, path, as_of)
+    outcome.rollup = path
+    return outcome

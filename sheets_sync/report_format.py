@@ -105,3 +105,36 @@ def _state(f: Finding) -> str:
     if f.explained:
         return "(đã giải trình) "
     return ""
+
+
+WRITE_VI = {"written": "đã ghi", "unchanged": "không đổi", "copy": "ghi bản sao",
+            "skipped": "bỏ qua", "dry-run": "chạy thử", "not-read": "không ghi", "error": "lỗi"}
+
+
+def run_summary(outcome, title: str) -> str:
+    """What `run` prints: per unit, read status, findings and what was written; the roll-up."""
+    report = outcome.report
+    writes = {w.unit: w for w in outcome.writes}
+    counts: dict[str, dict[str, int]] = {u.code: {ERROR: 0, WARNING: 0, INFO: 0}
+                                         for u in report.units}
+    for f in report.findings:
+        counts.setdefault(f.unit, {ERROR: 0, WARNING: 0, INFO: 0})[f.severity] += 1
+    rows = []
+    for u in report.units:
+        w = writes.get(u.code)
+        c = counts[u.code]
+        rows.append([u.code, u.name, STATUS_VI.get(u.status, u.status), str(c[ERROR]),
+                     str(c[WARNING]), WRITE_VI.get(w.status, w.status) if w else ""])
+    lines = [f"{title} — ngày kiểm tra {report.as_of:%d/%m/%Y}", ""]
+    lines += _table(["Mã", "Đơn vị", "Đọc", SEVERITY_VI[ERROR], SEVERITY_VI[WARNING], "Ghi"], rows)
+    notes = [f"  {u.code}: {u.message}" for u in report.units if u.message]
+    for w in outcome.writes:
+        if w.status in ("copy", "skipped", "error"):
+            notes.append(f"  {w.unit}: {w.message}")
+        if w.status == "dry-run":
+            notes += [f"  {w.unit}: {line}" for line in w.plan_lines]
+    if notes:
+        lines += ["", *notes]
+    if outcome.rollup:
+        lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
+    return "\n".join(lines) + "\n"

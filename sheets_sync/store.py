@@ -142,10 +142,12 @@ class Store:
                 ((pull_id, *row) for row in _rows_of(data)))
         return pull_id
 
-    def set_own_write_version(self, pull_id: int, version: str | None) -> None:
+    def set_own_write_version(self, pull_id: int, version: str | None,
+                              raw: RawWorkbook) -> None:
+        """After our own write: the version it produced and the grids as written."""
         with self.conn:
-            self.conn.execute("UPDATE pulls SET own_write_version = ? WHERE id = ?",
-                              (version, pull_id))
+            self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ? WHERE id = ?",
+                              (version, dump_raw(raw), pull_id))
 
     def last_pull(self, unit: str) -> StoredPull | None:
         row = self.conn.execute(

@@ -15,11 +15,13 @@ Rules kept here (design.md "Reliability invariants", template.md "Tool-owned tab
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Iterable
 
 from .findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
+from .export import guide_grid
 from .template import Template
 from .text import fold, normalize
 
@@ -72,13 +74,7 @@ def key_text(value: Any) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, int):
         return str(value)
-    return normalize_nfc(str(value)).strip()
-
-
-def normalize_nfc(text: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", str(value)).strip()  # rich text: its plain text
 
 
 def _current_text(value: Any) -> str:
@@ -156,7 +152,7 @@ class ToolColumns:
 
 @dataclass
 class FlagPlan:
-    unit: str
+    unit: str = ""
     changes: list[CellChange] = field(default_factory=list)
     new_columns: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     tool_columns: dict[str, ToolColumns] = field(default_factory=dict)
@@ -488,10 +484,39 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         plan.check_grid = grid
 
     # Hướng dẫn: the template's guide.
-    guide = [[template.guide_title], *[[clean_text(line)] for line in template.guide_lines]]
+    guide = [[clean_text(c) for c in row] for row in guide_grid(template, read.config.name)]
     guide_sheet = _find_sheet(raw, template.guide_tab)
     if guide_sheet is not None:
         plan.guide_sheet, plan.guide_exists = guide_sheet.title, True
     if guide_sheet is None or normalize_grid(guide_sheet.rows) != normalize_grid(guide):
         plan.guide_grid = guide
     return plan
+
+
+def apply_to_raw(raw, plan: FlagPlan) -> None:
+    """Update the raw grids in memory as if ``plan`` had been written (the stored pull then
+    matches the spreadsheet our own write produced, so an unchanged unit plans nothing)."""
+    from .backends.base import RawSheet
+
+    def put(rows: list[list[Any]], r: int, c: int, value: Any) -> None:
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        while len(row) <= c:
+            row.append(None)
+        row[c] = value
+
+    for title, cols in plan.new_columns.items():
+        sheet = raw.sheet(title)
+        for col, header in cols:
+            put(sheet.rows, plan.tool_columns[title].header_row - 1, col, header)
+    for c in plan.changes:
+        put(raw.sheet(c.sheet).rows, c.row - 1, c.col, c.value)
+    for title, grid in ((plan.check_sheet, plan.check_grid), (plan.guide_sheet, plan.guide_grid)):
+        if grid is None:
+            continue
+        sheet = raw.sheet(title)
+        if sheet is None:
+            raw.sheets.append(RawSheet(title, [list(r) for r in grid]))
+        else:
+            sheet.rows = [list(r) for r in grid]

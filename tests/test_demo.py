@@ -172,6 +172,18 @@ def test_main(tmp_path, capsys):
     assert Path(printed) == out / "config.toml"
     assert Path(printed).is_file()
     wb = openpyxl.load_workbook(out / "data" / "nhan-thinh.xlsx", read_only=True)
-    months = {str(r[1]) for r in wb[load_template().tab("meetings").name].iter_rows(min_row=3, values_only=True) if r[1]}
+    sheet = wb[load_template().tab("meetings").name]
+    months = {str(r[1]) for r in sheet.iter_rows(min_row=3, values_only=True) if r[1]}
     wb.close()
     assert months and all(m.endswith("/2025") for m in months)
+
+
+def test_config_example_is_the_demo_config(tmp_path):
+    """config.example.toml drives scripts/demo: it must match what the generator writes."""
+    root = Path(__file__).resolve().parents[1]
+    config = generate_demo(tmp_path, 2026, date(2026, 11, 25), 2026)
+    text = config.read_text(encoding="utf-8").replace('path = "data/', 'path = "demo/data/')
+    example = (root / "config.example.toml").read_text(encoding="utf-8")
+    example = example[: example.index("\n\n# scripts/demo keeps")] + "\n"
+    strip = lambda s: [line for line in s.splitlines() if not line.startswith("# Đường dẫn")]
+    assert strip(example) == strip(text)

@@ -284,6 +284,24 @@ def test_changed_row_keys_skip_only_that_row(tmp_path):
     assert ws.cell(3, target.col + 1).value != LABELS["error"]
 
 
+def test_rich_text_staff_cells_keep_formatting_and_still_match_keys(tmp_path):
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    path = messy_workbook(tmp_path / "u.xlsx")
+    wb = openpyxl.load_workbook(path, rich_text=True)
+    wb["Chi bộ"]["A5"] = CellRichText(["CB", TextBlock(InlineFont(b=True), "02")])
+    wb.save(path)
+    out, backups = dirs(tmp_path)
+    r, plan = plan_for(path, findings_for())
+    res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
+    assert res.status == WRITTEN and res.skipped_rows == []
+    wb = openpyxl.load_workbook(path, rich_text=True)
+    value = wb["Chi bộ"]["A5"].value
+    assert isinstance(value, CellRichText) and str(value) == "CB02"
+    assert wb["Chi bộ"].cell(5, 12).value == LABELS["warning"]
+
+
 def test_dry_run_writes_nothing(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx")
     out, backups = dirs(tmp_path)

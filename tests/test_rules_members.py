@@ -8,7 +8,8 @@ from helpers import TEMPLATE, cell, context, flat, sheet
 from sheets_sync.rules import members
 
 AS_OF = date(2026, 12, 20)
-PRESENT, EXCUSED, UNEXCUSED, EXEMPT = "Có mặt", "Vắng có lý do", "Vắng không lý do", "Miễn sinh hoạt"
+PRESENT, EXCUSED = "Có mặt", "Vắng có lý do"
+UNEXCUSED, EXEMPT = "Vắng không lý do", "Miễn sinh hoạt"
 
 
 def mark(name: str | None, month: int, status: str | None, code: str = "CB01", year: int = 2026,
@@ -23,6 +24,11 @@ def mark(name: str | None, month: int, status: str | None, code: str = "CB01", y
 def ctx_of(rows, **kw):
     return context(kw.pop("as_of", AS_OF), cells=[cell("CB01"), cell("CB02")], attendance=rows,
                    **kw)
+
+
+def data_rules(ctx) -> list[str]:
+    """The reader's DATA-* findings (the helpers' workbooks lack the other required tabs)."""
+    return sorted(f.rule for f in ctx.unit.findings if f.rule.startswith("DATA-"))
 
 
 def run(ctx):
@@ -110,7 +116,7 @@ def test_unreadable_or_empty_status_neither_extends_nor_breaks():
             mark(k, 5, EXCUSED)]
     ctx = ctx_of(rows)
     assert run(ctx) == [("MEMBER-EXCUSED-STREAK", 6, "2026-05", "warning")]
-    assert sorted(f.rule for f in ctx.unit.findings if f.rule.startswith("DATA-")) == ["DATA-INVALID", "DATA-REQUIRED"]
+    assert data_rules(ctx) == ["DATA-INVALID", "DATA-REQUIRED"]
 
 
 def test_streak_parameter():

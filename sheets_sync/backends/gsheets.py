@@ -60,6 +60,9 @@ class GoogleBackend:
                 "(hoặc biến môi trường GOOGLE_APPLICATION_CREDENTIALS).")
         return cls(load_service_account(config.google.credentials), config.google.endpoint)
 
+    def writer(self) -> "GoogleWriter":
+        return GoogleWriter(self)
+
     @property
     def stats(self) -> RequestStats:
         return self.transport.stats
@@ -138,3 +141,136 @@ class GoogleBackend:
             })
 
         return self._call(unit, get)
+
+
+# --- write-back --------------------------------------------------------------------------------
+
+def _a1(col: int, row: int) -> str:
+    from ..writeback import col_letter
+
+    return f"{col_letter(col)}{row}"
+
+
+def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
+    """``grid`` padded with "" so that it also clears what the old content covered."""
+    height = max(len(grid), len(old_rows))
+    width = max([len(r) for r in grid] + [len(r) for r in old_rows] + [1])
+    return [[*(grid[r] if r < len(grid) else []),
+             *[""] * (width - len(grid[r] if r < len(grid) else []))] for r in range(height)]
+
+
+class GoogleWriter:
+    """Applies a ``FlagPlan`` to a spreadsheet: ≤ 1 key re-read, ≤ 1 structural batchUpdate,
+    ≤ 1 values:batchUpdate (RAW), only into tool columns and tool tabs."""
+
+    def __init__(self, backend: "GoogleBackend"):
+        self.backend = backend
+
+    def key_mismatches(self, key: str, plan) -> dict[str, str]:
+        """Sheets whose checked rows no longer hold the same key values (one batchGet)."""
+        from ..writeback import key_text
+
+        wanted: dict[tuple[str, int], int] = {}
+        for c in plan.changes:
+            for col, _text in c.keys:
+                wanted[(c.sheet, col)] = max(wanted.get((c.sheet, col), 0), c.row)
+        if not wanted:
+            return {}
+        ranges = [f"{quote_title(s)}!{_a1(col, 1)}:{_a1(col, last)}"
+                  for (s, col), last in wanted.items()]
+        got = self.backend.client.http_client.values_batch_get(
+            key, ranges, params={**VALUE_PARAMS, "majorDimension": "COLUMNS"})
+        columns = {}
+        for (s, col), vr in zip(wanted, got.get("valueRanges", [])):
+            values = vr.get("values", [])
+            columns[(s, col)] = values[0] if values else []
+        moved: dict[str, str] = {}
+        for c in plan.changes:
+            for col, text in c.keys:
+                column = columns[(c.sheet, col)]
+                now = column[c.row - 1] if c.row - 1 < len(column) else None
+                if key_text(now) != text:
+                    moved[c.sheet] = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
+        return moved
+
+    def structure(self, read, plan) -> list[dict]:
+        """addSheet / appendDimension requests needed before the values can be written."""
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        grid = read.raw.meta.get("grid", {})
+        requests = []
+        for title, cols in plan.new_columns.items():
+            need = max(c for c, _ in cols) + 1
+            have = grid.get(title, [0, 0])[1]
+            if need > have and title in sheet_ids:
+                requests.append({"appendDimension": {"sheetId": sheet_ids[title],
+                                                     "dimension": "COLUMNS",
+                                                     "length": need - have}})
+        for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
+                                       (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
+            if content is None:
+                continue
+            rows = len(content)
+            cols = max([len(r) for r in content] + [1])
+            if not exists:
+                requests.append({"addSheet": {"properties": {
+                    "title": title, "gridProperties": {"rowCount": max(rows + 20, 100),
+                                                       "columnCount": max(cols, 26)}}}})
+                continue
+            have_rows, have_cols = grid.get(title, [0, 0])
+            for dim, need, have in (("ROWS", rows, have_rows), ("COLUMNS", cols, have_cols)):
+                if need > have and title in sheet_ids:
+                    requests.append({"appendDimension": {"sheetId": sheet_ids[title],
+                                                         "dimension": dim,
+                                                         "length": need - have}})
+        return requests
+
+    def values(self, read, plan, skip: dict[str, str]) -> tuple[list[dict], int]:
+        data, cells = [], 0
+        for title, cols in plan.new_columns.items():
+            if title in skip:
+                continue
+            header_row = plan.tool_columns[title].header_row
+            for col, header in cols:
+                data.append({"range": f"{quote_title(title)}!{_a1(col, header_row)}",
+                             "values": [[header]]})
+        for c in plan.changes:
+            if c.sheet in skip:
+                continue
+            data.append({"range": f"{quote_title(c.sheet)}!{c.a1}", "values": [[c.value]]})
+            cells += 1
+        for title, content in ((plan.check_sheet, plan.check_grid),
+                               (plan.guide_sheet, plan.guide_grid)):
+            if content is None:
+                continue
+            old = read.raw.sheet(title)
+            data.append({"range": f"{quote_title(title)}!A1",
+                         "values": _padded(content, old.rows if old else [])})
+        return data, cells
+
+    def apply(self, unit: UnitConfig, read, plan):
+        from .local_write import WriteResult
+
+        if plan.is_empty:
+            return WriteResult("unchanged", "Không có gì thay đổi.")
+        key = spreadsheet_key(unit.spreadsheet)
+        http = self.backend.client.http_client
+
+        def go():
+            skip = dict(plan.skipped_tabs)
+            skip.update(self.key_mismatches(key, plan))
+            data, cells = self.values(read, plan, skip)
+            if not data:
+                return WriteResult("skipped", "; ".join(f"{s}: {r}" for s, r in skip.items()))
+            requests = self.structure(read, plan)
+            if requests:
+                http.batch_update(key, {"requests": requests})
+            http.values_batch_update(key, {"valueInputOption": "RAW", "data": data})
+            skipped_rows = [(c.sheet, c.row) for c in plan.changes if c.sheet in skip]
+            moved = {s: r for s, r in skip.items() if s not in plan.skipped_tabs}
+            status = "skipped" if moved else "written"
+            message = f"Đã ghi {cells} ô kiểm tra."
+            if moved:
+                message += " " + "; ".join(f"{s}: {r}" for s, r in moved.items())
+            return WriteResult(status, message, cells_written=cells, skipped_rows=skipped_rows)
+
+        return self.backend._call(unit, go)

@@ -127,7 +127,7 @@ def brief_last_day(year: int, month: int, params: Mapping[str, Any]) -> date:
     day of a shorter month; day 30 itself when ``brief_deadline_inclusive``."""
     py, pm = prev_month(year, month)
     day = params["brief_deadline_day"] - (0 if params["brief_deadline_inclusive"] else 1)
-    return date(py, pm, min(day, calendar.monthrange(py, pm)[1]))
+    return date(py, pm, max(1, min(day, calendar.monthrange(py, pm)[1])))
 
 
 def brief_deadline(year: int, month: int, params: Mapping[str, Any]) -> date:

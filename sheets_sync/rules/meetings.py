@@ -201,7 +201,7 @@ def _time_consistency(ctx: UnitContext, tab: TabData) -> list[Finding]:
 
 def _duration(ctx: UnitContext, tab: TabData, types: list[str | None], rows: list[int],
               failed: dict[int, list[str]]) -> list[Finding]:
-    """MEET-DURATION below the minimum; DATA-INVALID when the column and the times disagree."""
+    """MEET-DURATION: the minutes column (else end − start) below the minimum for the row."""
     p = ctx.params
     small_members, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")

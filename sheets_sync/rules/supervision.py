@@ -16,11 +16,11 @@ Across the units of the parent (``check_parent``):
   the checked year, once M is due (end of M + ``report_grace_days``). Names are matched after
   normalisation, then without diacritics, against the name and the aliases (a visitor name that
   is exactly a roster name is not matched without diacritics to another roster name: "Bình"
-  never counts for "Bính"). Any visit row of the
-  supervisor dated in M counts (also when SUP-RECORD / SUP-NO-MEETING flag it, or its cell code
-  is empty), except a visit to a cell code unknown in that unit. When no visit is found and one
-  of the supervisor's units was not read or has no usable `Dự sinh hoạt` tab, the month cannot
-  be known: no finding. A supervisor without units is not checked.
+  never counts for "Bính"). Any visit row of the supervisor dated in M counts (also when
+  SUP-RECORD / SUP-NO-MEETING flag it, or its cell code is empty), except a visit to a cell code
+  unknown in that unit. When no visit is found and one of the supervisor's units was not read or
+  has no usable `Dự sinh hoạt` tab (missing, or without its name or date column), the month
+  cannot be known: no finding. A supervisor without units is not checked.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from .base import (
 TAB = "Dự sinh hoạt"
 
 
-# --- unit by unit ----------------------------------------------------------------------------------
+# --- unit by unit --------------------------------------------------------------------------------
 
 def check(ctx: UnitContext) -> list[Finding]:
     tab = ctx.tab("visits")
@@ -120,7 +120,7 @@ def _no_meeting(ctx: UnitContext, tab: TabData, rows: list[int]) -> list[Finding
     return out
 
 
-# --- across units: SUP-MONTHLY ----------------------------------------------------------------------
+# --- across units: SUP-MONTHLY -------------------------------------------------------------------
 
 def _name_keys(name: str) -> tuple[str, str]:
     return normalize(name), fold(name)
