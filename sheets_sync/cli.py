@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_OK, EXIT_UNITS_FAILED, EXIT_USAGE, SheetsSyncError
+from .errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
+                     SheetsSyncError)
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -139,6 +140,9 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run) -> None:
     except SheetsSyncError as e:
         fail(e)
     click.echo(run_summary(outcome, config.parent_name), nl=False)
+    if outcome.requests.get("quota_exhausted"):
+        click.echo("Google vẫn báo hết hạn mức sau khi đã thử lại; hãy chạy lại sau.", err=True)
+        sys.exit(EXIT_TRY_LATER)
     failed = not outcome.all_read or outcome.writes_skipped
     sys.exit(EXIT_UNITS_FAILED if failed else EXIT_OK)
 
@@ -187,7 +191,8 @@ def rules(config_path, fmt) -> None:
         click.echo(listing.as_table(params), nl=False)
 
 
-@cli.group(help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu.")
+@cli.group(help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu; áp dụng mẫu cho bảng tính Google "
+                "có sẵn.")
 def templates() -> None:
     pass
 
@@ -204,6 +209,59 @@ def templates_export(output, unit_name) -> None:
 
     path = export_template(Path(output), unit_name=unit_name)
     click.echo(f"Đã xuất mẫu: {path}")
+
+
+@templates.command("apply", help="Làm cho bảng tính Google có sẵn (do người tạo và chia sẻ với tài "
+                                 "khoản dịch vụ) khớp mẫu mà không động đến số liệu: thêm tab, cột "
+                                 "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu và bảo vệ "
+                                 "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
+                                 "nhiều lần không sao.\n\nVí dụ: sheets-sync templates apply "
+                                 "--config config.toml --unit NT --dry-run")
+@CONFIG_OPTION
+@UNIT_OPTION
+@click.option("--dry-run", is_flag=True, help="Chỉ cho biết sẽ thay đổi gì.")
+@click.option("--refresh-validations", is_flag=True,
+              help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
+def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
+    from .backends.gsheets import GoogleBackend
+    from .provision import apply_template
+
+    config = _load(config_path)
+    try:
+        selected = config.select(units)
+        local = [u.code for u in selected if not u.is_google]
+        if units and local:
+            raise ConfigError(f"Đơn vị {', '.join(local)} dùng tệp .xlsx: hãy dùng "
+                              "'sheets-sync templates export'.")
+        backend = GoogleBackend.from_config(config)
+    except SheetsSyncError as e:
+        fail(e)
+    failed = False
+    for unit in (u for u in selected if u.is_google):
+        try:
+            result = apply_template(backend, unit, dry_run=dry_run,
+                                    refresh_validations=refresh_validations)
+        except SheetsSyncError as e:
+            click.echo(f"{unit.code}: Lỗi: {e}", err=True)
+            failed = True
+            continue
+        click.echo(result.describe(), nl=False)
+        failed |= bool(result.warnings)
+    sys.exit(EXIT_UNITS_FAILED if failed else EXIT_OK)
+
+
+@cli.command(help="Kiểm tra cài đặt: tệp cấu hình, tệp khóa (không được để người khác đọc), "
+                  "đăng nhập Google, quyền truy cập từng bảng tính (kèm cách sửa), bảng tính lệch "
+                  "mẫu, chia sẻ quá rộng. Mã thoát 1 nếu có điều cần sửa.\n\nVí dụ: sheets-sync "
+                  "doctor --config config.toml")
+@CONFIG_OPTION
+@UNIT_OPTION
+def doctor(config_path, units) -> None:
+    from .doctor import doctor_exit_code, render_checks, run_doctor
+
+    checks = run_doctor(config_path, units=units or None)
+    click.echo(render_checks(checks), nl=False)
+    sys.exit(doctor_exit_code(checks))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},

@@ -70,7 +70,12 @@ class Accepted:
 @dataclass(frozen=True)
 class GoogleConfig:
     credentials: Path | None = None
-    endpoint: str | None = None
+    endpoint: str | None = None  # e.g. the local emulator "http://127.0.0.1:PORT"
+    timeout_s: int | None = None  # read timeout of every request
+    max_attempts: int | None = None  # per request, retries included
+    max_retry_wait_s: int | None = None  # total backoff sleep per run
+    reads_per_minute: int | None = None  # client-side pacer (Google: 60 per service account)
+    writes_per_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,8 @@ _ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str, "row": int, "
              "note": str}
 _STATE = {"dir": str}
 _OUTPUT = {"dir": str, "drive_file_id": str}
-_GOOGLE = {"credentials": str, "endpoint": str}
+_GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": int, "max_attempts": int,
+           "max_retry_wait_s": int, "reads_per_minute": int, "writes_per_minute": int}
 _ROLLUP = {"show_member_names": bool}
 _WRITEBACK = {"backup_keep": int}
 _HISTORY = {"retention_days": int}
@@ -231,7 +237,7 @@ def parse_config(data: dict, path: Path) -> Config:
         drive_file_id=output.get("drive_file_id"),
         google=GoogleConfig(
             credentials=r.resolve_path(credentials) if credentials else None,
-            endpoint=google.get("endpoint"),
+            **{k: v for k, v in google.items() if k != "credentials"},
         ),
         show_member_names=rollup.get("show_member_names", False),
         backup_keep=writeback.get("backup_keep", 5),

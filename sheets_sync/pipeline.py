@@ -171,10 +171,12 @@ class RunOutcome(CheckOutcome):
     writes: list[UnitWrite] = field(default_factory=list)
     rollup: Path | None = None
     requests: dict = field(default_factory=dict)
+    published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
+    publish_failed: bool = False
 
     @property
     def writes_skipped(self) -> bool:
-        return any(w.status in ("skipped", "error") for w in self.writes)
+        return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
 
 
 def _write_unit(config: Config, template: Template, read: UnitRead, report: Report,
@@ -183,7 +185,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, report: Repo
     from .writeback import apply_to_raw, plan_unit
 
     code = read.config.code
-    if read.result.status != OK or read.data is None:
+    # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
+    if read.result.status not in READ_STATUSES or read.data is None:
         return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này.")
     plan = plan_unit(template, read, report.findings, report.as_of, report.year)
     lines = plan.describe()
@@ -194,7 +197,11 @@ def _write_unit(config: Config, template: Template, read: UnitRead, report: Repo
         if (result.status == "written" and not result.skipped_rows and store is not None
                 and read.pull_id is not None):
             apply_to_raw(read.raw, plan)
-            store.set_own_write_version(read.pull_id, backend.version(read.config), read.raw)
+            try:
+                version = backend.version(read.config)
+            except UnitReadError:  # written anyway; the next run simply re-reads the unit
+                version = None
+            store.set_own_write_version(read.pull_id, version, read.raw)
     else:
         result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
                              config.state_dir / "backups", config.backup_keep)
@@ -224,21 +231,74 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                                           backend_for(read.config), dry_run, store))
             except SheetsSyncError as e:
                 writes.append(UnitWrite(read.config.code, "error", str(e)))
-        outcome = RunOutcome(report, reads, started, _now(), writes=writes)
+        outcome = RunOutcome(report, reads, started, _now(), writes=writes,
+                             requests=_request_counts(reads, backend_for))
         if not dry_run:
             path = rollup_path(config, as_of)
             build_rollup(config, report, reads, _run_info(outcome), path)
             write_latest(config, path, as_of)
             outcome.rollup = path
+            if config.drive_file_id:
+                _publish(config, backend_for, outcome)
         outcome.finished = _now()
         if store is not None:
             store.record_run("run", started, outcome.finished, summarize(report, {
-                "writes": [w.__dict__ for w in writes],
+                "writes": [w.__dict__ for w in writes], **_summary_requests(outcome.requests),
                 "rollup": str(outcome.rollup) if outcome.rollup else None}))
         return outcome
     finally:
         if store is not None:
             store.close()
+
+
+def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
+             outcome: RunOutcome) -> None:
+    """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
+    from .backends.gsheets import GoogleBackend
+    from .errors import SheetsSyncError
+    from .publish import publish_rollup
+
+    google = next((u for u in config.units if u.is_google), None)
+    try:
+        backend = backend_for(google) if google else GoogleBackend.from_config(config)
+        result = publish_rollup(backend, config.drive_file_id, outcome.rollup)
+        outcome.published = result.message
+    except SheetsSyncError as e:
+        outcome.published, outcome.publish_failed = str(e), True
+
+
+def _request_counts(reads: list[UnitRead], backend_for: Callable[[UnitConfig], Backend]) -> dict:
+    """Requests sent to Google by this run's backends (``RequestStats.as_dict``; summed when
+    there are several): reads, writes, drive, retries, waited_s, paced_s, quota_exhausted,
+    by_unit. Empty when no unit is on Google."""
+    total: dict = {}
+    seen: set[int] = set()
+    for read in reads:
+        if not read.config.is_google:
+            continue
+        backend = backend_for(read.config)
+        stats = getattr(backend, "stats", None)
+        if stats is None or id(backend) in seen:
+            continue
+        seen.add(id(backend))
+        for key, value in stats.as_dict().items():
+            if key == "by_unit":
+                total.setdefault(key, {}).update(value)
+            elif isinstance(value, bool):
+                total[key] = total.get(key, False) or value
+            else:
+                total[key] = round(total.get(key, 0) + value, 3)
+    return total
+
+
+def _summary_requests(counts: dict) -> dict:
+    """The run-summary fields (runlog.py): ``requests`` {reads, writes, drive}, ``retries``,
+    ``waited_s``, ``quota_exhausted``; nothing when no unit is on Google."""
+    if not counts:
+        return {}
+    return {"requests": {k: counts.get(k, 0) for k in ("reads", "writes", "drive")},
+            "retries": counts.get("retries", 0), "waited_s": counts.get("waited_s", 0.0),
+            "quota_exhausted": counts.get("quota_exhausted", False)}
 
 
 def _run_info(outcome: CheckOutcome) -> dict:

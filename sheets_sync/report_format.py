@@ -135,6 +135,13 @@ def run_summary(outcome, title: str) -> str:
             notes += [f"  {w.unit}: {line}" for line in w.plan_lines]
     if notes:
         lines += ["", *notes]
+    if outcome.requests:
+        r = outcome.requests
+        lines += ["", f"Yêu cầu Google: {r.get('reads', 0)} đọc, {r.get('writes', 0)} ghi, "
+                      f"{r.get('drive', 0)} Drive; thử lại {r.get('retries', 0)} lần, "
+                      f"chờ {r.get('waited_s', 0)} giây."]
     if outcome.rollup:
         lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
+    if outcome.published:
+        lines.append(f"Drive: {outcome.published}")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Vietnamese-aware text normalisation for matching tabs, headers and choices."""
+"""Vietnamese-aware text normalisation for matching tab names, headers and choice labels."""
 from __future__ import annotations
 
 import difflib
@@ -7,44 +7,48 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Iterable
 
-_SPACE = re.compile(r"\s+")
+_SPACES = re.compile(r"\s+")  # str patterns: Unicode whitespace, NBSP, tabs and newlines included
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+# Zero-width characters that copy-paste from Word or the web leaves in cells.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+MIN_SIMILARITY = 0.6
 
 
 def nfc(s: str) -> str:
     return unicodedata.normalize("NFC", s)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 16)
 def normalize(s: str) -> str:
-    """NFC, trimmed, inner whitespace collapsed, case-folded."""
-    return _SPACE.sub(" ", nfc(s)).strip().casefold()
+    """NFC, trimmed, inner whitespace collapsed to one space, case-folded."""
+    return nfc(_SPACES.sub(" ", s.translate(_INVISIBLE)).strip().casefold())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 16)
 def fold(s: str) -> str:
-    """``normalize`` without diacritics ("Mã chi bộ" -> "ma chi bo")."""
-    decomposed = unicodedata.normalize("NFD", normalize(s).replace("đ", "d"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """``normalize`` without diacritics: "Mã chi bộ" -> "ma chi bo", "Đảng" -> "dang"."""
+    decomposed = unicodedata.normalize("NFD", normalize(s))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d")
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The most similar candidate (folded forms, ratio ≥ 0.6), or None."""
+    """The candidate most like ``name`` by folded form (ratio ≥ 0.6, first on ties), or None."""
     target = fold(name)
-    best, score = None, 0.6
-    for c in candidates:
-        r = difflib.SequenceMatcher(None, target, fold(c)).ratio()
-        if r >= score:
-            best, score = c, r
-    return best
+    best, best_ratio = None, 0.0
+    for candidate in candidates:
+        ratio = difflib.SequenceMatcher(None, target, fold(candidate)).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = candidate, ratio
+    return best if best_ratio >= MIN_SIMILARITY else None
 
 
 def slug(s: str) -> str:
     """ASCII lowercase slug: "Đảng bộ huyện Lý Nhân" -> "dang-bo-huyen-ly-nhan"."""
-    return re.sub(r"[^a-z0-9]+", "-", fold(s)).strip("-")
+    return _NON_SLUG.sub("-", fold(s)).strip("-")
 
 
 def clean_text(raw: Any) -> str | None:
+    """NFC and trimmed; None when nothing is left."""
     if raw is None:
         return None
-    s = nfc(str(raw)).strip()
-    return s or None
+    return nfc(str(raw)).strip() or None

@@ -1,9 +1,17 @@
-"""Vietnamese-aware value parsing (template.md "Value types").
+"""Vietnamese-aware cell value parsing (template.md "Value types").
 
-``parse(kind, raw, choices)`` -> ``(value, None)`` on success, ``(None, None)`` for an empty cell,
-``(None, reason)`` when the value cannot be read (reason: a short Vietnamese phrase). It never
-raises. Raw values come from openpyxl (str, int, float, bool, datetime, date, time) or from
-Google Sheets with UNFORMATTED_VALUE + SERIAL_NUMBER (dates as serial numbers).
+``parse(kind, raw, choices)`` returns ``(value, None)`` when the cell is read, ``(None, None)`` when
+it is empty (None, "" or whitespace only) and ``(None, reason)`` when it cannot be read; ``reason``
+is a short Vietnamese phrase that follows the quoted value in a DATA-INVALID message. Whatever the
+raw value, ``parse`` never raises; an unknown ``kind`` or a choice column without its ``ChoiceSet``
+is a programming error (ValueError).
+
+Raw values come from openpyxl (str, int, float, bool, datetime, date, time, timedelta for
+``[h]:mm`` cells) or from Google Sheets with UNFORMATTED_VALUE + SERIAL_NUMBER (str, int, float,
+bool; dates as serial numbers, times as fractions of a day).
+
+Values by kind: code, text -> str; int -> int; number -> float; date -> datetime.date;
+month -> "YYYY-MM"; time -> minutes since midnight (int); choice -> the choice id; yesno -> bool.
 """
 from __future__ import annotations
 
@@ -11,55 +19,69 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Sequence
+from functools import lru_cache
+from typing import Any, Callable, Sequence
 
 from .text import fold, nfc, normalize
 
 KINDS = frozenset({"code", "text", "int", "number", "date", "month", "time", "choice", "yesno"})
-EPOCH = date(1899, 12, 30)
-MIN_SERIAL = (date(1900, 1, 1) - EPOCH).days
-MAX_SERIAL = (date(2200, 12, 31) - EPOCH).days
 
+EPOCH = date(1899, 12, 30)  # serial day 0 of Google Sheets and of Excel (after February 1900)
+MIN_YEAR, MAX_YEAR = 1900, 2200  # dates outside these years are typing errors
+MONTH_MIN_YEAR = 1990  # a month column's date cell before this is a bare number read as a serial
+_MIN_SERIAL = (date(MIN_YEAR, 1, 1) - EPOCH).days
+_MAX_SERIAL = (date(MAX_YEAR, 12, 31) - EPOCH).days
+_CACHE_SIZE = 1 << 16
+
+R_CODE = "không phải mã hợp lệ"
 R_INT = "không phải số nguyên"
 R_NUMBER = "không phải số"
 R_DATE = "không phải ngày hợp lệ (ngày/tháng/năm)"
 R_MONTH = "không phải tháng hợp lệ (MM/YYYY)"
-R_TIME = "không phải giờ hợp lệ (hh:mm)"
+R_TIME = "không phải giờ hợp lệ (giờ:phút)"
 R_YESNO = "không phải Có/Không"
-R_CODE = "không phải mã hợp lệ"
+R_UNREADABLE = "không đọc được"
 
+_EMPTY = (None, None)
+
+# Text forms. Date and int/number patterns see the trimmed text; month, time and yes/no patterns
+# see its folded form (lower case, no diacritics, single spaces).
+_TIME_TAIL = r"(?:(?:\s*T\s*|\s+)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"  # dropped
+_DMY = re.compile(r"([0-9]{1,2})\s*([/.-])\s*([0-9]{1,2})\s*\2\s*([0-9]{4})" + _TIME_TAIL)
+_YMD = re.compile(r"([0-9]{4})\s*([/.-])\s*([0-9]{1,2})\s*\2\s*([0-9]{1,2})" + _TIME_TAIL)
+_MONTH_MY = re.compile(r"(?:(?:thang|th|t) ?)?([0-9]{1,2}) ?(?:[/.-]|nam) ?([0-9]{4})")
+_MONTH_YM = re.compile(r"([0-9]{4}) ?[/-] ?([0-9]{1,2})")
+_CLOCK = re.compile(r"([0-9]{1,2}) ?: ?([0-9]{2})(?: ?: ?([0-9]{2}))?")
+_HOURS = re.compile(r"([0-9]{1,2}) ?(?:h|g|gio) ?(?:([0-9]{1,2}) ?(?:phut|p)?)?")
+_INT = re.compile(r"([+-]?[0-9]+)(?:[.,]0{1,2})?")  # "12,0" yes, "2.000" (thousands?) no
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)")
 _YES = frozenset({"co", "c", "x", "yes", "y", "1", "true"})
 _NO = frozenset({"khong", "k", "no", "n", "0", "false"})
 
-_DATE_TEXT = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_MONTH_TEXT = re.compile(r"^(?:thang|t)?\s*(\d{1,2})\s*[/.\-]\s*(\d{4})$")
-_MONTH_ISO = re.compile(r"^(\d{4})\s*-\s*(\d{1,2})$")
-_TIME_TEXT = re.compile(r"^(\d{1,2})\s*(?::|h|g|gio)\s*(\d{1,2})?\s*(?::\s*(\d{1,2}))?\s*(?:phut|p)?$")
-_INT_TEXT = re.compile(r"^[+-]?\d+(?:[.,]0+)?$")
-_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)$")
 
+# --- choices -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class Choice:
+    """One label of a choice list; ``aliases`` are other accepted spellings ("TB")."""
     id: str
     label: str
     aliases: tuple[str, ...] = ()
 
 
 class ChoiceSet:
-    """The labels of a choice column, matched leniently (diacritics, case, spaces)."""
+    """The labels of a choice column, matched after normalisation, then without diacritics.
+
+    The diacritic-preserving match wins; a diacritic-free form shared by several choices matches
+    none of them. Two choices with the same normalised label are a template error (ValueError).
+    """
 
     def __init__(self, choices: Sequence[Choice]):
         self.choices = tuple(choices)
-        self._exact: dict[str, str] = {}
-        folded: dict[str, set[str]] = {}
-        for c in self.choices:
-            for name in (c.label, *c.aliases):
-                self._exact[normalize(name)] = c.id
-                folded.setdefault(fold(name), set()).add(c.id)
-        self._folded = {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
+        self._exact = _index(self.choices, normalize, strict=True)
+        self._folded = _index(self.choices, fold, strict=False)
         self._labels = {c.id: c.label for c in self.choices}
+        self.reason = "không có trong danh sách: " + ", ".join(self.labels)
         self._cache: dict[str, str | None] = {}
 
     @property
@@ -70,6 +92,7 @@ class ChoiceSet:
         return self._labels.get(choice_id)
 
     def match(self, raw: str) -> str | None:
+        """The id of the choice ``raw`` names, or None."""
         try:
             return self._cache[raw]
         except KeyError:
@@ -77,177 +100,195 @@ class ChoiceSet:
         got = self._exact.get(normalize(raw))
         if got is None:
             got = self._folded.get(fold(raw))
-        if len(self._cache) < 100_000:
-            self._cache[raw] = got
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[raw] = got
         return got
 
 
-def _empty(raw: Any) -> bool:
-    return raw is None or (isinstance(raw, str) and not raw.strip())
+def _index(choices: tuple[Choice, ...], key: Callable[[str], str], strict: bool) -> dict[str, str]:
+    """key(label or alias) -> choice id, keeping only keys that name a single choice."""
+    ids: dict[str, set[str]] = {}
+    for c in choices:
+        for name in (c.label, *c.aliases):
+            ids.setdefault(key(name), set()).add(c.id)
+    shared = sorted(k for k, v in ids.items() if len(v) > 1)
+    if strict and shared:
+        raise ValueError(f"choice labels name several choices: {shared}")
+    return {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def code_key(s: str) -> str:
+    """The form codes are compared in ("cb01" = "CB01 ")."""
+    return normalize(s)
+
+
+def is_date_cell(raw: Any) -> bool:
+    """True for a real date cell: a date object (openpyxl) or a number (Google serial), not text."""
+    return isinstance(raw, date) or _is_number(raw)
 
 
 def _is_number(raw: Any) -> bool:
     return isinstance(raw, (int, float)) and not isinstance(raw, bool)
 
 
-def _finite(x: float) -> bool:
-    return not (math.isnan(x) or math.isinf(x))
+def _float_text(x: float) -> str:
+    return str(int(x)) if x.is_integer() else f"{x:.15g}"
 
 
-def code_key(s: str) -> str:
-    return normalize(s)
-
-
-def is_date_cell(raw: Any) -> bool:
-    """A real date cell (date object, or a Google serial number), not text."""
-    return isinstance(raw, (date, datetime)) or _is_number(raw)
-
-
-# --- per-kind parsers (raw is never empty here) ------------------------------------------------
-
-def _number_text(n: float) -> str:
-    return str(int(n)) if float(n).is_integer() else repr(float(n))
-
-
-def _code(raw):
+def _as_text(raw: Any) -> str | None:
+    """A cell as text, the way the spreadsheet shows it; None for what no cell holds."""
+    if isinstance(raw, str):
+        return nfc(raw).strip()
     if isinstance(raw, bool):
-        return None, R_CODE
-    if isinstance(raw, float):
-        if not _finite(raw):
-            return None, R_CODE
-        return _number_text(raw), None
-    if isinstance(raw, (datetime, date)):
-        return f"{raw:%d/%m/%Y}", None
-    return nfc(str(raw)).strip(), None
-
-
-def _text(raw):
-    if isinstance(raw, float) and _finite(raw):
-        return _number_text(raw), None
-    if isinstance(raw, datetime) and raw.time() == time(0):
-        return f"{raw:%d/%m/%Y}", None
-    if isinstance(raw, date) and not isinstance(raw, datetime):
-        return f"{raw:%d/%m/%Y}", None
-    return nfc(str(raw)).strip(), None
-
-
-def _int(raw):
-    if isinstance(raw, bool):
-        return None, R_INT
+        return "TRUE" if raw else "FALSE"
     if isinstance(raw, int):
-        return raw, None
+        return str(raw)
     if isinstance(raw, float):
-        if _finite(raw) and raw.is_integer():
-            return int(raw), None
-        return None, R_INT
-    if isinstance(raw, str):
-        s = raw.strip()
-        if _INT_TEXT.match(s):
-            return int(re.split(r"[.,]", s)[0]), None
-    return None, R_INT
+        return _float_text(raw) if math.isfinite(raw) else None
+    if isinstance(raw, datetime):
+        return f"{raw:%d/%m/%Y}" if raw.time() == time() else f"{raw:%d/%m/%Y %H:%M}"
+    if isinstance(raw, date):
+        return f"{raw:%d/%m/%Y}"
+    if isinstance(raw, time):
+        return f"{raw:%H:%M}"
+    return None
 
 
-def _number(raw):
-    if isinstance(raw, bool):
-        return None, R_NUMBER
-    if _is_number(raw):
-        return (float(raw), None) if _finite(float(raw)) else (None, R_NUMBER)
-    if isinstance(raw, str):
-        s = raw.strip()
-        if _NUMBER_TEXT.match(s):
-            return float(s.replace(",", ".")), None
-    return None, R_NUMBER
-
-
-def _serial_date(x: float) -> date | None:
-    if not _finite(x) or not (MIN_SERIAL <= x <= MAX_SERIAL):
+def _valid_date(year: int, month: int, day: int) -> date | None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
         return None
-    return EPOCH + timedelta(days=int(x))
-
-
-def _make_date(y: int, m: int, d: int) -> date | None:
     try:
-        return date(y, m, d)
+        return date(year, month, day)
     except ValueError:
         return None
 
 
-def _date(raw):
+def _serial_date(x: int | float) -> date | None:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    days = int(x)  # the fraction is the time of day
+    return EPOCH + timedelta(days=days) if _MIN_SERIAL <= days <= _MAX_SERIAL else None
+
+
+def _text_date(s: str) -> date | None:
+    m = _DMY.fullmatch(s)
+    if m:
+        return _valid_date(int(m[4]), int(m[3]), int(m[1]))
+    m = _YMD.fullmatch(s)
+    return _valid_date(int(m[1]), int(m[3]), int(m[4])) if m else None
+
+
+def _to_date(raw: Any) -> date | None:
     if isinstance(raw, datetime):
-        return raw.date(), None
+        raw = raw.date()
     if isinstance(raw, date):
-        return raw, None
-    if isinstance(raw, bool):
-        return None, R_DATE
+        return raw if MIN_YEAR <= raw.year <= MAX_YEAR else None
     if _is_number(raw):
-        d = _serial_date(float(raw))
-        return (d, None) if d else (None, R_DATE)
+        return _serial_date(raw)
     if isinstance(raw, str):
-        s = raw.strip()
-        m = _DATE_TEXT.match(s)
-        if m:
-            d = _make_date(int(m[3]), int(m[2]), int(m[1]))
-        else:
-            m = _ISO_DATE.match(s)
-            d = _make_date(int(m[1]), int(m[2]), int(m[3])) if m else None
-        if d is not None and 1900 <= d.year <= 2200:
-            return d, None
-    return None, R_DATE
+        return _text_date(raw.strip())
+    return None
 
 
-def _month(raw):
+def _text_month(s: str) -> tuple[int, int] | None:
+    f = fold(s)
+    m = _MONTH_MY.fullmatch(f)
+    if m:
+        year, month = int(m[2]), int(m[1])
+    elif m := _MONTH_YM.fullmatch(f):
+        year, month = int(m[1]), int(m[2])
+    else:
+        return None
+    return (year, month) if 1 <= month <= 12 and MIN_YEAR <= year <= MAX_YEAR else None
+
+
+def _day_fraction_minutes(x: float) -> int | None:
+    if not 0 <= x < 1:  # also rejects nan
+        return None
+    return min(round(x * 86400) // 60, 24 * 60 - 1)  # via seconds: 451/1440 is 450.99999… minutes
+
+
+def _text_minutes(s: str) -> int | None:
+    f = fold(s)
+    m = _CLOCK.fullmatch(f)
+    if m and (m[3] is None or int(m[3]) <= 59):
+        hours, minutes = int(m[1]), int(m[2])
+    elif m := _HOURS.fullmatch(f):
+        hours, minutes = int(m[1]), int(m[2] or 0)
+    else:
+        return None
+    return hours * 60 + minutes if hours <= 23 and minutes <= 59 else None
+
+
+# --- one parser per kind (the raw value is never empty here) --------------------------------------
+
+def _text(raw: Any) -> tuple[Any, str | None]:
+    s = _as_text(raw)
+    return (s, None) if s is not None else (None, R_UNREADABLE)
+
+
+def _code(raw: Any) -> tuple[Any, str | None]:
+    return (None, R_CODE) if isinstance(raw, bool) else _text(raw)
+
+
+def _int(raw: Any) -> tuple[Any, str | None]:
     if isinstance(raw, bool):
-        return None, R_MONTH
-    if isinstance(raw, (datetime, date)) or _is_number(raw):
-        d, _ = _date(raw)
-        if d is not None and d.year >= 1990:
-            return f"{d.year:04d}-{d.month:02d}", None
-        return None, R_MONTH
+        return None, R_INT
+    if isinstance(raw, int):
+        return raw, None
+    if isinstance(raw, float) and raw.is_integer():  # False for nan and inf
+        return int(raw), None
+    m = _INT.fullmatch(raw.strip()) if isinstance(raw, str) else None
+    return (int(m[1]), None) if m else (None, R_INT)
+
+
+def _number(raw: Any) -> tuple[Any, str | None]:
+    x = None
+    if _is_number(raw):
+        try:
+            x = float(raw)
+        except OverflowError:  # an int beyond float range
+            pass
+    elif isinstance(raw, str) and _NUMBER.fullmatch(s := raw.strip()):
+        x = float(s.replace(",", "."))
+    return (x, None) if x is not None and math.isfinite(x) else (None, R_NUMBER)
+
+
+def _date(raw: Any) -> tuple[Any, str | None]:
+    d = _to_date(raw)
+    return (d, None) if d is not None else (None, R_DATE)
+
+
+def _month(raw: Any) -> tuple[Any, str | None]:
     if isinstance(raw, str):
-        s = fold(raw).replace(" ", "")
-        m = _MONTH_TEXT.match(s)
-        if m:
-            month, year = int(m[1]), int(m[2])
-        else:
-            m = _MONTH_ISO.match(s)
-            if not m:
-                return None, R_MONTH
-            year, month = int(m[1]), int(m[2])
-        if 1 <= month <= 12 and 1900 <= year <= 2200:
-            return f"{year:04d}-{month:02d}", None
-    return None, R_MONTH
+        ym = _text_month(raw)
+    else:
+        d = _to_date(raw)
+        ym = (d.year, d.month) if d is not None and d.year >= MONTH_MIN_YEAR else None
+    return (f"{ym[0]:04d}-{ym[1]:02d}", None) if ym else (None, R_MONTH)
 
 
-def _time(raw):
-    if isinstance(raw, datetime):
-        return raw.hour * 60 + raw.minute, None
+def _time(raw: Any) -> tuple[Any, str | None]:
+    minutes = None
     if isinstance(raw, time):
-        return raw.hour * 60 + raw.minute, None
-    if isinstance(raw, bool):
-        return None, R_TIME
-    if _is_number(raw):
-        x = float(raw)
-        if _finite(x) and 0 <= x < 1:
-            return min(round(x * 1440), 1439), None
-        return None, R_TIME
-    if isinstance(raw, str):
-        m = _TIME_TEXT.match(fold(raw))
-        if m:
-            h, mi = int(m[1]), int(m[2] or 0)
-            if h <= 23 and mi <= 59 and (m[3] is None or int(m[3]) <= 59):
-                return h * 60 + mi, None
-    return None, R_TIME
+        minutes = raw.hour * 60 + raw.minute
+    elif isinstance(raw, timedelta):
+        minutes = _day_fraction_minutes(raw / timedelta(days=1))
+    elif _is_number(raw):
+        minutes = _day_fraction_minutes(raw)
+    elif isinstance(raw, str):
+        minutes = _text_minutes(raw)
+    return (minutes, None) if minutes is not None else (None, R_TIME)
 
 
-def _yesno(raw):
+def _yesno(raw: Any) -> tuple[Any, str | None]:
     if isinstance(raw, bool):
         return raw, None
-    if _is_number(raw):
-        if raw == 1:
-            return True, None
-        if raw == 0:
-            return False, None
-        return None, R_YESNO
+    if _is_number(raw) and raw in (0, 1):
+        return raw == 1, None
     if isinstance(raw, str):
         f = fold(raw)
         if f in _YES:
@@ -257,48 +298,45 @@ def _yesno(raw):
     return None, R_YESNO
 
 
-_PARSERS = {"code": _code, "text": _text, "int": _int, "number": _number, "date": _date,
-            "month": _month, "time": _time, "yesno": _yesno}
-_CACHE: dict[tuple, tuple] = {}
-_CACHE_MAX = 500_000
+def _choice(raw: Any, choices: ChoiceSet | None) -> tuple[Any, str | None]:
+    if choices is None:
+        raise ValueError("a choice column needs its ChoiceSet")
+    s = raw if isinstance(raw, str) else _as_text(raw)
+    got = choices.match(s) if s is not None else None
+    return (got, None) if got is not None else (None, choices.reason)
+
+
+def _memo(fn: Callable[[Any], tuple[Any, str | None]]) -> Callable[[Any], tuple[Any, str | None]]:
+    # typed: True, 1 and 1.0 are equal keys but different cells
+    return lru_cache(maxsize=_CACHE_SIZE, typed=True)(fn)
+
+
+# code and text are cheaper to parse than to look up.
+_PARSERS: dict[str, Callable[[Any], tuple[Any, str | None]]] = {
+    "code": _code, "text": _text, "int": _memo(_int), "number": _memo(_number),
+    "date": _memo(_date), "month": _memo(_month), "time": _memo(_time), "yesno": _memo(_yesno),
+}
 
 
 def parse(kind: str, raw: Any, choices: ChoiceSet | None = None) -> tuple[Any, str | None]:
-    """Parse one cell; see the module docstring. Never raises."""
+    """Parse one cell: (value, None), (None, None) when empty, (None, reason) when unreadable."""
+    if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
+        return _EMPTY
+    if kind == "choice":
+        return _choice(raw, choices)
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise ValueError(f"unknown value kind {kind!r}")
     try:
-        if _empty(raw):
-            return None, None
-        if kind == "choice":
-            if choices is None or not isinstance(raw, str):
-                return None, _choice_reason(choices)
-            got = choices.match(raw)
-            return (got, None) if got is not None else (None, _choice_reason(choices))
-        key = (kind, type(raw), raw)
-        try:
-            return _CACHE[key]
-        except (KeyError, TypeError):
-            pass
-        result = _PARSERS[kind](raw)
-        if len(_CACHE) < _CACHE_MAX:
-            try:
-                _CACHE[key] = result
-            except TypeError:
-                pass
-        return result
-    except Exception:  # unexpected raw types: a finding, never a traceback
-        return None, "không đọc được"
-
-
-def _choice_reason(choices: ChoiceSet | None) -> str:
-    if choices is None:
-        return "không có trong danh sách"
-    return "không có trong danh sách: " + ", ".join(choices.labels)
+        return parser(raw)
+    except TypeError:  # unhashable (list, dict…): not a cell value; parse it uncached
+        return getattr(parser, "__wrapped__", parser)(raw)
 
 
 # --- display -------------------------------------------------------------------------------------
 
 def format_value(kind: str, value: Any) -> str:
-    """Vietnamese display of a parsed value."""
+    """Vietnamese display of a parsed value ("" for None)."""
     if value is None:
         return ""
     if kind == "date":
@@ -310,20 +348,14 @@ def format_value(kind: str, value: Any) -> str:
     if kind == "yesno":
         return "Có" if value else "Không"
     if kind == "number":
-        return _number_text(value).replace(".", ",")
+        return _float_text(float(value)).replace(".", ",")
     return str(value)
 
 
 def display_raw(raw: Any, limit: int = 60) -> str:
-    """A raw value quoted in a message."""
-    if isinstance(raw, datetime):
-        s = f"{raw:%d/%m/%Y}" if raw.time() == time(0) else f"{raw:%d/%m/%Y %H:%M}"
-    elif isinstance(raw, date):
-        s = f"{raw:%d/%m/%Y}"
-    elif isinstance(raw, bool):
-        s = "TRUE" if raw else "FALSE"
-    elif isinstance(raw, float) and _finite(raw):
-        s = _number_text(raw)
-    else:
-        s = nfc(str(raw)).strip()
+    """A raw value as quoted in a message: one line, at most ``limit`` characters."""
+    if raw is None:
+        return ""
+    s = _as_text(raw)
+    s = " ".join((str(raw) if s is None else s).split())
     return s if len(s) <= limit else s[: limit - 1] + "…"

@@ -43,6 +43,7 @@ class Quota:
     reads: int = 60
     writes: int = 60
     window: float = 60.0
+    margin: float = 0.02  # the window is stretched by this fraction: send and arrival times differ
 
 
 @dataclass
@@ -59,7 +60,8 @@ class RequestStats:
     def as_dict(self) -> dict:
         return {"reads": self.reads, "writes": self.writes, "drive": self.drive,
                 "retries": self.retries, "waited_s": round(self.waited_s, 3),
-                "paced_s": round(self.paced_s, 3), "quota_exhausted": self.quota_exhausted}
+                "paced_s": round(self.paced_s, 3), "quota_exhausted": self.quota_exhausted,
+                "by_unit": {u: dict(c) for u, c in self.by_unit.items()}}
 
 
 def request_kind(method: str, url: str) -> str:
@@ -100,12 +102,13 @@ class Pacer:
             sent = self.sent[kind]
             while True:
                 now = self.clock()
-                while sent and sent[0] <= now - self.quota.window:
+                window = self.quota.window * (1 + self.quota.margin)
+                while sent and sent[0] <= now - window:
                     sent.popleft()
                 if len(sent) < limit:
                     sent.append(now)
                     return waited
-                delay = sent[0] + self.quota.window - now + 0.001
+                delay = sent[0] + window - now + 0.001
                 self.sleep(delay)
                 waited += delay
 

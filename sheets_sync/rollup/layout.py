@@ -1,0 +1,266 @@
+"""Formats, page setup and the Party document layout shared by every sheet.
+
+Every sheet is written strictly row by row (rows in increasing order, merges within one row,
+row heights set before the row's cells), so the same code works in xlsxwriter's
+``constant_memory`` mode, used for very long findings lists.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any, Mapping
+
+FONT = "Times New Roman"
+BASE_SIZE = 11
+TABLE_SIZE = 10
+MAX_CELL_CHARS = 32767
+
+PCT = "0.0%"
+INT = "#,##0"
+DATE = "dd/mm/yyyy"
+DATETIME = "dd/mm/yyyy hh:mm"
+
+# Fill and font colours of the states (matrix, supervisors, annual comparison).
+COLOURS = {
+    "ok": ("#C6EFCE", "#006100"),
+    "error": ("#FFC7CE", "#9C0006"),
+    "warning": ("#FFEB9C", "#7F6000"),
+    "explained": ("#F8CBAD", "#843C0C"),
+    "accepted": ("#DDEBF7", "#1F4E78"),
+    "missing": ("#C00000", "#FFFFFF"),
+    "none": ("#EDEDED", "#7F7F7F"),
+    "unknown": ("#FFF2CC", "#7F6000"),
+}
+HEADER_FILL = "#D9E1F2"
+TOTAL_FILL = "#F2F2F2"
+
+
+def clip(value: Any) -> str:
+    """Text for a cell: NFC, at most Excel's 32,767 characters."""
+    s = unicodedata.normalize("NFC", str(value))
+    return s if len(s) <= MAX_CELL_CHARS else s[:MAX_CELL_CHARS - 1] + "…"
+
+
+class Styles:
+    """Cached formats: ``st.get(bold=True, border=1)``; Times New Roman comes from the
+    workbook's default format properties."""
+
+    def __init__(self, wb):
+        self.wb = wb
+        self._cache: dict[tuple, Any] = {}
+
+    def get(self, **props) -> Any:
+        key = tuple(sorted(props.items()))
+        fmt = self._cache.get(key)
+        if fmt is None:
+            fmt = self._cache[key] = self.wb.add_format(dict(props))
+        return fmt
+
+    # table cells
+    def head(self, **extra):
+        return self.get(bold=True, border=1, align="center", valign="vcenter", text_wrap=True,
+                        bg_color=HEADER_FILL, font_size=TABLE_SIZE, **extra)
+
+    def text(self, **extra):
+        props = dict(border=1, valign="vcenter", text_wrap=True, font_size=TABLE_SIZE)
+        props.update(extra)
+        return self.get(**props)
+
+    def num(self, num_format: str = INT, **extra):
+        props = dict(border=1, valign="vcenter", num_format=num_format, font_size=TABLE_SIZE)
+        props.update(extra)
+        return self.get(**props)
+
+    def state(self, state: str, **extra):
+        bg, fg = COLOURS[state]
+        props = dict(border=1, align="center", valign="vcenter", bg_color=bg, font_color=fg,
+                     font_size=TABLE_SIZE, bold=state in ("missing", "error"))
+        props.update(extra)
+        return self.get(**props)
+
+    def title(self):
+        return self.get(bold=True, font_size=14, align="center", valign="vcenter")
+
+    def subtitle(self):
+        return self.get(italic=True, align="center", valign="vcenter", text_wrap=True)
+
+    def note(self, **extra):
+        props = dict(text_wrap=True, valign="top", font_size=TABLE_SIZE)
+        props.update(extra)
+        return self.get(**props)
+
+
+class Writer:
+    """Thin typed writing over one worksheet: strings with ``write_string``, numbers with
+    ``write_number``, dates as Excel dates, None as a (formatted) blank."""
+
+    def __init__(self, ws, st: Styles):
+        self.ws, self.st = ws, st
+
+    def text(self, r: int, c: int, value: Any, fmt=None) -> None:
+        if value is None or value == "":
+            self.ws.write_blank(r, c, None, fmt)
+        else:
+            self.ws.write_string(r, c, clip(value), fmt)
+
+    def num(self, r: int, c: int, value: float | int | None, fmt=None) -> None:
+        if value is None:
+            self.ws.write_blank(r, c, None, fmt)
+        else:
+            self.ws.write_number(r, c, value, fmt)
+
+    def date(self, r: int, c: int, value: date | datetime | None, fmt=None) -> None:
+        if value is None:
+            self.ws.write_blank(r, c, None, fmt)
+        else:
+            if not isinstance(value, datetime):
+                value = datetime(value.year, value.month, value.day)
+            self.ws.write_datetime(r, c, value, fmt)
+
+    def merge(self, r: int, c1: int, c2: int, value: Any, fmt=None) -> None:
+        """A merged range within one row (constant_memory-safe)."""
+        text = "" if value is None else clip(value)
+        if c2 > c1:
+            self.ws.merge_range(r, c1, r, c2, "", fmt)
+        if text:
+            self.ws.write_string(r, c1, text, fmt)
+        elif c2 == c1:
+            self.ws.write_blank(r, c1, None, fmt)
+
+
+def wrapped_height(text: str, width_chars: float, line: float = 15.0, minimum: float = 15.0
+                   ) -> float:
+    """Row height for ``text`` wrapped in a (merged) cell ``width_chars`` wide."""
+    per_line = max(10.0, width_chars * 1.15)
+    lines = sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
+    return max(minimum, lines * line)
+
+
+def page_setup(ws, repeat: tuple[int, int] | None = None, fit_height: int = 0) -> None:
+    """A4 landscape, one page wide, the table header repeated, Party-document margins
+    (left 2.5 cm, right 1.5 cm, top and bottom 2 cm), page numbers in the footer."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, fit_height)
+    ws.set_margins(left=0.98, right=0.59, top=0.79, bottom=0.79)
+    ws.center_horizontally()
+    if repeat is not None:
+        ws.repeat_rows(*repeat)
+    ws.set_footer(f'&C&"{FONT},Regular"&9Trang &P/&N')
+
+
+# --- Party document layout ----------------------------------------------------------------------
+
+_PLACE_PREFIXES = tuple(sorted((
+    "đảng bộ", "đảng ủy", "đảng uỷ", "huyện ủy", "huyện uỷ", "tỉnh ủy", "tỉnh uỷ", "thành ủy",
+    "thành uỷ", "thị ủy", "thị uỷ", "quận ủy", "quận uỷ", "huyện", "tỉnh", "thành phố", "thị xã",
+    "thị trấn", "quận", "xã", "phường", "đặc khu",
+), key=len, reverse=True))
+
+
+def place_name(parent_name: str) -> str:
+    """The place for the date line: "Đảng bộ huyện Lý Nhân" -> "Lý Nhân"."""
+    s = unicodedata.normalize("NFC", parent_name).strip()
+    while True:
+        low = s.casefold()
+        for p in _PLACE_PREFIXES:
+            if low.startswith(p + " "):
+                s = s[len(p):].strip()
+                break
+        else:
+            break
+    return s or parent_name.strip()
+
+
+def date_line(place: str, d: date) -> str:
+    """"Lý Nhân, ngày 25 tháng 11 năm 2026"; days below 10 and months 1–2 get a leading zero."""
+    day = f"{d.day:02d}"
+    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
+    return f"{place}, ngày {day} tháng {month} năm {d.year}"
+
+
+def upper_vi(s: str) -> str:
+    return unicodedata.normalize("NFC", s).upper()
+
+
+def lower_first(s: str) -> str:
+    return s[:1].lower() + s[1:] if s else s
+
+
+def document_header(w: Writer, last_col: int, left_cols: int, right_cols: int,
+                    parent_name: str, labels: Mapping[str, str], as_of: date) -> int:
+    """Issuing body top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, number and the place-date
+    line in italics; rows 0–3. Returns the next free row."""
+    st = w.st
+    left_end, right_start = left_cols - 1, last_col - right_cols + 1
+    centre = dict(align="center", valign="vcenter")
+    w.ws.set_row(0, 18)
+    w.merge(0, 0, left_end, upper_vi(parent_name), st.get(font_size=12, **centre))
+    w.merge(0, right_start, last_col, "ĐẢNG CỘNG SẢN VIỆT NAM",
+            st.get(bold=True, underline=1, font_size=13, **centre))
+    w.ws.set_row(1, 18)
+    w.merge(1, 0, left_end, "BAN TỔ CHỨC", st.get(bold=True, font_size=12, **centre))
+    w.merge(2, 0, left_end, "*", st.get(font_size=12, **centre))
+    w.merge(3, 0, left_end, "Số        -BC/BTC", st.get(font_size=12, **centre))
+    w.merge(3, right_start, last_col, date_line(place_name(parent_name), as_of),
+            st.get(italic=True, font_size=12, **centre))
+    return 4
+
+
+def signature(w: Writer, row: int, last_col: int, left_cols: int, right_cols: int,
+              labels: Mapping[str, str]) -> int:
+    """"Nơi nhận" at the left, "T/M BAN TỔ CHỨC / TRƯỞNG BAN" at the right."""
+    st = w.st
+    parent = labels.get("parent", "")
+    unit = labels.get("unit", "")
+    left_end, right_start = left_cols - 1, last_col - right_cols + 1
+    recipients = [
+        f"- Ban Thường vụ {parent} (để báo cáo),",
+        f"- Thường trực {parent} (để báo cáo),",
+        f"- Các {lower_first(unit)} (để thực hiện),",
+        "- Lưu Ban Tổ chức.",
+    ]
+    right = ["T/M BAN TỔ CHỨC", "TRƯỞNG BAN", "", "", "", "(Ký, ghi rõ họ tên)"]
+    left_fmt = st.get(font_size=TABLE_SIZE, valign="top")
+    for k in range(max(len(recipients) + 1, len(right))):
+        r = row + k
+        w.ws.set_row(r, 16)
+        if k == 0:
+            w.merge(r, 0, left_end, "Nơi nhận:",
+                    st.get(bold=True, italic=True, underline=1, font_size=TABLE_SIZE))
+        elif k - 1 < len(recipients):
+            w.merge(r, 0, left_end, recipients[k - 1], left_fmt)
+        if k < len(right) and right[k]:
+            italic = right[k].startswith("(")
+            w.merge(r, right_start, last_col, right[k],
+                    st.get(bold=not italic, italic=italic, font_size=12, align="center"))
+    return row + max(len(recipients) + 1, len(right))
+
+
+_PERIOD_Q = re.compile(r"^(\d{4})-Q([1-4])$")
+_PERIOD_M = re.compile(r"^(\d{4})-(\d{2})$")
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+def fmt_period(period: str | None) -> str:
+    """"2026-11" -> "11/2026", "2026-Q4" -> "Quý IV/2026", "2026" -> "2026"."""
+    if not period:
+        return ""
+    m = _PERIOD_M.match(period)
+    if m:
+        return f"{m.group(2)}/{m.group(1)}"
+    m = _PERIOD_Q.match(period)
+    if m:
+        return f"Quý {ROMAN[int(m.group(2))]}/{m.group(1)}"
+    return period
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,121 @@
+"""Request budget of the Google path (design.md "Performance targets"), counted by the emulator:
+per changed unit ≤ 3 Sheets reads and ≤ 2 writes; an unchanged unit costs 0 Sheets requests and
+at most 1 Drive request; a second run with no change writes nothing."""
+from __future__ import annotations
+
+import math
+import time
+
+from sheets_sync.backends.google_http import Quota
+from sheets_sync.emulator import Emulator
+from sheets_sync.findings import OK, UNCHANGED
+from sheets_sync.store import Store
+from test_google_support import (demo_config, district, emulator, fast_policy,  # noqa: F401
+                                 seed_district)
+
+
+def _totals(counts: dict) -> dict:
+    return {k: sum(c[k] for c in counts.values()) for k in ("reads", "writes", "drive")}
+
+
+def test_first_run_second_run_and_one_edited_unit(district):
+    emu = district.emu
+    s0 = emu.stats()
+    first = district.run()
+    s1 = emu.stats()
+    used = district.counts(s0, s1)
+    assert [r.result.status for r in first.reads] == [OK] * 6
+    assert {w.unit: w.status for w in first.writes} == {c: "written" for c in district.ids}
+    for code, c in used.items():
+        assert c["reads"] <= 3 and c["writes"] <= 2, (code, c)
+        # the version before reading and the one our own write produced
+        assert c["drive"] <= 2, (code, c)
+    # the outcome counts what the emulator saw (a fresh backend per run)
+    assert {k: first.requests[k] for k in ("reads", "writes", "drive")} == {
+        "reads": s1["sheets"]["reads"], "writes": s1["sheets"]["writes"], "drive": s1["drive"]}
+    assert first.requests["retries"] == 0 and first.requests["quota_exhausted"] is False
+    assert first.requests["by_unit"] == {code: {k: used[code][k] for k in ("reads", "writes",
+                                                                          "drive")}
+                                         for code in district.ids}
+
+    with Store.open(district.config.state_dir) as store:
+        summary = store.runs(1)[0]
+    assert summary["requests"] == {k: first.requests[k] for k in ("reads", "writes", "drive")}
+    assert summary["retries"] == 0 and summary["quota_exhausted"] is False
+
+    second = district.run()
+    s2 = emu.stats()
+    used = district.counts(s1, s2)
+    assert [r.result.status for r in second.reads] == [UNCHANGED] * 6
+    assert {w.status for w in second.writes} == {"unchanged"}
+    for code, c in used.items():
+        assert c == {"reads": 0, "writes": 0, "drive": 1, "rejected_429": 0}, code
+    assert findings_of(second) == findings_of(first)
+
+    # A person edits one unit (same value typed again: the version moves, the data does not).
+    header = district.grids("NM")["Chi bộ"][0][0]
+    emu.edit(district.ids["NM"], "Chi bộ", {"op": "set", "range": "A1", "values": [[header]],
+                                            "input": "RAW"})
+    third = district.run()
+    used = district.counts(s2, emu.stats())
+    assert {r.result.code: r.result.status for r in third.reads} == {
+        code: OK if code == "NM" else UNCHANGED for code in district.ids}
+    assert used["NM"] == {"reads": 2, "writes": 0, "drive": 1, "rejected_429": 0}
+    assert _totals({c: v for c, v in used.items() if c != "NM"}) == {
+        "reads": 0, "writes": 0, "drive": 5}
+    assert {w.status for w in third.writes} == {"unchanged"}
+    assert findings_of(third) == findings_of(first)
+
+    s3 = emu.stats()
+    fourth = district.run()
+    assert [r.result.status for r in fourth.reads] == [UNCHANGED] * 6
+    assert _totals(district.counts(s3, emu.stats())) == {"reads": 0, "writes": 0, "drive": 6}
+
+
+def findings_of(outcome) -> list:
+    return sorted((f.to_json() for f in outcome.report.findings), key=repr)
+
+
+def test_a_later_as_of_date_rewrites_only_what_moved(district):
+    """An unchanged spreadsheet is still re-evaluated: when the as-of date moves, flags that
+    depend on deadlines are rewritten (key re-read + one write), with 0 reads of the data."""
+    from datetime import date
+
+    from sheets_sync import pipeline
+
+    district.run()
+    s1 = district.emu.stats()
+    backend = district.backend()
+    later = pipeline.run(district.config, lambda u: backend, date(2026, 12, 9), 2026)
+    used = district.counts(s1, district.emu.stats())
+    assert {r.result.status for r in later.reads} == {UNCHANGED}
+    for code, c in used.items():
+        assert c["reads"] <= 1 and c["writes"] <= 2 and c["drive"] <= 2, (code, c)
+    written = [w.unit for w in later.writes if w.status == "written"]
+    assert written, [w.__dict__ for w in later.writes]
+    # and then nothing more to do at that date
+    s2 = district.emu.stats()
+    again = pipeline.run(district.config, lambda u: district.backend(), date(2026, 12, 9), 2026)
+    assert {w.status for w in again.writes} == {"unchanged"}
+    assert _totals(district.counts(s2, district.emu.stats())) == {"reads": 0, "writes": 0,
+                                                                  "drive": 6}
+
+
+def test_client_pacer_keeps_under_the_emulator_quota(demo_config, tmp_path):
+    """With the emulator's per-window quotas (shrunk window) the client-side pacer waits instead
+    of drawing 429s, and the run takes about the quota-imposed lower bound."""
+    window, limit = 0.6, 5
+    with Emulator(read_quota=limit, write_quota=limit, quota_window_s=window) as emu:
+        district = seed_district(emu, demo_config, tmp_path)
+        backend = district.backend(fast_policy(), Quota(reads=limit, writes=limit, window=window))
+        started = time.monotonic()
+        outcome = district.run(backend)
+        elapsed = time.monotonic() - started
+        stats = emu.stats()
+    assert {w.status for w in outcome.writes} == {"written"}
+    assert stats["rejected_429"] == 0
+    reads = stats["sheets"]["reads"]
+    assert reads == 18
+    lower = (math.ceil(reads / limit) - 1) * window
+    assert outcome.requests["paced_s"] > 0
+    assert lower <= elapsed < lower + 3.0

@@ -1,0 +1,134 @@
+"""Our HTTP transport under gspread (google_http.py): retry policy, Retry-After, pacer, counts."""
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+
+import gspread
+import pytest
+import requests
+
+from sheets_sync.backends.google_http import (GoogleTransport, Pacer, Quota, RetryPolicy,
+                                              make_client, request_kind, retry_after_seconds)
+from test_google_support import emulator  # noqa: F401
+
+
+def _response(headers: dict) -> requests.Response:
+    r = requests.Response()
+    r.headers.update(headers)
+    return r
+
+
+def test_retry_after_seconds_and_http_date():
+    assert retry_after_seconds(_response({"Retry-After": "7"})) == 7.0
+    assert retry_after_seconds(_response({"Retry-After": "0.25"})) == 0.25
+    later = retry_after_seconds(_response({"Retry-After": formatdate(time.time() + 30,
+                                                                     usegmt=True)}))
+    assert 25 <= later <= 31
+    assert retry_after_seconds(_response({})) is None
+    assert retry_after_seconds(_response({"Retry-After": "soon"})) is None
+
+
+def test_backoff_is_capped_exponential_with_jitter_and_honours_retry_after():
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=8.0, jitter=0.25,
+                         max_total_sleep=1000)
+    t = GoogleTransport(policy=policy, sleep=lambda s: None)
+    for attempt, nominal in ((1, 1), (2, 2), (3, 4), (4, 8), (5, 8), (9, 8)):
+        for _ in range(20):
+            d = t._backoff(attempt, None)
+            assert nominal * 0.75 <= d <= nominal * 1.25
+    assert t._backoff(10, None) is None  # attempts capped
+    assert t._backoff(1, _response({"Retry-After": "30"})) == 30  # hint wins over backoff
+    t.stats.waited_s = 999.5
+    assert t._backoff(1, None) is None  # total sleep of the run capped
+
+
+def test_policy_and_quota_from_optional_google_settings():
+    from types import SimpleNamespace
+
+    from sheets_sync.backends.gsheets import _policy_from
+
+    policy, quota = _policy_from(SimpleNamespace(credentials=None, endpoint=None))
+    assert (policy, quota) == (RetryPolicy(), Quota())
+    policy, quota = _policy_from(SimpleNamespace(timeout_s=30, max_attempts=3,
+                                                 max_retry_wait_s=60, reads_per_minute=50,
+                                                 writes_per_minute=40))
+    assert policy.timeout == (10.0, 30.0) and policy.max_attempts == 3
+    assert policy.max_total_sleep == 60 and (quota.reads, quota.writes) == (50, 40)
+
+
+def test_request_kinds():
+    sheets = "https://sheets.googleapis.com/v4/spreadsheets/X"
+    assert request_kind("GET", sheets + "/values:batchGet") == "read"
+    assert request_kind("POST", sheets + "/values:batchUpdate") == "write"
+    assert request_kind("POST", sheets + ":batchUpdate") == "write"
+    assert request_kind("GET", "https://www.googleapis.com/drive/v3/files/X") == "drive"
+
+
+def test_pacer_sliding_window_with_a_fake_clock():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    pacer = Pacer(Quota(reads=3, writes=1, window=10.0, margin=0.0), clock=lambda: now[0],
+                  sleep=sleep)
+    assert [pacer.wait("read") for _ in range(3)] == [0, 0, 0]
+    now[0] = 4.0
+    waited = pacer.wait("read")  # the 4th read waits for the 1st to leave the window
+    assert 6.0 <= waited <= 6.01 and now[0] >= 10.0
+    assert pacer.wait("write") == 0 and pacer.wait("drive") == 0
+    assert 9.99 <= pacer.wait("write") <= 10.01  # buckets are independent
+    # by default the window is stretched a little (2 %) for safety
+    now[0] = 0.0
+    pacer = Pacer(Quota(reads=1, writes=1, window=10.0), clock=lambda: now[0], sleep=sleep)
+    pacer.wait("read")
+    assert 10.2 <= pacer.wait("read") <= 10.21
+
+
+@pytest.fixture
+def sheet(emulator):  # noqa: F811
+    emulator.reset()
+    info = emulator.make_service_account()
+    emulator.seed_values("S1", {"Tab": [["a", 1]]}, shared_with=[info["client_email"]])
+    yield emulator, info
+    emulator.reset()
+
+
+def test_persistent_503_stops_after_max_attempts(sheet):
+    emu, info = sheet
+    emu.add_fault(spreadsheet_id="S1", status=503, times=None)
+    client, transport = make_client(info, emu.base_url,
+                                    RetryPolicy(max_attempts=4, base_delay=0.001,
+                                                max_delay=0.002))
+    with pytest.raises(gspread.exceptions.APIError) as e:
+        client.http_client.values_get("S1", "Tab")
+    assert e.value.response.status_code == 503
+    assert transport.stats.reads == 4 and transport.stats.retries == 3
+    assert emu.stats()["sheets"]["reads"] == 4
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+def test_permanent_errors_are_sent_once(sheet, status):
+    emu, info = sheet
+    emu.add_fault(spreadsheet_id="S1", status=status, times=None)
+    client, transport = make_client(info, emu.base_url, RetryPolicy(base_delay=0.001))
+    with pytest.raises(gspread.exceptions.APIError):
+        client.http_client.values_get("S1", "Tab")
+    assert transport.stats.reads == 1 and transport.stats.retries == 0
+    assert emu.stats()["sheets"]["reads"] == 1
+
+
+def test_every_request_has_a_timeout(sheet):
+    emu, info = sheet
+    emu.add_fault(spreadsheet_id="S1", status=None, delay_s=0.6, times=None)
+    client, transport = make_client(info, emu.base_url,
+                                    RetryPolicy(timeout=(1.0, 0.15), max_attempts=2,
+                                                base_delay=0.001))
+    started = time.monotonic()
+    with pytest.raises(requests.Timeout):
+        client.http_client.values_get("S1", "Tab")
+    assert time.monotonic() - started < 1.0
+    assert transport.stats.reads == 2 and transport.stats.retries == 1
