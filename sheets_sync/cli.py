@@ -28,6 +28,9 @@ AS_OF_OPTION = click.option(
 UNIT_OPTION = click.option(
     "--unit", "units", multiple=True, metavar="CODE",
     help="Chỉ xử lý đơn vị có mã này (lặp lại được).")
+JSON_LOG_OPTION = click.option(
+    "--json-log", is_flag=True,
+    help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện.")
 YEAR_OPTION = click.option(
     "--year", type=int, default=None, help="Năm kiểm tra (mặc định: năm của --as-of).")
 
@@ -38,7 +41,9 @@ class Ctx:
 
 
 def fail(e: SheetsSyncError) -> None:
-    click.echo(f"Lỗi: {e}", err=True)
+    from .runlog import redact
+
+    click.echo(f"Lỗi: {redact(str(e))}", err=True)
     sys.exit(e.exit_code)
 
 
@@ -75,18 +80,26 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.option("--limit", type=int, default=200, show_default=True,
               help="Số phát hiện tối đa in trong bảng (0 = tất cả).")
 @click.option("--no-history", is_flag=True, help="Không lưu lần đọc này vào kho lịch sử.")
+@JSON_LOG_OPTION
 @click.pass_obj
-def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history) -> None:
+def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
+          json_log) -> None:
     from .backends import backend_for
     from .config import parse_as_of
-    from .pipeline import run_check
+    from .pipeline import job_summary, run_check
     from .report_format import to_csv, to_json, to_table
+    from .session import job
 
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
-        outcome = run_check(config, backend_for(config), as_of_date, year, units,
-                            history=not no_history, progress=_progress(obj))
+        with job(config, "check", obj.verbose, json_log, record=not no_history,
+                 steps=len(config.select(units))) as (log, progress):
+            outcome = run_check(config, backend_for(config), as_of_date, year, units,
+                                history=not no_history, progress=progress)
+            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            if log is not None:
+                log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
     report = outcome.report
@@ -98,7 +111,7 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
         text = to_table(report, f"{config.parent_name} — kiểm tra sinh hoạt chi bộ",
                         limit=None if limit == 0 else limit)
     _emit(text, output, fmt)
-    sys.exit(EXIT_OK if report.all_read else EXIT_UNITS_FAILED)
+    sys.exit(code)
 
 
 def _progress(obj: Ctx):
@@ -126,25 +139,36 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @UNIT_OPTION
 @click.option("--dry-run", is_flag=True, help="Không ghi gì (bảng tính, bảng tổng hợp, lịch sử); "
                                                "chỉ in những gì sẽ thay đổi.")
+@JSON_LOG_OPTION
 @click.pass_obj
-def run(obj: Ctx, config_path, as_of, year, units, dry_run) -> None:
+def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
     from .backends import backend_for
     from .config import parse_as_of
+    from .pipeline import job_summary, run_exit_code
     from .pipeline import run as run_job
     from .report_format import run_summary
+    from .session import job
 
     config = _load(config_path)
     try:
-        outcome = run_job(config, backend_for(config), parse_as_of(as_of), year, units,
-                          dry_run=dry_run, progress=_progress(obj))
+        as_of_date = parse_as_of(as_of)
+        if dry_run:  # writes nothing: no log, no lock
+            outcome = run_job(config, backend_for(config), as_of_date, year, units,
+                              dry_run=True, progress=_progress(obj))
+            code = run_exit_code(outcome)
+        else:
+            with job(config, "run", obj.verbose, json_log,
+                     steps=2 * len(config.select(units))) as (log, progress):
+                outcome = run_job(config, backend_for(config), as_of_date, year, units,
+                                  progress=progress)
+                code = run_exit_code(outcome)
+                log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
     click.echo(run_summary(outcome, config.parent_name), nl=False)
-    if outcome.requests.get("quota_exhausted"):
+    if code == EXIT_TRY_LATER:
         click.echo("Google vẫn báo hết hạn mức sau khi đã thử lại; hãy chạy lại sau.", err=True)
-        sys.exit(EXIT_TRY_LATER)
-    failed = not outcome.all_read or outcome.writes_skipped
-    sys.exit(EXIT_UNITS_FAILED if failed else EXIT_OK)
+    sys.exit(code)
 
 
 @cli.command(help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
@@ -168,6 +192,110 @@ def rollup(config_path, as_of, year, units) -> None:
             click.echo(f"  {r.result.code}: {r.result.message}", err=True)
     click.echo(f"Bảng tổng hợp: {outcome.rollup}")
     sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
+
+
+@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
+                  "do từng đơn vị lỗi — để biết ngay lần chạy đêm qua có ổn không.\n\n"
+                  "Ví dụ: sheets-sync status --config config.toml")
+@CONFIG_OPTION
+@click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def status(config_path, limit, fmt) -> None:
+    from .runlog import last_runs, render_status
+
+    config = _load(config_path)
+    runs = last_runs(config.state_dir, limit)
+    if fmt == "json":
+        click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_status(runs), nl=False)
+
+
+@cli.group(invoke_without_command=True,
+           help="Lịch sử các lần đọc: một dòng trông thế nào ở mỗi lần đọc; xác nhận dòng đã "
+                "xóa / sửa sau khóa sổ (ack); xuất lần đọc tốt gần nhất ra .xlsx để khôi phục "
+                "(export).\n\nVí dụ: sheets-sync history --config config.toml --unit NT "
+                "--tab \"Sinh hoạt\"")
+@CONFIG_OPTION
+@click.option("--unit", "unit", metavar="CODE", help="Mã đơn vị (bắt buộc khi xem lịch sử).")
+@click.option("--tab", default=None, help="Chỉ một tab, ví dụ \"Sinh hoạt\".")
+@click.option("--all-rows", is_flag=True, help="Cả những dòng không thay đổi.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def history(ctx: click.Context, config_path, unit, tab, all_rows, fmt) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from .history import history_json, render_history, rows_history
+
+    if not unit:
+        raise click.UsageError("Cần --unit CODE.")
+    config = _load(config_path)
+    with _store(config) as store:
+        u = _unit(config, unit)
+        entries = rows_history(store, u.code, tab, changed_only=not all_rows)
+    click.echo(history_json(entries) if fmt == "json" else render_history(entries, u.code, u.name),
+               nl=fmt != "text")
+
+
+def _unit(config, code: str):
+    try:
+        return config.unit(code)
+    except SheetsSyncError as e:
+        fail(e)
+
+
+def _store(config):
+    from .store import Store
+
+    try:
+        return Store.open(config.state_dir)
+    except SheetsSyncError as e:
+        fail(e)
+
+
+@history.command("ack", help="Xác nhận (đã biết) các mục DATA-DELETED / DATA-CHANGED-CLOSED để "
+                             "không báo lại nữa.\n\nVí dụ: sheets-sync history ack --config "
+                             "config.toml --unit NT --key a1b2c3d4e5")
+@CONFIG_OPTION
+@click.option("--unit", "unit", metavar="CODE", required=True)
+@click.option("--key", "keys", multiple=True, metavar="REF",
+              help="Mã tham chiếu [mã …] trong nội dung cảnh báo (lặp lại được).")
+@click.option("--all", "all_", is_flag=True, help="Xác nhận mọi mục hiện có của đơn vị.")
+@click.option("--rule", type=click.Choice(["DATA-DELETED", "DATA-CHANGED-CLOSED"]), default=None)
+@click.option("--tab", default=None)
+@click.option("--note", default="", help="Ghi chú của người xác nhận.")
+def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
+    from .history import ack, render_ack
+
+    if not keys and not all_:
+        raise click.UsageError("Cần --key REF hoặc --all.")
+    config = _load(config_path)
+    with _store(config) as store:
+        u = _unit(config, unit)
+        result = ack(store, u.code, rule=rule, keys=keys or None, all=all_, tab=tab, note=note)
+    click.echo(render_ack(result, u.code), nl=False)
+    sys.exit(EXIT_USAGE if result.unknown else EXIT_OK)
+
+
+@history.command("export", help="Xuất lần đọc tốt gần nhất của một đơn vị ra tệp .xlsx (để khôi "
+                                "phục dòng bị xóa nhầm).\n\nVí dụ: sheets-sync history export "
+                                "--config config.toml --unit NT --output nt-khoi-phuc.xlsx")
+@CONFIG_OPTION
+@click.option("--unit", "unit", metavar="CODE", required=True)
+@click.option("--output", required=True, type=click.Path(dir_okay=False))
+def history_export(config_path, unit, output) -> None:
+    from .history import export_last_pull
+
+    config = _load(config_path)
+    with _store(config) as store:
+        u = _unit(config, unit)
+        try:
+            path = export_last_pull(store, u.code, Path(output))
+        except SheetsSyncError as e:
+            fail(e)
+    click.echo(f"Đã xuất: {path}")
 
 
 @cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "

@@ -113,7 +113,6 @@ class CheckOutcome:
     reads: list[UnitRead]
     started: datetime
     finished: datetime
-    notes: list[str] = field(default_factory=list)
 
     @property
     def all_read(self) -> bool:
@@ -126,17 +125,37 @@ def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
     """`check`: pull (recorded unless ``history`` is False), evaluate; never writes sheets."""
     started = _now()
     template = load_template()
-    store = Store.open(config.state_dir) if history else None
+    store = _open_store(config, write=history)
     try:
-        reads = pull(config, backend_for, as_of, units, store, True, template, progress)
+        reads = pull(config, backend_for, as_of, units, store, history, template, progress)
         report = evaluate(config, reads, as_of, year or as_of.year)
+        add_history_findings(config, store, reads, report)
         finished = _now()
-        if store is not None:
+        if history:
             store.record_run("check", started, finished, summarize(report))
     finally:
         if store is not None:
             store.close()
     return CheckOutcome(report, reads, started, finished)
+
+
+def _open_store(config: Config, write: bool) -> Store | None:
+    """The history store; read-only (None when absent) for --no-history and --dry-run."""
+    return Store.open(config.state_dir) if write else Store.open_readonly(config.state_dir)
+
+
+def add_history_findings(config: Config, store: Store | None, reads: list[UnitRead],
+                         report: Report) -> None:
+    """DATA-DELETED / DATA-CHANGED-CLOSED against the earlier pulls of every unit read."""
+    from .checker import apply_acceptances
+    from .history import history_findings
+
+    if store is None:
+        return
+    for r in reads:
+        if r.data is not None:
+            report.findings.extend(apply_acceptances(history_findings(
+                store, r.config.code, r.data, report.as_of, report.year, r.config.rules), config))
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -218,10 +237,11 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
 
     started = _now()
     template = load_template()
-    store = Store.open(config.state_dir) if not dry_run else None
+    store = _open_store(config, write=not dry_run)
     try:
-        reads = pull(config, backend_for, as_of, units, store, True, template, progress)
+        reads = pull(config, backend_for, as_of, units, store, not dry_run, template, progress)
         report = evaluate(config, reads, as_of, year or as_of.year)
+        add_history_findings(config, store, reads, report)
         writes = []
         for read in reads:
             if progress:
@@ -241,10 +261,10 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             if config.drive_file_id:
                 _publish(config, backend_for, outcome)
         outcome.finished = _now()
-        if store is not None:
-            store.record_run("run", started, outcome.finished, summarize(report, {
-                "writes": [w.__dict__ for w in writes], **_summary_requests(outcome.requests),
-                "rollup": str(outcome.rollup) if outcome.rollup else None}))
+        if not dry_run:
+            store.prune(config.history_retention_days)
+            store.record_run("run", started, outcome.finished,
+                             job_summary(outcome, run_exit_code(outcome)))
         return outcome
     finally:
         if store is not None:
@@ -316,10 +336,33 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
     started = _now()
     with Store.open(config.state_dir) as store:
         reads = from_store(config, store, as_of, units)
-    report = evaluate(config, reads, as_of, year or as_of.year)
+        report = evaluate(config, reads, as_of, year or as_of.year)
+        add_history_findings(config, store, reads, report)
     outcome = RunOutcome(report, reads, started, _now())
     path = rollup_path(config, as_of)
     build_rollup(config, report, reads, _run_info(outcome), path)
     write_latest(config, path, as_of)
     outcome.rollup = path
     return outcome
+
+
+def run_exit_code(outcome: RunOutcome) -> int:
+    """75 = Google quota still exhausted after the run's retry budget; 1 = a unit not read now
+    or a write skipped; 0 otherwise (findings never change it)."""
+    from .errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
+
+    if outcome.requests.get("quota_exhausted"):
+        return EXIT_TRY_LATER
+    return EXIT_UNITS_FAILED if not outcome.all_read or outcome.writes_skipped else EXIT_OK
+
+
+def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
+    """The JSON run summary of state/runs (read by `status`)."""
+    extra = {"exit_code": exit_code,
+             "started": outcome.started.isoformat(timespec="seconds"),
+             "finished": outcome.finished.isoformat(timespec="seconds")}
+    if isinstance(outcome, RunOutcome):
+        extra.update({"writes": [w.__dict__ for w in outcome.writes],
+                      "rollup": str(outcome.rollup) if outcome.rollup else None,
+                      **_summary_requests(outcome.requests)})
+    return summarize(outcome.report, extra)

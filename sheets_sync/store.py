@@ -467,6 +467,14 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             store = cls(conn, path)
             store._upgrade()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise
+            raise SheetsSyncError(
+                f"Kho lịch sử {path} bị hỏng hoặc không phải tệp SQLite ({e}). Đổi tên tệp này "
+                "(giữ lại để kiểm tra) rồi chạy lại: một kho mới sẽ được tạo, các đơn vị được "
+                "đọc lại từ đầu.") from None
         except BaseException:
             conn.close()
             raise

@@ -5,6 +5,7 @@ flags, choices and key columns. Code refers to tabs and columns by their stable 
 """
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -12,7 +13,11 @@ from pathlib import Path
 
 from .values import Choice, ChoiceSet
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+# A source checkout (or an editable install) has templates/ beside the package; a regular install
+# ships the file under <prefix>/share/sheets-sync/templates (pyproject data-files).
+_CANDIDATES = (Path(__file__).resolve().parent.parent / "templates",
+               Path(sys.prefix) / "share" / "sheets-sync" / "templates")
+TEMPLATE_DIR = next((d for d in _CANDIDATES if (d / "commune.toml").exists()), _CANDIDATES[0])
 DEFAULT_TEMPLATE = TEMPLATE_DIR / "commune.toml"
 
 # Conditional requirement names allowed in the template (see the TOML header comment).

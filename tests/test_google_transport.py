@@ -44,15 +44,13 @@ def test_backoff_is_capped_exponential_with_jitter_and_honours_retry_after():
 
 
 def test_policy_and_quota_from_optional_google_settings():
-    from types import SimpleNamespace
-
     from sheets_sync.backends.gsheets import _policy_from
+    from sheets_sync.config import GoogleConfig
 
-    policy, quota = _policy_from(SimpleNamespace(credentials=None, endpoint=None))
+    policy, quota = _policy_from(GoogleConfig())
     assert (policy, quota) == (RetryPolicy(), Quota())
-    policy, quota = _policy_from(SimpleNamespace(timeout_s=30, max_attempts=3,
-                                                 max_retry_wait_s=60, reads_per_minute=50,
-                                                 writes_per_minute=40))
+    policy, quota = _policy_from(GoogleConfig(timeout_s=30, max_attempts=3, max_retry_wait_s=60,
+                                              reads_per_minute=50, writes_per_minute=40))
     assert policy.timeout == (10.0, 30.0) and policy.max_attempts == 3
     assert policy.max_total_sleep == 60 and (quota.reads, quota.writes) == (50, 40)
 

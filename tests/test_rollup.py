@@ -14,7 +14,8 @@ from sheets_sync.backends.base import RawWorkbook
 from sheets_sync.backends.local import LocalBackend
 from sheets_sync.checker import check
 from sheets_sync.config import parse_config
-from sheets_sync.findings import ERROR, INFO, WARNING
+from sheets_sync.errors import SheetsSyncError
+from sheets_sync.findings import ERROR, INFO, WARNING, Finding
 from sheets_sync.rollup import SHEETS, build_rollup, csv_path, rollup_path, write_latest
 from sheets_sync.rollup import build as build_mod
 from sheets_sync.rollup import sheets as sheets_mod
@@ -31,7 +32,8 @@ INJECT_SUM = "=1+1"
 INJECT_AT = "@SUM(1+1)"
 GOOGLE_KEY = "KEY123abc"
 RUN_INFO = {"started": "2026-11-25T08:00:00", "finished": "2026-11-25T08:03:10",
-            "units_read": 2, "units_failed": 1, "notes": ["Lần chạy thử."]}
+            "units_read": 2, "units_failed": 1, "notes": ["Lần chạy thử."],
+            "requests": {"reads": 3, "writes": 1, "drive": 2}, "retries": 1}
 
 
 def save_xlsx(path: Path, **tabs) -> None:
@@ -279,7 +281,8 @@ def test_numbers_are_numbers_with_formats(built):
     _path, wb = built
     ws = wb["Tổng hợp"]
     _head, cols, rows, total_row = summary_table(ws)
-    for label in ("Có sinh hoạt", "Trong khung ngày", "Đúng ngày 3", "Quý I", "Dữ liệu đầy đủ (tỷ lệ)"):
+    for label in ("Có sinh hoạt", "Trong khung ngày", "Đúng ngày 3", "Quý I",
+                  "Dữ liệu đầy đủ (tỷ lệ)"):
         c = ws.cell(rows[0], cols[label])
         assert isinstance(c.value, (int, float)) and c.data_type == "n", label
         assert "%" in c.number_format
@@ -352,7 +355,8 @@ def test_building_twice_gives_identical_sheets_except_the_run_time(world, tmp_pa
     _root, config, report, reads = world
     first = openpyxl.load_workbook(build(world, tmp_path / "a"))
     # The second run happens later, and the pipeline stamps the read time on every unit.
-    later = {**RUN_INFO, "started": "2026-11-25T21:00:00", "finished": "2026-11-25T21:02:00"}
+    later = {**RUN_INFO, "started": "2026-11-25T21:00:00", "finished": "2026-11-25T21:02:00",
+             "requests": {"reads": 0, "writes": 0, "drive": 3}, "retries": 0}
     stamped = [dataclasses.replace(r, result=dataclasses.replace(
         r.result, pulled_at="2026-11-25T21:00:30" if r.data is not None else None))
         for r in reads]
@@ -390,11 +394,8 @@ def test_findings_sheet_has_every_finding_errors_first_and_the_csv_too(world, bu
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=head + 1)]
     assert len(rows) == len(report.findings)
     col = {h: i for i, h in enumerate(header)}
-    got = sorted((r[col["Mã đơn vị"]], r[col["Quy tắc"]], r[col["Dòng"]] or 0,
-                  r[col["Kỳ"]] or "") for r in rows)
-    assert len(set(got)) == len(got) or True
-    want_rules = sorted(f.rule for f in report.findings)
-    assert sorted(r[col["Quy tắc"]] for r in rows) == want_rules
+    got = sorted((r[col["Mã đơn vị"]], r[col["Quy tắc"]], r[col["Dòng"]] or 0) for r in rows)
+    assert got == sorted((f.unit, f.rule, f.row or 0) for f in report.findings)
     order = {"Vi phạm": 0, "Cảnh báo": 1, "Lưu ý": 2}
     sev = [order[r[col["Mức độ"]]] for r in rows]
     assert sev == sorted(sev)
@@ -468,6 +469,23 @@ def test_member_names_hidden_unless_allowed(world, tmp_path):
     assert SECRET in all_text(shown)
 
 
+def test_member_messages_are_rebuilt_from_numbers_only():
+    streak = Finding("NT", "Điểm danh", 9, "CB02", "2026-04", "MEMBER-EXCUSED-STREAK", ERROR,
+                     f"Đ/c {SECRET} (chi bộ CB02) vắng có lý do 4 kỳ liên tiếp (01/2026, "
+                     f"02/2026, 03/2026, 04/2026), quá 3 kỳ.")
+    assert violations_mod.display_message(streak, False) == (
+        "1 đảng viên (chi bộ CB02) vắng có lý do 4 kỳ liên tiếp (01/2026, 02/2026, 03/2026, "
+        "04/2026), quá 3 kỳ (họ tên không hiển thị).")
+    assert violations_mod.display_message(streak, True) == streak.message
+    odd = dataclasses.replace(streak, message=f"Đ/c {SECRET}: nội dung khác.")
+    deleted = dataclasses.replace(streak, rule="DATA-DELETED", severity=WARNING,
+                                  message=f"Dòng ({SECRET}, 03/2026) đã bị xóa.")
+    for f in (odd, deleted):
+        assert SECRET not in violations_mod.display_message(f, False)
+    other = dataclasses.replace(streak, tab="Sinh hoạt", rule="MEET-WINDOW")
+    assert violations_mod.display_message(other, False) == other.message
+
+
 def test_matrix_states_and_legend(built):
     _path, wb = built
     ws = wb["Ma trận"]
@@ -517,6 +535,7 @@ def test_log_shows_run_parameters_and_overrides(built):
     assert flat["Ngày kiểm tra (as-of)"] == datetime(2026, 11, 25)
     assert flat["Bắt đầu chạy"] == datetime(2026, 11, 25, 8, 0)
     assert flat["Số đơn vị không đọc được"] == 1
+    assert flat["Số yêu cầu đọc Google Sheets"] == 3 and flat["Ghi chú"] == "Lần chạy thử."
     assert flat["window_end_day"] == "7"
     assert ["NM", "window_end_day", "10"] == next(r[:3] for r in log if r[0] == "NM"
                                                   and r[1] == "window_end_day")
@@ -543,6 +562,23 @@ def test_a_failed_build_leaves_the_previous_workbook(world, tmp_path, monkeypatc
 
     monkeypatch.setattr(sheets_mod, "write_halls", boom)
     with pytest.raises(RuntimeError):
+        build(world, tmp_path)
+    assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_workbook_open_in_excel_gives_an_actionable_error(world, tmp_path, monkeypatch):
+    path = build(world, tmp_path)
+    before = path.read_bytes()
+    real_replace = build_mod.os.replace
+
+    def locked(src, dst):
+        if str(dst).endswith(".xlsx"):
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(build_mod.os, "replace", locked)
+    with pytest.raises(SheetsSyncError, match="đang mở"):
         build(world, tmp_path)
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -65,15 +65,21 @@ def test_one_utf8_log_file_per_run_with_unique_names(tmp_path):
 
 
 def test_the_same_second_gets_a_counter(tmp_path):
-    # Occupy the names of this second and the next: the run must still get its own file.
+    # Occupy the names of this second and the next ones: the run must get its own file and
+    # leave the others untouched.
     now = datetime.now()
-    for t in (now, now + timedelta(seconds=1)):
-        (tmp_path / "logs").mkdir(exist_ok=True)
-        (tmp_path / "logs" / f"{t:%Y%m%d-%H%M%S}-check.log").write_text("x")
+    (tmp_path / "logs").mkdir()
+    taken = [tmp_path / "logs" / f"{now + timedelta(seconds=s):%Y%m%d-%H%M%S}-check.log"
+             for s in range(3)]
+    for p in taken:
+        p.write_text("x", encoding="utf-8")
     with RunLog(tmp_path, "check") as log:
-        pass
-    assert log.path.stem.endswith("-check-2")
-    assert read(log.path).startswith(f"{now:%Y-%m-%d}"[:4])
+        log.info("riêng")
+    assert log.path not in taken
+    assert all(read(p) == "x" for p in taken)
+    if log.path.with_name(log.path.name.replace("-check-2", "-check")) in taken:
+        assert log.path.stem.endswith("-check-2")
+    assert "riêng" in read(log.path)
 
 
 def test_json_lines_and_verbose_echo(tmp_path):

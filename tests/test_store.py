@@ -165,6 +165,12 @@ def test_store_from_a_newer_version_is_refused_untouched(tmp_path):
     conn.close()
 
 
+def test_a_corrupt_store_gives_an_actionable_error(tmp_path):
+    (tmp_path / DB_NAME).write_bytes(b"not a database at all" * 100)
+    with pytest.raises(SheetsSyncError, match="bị hỏng"):
+        Store.open(tmp_path)
+
+
 def test_failed_migration_rolls_back_to_the_old_version(tmp_path, monkeypatch):
     make_v1_store(tmp_path, meetings_rows(months=[1]), datetime(2026, 2, 20))
 

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 
 from .. import __version__
 from ..config import Config
+from ..errors import SheetsSyncError
 from ..findings import Finding, Report
 from ..rules.base import UnitContext, make_context
 from ..text import normalize, slug
@@ -64,7 +66,7 @@ def write_latest(config: Config, path: Path, as_of: date) -> Path:
 # --- the units, once ---------------------------------------------------------------------------
 
 class _Unit:
-    def __init__(self, result, read, config: Config, as_of: date, year: int):
+    def __init__(self, result, read, as_of: date, year: int):
         self.result = result
         self.read = read
         self.ctx: UnitContext | None = None
@@ -126,7 +128,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     run_info = dict(run_info or {})
 
     by_code = {r.config.code: r for r in reads}
-    units = [_Unit(res, by_code.get(res.code), config, as_of, year) for res in report.units]
+    units = [_Unit(res, by_code.get(res.code), as_of, year) for res in report.units]
     order = {u.result.code: k for k, u in enumerate(units)}
     findings_of: dict[str, list[Finding]] = {}
     for f in report.findings:
@@ -147,8 +149,9 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
         titles=titles, links=links, show_member_names=config.show_member_names)
     all_findings = violations.ordered(report.findings, order)
     csv_file = csv_path(path)
-    violations.write_csv(csv_file, all_findings, vctx)
 
+    # Both files are written to temporary names first; the CSV is renamed just before the
+    # workbook, so a failure leaves the previous pair in place.
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
     wb = xlsxwriter.Workbook(str(tmp), {
         "strings_to_formulas": False,
@@ -160,8 +163,6 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     try:
         _write_workbook(wb, config, report, units, indicators, tot, all_findings, vctx,
                         findings_of, labels, run_info, path, csv_file)
-        wb.close()
-        os.replace(tmp, path)
     except BaseException:
         try:
             wb.close()
@@ -169,7 +170,27 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
             pass
         tmp.unlink(missing_ok=True)
         raise
+    try:
+        wb.close()
+        violations.write_csv(csv_file, all_findings, vctx)
+        os.replace(tmp, path)
+    except (OSError, FileCreateError) as e:
+        raise SheetsSyncError(
+            f"Không ghi được bảng tổng hợp {path} ({_reason(e)}). Nếu tệp đang mở (ví dụ "
+            f"trong Excel), hãy đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư mục "
+            f"{path.parent}.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _reason(e: BaseException) -> str:
+    inner = e.args[0] if isinstance(e, FileCreateError) and e.args else e
+    if isinstance(inner, PermissionError):
+        return "không có quyền ghi hoặc tệp đang được mở"
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    return type(inner).__name__
 
 
 def _write_workbook(wb, config: Config, report: Report, units: list[_Unit],

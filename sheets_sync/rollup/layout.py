@@ -190,7 +190,7 @@ def lower_first(s: str) -> str:
 
 
 def document_header(w: Writer, last_col: int, left_cols: int, right_cols: int,
-                    parent_name: str, labels: Mapping[str, str], as_of: date) -> int:
+                    parent_name: str, as_of: date) -> int:
     """Issuing body top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, number and the place-date
     line in italics; rows 0–3. Returns the next free row."""
     st = w.st

@@ -93,11 +93,17 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
     for unit, rows in blocks:
         label = f"{unit.code} – {unit.name}"
         if not unit.has_data or not rows:
-            ws.set_row(row, 30)
+            # No merge here: the rows stay sortable and filterable.
+            status = (STATUS_VI.get(unit.status, unit.status) if not unit.has_data
+                      else "Không có danh sách chi bộ")
+            message = ((unit.message or "") if not unit.has_data
+                       else "Tab Chi bộ không đọc được: không lập được ma trận.")
+            ws.set_row(row, wrapped_height(message, 24, line=14, minimum=18))
             w.text(row, 0, label, text)
-            note = (f"{STATUS_VI.get(unit.status, unit.status)}. {unit.message or ''}".strip()
-                    if not unit.has_data else "Không có danh sách chi bộ để lập ma trận.")
-            w.merge(row, 1, last, note, st.state("none", align="left", text_wrap=True))
+            w.text(row, 1, status, st.state("none", text_wrap=True))
+            w.text(row, 2, message, st.state("none", align="left", text_wrap=True))
+            for m in range(12):
+                w.text(row, 3 + m, "", st.state("none"))
             row += 1
             continue
         if unit.status not in (OK, UNCHANGED):
@@ -307,7 +313,10 @@ def write_halls(ws, w: Writer, rows: Sequence[dict], units: Sequence[UnitBlock],
 
 # --- Nhật ký -----------------------------------------------------------------------------------
 
-RUN_TIME_LABELS = ("Bắt đầu chạy", "Kết thúc chạy")
+# Labels of the `Nhật ký` cells that change from one run to the next (with the read times).
+RUN_TIME_LABELS = ("Bắt đầu chạy", "Kết thúc chạy", "Số yêu cầu đọc Google Sheets",
+                   "Số yêu cầu ghi Google Sheets", "Số yêu cầu Google Drive", "Số lần thử lại",
+                   "Thời gian chờ hạn mức (giây)")
 
 
 def show_param(v: Any) -> str:
@@ -379,6 +388,18 @@ def write_log(ws, w: Writer, *, as_of: date, year: int, run_info: Mapping[str, A
             ("Số lưu ý", counts.get(INFO, 0), "num")):
         kv(row, key, val, kind)
         row += 1
+    requests = run_info.get("requests") or {}
+    for key, label_ in (("reads", "Số yêu cầu đọc Google Sheets"),
+                        ("writes", "Số yêu cầu ghi Google Sheets"),
+                        ("drive", "Số yêu cầu Google Drive")):
+        if isinstance(requests, Mapping) and isinstance(requests.get(key), (int, float)):
+            kv(row, label_, requests[key], "num")
+            row += 1
+    for key, label_ in (("retries", "Số lần thử lại"),
+                        ("waited_s", "Thời gian chờ hạn mức (giây)")):
+        if isinstance(run_info.get(key), (int, float)) and not isinstance(run_info[key], bool):
+            kv(row, label_, run_info[key], "num")
+            row += 1
     notes = run_info.get("notes") or []
     if isinstance(notes, str):
         notes = [notes]

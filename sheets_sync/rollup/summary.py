@@ -128,7 +128,7 @@ def write_summary(ws, w: Writer, units: list[UnitIndicators], tot: UnitIndicator
     for c, col in enumerate(cols):
         ws.set_column(c, c, col.width)
     row = document_header(w, last, left_cols=5, right_cols=12, parent_name=parent_name,
-                          labels=labels, as_of=as_of)
+                          as_of=as_of)
     ws.set_row(row, 8)
     row += 1
     ws.set_row(row, 22)
