@@ -176,7 +176,7 @@ def _lines(text: str, width: float) -> int:
 
 # --- data validation ------------------------------------------------------------------------------
 
-def _validation(col: Column) -> dict | None:
+def column_validation(col: Column) -> dict | None:
     """The xlsxwriter data validation of a column, or None."""
     message = col.input or KINDS[col.kind].message
     if not message and col.kind in ("int", "number"):
@@ -249,7 +249,7 @@ def _data_tab(wb, styles: _Styles, template: Template, tab: Tab, rows: int) -> N
         fill = FILL_REQUIRED if col.required is not False else FILL_OPTIONAL
         ws.write_string(0, c, col.header, styles(**HEADER, bg_color=fill))
         height = max(height, _lines(col.header, col.width))
-        rule = _validation(col)
+        rule = column_validation(col)
         if rule:
             ws.data_validation(1, c, rows, c, rule)
 

@@ -42,12 +42,12 @@ from .backends.gsheets import VALUE_PARAMS, GoogleBackend, quote_title, spreadsh
 from .config import UnitConfig
 from .errors import UnitReadError
 from .export import (FILL_OPTIONAL, FILL_REQUIRED, FILL_TOOL_CELLS, FILL_TOOL_HEADER, GUIDE_WIDTHS,
-                     STATUS_FILLS, TOOL_NOTE, YES_NO, _validation, guide_grid)
+                     STATUS_FILLS, TOOL_NOTE, YES_NO, column_validation, guide_grid)
 from .findings import UNREACHABLE
 from .template import Column, Tab, Template, load_template
 from .text import closest, normalize
-from .workbook import _header_row, _locate_columns, _match, find_sheets
-from .writeback import (DETAILS_WIDTH, STATUS_WIDTH, _find_header, _free_columns, clean_text,
+from .workbook import locate_header_row, locate_columns, match_name, find_sheets
+from .writeback import (DETAILS_WIDTH, STATUS_WIDTH, find_header, free_columns, clean_text,
                         col_letter)
 
 LOCALE = "vi_VN"
@@ -172,7 +172,7 @@ def validation_rule(col: Column) -> dict | None:
     Choice and yes/no columns get the same dropdown as the .xlsx template (Có/Không rather
     than checkboxes: the parser and the exported template use the words); nothing is strict,
     so a value the tool also accepts ("tot", "x") is only marked, never refused."""
-    xlsx = _validation(col) or {}
+    xlsx = column_validation(col) or {}
     message = xlsx.get("input_message")
     if col.kind in ("choice", "yesno"):
         rule = {"condition": {"type": "ONE_OF_LIST",
@@ -332,14 +332,14 @@ class _Planner:
             extra: dict[str, int] = {}
             rows = [[]]
         else:
-            header_r = _header_row(tab, raw_sheet)
+            header_r = locate_header_row(tab, raw_sheet)
             if header_r is None:
                 self.warnings.append(
                     f"Tab \"{title}\": không tìm thấy dòng tiêu đề (cột "
                     f"\"{tab.first_required.header}\") trong 5 dòng đầu nên không thêm cột, danh "
                     f"sách chọn hay bảo vệ — hãy sửa tiêu đề rồi chạy lại.")
                 return
-            col_index, extra = _locate_columns(self.unit.code, self.template, tab, raw_sheet,
+            col_index, extra = locate_columns(self.unit.code, self.template, tab, raw_sheet,
                                                header_r, [])
         header = rows[header_r] if header_r < len(rows) else []
         tool_norm = {normalize(h) for h in self.template.tool_headers}
@@ -357,12 +357,12 @@ class _Planner:
                     f"rồi chạy lại.")
                 continue
             missing.append(col)
-        status = _find_header(header, self.template.status_header)
-        details = _find_header(header, self.template.details_header)
+        status = find_header(header, self.template.status_header)
+        details = find_header(header, self.template.details_header)
         new_headers: list[str] = [c.header for c in missing]
         new_headers += [h for h, ci in ((self.template.status_header, status),
                                         (self.template.details_header, details)) if ci is None]
-        free = iter(_free_columns(rows, header_r, len(new_headers)) if new_headers else [])
+        free = iter(free_columns(rows, header_r, len(new_headers)) if new_headers else [])
         added: list[tuple[int, Column]] = [(next(free), c) for c in missing]
         tool_added: list[tuple[int, str]] = []
         if status is None:
@@ -556,7 +556,7 @@ class _Planner:
     def tool_tabs(self) -> None:
         by_name = {normalize(s.title): s.title for s in self.sheets}
         for name, is_guide in ((self.template.guide_tab, True), (self.template.check_tab, False)):
-            title = _match(name, by_name)
+            title = match_name(name, by_name)
             if title is None:
                 self.new_tool_tab(name, is_guide)
                 continue

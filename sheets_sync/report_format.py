@@ -52,6 +52,14 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def counts_by_unit(report: Report) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {u.code: {ERROR: 0, WARNING: 0, INFO: 0}
+                                      for u in report.units}
+    for f in report.findings:
+        out.setdefault(f.unit, {ERROR: 0, WARNING: 0, INFO: 0})[f.severity] += 1
+    return out
+
+
 def where(f: Finding) -> str:
     parts = [f.tab or ""]
     if f.row is not None:
@@ -65,10 +73,7 @@ def to_table(report: Report, title: str = "", limit: int | None = 200) -> str:
         lines.append(title)
     lines.append(f"Ngày kiểm tra {report.as_of:%d/%m/%Y} — năm {report.year}")
     lines.append("")
-    by_unit: dict[str, dict[str, int]] = {u.code: {ERROR: 0, WARNING: 0, INFO: 0}
-                                          for u in report.units}
-    for f in report.findings:
-        by_unit.setdefault(f.unit, {ERROR: 0, WARNING: 0, INFO: 0})[f.severity] += 1
+    by_unit = counts_by_unit(report)
     rows = []
     for u in report.units:
         c = by_unit[u.code]
@@ -115,10 +120,7 @@ def run_summary(outcome, title: str) -> str:
     """What `run` prints: per unit, read status, findings and what was written; the roll-up."""
     report = outcome.report
     writes = {w.unit: w for w in outcome.writes}
-    counts: dict[str, dict[str, int]] = {u.code: {ERROR: 0, WARNING: 0, INFO: 0}
-                                         for u in report.units}
-    for f in report.findings:
-        counts.setdefault(f.unit, {ERROR: 0, WARNING: 0, INFO: 0})[f.severity] += 1
+    counts = counts_by_unit(report)
     rows = []
     for u in report.units:
         w = writes.get(u.code)

@@ -115,7 +115,7 @@ class UnitData:
 
 # --- locating tabs and headers ---------------------------------------------------------------
 
-def _match(name: str, candidates: dict[str, str]) -> str | None:
+def match_name(name: str, candidates: dict[str, str]) -> str | None:
     """candidates: normalised name -> value. Exact normalised match first, then folded."""
     n = normalize(name)
     if n in candidates:
@@ -129,13 +129,13 @@ def find_sheets(template: Template, raw: RawWorkbook) -> dict[str, RawSheet]:
     by_name = {normalize(t.name): t.id for t in template.tabs}
     found: dict[str, RawSheet] = {}
     for sheet in raw.sheets:
-        tab_id = _match(sheet.title, by_name)
+        tab_id = match_name(sheet.title, by_name)
         if tab_id and tab_id not in found:
             found[tab_id] = sheet
     return found
 
 
-def _header_row(tab: Tab, sheet: RawSheet) -> int | None:
+def locate_header_row(tab: Tab, sheet: RawSheet) -> int | None:
     """0-based index of the header row among the first rows, or None."""
     first = tab.first_required.header
     target, target_f = normalize(first), fold(first)
@@ -154,7 +154,7 @@ def _required_column(tab: Tab, column: Column, present: set[str]) -> bool:
     return True
 
 
-def _locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
+def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
                     header_r: int | None, findings: list[Finding]) -> tuple[dict, dict]:
     col_index: dict[str, int] = {}
     extra: dict[str, int] = {}
@@ -165,15 +165,15 @@ def _locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
             if _is_empty(v):
                 continue
             text = str(v)
-            col_id = None if normalize(text) in tool else _match(text, by_header)
+            col_id = None if normalize(text) in tool else match_name(text, by_header)
             if col_id is None:
                 extra.setdefault(text.strip(), ci)
             elif col_id in col_index:
                 findings.append(Finding(
                     unit, tab.name, None, None, None, "TPL-COLUMN-DUPLICATE", ERROR,
                     f"Cột \"{tab.column(col_id).header}\" xuất hiện hai lần (cột "
-                    f"{_col_letter(col_index[col_id])} và {_col_letter(ci)}); dùng cột "
-                    f"{_col_letter(col_index[col_id])}.",
+                    f"{col_letter(col_index[col_id])} và {col_letter(ci)}); dùng cột "
+                    f"{col_letter(col_index[col_id])}.",
                 ))
             else:
                 col_index[col_id] = ci
@@ -190,7 +190,8 @@ def _locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
     return col_index, extra
 
 
-def _col_letter(index: int) -> str:
+def col_letter(index: int) -> str:
+    """0-based column index -> A1 letters."""
     s, n = "", index + 1
     while n:
         n, rem = divmod(n - 1, 26)
@@ -202,8 +203,8 @@ def _col_letter(index: int) -> str:
 
 def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: date,
               findings: list[Finding]) -> TabData:
-    header_r = _header_row(tab, sheet)
-    col_index, extra = _locate_columns(unit, template, tab, sheet, header_r, findings)
+    header_r = locate_header_row(tab, sheet)
+    col_index, extra = locate_columns(unit, template, tab, sheet, header_r, findings)
     data = TabData(unit, tab, sheet.title, None if header_r is None else header_r + 1,
                    col_index, extra)
     if header_r is None:

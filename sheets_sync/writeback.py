@@ -24,6 +24,7 @@ from .findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
 from .export import guide_grid
 from .template import Template
 from .text import fold, normalize
+from .workbook import col_letter
 
 # Excel stores at most 32,767 characters in a cell (openpyxl silently truncates longer text) and
 # Google Sheets 50,000. A plan is backend-independent and must read back exactly as written (or
@@ -98,15 +99,6 @@ def normalize_grid(rows: Iterable[Iterable[Any]] | None) -> list[list[str]]:
     while out and not out[-1]:
         out.pop()
     return out
-
-
-def col_letter(index: int) -> str:
-    """0-based column index -> A1 letters."""
-    s, n = "", index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def fmt_period(period: str | None) -> str:
@@ -239,7 +231,7 @@ def row_details(findings: list[Finding]) -> str:
 
 # --- locating tool columns ------------------------------------------------------------------------
 
-def _find_header(row: list[Any], header: str) -> int | None:
+def find_header(row: list[Any], header: str) -> int | None:
     target = normalize(header)
     for ci, v in enumerate(row):
         if isinstance(v, str) and v.strip() and normalize(v) == target:
@@ -258,7 +250,7 @@ def _column_empty(rows: list[list[Any]], ci: int) -> bool:
     return all(ci >= len(r) or _is_empty(r[ci]) for r in rows)
 
 
-def _free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
+def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
     """``count`` wholly empty columns after the last used column of the header row (a stray
     staff value further right in a data row is never overwritten)."""
     header = rows[header_r]
@@ -429,12 +421,12 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         rows = sheet.rows
         header_r = tab.header_row - 1
         header = rows[header_r]
-        status_col = _find_header(header, template.status_header)
-        details_col = _find_header(header, template.details_header)
+        status_col = find_header(header, template.status_header)
+        details_col = find_header(header, template.details_header)
         wanted_new = [h for h, c in ((template.status_header, status_col),
                                      (template.details_header, details_col)) if c is None]
         if wanted_new:
-            free = iter(_free_columns(rows, header_r, len(wanted_new)))
+            free = iter(free_columns(rows, header_r, len(wanted_new)))
             added = []
             if status_col is None:
                 status_col = next(free)

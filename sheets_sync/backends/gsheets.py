@@ -206,7 +206,7 @@ class GoogleBackend:
 # --- write-back --------------------------------------------------------------------------------
 
 def _a1(col: int, row: int) -> str:
-    from ..writeback import col_letter
+    from ..workbook import col_letter
 
     return f"{col_letter(col)}{row}"
 
