@@ -130,17 +130,115 @@ class Writer:
             self.ws.write_blank(r, c1, None, fmt)
 
 
-def wrapped_height(text: str, width_chars: float, line: float = 15.0, minimum: float = 15.0
-                   ) -> float:
+# Advance widths of Times New Roman (and the metric-compatible Liberation Serif), in
+# thousandths of an em, for estimating where LibreOffice and Excel wrap a cell's text:
+# neither grows a row for wrapped text when opening a file, so every row that may wrap gets
+# its height from these estimates. Letters with diacritics take their base letter's width.
+_TIMES = dict(zip(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?'\"()[]/-_%&+=<>*#@",
+    (444, 500, 444, 500, 444, 333, 500, 500, 278, 278, 500, 278, 778, 500, 500, 500, 500, 333,
+     389, 278, 500, 500, 722, 500, 500, 444,
+     722, 667, 667, 722, 611, 556, 722, 722, 333, 389, 722, 611, 889, 722, 722, 556, 722, 667,
+     556, 611, 722, 722, 944, 722, 722, 611,
+     *([500] * 10),
+     250, 250, 250, 278, 278, 333, 444, 180, 408, 333, 333, 333, 333, 278, 333, 500, 833, 778,
+     564, 564, 564, 564, 500, 500, 921)))
+_TIMES.update({"đ": 500, "Đ": 722, "–": 500, "—": 1000, "…": 1000, "‘": 333, "’": 333,
+               "“": 444, "”": 444})
+_HORN = "\u031b"  # ơ, ư: a little wider than o, u
+_PX_PER_PT = 96 / 72
+LINE_PT = 12.75  # one line of 10-point text, in points
+_EM: dict[str, float] = {}  # width by character, filled as characters are met
+_PIECES = re.compile(r"[^ -]*-|[^ -]+| +")  # words (split after hyphens) and spaces
+
+
+def _em(ch: str) -> float:
+    width = _EM.get(ch)
+    if width is None:
+        units = _TIMES.get(ch)
+        if units is None:
+            parts = unicodedata.normalize("NFD", ch)
+            units = _TIMES.get(parts[0])
+            if units is None:  # ✔ ✖ ⚠ and other symbols, other scripts
+                units = 1000 if ord(ch) >= 0x2190 else 600
+            elif _HORN in parts:
+                units += 60
+        width = _EM[ch] = units / 1000
+    return width
+
+
+def _text_em(text: str) -> float:
+    return sum(map(_em, text))
+
+
+def col_px(width_chars: float) -> float:
+    """A column's width in pixels (Excel's width units of the 11-point default font)."""
+    return width_chars * 7 + 5
+
+
+def text_lines(text: Any, width_chars: float, size: float = TABLE_SIZE, bold: bool = False
+               ) -> int:
+    """Lines ``text`` takes when wrapped in a (merged) cell ``width_chars`` wide: a greedy
+    word wrap (breaking at spaces and after hyphens, long words split) with estimated widths."""
+    if text is None or text == "":
+        return 1
+    text = unicodedata.normalize("NFC", str(text))
+    scale = size * _PX_PER_PT * (1.07 if bold else 1.0)
+    avail = max(10.0, col_px(width_chars) - 5)  # less the cell's inner margins
+    if "\n" not in text and _text_em(text) * scale <= avail:
+        return 1  # the common case, without splitting into words
+    lines = 0
+    for para in text.split("\n"):
+        n, used = 1, 0.0
+        for piece in _PIECES.findall(para):
+            w = _text_em(piece) * scale
+            if piece.isspace():
+                used += w
+                continue
+            if used + w <= avail or used == 0.0:
+                if used == 0.0 and w > avail:  # a word longer than the line: split
+                    extra = math.ceil(w / avail) - 1
+                    n += extra
+                    w -= extra * avail
+                used += w
+            else:
+                n += 1
+                extra = max(0, math.ceil(w / avail) - 1)
+                n += extra
+                used = w - extra * avail
+        lines += n
+    return lines
+
+
+def row_height(cells: Any, size: float = TABLE_SIZE, minimum: float = 15.0,
+               bold: bool = False) -> float:
+    """Row height (points) for the cells ``[(text, width_chars), ...]`` of one row."""
+    lines = max((text_lines(t, w, size, bold) for t, w in cells), default=1)
+    return max(minimum, lines * LINE_PT * size / TABLE_SIZE + 2.5)
+
+
+def wrapped_height(text: str, width_chars: float, line: float = 15.0, minimum: float = 15.0,
+                   size: float = TABLE_SIZE) -> float:
     """Row height for ``text`` wrapped in a (merged) cell ``width_chars`` wide."""
-    per_line = max(10.0, width_chars * 1.15)
-    lines = sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
-    return max(minimum, lines * line)
+    return max(minimum, text_lines(text, width_chars, size) * line + 2)
+
+
+# The printable area of an A4 landscape page with the margins below.
+PRINT_WIDTH_PX = (29.7 - (0.98 + 0.59) * 2.54) / 2.54 * 96
+PRINT_HEIGHT_PT = (21.0 - 2 * 0.79 * 2.54) / 2.54 * 72
+
+
+def page_height(widths: Any) -> float:
+    """Points of rows that fit on one printed page of a sheet with these column widths,
+    printed one page wide (scaled down when the columns are wider than the page)."""
+    scale = min(1.0, PRINT_WIDTH_PX / sum(col_px(x) for x in widths))
+    return PRINT_HEIGHT_PT / scale
 
 
 def page_setup(ws, repeat: tuple[int, int] | None = None, fit_height: int = 0) -> None:
     """A4 landscape, one page wide, the table header repeated, Party-document margins
-    (left 2.5 cm, right 1.5 cm, top and bottom 2 cm), page numbers in the footer."""
+    (left 2.5 cm, right 1.5 cm, top and bottom 2 cm); in the footer the page number (each
+    sheet from 1) and, at the right, the sheet's name."""
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, fit_height)
@@ -148,7 +246,8 @@ def page_setup(ws, repeat: tuple[int, int] | None = None, fit_height: int = 0) -
     ws.center_horizontally()
     if repeat is not None:
         ws.repeat_rows(*repeat)
-    ws.set_footer(f'&C&"{FONT},Regular"&9Trang &P/&N')
+    ws.set_start_page(1)  # each sheet is numbered from 1
+    ws.set_footer(f'&C&"{FONT},Regular"&9Trang &P&R&"{FONT},Italic"&8&A')
 
 
 # --- Party document layout ----------------------------------------------------------------------

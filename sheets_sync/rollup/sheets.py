@@ -19,7 +19,16 @@ from .extract import (
     MatrixRow,
     SupervisorRow,
 )
-from .layout import DATE, DATETIME, INT, Writer, page_setup, parse_iso, wrapped_height
+from .layout import (
+    DATE,
+    DATETIME,
+    INT,
+    Writer,
+    page_height,
+    page_setup,
+    parse_iso,
+    row_height,
+)
 
 SYMBOL = {ST_OK: "✔", ERR: "✖", WARN: "⚠", EXPLAINED: "✖", ACCEPTED: "✔", MISSING: "Thiếu",
           NONE: "–"}
@@ -36,12 +45,19 @@ class UnitBlock:
     has_data: bool
 
 
-def _title(w: Writer, last: int, title: str, subtitle: str) -> int:
+def _title(w: Writer, last: int, title: str, subtitle: str, width: float) -> int:
+    """Title and subtitle over the table's ``width`` (sum of its column widths)."""
     w.ws.set_row(0, 24)
     w.merge(0, 0, last, title, w.st.title())
-    w.ws.set_row(1, wrapped_height(subtitle, 12 * (last + 1), line=15, minimum=18))
+    w.ws.set_row(1, row_height([(subtitle, width)], size=11, minimum=18))
     w.merge(1, 0, last, subtitle, w.st.subtitle())
     return 2
+
+
+def _columns(ws, widths: Sequence[float]) -> float:
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    return sum(widths)
 
 
 def _missing_note(units: Sequence[UnitBlock]) -> str:
@@ -74,15 +90,13 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
                  year: int, as_of: date, cell_label: str) -> None:
     st = w.st
     last = 2 + 12
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, 1, 9)
-    ws.set_column(2, 2, 24)
-    ws.set_column(3, 14, 6.5)
+    widths = [27, 8, 28, *([6] * 12)]
+    total_w = _columns(ws, widths)
     units = [b for b, _ in blocks]
     row = _title(w, last, f"MA TRẬN SINH HOẠT {cell_label.upper()} THEO THÁNG NĂM {year}",
                  _subtitle(year, as_of, units, "Mỗi ô: trạng thái buổi sinh hoạt thường kỳ và "
                            "xếp loại (T = Tốt, K = Khá, TB = Trung bình, Kém = Kém); chú giải ở "
-                           "cuối bảng."))
+                           "cuối bảng."), total_w)
     header = row
     ws.set_row(header, 30)
     for c, text in enumerate(["Đơn vị", f"Mã {cell_label.lower()}", f"Tên {cell_label.lower()}",
@@ -98,9 +112,10 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
                       else "Không có danh sách chi bộ")
             message = ((unit.message or "") if not unit.has_data
                        else "Tab Chi bộ không đọc được: không lập được ma trận.")
-            ws.set_row(row, wrapped_height(message, 24, line=14, minimum=18))
+            ws.set_row(row, row_height([(label, widths[0]), (status, widths[1]),
+                                        (message, widths[2])], minimum=18))
             w.text(row, 0, label, text)
-            w.text(row, 1, status, st.state("none", text_wrap=True))
+            w.text(row, 1, status, st.state("error", text_wrap=True))
             w.text(row, 2, message, st.state("none", align="left", text_wrap=True))
             for m in range(12):
                 w.text(row, 3 + m, "", st.state("none"))
@@ -109,6 +124,7 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
         if unit.status not in (OK, UNCHANGED):
             label += f" ({STATUS_VI.get(unit.status, unit.status).lower()})"
         for mr in rows:
+            ws.set_row(row, row_height([(label, widths[0]), (mr.cell_name, widths[2])]))
             w.text(row, 0, label, text)
             w.text(row, 1, mr.cell_code, centre)
             w.text(row, 2, mr.cell_name, text)
@@ -124,7 +140,7 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
     row += 1
     for state, symbol, meaning in MATRIX_LEGEND:
         w.text(row, 1, symbol, st.state(state))
-        w.merge(row, 2, last, meaning, st.note(valign="vcenter"))
+        w.merge(row, 2, last, meaning, st.note(valign="vcenter", indent=1))
         row += 1
     w.merge(row, 1, last, "Chữ sau ký hiệu: xếp loại buổi sinh hoạt do chi bộ tự đánh giá — "
                           "T = Tốt, K = Khá, TB = Trung bình, Kém = Kém.", st.note())
@@ -135,17 +151,26 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
 def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
                       notes: Sequence[Difficulty], units: Sequence[UnitBlock], year: int,
                       as_of: date, parent_label: str) -> None:
+    """The supervisors' monthly visits, a legend, then the difficulties written in the visit
+    books: two tables with different columns, so the first one's header is repeated on every
+    printed page only when there is no second table, and the second starts on a new page
+    when the sheet would not fit on one."""
     st = w.st
     last = 4 + 12
-    widths = [5, 22, 18, 12, *([5.5] * 12), 7]
-    for c, width in enumerate(widths):
-        ws.set_column(c, c, width)
+    widths = [5, 27, 27, 16, *([5.5] * 12), 7]
+    total_w = _columns(ws, widths)
+    heights: dict[int, float] = {}
+
+    def set_row(r: int, height: float) -> None:
+        ws.set_row(r, height)
+        heights[r] = height
+
     row = _title(w, last, f"CẤP ỦY CẤP TRÊN DỰ SINH HOẠT CHI BỘ NĂM {year}",
                  _subtitle(year, as_of, units, f"Số lượt dự sinh hoạt chi bộ của từng đồng chí "
                            f"được {parent_label} phân công (Chỉ thị, mục 8: hằng tháng dự ít "
-                           f"nhất 01 chi bộ)."))
+                           f"nhất 01 chi bộ)."), total_w)
     header = row
-    ws.set_row(header, 30)
+    set_row(header, 30)
     for c, text in enumerate(["STT", "Họ và tên", "Chức vụ", "Phụ trách",
                               *(f"T{m}" for m in range(1, 13)), "Cộng"]):
         w.text(header, c, text, st.head())
@@ -157,6 +182,8 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
         row += 1
     for k, r in enumerate(rows, start=1):
         sup = r.supervisor
+        set_row(row, row_height([(sup.name, widths[1]), (sup.role, widths[2]),
+                                 (", ".join(sup.units), widths[3])]))
         w.num(row, 0, k, num)
         w.text(row, 1, sup.name, text)
         w.text(row, 2, sup.role, text)
@@ -174,23 +201,36 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
         w.num(row, 4 + 12, sum(r.counts), st.num(INT, bold=True, align="center"))
         row += 1
     ws.freeze_panes(header + 1, 2)
-    page_setup(ws, repeat=(header, header))
     row += 1
-    for state, sample, meaning in (
-            ("ok", "1", "Có dự sinh hoạt (số lượt)."),
-            ("error", "0", "Tháng đã hết hạn mà không dự chi bộ nào (SUP-MONTHLY)."),
-            ("unknown", "?", "Chưa biết: có đơn vị phụ trách chưa đọc được hoặc thiếu tab Dự "
-                             "sinh hoạt."),
-            ("none", "–", "Tháng chưa đến hạn.")):
+    legend = (
+        ("ok", "1", "Có dự sinh hoạt (số lượt)."),
+        ("error", "0", "Tháng đã hết hạn mà không dự chi bộ nào (SUP-MONTHLY)."),
+        ("unknown", "?", "Chưa biết: có đơn vị phụ trách chưa đọc được hoặc thiếu tab Dự "
+                         "sinh hoạt."),
+        ("none", "–", "Tháng chưa đến hạn."))
+    for state, sample, meaning in legend:
         w.text(row, 1, sample, st.state(state))
-        w.merge(row, 2, last, meaning, st.note(valign="vcenter"))
+        w.merge(row, 2, last, meaning, st.note(valign="vcenter", indent=1))
         row += 1
 
     row += 1
+    section = row
+    # Columns: STT, unit, visit date, who (col 3), cell (4–5), text (6–last).
+    text_w = sum(widths[6:])
+    note_rows = [(f"{d.unit_code} – {d.unit_name}", d) for d in notes]
+    note_heights = [row_height([(label, widths[1]), (d.supervisor, widths[3]),
+                                (d.text, text_w)], minimum=18) for label, d in note_rows]
+    used = sum(heights.get(r, 15.0) for r in range(section))
+    needed = 16 + 30 + (sum(note_heights) if notes else 18)
+    if notes and used + needed > page_height(widths):
+        ws.set_h_pagebreaks([section])
+    page_setup(ws, repeat=None if notes else (header, header))
+
+    set_row(row, 16)
     w.merge(row, 0, last, "KHÓ KHĂN, VƯỚNG MẮC VÀ KIẾN NGHỊ, ĐỀ XUẤT GHI TẠI SỔ DỰ SINH HOẠT",
             st.get(bold=True, font_size=12))
     row += 1
-    ws.set_row(row, 30)
+    set_row(row, 30)
     heads = [(0, 0, "STT"), (1, 1, "Đơn vị"), (2, 2, "Ngày dự"), (3, 3, "Người dự"),
              (4, 5, "Chi bộ"), (6, last, "Khó khăn, kiến nghị")]
     for c1, c2, text_ in heads:
@@ -199,10 +239,10 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
     if not notes:
         w.merge(row, 0, last, "Không có nội dung khó khăn, kiến nghị trong năm.", st.text())
     date_fmt = st.num(DATE, align="center")
-    for k, d in enumerate(notes, start=1):
-        ws.set_row(row, wrapped_height(d.text, 70, line=14, minimum=18))
+    for k, ((label, d), height) in enumerate(zip(note_rows, note_heights), start=1):
+        set_row(row, height)
         w.num(row, 0, k, num)
-        w.text(row, 1, f"{d.unit_code} – {d.unit_name}", text)
+        w.text(row, 1, label, text)
         w.date(row, 2, d.visit_date, date_fmt)
         w.text(row, 3, d.supervisor, text)
         w.merge(row, 4, 5, d.cell, centre)
@@ -227,10 +267,9 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
     heads = ["STT", "Đơn vị", f"Mã {cell_label.lower()}", f"Tên {cell_label.lower()}",
              "Số tháng tính", "Tốt", "Khá", "TB", "Kém", "Chưa có / chưa xếp loại",
              "Mức suy ra từ các tháng", "Tự xếp loại", "Đối chiếu"]
-    widths = [5, 24, 9, 24, 7, 5.5, 5.5, 5.5, 5.5, 9, 12, 11, 22]
+    widths = [5, 27, 8, 28, 7, 5.5, 5.5, 5.5, 5.5, 9, 12, 11, 28]
     last = len(heads) - 1
-    for c, width in enumerate(widths):
-        ws.set_column(c, c, width)
+    total_w = _columns(ws, widths)
     units = [b for b, _ in blocks]
     row = _title(w, last, f"ĐÁNH GIÁ, XẾP LOẠI {cell_label.upper()} NĂM {year}: MỨC SUY RA VÀ "
                           f"MỨC TỰ XẾP LOẠI",
@@ -239,19 +278,23 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
                      f"Tốt; Khá khi mọi tháng từ Trung bình trở lên và ít nhất {min_tot} tháng "
                      f"từ Khá trở lên; Trung bình khi không quá {max_kem} tháng Kém; còn lại "
                      f"Kém (số {min_tot} tính theo tỷ lệ khi chưa đủ 12 tháng; tháng thiếu hoặc "
-                     f"chưa xếp loại tính là Kém).")))
+                     f"chưa xếp loại tính là Kém).")), total_w)
     header = row
-    ws.set_row(header, 42)
+    ws.set_row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True))
     for c, text in enumerate(heads):
         w.text(header, c, text, st.head())
     row += 1
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
     k = 0
     for unit, rows in blocks:
+        label = f"{unit.code} – {unit.name}"
         for a in rows:
             k += 1
+            state, comparison = COMPARISON[a.comparison]
+            ws.set_row(row, max(row_height([(label, widths[1]), (a.cell_name, widths[3])]),
+                                row_height([(comparison, widths[12])], bold=state == "error")))
             w.num(row, 0, k, num)
-            w.text(row, 1, f"{unit.code} – {unit.name}", text)
+            w.text(row, 1, label, text)
             w.text(row, 2, a.cell_code, centre)
             w.text(row, 3, a.cell_name, text)
             w.num(row, 4, a.months, num)
@@ -259,8 +302,7 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
                 w.num(row, c, a.counts.get(key, 0), num)
             w.text(row, 10, LEVEL_VI.get(a.derived or "", ""), centre)
             w.text(row, 11, LEVEL_VI.get(a.reported or "", ""), centre)
-            state, label = COMPARISON[a.comparison]
-            w.text(row, 12, label, st.state(state, text_wrap=True))
+            w.text(row, 12, comparison, st.state(state, text_wrap=True))
             row += 1
     if k == 0:
         w.merge(row, 0, last, "Không có số liệu.", st.text())
@@ -277,22 +319,25 @@ def write_halls(ws, w: Writer, rows: Sequence[dict], units: Sequence[UnitBlock],
     st = w.st
     heads = ["STT", "Đơn vị", "Thôn, tổ dân phố", "Mã chi bộ", "Dân số (người)",
              "Số đảng viên", "Sức chứa (chỗ ngồi)", "Tình trạng", "Đề xuất", "Lý do"]
-    widths = [5, 24, 20, 9, 9, 8, 9, 10, 10, 40]
+    widths = [5, 27, 20, 8, 9, 8, 9, 10, 10, 40]
     last = len(heads) - 1
-    for c, width in enumerate(widths):
-        ws.set_column(c, c, width)
+    total_w = _columns(ws, widths)
     row = _title(w, last, "NHÀ VĂN HÓA THÔN, TỔ DÂN PHỐ CẦN XÂY MỚI, NÂNG CẤP",
                  _subtitle(year, as_of, units, "Xếp theo dân số, rồi số đảng viên (Chỉ thị, "
-                           "mục 9: căn cứ lập kế hoạch phân bổ kinh phí)."))
+                           "mục 9: căn cứ lập kế hoạch phân bổ kinh phí)."), total_w)
     header = row
-    ws.set_row(header, 30)
+    ws.set_row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True))
     for c, text in enumerate(heads):
         w.text(header, c, text, st.head())
     row += 1
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
     for k, h in enumerate(rows, start=1):
+        label = f"{h['unit_code']} – {h['unit_name']}"
+        ws.set_row(row, row_height([(label, widths[1]), (h.get("hamlet"), widths[2]),
+                                    (h.get("state"), widths[7]), (h.get("proposal"), widths[8]),
+                                    (h.get("reason"), widths[9])]))
         w.num(row, 0, k, num)
-        w.text(row, 1, f"{h['unit_code']} – {h['unit_name']}", text)
+        w.text(row, 1, label, text)
         w.text(row, 2, h.get("hamlet"), text)
         w.text(row, 3, h.get("cell"), centre)
         w.num(row, 4, h.get("population"), st.num(INT))
@@ -342,28 +387,35 @@ def write_log(ws, w: Writer, *, as_of: date, year: int, run_info: Mapping[str, A
     """The run log: the only sheet with run-time values (run start/end, read times)."""
     st = w.st
     last = 5
-    for c, width in enumerate([26, 30, 18, 40, 18, 30]):
-        ws.set_column(c, c, width)
+    widths = [30, 28, 16, 40, 16, 34]
+    total_w = _columns(ws, widths)
     row = _title(w, last, "NHẬT KÝ LẦN CHẠY", "Thời điểm chạy, tình trạng đọc từng đơn vị, "
-                 "tham số quy tắc đang áp dụng.")
+                 "tham số quy tắc đang áp dụng.", total_w)
     label, value = st.text(bold=True), st.text()
     dt_fmt, date_fmt, num = st.num(DATETIME, align="left"), st.num(DATE, align="left"), \
         st.num(INT, align="left")
+    year_fmt = st.num("0", align="left")
+    value_w = sum(widths[1:])
 
     def kv(r: int, key: str, val: Any, kind: str = "text") -> None:
+        """A label and its value, the value over the rest of the row."""
+        w.ws.set_row(r, row_height([(key, widths[0]), (val if kind == "text" else "", value_w)]))
         w.text(r, 0, key, label)
+        fmt = {"datetime": dt_fmt, "date": date_fmt, "num": num, "year": year_fmt}.get(kind)
         if kind == "datetime":
             dt = parse_iso(val) if isinstance(val, str) else val
             if dt is None:
                 w.merge(r, 1, last, val, value)
-            else:
-                w.date(r, 1, dt, dt_fmt)
-        elif kind == "date":
-            w.date(r, 1, val, date_fmt)
-        elif kind == "num":
-            w.num(r, 1, val, num)
-        else:
+                return
+            val = dt
+        if fmt is None:
             w.merge(r, 1, last, val, value)
+            return
+        w.ws.merge_range(r, 1, r, last, "", fmt)
+        if kind in ("date", "datetime"):
+            w.date(r, 1, val, fmt)
+        else:
+            w.num(r, 1, val, fmt)
 
     def section(r: int, title: str) -> int:
         w.merge(r, 0, last, title, st.get(bold=True, font_size=12))
@@ -378,7 +430,7 @@ def write_log(ws, w: Writer, *, as_of: date, year: int, run_info: Mapping[str, A
         failed = len(units) - read
     for key, val, kind in (
             ("Ngày kiểm tra (as-of)", as_of, "date"),
-            ("Năm kiểm tra", year, "num"),
+            ("Năm kiểm tra", year, "year"),
             (RUN_TIME_LABELS[0], run_info.get("started"), "datetime"),
             (RUN_TIME_LABELS[1], run_info.get("finished"), "datetime"),
             ("Số đơn vị đọc được", read, "num"),
@@ -414,6 +466,8 @@ def write_log(ws, w: Writer, *, as_of: date, year: int, run_info: Mapping[str, A
     row += 1
     for u in units:
         when = parse_iso(u.pulled_at)
+        ws.set_row(row, row_height([(u.name, widths[1]), (u.message, widths[3]),
+                                    (sources.get(u.code, ""), widths[5])]))
         w.text(row, 0, u.code, value)
         w.text(row, 1, u.name, value)
         w.text(row, 2, STATUS_VI.get(u.status, u.status), value)

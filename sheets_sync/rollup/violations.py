@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from ..findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
-from .layout import INT, Writer, clip, fmt_period, page_setup
+from .layout import INT, Writer, clip, fmt_period, page_setup, row_height
 
 SHEET = "Vi phạm"
 MAX_ROWS = 1_000_000  # findings rows on the sheet (Excel holds 1,048,576)
@@ -22,7 +22,7 @@ MEMBER_TAB = "Điểm danh"
 
 HEADERS = ("STT", "Mã đơn vị", "Tên đơn vị", "Chi bộ", "Tab", "Dòng", "Kỳ", "Quy tắc", "Mức độ",
            "Nội dung", "Đã giải trình", "Đã chấp nhận", "Vị trí")
-WIDTHS = (7, 8, 20, 8, 11, 6, 9, 19, 9, 60, 8, 8, 15)
+WIDTHS = (5, 6, 21, 7, 11, 6, 9, 26, 8, 63, 7, 7, 16)
 CSV_HEADERS = (*HEADERS[1:-1], "Vị trí", "Liên kết")
 SEVERITY_STATE = {ERROR: "error", WARNING: "warning", INFO: "none"}
 
@@ -142,11 +142,12 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
         left[f.severity] += 1
     ws.set_row(0, 24)
     w.merge(0, 0, last, f"DANH SÁCH VI PHẠM, CẢNH BÁO VÀ LƯU Ý NĂM {year}", st.title())
-    ws.set_row(1, 18)
-    w.merge(1, 0, last, (
+    subtitle = (
         f"Số liệu đến ngày {as_of:%d/%m/%Y}. Tổng số {nvi(n)} phát hiện: {nvi(counts[ERROR])} vi "
         f"phạm, {nvi(counts[WARNING])} cảnh báo, {nvi(counts[INFO])} lưu ý (vi phạm xếp trước). "
-        f"Danh sách đầy đủ: tệp {csv_name}."), st.subtitle())
+        f"Danh sách đầy đủ: tệp {csv_name}.")
+    ws.set_row(1, row_height([(subtitle, sum(WIDTHS))], size=11, minimum=18))
+    w.merge(1, 0, last, subtitle, st.subtitle())
     notes = []
     if len(shown) < n:
         notes.append(
@@ -157,11 +158,12 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
     if linkable > max_links:
         notes.append(f"Chỉ {nvi(max_links)} dòng đầu có liên kết đến bảng tính; "
                      f"{nvi(linkable - max_links)} dòng sau chỉ ghi vị trí.")
-    ws.set_row(2, 18 if notes else 6)
+    ws.set_row(2, row_height([(" ".join(notes), sum(WIDTHS))], size=11, bold=True, minimum=18)
+               if notes else 6)
     w.merge(2, 0, last, " ".join(notes), st.get(bold=True, font_color="#C00000",
                                                  align="center", text_wrap=True))
     header = 3
-    ws.set_row(header, 30)
+    ws.set_row(header, row_height(list(zip(HEADERS, WIDTHS)), minimum=30, bold=True))
     for c, text in enumerate(HEADERS):
         w.text(header, c, text, st.head())
     text, centre = st.text(), st.text(align="center")
@@ -173,6 +175,10 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
     for k, f in enumerate(shown, start=1):
         r = header + k
         values = _fields(f, ctx)
+        where = location(f, ctx.titles.get(f.unit, {}))
+        ws.set_row(r, row_height([(values[1], WIDTHS[2]), (values[3], WIDTHS[4]),
+                                  (values[6], WIDTHS[7]), (values[8], WIDTHS[9]),
+                                  (where, WIDTHS[12])]))
         w.num(r, 0, k, num)
         w.text(r, 1, values[0], centre)
         w.text(r, 2, values[1], text)
@@ -185,7 +191,6 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
         w.text(r, 9, values[8], text)
         w.text(r, 10, values[9], centre)
         w.text(r, 11, values[10], centre)
-        where = location(f, ctx.titles.get(f.unit, {}))
         unit_links = ctx.links.get(f.unit)
         if unit_links is not None and links < max_links:
             ws.write_url(r, 12, unit_links.url(f), link_fmt, string=clip(where or "Mở bảng tính"),
