@@ -50,6 +50,7 @@ def _read_google(unit: UnitConfig, backend: Backend, store: Store, template: Tem
         return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
     if last is not None and version is not None and version in (last.version,
                                                                  last.own_write_version):
+        last.raw.version = version  # the stored grids are what this version holds
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, UNCHANGED,
                             pulled_at=last.pulled_at.isoformat(timespec="seconds"))
@@ -220,12 +221,26 @@ def _write_unit(config: Config, template: Template, read: UnitRead, report: Repo
                 version = backend.version(read.config)
             except UnitReadError:  # written anyway; the next run simply re-reads the unit
                 version = None
+            if not _only_our_write(read.raw.version, version, result.mutations):
+                version = None  # someone else edited since the read: the next run re-reads
             store.set_own_write_version(read.pull_id, version, read.raw)
     else:
         result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
                              config.state_dir / "backups", config.backup_keep)
     status = result.status if result.ok or result.status == "skipped" else "skipped"
     return UnitWrite(code, status, result.message, lines, result.cells_written)
+
+
+def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
+    """True when the Drive version moved from the one whose data was checked (``seen``) by
+    exactly our own write requests. Otherwise a person edited the spreadsheet between our read
+    and our version request: recording ``now`` as our own would hide that edit from every later
+    run (the spreadsheet would look unchanged), so it is not recorded and the next run re-reads.
+    """
+    try:
+        return int(now) - int(seen) == mutations
+    except (TypeError, ValueError):
+        return False
 
 
 def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,

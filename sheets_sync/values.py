@@ -242,7 +242,9 @@ def _int(raw: Any) -> tuple[Any, str | None]:
     if isinstance(raw, float) and raw.is_integer():  # False for nan and inf
         return int(raw), None
     m = _INT.fullmatch(raw.strip()) if isinstance(raw, str) else None
-    return (int(m[1]), None) if m else (None, R_INT)
+    if m is None or len(m[1]) > 30:  # int() refuses more than 4,300 digits; no count has 30
+        return None, R_INT
+    return int(m[1]), None
 
 
 def _number(raw: Any) -> tuple[Any, str | None]:

@@ -209,18 +209,20 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
                    col_index, extra)
     if header_r is None:
         return data
+    # Column by column over the kept rows: no per-row copy (a tracked list per row would make
+    # the cyclic GC run, and walk every unit's data, far more often on national-size years).
     data_cols = list(col_index.values())
-    picked: list[list[Any]] = []
+    kept: list[list[Any]] = []
     for r in range(header_r + 1, len(sheet.rows)):
         row = sheet.rows[r]
-        cells = [row[ci] if ci < len(row) else None for ci in data_cols]
-        if all(_is_empty(v) for v in cells):
+        width = len(row)
+        if all(ci >= width or _is_empty(row[ci]) for ci in data_cols):
             continue
         data.rows.append(r + 1)
-        picked.append(cells)
-    for j, (col_id, _ci) in enumerate(col_index.items()):
+        kept.append(row)
+    for col_id, ci in col_index.items():
         column = tab.column(col_id)
-        raws = [cells[j] for cells in picked]
+        raws = [row[ci] if ci < len(row) else None for row in kept]
         parsed, bad = _parse_column(column, raws)
         data.raw[col_id] = raws
         data.values[col_id] = parsed
@@ -343,6 +345,13 @@ def parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
                                              "TPL-TAB-MISSING", ERROR, msg))
             continue
         unit.tabs[tab.id] = _read_tab(code, template, tab, sheet, as_of, unit.findings)
+        cut = (raw.meta.get("truncated") or {}).get(sheet.title)
+        if cut is not None:  # the local reader stopped early (backends.local.MAX_SHEET_CELLS)
+            unit.findings.append(Finding(
+                code, tab.name, None, None, None, "DATA-INVALID", WARNING,
+                f"Tab \"{sheet.title}\" quá lớn (quá nhiều ô, kể cả ô trống đã định dạng): chỉ "
+                f"đọc đến dòng {cut}, các dòng bên dưới không được kiểm tra. Hãy xóa các dòng, "
+                f"cột trống thừa ở cuối tab."))
     return unit
 
 

@@ -400,11 +400,13 @@ class GoogleWriter:
                 reply = http.batch_update(key, {"requests": requests})
                 self._record_structure(read, requests, reply)
             http.values_batch_update(key, {"valueInputOption": "RAW", "data": data})
+            mutations = 2 if requests else 1
             moved = {s: r for s, r in skip.items() if s not in plan.skipped_tabs}
             status = "skipped" if moved else "written"
             message = f"Đã ghi {cells} ô kiểm tra."
             if moved:
                 message += " " + "; ".join(f"{s}: {r}" for s, r in moved.items())
-            return WriteResult(status, message, cells_written=cells, skipped_rows=skipped_rows)
+            return WriteResult(status, message, cells_written=cells, skipped_rows=skipped_rows,
+                               mutations=mutations)
 
         return self.backend._call(unit, go, "ghi")

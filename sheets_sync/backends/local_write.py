@@ -99,6 +99,7 @@ class WriteResult:
     skipped_rows: list[tuple[str, int]] = field(default_factory=list)  # (sheet, row)
     backup: Path | None = None
     reasons: list[str] = field(default_factory=list)  # why a copy instead of in place
+    mutations: int = 0  # Google: write requests sent (each moves the Drive version)
 
     @property
     def ok(self) -> bool:
@@ -186,15 +187,16 @@ def _formula_cells(wb, plan: FlagPlan, limit: int = 3) -> list[str]:
         if ws.title in tool_tabs:
             continue
         header_row, cols = tool.get(ws.title, (None, set()))
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type != "f":
-                    continue
-                if header_row is not None and cell.column in cols and cell.row > header_row:
-                    continue
-                out.append(f"{ws.title}!{cell.coordinate}")
-                if len(out) >= limit:
-                    return out
+        # The cells that exist, in sheet order: ws.iter_rows() would create every cell of the
+        # used range (a stray value in column XFD, or 100,000 formatted rows, gives millions).
+        for (r, c), cell in sorted(ws._cells.items()):
+            if cell.data_type != "f":
+                continue
+            if header_row is not None and c in cols and r > header_row:
+                continue
+            out.append(f"{ws.title}!{cell.coordinate}")
+            if len(out) >= limit:
+                return out
     return out
 
 
@@ -405,9 +407,24 @@ def _plan_digest(plan: FlagPlan, source_sha: str) -> str:
                                      default=str).encode()).hexdigest()
 
 
+def _remove_stale_temps(target: Path) -> None:
+    """Delete the temporary files of earlier saves of ``target`` that never reached their
+    rename (the process was killed, the power failed): half-written workbooks beside the
+    unit's own file. A run holds the lock, so no other save of ``target`` is under way; were
+    one, its rename would fail and its write be skipped, never leaving a damaged workbook."""
+    stale = re.compile(rf"\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}\.tmp\.xlsx")
+    try:
+        names = [p for p in target.parent.iterdir() if stale.fullmatch(p.name)]
+    except OSError:
+        return
+    for p in names:
+        _unlink(p)
+
+
 def _save_atomic(wb, target: Path, mode_from: Path | None = None) -> Path:
     """Save to a temporary file next to ``target``; returns the temp path (caller replaces)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.xlsx",
                                     dir=target.parent)
     os.close(fd)
@@ -444,6 +461,11 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
                                     "nên không thể ghi an toàn.")
     if plan.is_empty:
         return WriteResult(UNCHANGED, f"Tệp {name}: kết quả kiểm tra đã đúng, không cần ghi.")
+    if read_meta.get("truncated"):  # backends.local.MAX_SHEET_CELLS: too big to rewrite
+        tabs = ", ".join(f'"{t}"' for t in read_meta["truncated"])
+        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {tabs} quá lớn (quá nhiều "
+                                    "dòng, cột trống đã định dạng) nên không được đọc hết; hãy "
+                                    "xóa các dòng, cột trống thừa rồi chạy lại.")
     if changed_since_read(path, read_meta):
         return WriteResult(SKIPPED, busy)
     try:

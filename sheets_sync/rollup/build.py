@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -152,6 +153,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
 
     # Both files are written to temporary names first; the CSV is renamed just before the
     # workbook, so a failure leaves the previous pair in place.
+    _remove_stale_temps(path, csv_file)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
     wb = xlsxwriter.Workbook(str(tmp), {
         "strings_to_formulas": False,
@@ -182,6 +184,19 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _remove_stale_temps(path: Path, csv_file: Path) -> None:
+    """Temporary files of an earlier build that was killed before its renames (half-written
+    workbooks nobody should open); the run lock keeps other builds out."""
+    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.\d+\.tmp\.xlsx"
+                       rf"|{re.escape(csv_file.name)}\.\d+\.tmp)")
+    try:
+        for p in path.parent.iterdir():
+            if stale.fullmatch(p.name):
+                p.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _reason(e: BaseException) -> str:

@@ -1,0 +1,320 @@
+"""``python -m benchmarks [--quick] [--json FILE] [--quota-window-s S] ...`` (``scripts/bench``).
+
+Runs the sync benchmark (emulator), the naive gspread baseline and the checking benchmark,
+prints the tables and writes the figures as JSON. Figures are medians over ``--repeat`` runs
+and ratios measured in the same invocation. See BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
+
+from . import checking, sync
+from .synthetic import SIZES
+
+QUICK = dict(sync_units=(5,), naive_units=5, naive_sample=1, repeat=1, latency_ms=20.0,
+             jitter_ms=20.0, quota=12, window_s=1.0, unit_size="small",
+             check_sizes=(("one", 1), ("tiny", 1), ("province", 1)),
+             growth=("tiny", "province"), store_growth=("one", "tiny"))
+FULL = dict(sync_units=(25, 100), naive_units=25, naive_sample=3, repeat=3, latency_ms=150.0,
+            jitter_ms=150.0, quota=60, window_s=10.0, unit_size="province",
+            check_sizes=(("province", 5), ("province10", 3), ("national", 3)),
+            growth=("province", "province10"), store_growth=("province", "province10"))
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def median_of(runs: list[dict]) -> dict:
+    """Field by field median of numeric fields (other fields from the first run)."""
+    out = {}
+    for key, value in runs[0].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
+            out[key] = value
+        elif isinstance(value, dict):
+            if all(isinstance(v, (int, float)) for v in value.values()):
+                out[key] = {k: _median([r.get(key, {}).get(k) for r in runs]) for k in value}
+            else:
+                out[key] = median_of([r[key] for r in runs])
+        else:
+            out[key] = _median([r.get(key) for r in runs])
+    return out
+
+
+def _log(msg: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def _table(title: str, header: list[str], rows: list[list]) -> str:
+    cells = [header] + [["" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+                         for v in row] for row in rows]
+    widths = [max(len(r[c]) for r in cells) for c in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")),
+                       cpu)
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = int(fh.readline().split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        mem = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem, 1) if mem else None,
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+# --- sync -----------------------------------------------------------------------------------------
+
+def run_sync(cfg: dict, s: sync.SyncSettings, variants: list[str]) -> dict:
+    out: dict = {}
+    for n in cfg["sync_units"]:
+        for variant in variants:
+            runs = []
+            for rep in range(cfg["repeat"]):
+                _log(f"sync: {variant}, {n} units, run {rep + 1}/{cfg['repeat']}")
+                runs.append(sync.scenario(n, variant, s))
+            out[f"{variant}/{n}"] = {"median": median_of(runs), "runs": runs}
+    return out
+
+
+def run_naive(cfg: dict, s: sync.SyncSettings) -> dict:
+    _log(f"naive: requests over {cfg['naive_units']} units")
+    counts = sync.naive_counts(cfg["naive_units"], s)
+    _log(f"naive: timing {cfg['naive_sample']} unit(s) × {cfg['repeat']} side by side")
+    timed = sync.naive_timed(cfg["naive_sample"], cfg["repeat"], s)
+    return {"counts": counts, "timed": timed}
+
+
+# --- checking -------------------------------------------------------------------------------------
+
+def run_checking(cfg: dict) -> dict:
+    out = {}
+    for size, repeat in cfg["check_sizes"]:
+        runs = []
+        for rep in range(repeat):
+            _log(f"checking: {size}, run {rep + 1}/{repeat}")
+            runs.append(checking.measure(size, store=size in cfg["store_growth"]))
+        out[size] = {"median": median_of(runs), "runs": runs}
+    return out
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, check: dict,
+            quick: bool) -> dict:
+    n_big, n_naive = max(cfg["sync_units"]), cfg["naive_units"]
+    seq = sync_res[f"sequential/{n_big}"]["median"]
+    conc = sync_res[f"concurrent/{n_big}"]["median"]
+    merged = sync_res[f"merged/{n_big}"]["median"]
+    merged_small = sync_res[f"merged/{min(cfg['sync_units'])}"]["median"]
+    seq_small = sync_res[f"sequential/{min(cfg['sync_units'])}"]["median"]
+    ours_at_naive = sync_res.get(f"sequential/{n_naive}", {}).get("median", seq_small)
+    first, unchanged, changed = seq["first"], seq["unchanged"], seq["changed"]
+    k = seq["changed_units"]
+
+    naive_first = naive_res["counts"]["first"]
+    naive_requests = naive_first["reads"] + naive_first["writes"]
+    ours_requests = ours_at_naive["first"]["reads"] + ours_at_naive["first"]["writes"]
+    per_unit_s = _median([r["wall_s"] / cfg["naive_sample"] for r in naive_res["timed"]])
+    writes_per_unit = naive_first["writes"] / n_naive
+    reads_per_unit = naive_first["reads"] / n_naive
+
+    def naive_bound_windows(n: int) -> int:
+        return max(math.ceil(writes_per_unit * n / s.writes) - 1,
+                   math.ceil(reads_per_unit * n / s.reads) - 1, 0)
+
+    naive_s = {n: max(per_unit_s * n, naive_bound_windows(n) * s.window_s)
+               for n in (n_naive, 100)}
+    # ours at 100 units: measured in full mode; scaled linearly from the largest N otherwise
+    ours_100_s = (seq["first"]["wall_s"] if n_big == 100
+                                   else seq["first"]["wall_s"] * 100 / n_big)
+    g_small, g_big = cfg["growth"]
+    small, big = check[g_small]["median"], check[g_big]["median"]
+    store_small = check[cfg["store_growth"][0]]["median"]
+    store_big = check[cfg["store_growth"][1]]["median"]
+    data_ratio = big["meeting_rows"] / small["meeting_rows"]
+    nat = check.get("national", {}).get("median")
+    province = check["province"]["median"]
+
+    f = {
+        # contract
+        "first_run_reads_per_unit": first["reads"] / n_big,
+        "first_run_writes_per_unit": first["writes"] / n_big,
+        "unchanged_run_sheets_requests_per_unit": (unchanged["reads"] + unchanged["writes"])
+        / n_big,
+        "wall_to_quota_bound_ratio": first["ratio"],
+        "naive_to_ours_requests_ratio": naive_requests / ours_requests,
+        "province_check_seconds": province["check_s"],
+        "national_check_seconds": nat["check_s"] if nat else None,
+        "national_peak_rss_mb": nat["peak_check_mb"] if nat else None,
+        # sync, shipped (sequential) pipeline, largest N
+        "sync_units": n_big,
+        "quota_window_s": s.window_s,
+        "first_run_drive_per_unit": first["drive"] / n_big,
+        "first_run_max_unit_reads": first["max_unit_reads"],
+        "first_run_max_unit_writes": first["max_unit_writes"],
+        "first_run_wall_s": first["wall_s"],
+        "first_run_wall_windows": first["windows"],
+        "first_run_quota_bound_windows": first["quota_windows"],
+        "first_run_lower_bound_s": first["lower_bound_s"],
+        "unchanged_run_drive_per_unit": unchanged["drive"] / n_big,
+        "unchanged_run_wall_s": unchanged["wall_s"],
+        "unchanged_run_wall_windows": unchanged["windows"],
+        "changed_units": k,
+        "changed_run_reads_per_changed_unit": changed["reads"] / k,
+        "changed_run_writes_per_changed_unit": changed["writes"] / k,
+        "changed_run_drive_per_unit": changed["drive"] / n_big,
+        "changed_run_wall_s": changed["wall_s"],
+        "changed_run_wall_windows": changed["windows"],
+        "changed_run_wall_to_lower_bound_ratio": changed["ratio"],
+        "rejected_429": sum(seq[r]["rejected_429"] for r in ("first", "unchanged", "changed")),
+        # sync, smaller N
+        "small_sync_units": min(cfg["sync_units"]),
+        "small_first_run_wall_to_quota_bound_ratio": seq_small["first"]["ratio"],
+        # concurrent prototype (benchmarks/concurrent.py)
+        "concurrent_workers": s.workers,
+        "concurrent_first_run_wall_to_quota_bound_ratio": conc["first"]["ratio"],
+        "concurrent_first_run_wall_windows": conc["first"]["windows"],
+        "concurrent_unchanged_run_wall_s": conc["unchanged"]["wall_s"],
+        "concurrent_changed_run_wall_s": conc["changed"]["wall_s"],
+        "concurrent_speedup_first_run": first["wall_s"] / conc["first"]["wall_s"],
+        "concurrent_speedup_unchanged_run": unchanged["wall_s"] / conc["unchanged"]["wall_s"],
+        # concurrent prototype + one write per unit on the first run (MergedWriter)
+        "merged_first_run_writes_per_unit": merged["first"]["writes"] / n_big,
+        "merged_first_run_wall_to_quota_bound_ratio": merged["first"]["ratio"],
+        "merged_first_run_wall_windows": merged["first"]["windows"],
+        "merged_small_first_run_wall_to_quota_bound_ratio": merged_small["first"]["ratio"],
+        "merged_changed_run_wall_s": merged["changed"]["wall_s"],
+        # naive baseline
+        "naive_units": n_naive,
+        "naive_first_run_reads_per_unit": reads_per_unit,
+        "naive_first_run_writes_per_unit": writes_per_unit,
+        "naive_unchanged_run_reads_per_unit": naive_res["counts"]["unchanged"]["reads"] / n_naive,
+        "naive_seconds_per_unit": per_unit_s,
+        "naive_seconds": naive_s[n_naive],
+        "naive_seconds_100_units": naive_s[100],
+        "naive_quota_bound_windows": naive_bound_windows(n_naive),
+        "naive_to_ours_time_ratio": naive_s[n_naive] / ours_at_naive["first"]["wall_s"],
+        "naive_to_ours_time_ratio_100_units": naive_s[100] / ours_100_s,
+        # checking
+        "province_meeting_rows": province["meeting_rows"],
+        "province_parse_seconds": province["parse_s"],
+        "province_rollup_seconds": province["rollup_s"],
+        "province_peak_rss_mb": province["peak_rollup_mb"],
+        "growth_data_ratio": data_ratio,
+        "growth_check_time_ratio": big["check_s"] / small["check_s"],
+        "growth_rollup_time_ratio": big["rollup_s"] / small["rollup_s"],
+        # history store (record_pull + history findings; `check` and `run` keep it by default)
+        "store_growth_data_ratio": store_big["meeting_rows"] / store_small["meeting_rows"],
+        "growth_store_time_ratio": store_big["store_s"] / store_small["store_s"],
+        "store_seconds_per_unit_1x": store_small["store_s"] / store_small["units"],
+        "store_seconds_per_unit_10x": store_big["store_s"] / store_big["units"],
+    }
+    return f
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smoke run (< 1 minute), small sizes")
+    p.add_argument("--json", metavar="FILE", help="write the figures and details here")
+    p.add_argument("--quota-window-s", type=float, help="emulator quota window (seconds)")
+    p.add_argument("--latency-ms", type=float, help="minimum simulated latency per request")
+    p.add_argument("--jitter-ms", type=float, help="+ uniform 0..jitter per request")
+    p.add_argument("--repeat", type=int, help="runs per measurement (medians)")
+    p.add_argument("--workers", type=int, default=8, help="threads of the concurrent prototype")
+    p.add_argument("--skip-check", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    cfg = dict(QUICK if args.quick else FULL)
+    for key, value in (("window_s", args.quota_window_s), ("latency_ms", args.latency_ms),
+                       ("jitter_ms", args.jitter_ms), ("repeat", args.repeat)):
+        if value is not None:
+            cfg[key] = value
+    s = sync.SyncSettings(latency_ms=cfg["latency_ms"], jitter_ms=cfg["jitter_ms"],
+                          reads=cfg["quota"], writes=cfg["quota"], window_s=cfg["window_s"],
+                          unit_size=cfg["unit_size"], workers=args.workers)
+    started = time.monotonic()
+    load_start = os.getloadavg()
+    sync_res = run_sync(cfg, s, ["sequential", "concurrent", "merged"])
+    naive_res = run_naive(cfg, s)
+    check = run_checking(cfg)
+    f = figures(cfg, s, sync_res, naive_res, check, args.quick)
+    doc = {**f, "meta": {"mode": "quick" if args.quick else "full",
+                         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "seconds": round(time.monotonic() - started, 1),
+                         "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
+                         "machine": machine(), "settings": {**asdict(s), "margin": s.margin,
+                                                            "repeat": cfg["repeat"]}},
+           "details": {"sync": sync_res, "naive": naive_res, "checking": check}}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, ensure_ascii=False, indent=1)
+    print(report(f, cfg, s, sync_res, naive_res, check), flush=True)
+    return 0
+
+
+def report(f: dict, cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict,
+           check: dict) -> str:
+    w = s.window_s
+    out = [f"Settings: latency {s.latency_ms:g}–{s.latency_ms + s.jitter_ms:g} ms, "
+           f"{s.reads} reads + {s.writes} writes per {w:g} s window, units of "
+           f"'{s.unit_size}' size, medians of {cfg['repeat']} run(s)\n"]
+    rows = []
+    for key, res in sync_res.items():
+        m = res["median"]
+        for run in ("first", "unchanged", "changed"):
+            r = m[run]
+            n = m["units"]
+            rows.append([key, run, r["reads"] / n, r["writes"] / n, r["drive"] / n,
+                         r["wall_s"], r["windows"], r["quota_windows"], r["lower_bound_s"],
+                         r["ratio"], r["rejected_429"]])
+    out.append(_table("Sync (per unit: Sheets reads, writes, Drive; wall; bounds)",
+                      ["variant/N", "run", "reads/u", "writes/u", "drive/u", "wall s",
+                       "windows", "Q bound", "LB s", "wall/LB", "429"], rows))
+    out.append(_table("Naive gspread baseline", ["N", "reads/u", "writes/u", "s/unit",
+                                                 "seconds", "Q bound (windows)", "ratio req",
+                                                 "ratio time"],
+                      [[f["naive_units"], f["naive_first_run_reads_per_unit"],
+                        f["naive_first_run_writes_per_unit"], f["naive_seconds_per_unit"],
+                        f["naive_seconds"], f["naive_quota_bound_windows"],
+                        f["naive_to_ours_requests_ratio"], f["naive_to_ours_time_ratio"]]]))
+    rows = []
+    for size, res in check.items():
+        m = res["median"]
+        rows.append([size, m["units"], m["cells"], m["meeting_rows"], m["findings"],
+                     m["parse_s"], m["check_s"], m["peak_check_mb"], m["rollup_s"],
+                     m["peak_rollup_mb"], m.get("store_s"), len(res["runs"])])
+    out.append(_table("Checking (medians)", ["size", "units", "cells", "meeting rows",
+                                             "findings", "parse s", "parse+check s",
+                                             "peak MB", "roll-up s", "peak MB (+roll-up)",
+                                             "history store s", "runs"], rows))
+    out.append(f"Growth {cfg['growth'][0]} → {cfg['growth'][1]}: data ×"
+               f"{f['growth_data_ratio']:.1f}, parse+check ×{f['growth_check_time_ratio']:.1f}, "
+               f"roll-up ×{f['growth_rollup_time_ratio']:.1f}; history store "
+               f"{' → '.join(cfg['store_growth'])}: data ×{f['store_growth_data_ratio']:.1f}, "
+               f"time ×{f['growth_store_time_ratio']:.1f} "
+               f"({f['store_seconds_per_unit_1x'] * 1000:.0f} "
+               f"→ {f['store_seconds_per_unit_10x'] * 1000:.0f} ms per unit)\n")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

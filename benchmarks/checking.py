@@ -1,0 +1,118 @@
+"""Checking benchmark: parse + check and the roll-up, on synthetic data generated in memory.
+
+Each measurement is a fresh subprocess (``python -m benchmarks.checking SIZE``) so that its
+peak RSS (``getrusage(RUSAGE_SELF).ru_maxrss``) is that of one size only. The worker:
+1. generates every unit's raw workbook (values as Google returns them) — the input, kept in
+   memory like the tool keeps each unit's pull;
+2. parse + check: ``parse_unit`` for every unit, then ``evaluate`` (every rule, SUP-MONTHLY
+   across units), timed;
+3. roll-up: ``build_rollup`` into a temporary folder (workbook + CSV), timed;
+4. with ``--store``: the history store that `check` and `run` keep by default — ``record_pull``
+   of every unit into a fresh SQLite store, then the history findings
+   (``pipeline.add_history_findings``), timed apart (not part of "parse + check").
+It prints one JSON object: sizes, seconds, RSS after generating, peak RSS after checking and
+after the roll-up (MB).
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .synthetic import AS_OF, SIZES, YEAR
+
+
+def _rss_now_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
+    from sheets_sync.checker import UnitRead, evaluate
+    from sheets_sync.findings import OK, UnitResult
+    from sheets_sync.template import load_template
+    from sheets_sync.workbook import parse_unit
+
+    from .synthetic import dataset
+
+    size = SIZES[size_name]
+    template = load_template()
+    start = time.perf_counter()
+    config, units = dataset(size)
+    raws = list(units)
+    generate_s = time.perf_counter() - start
+    rows = sum(len(t.rows) for _, raw in raws for t in raw.sheets)
+    rss_input = _rss_now_mb()
+
+    start = time.perf_counter()
+    reads = []
+    for unit, raw in raws:
+        data = parse_unit(template, raw, unit.code, unit.name, AS_OF)
+        reads.append(UnitRead(unit, UnitResult(unit.code, unit.name, OK), data, raw))
+    parse_s = time.perf_counter() - start
+    report = evaluate(config, reads, AS_OF, YEAR)
+    check_s = time.perf_counter() - start
+    peak_check = _peak_mb()
+    meeting_rows = sum(len(r.data.tabs["meetings"].rows) for r in reads
+                       if "meetings" in r.data.tabs)
+    out = {"size": size_name, "units": size.units, "cells": size.cells,
+           "meeting_rows": meeting_rows, "rows": rows, "findings": len(report.findings),
+           "generate_s": round(generate_s, 3), "parse_s": round(parse_s, 3),
+           "check_s": round(check_s, 3), "rss_input_mb": round(rss_input, 1),
+           "peak_check_mb": round(peak_check, 1)}
+    if rollup:
+        from sheets_sync.rollup import build_rollup
+
+        with tempfile.TemporaryDirectory(prefix="bench-rollup-") as tmp:
+            start = time.perf_counter()
+            build_rollup(config, report, reads, {}, Path(tmp) / "tong-hop.xlsx")
+            out["rollup_s"] = round(time.perf_counter() - start, 3)
+            out["rollup_mb"] = round((Path(tmp) / "tong-hop.xlsx").stat().st_size / 2**20, 1)
+        out["peak_rollup_mb"] = round(_peak_mb(), 1)
+    if store:
+        from datetime import datetime
+
+        from sheets_sync import pipeline
+        from sheets_sync.store import Store
+
+        with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+            start = time.perf_counter()
+            with Store.open(Path(tmp)) as db:
+                for r in reads:
+                    r.pull_id = db.record_pull(r.config.code, r.raw, r.data,
+                                               datetime(2027, 1, 20, 8), AS_OF)
+                out["store_record_s"] = round(time.perf_counter() - start, 3)
+                pipeline.add_history_findings(config, db, reads, report)
+            out["store_s"] = round(time.perf_counter() - start, 3)
+            out["store_file_mb"] = round(sum(p.stat().st_size for p in Path(tmp).rglob("*"))
+                                         / 2**20, 1)
+    return out
+
+
+def measure(size_name: str, rollup: bool = True, store: bool = False,
+            timeout: float = 3600) -> dict:
+    """One measurement in a fresh interpreter."""
+    root = Path(__file__).resolve().parent.parent
+    args = [sys.executable, "-m", "benchmarks.checking", size_name]
+    if not rollup:
+        args.append("--no-rollup")
+    if store:
+        args.append("--store")
+    done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"checking benchmark {size_name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print(json.dumps(worker(sys.argv[1], "--no-rollup" not in sys.argv[2:],
+                            "--store" in sys.argv[2:])))

@@ -1,0 +1,249 @@
+"""Sync benchmark: the tool's `run` against the emulator with latency and per-window quotas.
+
+Scenario for N units (fresh emulator process, fresh state folder):
+1. first run (every unit read, checked and flagged);
+2. second run, nothing changed;
+3. a person edits 10% of the units (one "Biên bản ghi đầy đủ" cell set to "no": one more
+   flag), third run.
+Between runs the harness waits until the quota window of the previous run's last Sheets request
+is over (a scheduled job runs minutes apart), so each run starts with a fresh bucket.
+
+Lower bounds (seconds), from the emulator's documented bucket model:
+- quota bound Q·W with Q = max over the read and write buckets of ceil(n / limit) − 1,
+  n = the Sheets requests the run sent (W = the window);
+- latency bound: the longest per-unit chain of dependent requests × the minimum latency (a unit's
+  Drive check, reads and writes must follow each other; different units need not);
+- lower bound = max(quota bound, latency bound): what a perfect client sending the same
+  requests could achieve. ``wall / lower bound`` is the figure compared with the 1.2× target.
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheets_sync import pipeline
+from sheets_sync.backends.google_http import Quota, RetryPolicy, make_client, request_kind
+from sheets_sync.backends.gsheets import GoogleBackend
+from sheets_sync.template import load_template
+from sheets_sync.writeback import col_letter
+
+from . import concurrent, naive
+from .emu_proc import EmulatorProcess, account
+from .synthetic import AS_OF, SIZES, YEAR, config_for, spreadsheet_id, unit_sheets
+
+
+@dataclass
+class SyncSettings:
+    latency_ms: float = 150.0  # minimum simulated latency
+    jitter_ms: float = 150.0  # + uniform 0..jitter
+    reads: int = 60  # per window and service account
+    writes: int = 60
+    window_s: float = 10.0
+    unit_size: str = "province"  # content of each unit (30 cells, ≈ 400 meeting rows)
+    changed_fraction: float = 0.1
+    workers: int = 8  # concurrent prototype
+    data_seed: int = 1
+
+    @property
+    def margin(self) -> float:
+        """Pacer margin: the window is stretched by at least the latency jitter (+0.1 s), so
+        that requests sent a window apart never arrive inside one emulator window."""
+        return max(0.02, (self.jitter_ms / 1000 + 0.1) / self.window_s)
+
+    def spec(self, accounts: list[dict], latency: bool = True, quotas: bool = True) -> dict:
+        return {"latency_ms": self.latency_ms if latency else 0,
+                "jitter_ms": self.jitter_ms if latency else 0,
+                "read_quota": self.reads if quotas else None,
+                "write_quota": self.writes if quotas else None,
+                "window_s": self.window_s, "seed": 7, "size": self.unit_size, "year": YEAR,
+                "data_seed": self.data_seed, "accounts": accounts}
+
+    def quota(self) -> Quota:
+        return Quota(reads=self.reads, writes=self.writes, window=self.window_s,
+                     margin=self.margin)
+
+
+class Recorder:
+    """Client-side timestamps of every request sent through a transport."""
+
+    def __init__(self, transport):
+        self.events: list[tuple[str, float, float]] = []
+        send = transport.send
+
+        def timed(request, *args, **kwargs):
+            kind = request_kind(request.method, request.url)
+            start = time.monotonic()
+            try:
+                return send(request, *args, **kwargs)
+            finally:
+                self.events.append((kind, start, time.monotonic()))
+
+        transport.send = timed
+
+    def last_sheets(self) -> float | None:
+        ends = [end for kind, _, end in self.events if kind in ("read", "write")]
+        return max(ends) if ends else None
+
+
+def _diff(before: dict, after: dict, ids: list[str]) -> dict:
+    out = {"reads": after["sheets"]["reads"] - before["sheets"]["reads"],
+           "writes": after["sheets"]["writes"] - before["sheets"]["writes"],
+           "drive": after["drive"] - before["drive"],
+           "rejected_429": after["rejected_429"] - before["rejected_429"]}
+    per_unit = []
+    for sid in ids:
+        a, b = after["by_spreadsheet"].get(sid, {}), before["by_spreadsheet"].get(sid, {})
+        per_unit.append({k: a.get(k, 0) - b.get(k, 0) for k in ("reads", "writes", "drive")})
+    out["max_unit_requests"] = max((sum(u.values()) for u in per_unit), default=0)
+    out["max_unit_reads"] = max((u["reads"] for u in per_unit), default=0)
+    out["max_unit_writes"] = max((u["writes"] for u in per_unit), default=0)
+    out["max_unit_drive"] = max((u["drive"] for u in per_unit), default=0)
+    return out
+
+
+def bounds(counts: dict, s: SyncSettings) -> dict:
+    q = max(0, math.ceil(counts["reads"] / s.reads) - 1 if counts["reads"] else 0,
+            math.ceil(counts["writes"] / s.writes) - 1 if counts["writes"] else 0)
+    quota_s = q * s.window_s
+    chain_s = counts["max_unit_requests"] * s.latency_ms / 1000
+    return {"quota_windows": q, "quota_bound_s": quota_s, "latency_bound_s": round(chain_s, 3),
+            "lower_bound_s": max(quota_s, chain_s)}
+
+
+def _wait_fresh_window(last_sheets: float | None, s: SyncSettings) -> None:
+    if last_sheets is None:
+        return
+    left = last_sheets + s.window_s * (1 + s.margin) + 0.2 - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+
+
+def _edit_cell(k: int, s: SyncSettings) -> tuple[str, str]:
+    """(sheet, A1) of the "Biên bản ghi đầy đủ" cell of unit k's 5th meeting row."""
+    template = load_template()
+    meetings = template.tab("meetings")
+    sheets = unit_sheets(k, SIZES[s.unit_size], YEAR, s.data_seed, template=template)
+    rows = sheets[meetings.name]
+    header_r = next(r for r, row in enumerate(rows[:5])
+                    if meetings.column("cell_code").header in row)
+    col = rows[header_r].index(meetings.column("minutes_full").header)
+    target = header_r + 5
+    return meetings.name, f"{col_letter(col)}{target + 1}"
+
+
+def _run_once(variant: str, config, emu: EmulatorProcess, s: SyncSettings, ids: list[str]
+              ) -> dict:
+    backend = GoogleBackend(emu.info(0), emu.base_url, RetryPolicy(), s.quota())
+    recorder = Recorder(backend.transport)
+    before = emu.stats()
+    start = time.monotonic()
+    if variant == "sequential":
+        outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
+    else:
+        outcome = concurrent.run(config, lambda unit: backend, AS_OF, YEAR, workers=s.workers,
+                                 merged=variant == "merged")
+    wall = time.monotonic() - start
+    counts = _diff(before, emu.stats(), ids)
+    statuses: dict[str, int] = {}
+    for w in outcome.writes:
+        statuses[w.status] = statuses.get(w.status, 0) + 1
+    sheets = [e for e in recorder.events if e[0] in ("read", "write")]
+    result = {"wall_s": round(wall, 3), "windows": round(wall / s.window_s, 3), **counts,
+              **bounds(counts, s), "writes_by_status": statuses,
+              "paced_s": outcome.requests.get("paced_s", 0.0),
+              "retries": outcome.requests.get("retries", 0),
+              "sheets_span_s": round(max(e[2] for e in sheets) - min(e[1] for e in sheets), 3)
+              if sheets else 0.0}
+    result["ratio"] = round(wall / result["lower_bound_s"], 3) if result["lower_bound_s"] else None
+    return result, recorder.last_sheets()
+
+
+def scenario(n: int, variant: str, s: SyncSettings) -> dict:
+    """First, unchanged and 10%-changed runs over n units with one variant of the tool."""
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        folder = Path(tmp)
+        acct = account(folder, 0, n)
+        with EmulatorProcess(s.spec([acct])) as emu:
+            config = config_for(SIZES[s.unit_size], google=True, folder=folder, units=n,
+                                prefix=acct["prefix"])
+            ids = [spreadsheet_id(k, acct["prefix"]) for k in range(n)]
+            first, last = _run_once(variant, config, emu, s, ids)
+            _wait_fresh_window(last, s)
+            second, last2 = _run_once(variant, config, emu, s, ids)
+            _wait_fresh_window(last2 or last, s)
+            changed = [k for k in range(n) if k % round(1 / s.changed_fraction) == 0]
+            for k in changed:
+                sheet, a1 = _edit_cell(k, s)
+                emu.edit(ids[k], sheet, {"op": "set", "range": a1, "values": [[False]],
+                                         "input": "RAW"})
+            third, _ = _run_once(variant, config, emu, s, ids)
+    return {"units": n, "variant": variant, "changed_units": len(changed),
+            "first": first, "unchanged": second, "changed": third}
+
+
+# --- the naive baseline ----------------------------------------------------------------------------
+
+def naive_counts(n: int, s: SyncSettings) -> dict:
+    """Requests of the naive script over n units (first and unchanged run): counted on an
+    emulator without latency or quotas (the requests do not depend on either)."""
+    with tempfile.TemporaryDirectory(prefix="bench-naive-") as tmp:
+        folder = Path(tmp)
+        acct = account(folder, 0, n)
+        with EmulatorProcess(s.spec([acct], latency=False, quotas=False)) as emu:
+            config = config_for(SIZES[s.unit_size], google=True, folder=folder, units=n,
+                                prefix=acct["prefix"])
+            ids = [spreadsheet_id(k, acct["prefix"]) for k in range(n)]
+            gc, _ = make_client(emu.info(0), emu.base_url, RetryPolicy(),
+                                Quota(reads=10**9, writes=10**9))
+            out = {}
+            for name, second in (("first", False), ("unchanged", True)):
+                before = emu.stats()
+                got = naive.run_naive(gc, config, ids, SIZES[s.unit_size], AS_OF, YEAR, second)
+                counts = _diff(before, emu.stats(), ids)
+                out[name] = {**counts, **bounds(counts, s), "flag_rows": got["flag_rows"]}
+    return out
+
+
+def naive_timed(sample: int, repeat: int, s: SyncSettings) -> list[dict]:
+    """The naive first run over ``sample`` units with latency and quotas, ``repeat`` times side
+    by side: each repetition is its own service account (own quota) and its own copies of the
+    units, on its own thread; the naive script is sequential and waits on the network, so the
+    repetitions do not slow each other down measurably (checked: per-request times match a
+    single run's)."""
+    with tempfile.TemporaryDirectory(prefix="bench-naive-") as tmp:
+        folder = Path(tmp)
+        accts = [account(folder, i, sample) for i in range(repeat)]
+        with EmulatorProcess(s.spec(accts)) as emu:
+            results: list[dict | None] = [None] * repeat
+
+            def one(i: int) -> None:
+                acct = accts[i]
+                config = config_for(SIZES[s.unit_size], google=True, folder=folder / str(i),
+                                    units=sample, prefix=acct["prefix"])
+                ids = [spreadsheet_id(k, acct["prefix"]) for k in range(sample)]
+                gc, transport = make_client(emu.info(i), emu.base_url, RetryPolicy(), s.quota())
+                recorder = Recorder(transport)
+                start = time.monotonic()
+                naive.run_naive(gc, config, ids, SIZES[s.unit_size], AS_OF, YEAR)
+                wall = time.monotonic() - start
+                n_requests = len(recorder.events)
+                results[i] = {"wall_s": round(wall, 3), "requests": n_requests,
+                              "s_per_request": wall / n_requests,
+                              "reads": transport.stats.reads, "writes": transport.stats.writes,
+                              "drive": transport.stats.drive,
+                              "paced_s": round(transport.stats.paced_s, 3)}
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(repeat)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            stats = emu.stats()
+            for i, acct in enumerate(accts):
+                results[i]["rejected_429"] = stats["by_account"].get(acct["email"], {}).get(
+                    "rejected_429", 0)
+    return results

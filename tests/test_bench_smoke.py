@@ -1,0 +1,41 @@
+"""Smoke run of the benchmarks (``scripts/bench --quick --json FILE``): it runs end to end and
+writes the figures with the agreed keys and types. Nothing about speed is asserted."""
+from __future__ import annotations
+
+import json
+import numbers
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONTRACT = ("first_run_reads_per_unit", "first_run_writes_per_unit",
+            "unchanged_run_sheets_requests_per_unit", "wall_to_quota_bound_ratio",
+            "naive_to_ours_requests_ratio", "province_check_seconds")
+NULL_IN_QUICK = ("national_check_seconds", "national_peak_rss_mb")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def test_quick_benchmark_writes_the_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    for key in CONTRACT:
+        assert _is_number(doc[key]), (key, doc[key])
+    for key in NULL_IN_QUICK:
+        assert key in doc and doc[key] is None, (key, doc.get(key))
+    figures = {k: v for k, v in doc.items() if k not in ("meta", "details")}
+    for key, value in figures.items():
+        if key not in NULL_IN_QUICK:
+            assert _is_number(value), (key, value)
+    assert doc["meta"]["mode"] == "quick"
+    # the request budget the design asks for holds in the smoke run too
+    assert doc["first_run_reads_per_unit"] <= 3 and doc["first_run_writes_per_unit"] <= 2
+    assert doc["unchanged_run_sheets_requests_per_unit"] == 0
+    assert "Sync" in done.stdout and "Checking" in done.stdout
