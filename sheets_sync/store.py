@@ -189,7 +189,8 @@ def dump_raw(raw: RawWorkbook) -> bytes:
            "sheets": [{"title": s.title, "rows": [[_encode(v) for v in r] for r in s.rows]}
                       for s in raw.sheets],
            "meta": {k: v for k, v in raw.meta.items() if isinstance(v, (str, int, float, dict))}}
-    return zlib.compress(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+    # ASCII JSON: a lone surrogate a cell may hold is escaped instead of failing to encode.
+    return zlib.compress(json.dumps(doc).encode("ascii"))
 
 
 def load_raw(blob: bytes) -> RawWorkbook:
@@ -280,12 +281,12 @@ def index_unit(data: UnitData) -> dict[str, IndexedTab]:
             canon = {c: _canon(columns[c], tab.values[c][i], tab.raw[c][i]) for c in val_cols}
             keyvals = [canon[c] if c in canon else
                        _canon(columns[c], tab.values[c][i], tab.raw[c][i]) for c in key_cols]
-            base = json.dumps(keyvals, ensure_ascii=False)
+            base = json.dumps(keyvals)
             n = seen.get(base, 0) + 1
             seen[base] = n
             rkey = base if n == 1 else f"{base}#{n}"
             canon = {c: v for c, v in canon.items() if v is not None}
-            vhash = hashlib.sha1(json.dumps(canon, sort_keys=True, ensure_ascii=False)
+            vhash = hashlib.sha1(json.dumps(canon, sort_keys=True)
                                  .encode()).hexdigest()
             keys = [[h, _display(tab, c, i)] for h, c in zip(headers, key_cols)]
             rows.append(IndexedRow(tab, i, sheet_row, rkey, keys, tab.period(i),
@@ -340,7 +341,7 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
     new: list[tuple] = []
     for tab in tabs.values():
         for r in tab.rows:
-            keys = json.dumps(r.keys, ensure_ascii=False)
+            keys = json.dumps(r.keys)
             key_id = existing.get((tab.tab_id, r.rkey))
             if key_id is None:
                 key_id = conn.execute(
@@ -368,7 +369,7 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
                     "INSERT INTO row_versions (key_id, vhash, vals, first_pull, first_seen,"
                     " last_pull, last_seen, max_as_of, sheet_row)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key_id, r.vhash, json.dumps(r.vals, ensure_ascii=False), pull_id, pulled_at,
+                    (key_id, r.vhash, json.dumps(r.vals), pull_id, pulled_at,
                      pull_id, pulled_at, as_of, r.sheet_row)).lastrowid
                 latest[key_id] = (vid, r.vhash)
     if previous_pull is None or not new:
@@ -651,7 +652,7 @@ class Store:
                  acked_at: datetime, note: str = "") -> int:
         """items: (rule, tab_id, rkey, state, vals)."""
         rows = [(unit, rule, tab_id, rkey, state,
-                 json.dumps(vals, ensure_ascii=False) if vals is not None else None,
+                 json.dumps(vals) if vals is not None else None,
                  acked_at.isoformat(timespec="seconds"), note)
                 for rule, tab_id, rkey, state, vals in items]
         with self.conn:
@@ -698,7 +699,7 @@ class Store:
             cur = self.conn.execute(
                 "INSERT INTO runs (command, started, finished, summary) VALUES (?, ?, ?, ?)",
                 (command, started.isoformat(timespec="seconds"),
-                 finished.isoformat(timespec="seconds"), json.dumps(summary, ensure_ascii=False)))
+                 finished.isoformat(timespec="seconds"), json.dumps(summary)))
         return cur.lastrowid
 
     def runs(self, limit: int = 10) -> list[dict]:

@@ -297,3 +297,12 @@ def test_prune_deletes_old_pulls_but_keeps_each_units_last_pull(tmp_path):
             "pulls": 0, "row_keys": 0, "row_versions": 0, "acks": 0, "runs": 0}
         with pytest.raises(ValueError):
             store.prune(-1)
+
+
+def test_raw_grids_with_a_lone_surrogate_round_trip():
+    from sheets_sync.backends.base import RawSheet, RawWorkbook
+    from sheets_sync.store import dump_raw, load_raw
+
+    raw = RawWorkbook([RawSheet("Sinh hoạt", [["Mã chi bộ"], ["CB\ud80001", 3.5, None]])], "v1")
+    back = load_raw(dump_raw(raw))
+    assert back.sheets[0].rows == raw.sheets[0].rows and back.version == "v1"

@@ -227,7 +227,9 @@ def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
     while target.exists():
         n += 1
         target = backup_dir / f"{base}-{n}{path.suffix}"
-    shutil.copy2(path, target)
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copy2(path, partial)  # copied aside, then renamed: a kill never leaves half a backup
+    os.replace(partial, target)
     return target
 
 
