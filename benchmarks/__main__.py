@@ -122,14 +122,12 @@ def run_checking(cfg: dict) -> dict:
 def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, check: dict,
             quick: bool) -> dict:
     n_big, n_naive = max(cfg["sync_units"]), cfg["naive_units"]
-    seq = sync_res[f"sequential/{n_big}"]["median"]
-    conc = sync_res[f"concurrent/{n_big}"]["median"]
-    merged = sync_res[f"merged/{n_big}"]["median"]
-    merged_small = sync_res[f"merged/{min(cfg['sync_units'])}"]["median"]
-    seq_small = sync_res[f"sequential/{min(cfg['sync_units'])}"]["median"]
-    ours_at_naive = sync_res.get(f"sequential/{n_naive}", {}).get("median", seq_small)
-    first, unchanged, changed = seq["first"], seq["unchanged"], seq["changed"]
-    k = seq["changed_units"]
+    ours = sync_res[f"concurrent/{n_big}"]["median"]  # pipeline.run as shipped
+    seq = sync_res[f"sequential/{n_big}"]["median"]  # the same, one request at a time
+    ours_small = sync_res[f"concurrent/{min(cfg['sync_units'])}"]["median"]
+    ours_at_naive = sync_res.get(f"concurrent/{n_naive}", {}).get("median", ours_small)
+    first, unchanged, changed = ours["first"], ours["unchanged"], ours["changed"]
+    k = ours["changed_units"]
 
     naive_first = naive_res["counts"]["first"]
     naive_requests = naive_first["reads"] + naive_first["writes"]
@@ -138,15 +136,14 @@ def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, ch
     writes_per_unit = naive_first["writes"] / n_naive
     reads_per_unit = naive_first["reads"] / n_naive
 
-    def naive_bound_windows(n: int) -> int:
-        return max(math.ceil(writes_per_unit * n / s.writes) - 1,
-                   math.ceil(reads_per_unit * n / s.reads) - 1, 0)
+    def naive_bound_windows(n: int) -> int:  # requests rounded: 285.6 × 25 is 7140, not 7140.0…1
+        return max(math.ceil(round(writes_per_unit * n) / s.writes) - 1,
+                   math.ceil(round(reads_per_unit * n) / s.reads) - 1, 0)
 
     naive_s = {n: max(per_unit_s * n, naive_bound_windows(n) * s.window_s)
                for n in (n_naive, 100)}
     # ours at 100 units: measured in full mode; scaled linearly from the largest N otherwise
-    ours_100_s = (seq["first"]["wall_s"] if n_big == 100
-                                   else seq["first"]["wall_s"] * 100 / n_big)
+    ours_100_s = first["wall_s"] if n_big == 100 else first["wall_s"] * 100 / n_big
     g_small, g_big = cfg["growth"]
     small, big = check[g_small]["median"], check[g_big]["median"]
     store_small = check[cfg["store_growth"][0]]["median"]
@@ -166,9 +163,10 @@ def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, ch
         "province_check_seconds": province["check_s"],
         "national_check_seconds": nat["check_s"] if nat else None,
         "national_peak_rss_mb": nat["peak_check_mb"] if nat else None,
-        # sync, shipped (sequential) pipeline, largest N
+        # sync, pipeline.run as shipped (concurrent), largest N
         "sync_units": n_big,
         "quota_window_s": s.window_s,
+        "workers": s.workers,
         "first_run_drive_per_unit": first["drive"] / n_big,
         "first_run_max_unit_reads": first["max_unit_reads"],
         "first_run_max_unit_writes": first["max_unit_writes"],
@@ -186,24 +184,19 @@ def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, ch
         "changed_run_wall_s": changed["wall_s"],
         "changed_run_wall_windows": changed["windows"],
         "changed_run_wall_to_lower_bound_ratio": changed["ratio"],
-        "rejected_429": sum(seq[r]["rejected_429"] for r in ("first", "unchanged", "changed")),
+        "rejected_429": sum(ours[r]["rejected_429"] for r in ("first", "unchanged", "changed")),
         # sync, smaller N
         "small_sync_units": min(cfg["sync_units"]),
-        "small_first_run_wall_to_quota_bound_ratio": seq_small["first"]["ratio"],
-        # concurrent prototype (benchmarks/concurrent.py)
-        "concurrent_workers": s.workers,
-        "concurrent_first_run_wall_to_quota_bound_ratio": conc["first"]["ratio"],
-        "concurrent_first_run_wall_windows": conc["first"]["windows"],
-        "concurrent_unchanged_run_wall_s": conc["unchanged"]["wall_s"],
-        "concurrent_changed_run_wall_s": conc["changed"]["wall_s"],
-        "concurrent_speedup_first_run": first["wall_s"] / conc["first"]["wall_s"],
-        "concurrent_speedup_unchanged_run": unchanged["wall_s"] / conc["unchanged"]["wall_s"],
-        # concurrent prototype + one write per unit on the first run (MergedWriter)
-        "merged_first_run_writes_per_unit": merged["first"]["writes"] / n_big,
-        "merged_first_run_wall_to_quota_bound_ratio": merged["first"]["ratio"],
-        "merged_first_run_wall_windows": merged["first"]["windows"],
-        "merged_small_first_run_wall_to_quota_bound_ratio": merged_small["first"]["ratio"],
-        "merged_changed_run_wall_s": merged["changed"]["wall_s"],
+        "small_first_run_wall_to_quota_bound_ratio": ours_small["first"]["ratio"],
+        # the sequential baseline ([google] workers = 1), largest N
+        "sequential_first_run_wall_to_quota_bound_ratio": seq["first"]["ratio"],
+        "sequential_first_run_wall_windows": seq["first"]["windows"],
+        "sequential_unchanged_run_wall_s": seq["unchanged"]["wall_s"],
+        "sequential_changed_run_wall_s": seq["changed"]["wall_s"],
+        "speedup_over_sequential_first_run": seq["first"]["wall_s"] / first["wall_s"],
+        "speedup_over_sequential_unchanged_run": seq["unchanged"]["wall_s"]
+        / unchanged["wall_s"],
+        "speedup_over_sequential_changed_run": seq["changed"]["wall_s"] / changed["wall_s"],
         # naive baseline
         "naive_units": n_naive,
         "naive_first_run_reads_per_unit": reads_per_unit,
@@ -240,8 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-ms", type=float, help="minimum simulated latency per request")
     p.add_argument("--jitter-ms", type=float, help="+ uniform 0..jitter per request")
     p.add_argument("--repeat", type=int, help="runs per measurement (medians)")
-    p.add_argument("--workers", type=int, default=8, help="threads of the concurrent prototype")
-    p.add_argument("--skip-check", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, help="[google] workers of the shipped variant "
+                   "(default: the tool's default)")
+    p.add_argument("--refigure", metavar="FILE", help=argparse.SUPPRESS)
+    p.add_argument("--reuse-sync", metavar="FILE",
+                   help="take the sync and naive results from an earlier --json FILE (same "
+                        "mode) and run only the checking benchmark")
     args = p.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     for key, value in (("window_s", args.quota_window_s), ("latency_ms", args.latency_ms),
@@ -250,17 +247,43 @@ def main(argv: list[str] | None = None) -> int:
             cfg[key] = value
     s = sync.SyncSettings(latency_ms=cfg["latency_ms"], jitter_ms=cfg["jitter_ms"],
                           reads=cfg["quota"], writes=cfg["quota"], window_s=cfg["window_s"],
-                          unit_size=cfg["unit_size"], workers=args.workers)
+                          unit_size=cfg["unit_size"],
+                          workers=args.workers or sync.SyncSettings.workers)
+    if args.refigure:  # recompute the figures of an earlier --json FILE (no measurement)
+        with open(args.refigure, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        s = sync.SyncSettings(**{k: v for k, v in doc["meta"]["settings"].items()
+                                 if k not in ("margin", "repeat")})
+        det = doc["details"]
+        f = figures(cfg, s, det["sync"], det["naive"], det["checking"], args.quick)
+        doc = {**f, "meta": doc["meta"], "details": det}
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, ensure_ascii=False, indent=1)
+        print(report(f, cfg, s, det["sync"], det["naive"], det["checking"]), flush=True)
+        return 0
     started = time.monotonic()
     load_start = os.getloadavg()
-    sync_res = run_sync(cfg, s, ["sequential", "concurrent", "merged"])
-    naive_res = run_naive(cfg, s)
+    if args.reuse_sync:
+        with open(args.reuse_sync, encoding="utf-8") as fh:
+            earlier = json.load(fh)
+        if earlier["meta"]["mode"] != ("quick" if args.quick else "full"):
+            p.error("--reuse-sync: the file comes from the other mode")
+        s = sync.SyncSettings(**{k: v for k, v in earlier["meta"]["settings"].items()
+                                 if k not in ("margin", "repeat")})
+        sync_res, naive_res = earlier["details"]["sync"], earlier["details"]["naive"]
+        sync_reused = {"from": args.reuse_sync, "date": earlier["meta"]["date"]}
+    else:
+        sync_res = run_sync(cfg, s, ["concurrent", "sequential"])
+        naive_res = run_naive(cfg, s)
+        sync_reused = None
     check = run_checking(cfg)
     f = figures(cfg, s, sync_res, naive_res, check, args.quick)
     doc = {**f, "meta": {"mode": "quick" if args.quick else "full",
                          "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                          "seconds": round(time.monotonic() - started, 1),
                          "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
+                         "sync_reused": sync_reused,
                          "machine": machine(), "settings": {**asdict(s), "margin": s.margin,
                                                             "repeat": cfg["repeat"]}},
            "details": {"sync": sync_res, "naive": naive_res, "checking": check}}

@@ -15,6 +15,10 @@ Lower bounds (seconds), from the emulator's documented bucket model:
   Drive check, reads and writes must follow each other; different units need not);
 - lower bound = max(quota bound, latency bound): what a perfect client sending the same
   requests could achieve. ``wall / lower bound`` is the figure compared with the 1.2× target.
+
+Variants: "concurrent" is ``pipeline.run`` as shipped (``workers`` threads pulling, as many
+writing as soon as a unit's supervision group is read); "sequential" is the same with
+``[google] workers = 1`` — one request at a time, the baseline of the same run.
 """
 from __future__ import annotations
 
@@ -22,16 +26,17 @@ import math
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sheets_sync import pipeline
 from sheets_sync.backends.google_http import Quota, RetryPolicy, make_client, request_kind
 from sheets_sync.backends.gsheets import GoogleBackend
+from sheets_sync.config import GoogleConfig
 from sheets_sync.template import load_template
 from sheets_sync.writeback import col_letter
 
-from . import concurrent, naive
+from . import naive
 from .emu_proc import EmulatorProcess, account
 from .synthetic import AS_OF, SIZES, YEAR, config_for, spreadsheet_id, unit_sheets
 
@@ -45,7 +50,7 @@ class SyncSettings:
     window_s: float = 10.0
     unit_size: str = "province"  # content of each unit (30 cells, ≈ 400 meeting rows)
     changed_fraction: float = 0.1
-    workers: int = 8  # concurrent prototype
+    workers: int = pipeline.DEFAULT_WORKERS  # the "concurrent" variant (the shipped default)
     data_seed: int = 1
 
     @property
@@ -141,11 +146,9 @@ def _run_once(variant: str, config, emu: EmulatorProcess, s: SyncSettings, ids: 
     recorder = Recorder(backend.transport)
     before = emu.stats()
     start = time.monotonic()
-    if variant == "sequential":
-        outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
-    else:
-        outcome = concurrent.run(config, lambda unit: backend, AS_OF, YEAR, workers=s.workers,
-                                 merged=variant == "merged")
+    workers = 1 if variant == "sequential" else s.workers
+    config = replace(config, google=GoogleConfig(workers=workers))
+    outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
     wall = time.monotonic() - start
     counts = _diff(before, emu.stats(), ids)
     statuses: dict[str, int] = {}
@@ -247,3 +250,60 @@ def naive_timed(sample: int, repeat: int, s: SyncSettings) -> list[dict]:
                 results[i]["rejected_429"] = stats["by_account"].get(acct["email"], {}).get(
                     "rejected_429", 0)
     return results
+
+
+def first_runs(n: int, variant: str, s: SyncSettings) -> dict:
+    """Only the first run over n units (used to check the bounds at Google's real window)."""
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        folder = Path(tmp)
+        acct = account(folder, 0, n)
+        with EmulatorProcess(s.spec([acct])) as emu:
+            config = config_for(SIZES[s.unit_size], google=True, folder=folder, units=n,
+                                prefix=acct["prefix"])
+            ids = [spreadsheet_id(k, acct["prefix"]) for k in range(n)]
+            first, _ = _run_once(variant, config, emu, s, ids)
+    return {"units": n, "variant": variant, "first": first}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.sync --window 60 --units 100 --variants sequential,merged``:
+    first runs only, medians of ``--repeat``; prints a table, optionally writes JSON."""
+    import argparse
+    import json
+    import statistics
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.sync")
+    p.add_argument("--window", type=float, default=60.0)
+    p.add_argument("--units", default="100")
+    p.add_argument("--variants", default="sequential,concurrent")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--latency-ms", type=float, default=150.0)
+    p.add_argument("--jitter-ms", type=float, default=150.0)
+    p.add_argument("--json", metavar="FILE")
+    args = p.parse_args(argv)
+    s = SyncSettings(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms,
+                     window_s=args.window)
+    results = []
+    for n in (int(x) for x in args.units.split(",")):
+        for variant in args.variants.split(","):
+            runs = []
+            for rep in range(args.repeat):
+                print(f"[{time.strftime('%H:%M:%S')}] {variant}, {n} units, run {rep + 1}",
+                      flush=True)
+                runs.append(first_runs(n, variant, s)["first"])
+            med = {k: statistics.median(r[k] for r in runs) for k in
+                   ("wall_s", "windows", "reads", "writes", "drive", "quota_windows",
+                    "lower_bound_s", "ratio", "rejected_429")}
+            results.append({"units": n, "variant": variant, "median": med, "runs": runs})
+            print(f"  {variant}/{n}: wall {med['wall_s']:.1f} s = {med['windows']:.2f} windows,"
+                  f" bound {med['quota_windows']} windows, wall/bound {med['ratio']:.3f}, "
+                  f"429: {med['rejected_429']}", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"settings": {**s.__dict__, "margin": s.margin, "repeat": args.repeat},
+                       "results": results}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

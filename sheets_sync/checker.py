@@ -1,4 +1,4 @@
-"""Read units and evaluate every rule: the library behind `check` (and later `run`)."""
+"""Read units and evaluate every rule: the library behind `check` and `run`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,24 +45,91 @@ def read_unit(backend: Backend, template: Template, unit: UnitConfig, as_of: dat
     return UnitRead(unit, UnitResult(unit.code, unit.name, OK), parsed, raw)
 
 
-def evaluate(config: Config, reads: Iterable[UnitRead], as_of: date, year: int) -> Report:
-    """Every rule over the units that were read; SUP-MONTHLY across units; acceptances."""
+History = Callable[[UnitRead], list[Finding]]  # the history store's findings of a unit read
+
+
+def evaluate(config: Config, reads: Iterable[UnitRead], as_of: date, year: int,
+             history: History | None = None) -> Report:
+    """Every rule over the units that were read; SUP-MONTHLY across units; acceptances;
+    ``history``: the history store's findings of each unit read, after all others."""
     reads = list(reads)
-    report = Report(as_of=as_of, year=year, units=[r.result for r in reads])
-    contexts: dict[str, UnitContext] = {}
+    evaluator = Evaluator(config, [r.config for r in reads], as_of, year, history)
     for r in reads:
-        if r.data is None:
-            continue
-        ctx = make_context(r.data, r.config.rules, as_of, year)
-        contexts[r.config.code] = ctx
-        report.findings.extend(r.data.findings)
-        for family in UNIT_FAMILIES:
-            report.findings.extend(family.check(ctx))
-    unreadable = {r.config.code for r in reads if r.data is None}
-    report.findings.extend(supervision.check_parent(
-        contexts, unreadable, config.supervisors, config.rules, as_of, year))
-    report.findings = apply_acceptances(report.findings, config)
-    return report
+        evaluator.add(r)
+    return evaluator.report()
+
+
+class Evaluator:
+    """``evaluate`` one unit at a time, so that a unit's findings are final — and its flags can
+    be written — long before the last unit is read (``pipeline.run``).
+
+    Unit rules run as each unit is added. SUP-MONTHLY spans the units a supervisor follows, so
+    units sharing a supervisor (transitively) form a group: when the last unit of a group is
+    added, the group's supervisors are evaluated and ``add`` returns the group's unit codes,
+    whose findings (``group_findings``) are then final. ``report()`` is ``evaluate``'s report,
+    in the same order: unit findings (unit order), SUP-MONTHLY (roster order), history."""
+
+    def __init__(self, config: Config, units: Iterable[UnitConfig], as_of: date, year: int,
+                 history: History | None = None):
+        self.config, self.as_of, self.year, self.history = config, as_of, year, history
+        self.order = list(dict.fromkeys(u.code for u in units))
+        self.group_of, self.group_supervisors = supervision.unit_groups(
+            config.supervisors, self.order)
+        self._members: dict[str, list[str]] = {}
+        for code in self.order:
+            self._members.setdefault(self.group_of[code], []).append(code)
+        self._left = {g: len(codes) for g, codes in self._members.items()}
+        self._roster = supervision.roster_names(config.supervisors)
+        self._results: dict[str, UnitResult] = {}
+        self._contexts: dict[str, UnitContext] = {}
+        self._own: dict[str, list[Finding]] = {}  # unit rules + reader findings
+        self._history: dict[str, list[Finding]] = {}
+        self._parent: dict[int, list[Finding]] = {}  # supervisor index -> SUP-MONTHLY
+
+    def add(self, read: UnitRead) -> list[str]:
+        """Evaluate one unit; the codes of its group once this was the group's last unit."""
+        code = read.config.code
+        self._results[code] = read.result
+        found: list[Finding] = []
+        if read.data is not None:
+            ctx = make_context(read.data, read.config.rules, self.as_of, self.year)
+            self._contexts[code] = ctx
+            found.extend(read.data.findings)
+            for family in UNIT_FAMILIES:
+                found.extend(family.check(ctx))
+            if self.history is not None:
+                self._history[code] = apply_acceptances(self.history(read), self.config)
+        self._own[code] = apply_acceptances(found, self.config)
+        group = self.group_of[code]
+        self._left[group] -= 1
+        if self._left[group]:
+            return []
+        members = self._members[group]
+        contexts = {c: self._contexts[c] for c in members if c in self._contexts}
+        unreadable = [c for c in members if c not in self._contexts]
+        for i in self.group_supervisors.get(group, []):
+            self._parent[i] = apply_acceptances(supervision.check_parent(
+                contexts, unreadable, [self.config.supervisors[i]], self.config.rules,
+                self.as_of, self.year, self._roster), self.config)
+        return members
+
+    def group_findings(self, code: str) -> list[Finding]:
+        """Every final finding of the group of ``code`` (other units' included)."""
+        group = self.group_of[code]
+        members = self._members[group]
+        return [*(f for c in members for f in self._own[c]),
+                *(f for i in self.group_supervisors.get(group, []) for f in self._parent[i]),
+                *(f for c in members for f in self._history.get(c, []))]
+
+    def report(self) -> Report:
+        missing = [c for c in self.order if c not in self._own]
+        if missing:
+            raise ValueError(f"units not evaluated: {', '.join(missing)}")
+        return Report(as_of=self.as_of, year=self.year,
+                      units=[self._results[c] for c in self.order],
+                      findings=[*(f for c in self.order for f in self._own[c]),
+                                *(f for i in sorted(self._parent) for f in self._parent[i]),
+                                *(f for c in self.order for f in self._history.get(c, []))])
 
 
 def apply_acceptances(findings: list[Finding], config: Config) -> list[Finding]:

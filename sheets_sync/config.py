@@ -76,6 +76,7 @@ class GoogleConfig:
     max_retry_wait_s: int | None = None  # total backoff sleep per run
     reads_per_minute: int | None = None  # client-side pacer (Google: 60 per service account)
     writes_per_minute: int | None = None
+    workers: int | None = None  # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class Config:
     def select(self, codes: tuple[str, ...] | list[str] | None) -> tuple[UnitConfig, ...]:
         if not codes:
             return self.units
-        return tuple(self.unit(c) for c in codes)
+        return tuple(self.unit(c) for c in dict.fromkeys(codes))
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -120,7 +121,8 @@ _ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str, "row": int, "
 _STATE = {"dir": str}
 _OUTPUT = {"dir": str, "drive_file_id": str}
 _GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": int, "max_attempts": int,
-           "max_retry_wait_s": int, "reads_per_minute": int, "writes_per_minute": int}
+           "max_retry_wait_s": int, "reads_per_minute": int, "writes_per_minute": int,
+           "workers": int}
 _ROLLUP = {"show_member_names": bool}
 _WRITEBACK = {"backup_keep": int}
 _HISTORY = {"retention_days": int}
@@ -219,6 +221,8 @@ def parse_config(data: dict, path: Path) -> Config:
     state = r.table(data.get("state") or {}, _STATE, "state")
     output = r.table(data.get("output") or {}, _OUTPUT, "output")
     google = r.table(data.get("google") or {}, _GOOGLE, "google")
+    if not 1 <= google.get("workers", 1) <= 16:
+        raise r.fail("google.workers", "cần một số nguyên từ 1 đến 16 (số đơn vị đọc/ghi cùng lúc).")
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")

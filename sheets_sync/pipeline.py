@@ -1,21 +1,25 @@
 """The jobs: pull (with the history store), check, write back, roll-up — unit by unit."""
 from __future__ import annotations
 
+from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
+                                as_completed, wait)
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .backends.base import Backend
-from .checker import UnitRead, evaluate, read_unit
+from .checker import Evaluator, History, UnitRead, evaluate, read_unit
 from .config import Config, UnitConfig
 from .errors import UnitReadError
-from .findings import OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Report, UnitResult
+from .findings import (OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Finding, Report,
+                       UnitResult)
 from .store import Store
 from .template import Template, load_template
 from .workbook import parse_unit, required_tabs_found
 
 Progress = Callable[[str], None]
+DEFAULT_WORKERS = 4  # threads pulling (and as many writing) when units are on Google
 
 
 def _now() -> datetime:
@@ -38,55 +42,115 @@ def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
     return UnitRead(unit, result, data, last.raw)
 
 
-def _read_google(unit: UnitConfig, backend: Backend, store: Store, template: Template,
-                 as_of: date) -> UnitRead:
-    """One Drive request first: a spreadsheet whose version equals the last pull's (or the one
-    our own last write produced) is not re-read — its stored pull is re-evaluated (deadlines
-    move); otherwise it is read and the version recorded with the pull."""
-    last = store.last_pull(unit.code)
+def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Template,
+           as_of: date) -> UnitRead | str:
+    """The network part of pulling one unit (runs on a worker thread; no store access).
+
+    ``known``: the Drive versions of the unit's last stored pull (the pulled one and the one our
+    own last write produced), for a Google unit when there is a store. One Drive request first:
+    when the version is one of them, the version is returned and the stored pull is used
+    (``_settle``); otherwise the unit is read and the version kept with the raw workbook."""
+    if known is None:
+        return read_unit(backend, template, unit, as_of)
     try:
         version = backend.version(unit)
     except UnitReadError as e:
         return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
-    if last is not None and version is not None and version in (last.version,
-                                                                 last.own_write_version):
-        last.raw.version = version  # the stored grids are what this version holds
-        data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
-        result = UnitResult(unit.code, unit.name, UNCHANGED,
-                            pulled_at=last.pulled_at.isoformat(timespec="seconds"))
-        return UnitRead(unit, result, data, last.raw, pull_id=last.id)
+    if version is not None and version in known:
+        return version
     read = read_unit(backend, template, unit, as_of)
     if read.raw is not None:
         read.raw.version = version
     return read
 
 
+def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, record: bool,
+            template: Template, as_of: date) -> UnitRead:
+    """The store part of pulling one unit (calling thread): an unchanged spreadsheet is
+    re-evaluated from its stored pull (deadlines move); a new read is recorded; a unit that
+    cannot be read now falls back to its last good pull."""
+    if isinstance(got, str):
+        last = store.last_pull(unit.code)
+        last.raw.version = got  # the stored grids are what this version holds
+        data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
+        result = UnitResult(unit.code, unit.name, UNCHANGED,
+                            pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+        return UnitRead(unit, result, data, last.raw, pull_id=last.id)
+    read = got
+    if read.data is not None:
+        pulled_at = _now()
+        read.result.pulled_at = pulled_at.isoformat(timespec="seconds")
+        if store is not None and record:
+            read.pull_id = store.record_pull(unit.code, read.raw, read.data, pulled_at, as_of)
+    elif store is not None:
+        read = _stale(unit, read, store, template, as_of)
+    return read
+
+
+class _Inline(Executor):
+    """An executor running each job when submitted: one worker, the sequential order."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # handed to whoever calls result(), as a pool would
+            future.set_exception(e)
+        return future
+
+
+def workers_for(config: Config, units: tuple[UnitConfig, ...]) -> int:
+    """Threads pulling (and as many writing): ``[google] workers`` (default 4) when a unit is on
+    Google — the time is spent waiting on the network and the quota; 1 otherwise (a local
+    workbook is parsed by the CPU: threads would gain nothing)."""
+    if not any(u.is_google for u in units):
+        return 1
+    return config.google.workers or DEFAULT_WORKERS
+
+
+def _executor(workers: int) -> Executor:
+    return _Inline() if workers <= 1 else ThreadPoolExecutor(workers)
+
+
+def pull_each(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
+              units: tuple[UnitConfig, ...], store: Store | None, record: bool,
+              template: Template, pool: Executor, ahead: int = 1,
+              progress: Progress | None = None) -> Iterator[UnitRead]:
+    """Each unit's read as soon as it is done, in config order as far as the network allows;
+    ``ahead`` units are pulled at once (on ``pool``; the store stays on the calling thread, and
+    the next unit is started only once the caller has taken a read). One failure never stops
+    the others."""
+    waiting = list(reversed(units))
+    position = {u.code: i for i, u in enumerate(units)}
+    running: dict[Future, UnitConfig] = {}
+    n = 0
+    while waiting or running:
+        while waiting and len(running) < max(1, ahead):
+            unit = waiting.pop()
+            known = (store.last_versions(unit.code) if store is not None and unit.is_google
+                     else None)
+            running[pool.submit(_fetch, unit, backend_for(unit), known, template, as_of)] = unit
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for job in sorted(done, key=lambda j: position[running[j].code]):
+            unit = running.pop(job)
+            read = _settle(unit, job.result(), store, record, template, as_of)
+            n += 1
+            if progress:
+                progress(f"[{n}/{len(units)}] Đã đọc {unit.code} — {unit.name}")
+            yield read
+
+
 def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
          units: tuple[str, ...] = (), store: Store | None = None, record: bool = True,
          template: Template | None = None, progress: Progress | None = None) -> list[UnitRead]:
-    """Read every selected unit; one failure never stops the others."""
+    """Read every selected unit (in config order); one failure never stops the others."""
     template = template or load_template()
-    reads = []
     selected = config.select(units)
-    for n, unit in enumerate(selected, start=1):
-        if progress:
-            progress(f"[{n}/{len(selected)}] Đang đọc {unit.code} — {unit.name}")
-        backend = backend_for(unit)
-        if unit.is_google and store is not None:
-            read = _read_google(unit, backend, store, template, as_of)
-        else:
-            read = read_unit(backend, template, unit, as_of)
-        if read.result.status == UNCHANGED:
-            pass
-        elif read.data is not None:
-            pulled_at = _now()
-            read.result.pulled_at = pulled_at.isoformat(timespec="seconds")
-            if store is not None and record:
-                read.pull_id = store.record_pull(unit.code, read.raw, read.data, pulled_at, as_of)
-        elif store is not None:
-            read = _stale(unit, read, store, template, as_of)
-        reads.append(read)
-    return reads
+    workers = workers_for(config, selected)
+    with _executor(workers) as pool:
+        got = {r.config.code: r for r in pull_each(config, backend_for, as_of, selected, store,
+                                                   record, template, pool, workers, progress)}
+    return [got[u.code] for u in selected]
 
 
 def from_store(config: Config, store: Store, as_of: date, units: tuple[str, ...] = (),
@@ -129,8 +193,8 @@ def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
     store = _open_store(config, write=history)
     try:
         reads = pull(config, backend_for, as_of, units, store, history, template, progress)
-        report = evaluate(config, reads, as_of, year or as_of.year)
-        add_history_findings(config, store, reads, report)
+        year = year or as_of.year
+        report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
         finished = _now()
         if history:
             store.record_run("check", started, finished, summarize(report))
@@ -145,18 +209,13 @@ def _open_store(config: Config, write: bool) -> Store | None:
     return Store.open(config.state_dir) if write else Store.open_readonly(config.state_dir)
 
 
-def add_history_findings(config: Config, store: Store | None, reads: list[UnitRead],
-                         report: Report) -> None:
-    """DATA-DELETED / DATA-CHANGED-CLOSED against the earlier pulls of every unit read."""
-    from .checker import apply_acceptances
+def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
+    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
     from .history import history_findings
 
     if store is None:
-        return
-    for r in reads:
-        if r.data is not None:
-            report.findings.extend(apply_acceptances(history_findings(
-                store, r.config.code, r.data, report.as_of, report.year, r.config.rules), config))
+        return None
+    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -199,36 +258,45 @@ class RunOutcome(CheckOutcome):
         return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
 
 
-def _write_unit(config: Config, template: Template, read: UnitRead, report: Report,
-                backend: Backend, dry_run: bool, store: Store | None) -> UnitWrite:
+def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
+                as_of: date, year: int, backend: Backend, dry_run: bool, own_version: bool
+                ) -> tuple[UnitWrite, tuple | None]:
+    """Write one unit's flags (runs on a worker thread; no store access). Returns the write and,
+    when our own write is all that changed the spreadsheet, ``(pull_id, version, raw)`` for
+    ``Store.set_own_write_version`` (``own_version``: there is a store to record it in)."""
     from .backends.local_write import write_local
+    from .errors import SheetsSyncError
     from .writeback import apply_to_raw, plan_unit
 
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
-        return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này.")
-    plan = plan_unit(template, read, report.findings, report.as_of, report.year)
+        return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này."), None
+    plan = plan_unit(template, read, findings, as_of, year)
     lines = plan.describe()
     if dry_run:
-        return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines)
-    if read.config.is_google:
-        result = backend.writer().apply(read.config, read, plan)
-        if (result.status == "written" and not result.skipped_rows and store is not None
-                and read.pull_id is not None):
-            apply_to_raw(read.raw, plan)
-            try:
-                version = backend.version(read.config)
-            except UnitReadError:  # written anyway; the next run simply re-reads the unit
-                version = None
-            if not _only_our_write(read.raw.version, version, result.mutations):
-                version = None  # someone else edited since the read: the next run re-reads
-            store.set_own_write_version(read.pull_id, version, read.raw)
-    else:
-        result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
-                             config.state_dir / "backups", config.backup_keep)
+        return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
+    record = None
+    try:
+        if read.config.is_google:
+            result = backend.writer().apply(read.config, read, plan)
+            if (result.status == "written" and not result.skipped_rows and own_version
+                    and read.pull_id is not None):
+                apply_to_raw(read.raw, plan)
+                try:
+                    version = backend.version(read.config)
+                except UnitReadError:  # written anyway; the next run simply re-reads the unit
+                    version = None
+                if not _only_our_write(read.raw.version, version, result.mutations):
+                    version = None  # someone else edited since the read: the next run re-reads
+                record = (read.pull_id, version, read.raw)
+        else:
+            result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
+                                 config.state_dir / "backups", config.backup_keep)
+    except SheetsSyncError as e:
+        return UnitWrite(code, "error", str(e)), None
     status = result.status if result.ok or result.status == "skipped" else "skipped"
-    return UnitWrite(code, status, result.message, lines, result.cells_written)
+    return UnitWrite(code, status, result.message, lines, result.cells_written), record
 
 
 def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
@@ -246,31 +314,49 @@ def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
 def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
         year: int | None = None, units: tuple[str, ...] = (), dry_run: bool = False,
         progress: Progress | None = None) -> RunOutcome:
-    """The main job. One unit's failure never stops the others; --dry-run writes nothing."""
-    from .errors import SheetsSyncError
+    """The main job. One unit's failure never stops the others; --dry-run writes nothing.
+
+    Pulls run on ``workers_for`` threads; a unit's flags are written (on as many other threads)
+    as soon as its findings are final — when every unit of its supervision group is read
+    (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
+    lower bound. The history store is only used from this thread."""
     from .rollup import build_rollup, rollup_path, write_latest
 
     started = _now()
+    year = year or as_of.year
     template = load_template()
     store = _open_store(config, write=not dry_run)
     try:
-        reads = pull(config, backend_for, as_of, units, store, not dry_run, template, progress)
-        report = evaluate(config, reads, as_of, year or as_of.year)
-        add_history_findings(config, store, reads, report)
-        writes = []
-        for read in reads:
-            if progress:
-                progress(f"Ghi kết quả {read.config.code}")
-            try:
-                writes.append(_write_unit(config, template, read, report,
-                                          backend_for(read.config), dry_run, store))
-            except SheetsSyncError as e:
-                writes.append(UnitWrite(read.config.code, "error", str(e)))
-        outcome = RunOutcome(report, reads, started, _now(), writes=writes,
-                             requests=_request_counts(reads, backend_for))
+        selected = config.select(units)
+        evaluator = Evaluator(config, selected, as_of, year,
+                              history_of(config, store, as_of, year))
+        reads: dict[str, UnitRead] = {}
+        jobs: dict[Future, str] = {}
+        workers = workers_for(config, selected)
+        with _executor(workers) as pullers, _executor(workers) as writers:
+            for read in pull_each(config, backend_for, as_of, selected, store, not dry_run,
+                                  template, pullers, workers, progress):
+                reads[read.config.code] = read
+                for code in evaluator.add(read):
+                    jobs[writers.submit(_write_unit, config, template, reads[code],
+                                        evaluator.group_findings(code), as_of, year,
+                                        backend_for(reads[code].config), dry_run,
+                                        store is not None)] = code
+            writes = {}
+            for job in as_completed(jobs):
+                write, record = job.result()
+                writes[jobs[job]] = write
+                if record is not None:
+                    store.set_own_write_version(*record)
+                if progress:
+                    progress(f"Đã ghi kết quả {write.unit}")
+        ordered = [reads[u.code] for u in selected]
+        outcome = RunOutcome(evaluator.report(), ordered, started, _now(),
+                             writes=[writes[u.code] for u in selected],
+                             requests=_request_counts(ordered, backend_for))
         if not dry_run:
             path = rollup_path(config, as_of)
-            build_rollup(config, report, reads, _run_info(outcome), path)
+            build_rollup(config, outcome.report, ordered, _run_info(outcome), path)
             write_latest(config, path, as_of)
             outcome.rollup = path
             if config.drive_file_id:
@@ -351,8 +437,8 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
     started = _now()
     with Store.open(config.state_dir) as store:
         reads = from_store(config, store, as_of, units)
-        report = evaluate(config, reads, as_of, year or as_of.year)
-        add_history_findings(config, store, reads, report)
+        year = year or as_of.year
+        report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
     outcome = RunOutcome(report, reads, started, _now())
     path = rollup_path(config, as_of)
     build_rollup(config, report, reads, _run_info(outcome), path)

@@ -602,6 +602,14 @@ class Store:
         return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
                           date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
 
+    def last_versions(self, unit: str) -> tuple[str, ...]:
+        """The Drive versions of the last pull: the one read and the one our own write made
+        (either may be absent); empty when the unit was never pulled."""
+        row = self.conn.execute(
+            "SELECT version, own_write_version FROM pulls WHERE unit = ? ORDER BY id DESC "
+            "LIMIT 1", (unit,)).fetchone()
+        return () if row is None else tuple(v for v in row if v is not None)
+
     def last_pull_info(self, unit: str) -> PullInfo | None:
         row = self.conn.execute(
             "SELECT id, unit, pulled_at, as_of FROM pulls WHERE unit = ? ORDER BY id DESC LIMIT 1",

@@ -386,6 +386,20 @@ def test_corrupt_file_is_never_written(tmp_path):
     assert stamp(broken) == s and not backups.exists() and not out.exists()
 
 
+def test_a_zip_of_an_unsupported_version_is_reported_not_raised(tmp_path):
+    """zipfile raises NotImplementedError (not BadZipFile) for a member needing a newer zip
+    version (found by the fuzz suite): it is a damaged workbook like any other."""
+    path = messy_workbook(tmp_path / "v64.xlsx")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")  # first central-directory entry: "version needed" at +6
+    data[at + 6:at + 8] = (64).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+    r = read(path)
+    assert r.data is None and r.result.status == "invalid"
+    assert "bị hỏng" in r.result.message and "v64.xlsx" in r.result.message
+
+
 # --- copies ----------------------------------------------------------------------------------------
 
 def test_workbook_with_chart_gets_a_flagged_copy(tmp_path):

@@ -85,20 +85,21 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 
 class Pacer:
-    """Sliding-window limiter per bucket; thread-safe."""
+    """Sliding-window limiter per bucket; thread-safe. Each bucket has its own lock, so a
+    thread sleeping until a read slot frees never holds back a write (and vice versa)."""
 
     def __init__(self, quota: Quota, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.quota, self.clock, self.sleep = quota, clock, sleep
         self.sent: dict[str, deque] = {"read": deque(), "write": deque()}
-        self.lock = threading.Lock()
+        self.locks = {kind: threading.Lock() for kind in self.sent}
 
     def wait(self, kind: str) -> float:
         if kind not in self.sent:
             return 0.0
         limit = self.quota.reads if kind == "read" else self.quota.writes
         waited = 0.0
-        with self.lock:
+        with self.locks[kind]:
             sent = self.sent[kind]
             while True:
                 now = self.clock()
@@ -114,7 +115,10 @@ class Pacer:
 
 
 class GoogleTransport(HTTPAdapter):
-    """Redirect (optional), timeout, retries with backoff + jitter + Retry-After, pacing, counts."""
+    """Redirect (optional), timeout, retries with backoff + jitter + Retry-After, pacing, counts.
+
+    Thread-safe: the counts are updated under a lock and ``unit`` (whose requests are being
+    counted) is per thread, so several units can be served at once (``pipeline`` workers)."""
 
     def __init__(self, endpoint: str | None = None, policy: RetryPolicy | None = None,
                  quota: Quota | None = None, stats: RequestStats | None = None,
@@ -125,8 +129,23 @@ class GoogleTransport(HTTPAdapter):
         self.pacer = Pacer(quota or Quota(), sleep=sleep)
         self.stats = stats or RequestStats()
         self.sleep = sleep
-        self.unit: str | None = None  # the unit being served, for per-unit counts
+        self._local = threading.local()
+        self._stats_lock = threading.Lock()
         self.rng = random.Random()
+
+    @property
+    def unit(self) -> str | None:
+        """The unit this thread is serving, for per-unit counts."""
+        return getattr(self._local, "unit", None)
+
+    @unit.setter
+    def unit(self, value: str | None) -> None:
+        self._local.unit = value
+
+    def _add(self, **amounts) -> None:
+        with self._stats_lock:
+            for key, value in amounts.items():
+                setattr(self.stats, key, getattr(self.stats, key) + value)
 
     def _redirect(self, request: requests.PreparedRequest) -> None:
         if self.endpoint is None:
@@ -137,10 +156,12 @@ class GoogleTransport(HTTPAdapter):
 
     def _count(self, kind: str) -> None:
         key = {"read": "reads", "write": "writes", "drive": "drive"}[kind]
-        setattr(self.stats, key, getattr(self.stats, key) + 1)
-        if self.unit is not None:
-            per = self.stats.by_unit.setdefault(self.unit, {"reads": 0, "writes": 0, "drive": 0})
-            per[key] += 1
+        unit = self.unit
+        with self._stats_lock:
+            setattr(self.stats, key, getattr(self.stats, key) + 1)
+            if unit is not None:
+                per = self.stats.by_unit.setdefault(unit, {"reads": 0, "writes": 0, "drive": 0})
+                per[key] += 1
 
     def _backoff(self, attempt: int, response: requests.Response | None) -> float | None:
         """Seconds to sleep before the next attempt, or None to give up."""
@@ -163,7 +184,7 @@ class GoogleTransport(HTTPAdapter):
         attempt = 0
         while True:
             attempt += 1
-            self.stats.paced_s += self.pacer.wait(kind)
+            self._add(paced_s=self.pacer.wait(kind))
             self._count(kind)
             response, error = None, None
             try:
@@ -182,8 +203,7 @@ class GoogleTransport(HTTPAdapter):
                 return response
             if response is not None:
                 response.close()
-            self.stats.retries += 1
-            self.stats.waited_s += delay
+            self._add(retries=1, waited_s=delay)
             self.sleep(delay)
 
 

@@ -37,8 +37,8 @@ def _other_format(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as zf:
             names = {n.lower() for n in zf.namelist()}
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return None
+    except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError):
+        return None  # damaged: the reader below reports it (NotImplementedError: zip version)
     if any(n.startswith("xl/") for n in names):
         return None
     return next((kind for member, kind in _OTHER_FORMATS if member in names), "không rõ")

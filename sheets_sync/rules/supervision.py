@@ -158,11 +158,46 @@ def _unit_visits(ctx: UnitContext, year: int, roster: set[str]
     return by_norm, by_fold
 
 
+def unit_groups(supervisors: Sequence[Supervisor], codes: Sequence[str]
+                ) -> tuple[dict[str, str], dict[str, list[int]]]:
+    """Units that SUP-MONTHLY ties together: two units are in one group when a supervisor
+    follows both (transitively). Returns unit code -> group (a member code), and group -> the
+    indexes in ``supervisors`` of those who follow one of its units (a supervisor following
+    none of ``codes`` is in no group: with none of their units read, SUP-MONTHLY says nothing).
+    """
+    by_key = {normalize(c): c for c in codes}
+    parent = {c: c for c in codes}
+
+    def root(c: str) -> str:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    followed = [[by_key[k] for k in (normalize(u) for u in sup.units) if k in by_key]
+                for sup in supervisors]
+    for units in followed:
+        for other in units[1:]:
+            parent[root(other)] = root(units[0])
+    group_of = {c: root(c) for c in codes}
+    by_group: dict[str, list[int]] = {}
+    for i, units in enumerate(followed):
+        if units:
+            by_group.setdefault(group_of[units[0]], []).append(i)
+    return group_of, by_group
+
+
+def roster_names(supervisors: Iterable[Supervisor]) -> frozenset[str]:
+    """Every name and alias of the roster, normalised."""
+    return frozenset(normalize(n) for sup in supervisors for n in sup.names())
+
+
 def check_parent(contexts: Mapping[str, UnitContext], unreadable: Iterable[str],
                  supervisors: Sequence[Supervisor], params: Mapping[str, Any], as_of: date,
-                 year: int) -> list[Finding]:
-    """SUP-MONTHLY for every supervisor of the roster (contexts keyed by unit code; a unit
-    that is unreadable or simply absent from ``contexts`` counts as not read)."""
+                 year: int, roster: frozenset[str] | None = None) -> list[Finding]:
+    """SUP-MONTHLY for every supervisor in ``supervisors`` (contexts keyed by unit code; a unit
+    that is unreadable or simply absent from ``contexts`` counts as not read). ``roster``: the
+    names of the whole roster when ``supervisors`` is only part of it."""
     months = [m for m in range(1, 13)
               if is_due(supervision_deadline(year, m, params), as_of)]
     if not months or not supervisors:
@@ -170,7 +205,8 @@ def check_parent(contexts: Mapping[str, UnitContext], unreadable: Iterable[str],
     by_key = {normalize(code): (code, ctx) for code, ctx in contexts.items()}
     unread = {normalize(code): code for code in unreadable}
     visits: dict[str, tuple[dict, dict] | None] = {}  # normalised unit code -> _unit_visits
-    roster = {normalize(n) for sup in supervisors for n in sup.names()}
+    if roster is None:
+        roster = roster_names(supervisors)
     out = []
     for sup in supervisors:
         if not sup.units:
