@@ -25,7 +25,7 @@ QUICK = dict(sync_units=(5,), naive_units=5, naive_sample=1, repeat=1, latency_m
              check_sizes=(("one", 1), ("tiny", 1), ("province", 1)),
              growth=("tiny", "province"), store_growth=("one", "tiny"))
 FULL = dict(sync_units=(25, 100), naive_units=25, naive_sample=3, repeat=3, latency_ms=150.0,
-            jitter_ms=150.0, quota=60, window_s=10.0, unit_size="province",
+            jitter_ms=150.0, quota=60, window_s=20.0, unit_size="province",
             check_sizes=(("province", 5), ("province10", 3), ("national", 3)),
             growth=("province", "province10"), store_growth=("province", "province10"))
 

@@ -47,7 +47,7 @@ class SyncSettings:
     jitter_ms: float = 150.0  # + uniform 0..jitter
     reads: int = 60  # per window and service account
     writes: int = 60
-    window_s: float = 10.0
+    window_s: float = 20.0
     unit_size: str = "province"  # content of each unit (30 cells, ≈ 400 meeting rows)
     changed_fraction: float = 0.1
     workers: int = pipeline.DEFAULT_WORKERS  # the "concurrent" variant (the shipped default)

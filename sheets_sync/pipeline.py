@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
                                 as_completed, wait)
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,7 +20,7 @@ from .template import Template, load_template
 from .workbook import parse_unit, required_tabs_found
 
 Progress = Callable[[str], None]
-DEFAULT_WORKERS = 4  # threads pulling (and as many writing) when units are on Google
+DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
 
 
 def _now() -> datetime:
@@ -64,11 +65,11 @@ def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Te
     return read
 
 
-def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, record: bool,
-            template: Template, as_of: date) -> UnitRead:
+def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template: Template,
+            as_of: date) -> UnitRead:
     """The store part of pulling one unit (calling thread): an unchanged spreadsheet is
-    re-evaluated from its stored pull (deadlines move); a new read is recorded; a unit that
-    cannot be read now falls back to its last good pull."""
+    re-evaluated from its stored pull (deadlines move); a unit that cannot be read now falls
+    back to its last good pull; a new read gets its time (``pull_each`` records it)."""
     if isinstance(got, str):
         last = store.last_pull(unit.code)
         last.raw.version = got  # the stored grids are what this version holds
@@ -76,15 +77,10 @@ def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, record: 
         result = UnitResult(unit.code, unit.name, UNCHANGED,
                             pulled_at=last.pulled_at.isoformat(timespec="seconds"))
         return UnitRead(unit, result, data, last.raw, pull_id=last.id)
-    read = got
-    if read.data is not None:
-        pulled_at = _now()
-        read.result.pulled_at = pulled_at.isoformat(timespec="seconds")
-        if store is not None and record:
-            read.pull_id = store.record_pull(unit.code, read.raw, read.data, pulled_at, as_of)
-    elif store is not None:
-        read = _stale(unit, read, store, template, as_of)
-    return read
+    if got.data is not None:
+        got.result.pulled_at = _now().isoformat(timespec="seconds")
+        return got
+    return _stale(unit, got, store, template, as_of) if store is not None else got
 
 
 class _Inline(Executor):
@@ -100,7 +96,7 @@ class _Inline(Executor):
 
 
 def workers_for(config: Config, units: tuple[UnitConfig, ...]) -> int:
-    """Threads pulling (and as many writing): ``[google] workers`` (default 4) when a unit is on
+    """Threads pulling (and as many writing): ``[google] workers`` (default 8) when a unit is on
     Google — the time is spent waiting on the network and the quota; 1 otherwise (a local
     workbook is parsed by the CPU: threads would gain nothing)."""
     if not any(u.is_google for u in units):
@@ -133,11 +129,19 @@ def pull_each(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for job in sorted(done, key=lambda j: position[running[j].code]):
             unit = running.pop(job)
-            read = _settle(unit, job.result(), store, record, template, as_of)
+            got = job.result()
+            read = _settle(unit, got, store, template, as_of)
             n += 1
             if progress:
                 progress(f"[{n}/{len(units)}] Đã đọc {unit.code} — {unit.name}")
             yield read
+            # Recorded once the caller has evaluated the read (and perhaps started writing
+            # its group): the history findings do not need it recorded, a write should not
+            # wait for it.
+            if record and store is not None and read is got and read.data is not None:
+                read.pull_id = store.record_pull(unit.code, read.raw, read.data,
+                                                 datetime.fromisoformat(read.result.pulled_at),
+                                                 as_of)
 
 
 def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
@@ -259,14 +263,15 @@ class RunOutcome(CheckOutcome):
 
 
 def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
-                as_of: date, year: int, backend: Backend, dry_run: bool, own_version: bool
+                as_of: date, year: int, backend: Backend, dry_run: bool
                 ) -> tuple[UnitWrite, tuple | None]:
-    """Write one unit's flags (runs on a worker thread; no store access). Returns the write and,
-    when our own write is all that changed the spreadsheet, ``(pull_id, version, raw)`` for
-    ``Store.set_own_write_version`` (``own_version``: there is a store to record it in)."""
+    """Write one unit's flags (runs on a worker thread; neither the store nor ``read`` is
+    changed here). Returns the write and, for a Google unit whose spreadsheet was changed by
+    our write alone, ``(plan, version, meta)``: ``_own_write`` records them from the calling
+    thread."""
     from .backends.local_write import write_local
     from .errors import SheetsSyncError
-    from .writeback import apply_to_raw, plan_unit
+    from .writeback import plan_unit
 
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
@@ -276,27 +281,39 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     lines = plan.describe()
     if dry_run:
         return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
-    record = None
+    own = None
     try:
         if read.config.is_google:
-            result = backend.writer().apply(read.config, read, plan)
-            if (result.status == "written" and not result.skipped_rows and own_version
-                    and read.pull_id is not None):
-                apply_to_raw(read.raw, plan)
+            # The writer keeps sheet ids and grid sizes in step with its structural changes: it
+            # does so on a copy, as the calling thread may be recording the read meanwhile.
+            mine = replace(read, raw=replace(read.raw, meta=copy.deepcopy(read.raw.meta)))
+            result = backend.writer().apply(read.config, mine, plan)
+            if result.status == "written" and not result.skipped_rows:
                 try:
                     version = backend.version(read.config)
                 except UnitReadError:  # written anyway; the next run simply re-reads the unit
                     version = None
                 if not _only_our_write(read.raw.version, version, result.mutations):
                     version = None  # someone else edited since the read: the next run re-reads
-                record = (read.pull_id, version, read.raw)
+                own = (plan, version, mine.raw.meta)
         else:
             result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
                                  config.state_dir / "backups", config.backup_keep)
     except SheetsSyncError as e:
         return UnitWrite(code, "error", str(e)), None
     status = result.status if result.ok or result.status == "skipped" else "skipped"
-    return UnitWrite(code, status, result.message, lines, result.cells_written), record
+    return UnitWrite(code, status, result.message, lines, result.cells_written), own
+
+
+def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
+    """The stored pull now holds what our write made of it, and the version that write produced
+    (a next run finding that version re-evaluates the stored pull instead of reading)."""
+    from .writeback import apply_to_raw
+
+    if read.pull_id is not None:
+        read.raw.meta = meta
+        apply_to_raw(read.raw, plan)
+        store.set_own_write_version(read.pull_id, version, read.raw)
 
 
 def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
@@ -319,7 +336,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     Pulls run on ``workers_for`` threads; a unit's flags are written (on as many other threads)
     as soon as its findings are final — when every unit of its supervision group is read
     (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
-    lower bound. The history store is only used from this thread."""
+    lower bound; the roll-up is built while the last writes finish. The history store is only
+    used from this thread."""
     from .rollup import build_rollup, rollup_path, write_latest
 
     started = _now()
@@ -340,27 +358,28 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 for code in evaluator.add(read):
                     jobs[writers.submit(_write_unit, config, template, reads[code],
                                         evaluator.group_findings(code), as_of, year,
-                                        backend_for(reads[code].config), dry_run,
-                                        store is not None)] = code
+                                        backend_for(reads[code].config), dry_run)] = code
+            # Every unit is read and evaluated: the roll-up is built while the last writes are
+            # still under way (it needs findings, not writes).
+            ordered = [reads[u.code] for u in selected]
+            outcome = RunOutcome(evaluator.report(), ordered, started, _now())
+            if not dry_run:
+                path = rollup_path(config, as_of)
+                build_rollup(config, outcome.report, ordered, _run_info(outcome), path)
+                write_latest(config, path, as_of)
+                outcome.rollup = path
             writes = {}
             for job in as_completed(jobs):
-                write, record = job.result()
+                write, own = job.result()
                 writes[jobs[job]] = write
-                if record is not None:
-                    store.set_own_write_version(*record)
+                if own is not None and store is not None:
+                    _own_write(store, reads[write.unit], *own)
                 if progress:
                     progress(f"Đã ghi kết quả {write.unit}")
-        ordered = [reads[u.code] for u in selected]
-        outcome = RunOutcome(evaluator.report(), ordered, started, _now(),
-                             writes=[writes[u.code] for u in selected],
-                             requests=_request_counts(ordered, backend_for))
-        if not dry_run:
-            path = rollup_path(config, as_of)
-            build_rollup(config, outcome.report, ordered, _run_info(outcome), path)
-            write_latest(config, path, as_of)
-            outcome.rollup = path
-            if config.drive_file_id:
-                _publish(config, backend_for, outcome)
+        outcome.writes = [writes[u.code] for u in selected]
+        outcome.requests = _request_counts(ordered, backend_for)
+        if outcome.rollup is not None and config.drive_file_id:
+            _publish(config, backend_for, outcome)
         outcome.finished = _now()
         if not dry_run:
             store.prune(config.history_retention_days)

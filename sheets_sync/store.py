@@ -268,7 +268,14 @@ class IndexedTab:
 
 
 def index_unit(data: UnitData) -> dict[str, IndexedTab]:
-    """The key index of every tab found in a parsed unit (tab id -> rows)."""
+    """The key index of every tab found in a parsed unit (tab id -> rows); computed once per
+    parsed unit (recording a pull and its history findings both need it)."""
+    if data.key_index is None:
+        data.key_index = _index_tabs(data)
+    return data.key_index
+
+
+def _index_tabs(data: UnitData) -> dict[str, IndexedTab]:
     out: dict[str, IndexedTab] = {}
     for tab_id, tab in data.tabs.items():
         key_cols = [k for k in tab.tab.key_columns() if tab.has(k)]

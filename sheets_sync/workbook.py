@@ -108,6 +108,7 @@ class UnitData:
     tabs: dict[str, TabData] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     missing_tabs: set[str] = field(default_factory=set)  # template tab ids not found
+    key_index: Any = field(default=None, repr=False, compare=False)  # store.index_unit's, cached
 
     def tab(self, tab_id: str) -> TabData | None:
         return self.tabs.get(tab_id)

@@ -148,13 +148,14 @@ _TIMES.update({"đ": 500, "Đ": 722, "–": 500, "—": 1000, "…": 1000, "‘"
 _HORN = "\u031b"  # ơ, ư: a little wider than o, u
 _PX_PER_PT = 96 / 72
 LINE_PT = 12.75  # one line of 10-point text, in points
-_EM: dict[str, float] = {}  # width by character, filled as characters are met
 _PIECES = re.compile(r"[^ -]*-|[^ -]+| +")  # words (split after hyphens) and spaces
 
 
-def _em(ch: str) -> float:
-    width = _EM.get(ch)
-    if width is None:
+class _Widths(dict):
+    """Width (em) by character, computed the first time a character is met; looked up with
+    ``map(_EM.__getitem__, text)`` so that the per-character work stays in C."""
+
+    def __missing__(self, ch: str) -> float:
         units = _TIMES.get(ch)
         if units is None:
             parts = unicodedata.normalize("NFD", ch)
@@ -163,12 +164,15 @@ def _em(ch: str) -> float:
                 units = 1000 if ord(ch) >= 0x2190 else 600
             elif _HORN in parts:
                 units += 60
-        width = _EM[ch] = units / 1000
-    return width
+        width = self[ch] = units / 1000
+        return width
+
+
+_EM = _Widths()
 
 
 def _text_em(text: str) -> float:
-    return sum(map(_em, text))
+    return sum(map(_EM.__getitem__, text))
 
 
 def col_px(width_chars: float) -> float:
