@@ -1,9 +1,9 @@
 """The jobs: pull (with the history store), check, write back, roll-up — unit by unit."""
 from __future__ import annotations
 
+import copy
 from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
                                 as_completed, wait)
-import copy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -108,7 +108,7 @@ def _executor(workers: int) -> Executor:
     return _Inline() if workers <= 1 else ThreadPoolExecutor(workers)
 
 
-def pull_each(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
+def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
               units: tuple[UnitConfig, ...], store: Store | None, record: bool,
               template: Template, pool: Executor, ahead: int = 1,
               progress: Progress | None = None) -> Iterator[UnitRead]:
@@ -152,7 +152,7 @@ def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: da
     selected = config.select(units)
     workers = workers_for(config, selected)
     with _executor(workers) as pool:
-        got = {r.config.code: r for r in pull_each(config, backend_for, as_of, selected, store,
+        got = {r.config.code: r for r in pull_each(backend_for, as_of, selected, store,
                                                    record, template, pool, workers, progress)}
     return [got[u.code] for u in selected]
 
@@ -352,7 +352,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         jobs: dict[Future, str] = {}
         workers = workers_for(config, selected)
         with _executor(workers) as pullers, _executor(workers) as writers:
-            for read in pull_each(config, backend_for, as_of, selected, store, not dry_run,
+            for read in pull_each(backend_for, as_of, selected, store, not dry_run,
                                   template, pullers, workers, progress):
                 reads[read.config.code] = read
                 for code in evaluator.add(read):

@@ -1,6 +1,7 @@
 """Our HTTP transport under gspread (google_http.py): retry policy, Retry-After, pacer, counts."""
 from __future__ import annotations
 
+import threading
 import time
 from email.utils import formatdate
 
@@ -84,6 +85,54 @@ def test_pacer_sliding_window_with_a_fake_clock():
     pacer = Pacer(Quota(reads=1, writes=1, window=10.0), clock=lambda: now[0], sleep=sleep)
     pacer.wait("read")
     assert 10.2 <= pacer.wait("read") <= 10.21
+
+
+def test_a_thread_waiting_for_a_read_slot_does_not_hold_back_writes():
+    now = [0.0]
+    sleeping, release = threading.Event(), threading.Event()
+
+    def sleep(s):  # the reader "sleeps" until the test lets it go
+        sleeping.set()
+        assert release.wait(10)
+        now[0] += s
+
+    pacer = Pacer(Quota(reads=1, writes=1, window=10.0, margin=0.0), clock=lambda: now[0],
+                  sleep=sleep)
+    pacer.wait("read")
+    reader = threading.Thread(target=pacer.wait, args=("read",))
+    reader.start()
+    assert sleeping.wait(10)  # the second read waits for the next window
+    writer_done: list[float] = []
+    writer = threading.Thread(target=lambda: writer_done.append(pacer.wait("write")))
+    writer.start()
+    writer.join(5)
+    alive = writer.is_alive()
+    release.set()
+    reader.join(5)
+    writer.join(5)
+    assert not alive and writer_done == [0.0]  # the write went while the read waited
+
+
+def test_per_unit_counts_are_per_thread():
+    transport = GoogleTransport()
+    seen = threading.Barrier(2)
+
+    def serve(unit: str) -> None:
+        transport.unit = unit
+        seen.wait(5)  # both threads have set their unit before either counts
+        for _ in range(50):
+            transport._count("read")
+        transport._count("write")
+
+    threads = [threading.Thread(target=serve, args=(u,)) for u in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert transport.stats.reads == 100 and transport.stats.writes == 2
+    assert transport.stats.by_unit == {u: {"reads": 50, "writes": 1, "drive": 0}
+                                       for u in ("A", "B")}
+    assert transport.unit is None  # this thread never served a unit
 
 
 @pytest.fixture
