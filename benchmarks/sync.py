@@ -165,8 +165,9 @@ def _run_once(variant: str, config, emu: EmulatorProcess, s: SyncSettings, ids: 
     return result, recorder.last_sheets()
 
 
-def scenario(n: int, variant: str, s: SyncSettings) -> dict:
-    """First, unchanged and 10%-changed runs over n units with one variant of the tool."""
+def scenario(n: int, variant: str, s: SyncSettings, first_only: bool = False) -> dict:
+    """First, unchanged and 10%-changed runs over n units with one variant of the tool
+    (``first_only``: the first run alone, e.g. to check the bound at Google's real window)."""
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         folder = Path(tmp)
         acct = account(folder, 0, n)
@@ -175,6 +176,8 @@ def scenario(n: int, variant: str, s: SyncSettings) -> dict:
                                 prefix=acct["prefix"])
             ids = [spreadsheet_id(k, acct["prefix"]) for k in range(n)]
             first, last = _run_once(variant, config, emu, s, ids)
+            if first_only:
+                return {"units": n, "variant": variant, "first": first}
             _wait_fresh_window(last, s)
             second, last2 = _run_once(variant, config, emu, s, ids)
             _wait_fresh_window(last2 or last, s)
@@ -252,19 +255,6 @@ def naive_timed(sample: int, repeat: int, s: SyncSettings) -> list[dict]:
     return results
 
 
-def first_runs(n: int, variant: str, s: SyncSettings) -> dict:
-    """Only the first run over n units (used to check the bounds at Google's real window)."""
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-        folder = Path(tmp)
-        acct = account(folder, 0, n)
-        with EmulatorProcess(s.spec([acct])) as emu:
-            config = config_for(SIZES[s.unit_size], google=True, folder=folder, units=n,
-                                prefix=acct["prefix"])
-            ids = [spreadsheet_id(k, acct["prefix"]) for k in range(n)]
-            first, _ = _run_once(variant, config, emu, s, ids)
-    return {"units": n, "variant": variant, "first": first}
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.sync --window 60 --units 100 --variants sequential,merged``:
     first runs only, medians of ``--repeat``; prints a table, optionally writes JSON."""
@@ -290,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(args.repeat):
                 print(f"[{time.strftime('%H:%M:%S')}] {variant}, {n} units, run {rep + 1}",
                       flush=True)
-                runs.append(first_runs(n, variant, s)["first"])
+                runs.append(scenario(n, variant, s, first_only=True)["first"])
             med = {k: statistics.median(r[k] for r in runs) for k in
                    ("wall_s", "windows", "reads", "writes", "drive", "quota_windows",
                     "lower_bound_s", "ratio", "rejected_429")}
