@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -229,24 +230,19 @@ spreadsheet = "X1"
     assert "Không tìm thấy tệp khóa" in got["Khóa tài khoản dịch vụ"].message
 
 
+def _local_config(folder: Path, *units: tuple[str, str, str]) -> Path:
+    """A config of local units (code, name, path) in ``folder``."""
+    path = folder / "config.toml"
+    path.write_text('[parent]\nname = "Huyện"\n' + "".join(
+        f'\n[[units]]\ncode = "{code}"\nname = "{name}"\npath = "{file}"\n'
+        for code, name, file in units), encoding="utf-8")
+    return path
+
+
 def test_local_only_config_needs_no_credentials(tmp_path, template_xlsx):
     (tmp_path / "a.xlsx").write_bytes(template_xlsx.read_bytes())
     (tmp_path / "hong.xlsx").write_bytes(b"not a zip")
-    path = tmp_path / "config.toml"
-    path.write_text("""
-[parent]
-name = "Huyện"
-
-[[units]]
-code = "A"
-name = "Xã A"
-path = "a.xlsx"
-
-[[units]]
-code = "H"
-name = "Xã Hỏng"
-path = "hong.xlsx"
-""", encoding="utf-8")
+    path = _local_config(tmp_path, ("A", "Xã A", "a.xlsx"), ("H", "Xã Hỏng", "hong.xlsx"))
     checks = run_doctor(str(path))
     got = _by_name(checks)
     assert not any("Khóa" in c.name for c in checks)
@@ -282,21 +278,7 @@ def test_render_checks_is_a_readable_table():
 
 def test_doctor_unit_selection(tmp_path, template_xlsx):
     (tmp_path / "a.xlsx").write_bytes(template_xlsx.read_bytes())
-    path = tmp_path / "config.toml"
-    path.write_text("""
-[parent]
-name = "Huyện"
-
-[[units]]
-code = "A"
-name = "Xã A"
-path = "a.xlsx"
-
-[[units]]
-code = "B"
-name = "Xã B"
-path = "b.xlsx"
-""", encoding="utf-8")
+    path = _local_config(tmp_path, ("A", "Xã A", "a.xlsx"), ("B", "Xã B", "b.xlsx"))
     checks = run_doctor(str(path), units=["a"])
     assert [c.name for c in checks] == ["Cấu hình", "A — tệp", "A — mẫu bảng tính"]
     assert doctor_exit_code(checks) == 0

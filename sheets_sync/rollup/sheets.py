@@ -60,6 +60,13 @@ def _columns(ws, widths: Sequence[float]) -> float:
     return sum(widths)
 
 
+def _head_row(w: Writer, row: int, heads: Sequence[str], widths: Sequence[float]) -> None:
+    """A table's header row, as tall as its longest wrapped heading."""
+    w.ws.set_row(row, row_height(list(zip(heads, widths)), minimum=30, bold=True))
+    for c, text in enumerate(heads):
+        w.text(row, c, text, w.st.head())
+
+
 def _missing_note(units: Sequence[UnitBlock]) -> str:
     gone = [u for u in units if not u.has_data]
     if not gone:
@@ -280,9 +287,7 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
                      f"Kém (số {min_tot} tính theo tỷ lệ khi chưa đủ 12 tháng; tháng thiếu hoặc "
                      f"chưa xếp loại tính là Kém).")), total_w)
     header = row
-    ws.set_row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True))
-    for c, text in enumerate(heads):
-        w.text(header, c, text, st.head())
+    _head_row(w, header, heads, widths)
     row += 1
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
     k = 0
@@ -326,9 +331,7 @@ def write_halls(ws, w: Writer, rows: Sequence[dict], units: Sequence[UnitBlock],
                  _subtitle(year, as_of, units, "Xếp theo dân số, rồi số đảng viên (Chỉ thị, "
                            "mục 9: căn cứ lập kế hoạch phân bổ kinh phí)."), total_w)
     header = row
-    ws.set_row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True))
-    for c, text in enumerate(heads):
-        w.text(header, c, text, st.head())
+    _head_row(w, header, heads, widths)
     row += 1
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
     for k, h in enumerate(rows, start=1):
