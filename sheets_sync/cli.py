@@ -1,9 +1,13 @@
 """Thin click layer: parse options, call the library, print, pick the exit code."""
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, NoReturn
 
 import click
 
@@ -18,36 +22,92 @@ EXIT_CODES_HELP = (
     "hoặc hết hạn mức Google)."
 )
 
-CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), default="config.toml",
-    show_default=True, envvar="SHEETS_SYNC_CONFIG",
-    help="Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc).")
-AS_OF_OPTION = click.option(
-    "--as-of", "as_of", metavar="YYYY-MM-DD",
-    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). Các tháng sau ngày này không được yêu cầu.")
-UNIT_OPTION = click.option(
-    "--unit", "units", multiple=True, metavar="CODE",
-    help="Chỉ xử lý đơn vị có mã này (lặp lại được).")
-JSON_LOG_OPTION = click.option(
-    "--json-log", is_flag=True,
-    help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện.")
+DEFAULT_CONFIG = "config.toml"
+CONFIG_ENV = "SHEETS_SYNC_CONFIG"
+
+# The common options: accepted before the subcommand (`sheets-sync -v run`) and after it
+# (`sheets-sync run --verbose`); a value given after the subcommand wins, --unit values add up.
+_COMMON_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "config": click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+        metavar="FILE",
+        help=f"Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc). Mặc định: "
+             f"${CONFIG_ENV} nếu có, không thì {DEFAULT_CONFIG}."),
+    "as_of": click.option(
+        "--as-of", "as_of", metavar="YYYY-MM-DD", default=None,
+        help="Kiểm tra tính đến ngày này (mặc định: hôm nay). Các tháng sau ngày này không "
+             "được yêu cầu."),
+    "unit": click.option(
+        "--unit", "units", multiple=True, metavar="CODE",
+        help="Chỉ xử lý đơn vị có mã này (lặp lại được)."),
+    "json_log": click.option(
+        "--json-log", is_flag=True, default=False,
+        help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện."),
+    "verbose": click.option(
+        "--verbose", "-v", is_flag=True, default=False, help="In thêm chi tiết quá trình chạy."),
+}
+_PARAM = {"config": "config_path", "as_of": "as_of", "unit": "units", "json_log": "json_log",
+          "verbose": "verbose"}
+_FLAG = {"config": "--config", "as_of": "--as-of", "unit": "--unit", "json_log": "--json-log",
+         "verbose": "--verbose"}
 YEAR_OPTION = click.option(
     "--year", type=int, default=None, help="Năm kiểm tra (mặc định: năm của --as-of).")
 
 
+@dataclass
 class Ctx:
-    def __init__(self, verbose: bool):
-        self.verbose = verbose
+    """The common options as given before the subcommand (then merged with those after it)."""
+
+    config_path: str | None = None
+    verbose: bool = False
+    as_of: str | None = None
+    units: tuple[str, ...] = ()
+    json_log: bool = False
 
 
-def fail(e: SheetsSyncError) -> None:
+def common(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the named common options (and --verbose) to a command; its callback receives the
+    merged values. A common option given before a subcommand that does not take it is a usage
+    error."""
+    accepted = (*names, "verbose")
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ctx = click.get_current_context()
+            obj = ctx.find_object(Ctx) or Ctx()
+            if getattr(ctx, "invoked_subcommand", None) is None:
+                for name in _COMMON_OPTIONS:
+                    if name not in accepted and getattr(obj, _PARAM[name]) not in (None, False, ()):
+                        raise click.UsageError(
+                            f"Lệnh '{ctx.command_path}' không dùng tùy chọn {_FLAG[name]}.")
+            obj.verbose = obj.verbose or kwargs.pop("verbose")
+            if "config" in names:
+                kwargs["config_path"] = (kwargs["config_path"] or obj.config_path
+                                         or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+            if "as_of" in names:
+                kwargs["as_of"] = kwargs["as_of"] or obj.as_of
+            if "unit" in names:
+                kwargs["units"] = tuple(dict.fromkeys((*obj.units, *kwargs["units"])))
+            if "json_log" in names:
+                kwargs["json_log"] = kwargs["json_log"] or obj.json_log
+            return f(*args, **kwargs)
+
+        for name in reversed(accepted):
+            wrapper = _COMMON_OPTIONS[name](wrapper)
+        return wrapper
+
+    return decorate
+
+
+def fail(e: SheetsSyncError) -> NoReturn:
     from .runlog import redact
 
     click.echo(f"Lỗi: {redact(str(e))}", err=True)
     sys.exit(e.exit_code)
 
 
-def _load(config_path: str):
+def _load(config_path: str) -> Any:
     from .config import load_config
 
     try:
@@ -56,23 +116,34 @@ def _load(config_path: str):
         fail(e)
 
 
+def _one_unit(units: tuple[str, ...]) -> str:
+    if len(units) != 1:
+        raise click.UsageError("Cần đúng một --unit CODE.")
+    return units[0]
+
+
 @click.group(help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
                   "vào bảng tính của đơn vị và lập bảng tổng hợp cho Ban Tổ chức.\n\n"
-                  + EXIT_CODES_HELP)
+                  "Các tùy chọn chung --config, --verbose, --as-of, --unit, --json-log đặt trước "
+                  "hay sau tên lệnh đều được.\n\n" + EXIT_CODES_HELP,
+             context_settings={"max_content_width": 100})
 @click.version_option(__version__, prog_name="sheets-sync")
-@click.option("--verbose", "-v", is_flag=True, help="In thêm chi tiết quá trình chạy.")
+@_COMMON_OPTIONS["config"]
+@_COMMON_OPTIONS["verbose"]
+@_COMMON_OPTIONS["as_of"]
+@_COMMON_OPTIONS["unit"]
+@_COMMON_OPTIONS["json_log"]
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
-    ctx.obj = Ctx(verbose)
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, as_of: str | None,
+        units: tuple[str, ...], json_log: bool) -> None:
+    ctx.obj = Ctx(config_path, verbose, as_of, units, json_log)
 
 
 @cli.command(help="Đọc bảng tính của các đơn vị và kiểm tra theo quy tắc; không ghi gì vào bảng "
                   "tính.\n\nVí dụ: sheets-sync check --config config.toml --as-of 2026-11-25 "
                   "--format json\n\n" + EXIT_CODES_HELP)
-@CONFIG_OPTION
-@AS_OF_OPTION
+@common("config", "as_of", "unit", "json_log")
 @YEAR_OPTION
-@UNIT_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
@@ -80,7 +151,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.option("--limit", type=int, default=200, show_default=True,
               help="Số phát hiện tối đa in trong bảng (0 = tất cả).")
 @click.option("--no-history", is_flag=True, help="Không lưu lần đọc này vào kho lịch sử.")
-@JSON_LOG_OPTION
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
@@ -133,13 +203,10 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
                   "Ví dụ: sheets-sync run --config config.toml\n\n"
                   "Chỉ ghi vào cột/tab của công cụ; dòng nào không chắc chắn thì bỏ qua và báo lại. "
                   "--dry-run: chỉ cho biết sẽ ghi gì, không ghi gì.\n\n" + EXIT_CODES_HELP)
-@CONFIG_OPTION
-@AS_OF_OPTION
+@common("config", "as_of", "unit", "json_log")
 @YEAR_OPTION
-@UNIT_OPTION
 @click.option("--dry-run", is_flag=True, help="Không ghi gì (bảng tính, bảng tổng hợp, lịch sử); "
                                                "chỉ in những gì sẽ thay đổi.")
-@JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
     from .backends import backend_for
@@ -174,10 +241,8 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @cli.command(help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
                   "bảng tính nào.\n\nVí dụ: sheets-sync rollup --config config.toml\n\n"
                   + EXIT_CODES_HELP)
-@CONFIG_OPTION
-@AS_OF_OPTION
+@common("config", "as_of", "unit")
 @YEAR_OPTION
-@UNIT_OPTION
 def rollup(config_path, as_of, year, units) -> None:
     from .config import parse_as_of
     from .pipeline import rollup_from_store
@@ -197,7 +262,7 @@ def rollup(config_path, as_of, year, units) -> None:
 @cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
                   "do từng đơn vị lỗi — để biết ngay lần chạy đêm qua có ổn không.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
-@CONFIG_OPTION
+@common("config")
 @click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -217,20 +282,18 @@ def status(config_path, limit, fmt) -> None:
                 "xóa / sửa sau khóa sổ (ack); xuất lần đọc tốt gần nhất ra .xlsx để khôi phục "
                 "(export).\n\nVí dụ: sheets-sync history --config config.toml --unit NT "
                 "--tab \"Sinh hoạt\"")
-@CONFIG_OPTION
-@click.option("--unit", "unit", metavar="CODE", help="Mã đơn vị (bắt buộc khi xem lịch sử).")
+@common("config", "unit")
 @click.option("--tab", default=None, help="Chỉ một tab, ví dụ \"Sinh hoạt\".")
 @click.option("--all-rows", is_flag=True, help="Cả những dòng không thay đổi.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.pass_context
-def history(ctx: click.Context, config_path, unit, tab, all_rows, fmt) -> None:
+def history(ctx: click.Context, config_path, units, tab, all_rows, fmt) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from .history import history_json, render_history, rows_history
 
-    if not unit:
-        raise click.UsageError("Cần --unit CODE.")
+    unit = _one_unit(units)
     config = _load(config_path)
     with _store(config) as store:
         u = _unit(config, unit)
@@ -258,17 +321,17 @@ def _store(config):
 @history.command("ack", help="Xác nhận (đã biết) các mục DATA-DELETED / DATA-CHANGED-CLOSED để "
                              "không báo lại nữa.\n\nVí dụ: sheets-sync history ack --config "
                              "config.toml --unit NT --key a1b2c3d4e5")
-@CONFIG_OPTION
-@click.option("--unit", "unit", metavar="CODE", required=True)
+@common("config", "unit")
 @click.option("--key", "keys", multiple=True, metavar="REF",
               help="Mã tham chiếu [mã …] trong nội dung cảnh báo (lặp lại được).")
 @click.option("--all", "all_", is_flag=True, help="Xác nhận mọi mục hiện có của đơn vị.")
 @click.option("--rule", type=click.Choice(["DATA-DELETED", "DATA-CHANGED-CLOSED"]), default=None)
 @click.option("--tab", default=None)
 @click.option("--note", default="", help="Ghi chú của người xác nhận.")
-def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
+def history_ack(config_path, units, keys, all_, rule, tab, note) -> None:
     from .history import ack, render_ack
 
+    unit = _one_unit(units)
     if not keys and not all_:
         raise click.UsageError("Cần --key REF hoặc --all.")
     config = _load(config_path)
@@ -282,12 +345,12 @@ def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
 @history.command("export", help="Xuất lần đọc tốt gần nhất của một đơn vị ra tệp .xlsx (để khôi "
                                 "phục dòng bị xóa nhầm).\n\nVí dụ: sheets-sync history export "
                                 "--config config.toml --unit NT --output nt-khoi-phuc.xlsx")
-@CONFIG_OPTION
-@click.option("--unit", "unit", metavar="CODE", required=True)
+@common("config", "unit")
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
-def history_export(config_path, unit, output) -> None:
+def history_export(config_path, units, output) -> None:
     from .history import export_last_pull
 
+    unit = _one_unit(units)
     config = _load(config_path)
     with _store(config) as store:
         u = _unit(config, unit)
@@ -300,8 +363,7 @@ def history_export(config_path, unit, output) -> None:
 
 @cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
                   "(theo tệp cấu hình nếu có).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              envvar="SHEETS_SYNC_CONFIG", help="Tệp cấu hình; bỏ trống = tham số mặc định.")
+@common("config")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
               default="table", show_default=True)
 def rules(config_path, fmt) -> None:
@@ -345,8 +407,7 @@ def templates_export(output, unit_name) -> None:
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
                                  "nhiều lần không sao.\n\nVí dụ: sheets-sync templates apply "
                                  "--config config.toml --unit NT --dry-run")
-@CONFIG_OPTION
-@UNIT_OPTION
+@common("config", "unit")
 @click.option("--dry-run", is_flag=True, help="Chỉ cho biết sẽ thay đổi gì.")
 @click.option("--refresh-validations", is_flag=True,
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
@@ -382,8 +443,7 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
                   "đăng nhập Google, quyền truy cập từng bảng tính (kèm cách sửa), bảng tính lệch "
                   "mẫu, chia sẻ quá rộng. Mã thoát 1 nếu có điều cần sửa.\n\nVí dụ: sheets-sync "
                   "doctor --config config.toml")
-@CONFIG_OPTION
-@UNIT_OPTION
+@common("config", "unit")
 def doctor(config_path, units) -> None:
     from .doctor import doctor_exit_code, render_checks, run_doctor
 
