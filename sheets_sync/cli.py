@@ -448,8 +448,73 @@ def doctor(config_path, units) -> None:
     from .doctor import doctor_exit_code, render_checks, run_doctor
 
     checks = run_doctor(config_path, units=units or None)
-    click.echo(render_checks(checks), nl=False)
+    click.echo(render_checks(checks, _width(), config_path), nl=False)
     sys.exit(doctor_exit_code(checks))
+
+
+def _width() -> int:
+    import shutil
+
+    return min(100, max(60, shutil.get_terminal_size((80, 24)).columns))
+
+
+@cli.command(help="Thiết lập lần đầu cho đảng bộ của bạn: hỏi tên đảng bộ, tên gọi các cấp và "
+                  "tiêu đề văn bản, các đơn vị (danh sách tên, thư mục tệp .xlsx, hoặc địa chỉ "
+                  "Google Sheets), người phụ trách; ghi tệp cấu hình (không bao giờ ghi đè tệp "
+                  "đã có), tạo tệp mẫu .xlsx cho đơn vị chưa có tệp (không động đến tệp đã có) "
+                  "hoặc áp dụng mẫu cho bảng tính Google, rồi chạy doctor.\n\n"
+                  "Hỏi từng bước; hoặc đưa đủ tùy chọn kèm --no-input để chạy bằng lệnh, ví dụ: "
+                  "sheets-sync init --config config.toml --no-input --parent-name \"Đảng bộ "
+                  "huyện Lý Nhân\" --unit-name \"Đảng ủy xã Nhân Thịnh\" --supervisor "
+                  "\"Trần Văn Bình; Ủy viên Ban Thường vụ; NT\"\n\n" + EXIT_CODES_HELP,
+             short_help="Thiết lập lần đầu: tạo config.toml, tệp mẫu, rồi chạy doctor.")
+@common("config")
+@click.option("--parent-name", metavar="TÊN", help="Tên đảng bộ, ví dụ \"Đảng bộ huyện Lý Nhân\".")
+@click.option("--label", "labels", multiple=True, metavar="KHÓA=TÊN",
+              help="Tên gọi/tiêu đề (lặp lại được): parent, unit, cell, committee, board, symbol, "
+                   "place. Bỏ trống = gợi ý theo tên đảng bộ.")
+@click.option("--unit-name", "unit_names", multiple=True, metavar="[MÃ=]TÊN",
+              help="Một đơn vị dùng tệp .xlsx mới tạo từ mẫu (lặp lại được).")
+@click.option("--xlsx-folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Thư mục có sẵn các tệp .xlsx, mỗi tệp một đơn vị.")
+@click.option("--google", "google", multiple=True, metavar="[MÃ=]TÊN=URL",
+              help="Một đơn vị dùng Google Sheets: tên và địa chỉ (hoặc khóa) bảng tính.")
+@click.option("--supervisor", "supervisors", multiple=True, metavar="\"HỌ TÊN; CHỨC VỤ; MÃ,…\"",
+              help="Người phụ trách dự sinh hoạt và các đơn vị được phân công (lặp lại được).")
+@click.option("--credentials", metavar="KEY.json", help="Tệp khóa tài khoản dịch vụ Google.")
+@click.option("--google-endpoint", hidden=True, help="Máy giả lập Google (thử nghiệm).")
+@click.option("--data-dir", default="data", show_default=True,
+              help="Thư mục (cạnh tệp cấu hình) chứa tệp .xlsx tạo mới cho các đơn vị.")
+@click.option("--no-input", is_flag=True, help="Không hỏi gì: chỉ dùng các tùy chọn đã đưa.")
+def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supervisors,
+         credentials, google_endpoint, data_dir, no_input) -> None:
+    from .doctor import doctor_exit_code, render_checks, run_doctor
+    from .ops import init as setup
+
+    target = Path(config_path)
+    answers = setup.Answers(target, parent_name, {}, list(unit_names), xlsx_folder, list(google),
+                            list(supervisors), credentials, google_endpoint, data_dir, no_input)
+    try:
+        setup.refuse_existing(target)
+        answers.labels = setup.parse_labels(labels)
+        plan = setup.interview(answers, lambda q, d: click.prompt(q, default=d), click.echo)
+        click.echo(setup.describe_plan(plan), nl=False)
+        if not no_input and not click.confirm("Ghi tệp cấu hình này?", default=True):
+            sys.exit(EXIT_USAGE)
+        config = setup.write_config(target, setup.render_config(plan))
+        click.echo(f"Đã ghi tệp cấu hình {target}.")
+        result = setup.prepare_units(config)
+    except SheetsSyncError as e:
+        fail(e)
+    for line in result.actions:
+        click.echo(line)
+    for line in result.problems:
+        click.echo(f"Lỗi: {line}", err=True)
+    click.echo()
+    checks = run_doctor(config)
+    click.echo(render_checks(checks, _width(), config_path), nl=False)
+    click.echo(f"\nBước tiếp theo: sheets-sync run --config {target}")
+    sys.exit(max(doctor_exit_code(checks), EXIT_UNITS_FAILED if result.problems else EXIT_OK))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
