@@ -81,7 +81,8 @@ def common(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     if name not in accepted and getattr(obj, _PARAM[name]) not in (None, False, ()):
                         raise click.UsageError(
                             f"Lệnh '{ctx.command_path}' không dùng tùy chọn {_FLAG[name]}.")
-            obj.verbose = obj.verbose or kwargs.pop("verbose")
+            verbose = kwargs.pop("verbose")
+            obj.verbose = obj.verbose or verbose
             if "config" in names:
                 kwargs["config_path"] = (kwargs["config_path"] or obj.config_path
                                          or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
