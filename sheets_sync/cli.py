@@ -12,8 +12,14 @@ from typing import Any, Callable, NoReturn
 import click
 
 from . import __version__
-from .errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
-                     SheetsSyncError)
+from .errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    EXIT_USAGE,
+    ConfigError,
+    SheetsSyncError,
+)
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -140,7 +146,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, as_of: str |
     ctx.obj = Ctx(config_path, verbose, as_of, units, json_log)
 
 
-@cli.command(help="Đọc bảng tính của các đơn vị và kiểm tra theo quy tắc; không ghi gì vào bảng "
+@cli.command(short_help="Đọc và kiểm tra mọi đơn vị; không ghi gì vào bảng tính.",
+             help="Đọc bảng tính của các đơn vị và kiểm tra theo quy tắc; không ghi gì vào bảng "
                   "tính.\n\nVí dụ: sheets-sync check --config config.toml --as-of 2026-11-25 "
                   "--format json\n\n" + EXIT_CODES_HELP)
 @common("config", "as_of", "unit", "json_log")
@@ -199,7 +206,8 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
         click.echo(text, nl=False)
 
 
-@cli.command(help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
+@cli.command(short_help="Công việc chính: đọc, kiểm tra, ghi kết quả, lập bảng tổng hợp.",
+             help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
                   "tab Kiểm tra của bảng tính, rồi lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   "Ví dụ: sheets-sync run --config config.toml\n\n"
                   "Chỉ ghi vào cột/tab của công cụ; dòng nào không chắc chắn thì bỏ qua và báo lại. "
@@ -239,7 +247,8 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
     sys.exit(code)
 
 
-@cli.command(help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
+@cli.command(short_help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu.",
+             help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
                   "bảng tính nào.\n\nVí dụ: sheets-sync rollup --config config.toml\n\n"
                   + EXIT_CODES_HELP)
 @common("config", "as_of", "unit")
@@ -260,7 +269,8 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
 
 
-@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
+@cli.command(short_help="Các lần chạy gần nhất và lý do từng đơn vị lỗi.",
+             help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
                   "do từng đơn vị lỗi — để biết ngay lần chạy đêm qua có ổn không.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
 @common("config")
@@ -278,7 +288,8 @@ def status(config_path, limit, fmt) -> None:
         click.echo(render_status(runs), nl=False)
 
 
-@cli.group(invoke_without_command=True,
+@cli.group(short_help="Lịch sử các lần đọc; xác nhận (ack); xuất để khôi phục (export).",
+           invoke_without_command=True,
            help="Lịch sử các lần đọc: một dòng trông thế nào ở mỗi lần đọc; xác nhận dòng đã "
                 "xóa / sửa sau khóa sổ (ack); xuất lần đọc tốt gần nhất ra .xlsx để khôi phục "
                 "(export).\n\nVí dụ: sheets-sync history --config config.toml --unit NT "
@@ -362,7 +373,8 @@ def history_export(config_path, units, output) -> None:
     click.echo(f"Đã xuất: {path}")
 
 
-@cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
+@cli.command(short_help="Liệt kê mọi quy tắc và tham số đang áp dụng.",
+             help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
                   "(theo tệp cấu hình nếu có).")
 @common("config")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
@@ -382,7 +394,8 @@ def rules(config_path, fmt) -> None:
         click.echo(listing.as_table(params), nl=False)
 
 
-@cli.group(help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu; áp dụng mẫu cho bảng tính Google "
+@cli.group(short_help="Mẫu bảng tính: xuất tệp .xlsx; áp dụng cho bảng tính Google.",
+           help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu; áp dụng mẫu cho bảng tính Google "
                 "có sẵn.")
 def templates() -> None:
     pass
@@ -440,7 +453,8 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
     sys.exit(EXIT_UNITS_FAILED if failed else EXIT_OK)
 
 
-@cli.command(help="Kiểm tra cài đặt: tệp cấu hình, tệp khóa (không được để người khác đọc), "
+@cli.command(short_help="Kiểm tra cài đặt, quyền truy cập và bảng tính, kèm cách sửa.",
+             help="Kiểm tra cài đặt: tệp cấu hình, tệp khóa (không được để người khác đọc), "
                   "đăng nhập Google, quyền truy cập từng bảng tính (kèm cách sửa), bảng tính lệch "
                   "mẫu, chia sẻ quá rộng. Mã thoát 1 nếu có điều cần sửa.\n\nVí dụ: sheets-sync "
                   "doctor --config config.toml")
@@ -467,7 +481,11 @@ def _width() -> int:
                   "Hỏi từng bước; hoặc đưa đủ tùy chọn kèm --no-input để chạy bằng lệnh, ví dụ: "
                   "sheets-sync init --config config.toml --no-input --parent-name \"Đảng bộ "
                   "huyện Lý Nhân\" --unit-name \"Đảng ủy xã Nhân Thịnh\" --supervisor "
-                  "\"Trần Văn Bình; Ủy viên Ban Thường vụ; NT\"\n\n" + EXIT_CODES_HELP,
+                  "\"Trần Văn Bình; Ủy viên Ban Thường vụ; NT\"\n\n"
+                  "Mã thoát: 0 = đã thiết lập, doctor không thấy gì cần sửa; 1 = đã ghi cấu hình "
+                  "nhưng doctor (hoặc bước tạo mẫu) thấy điều cần sửa: làm theo hướng dẫn rồi chạy "
+                  "lại doctor; 2 = tùy chọn hoặc câu trả lời sai, hoặc đã có tệp cấu hình (không "
+                  "ghi gì).",
              short_help="Thiết lập lần đầu: tạo config.toml, tệp mẫu, rồi chạy doctor.")
 @common("config")
 @click.option("--parent-name", metavar="TÊN", help="Tên đảng bộ, ví dụ \"Đảng bộ huyện Lý Nhân\".")
@@ -477,6 +495,7 @@ def _width() -> int:
 @click.option("--unit-name", "unit_names", multiple=True, metavar="[MÃ=]TÊN",
               help="Một đơn vị dùng tệp .xlsx mới tạo từ mẫu (lặp lại được).")
 @click.option("--xlsx-folder", type=click.Path(file_okay=False, path_type=Path),
+              metavar="THƯ-MỤC",
               help="Thư mục có sẵn các tệp .xlsx, mỗi tệp một đơn vị.")
 @click.option("--google", "google", multiple=True, metavar="[MÃ=]TÊN=URL",
               help="Một đơn vị dùng Google Sheets: tên và địa chỉ (hoặc khóa) bảng tính.")
@@ -484,7 +503,7 @@ def _width() -> int:
               help="Người phụ trách dự sinh hoạt và các đơn vị được phân công (lặp lại được).")
 @click.option("--credentials", metavar="KEY.json", help="Tệp khóa tài khoản dịch vụ Google.")
 @click.option("--google-endpoint", hidden=True, help="Máy giả lập Google (thử nghiệm).")
-@click.option("--data-dir", default="data", show_default=True,
+@click.option("--data-dir", default="data", show_default=True, metavar="THƯ-MỤC",
               help="Thư mục (cạnh tệp cấu hình) chứa tệp .xlsx tạo mới cho các đơn vị.")
 @click.option("--no-input", is_flag=True, help="Không hỏi gì: chỉ dùng các tùy chọn đã đưa.")
 def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supervisors,
@@ -518,7 +537,8 @@ def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supe
     sys.exit(max(doctor_exit_code(checks), EXIT_UNITS_FAILED if result.problems else EXIT_OK))
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+@cli.command(short_help="Máy giả lập Google Sheets/Drive (thử nghiệm, demo).",
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
              help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 (cho thử nghiệm và demo).\n\n"
                   "sheets-sync emulator --port 0 --key-file KEY.json [--seed ID=FILE.xlsx ...] "
                   "[--latency-ms N] [--read-quota N --write-quota N] [--quota-window-s S]\n\n"

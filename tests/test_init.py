@@ -13,8 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from conftest_emulator import emu, emulator_server  # noqa: F401
+
 from sheets_sync.cli import cli
 from sheets_sync.config import load_config
 from sheets_sync.demo import generate_demo
@@ -182,7 +182,8 @@ def test_init_by_prompts(tmp_path):
     r = invoke("init", "--config", str(cfg), input=answers)
     assert r.exit_code == 0, r.output
     config = load_config(cfg)
-    assert config.labels["parent"] == "Tỉnh ủy" and config.labels["committee"] == "TỈNH ỦY NINH BÌNH"
+    assert config.labels["parent"] == "Tỉnh ủy"
+    assert config.labels["committee"] == "TỈNH ỦY NINH BÌNH"
     assert [u.code for u in config.units] == ["GV", "HL"]
     assert config.supervisors[0].units == ("GV", "HL")
     assert (tmp_path / "data" / "hoa-lu.xlsx").is_file()

@@ -311,7 +311,8 @@ def render_config(plan: InitPlan) -> str:
     lines.append("# Các đơn vị: mỗi đơn vị một bảng tính (path = tệp .xlsx, spreadsheet = Google).")
     for u in plan.units:
         lines += ["[[units]]", f"code = {_q(u.code)}", f"name = {_q(u.name)}"]
-        lines.append(f"path = {_q(u.path)}" if u.path else f"spreadsheet = {_q(u.spreadsheet or '')}")
+        lines.append(f"path = {_q(u.path)}" if u.path
+                     else f"spreadsheet = {_q(u.spreadsheet or '')}")
         lines.append("")
     if plan.supervisors:
         lines.append("# Đồng chí cấp ủy cấp trên được phân công dự sinh hoạt chi bộ (CT §8).")
@@ -370,8 +371,7 @@ def refuse_existing(path: Path) -> None:
 
 # --- making the spreadsheets ready --------------------------------------------------------------
 
-def prepare_units(config: Config, google_factory: Callable[[Config], object] | None = None
-                  ) -> InitResult:
+def prepare_units(config: Config) -> InitResult:
     """A template .xlsx for each local unit without a file (existing files untouched), the
     template applied to each Google unit. A unit that fails is reported, the others go on."""
     from ..export import export_template
@@ -393,21 +393,17 @@ def prepare_units(config: Config, google_factory: Callable[[Config], object] | N
     google = [u for u in config.units if u.is_google]
     if not google:
         return result
+    from ..backends.gsheets import GoogleBackend
     from ..provision import apply_template
 
     try:
-        if google_factory is None:
-            from ..backends.gsheets import GoogleBackend
-
-            backend = GoogleBackend.from_config(config)
-        else:
-            backend = google_factory(config)
+        backend = GoogleBackend.from_config(config)
     except SheetsSyncError as e:
         result.problems.append(f"Chưa áp dụng mẫu cho bảng tính Google: {e}")
         return result
     for unit in google:
         try:
-            applied = apply_template(backend, unit)  # type: ignore[arg-type]
+            applied = apply_template(backend, unit)
         except SheetsSyncError as e:
             result.problems.append(f"{unit.code}: {e}")
             continue
@@ -452,7 +448,7 @@ def parse_labels(pairs: Iterable[str]) -> dict[str, str]:
 
 
 def _lines_until_empty(ask: Ask, question: str) -> list[str]:
-    out = []
+    out: list[str] = []
     while True:
         line = ask(f"{question} (Enter để kết thúc)", "").strip()
         if not line:
