@@ -517,7 +517,8 @@ def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supe
     try:
         setup.refuse_existing(target)
         answers.labels = setup.parse_labels(labels)
-        plan = setup.interview(answers, lambda q, d: click.prompt(q, default=d), click.echo)
+        plan = setup.interview(
+            answers, lambda q, d: click.prompt(q, default=d, show_default=bool(d)), click.echo)
         click.echo(setup.describe_plan(plan), nl=False)
         if not no_input and not click.confirm("Ghi tệp cấu hình này?", default=True):
             sys.exit(EXIT_USAGE)

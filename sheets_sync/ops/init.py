@@ -9,6 +9,7 @@ asks the questions and runs ``doctor`` at the end.
 from __future__ import annotations
 
 import re
+import textwrap
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -506,7 +507,8 @@ def interview(a: Answers, ask: Ask, say: Callable[[str], None]) -> InitPlan:
     sups = list(a.supervisors)
     if not sups and interactive:
         say("Bước 4/4 — Đồng chí cấp ủy cấp trên được phân công dự sinh hoạt chi bộ.\n"
-            "  Các đơn vị: " + ", ".join(f"{u.code} = {u.name}" for u in units))
+            + textwrap.fill("Các đơn vị: " + ", ".join(f"{u.code} = {u.name}" for u in units),
+                            78, initial_indent="  ", subsequent_indent="    "))
         sups = _lines_until_empty(ask, "Họ tên; chức vụ; mã đơn vị, mã đơn vị")
     supervisors = [parse_supervisor(s, units) for s in sups]
     return InitPlan(parent, labels, units, supervisors, credentials, a.endpoint)
