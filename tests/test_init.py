@@ -216,3 +216,17 @@ def test_init_google_units_applies_the_template_then_doctor(tmp_path, emu):
     assert {t.name for t in TEMPLATE.tabs} <= titles
     values = emu.get_values(good, "Sinh hoạt")
     assert values[1][:2] == ["CB01", "10/2026"]  # staff data untouched
+
+
+def test_doctor_rerun_hint_names_the_config_it_was_given(tmp_path):
+    from sheets_sync.doctor import rerun_command, run_doctor
+
+    assert rerun_command("config.toml") == "sheets-sync doctor --config config.toml"
+    assert rerun_command("C:\\cau hinh\\config.toml") == \
+        'sheets-sync doctor --config "C:\\cau hinh\\config.toml"'
+    broken = tmp_path / "hỏng.toml"
+    broken.write_text("[parent\n", encoding="utf-8")
+    checks = run_doctor(str(broken))
+    assert checks[0].fix.endswith(f"sheets-sync doctor --config {broken}")
+    r = invoke("doctor", "--config", str(broken))
+    assert r.exit_code == 1 and f"sheets-sync doctor --config {broken}" in r.output
