@@ -14,7 +14,7 @@ import gspread
 import pytest
 import requests
 
-from sheets_sync.emulator import Emulator
+from sheets_sync_emulator import Emulator
 
 # Google's recorded exchanges (gspread's cassettes, MIT) live in the repository: see
 # tests/data/google-api-recordings/PROVENANCE.md. A clone placed anywhere runs every test.

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from sheets_sync.cli import cli
-from sheets_sync.demo import generate_demo
+from sheets_sync_demo import generate_demo
 
 AS_OF = "2026-11-25"
 

@@ -27,7 +27,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 from conftest_emulator import RECORDINGS, redirect
-from sheets_sync.emulator import Emulator
+from sheets_sync_emulator import Emulator
 
 # The recordings' service account: Google made it an editor of protected ranges.
 RECORDED_EMAIL = "telegram-budgeter@telegram-budgeter.iam.gserviceaccount.com"

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from conftest_emulator import emu, emulator_server  # noqa: F401
 
 from sheets_sync.cli import cli
-from sheets_sync.config import load_config
-from sheets_sync.demo import generate_demo
-from sheets_sync.errors import ConfigError
+from sheets_sync.core.config import load_config
+from sheets_sync_demo import generate_demo
+from sheets_sync.core.errors import ConfigError
 from sheets_sync.ops import init as setup
-from sheets_sync.template import load_template
+from sheets_sync.core.template import load_template
 
 PARENT = "Đảng bộ huyện Lý Nhân"
 EMAIL = "init-bot@test-project.iam.gserviceaccount.com"
@@ -152,7 +152,7 @@ def test_init_flags_mode_missing_values_are_usage_errors(tmp_path):
 def test_init_from_a_folder_of_workbooks(tmp_path):
     folder = tmp_path / "nop"
     setup_dir = tmp_path / "site"
-    from sheets_sync.export import export_template
+    from sheets_sync.outputs.template_xlsx import export_template
 
     export_template(folder / "xa-a.xlsx", unit_name="Đảng ủy xã Nhân Nghĩa", rows=5)
     shutil.copy(folder / "xa-a.xlsx", folder / "hoa-ly.xlsx")
@@ -219,7 +219,7 @@ def test_init_google_units_applies_the_template_then_doctor(tmp_path, emu):
 
 
 def test_doctor_rerun_hint_names_the_config_it_was_given(tmp_path):
-    from sheets_sync.doctor import rerun_command, run_doctor
+    from sheets_sync.ops.doctor import rerun_command, run_doctor
 
     assert rerun_command("config.toml") == "sheets-sync doctor --config config.toml"
     assert rerun_command("C:\\cau hinh\\config.toml") == \

@@ -1,1 +1,1 @@
-"""Operator tasks built on the library: setup, health checks, provisioning."""
+""""""

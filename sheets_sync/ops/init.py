@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 from xml.etree import ElementTree
 
-from ..config import Config, load_config
-from ..errors import ConfigError, SheetsSyncError
-from ..rollup.layout import place_name
-from ..text import fold, nfc, normalize, slug
+from ..core.config import Config, load_config
+from ..core.errors import ConfigError, SheetsSyncError
+from ..outputs.rollup.layout import place_name
+from ..core.text import fold, nfc, normalize, slug
 
 # [labels] keys written by init, with the question asked for each (config.py `_LABELS`).
 LABEL_QUESTIONS: dict[str, str] = {
@@ -215,7 +215,7 @@ def _relative(path: Path, base: Path) -> str:
 
 def units_from_google(entries: Iterable[str], taken: Iterable[str] = ()) -> list[UnitEntry]:
     """One Google unit per "Tên=URL-hoặc-khóa" (or "MÃ=Tên=URL")."""
-    from ..backends.gsheets import spreadsheet_key
+    from ..sources.google_sheets import spreadsheet_key
 
     codes = list(taken)
     out = []
@@ -375,7 +375,7 @@ def refuse_existing(path: Path) -> None:
 def prepare_units(config: Config) -> InitResult:
     """A template .xlsx for each local unit without a file (existing files untouched), the
     template applied to each Google unit. A unit that fails is reported, the others go on."""
-    from ..export import export_template
+    from ..outputs.template_xlsx import export_template
 
     result = InitResult(config)
     for unit in config.units:
@@ -394,8 +394,8 @@ def prepare_units(config: Config) -> InitResult:
     google = [u for u in config.units if u.is_google]
     if not google:
         return result
-    from ..backends.gsheets import GoogleBackend
-    from ..provision import apply_template
+    from ..sources.google_sheets import GoogleBackend
+    from .provision import apply_template
 
     try:
         backend = GoogleBackend.from_config(config)
