@@ -8,8 +8,14 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core.errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
-    SheetsSyncError)
+from .core.errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    EXIT_USAGE,
+    ConfigError,
+    SheetsSyncError,
+)
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -84,10 +90,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .sources import backend_for
     from .core.config import parse_as_of
-    from .sync.pipeline import job_summary, run_check
     from .outputs.check_formats import to_csv, to_json, to_table
+    from .sources import backend_for
+    from .sync.pipeline import job_summary, run_check
     from .sync.session import job
 
     config = _load(config_path)
@@ -142,11 +148,11 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .sources import backend_for
     from .core.config import parse_as_of
+    from .outputs.check_formats import run_summary
+    from .sources import backend_for
     from .sync.pipeline import job_summary, run_exit_code
     from .sync.pipeline import run as run_job
-    from .outputs.check_formats import run_summary
     from .sync.session import job
 
     config = _load(config_path)
@@ -351,8 +357,8 @@ def templates_export(output, unit_name) -> None:
 @click.option("--refresh-validations", is_flag=True,
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
 def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
-    from .sources.google_sheets import GoogleBackend
     from .ops.provision import apply_template
+    from .sources.google_sheets import GoogleBackend
 
     config = _load(config_path)
     try:

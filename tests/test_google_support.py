@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from sheets_sync.sync import pipeline
+from sheets_sync.core.config import Config, load_config
+from sheets_sync.core.template import load_template
 from sheets_sync.sources.google_http import Quota, RetryPolicy
 from sheets_sync.sources.google_sheets import GoogleBackend
-from sheets_sync.core.config import Config, load_config
+from sheets_sync.sync import pipeline
 from sheets_sync_demo import generate_demo
 from sheets_sync_emulator import Emulator
-from sheets_sync.core.template import load_template
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from test_google_support import AS_OF, district, demo_config, emulator  # noqa: F401 (fixtures)
+from test_google_support import AS_OF, demo_config, district, emulator  # noqa: F401 (fixtures)
 
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 

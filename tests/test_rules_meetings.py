@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from helpers import TEMPLATE, cell, context, flat, meeting, only, sheet
-
 from sheets_sync.core.rules import meetings
 
 COMBINED = "Thường kỳ kết hợp chuyên đề"

@@ -6,12 +6,13 @@ lists, cheap to scan), plus the TPL-* and cell-level DATA-* findings of reading.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
-from .raw import RawSheet, RawWorkbook
 from .findings import ERROR, WARNING, Finding
+from .raw import RawSheet, RawWorkbook
 from .template import Column, Tab, Template
 from .text import closest, fold, normalize
 from .values import display_raw, format_value, is_date_cell, parse

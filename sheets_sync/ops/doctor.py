@@ -21,16 +21,16 @@ import os
 import re
 import stat
 import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..core.config import Config, UnitConfig, load_config
 from ..core.errors import SheetsSyncError
+from ..core.grid import _required_column, parse_unit
 from ..core.template import Template, load_template
 from ..core.text import closest, normalize
-from ..core.grid import _required_column, parse_unit
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 ROLE_VI = {"owner": "Chủ sở hữu", "organizer": "Người quản lý", "fileOrganizer": "Người quản lý",

@@ -37,18 +37,27 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.raw import RawSheet, RawWorkbook
-from ..sources.google_sheets import VALUE_PARAMS, GoogleBackend, quote_title, spreadsheet_key
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
-from ..outputs.template_xlsx import (FILL_OPTIONAL, FILL_REQUIRED, FILL_TOOL_CELLS,
-    FILL_TOOL_HEADER, GUIDE_WIDTHS, STATUS_FILLS, TOOL_NOTE, YES_NO, column_validation, guide_grid)
 from ..core.findings import UNREACHABLE
+from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
+from ..core.grid import col_letter, find_sheets, locate_columns, locate_header_row, match_name
+from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import Column, Tab, Template, load_template
 from ..core.text import closest, normalize
-from ..core.grid import locate_header_row, locate_columns, match_name, find_sheets
-from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
-from ..core.grid import col_letter
+from ..outputs.template_xlsx import (
+    FILL_OPTIONAL,
+    FILL_REQUIRED,
+    FILL_TOOL_CELLS,
+    FILL_TOOL_HEADER,
+    GUIDE_WIDTHS,
+    STATUS_FILLS,
+    TOOL_NOTE,
+    YES_NO,
+    column_validation,
+    guide_grid,
+)
+from ..sources.google_sheets import VALUE_PARAMS, GoogleBackend, quote_title, spreadsheet_key
 from ..sync.writeplan import find_header, free_columns
 
 LOCALE = "vi_VN"
@@ -227,7 +236,7 @@ class _Sheet:
     formats: list[dict]
 
     @classmethod
-    def from_meta(cls, sheet: dict) -> "_Sheet":
+    def from_meta(cls, sheet: dict) -> _Sheet:
         p = sheet.get("properties", {})
         grid = p.get("gridProperties", {})
         return cls(p.get("sheetId", 0), p.get("title", ""), grid.get("rowCount", 0),

@@ -76,7 +76,7 @@ class GoogleBackend:
         self.client, self.transport = make_client(info, endpoint, policy, quota, stats)
 
     @classmethod
-    def from_config(cls, config: Config) -> "GoogleBackend":
+    def from_config(cls, config: Config) -> GoogleBackend:
         if config.google.credentials is None:
             raise ConfigError(
                 "Có đơn vị dùng Google Sheets nhưng chưa khai báo [google] credentials "
@@ -85,7 +85,7 @@ class GoogleBackend:
         return cls(load_service_account(config.google.credentials), config.google.endpoint,
                    policy, quota)
 
-    def writer(self) -> "GoogleWriter":
+    def writer(self) -> GoogleWriter:
         return GoogleWriter(self)
 
     @property
@@ -227,7 +227,7 @@ class GoogleWriter:
     structural ``batchUpdate`` (only when tool columns/tabs must be added or grown) and 1
     ``values:batchUpdate`` (RAW), only into tool columns and tool tabs."""
 
-    def __init__(self, backend: "GoogleBackend"):
+    def __init__(self, backend: GoogleBackend):
         self.backend = backend
 
     def key_mismatches(self, key: str, read, plan) -> dict[str, str]:

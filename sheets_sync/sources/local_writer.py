@@ -26,10 +26,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.flagplan import (COPY, DETAILS_WIDTH, DRY_RUN, SKIPPED, STATUS_WIDTH, UNCHANGED, WRITTEN,
-                             FlagPlan, WriteResult, clean_text, key_text)
+from ..core.flagplan import (
+    COPY,
+    DETAILS_WIDTH,
+    DRY_RUN,
+    SKIPPED,
+    STATUS_WIDTH,
+    UNCHANGED,
+    WRITTEN,
+    FlagPlan,
+    WriteResult,
+    clean_text,
+    key_text,
+)
 from .local_reader import file_sha256
-
 
 FLAGGED_DIR = "flagged"
 HEADER_FILL = "D9D9D9"

@@ -33,18 +33,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
+from ..core.grid import UnitData
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
-from .store import IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements, row_ref
 from ..core.template import load_template
 from ..core.text import fold, normalize
-from ..core.grid import UnitData
+from .store import IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements, row_ref
 
 DELETED = "DATA-DELETED"
 CHANGED = "DATA-CHANGED-CLOSED"

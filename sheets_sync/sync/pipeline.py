@@ -2,22 +2,36 @@
 from __future__ import annotations
 
 import copy
-from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
-                                as_completed, wait)
+from collections.abc import Callable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
-from ..core.raw import Backend
 from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
 from ..core.errors import UnitReadError
-from ..core.findings import (OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Finding, Report,
-    UnitResult)
-from .store import Store
-from ..core.template import Template, load_template
+from ..core.findings import (
+    OK,
+    READ_STATUSES,
+    STALE,
+    UNCHANGED,
+    UNREACHABLE,
+    Finding,
+    Report,
+    UnitResult,
+)
 from ..core.grid import parse_unit, required_tabs_found
+from ..core.raw import Backend
+from ..core.template import Template, load_template
+from .store import Store
 
 Progress = Callable[[str], None]
 DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
@@ -269,8 +283,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     changed here). Returns the write and, for a Google unit whose spreadsheet was changed by
     our write alone, ``(plan, version, meta)``: ``_own_write`` records them from the calling
     thread."""
-    from ..sources.local_writer import write_local
     from ..core.errors import SheetsSyncError
+    from ..sources.local_writer import write_local
     from .writeplan import plan_unit
 
     code = read.config.code
@@ -394,9 +408,9 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
              outcome: RunOutcome) -> None:
     """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
-    from ..sources.google_sheets import GoogleBackend
     from ..core.errors import SheetsSyncError
     from ..outputs.publish import publish_rollup
+    from ..sources.google_sheets import GoogleBackend
 
     google = next((u for u in config.units if u.is_google), None)
     try:

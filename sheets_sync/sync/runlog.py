@@ -29,9 +29,10 @@ import re
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 LOGS_DIR = "logs"
 RUNS_DIR = "runs"
@@ -264,7 +265,7 @@ class RunLog:
         self._saved: tuple[int, bool] | None = None
 
     # context -------------------------------------------------------------------------------
-    def __enter__(self) -> "RunLog":
+    def __enter__(self) -> RunLog:
         self.started = datetime.now()
         logs = self.state_dir / LOGS_DIR
         logs.mkdir(parents=True, exist_ok=True)
@@ -583,7 +584,7 @@ class Progress:
         self.enabled = enabled
         self._bar = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.enabled and self.total:
             import click
 

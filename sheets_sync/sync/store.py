@@ -25,15 +25,16 @@ import hashlib
 import json
 import sqlite3
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from ..core.raw import RawSheet, RawWorkbook
 from ..core.errors import SheetsSyncError
-from ..core.text import normalize
 from ..core.grid import UnitData
+from ..core.raw import RawSheet, RawWorkbook
+from ..core.text import normalize
 
 SCHEMA_VERSION = 2
 DB_NAME = "history.sqlite"
@@ -135,8 +136,8 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
     dropped.
     """
-    from ..core.template import load_template
     from ..core.grid import parse_unit
+    from ..core.template import load_template
 
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
@@ -464,7 +465,7 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, state_dir: Path) -> "Store":
+    def open(cls, state_dir: Path) -> Store:
         """Open (creating or upgrading) the store of a state folder."""
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -489,7 +490,7 @@ class Store:
         return store
 
     @classmethod
-    def open_readonly(cls, state_dir: Path) -> "Store | None":
+    def open_readonly(cls, state_dir: Path) -> Store | None:
         """The store for reading only (``--dry-run``, ``--no-history``): None when there is
         none yet or it still needs an upgrade (only a writing open upgrades)."""
         path = Path(state_dir) / DB_NAME
@@ -506,7 +507,7 @@ class Store:
             return None
         return store
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

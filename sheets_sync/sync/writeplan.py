@@ -19,11 +19,18 @@ from datetime import date
 from typing import Any
 
 from ..core.findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
-from ..outputs.template_xlsx import guide_grid
+from ..core.flagplan import (
+    CellChange,
+    FlagPlan,
+    ToolColumns,
+    clean_text,
+    current_text,
+    key_text,
+    normalize_grid,
+)
 from ..core.template import Template
 from ..core.text import fold, normalize
-from ..core.flagplan import (CellChange, FlagPlan,
-    ToolColumns, clean_text, current_text, key_text, normalize_grid)
+from ..outputs.template_xlsx import guide_grid
 
 MONTH_OK, MONTH_ERROR, MONTH_WARNING, MONTH_NONE, MONTH_MISSING = "✔", "✖", "⚠", "–", "✖ Thiếu"
 

@@ -1,9 +1,10 @@
 """`sheets-sync rules`: the catalog with the parameters in force, as table, JSON or Markdown."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..findings import SEVERITY_VI
 from .catalog import RULES

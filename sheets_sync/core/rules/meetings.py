@@ -14,8 +14,16 @@ from typing import Any
 
 from ..findings import ERROR, INFO, WARNING, Finding
 from ..grid import REGULAR_TYPES, TabData
-from .base import (UnitContext, code_key, due_months, first_regular_meetings, fmt_date, fmt_month,
-    meeting_deadline, month_key)
+from .base import (
+    UnitContext,
+    code_key,
+    due_months,
+    first_regular_meetings,
+    fmt_date,
+    fmt_month,
+    meeting_deadline,
+    month_key,
+)
 
 TAB = "Sinh hoạt"
 

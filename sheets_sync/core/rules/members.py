@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..findings import ERROR, WARNING, Finding
-from ..text import normalize
 from ..grid import TabData
+from ..text import normalize
 from .base import UnitContext, code_key, fmt_month
 
 TAB = "Điểm danh"

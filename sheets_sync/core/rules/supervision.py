@@ -25,15 +25,23 @@ Across the units of the parent (``check_parent``):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..config import Supervisor
 from ..findings import ERROR, WARNING, Finding
-from ..text import fold, normalize
 from ..grid import TabData
-from .base import (UnitContext, code_key, fmt_date, fmt_month, is_due, month_key,
-    supervision_deadline)
+from ..text import fold, normalize
+from .base import (
+    UnitContext,
+    code_key,
+    fmt_date,
+    fmt_month,
+    is_due,
+    month_key,
+    supervision_deadline,
+)
 
 TAB = "Dự sinh hoạt"
 

@@ -2,18 +2,26 @@
 units and the findings. Pure functions: no workbook here."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ...core.config import Supervisor
 from ...core.findings import ERROR, WARNING, Finding
+from ...core.grid import REGULAR_TYPES
 from ...core.rules.annual import derive_annual
-from ...core.rules.base import (UnitContext, code_key, due_months, first_regular_meetings, is_due,
-    month_key, supervision_deadline)
+from ...core.rules.base import (
+    UnitContext,
+    code_key,
+    due_months,
+    first_regular_meetings,
+    is_due,
+    month_key,
+    supervision_deadline,
+)
 from ...core.rules.halls import hall_needs
 from ...core.text import fold, normalize
-from ...core.grid import REGULAR_TYPES
 
 # Cell-month states of the matrix.
 OK, ERR, WARN, EXPLAINED, ACCEPTED, MISSING, NONE = (

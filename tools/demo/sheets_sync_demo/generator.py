@@ -21,10 +21,11 @@ import math
 import random
 import sys
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sheets_sync.core.template import Template, load_template
 
