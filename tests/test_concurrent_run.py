@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from google_support import AS_OF, YEAR, findings_tuples, seed_district, tool_columns
 from sheets_sync.core.checker import Evaluator, evaluate
 from sheets_sync.core.config import Supervisor
 from sheets_sync.core.errors import ConfigError
@@ -16,16 +17,6 @@ from sheets_sync.core.rules.supervision import unit_groups
 from sheets_sync.sources import backend_for
 from sheets_sync.sources.local_reader import LocalBackend
 from sheets_sync.sync import pipeline
-from test_google_support import (  # noqa: F401
-    AS_OF,
-    YEAR,
-    demo_config,
-    emulator,
-    findings_tuples,
-    local_copy,
-    seed_district,
-    tool_columns,
-)
 
 
 def test_unit_groups_join_units_that_share_a_supervisor():

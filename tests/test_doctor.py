@@ -9,7 +9,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest_emulator import emu, emulator_server  # noqa: F401
 from sheets_sync.core.config import load_config
 from sheets_sync.ops.doctor import (
     Check,

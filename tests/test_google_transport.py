@@ -18,7 +18,6 @@ from sheets_sync.sources.google_http import (
     request_kind,
     retry_after_seconds,
 )
-from test_google_support import emulator  # noqa: F401
 
 
 def _response(headers: dict) -> requests.Response:
@@ -143,7 +142,7 @@ def test_per_unit_counts_are_per_thread():
 
 
 @pytest.fixture
-def sheet(emulator):  # noqa: F811
+def sheet(emulator):
     emulator.reset()
     info = emulator.make_service_account()
     emulator.seed_values("S1", {"Tab": [["a", 1]]}, shared_with=[info["client_email"]])

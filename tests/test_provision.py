@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from conftest_emulator import emu, emulator_server, service_account  # noqa: F401
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.errors import UnitReadError
 from sheets_sync.core.flagplan import clean_text, normalize_grid
