@@ -191,7 +191,7 @@ def scenario(n: int, variant: str, s: SyncSettings, first_only: bool = False) ->
             "first": first, "unchanged": second, "changed": third}
 
 
-# --- the naive baseline ----------------------------------------------------------------------------
+# --- the naive baseline ---------------------------------------------------------------------------
 
 def naive_counts(n: int, s: SyncSettings) -> dict:
     """Requests of the naive script over n units (first and unchanged run): counted on an

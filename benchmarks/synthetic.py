@@ -156,7 +156,7 @@ class _Unit:
     # --- tabs ----------------------------------------------------------------------------------
 
     def _cell(self, c: int, extra_thematic: float) -> None:
-        rng, h = self.rng, self.h
+        rng = self.rng
         code = f"CB{c:02d}"
         r = rng.random()
         kind, plain_kind = (("Thôn", "Thon") if r < 0.62 else ("Tổ dân phố", "To dan pho")

@@ -544,7 +544,7 @@ def malformed_corpus(folder: Path, base: Path) -> dict[str, Path]:
     def with_errors(xml: bytes) -> bytes:
         text = xml.decode("utf-8")
         cells = []
-        for k, (col_id, err) in enumerate((("cell_code", "#REF!"), ("month", "#N/A"),
+        for _k, (col_id, err) in enumerate((("cell_code", "#REF!"), ("month", "#N/A"),
                                            ("meeting_date", "#VALUE!"), ("present", "#DIV/0!"),
                                            ("duration", "#NAME?"), ("rating", "#REF!"))):
             ref = f"{L(_col_of('meetings', col_id) + 1)}3"

@@ -463,7 +463,7 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
             if r.result.status not in READ_STATUSES or w.status not in ("written", "unchanged"):
                 h.violation("isolation", f"{where} {r.config.code}",
                             f"{r.result.status}/{w.status}: {r.result.message} {w.message}")
-        h.notes["exit %d" % pipeline.run_exit_code(outcome)] += 1
+        h.notes[f"exit {pipeline.run_exit_code(outcome)}"] += 1
     left = leftovers(config)
     if left:
         h.violation("leftovers", where, left)

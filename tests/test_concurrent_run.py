@@ -131,7 +131,7 @@ def test_workers_send_requests_of_several_units_at_once_with_the_same_results(
         backend = district.backend()
         in_flight = _InFlight(backend.transport)
         outcomes.append(pipeline.run(_with_workers(district.config, workers),
-                                     lambda unit: backend, AS_OF, YEAR))
+                                     lambda unit, b=backend: b, AS_OF, YEAR))
         most.append(in_flight.most)
     emulator.latency_ms = 0
     sequential, concurrent = outcomes

@@ -185,5 +185,8 @@ def test_config_example_is_the_demo_config(tmp_path):
     text = config.read_text(encoding="utf-8").replace('path = "data/', 'path = "demo/data/')
     example = (root / "config.example.toml").read_text(encoding="utf-8")
     example = example[: example.index("\n\n# scripts/demo keeps")] + "\n"
-    strip = lambda s: [line for line in s.splitlines() if not line.startswith("# Đường dẫn")]
+
+    def strip(s: str) -> list[str]:
+        return [line for line in s.splitlines() if not line.startswith("# Đường dẫn")]
+
     assert strip(example) == strip(text)

@@ -190,7 +190,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "out", tmp_path / "backups"
 
 
-# --- in place --------------------------------------------------------------------------------------
+# --- in place -------------------------------------------------------------------------------------
 
 def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     path = messy_workbook(tmp_path / "nhan-thinh.xlsx")
@@ -325,7 +325,7 @@ def test_backups_rotate(tmp_path):
                                                                 "u-20261125-060300-2.xlsx"]
 
 
-# --- never written ---------------------------------------------------------------------------------
+# --- never written --------------------------------------------------------------------------------
 
 def test_file_changed_between_read_and_write_is_skipped(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx")
@@ -393,7 +393,7 @@ def test_a_zip_of_an_unsupported_version_is_reported_not_raised(tmp_path):
     assert "bị hỏng" in r.result.message and "v64.xlsx" in r.result.message
 
 
-# --- copies ----------------------------------------------------------------------------------------
+# --- copies ---------------------------------------------------------------------------------------
 
 def test_workbook_with_chart_gets_a_flagged_copy(tmp_path):
     path = messy_workbook(tmp_path / "co-bieu-do.xlsx", chart=True)

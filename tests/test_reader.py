@@ -164,7 +164,8 @@ def test_no_header_row_in_first_five_rows(tmp_path):
     tabs["Dự sinh hoạt"] = [[None]] * 6 + [headers("visits")]
     unit = read(write(tmp_path / "u.xlsx", tabs))
     required = [c for c in TEMPLATE.tab("visits").columns if c.required]
-    assert flat(unit.findings, FIELDS) == [("Dự sinh hoạt", None, "TPL-COLUMN-MISSING")] * len(required)
+    expected = [("Dự sinh hoạt", None, "TPL-COLUMN-MISSING")] * len(required)
+    assert flat(unit.findings, FIELDS) == expected
 
 
 def test_duration_column_optional_when_both_times_exist(tmp_path):

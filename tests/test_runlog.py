@@ -146,7 +146,8 @@ def test_credentials_never_reach_the_log(tmp_path, key_file):
         log.info(f"khóa qua nhiều dòng: {KEY.splitlines()[3]}\n{KEY.splitlines()[4]}")
         log.add_secret(TOKEN)
         log.warning("gửi yêu cầu", headers={"Authorization": f"Bearer {TOKEN}"})
-        log.error(f"token {TOKEN} bị từ chối", assertion="eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
+        log.error(f"token {TOKEN} bị từ chối",
+                  assertion="eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
         logging.getLogger("sheets_sync.auth").error("private_key_id=%s", KEY_ID)
         log.write_summary({"units": [{"code": "NT", "status": "unreachable",
                                       "message": f"401 with token {TOKEN}"}]})

@@ -186,7 +186,8 @@ def test_failed_migration_rolls_back_to_the_old_version(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     # A migration list with one that fails half way (the list is data, patched for this test).
-    monkeypatch.setattr("sheets_sync.sync.store.MIGRATIONS", [*MIGRATIONS, (SCHEMA_VERSION + 1, broken)])
+    monkeypatch.setattr("sheets_sync.sync.store.MIGRATIONS",
+                        [*MIGRATIONS, (SCHEMA_VERSION + 1, broken)])
     monkeypatch.setattr("sheets_sync.sync.store.SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(RuntimeError, match="disk full"):
         Store.open(tmp_path)

@@ -94,7 +94,8 @@ def test_row_statuses():
     assert got == {2: LABELS["ok"], 3: LABELS["error"], 4: LABELS["warning"],
                    5: LABELS["explained"], 6: LABELS["accepted"], 7: LABELS["ok"],
                    8: LABELS["warning"]}
-    assert cell_value(plan, MEET, 7, tc.details_col) == "[MEET-PREFERRED-DAY] Nội dung MEET-PREFERRED-DAY."
+    assert (cell_value(plan, MEET, 7, tc.details_col)
+            == "[MEET-PREFERRED-DAY] Nội dung MEET-PREFERRED-DAY.")
     assert cell_value(plan, MEET, 2, tc.details_col) is None  # "" vs empty: no change
 
 

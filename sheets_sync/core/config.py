@@ -1,4 +1,5 @@
-"""TOML config -> typed settings. Wrong types and unknown keys are rejected with the key and file."""
+"""TOML config -> typed settings. Wrong types and unknown keys are rejected with the key and
+file."""
 from __future__ import annotations
 
 import os
@@ -76,7 +77,8 @@ class GoogleConfig:
     max_retry_wait_s: int | None = None  # total backoff sleep per run
     reads_per_minute: int | None = None  # client-side pacer (Google: 60 per service account)
     writes_per_minute: int | None = None
-    workers: int | None = None  # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,12 @@ class _Reader:
             raise self.fail(where, "phải là một bảng (table).")
         for key, value in data.items():
             if key not in schema:
-                raise self.fail(where, f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
+                raise self.fail(where,
+                                f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
             expected = schema[key]
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise self.fail(f"{where}.{key}", f"phải là {_TYPE_VI[expected]}, không phải {value!r}.")
+                raise self.fail(f"{where}.{key}",
+                                f"phải là {_TYPE_VI[expected]}, không phải {value!r}.")
             if expected is str and not value.strip():
                 raise self.fail(f"{where}.{key}", "không được để trống.")
         for key in required:
@@ -181,7 +185,8 @@ def parse_config(data: dict, path: Path) -> Config:
         where = f"units[{i}]"
         r.table(u, _UNIT, where, ("code", "name"))
         if ("path" in u) == ("spreadsheet" in u):
-            raise r.fail(where, "cần đúng một trong hai khóa 'path' (tệp .xlsx) hoặc 'spreadsheet' (Google).")
+            raise r.fail(where, "cần đúng một trong hai khóa 'path' (tệp .xlsx) "
+                                "hoặc 'spreadsheet' (Google).")
         code = u["code"].strip()
         if normalize(code) in seen:
             raise r.fail(where, f"mã đơn vị '{code}' bị trùng.")
@@ -215,14 +220,16 @@ def parse_config(data: dict, path: Path) -> Config:
     for i, a in enumerate(data.get("accepted") or [], start=1):
         r.table(a, _ACCEPTED, f"accepted[{i}]")
         if not (set(a) - {"note"}):
-            raise r.fail(f"accepted[{i}]", "cần ít nhất một khóa unit, rule, cell, period, row hoặc tab.")
+            raise r.fail(f"accepted[{i}]",
+                         "cần ít nhất một khóa unit, rule, cell, period, row hoặc tab.")
         accepted.append(Accepted(**a))
 
     state = r.table(data.get("state") or {}, _STATE, "state")
     output = r.table(data.get("output") or {}, _OUTPUT, "output")
     google = r.table(data.get("google") or {}, _GOOGLE, "google")
     if not 1 <= google.get("workers", 1) <= 16:
-        raise r.fail("google.workers", "cần một số nguyên từ 1 đến 16 (số đơn vị đọc/ghi cùng lúc).")
+        raise r.fail("google.workers",
+                     "cần một số nguyên từ 1 đến 16 (số đơn vị đọc/ghi cùng lúc).")
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")

@@ -21,7 +21,8 @@ STATUS_VI = {
 }
 
 # JSON field order of a finding (template.md contract).
-FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained", "message")
+FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained",
+                  "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ class UnitResult:
     pulled_at: str | None = None  # ISO timestamp of the data used (stale units: the old pull)
 
     def to_json(self) -> dict:
-        return {"code": self.code, "name": self.name, "status": self.status, "message": self.message}
+        return {"code": self.code, "name": self.name, "status": self.status,
+                "message": self.message}
 
 
 @dataclass

@@ -268,7 +268,8 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     """A real date cell whose day and month look swapped (rules.md "Day/month swaps")."""
     if "meeting_date" not in data.values or "month" not in data.values:
         return
-    dates, months, raws = data.values["meeting_date"], data.values["month"], data.raw["meeting_date"]
+    dates, months = data.values["meeting_date"], data.values["month"]
+    raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
     for i, d in enumerate(dates):
         m = months[i]

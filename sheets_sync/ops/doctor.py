@@ -441,7 +441,6 @@ def render_checks(checks: list[Check], width: int = 100) -> str:
     status_w = max([len(c.status) for c in checks] + [len("Kết quả")])
     name_w = min(max([len(c.name) for c in checks] + [len("Hạng mục")]), 32)
     text_w = max(width - status_w - name_w - 4, 30)
-    pad = " " * (status_w + name_w + 4)
     lines = ["KIỂM TRA CÀI ĐẶT SHEETS-SYNC", "",
              f"{'Kết quả':<{status_w}}  {'Hạng mục':<{name_w}}  Chi tiết / cách khắc phục",
              f"{'-' * status_w}  {'-' * name_w}  {'-' * min(text_w, 40)}"]

@@ -20,7 +20,8 @@ from ..core.raw import RawSheet, RawWorkbook
 from .google_http import Quota, RequestStats, RetryPolicy, make_client
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
-METADATA_FIELDS = "spreadsheetId,properties(title,locale,timeZone),sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount))"
+METADATA_FIELDS = ("spreadsheetId,properties(title,locale,timeZone),sheets.properties(sheetId,"
+                   "title,index,gridProperties(rowCount,columnCount,frozenRowCount))")
 VALUE_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                 "majorDimension": "ROWS"}
 _URL_KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")

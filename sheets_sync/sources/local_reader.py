@@ -100,7 +100,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
                 wb.close()
     except UnitReadError:
         raise
-    except Exception as e:  # openpyxl raises many kinds on damaged files
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None

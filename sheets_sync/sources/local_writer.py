@@ -139,7 +139,7 @@ def unsupported_parts(path: Path) -> list[str]:
                 found.append("macro (VBA)")
             if "template.main" in types:
                 found.append("định dạng mẫu (template)")
-    except Exception as e:  # BadZipFile, OSError, zlib errors on damaged members
+    except Exception as e:  # noqa: BLE001 - BadZipFile, OSError, zlib errors on damaged members
         raise _Unreadable(str(e)) from None
     found = list(dict.fromkeys(found))
     if _DRAWINGS in found and ({"biểu đồ", "hình ảnh"} & set(found)):
@@ -156,7 +156,7 @@ def _load(path: Path, data_only: bool = False):
         try:
             wb = openpyxl.load_workbook(path, data_only=data_only, keep_links=True,
                                         rich_text=not data_only)
-        except Exception as e:  # openpyxl raises many kinds on damaged files
+        except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
             raise _Unreadable(f"{type(e).__name__}: {e}") from None
     notes = [str(w.message) for w in caught
              if not any(b in str(w.message) for b in _BENIGN_WARNINGS)]

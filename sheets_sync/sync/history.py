@@ -368,7 +368,8 @@ def render_ack(result: AckResult, unit: str) -> str:
         keys = _fmt_keys(a["keys"]) if a["keys"] else "cả tab"
         lines.append(f"  [{a['ref']}] {a['tab']}: {what} — {keys}")
     for k in result.unknown:
-        lines.append(f"  Không tìm thấy mục nào có mã {k} (xem 'sheets-sync history --unit {unit}').")
+        lines.append(f"  Không tìm thấy mục nào có mã {k} "
+                     f"(xem 'sheets-sync history --unit {unit}').")
     return "\n".join(lines) + "\n"
 
 

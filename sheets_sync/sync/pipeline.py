@@ -104,7 +104,7 @@ class _Inline(Executor):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # handed to whoever calls result(), as a pool would
+        except BaseException as e:  # noqa: BLE001 - handed to result()'s caller, like a pool
             future.set_exception(e)
         return future
 

@@ -171,7 +171,7 @@ class RedactingFilter(logging.Filter):
         r = self.redactor
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not stop the run
+        except Exception:  # noqa: BLE001 - a bad format string must not stop the run
             message = str(record.msg)
         record.msg, record.args = r(message), None
         fields = getattr(record, "fields", None)

@@ -1,8 +1,8 @@
 """History store (SQLite in the state folder): every pull of a unit and every run's summary.
 
 A pull keeps the unit's raw grids (compressed JSON, so `rollup` and stale units can be rebuilt
-without opening the spreadsheets). For the History rules (``sheets_sync.sync.history``) every data row
-is also indexed by its **key values** (template.md "Key columns"; sheet row numbers are not an
+without opening the spreadsheets). For the History rules (``sheets_sync.sync.history``) every data
+row is also indexed by its **key values** (template.md "Key columns"; sheet row numbers are not an
 identity, rows move):
 
 * ``row_keys``: one row per (unit, tab, canonical key): when it was first and last seen, the

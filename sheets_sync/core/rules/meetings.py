@@ -405,7 +405,10 @@ def _fmt_number(x: float) -> str:
 def _fmt_pct(x: Fraction, decimals: int | None = None) -> str:
     """Percent with a decimal comma: fixed decimals, or the shortest exact form (85%, 87,5%)."""
     value = float(x * 100)
-    text = f"{value:.{decimals}f}" if decimals is not None else f"{value:.4f}".rstrip("0").rstrip(".")
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+    else:
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
     return text.replace(".", ",") + "%"
 
 

@@ -169,7 +169,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     except BaseException:
         try:
             wb.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the original error is what gets raised
             pass
         tmp.unlink(missing_ok=True)
         raise
