@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .findings import Finding
 from .rules import params as rule_params
 from .text import normalize
 
@@ -23,7 +24,7 @@ class UnitConfig:
     name: str
     path: Path | None = None
     spreadsheet: str | None = None
-    rules: MappingProxyType = field(default_factory=lambda: rule_params.resolve())
+    rules: MappingProxyType[str, Any] = field(default_factory=lambda: rule_params.resolve())
 
     @property
     def is_google(self) -> bool:
@@ -54,7 +55,7 @@ class Accepted:
     tab: str | None = None
     note: str = ""
 
-    def matches(self, finding) -> bool:
+    def matches(self, finding: Finding) -> bool:
         for name in ("unit", "rule", "cell", "period", "row", "tab"):
             want = getattr(self, name)
             if want is None:
@@ -87,8 +88,9 @@ class Config:
     parent_name: str
     units: tuple[UnitConfig, ...]
     supervisors: tuple[Supervisor, ...] = ()
-    labels: MappingProxyType = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_LABELS)))
-    rules: MappingProxyType = field(default_factory=lambda: rule_params.resolve())
+    labels: MappingProxyType[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_LABELS)))
+    rules: MappingProxyType[str, Any] = field(default_factory=lambda: rule_params.resolve())
     accepted: tuple[Accepted, ...] = ()
     state_dir: Path = Path("state")
     out_dir: Path = Path("out")
@@ -137,7 +139,8 @@ class _Reader:
     def fail(self, where: str, msg: str) -> ConfigError:
         return ConfigError(f"Lỗi cấu hình {self.path}, mục {where}: {msg}")
 
-    def table(self, data: Any, schema: dict, where: str, required: tuple[str, ...] = ()) -> dict:
+    def table(self, data: Any, schema: dict[str, Any], where: str,
+              required: tuple[str, ...] = ()) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(where, "phải là một bảng (table).")
         for key, value in data.items():
@@ -155,7 +158,7 @@ class _Reader:
                 raise self.fail(where, f"thiếu khóa bắt buộc '{key}'.")
         return data
 
-    def strings(self, value: list, where: str) -> tuple[str, ...]:
+    def strings(self, value: list[Any], where: str) -> tuple[str, ...]:
         if not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(where, "phải là danh sách chuỗi.")
         return tuple(v.strip() for v in value)
@@ -168,7 +171,7 @@ class _Reader:
 _TYPE_VI = {str: "chuỗi", int: "số nguyên", bool: "true/false", dict: "bảng", list: "danh sách"}
 
 
-def parse_config(data: dict, path: Path) -> Config:
+def parse_config(data: dict[str, Any], path: Path) -> Config:
     r = _Reader(path)
     for key in data:
         if key not in _TOP:
@@ -256,7 +259,7 @@ def parse_config(data: dict, path: Path) -> Config:
     )
 
 
-def load_config(path: str | os.PathLike) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     path = Path(path).resolve()
     try:
         with open(path, "rb") as fh:

@@ -9,7 +9,7 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, overload
 
 from ..findings import Finding
 from ..grid import REGULAR_TYPES, THEMATIC_TYPES, TabData, UnitData
@@ -62,6 +62,10 @@ class UnitContext:
         return list(range(1, last + 1))
 
 
+@overload
+def code_key(code: str) -> str: ...
+@overload
+def code_key(code: None) -> None: ...
 def code_key(code: str | None) -> str | None:
     return normalize(code) if code is not None else None
 

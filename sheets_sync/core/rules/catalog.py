@@ -21,7 +21,8 @@ class Rule:
     description: str
 
 
-def _r(id, severity, source, family, tab, params, description):
+def _r(id: str, severity: str, source: str, family: str, tab: str | None,
+       params: tuple[str, ...], description: str) -> Rule:
     return Rule(id, severity, source, family, tab, tuple(params), description)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..findings import ERROR, INFO, WARNING, Finding
 from ..grid import REGULAR_TYPES, TabData
+from ..template import Column
 from .base import (
     UnitContext,
     code_key,
@@ -371,7 +372,7 @@ def _rating(ctx: UnitContext, tab: TabData, rows: list[int],
     return out
 
 
-def _score_levels(thresholds: Any, column) -> list[tuple[float, str]]:
+def _score_levels(thresholds: Any, column: Column) -> list[tuple[float, str]]:
     """rating_thresholds (label -> minimum score) as (minimum, choice id), highest first.
     Labels are matched through the template's rating choices; unknown labels are ignored."""
     out = []

@@ -127,7 +127,7 @@ def _name_keys(name: str) -> tuple[str, str]:
     return normalize(name), fold(name)
 
 
-def _unit_visits(ctx: UnitContext, year: int, roster: set[str]
+def _unit_visits(ctx: UnitContext, year: int, roster: frozenset[str]
                  ) -> tuple[dict[str, set[int]], dict[str, set[int]]] | None:
     """Months of ``year`` with a counting visit, by normalised and by folded visitor name;
     None when the unit has no usable attendance book (tab or name/date column missing).
@@ -205,7 +205,7 @@ def check_parent(contexts: Mapping[str, UnitContext], unreadable: Iterable[str],
         return []
     by_key = {normalize(code): (code, ctx) for code, ctx in contexts.items()}
     unread = {normalize(code): code for code in unreadable}
-    visits: dict[str, tuple[dict, dict] | None] = {}  # normalised unit code -> _unit_visits
+    visits: dict[str, tuple[dict[str, set[int]], dict[str, set[int]]] | None] = {}  # normalised unit code -> _unit_visits
     if roster is None:
         roster = roster_names(supervisors)
     out = []
