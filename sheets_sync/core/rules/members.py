@@ -66,7 +66,8 @@ def _members(ctx: UnitContext, tab: TabData) -> dict[tuple[str | None, str, str 
         rows.append((i, ck, idk, nk))
         if idk is not None and nk is not None:
             id_of_name[(ck, nk)].add(idk)
-    grouped: dict[tuple[str | None, str, str | None], dict[str, int]] = defaultdict(dict)  # key -> month -> first row
+    # key -> month -> first row
+    grouped: dict[tuple[str | None, str, str | None], dict[str, int]] = defaultdict(dict)
     for i, ck, idk, nk in rows:
         if idk is None:
             known = id_of_name.get((ck, nk))

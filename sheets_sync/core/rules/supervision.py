@@ -205,7 +205,8 @@ def check_parent(contexts: Mapping[str, UnitContext], unreadable: Iterable[str],
         return []
     by_key = {normalize(code): (code, ctx) for code, ctx in contexts.items()}
     unread = {normalize(code): code for code in unreadable}
-    visits: dict[str, tuple[dict[str, set[int]], dict[str, set[int]]] | None] = {}  # normalised unit code -> _unit_visits
+    # normalised unit code -> _unit_visits
+    visits: dict[str, tuple[dict[str, set[int]], dict[str, set[int]]] | None] = {}
     if roster is None:
         roster = roster_names(supervisors)
     out = []
