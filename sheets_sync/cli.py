@@ -171,6 +171,7 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
                 outcome = run_job(config, backend_for(config), as_of_date, year, units,
                                   progress=progress)
                 code = run_exit_code(outcome)
+                assert log is not None  # a recorded job always has its log
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)

@@ -32,7 +32,12 @@ import traceback
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 LOGS_DIR = "logs"
 RUNS_DIR = "runs"
@@ -574,7 +579,7 @@ class Progress:
     ``with Progress(total=2 * len(units), label="Đang chạy", log=log) as progress: …``"""
 
     def __init__(self, total: int, label: str = "", log: RunLog | None = None,
-                 enabled: bool | None = None, file: IO[str] | None = None):
+                 enabled: bool | None = None, file: TextIO | None = None):
         self.total = max(int(total), 0)
         self.label = label
         self.log = log
@@ -582,12 +587,10 @@ class Progress:
         if enabled is None:
             enabled = _isatty(self.file) and not (log is not None and log.verbose)
         self.enabled = enabled
-        self._bar = None
+        self._bar: ProgressBar[str | None] | None = None
 
     def __enter__(self) -> Progress:
         if self.enabled and self.total:
-            import click
-
             self._bar = click.progressbar(length=self.total, label=self.label, file=self.file,
                                           item_show_func=lambda item: item, show_eta=True)
             self._bar.__enter__()
