@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import math
 import random
 import sys
 import unicodedata
@@ -27,6 +26,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from sheets_sync.core.rules.annual import POOR, RANK, derive_level
+from sheets_sync.core.rules.base import is_due, meeting_deadline
+from sheets_sync.core.rules.params import DEFAULTS
 from sheets_sync.core.template import Template, load_template
 
 PARENT_NAME = "Đảng bộ huyện Lý Nhân"
@@ -367,12 +369,13 @@ def months_until(year: int, as_of: date) -> list[int]:
     return list(range(1, (12 if year < as_of.year else as_of.month) + 1))
 
 
-def meeting_due(year: int, month: int, as_of: date, window_end: int = 7, grace: int = 5) -> bool:
-    deadline = date(year, month, min(window_end, _last_day(year, month))) + timedelta(days=grace)
-    return as_of > deadline
+def meeting_due(year: int, month: int, as_of: date, window_end: int = 7) -> bool:
+    """Whether the month's regular meeting is due as of ``as_of`` (the product's own rule)."""
+    params = {**DEFAULTS, "window_end_day": window_end}
+    return is_due(meeting_deadline(year, month, params), as_of)
 
 
-def max_absent(required: int, rate: float = 0.85) -> int:
+def max_absent(required: int, rate: float = DEFAULTS["min_attendance_rate"]) -> int:
     """Largest number of absentees that keeps present / required strictly above ``rate``."""
     k = 0
     while k + 1 <= required and (required - k - 1) * 100 > round(rate * 100) * required:
@@ -380,24 +383,10 @@ def max_absent(required: int, rate: float = 0.85) -> int:
     return k
 
 
-RATING_RANK = {"good": 0, "fair": 1, "average": 2, "poor": 3}
-RATING_BY_RANK = ("good", "fair", "average", "poor")
-
-
-def derive_annual(ratings: Sequence[str | None], min_tot: int = 7, max_kem: int = 2) -> str | None:
-    """rules.md "Annual rating" derivation over the counted months (None = missing = Kém)."""
-    n = len(ratings)
-    if n == 0:
-        return None
-    need = math.ceil(min_tot * n / 12) if n < 12 else min_tot
-    ranks = [RATING_RANK.get(r, 3) if r else 3 for r in ratings]
-    if all(r <= 1 for r in ranks) and sum(r == 0 for r in ranks) >= need:
-        return "good"
-    if all(r <= 2 for r in ranks) and sum(r <= 1 for r in ranks) >= need:
-        return "fair"
-    if sum(r == 3 for r in ranks) <= max_kem:
-        return "average"
-    return "poor"
+def derive_annual(ratings: Sequence[str | None]) -> str | None:
+    """The annual level the product derives from the counted months' ratings (None = missing)."""
+    ranks = [RANK.get(r, POOR) if r else POOR for r in ratings]
+    return derive_level(ranks, DEFAULTS["annual_min_tot"], DEFAULTS["annual_max_kem"])
 
 
 class _Names:
