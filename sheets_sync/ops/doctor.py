@@ -285,7 +285,8 @@ def _sharing(unit: UnitConfig, key: str, permissions: list[dict]) -> Check:
     name = f"{unit.code} — chia sẻ"
     anyone = [p for p in permissions if p.get("type") == "anyone"]
     if anyone:
-        role = ROLE_VI.get(anyone[0].get("role"), anyone[0].get("role"))
+        role = anyone[0].get("role")
+        role = ROLE_VI.get(role, role) if isinstance(role, str) else role
         return Check(name, False,
                      f"Bảng tính {key} đang chia sẻ công khai cho bất kỳ ai có đường liên kết "
                      f"(quyền {role}).",

@@ -342,13 +342,14 @@ class _Planner:
             extra: dict[str, int] = {}
             rows = [[]]
         else:
-            header_r = locate_header_row(tab, raw_sheet)
-            if header_r is None:
+            found = locate_header_row(tab, raw_sheet)
+            if found is None:
                 self.warnings.append(
                     f"Tab \"{title}\": không tìm thấy dòng tiêu đề (cột "
                     f"\"{tab.first_required.header}\") trong 5 dòng đầu nên không thêm cột, danh "
                     f"sách chọn hay bảo vệ — hãy sửa tiêu đề rồi chạy lại.")
                 return
+            header_r = found
             col_index, extra = locate_columns(self.unit.code, self.template, tab, raw_sheet,
                                                header_r, [])
         header = rows[header_r] if header_r < len(rows) else []
@@ -461,18 +462,18 @@ class _Planner:
                     "range": _grid(sheet_id, header_r + 1, ci, ci + 1),
                     "cell": {"userEnteredFormat": {"numberFormat": fmt}},
                     "fields": "userEnteredFormat.numberFormat"}})
-        for ci, chars, wrap in ((status, STATUS_WIDTH, False), (details, DETAILS_WIDTH, True)):
-            if ci is None:
+        for tool_ci, chars, wrap in ((status, STATUS_WIDTH, False), (details, DETAILS_WIDTH, True)):
+            if tool_ci is None:
                 continue
-            width(ci, chars)
-            header_cell(ci, FILL_TOOL_HEADER)
+            width(tool_ci, chars)
+            header_cell(tool_ci, FILL_TOOL_HEADER)
             cell: dict = {"backgroundColor": _rgb(FILL_TOOL_CELLS)}
             fields = "userEnteredFormat.backgroundColor"
             if wrap:
                 cell.update(wrapStrategy="WRAP", verticalAlignment="TOP")
                 fields = "userEnteredFormat(backgroundColor,wrapStrategy,verticalAlignment)"
             self.formats.append({"repeatCell": {
-                "range": _grid(sheet_id, header_r + 1, ci, ci + 1),
+                "range": _grid(sheet_id, header_r + 1, tool_ci, tool_ci + 1),
                 "cell": {"userEnteredFormat": cell}, "fields": fields}})
 
     def install_validations(self, tab: Tab, sheet_id: int, header_r: int,

@@ -150,6 +150,7 @@ class GoogleTransport(HTTPAdapter):
     def _redirect(self, request: requests.PreparedRequest) -> None:
         if self.endpoint is None:
             return
+        assert request.url is not None  # a prepared request has its URL
         u = urllib.parse.urlsplit(request.url)
         request.url = urllib.parse.urlunsplit(
             (self.endpoint.scheme, self.endpoint.netloc, u.path, u.query, ""))
@@ -192,7 +193,7 @@ class GoogleTransport(HTTPAdapter):
                                         cert=cert, proxies=proxies)
             except (requests.ConnectionError, requests.Timeout) as e:
                 error = e
-            if error is None and response.status_code not in RETRY_STATUSES:
+            if response is not None and response.status_code not in RETRY_STATUSES:
                 return response
             delay = self._backoff(attempt, response)
             if delay is None:

@@ -27,8 +27,11 @@ VALUE_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption"
 _URL_KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")
 
 
-def spreadsheet_key(value: str) -> str:
-    """A spreadsheet key from a key or a full URL."""
+def spreadsheet_key(value: str | None) -> str:
+    """A spreadsheet key from a key or a full URL (``UnitConfig.spreadsheet``)."""
+    if value is None:
+        raise ConfigError("Đơn vị này không có khóa 'spreadsheet' (bảng tính Google) trong tệp "
+                          "cấu hình.")
     m = _URL_KEY.search(value)
     return m.group(1) if m else value.strip()
 

@@ -115,9 +115,11 @@ def read_xlsx(path: Path) -> RawWorkbook:
 
 class LocalBackend:
     def read(self, unit: UnitConfig) -> RawWorkbook:
+        assert unit.path is not None, "a local unit has a path (config)"
         return read_xlsx(unit.path)
 
     def version(self, unit: UnitConfig) -> str | None:
+        assert unit.path is not None, "a local unit has a path (config)"
         try:
             return file_sha256(unit.path)
         except OSError:

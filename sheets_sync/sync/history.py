@@ -503,7 +503,8 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
         formats[sheet.title] = cols
 
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    for blank in wb.worksheets:  # the default empty sheet
+        wb.remove(blank)
     for sheet in last.raw.sheets:
         ws = wb.create_sheet(_safe_title(sheet.title, wb.sheetnames))
         fmts = formats.get(sheet.title, {})

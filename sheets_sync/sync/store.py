@@ -559,7 +559,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
         finally:
-            conn.isolation_level = ""
+            conn.isolation_level = "DEFERRED"  # sqlite3's default: a plain BEGIN
 
     def _backup(self, version: int) -> Path | None:
         if self.path is None or not self.conn.execute("SELECT 1 FROM pulls LIMIT 1").fetchone():
@@ -591,6 +591,7 @@ class Store:
                 "INSERT INTO pulls (unit, pulled_at, as_of, version, raw) VALUES (?, ?, ?, ?, ?)",
                 (unit, at, as_of.isoformat(), raw.version, dump_raw(raw)))
             pull_id = cur.lastrowid
+            assert pull_id is not None  # set by the INSERT
             _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
         return pull_id
 
@@ -716,6 +717,7 @@ class Store:
                 "INSERT INTO runs (command, started, finished, summary) VALUES (?, ?, ?, ?)",
                 (command, started.isoformat(timespec="seconds"),
                  finished.isoformat(timespec="seconds"), json.dumps(summary)))
+        assert cur.lastrowid is not None  # set by the INSERT
         return cur.lastrowid
 
     def runs(self, limit: int = 10) -> list[dict]:

@@ -105,7 +105,8 @@ def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
     staff value further right in a data row is never overwritten)."""
     header = rows[header_r]
     last = max((ci for ci, v in enumerate(header) if not _is_empty(v)), default=-1)
-    out, ci = [], last + 1
+    out: list[int] = []
+    ci = last + 1
     while len(out) < count:
         if _column_empty(rows, ci):
             out.append(ci)
@@ -285,6 +286,7 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
                 details_col = next(free)
                 added.append((details_col, template.details_header))
             plan.new_columns[title] = added
+        assert status_col is not None and details_col is not None
         plan.tool_columns[title] = ToolColumns(title, tab.header_row, status_col, details_col)
 
         key_cols = [tab.col_index[c] for c in tab.tab.key_columns() if c in tab.col_index]

@@ -197,6 +197,7 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
         return
     ind.held, rows = got
     tab = ctx.tab("meetings")
+    assert tab is not None  # held_meetings found it
     p = ctx.params
     start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
     months, dates = tab.col("month"), tab.col("meeting_date")

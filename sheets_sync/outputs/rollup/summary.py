@@ -43,7 +43,7 @@ class Col:
     width: float
     kind: str  # stt | code | name | int | pct | status
     group: str | None = None
-    get: Callable[[UnitIndicators], Any] | None = None
+    get: Callable[[UnitIndicators], Any] = lambda u: None  # the value (int/pct columns)
 
 
 def _ratio(attr: str) -> Callable[[UnitIndicators], Any]:
