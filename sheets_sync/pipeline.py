@@ -15,7 +15,7 @@ from .config import Config, UnitConfig
 from .errors import UnitReadError
 from .findings import (OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Finding, Report,
                        UnitResult)
-from .store import Store
+from .store import GuardedStore, Store
 from .template import Template, load_template
 from .workbook import parse_unit, required_tabs_found
 
@@ -39,7 +39,8 @@ def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
     message = (f"{failed.result.message} Dùng số liệu đọc lúc "
                f"{last.pulled_at:%H:%M %d/%m/%Y}.")
     result = UnitResult(unit.code, unit.name, STALE, message,
-                        pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+                        pulled_at=last.pulled_at.isoformat(timespec="seconds"),
+                        try_later=failed.result.try_later)
     return UnitRead(unit, result, data, last.raw)
 
 
@@ -56,7 +57,8 @@ def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Te
     try:
         version = backend.version(unit)
     except UnitReadError as e:
-        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
+        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e),
+                                         try_later=e.try_later))
     if version is not None and version in known:
         return version
     read = read_unit(backend, template, unit, as_of)
@@ -72,6 +74,11 @@ def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template
     back to its last good pull; a new read gets its time (``pull_each`` records it)."""
     if isinstance(got, str):
         last = store.last_pull(unit.code)
+        if last is None:  # the stored pull became unreadable (damaged history store)
+            return UnitRead(unit, UnitResult(
+                unit.code, unit.name, UNREACHABLE,
+                "Bảng tính không đổi nhưng lần đọc đã lưu không đọc lại được (kho lịch sử bị "
+                "hỏng); đơn vị sẽ được đọc lại ở lần chạy sau."))
         last.raw.version = got  # the stored grids are what this version holds
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, UNCHANGED,
@@ -182,6 +189,7 @@ class CheckOutcome:
     reads: list[UnitRead]
     started: datetime
     finished: datetime
+    history_problem: str | None = None  # the history store could not be used (damaged)
 
     @property
     def all_read(self) -> bool:
@@ -200,17 +208,20 @@ def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
         finished = _now()
-        if history:
+        if history and store is not None:
             store.record_run("check", started, finished, summarize(report))
     finally:
         if store is not None:
             store.close()
-    return CheckOutcome(report, reads, started, finished)
+    return CheckOutcome(report, reads, started, finished,
+                        history_problem=store.damaged if store is not None else None)
 
 
-def _open_store(config: Config, write: bool) -> Store | None:
-    """The history store; read-only (None when absent) for --no-history and --dry-run."""
-    return Store.open(config.state_dir) if write else Store.open_readonly(config.state_dir)
+def _open_store(config: Config, write: bool) -> GuardedStore | None:
+    """The history store; read-only (None when absent) for --no-history and --dry-run.
+    A damaged store is left untouched and the job goes on without history
+    (``GuardedStore.damaged`` says why)."""
+    return GuardedStore.open(config.state_dir, readonly=not write)
 
 
 def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
@@ -219,7 +230,14 @@ def history_of(config: Config, store: Store | None, as_of: date, year: int) -> H
 
     if store is None:
         return None
-    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+
+    def findings(r: UnitRead) -> list[Finding]:
+        if getattr(store, "damaged", None):
+            return []
+        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+        return [] if getattr(store, "damaged", None) else found  # half-read history: none
+
+    return findings
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -247,6 +265,7 @@ class UnitWrite:
     message: str
     plan_lines: list[str] = field(default_factory=list)
     cells: int = 0
+    try_later: bool = False  # failed for a passing reason (Google 5xx, timeouts)
 
 
 @dataclass
@@ -256,6 +275,7 @@ class RunOutcome(CheckOutcome):
     requests: dict = field(default_factory=dict)
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
+    publish_try_later: bool = False  # the upload failed for a passing reason
 
     @property
     def writes_skipped(self) -> bool:
@@ -300,7 +320,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
             result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
                                  config.state_dir / "backups", config.backup_keep)
     except SheetsSyncError as e:
-        return UnitWrite(code, "error", str(e)), None
+        return UnitWrite(code, "error", str(e),
+                         try_later=bool(getattr(e, "try_later", False))), None
     status = result.status if result.ok or result.status == "skipped" else "skipped"
     return UnitWrite(code, status, result.message, lines, result.cells_written), own
 
@@ -381,10 +402,13 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         if outcome.rollup is not None and config.drive_file_id:
             _publish(config, backend_for, outcome)
         outcome.finished = _now()
-        if not dry_run:
-            store.prune(config.history_retention_days)
+        if store is not None:
+            outcome.history_problem = store.damaged
+        if not dry_run and store is not None:
+            store.prune(config.history_retention_days, since=started)
             store.record_run("run", started, outcome.finished,
                              job_summary(outcome, run_exit_code(outcome)))
+            outcome.history_problem = store.damaged
         return outcome
     finally:
         if store is not None:
@@ -401,10 +425,15 @@ def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
     google = next((u for u in config.units if u.is_google), None)
     try:
         backend = backend_for(google) if google else GoogleBackend.from_config(config)
+        problem = getattr(backend, "problem", None)  # backends.UnavailableBackend
+        if problem:
+            raise SheetsSyncError(f"Không tải bảng tổng hợp lên Drive: {problem} Bảng tổng hợp "
+                                  f"vẫn được ghi trên máy: {outcome.rollup}.")
         result = publish_rollup(backend, config.drive_file_id, outcome.rollup)
         outcome.published = result.message
     except SheetsSyncError as e:
         outcome.published, outcome.publish_failed = str(e), True
+        outcome.publish_try_later = bool(getattr(e, "try_later", False))
 
 
 def _request_counts(reads: list[UnitRead], backend_for: Callable[[UnitConfig], Backend]) -> dict:
@@ -454,7 +483,10 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
     from .rollup import build_rollup, rollup_path, write_latest
 
     started = _now()
-    with Store.open(config.state_dir) as store:
+    with GuardedStore.open(config.state_dir) as store:
+        if store.damaged:  # the roll-up is built from the store alone: nothing to build from
+            from .errors import HistoryDamaged
+            raise HistoryDamaged(store.damaged)
         reads = from_store(config, store, as_of, units)
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
@@ -466,14 +498,36 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
     return outcome
 
 
-def run_exit_code(outcome: RunOutcome) -> int:
-    """75 = Google quota still exhausted after the run's retry budget; 1 = a unit not read now
-    or a write skipped; 0 otherwise (findings never change it)."""
+def run_exit_code(outcome: CheckOutcome) -> int:
+    """0 when every unit was read and written (findings never change it); 1 when something
+    needs a person (a unit unreachable or invalid for a lasting reason, a write skipped, the
+    roll-up not published, the history store damaged); 75 when the only problems are passing
+    ones — Google quota still exhausted after the retry budget, Google 5xx, timeouts, the
+    token endpoint down — so the scheduler should simply try later."""
     from .errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
 
-    if outcome.requests.get("quota_exhausted"):
-        return EXIT_TRY_LATER
-    return EXIT_UNITS_FAILED if not outcome.all_read or outcome.writes_skipped else EXIT_OK
+    later = bool(getattr(outcome, "requests", {}).get("quota_exhausted"))
+    person = bool(getattr(outcome, "history_problem", None))
+    for r in outcome.reads:
+        if r.result.status not in READ_STATUSES:
+            if r.result.try_later:
+                later = True
+            else:
+                person = True
+    for w in getattr(outcome, "writes", []):
+        if w.status in ("skipped", "error"):
+            if w.try_later:
+                later = True
+            else:
+                person = True
+    if getattr(outcome, "publish_failed", False):
+        if getattr(outcome, "publish_try_later", False):
+            later = True
+        else:
+            person = True
+    if person:
+        return EXIT_UNITS_FAILED
+    return EXIT_TRY_LATER if later else EXIT_OK
 
 
 def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
@@ -481,6 +535,8 @@ def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
     extra = {"exit_code": exit_code,
              "started": outcome.started.isoformat(timespec="seconds"),
              "finished": outcome.finished.isoformat(timespec="seconds")}
+    if outcome.history_problem:
+        extra["history"] = outcome.history_problem
     if isinstance(outcome, RunOutcome):
         extra.update({"writes": [w.__dict__ for w in outcome.writes],
                       "rollup": str(outcome.rollup) if outcome.rollup else None,
