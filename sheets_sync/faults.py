@@ -145,3 +145,29 @@ def usable_folder(path: str | os.PathLike, what: str = "thư mục trạng thái
             raise StateFolderError(full_message(folder, what), EXIT_UNITS_FAILED) from None
         raise StateFolderError(not_a_folder_message(folder, what), EXIT_USAGE) from None
     return folder
+
+
+def not_regular_file(path: str | os.PathLike) -> str | None:
+    """Why ``path`` must not be opened as a workbook (None when it is a regular file, or does
+    not exist: the caller says "not found"). Checked with ``stat`` alone, so a FIFO, a device
+    (``/dev/zero``), a socket or a folder is refused before any ``open`` could block or read
+    for ever."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"không truy cập được ({e.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "là một thư mục, không phải tệp .xlsx"
+    if stat.S_ISFIFO(mode):
+        return "là một ống dẫn (FIFO), không phải tệp .xlsx"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "là một thiết bị (device), không phải tệp .xlsx"
+    if stat.S_ISSOCK(mode):
+        return "là một socket, không phải tệp .xlsx"
+    return "không phải tệp thường"
