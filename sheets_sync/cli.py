@@ -506,14 +506,50 @@ def emulator(ctx: click.Context) -> None:
     sys.exit(emulator_main(list(ctx.args)))
 
 
+CONSOLE_ERRORS = "sheets_sync_console"
+
+
+_NO_MARKS = {"Đ": "D", "đ": "d", "—": "-", "–": "-", "…": "...", "─": "-", "│": "|"}
+
+
+def _console_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a character the code page lacks is written decomposed (cp1258
+    has the Vietnamese tone marks as combining characters), else without its marks ("ệ" →
+    "e" under cp1252), else as "?"."""
+    import unicodedata
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for ch in error.object[error.start:error.end]:
+        decomposed = unicodedata.normalize("NFD", ch)
+        for candidate in (decomposed, decomposed[:1], _NO_MARKS.get(ch, "?")):
+            try:
+                candidate.encode(error.encoding)
+            except UnicodeEncodeError:
+                continue
+            out.append(candidate)
+            break
+        else:
+            out.append("?")
+    return "".join(out), error.end
+
+
 def safe_console() -> None:
     """Console output never crashes: text a code page cannot encode (cp1252, cp1258, a
-    redirected Windows console) is written with replacement characters."""
+    redirected Windows console) is written decomposed, without its marks, or as "?"."""
+    import codecs
+
+    try:
+        codecs.lookup_error(CONSOLE_ERRORS)
+    except LookupError:
+        codecs.register_error(CONSOLE_ERRORS, _console_fallback)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf8sig"):
             try:
-                reconfigure(errors="replace")
+                reconfigure(errors=CONSOLE_ERRORS)
             except (ValueError, OSError):
                 pass
 
