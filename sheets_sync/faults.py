@@ -93,11 +93,24 @@ def sqlite_error(e: sqlite3.Error, path: str | os.PathLike) -> SheetsSyncError |
         return StateFolderError(read_only_message(Path(path).parent), EXIT_USAGE)
     if kind == "damaged":
         return HistoryDamaged(damaged_message(path))
+    if kind == "io" and _nearly_full(Path(path).parent):
+        return StateFolderError(full_message(path, "kho lịch sử"), EXIT_UNITS_FAILED)
     if kind == "io":
         return StateFolderError(
             f"Lỗi đọc/ghi đĩa với kho lịch sử {path} (ổ đĩa lỗi, đầy, hoặc bị rút ra). Hãy "
             f"kiểm tra ổ đĩa rồi chạy lại. {NOTHING_TOUCHED}", EXIT_UNITS_FAILED)
     return None
+
+
+def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
+    """Less than ``margin`` bytes free where ``folder`` lives (SQLite reports a full disk as a
+    plain I/O error when its shared-memory file cannot grow)."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
 
 
 def describe(e: BaseException, what: str = "thư mục trạng thái") -> tuple[str, int]:

@@ -555,7 +555,8 @@ class Store:
                         version = target
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite already rolled back after "disk is full"
+                    conn.execute("ROLLBACK")
                 raise
         finally:
             conn.isolation_level = ""
