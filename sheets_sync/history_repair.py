@@ -103,11 +103,56 @@ def _recover_dump(damaged: Path, target: Path) -> bool:
     return copied > 0
 
 
+def _rebuild_index(path: Path) -> None:
+    """Make a recovered database a complete store: the pulls whose grids still load are kept,
+    the key index (row_keys, row_versions) is rebuilt from them by the v1 → v2 migration — the
+    same code that built it — and the acknowledgements are kept."""
+    from .store import _SCHEMA_V1, load_raw
+
+    conn = sqlite3.connect(path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "pulls" not in tables:
+            return
+        bad = []
+        for pull_id, blob in conn.execute("SELECT id, raw FROM pulls"):
+            try:
+                load_raw(blob)
+            except Exception:  # a damaged blob: that pull is lost
+                bad.append((pull_id,))
+        conn.executemany("DELETE FROM pulls WHERE id = ?", bad)
+        conn.executescript(_SCHEMA_V1)
+        if "acks" in tables:
+            conn.execute("DROP TABLE IF EXISTS acks_saved")
+            conn.execute("ALTER TABLE acks RENAME TO acks_saved")
+        for table in ("row_versions", "row_keys"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("DROP INDEX IF EXISTS pulls_pulled_at")
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '1')")
+        conn.commit()
+    finally:
+        conn.close()
+    with Store.open(path.parent) as store:  # migrates: the index is rebuilt from the pulls
+        if "acks" in tables:
+            with store.conn:
+                store.conn.execute("INSERT INTO acks SELECT * FROM acks_saved")
+                store.conn.execute("DROP TABLE acks_saved")
+
+
 def _usable(path: Path) -> int | None:
     """The number of pulls when ``path`` (named history.sqlite) opens as a store of this
     version (None otherwise)."""
     if integrity_problem(path) is not None:
         return None
+    conn = sqlite3.connect(path)
+    try:  # something was recovered: the store's own table, not a schema created anew
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pulls'"
+                        ).fetchone() is None:
+            return None
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
     try:
         with Store.open(path.parent) as store:
             if store.schema_version() != SCHEMA_VERSION:
@@ -151,7 +196,13 @@ def repair(state_dir: Path, agree_fresh: Callable[[str], bool]) -> RepairResult:
             method = ""
             for name, recover in ((".recover", _recover_cli), ("iterdump", _recover_dump)):
                 target.unlink(missing_ok=True)
-                if recover(path, target) and _usable(target) is not None:
+                if not recover(path, target):
+                    continue
+                try:
+                    _rebuild_index(target)
+                except Exception:  # not a usable store: try the next way
+                    continue
+                if _usable(target) is not None:
                     method = name
                     break
             if method:

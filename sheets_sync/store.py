@@ -747,13 +747,29 @@ def _pull_info(row) -> PullInfo:
 def _store_error(e: sqlite3.Error, path: Path) -> SheetsSyncError:
     """The operator's message for an SQLite failure: a full disk or a read-only folder names
     the folder and what to do; a damaged database is left untouched (``history repair``)."""
-    from .faults import sqlite_error
+    from .faults import damaged_message, sqlite_error
 
     known = sqlite_error(e, path)
     if known is not None:
         return known
+    if _damaged(path):  # e.g. "table ... already exists": the schema pages are garbage
+        return HistoryDamaged(damaged_message(path))
     return SheetsSyncError(f"Kho lịch sử {path} báo lỗi ({type(e).__name__}: {e}). Tệp được giữ "
                            "nguyên; hãy chạy 'sheets-sync history repair' nếu lỗi lặp lại.")
+
+
+def _damaged(path: Path) -> bool:
+    """SQLite's own quick check fails (only called after an unexplained error)."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok"
+    except sqlite3.DatabaseError:
+        return True
+    finally:
+        conn.close()
 
 
 class GuardedStore(Store):
