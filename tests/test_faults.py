@@ -371,9 +371,9 @@ def test_status_lists_runs_that_stopped_early_with_code_and_reason(work):
 def test_a_clock_jumped_forward_deletes_no_history(tmp_path):
     from helpers import meeting, workbook
 
-    from sheets_sync.store import Store
-    from sheets_sync.template import load_template
-    from sheets_sync.workbook import parse_unit
+    from sheets_sync.sync.store import Store
+    from sheets_sync.core.template import load_template
+    from sheets_sync.core.grid import parse_unit
 
     template = load_template()
     real = datetime(2026, 11, 25, 2, 0)
@@ -447,7 +447,7 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
     the traceback only in the log and redacted, a summary with exit code 1."""
     from click.testing import CliRunner
 
-    from sheets_sync import pipeline
+    from sheets_sync.sync import pipeline
     from sheets_sync.cli import cli as group
 
     secret = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
@@ -474,7 +474,7 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
 def test_an_unexpected_error_outside_a_job_is_caught_too(work, monkeypatch):
     from click.testing import CliRunner
 
-    from sheets_sync import runlog
+    from sheets_sync.sync import runlog
     from sheets_sync.cli import cli as group
 
     def broken(*args, **kwargs):

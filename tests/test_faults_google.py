@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from faults_support import AS_OF, assert_no_traceback, cli, district, summaries
-from sheets_sync.emulator import Emulator
+from sheets_sync_emulator import Emulator
 
 SID = "1GGfaultsxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 FILE_ID = "1ROLLUPfaultsxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
