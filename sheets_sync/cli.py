@@ -101,7 +101,7 @@ class GuardedGroup(click.Group):
             raise
         except SheetsSyncError as e:
             fail(e)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 — the fault boundary: every bug ends here
             crash(e, " ".join(_command_path(ctx)))
 
 

@@ -51,7 +51,8 @@ def cli(*args: str, cwd: Path, env: dict | None = None, wrap: str | None = None,
                   f"{after}; exit $rc; }}")
         command = ["unshare", "--map-root-user", "--mount", "sh", "-c", script]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          env=full_env, input=stdin, encoding="utf-8", errors="replace")
+                          env=full_env, input=stdin, encoding="utf-8", errors="replace",
+                          check=False)
 
 
 def read_only_mount(folder: Path) -> str:

@@ -14,9 +14,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from faults_support import (AS_OF, assert_no_traceback, cli, district, full_mount,
-                            one_line_error, read_only_mount, summaries)
+from faults_support import (
+    AS_OF,
+    assert_no_traceback,
+    cli,
+    district,
+    full_mount,
+    one_line_error,
+    read_only_mount,
+    summaries,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="mount namespaces are Linux's")
 
@@ -234,8 +241,8 @@ LOCAL_UNIT = '[[units]]\ncode = "NT"\nname = "Đảng ủy xã Nhân Thịnh"\np
 @pytest.mark.parametrize("content,message", [
     ("null", "nội dung là null"),
     ("42", "nội dung là int"),
-    ('{"client_email": "a@b.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:9/t", '
-     '"private_key": "-----BEGIN PRIVATE KEY-----\\nAAAAbrokenbroken\\n-----END PRIVATE KEY-----\\n"}',
+    (('{"client_email": "a@b.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:9/t", '
+     '"private_key": "-----BEGIN PRIVATE KEY-----\\nAAAAbrokenbroken\\n-----END PRIVATE KEY-----\\n"}'),
      "Khóa riêng (private_key) trong tệp khóa"),
     ('{"client_email": 5, "private_key": "x", "token_uri": "y"}', "client_email phải là chuỗi"),
     ("{bị hỏng", "không đọc được (cần JSON)"),
@@ -371,9 +378,9 @@ def test_status_lists_runs_that_stopped_early_with_code_and_reason(work):
 def test_a_clock_jumped_forward_deletes_no_history(tmp_path):
     from helpers import meeting, workbook
 
-    from sheets_sync.sync.store import Store
-    from sheets_sync.core.template import load_template
     from sheets_sync.core.grid import parse_unit
+    from sheets_sync.core.template import load_template
+    from sheets_sync.sync.store import Store
 
     template = load_template()
     real = datetime(2026, 11, 25, 2, 0)
@@ -417,7 +424,7 @@ def test_rollup_temp_cleanup_spares_other_processes_files(work):
     out.mkdir()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        name = f"tong-hop-dang-bo-thu-2026-11"
+        name = "tong-hop-dang-bo-thu-2026-11"
         alive = out / f".{name}.{sleeper.pid}.tmp.xlsx"
         alive.write_bytes(b"building")
         dead_pid = _dead_pid()
@@ -447,8 +454,8 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
     the traceback only in the log and redacted, a summary with exit code 1."""
     from click.testing import CliRunner
 
-    from sheets_sync.sync import pipeline
     from sheets_sync.cli import cli as group
+    from sheets_sync.sync import pipeline
 
     secret = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
 
@@ -474,8 +481,8 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
 def test_an_unexpected_error_outside_a_job_is_caught_too(work, monkeypatch):
     from click.testing import CliRunner
 
-    from sheets_sync.sync import runlog
     from sheets_sync.cli import cli as group
+    from sheets_sync.sync import runlog
 
     def broken(*args, **kwargs):
         raise KeyError("private_key=abcdefghijklmnopqrstuvwxyz0123456789")

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from faults_support import AS_OF, assert_no_traceback, cli, district, summaries
 from sheets_sync_emulator import Emulator
 
@@ -44,7 +43,7 @@ def _units(stdout: str) -> dict[str, dict]:
 
 
 def test_token_endpoint_503_is_try_later_not_a_wrong_key(google, tmp_path):
-    emu, info, key, cfg = google
+    emu, _info, _key, cfg = google
     emu.add_fault(kind="token", status=503, times=None)
     checked = cli("check", "--config", str(cfg), "--as-of", AS_OF, "--format", "json",
                   cwd=tmp_path)
@@ -62,7 +61,7 @@ def test_token_endpoint_503_is_try_later_not_a_wrong_key(google, tmp_path):
 
 
 def test_drive_5xx_while_publishing_is_try_later(google, tmp_path):
-    emu, info, key, cfg = google
+    emu, _info, _key, cfg = google
     emu.add_fault(kind="drive", path_regex="upload", status=503, times=None)
     ran = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=tmp_path)
     assert ran.returncode == 75, ran.stdout + ran.stderr
@@ -94,7 +93,7 @@ def test_revoked_key_with_drive_output_fails_units_and_publishing_cleanly(google
 
 def test_unit_not_shared_is_exit_1_even_beside_a_try_later(google, tmp_path):
     """A fault a person must fix wins over a passing one: exit 1."""
-    emu, info, key, cfg = google
+    emu, info, _key, cfg = google
     emu.add_fault(kind="drive", path_regex="upload", status=503, times=None)
     emu.revoke(SID, info["client_email"])
     ran = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=tmp_path)
@@ -104,7 +103,7 @@ def test_unit_not_shared_is_exit_1_even_beside_a_try_later(google, tmp_path):
 
 
 def test_key_file_path_missing_stops_google_units_only(google, tmp_path):
-    emu, info, key, cfg = google
+    _emu, _info, key, cfg = google
     key.unlink()
     ran = cli("check", "--config", str(cfg), "--as-of", AS_OF, "--format", "json",
               cwd=tmp_path)

@@ -126,7 +126,7 @@ class Typed:
     hi: int | float | None = None
 
 
-def spec(value: "Typed | type") -> Typed:
+def spec(value: Typed | type) -> Typed:
     if isinstance(value, Typed):
         return value
     if value is int:
@@ -138,7 +138,7 @@ _TYPE_VI = {str: "chuỗi", int: "số nguyên", float: "số", bool: "true/fals
             list: "danh sách", date: "ngày dạng YYYY-MM-DD (không kèm giờ)"}
 
 
-def _num(v: int | float) -> str:
+def _num(v: float) -> str:
     return f"{v:,}".replace(",", ".") if isinstance(v, int) else f"{v:g}".replace(".", ",")
 
 
@@ -159,7 +159,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:20] + "…" + text[-5:]
 
 
-def check_value(value: Any, typed: "Typed | type") -> str | None:
+def check_value(value: Any, typed: Typed | type) -> str | None:
     """None when ``value`` fits, else what is wrong (Vietnamese, for "mục X: …")."""
     t = spec(typed)
     expected = t.kind
@@ -183,7 +183,7 @@ def check_value(value: Any, typed: "Typed | type") -> str | None:
             elif t.lo is not None:
                 span = f"từ {_num(t.lo)} trở lên"
             else:
-                span = f"không quá {_num(t.hi)}"
+                span = f"không quá {_num(hi)}"
             return f"phải {span}, không phải {_shown(value)}."
     return None
 

@@ -15,8 +15,13 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from .errors import (EXIT_UNITS_FAILED, EXIT_USAGE, HistoryDamaged, SheetsSyncError,
-                     StateFolderError)
+from .errors import (
+    EXIT_UNITS_FAILED,
+    EXIT_USAGE,
+    HistoryDamaged,
+    SheetsSyncError,
+    StateFolderError,
+)
 
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
@@ -122,16 +127,16 @@ def describe(e: BaseException, what: str = "thư mục trạng thái") -> tuple[
         if known is not None:
             return str(known), known.exit_code
         where = f" với {e.filename}" if e.filename else ""
-        return (f"Lỗi hệ thống{where}: {e.strerror or type(e).__name__}. Hãy kiểm tra tệp/thư "
-                "mục đó rồi chạy lại.", EXIT_UNITS_FAILED)
+        return ((f"Lỗi hệ thống{where}: {e.strerror or type(e).__name__}. Hãy kiểm tra tệp/thư "
+                "mục đó rồi chạy lại."), EXIT_UNITS_FAILED)
     if isinstance(e, sqlite3.Error):
-        known = sqlite_error(e, "history.sqlite")
-        if known is not None:
-            return str(known), known.exit_code
+        mapped = sqlite_error(e, "history.sqlite")
+        if mapped is not None:
+            return str(mapped), mapped.exit_code
         return (f"Kho lịch sử báo lỗi ({type(e).__name__}).", EXIT_UNITS_FAILED)
     if isinstance(e, MemoryError):
-        return ("Không đủ bộ nhớ để chạy xong. Hãy đóng bớt chương trình khác hoặc chạy với "
-                "--unit từng đơn vị.", EXIT_UNITS_FAILED)
+        return (("Không đủ bộ nhớ để chạy xong. Hãy đóng bớt chương trình khác hoặc chạy với "
+                "--unit từng đơn vị."), EXIT_UNITS_FAILED)
     return (f"Lỗi ngoài dự kiến ({type(e).__name__}).", EXIT_UNITS_FAILED)
 
 

@@ -14,18 +14,20 @@ The run lock is held throughout, so no run uses the store meanwhile.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from .lock import run_lock
 from .store import DB_NAME, SCHEMA_VERSION, Store
 
+log = logging.getLogger(__name__)
 HEALTHY, RECOVERED, FRESH, DECLINED = "healthy", "recovered", "fresh", "declined"
 RECOVER_TIMEOUT_S = 1800
 
@@ -118,7 +120,7 @@ def _rebuild_index(path: Path) -> None:
         for pull_id, blob in conn.execute("SELECT id, raw FROM pulls"):
             try:
                 load_raw(blob)
-            except Exception:  # a damaged blob: that pull is lost
+            except Exception:  # noqa: BLE001 — zlib/JSON/any: a damaged blob, that pull is lost
                 bad.append((pull_id,))
         conn.executemany("DELETE FROM pulls WHERE id = ?", bad)
         conn.executescript(_SCHEMA_V1)
@@ -158,7 +160,7 @@ def _usable(path: Path) -> int | None:
             if store.schema_version() != SCHEMA_VERSION:
                 return None
             return len(store.pulls())
-    except Exception:  # any failure: not usable
+    except Exception:  # noqa: BLE001 — whatever fails, the file is not a usable store
         return None
 
 
@@ -200,7 +202,8 @@ def repair(state_dir: Path, agree_fresh: Callable[[str], bool]) -> RepairResult:
                     continue
                 try:
                     _rebuild_index(target)
-                except Exception:  # not a usable store: try the next way
+                except Exception:  # noqa: BLE001 — not a usable store: try the next way
+                    log.info("Bản khôi phục (%s) chưa dùng được; thử cách khác.", name)
                     continue
                 if _usable(target) is not None:
                     method = name

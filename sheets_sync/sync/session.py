@@ -6,8 +6,8 @@ written (so `status` shows the run), and one ``SheetsSyncError`` with a Vietname
 naming the log file reaches the CLI."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Iterator
 
 from ..core.config import Config
 from ..core.errors import Fault, SheetsSyncError
@@ -49,9 +49,9 @@ def job(config: Config, command: str, verbose: bool = False, json_log: bool = Fa
     with RunLog(config.state_dir, command, verbose=verbose, json_lines=json_log,
                 secrets=secrets) as log:
         try:
-            with run_lock(config.state_dir, command) if lock else nullcontext():
-                with Progress(steps, "Đang chạy", log=log) as progress:
-                    yield log, progress
+            with (run_lock(config.state_dir, command) if lock else nullcontext(),
+                  Progress(steps, "Đang chạy", log=log) as progress):
+                yield log, progress
         except SheetsSyncError as e:
             _failed(log, e.exit_code, str(e))
             raise
