@@ -494,3 +494,41 @@ def test_an_unexpected_error_outside_a_job_is_caught_too(work, monkeypatch):
     assert "Lỗi ngoài dự kiến (KeyError)" in r.output and "Chi tiết trong nhật ký" in r.output
     log = next((work / "state" / "logs").glob("*.log")).read_text(encoding="utf-8")
     assert "Traceback" in log and "abcdefghijklmnopqrstuvwxyz0123456789" not in log
+
+
+# --- one scan over the outputs of many faulty runs ------------------------------------------------
+
+def test_no_output_of_any_faulty_run_holds_a_traceback(work):
+    """A nightly job's worth of faults in one state folder: every stdout, stderr, log file and
+    run summary is scanned for "Traceback" and for key material; every run has a summary
+    with its exit code (status shows them all)."""
+    from filelock import FileLock
+
+    key = work / "key.json"
+    key.write_text('{"client_email": "x@y.iam.gserviceaccount.com", "token_uri": "t", '
+                   '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC'
+                   '\\n-----END PRIVATE KEY-----\\n"}', encoding="utf-8")
+    os.mkfifo(work / "pipe.xlsx")
+    cfg = district(work, f'[google]\ncredentials = "{key.as_posix()}"\n',
+                   units=LOCAL_UNIT + "\n" + GOOGLE_UNIT + "\n"
+                   + '[[units]]\ncode = "FF"\nname = "Ống dẫn"\npath = "pipe.xlsx"\n')
+    state = work / "state"
+    results = [cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work)]
+    with FileLock(str(state / "sheets-sync.lock")):
+        results.append(cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work))
+        results.append(cli("rollup", "--config", str(cfg), "--as-of", AS_OF, cwd=work))
+    _damage(state / "history.sqlite")
+    for args in (["check", "--as-of", AS_OF], ["run", "--as-of", AS_OF],
+                 ["rollup", "--as-of", AS_OF], ["history", "--unit", "NT"],
+                 ["check", "--as-of", "9999-12-31"], ["status"]):
+        results.append(cli(*args, "--config", str(cfg), cwd=work,
+                           env={"PYTHONIOENCODING": "cp1258"}))
+    for r in results:
+        assert r.returncode in (0, 1, 2, 75), r.stderr
+        assert_no_traceback(r, state)
+        assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in r.stdout + r.stderr
+    for p in list((state / "logs").glob("*")) + list((state / "runs").glob("*")):
+        assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in p.read_text(encoding="utf-8")
+    runs = summaries(state)
+    assert len(runs) == len(list((state / "logs").glob("*.log")))  # every logged run summarized
+    assert {r["exit_code"] for r in runs} >= {1, 75}
