@@ -78,6 +78,21 @@ def test_full_disk_names_the_folder_keeps_the_db_and_writes_a_summary(work):
     assert not any(n.startswith("history-") for n in listed)
 
 
+def test_read_only_output_folder_names_it_and_the_summary_says_why(work):
+    cfg = district(work)
+    out = work / "out"
+    out.mkdir()
+    r = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work, wrap=read_only_mount(out))
+    assert r.returncode == 2, r.stderr
+    line = one_line_error(r)
+    assert f"Không ghi được vào thư mục {out}:" in line and "chỉ đọc" in line
+    assert "Chi tiết trong nhật ký" in line
+    assert "Traceback" not in r.stdout + r.stderr
+    last = summaries(work / "state")[-1]
+    assert last["exit_code"] == 2 and str(out) in last["error"]
+    assert "Traceback" not in json.dumps(last, ensure_ascii=False)
+
+
 def test_damaged_history_db_still_checks_and_writes_and_is_kept(work):
     cfg = district(work)
     assert cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work).returncode == 0

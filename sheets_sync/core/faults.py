@@ -34,7 +34,8 @@ def _where(path: str | os.PathLike | None, what: str) -> str:
 
 
 def full_message(path: str | os.PathLike | None, what: str = "thư mục trạng thái") -> str:
-    folder = Path(path).parent if path and Path(path).suffix else path
+    folder = Path(path).parent if path and Path(path).suffix and not Path(path).is_dir() \
+        else path
     return (f"Ổ đĩa chứa {_where(folder, what)} đã đầy (hết chỗ trống) nên không ghi được. "
             "Hãy giải phóng dung lượng trên ổ đĩa đó (xóa tệp không cần, dọn thùng rác) hoặc "
             f"đổi [state] dir / [output] dir sang ổ khác, rồi chạy lại. {NOTHING_TOUCHED}")
@@ -55,8 +56,11 @@ def not_a_folder_message(path: str | os.PathLike | None, what: str = "thư mục
 
 
 def os_error(e: OSError, what: str = "thư mục trạng thái") -> StateFolderError | None:
-    """The operator's message for a file-system error, None when it is none of these."""
+    """The operator's message for a file-system error, None when it is none of these. The
+    folder named is the one holding the file that could not be written."""
     path = e.filename
+    if path and not Path(path).is_dir() and e.errno not in _NOT_A_FOLDER:
+        path = str(Path(path).parent)
     if e.errno in _FULL:
         return StateFolderError(full_message(path, what), EXIT_UNITS_FAILED)
     if e.errno in _READ_ONLY or isinstance(e, PermissionError):
@@ -118,7 +122,7 @@ def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
         return False
 
 
-def describe(e: BaseException, what: str = "thư mục trạng thái") -> tuple[str, int]:
+def describe(e: BaseException, what: str = "thư mục") -> tuple[str, int]:
     """One line for the operator, and the exit code (0/1/2/75), for any failure."""
     if isinstance(e, SheetsSyncError):
         return str(e), e.exit_code
