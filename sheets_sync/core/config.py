@@ -1,4 +1,5 @@
-"""TOML config -> typed settings. Wrong types and unknown keys are rejected with the key and file."""
+"""TOML config -> typed settings. Wrong types and unknown keys are rejected with the key and
+file."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .findings import Finding
 from .rules import params as rule_params
 from .text import normalize
 
@@ -23,7 +25,7 @@ class UnitConfig:
     name: str
     path: Path | None = None
     spreadsheet: str | None = None
-    rules: MappingProxyType = field(default_factory=lambda: rule_params.resolve())
+    rules: MappingProxyType[str, Any] = field(default_factory=lambda: rule_params.resolve())
 
     @property
     def is_google(self) -> bool:
@@ -54,7 +56,7 @@ class Accepted:
     tab: str | None = None
     note: str = ""
 
-    def matches(self, finding) -> bool:
+    def matches(self, finding: Finding) -> bool:
         for name in ("unit", "rule", "cell", "period", "row", "tab"):
             want = getattr(self, name)
             if want is None:
@@ -77,7 +79,8 @@ class GoogleConfig:
     max_retry_wait_s: int | None = None  # total backoff sleep per run
     reads_per_minute: int | None = None  # client-side pacer (Google: 60 per service account)
     writes_per_minute: int | None = None
-    workers: int | None = None  # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    workers: int | None = None
     # A wrong [google] setting (type, range): reported for the Google units only, so that the
     # local units are still checked (``GoogleBackend.from_config`` raises it).
     problem: str | None = None
@@ -89,8 +92,9 @@ class Config:
     parent_name: str
     units: tuple[UnitConfig, ...]
     supervisors: tuple[Supervisor, ...] = ()
-    labels: MappingProxyType = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_LABELS)))
-    rules: MappingProxyType = field(default_factory=lambda: rule_params.resolve())
+    labels: MappingProxyType[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_LABELS)))
+    rules: MappingProxyType[str, Any] = field(default_factory=lambda: rule_params.resolve())
     accepted: tuple[Accepted, ...] = ()
     state_dir: Path = Path("state")
     out_dir: Path = Path("out")
@@ -215,12 +219,14 @@ class _Reader:
     def fail(self, where: str, msg: str) -> ConfigError:
         return ConfigError(f"Lỗi cấu hình {self.path}, mục {where}: {msg}")
 
-    def table(self, data: Any, schema: dict, where: str, required: tuple[str, ...] = ()) -> dict:
+    def table(self, data: Any, schema: dict[str, Any], where: str,
+              required: tuple[str, ...] = ()) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(where, "phải là một bảng (table).")
         for key, value in data.items():
             if key not in schema:
-                raise self.fail(where, f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
+                raise self.fail(where,
+                                f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
             wrong = check_value(value, schema[key])
             if wrong:
                 raise self.fail(f"{where}.{key}", wrong)
@@ -229,7 +235,7 @@ class _Reader:
                 raise self.fail(where, f"thiếu khóa bắt buộc '{key}'.")
         return data
 
-    def strings(self, value: list, where: str) -> tuple[str, ...]:
+    def strings(self, value: list[Any], where: str) -> tuple[str, ...]:
         if not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(where, "phải là danh sách chuỗi.")
         return tuple(v.strip() for v in value)
@@ -255,7 +261,7 @@ class _Reader:
             probe = probe.parent
 
 
-def parse_config(data: dict, path: Path) -> Config:
+def parse_config(data: dict[str, Any], path: Path) -> Config:
     r = _Reader(path)
     for key in data:
         if key not in _TOP:
@@ -272,7 +278,8 @@ def parse_config(data: dict, path: Path) -> Config:
         where = f"units[{i}]"
         r.table(u, _UNIT, where, ("code", "name"))
         if ("path" in u) == ("spreadsheet" in u):
-            raise r.fail(where, "cần đúng một trong hai khóa 'path' (tệp .xlsx) hoặc 'spreadsheet' (Google).")
+            raise r.fail(where, "cần đúng một trong hai khóa 'path' (tệp .xlsx) "
+                                "hoặc 'spreadsheet' (Google).")
         code = u["code"].strip()
         if normalize(code) in seen:
             raise r.fail(where, f"mã đơn vị '{code}' bị trùng.")
@@ -306,7 +313,8 @@ def parse_config(data: dict, path: Path) -> Config:
     for i, a in enumerate(data.get("accepted") or [], start=1):
         r.table(a, _ACCEPTED, f"accepted[{i}]")
         if not (set(a) - {"note"}):
-            raise r.fail(f"accepted[{i}]", "cần ít nhất một khóa unit, rule, cell, period, row hoặc tab.")
+            raise r.fail(f"accepted[{i}]",
+                         "cần ít nhất một khóa unit, rule, cell, period, row hoặc tab.")
         accepted.append(Accepted(**a))
 
     state = r.table(data.get("state") or {}, _STATE, "state")
@@ -356,7 +364,8 @@ def decode_text(raw: bytes, path: Path, what: str = "Tệp cấu hình") -> str:
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError:
-            raise ConfigError(f"{what} {path} bị hỏng (UTF-16 không hợp lệ). {UTF8_HINT}") from None
+            raise ConfigError(f"{what} {path} bị hỏng (UTF-16 không hợp lệ). {UTF8_HINT}") \
+                from None
     if b"\x00" in raw:
         raise ConfigError(f"{what} {path} không phải văn bản UTF-8 (có thể là UTF-16 không có "
                           f"BOM). {UTF8_HINT}")
@@ -364,11 +373,11 @@ def decode_text(raw: bytes, path: Path, what: str = "Tệp cấu hình") -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
-        raise ConfigError(f"{what} {path} không phải UTF-8 (dòng {line} có ký tự lưu theo bảng mã "
-                          f"khác, ví dụ ANSI/Windows-1258). {UTF8_HINT}") from None
+        raise ConfigError(f"{what} {path} không phải UTF-8 (dòng {line} có ký tự lưu theo bảng "
+                          f"mã khác, ví dụ ANSI/Windows-1258). {UTF8_HINT}") from None
 
 
-def load_config(path: str | os.PathLike) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     path = Path(path).resolve()
     try:
         raw = path.read_bytes()

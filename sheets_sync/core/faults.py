@@ -29,11 +29,11 @@ _NOT_A_FOLDER = {errno.ENOTDIR, errno.EEXIST}
 NOTHING_TOUCHED = "Không có tệp nào bị đổi tên hay xóa."
 
 
-def _where(path: str | os.PathLike | None, what: str) -> str:
+def _where(path: str | os.PathLike[str] | None, what: str) -> str:
     return f"{what} {path}" if path else what
 
 
-def full_message(path: str | os.PathLike | None, what: str = "thư mục trạng thái") -> str:
+def full_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái") -> str:
     folder = Path(path).parent if path and Path(path).suffix and not Path(path).is_dir() \
         else path
     return (f"Ổ đĩa chứa {_where(folder, what)} đã đầy (hết chỗ trống) nên không ghi được. "
@@ -41,14 +41,14 @@ def full_message(path: str | os.PathLike | None, what: str = "thư mục trạng
             f"đổi [state] dir / [output] dir sang ổ khác, rồi chạy lại. {NOTHING_TOUCHED}")
 
 
-def read_only_message(path: str | os.PathLike | None, what: str = "thư mục trạng thái") -> str:
+def read_only_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái") -> str:
     return (f"Không ghi được vào {_where(path, what)}: thư mục chỉ đọc hoặc tài khoản chạy "
             "sheets-sync không có quyền ghi. Hãy cấp quyền ghi cho thư mục đó (hoặc bỏ thuộc "
             f"tính chỉ đọc) hoặc đổi [state] dir / [output] dir trong tệp cấu hình. "
             f"{NOTHING_TOUCHED}")
 
 
-def not_a_folder_message(path: str | os.PathLike | None, what: str = "thư mục trạng thái"
+def not_a_folder_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái"
                          ) -> str:
     return (f"{_where(path, what).capitalize()} là một tệp (hoặc nằm dưới một tệp), không phải "
             "thư mục. Hãy sửa [state] dir / [output] dir trong tệp cấu hình thành một thư mục. "
@@ -87,14 +87,14 @@ def sqlite_kind(e: sqlite3.Error) -> str:
     return ""
 
 
-def damaged_message(path: str | os.PathLike) -> str:
+def damaged_message(path: str | os.PathLike[str]) -> str:
     return (f"Kho lịch sử {path} bị hỏng. Tệp được giữ nguyên, không bị đổi tên hay xóa; lần "
             "chạy vẫn đọc, kiểm tra và ghi kết quả từ bảng tính, chỉ các quy tắc lịch sử "
             "(DATA-DELETED, DATA-CHANGED-CLOSED) tạm không kiểm tra được và lần đọc không được "
             "lưu. Hãy chạy 'sheets-sync history repair' để khôi phục kho.")
 
 
-def sqlite_error(e: sqlite3.Error, path: str | os.PathLike) -> SheetsSyncError | None:
+def sqlite_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> SheetsSyncError | None:
     kind = sqlite_kind(e)
     if kind == "full":
         return StateFolderError(full_message(path, "kho lịch sử"), EXIT_UNITS_FAILED)
@@ -144,7 +144,7 @@ def describe(e: BaseException, what: str = "thư mục") -> tuple[str, int]:
     return (f"Lỗi ngoài dự kiến ({type(e).__name__}).", EXIT_UNITS_FAILED)
 
 
-def usable_folder(path: str | os.PathLike, what: str = "thư mục trạng thái") -> Path:
+def usable_folder(path: str | os.PathLike[str], what: str = "thư mục trạng thái") -> Path:
     """``path`` as a folder the job can write into (created when missing)."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
@@ -169,7 +169,7 @@ def usable_folder(path: str | os.PathLike, what: str = "thư mục trạng thái
     return folder
 
 
-def not_regular_file(path: str | os.PathLike) -> str | None:
+def not_regular_file(path: str | os.PathLike[str]) -> str | None:
     """Why ``path`` must not be opened as a workbook (None when it is a regular file, or does
     not exist: the caller says "not found"). Checked with ``stat`` alone, so a FIFO, a device
     (``/dev/zero``), a socket or a folder is refused before any ``open`` could block or read

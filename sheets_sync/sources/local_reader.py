@@ -106,7 +106,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
                 wb.close()
     except UnitReadError:
         raise
-    except Exception as e:  # openpyxl raises many kinds on damaged files
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
@@ -121,11 +121,13 @@ def read_xlsx(path: Path) -> RawWorkbook:
 
 class LocalBackend:
     def read(self, unit: UnitConfig) -> RawWorkbook:
+        assert unit.path is not None, "a local unit has a path (config)"
         return read_xlsx(unit.path)
 
     def version(self, unit: UnitConfig) -> str | None:
         from ..core.faults import not_regular_file
 
+        assert unit.path is not None, "a local unit has a path (config)"
         if not_regular_file(unit.path) is not None:
             return None
         try:

@@ -6,8 +6,12 @@ has no null, ``false`` unsets an optional parameter.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
+from typing import Any
+
+from ..errors import ConfigError
 
 DEFAULTS = MappingProxyType({
     # Regular meeting window (CT §5)
@@ -65,17 +69,17 @@ RANGES: dict[str, tuple[float, float]] = {
 SCORE_RANGE = (0, 100)  # rating_thresholds: a meeting's score
 
 
-def _check(name: str, value, where: str) -> object:
+def _check(name: str, value: Any, where: str) -> object:
     from ..config import FIRST_YEAR, LAST_YEAR, Typed, check_value
-    from ..errors import ConfigError
 
     if name not in DEFAULTS:
         raise ConfigError(f"{where}: tham số quy tắc không có: '{name}'. Xem 'sheets-sync rules'.")
     default = DEFAULTS[name]
     if name in OPTIONAL and (value is False or value is None):
         return None
+    expected: type
     if name in OPTIONAL:
-        expected: type = int
+        expected = int
     elif isinstance(default, MappingProxyType):
         expected = dict
     else:
@@ -98,9 +102,10 @@ def _check(name: str, value, where: str) -> object:
     return value
 
 
-def resolve(*layers: dict, where: str = "config") -> MappingProxyType:
+def resolve(*layers: Mapping[str, Any] | None,
+            where: str = "config") -> MappingProxyType[str, Any]:
     """Defaults overlaid by each layer (parent ``[rules]``, then the unit's ``rules``)."""
-    merged = dict(DEFAULTS)
+    merged: dict[str, Any] = dict(DEFAULTS)
     for layer in layers:
         for name, value in (layer or {}).items():
             merged[name] = _check(name, value, where)
