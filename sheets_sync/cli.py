@@ -120,7 +120,8 @@ def _command_path(ctx: click.Context) -> list[str]:
     return names
 
 
-@click.group(cls=GuardedGroup, help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
+@click.group(cls=GuardedGroup,
+             help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
                   "vào bảng tính của đơn vị và lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   + EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="sheets-sync")
@@ -275,10 +276,10 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(code)
 
 
-@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã thoát "
-                  "và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay lần chạy "
-                  "đêm qua có ổn không. Mã thoát của lệnh là mã thoát của lần chạy gần nhất "
-                  "đã kết thúc.\n\n"
+@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
+                  "thoát và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay "
+                  "lần chạy đêm qua có ổn không. Mã thoát của lệnh là mã thoát của lần chạy gần "
+                  "nhất đã kết thúc.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
 @CONFIG_OPTION
 @click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")

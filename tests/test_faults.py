@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from faults_support import (
     AS_OF,
     assert_no_traceback,
@@ -257,7 +258,8 @@ LOCAL_UNIT = '[[units]]\ncode = "NT"\nname = "Đảng ủy xã Nhân Thịnh"\np
     ("null", "nội dung là null"),
     ("42", "nội dung là int"),
     (('{"client_email": "a@b.iam.gserviceaccount.com", "token_uri": "http://127.0.0.1:9/t", '
-     '"private_key": "-----BEGIN PRIVATE KEY-----\\nAAAAbrokenbroken\\n-----END PRIVATE KEY-----\\n"}'),
+     '"private_key": "-----BEGIN PRIVATE KEY-----\\nAAAAbrokenbroken\\n'
+     '-----END PRIVATE KEY-----\\n"}'),
      "Khóa riêng (private_key) trong tệp khóa"),
     ('{"client_email": 5, "private_key": "x", "token_uri": "y"}', "client_email phải là chuỗi"),
     ("{bị hỏng", "không đọc được (cần JSON)"),
@@ -392,7 +394,6 @@ def test_status_lists_runs_that_stopped_early_with_code_and_reason(work):
 
 def test_a_clock_jumped_forward_deletes_no_history(tmp_path):
     from helpers import meeting, workbook
-
     from sheets_sync.core.grid import parse_unit
     from sheets_sync.core.template import load_template
     from sheets_sync.sync.store import Store
@@ -472,7 +473,8 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
     from sheets_sync.cli import cli as group
     from sheets_sync.sync import pipeline
 
-    secret = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    secret = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+              "-----END PRIVATE KEY-----")
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"bug with {secret} and Bearer ya29.abcdefghijklmnop")

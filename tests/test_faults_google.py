@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from faults_support import AS_OF, assert_no_traceback, cli, district, summaries
 from sheets_sync_emulator import Emulator
 
