@@ -26,7 +26,7 @@ import pytest
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from conftest_emulator import RECORDINGS, redirect
+from emulator_helpers import RECORDINGS, redirect
 from sheets_sync_emulator import Emulator
 
 # The recordings' service account: Google made it an editor of protected ranges.

@@ -13,7 +13,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest_emulator import emu, emulator_server  # noqa: F401
 
 from sheets_sync.cli import cli
 from sheets_sync.core.config import load_config
