@@ -5,9 +5,10 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -614,8 +615,8 @@ def _width() -> int:
 @click.option("--no-input", is_flag=True, help="Không hỏi gì: chỉ dùng các tùy chọn đã đưa.")
 def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supervisors,
          credentials, google_endpoint, data_dir, no_input) -> None:
-    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
     from .ops import init as setup
+    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
 
     target = Path(config_path)
     answers = setup.Answers(target, parent_name, {}, list(unit_names), xlsx_folder, list(google),

@@ -22,15 +22,15 @@ from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
-settings.register_profile("soak", derandomize=False, database=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
-
 from emulator_helpers import make_client
 from google_support import AS_OF, YEAR, District, ensure_rollup, seed_district
 from sheets_sync.core.config import Config, load_config
 from sheets_sync_demo import generate_demo
 from sheets_sync_emulator import Emulator
+
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("soak", derandomize=False, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 # --- the emulator alone (tests of the emulator, provisioning, publishing, doctor) ----------------
 

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 
 from sheets_sync.cli import cli
 from sheets_sync.core.config import load_config
-from sheets_sync_demo import generate_demo
 from sheets_sync.core.errors import ConfigError
-from sheets_sync.ops import init as setup
 from sheets_sync.core.template import load_template
+from sheets_sync.ops import init as setup
+from sheets_sync_demo import generate_demo
 
 PARENT = "Đảng bộ huyện Lý Nhân"
 EMAIL = "init-bot@test-project.iam.gserviceaccount.com"

@@ -84,12 +84,13 @@ def run_doctor(config: Config | str | os.PathLike, backend_factory: Callable | N
     ``units`` limits the per-unit checks to those codes. Reads only; never writes."""
     checks: list[Check] = []
     if not isinstance(config, Config):
+        path = config
         try:
-            config = load_config(config)
+            config = load_config(path)
         except SheetsSyncError as e:
             checks.append(Check("Cấu hình", False, _scrub(str(e)),
                                 "Sửa tệp cấu hình theo thông báo rồi chạy lại: "
-                                + rerun_command(config)))
+                                + rerun_command(path)))
             return checks
     try:
         selected = config.select(tuple(units or ()))

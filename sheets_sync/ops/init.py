@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 import textwrap
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
 from xml.etree import ElementTree
 
 from ..core.config import Config, load_config
 from ..core.errors import ConfigError, SheetsSyncError
-from ..outputs.rollup.layout import place_name
 from ..core.text import fold, nfc, normalize, slug
+from ..outputs.rollup.layout import place_name
 
 # [labels] keys written by init, with the question asked for each (config.py `_LABELS`).
 LABEL_QUESTIONS: dict[str, str] = {
