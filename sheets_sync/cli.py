@@ -597,7 +597,7 @@ def _width() -> int:
 @common("config")
 @click.option("--parent-name", metavar="TÊN", help="Tên đảng bộ, ví dụ \"Đảng bộ huyện Lý Nhân\".")
 @click.option("--label", "labels", multiple=True, metavar="KHÓA=TÊN",
-              help="Tên gọi/tiêu đề (lặp lại được): parent, unit, cell, issuer, body, symbol, "
+              help="Tên gọi/tiêu đề (lặp lại được): parent, unit, cell, committee, board, symbol, "
                    "place. Bỏ trống = gợi ý theo tên đảng bộ.")
 @click.option("--unit-name", "unit_names", multiple=True, metavar="[MÃ=]TÊN",
               help="Một đơn vị dùng tệp .xlsx mới tạo từ mẫu (lặp lại được).")

@@ -26,25 +26,24 @@ LABEL_QUESTIONS: dict[str, str] = {
     "parent": "Tên gọi cấp ủy cấp trên (dùng trong thông báo và bảng tổng hợp)",
     "unit": "Tên gọi cấp đơn vị (mỗi đơn vị một bảng tính)",
     "cell": "Tên gọi cấp chi bộ",
-    "issuer": "Dòng 1 tiêu đề văn bản: cấp ủy (chữ in hoa)",
-    "body": "Dòng 2 tiêu đề văn bản: cơ quan ban hành (chữ in hoa)",
-    "symbol": "Ký hiệu văn bản (sau \"Số\")",
+    "committee": "Dòng 1 tiêu đề văn bản: tên cấp ủy (chữ in hoa)",
+    "board": "Dòng 2 tiêu đề văn bản: cơ quan ban hành (chữ in hoa)",
+    "symbol": "Ký hiệu văn bản (sau \"Số   -\")",
     "place": "Địa danh ở dòng ngày tháng",
 }
 DATA_DIR = "data"
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")
 _LEVEL_WORDS = ("đảng ủy", "đảng uỷ", "đảng bộ", "chi bộ", "thị trấn", "thành phố", "thị xã",
                 "đặc khu", "phường", "xã", "quận", "huyện", "tỉnh", "cơ quan", "trường")
-# parent level (first words of the parent's name, folded) -> (label, issuer prefix, symbol,
-# unit label)
+# parent level (first words of the parent's name, folded) -> (label, committee prefix, symbol)
 _LEVELS = (
-    ("dang bo tinh", "Tỉnh ủy", "TỈNH ỦY", "-BC/BTCTU", "Đảng ủy xã, phường"),
-    ("dang bo thanh pho", "Thành ủy", "THÀNH ỦY", "-BC/BTCTU", "Đảng ủy xã, phường"),
-    ("dang bo huyen", "Huyện ủy", "HUYỆN ỦY", "-BC/BTCHU", "Đảng ủy xã, thị trấn"),
-    ("dang bo quan", "Quận ủy", "QUẬN ỦY", "-BC/BTCQU", "Đảng ủy phường"),
-    ("dang bo thi xa", "Thị ủy", "THỊ ỦY", "-BC/BTCTU", "Đảng ủy xã, phường"),
-    ("dang bo xa", "Đảng ủy xã", "ĐẢNG ỦY XÃ", "-BC/ĐU", "Chi bộ"),
-    ("dang bo phuong", "Đảng ủy phường", "ĐẢNG ỦY PHƯỜNG", "-BC/ĐU", "Chi bộ"),
+    ("dang bo tinh", "Tỉnh ủy", "TỈNH ỦY", "BC/BTCTU", "Đảng ủy xã, phường"),
+    ("dang bo thanh pho", "Thành ủy", "THÀNH ỦY", "BC/BTCThU", "Đảng ủy xã, phường"),
+    ("dang bo huyen", "Huyện ủy", "HUYỆN ỦY", "BC/BTCHU", "Đảng ủy xã, thị trấn"),
+    ("dang bo quan", "Quận ủy", "QUẬN ỦY", "BC/BTCQU", "Đảng ủy phường"),
+    ("dang bo thi xa", "Thị ủy", "THỊ ỦY", "BC/BTCTU", "Đảng ủy xã, phường"),
+    ("dang bo xa", "Đảng ủy xã", "ĐẢNG ỦY XÃ", "BC/ĐU", "Chi bộ"),
+    ("dang bo phuong", "Đảng ủy phường", "ĐẢNG ỦY PHƯỜNG", "BC/ĐU", "Chi bộ"),
 )
 
 
@@ -86,13 +85,13 @@ def suggested_labels(parent_name: str) -> dict[str, str]:
     """Labels for a parent named like "Đảng bộ huyện Lý Nhân" (the operator may change each)."""
     place = place_name(parent_name)
     folded = fold(parent_name)
-    for prefix, label, issuer, symbol, unit in _LEVELS:
+    for prefix, label, committee, symbol, unit in _LEVELS:
         if folded.startswith(prefix + " "):
             return {"parent": label, "unit": unit, "cell": "Chi bộ",
-                    "issuer": f"{issuer} {place.upper()}", "body": "BAN TỔ CHỨC",
+                    "committee": f"{committee} {place.upper()}", "board": "BAN TỔ CHỨC",
                     "symbol": symbol, "place": place}
     return {"parent": "Cấp ủy", "unit": "Đảng ủy cơ sở", "cell": "Chi bộ",
-            "issuer": nfc(parent_name).upper(), "body": "BAN TỔ CHỨC", "symbol": "-BC/BTC",
+            "committee": nfc(parent_name).upper(), "board": "BAN TỔ CHỨC", "symbol": "BC/BTC",
             "place": place}
 
 
@@ -517,8 +516,8 @@ def interview(a: Answers, ask: Ask, say: Callable[[str], None]) -> InitPlan:
 
 def describe_plan(plan: InitPlan) -> str:
     """What the config will hold, for the operator to confirm."""
-    lines = [f"Đảng bộ: {plan.parent_name}", f"Tiêu đề văn bản: {plan.labels.get('issuer', '')}"
-             f" / {plan.labels.get('body', '')}", f"Đơn vị ({len(plan.units)}):"]
+    lines = [f"Đảng bộ: {plan.parent_name}", f"Tiêu đề văn bản: {plan.labels.get('committee', '')}"
+             f" / {plan.labels.get('board', '')}", f"Đơn vị ({len(plan.units)}):"]
     for u in plan.units:
         where = u.path if u.path else f"Google {u.spreadsheet}"
         lines.append(f"  {u.code:<6} {u.name} — {where}")
