@@ -14,6 +14,23 @@ from .rules import params as rule_params
 from .text import normalize
 
 DEFAULT_LABELS = {"parent": "Huyện ủy", "unit": "Đảng ủy xã, thị trấn", "cell": "Chi bộ"}
+# Lines of the Party document header and signature (Hướng dẫn 36-HD/VPTW) of the roll-up and
+# the report. Empty here = derived from the parent's name and the labels above
+# (``document_labels``), e.g. issuer "HUYỆN ỦY LÝ NHÂN", symbol "-BC/BTCHU".
+DOCUMENT_LABELS = {
+    "issuer": "",  # the issuing committee, top left: "HUYỆN ỦY LÝ NHÂN"
+    "body": "BAN TỔ CHỨC",  # the issuing body under it (bold)
+    "place": "",  # the place of the date line: "Lý Nhân"
+    "symbol": "",  # số ký hiệu after "Số": "-BC/BTCHU"
+    "signer_for": "",  # "T/M …" / "K/T …" line above the title, when the signer signs for
+    "signer_title": "TRƯỞNG BAN",
+    "signer_name": "",  # printed under the signature space when given
+    # A unit's own report (`report --unit`): the unit's committee is the issuer.
+    "unit_issuer": "",  # the level above the unit: "ĐẢNG BỘ HUYỆN LÝ NHÂN"
+    "unit_symbol": "-BC/ĐU",
+    "unit_signer_for": "T/M ĐẢNG ỦY",
+    "unit_signer_title": "BÍ THƯ",
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,19 @@ class GoogleConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """``[report]``: the December report and the §6 proposals (commendation / correction)."""
+    enabled: bool = False  # `run` also writes the report
+    commend_unit_min_score: float = 95.0  # composite score (0–100) at or above: commend …
+    commend_unit_max_errors: int = 2  # … with at most this many violations
+    correct_unit_max_score: float = 85.0  # below: needs correction
+    correct_unit_min_errors: int = 10  # or at least this many violations
+    correct_cell_min_errors: int = 3  # a cell with this many violations needs correction
+    findings_rows: int = 500  # rows of errors and warnings on the roll-up's `Vi phạm` sheet
+    recipients: tuple[str, ...] = ()  # "Nơi nhận" lines; empty = derived from the labels
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     parent_name: str
@@ -95,6 +125,7 @@ class Config:
     show_member_names: bool = False
     backup_keep: int = 5
     history_retention_days: int = 800
+    report: ReportConfig = ReportConfig()
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -111,11 +142,15 @@ class Config:
 # --- schema ---------------------------------------------------------------------------------
 # Each table: key -> expected Python type(s). Anything else is rejected.
 _TOP = {"parent", "units", "supervisors", "labels", "rules", "accepted", "state", "output",
-        "google", "rollup", "writeback", "history"}
+        "google", "rollup", "writeback", "history", "report"}
 _PARENT = {"name": str}
 _UNIT = {"code": str, "name": str, "path": str, "spreadsheet": str, "rules": dict}
 _SUPERVISOR = {"name": str, "role": str, "units": list, "aliases": list, "code": str}
-_LABELS = {"parent": str, "unit": str, "cell": str}
+_LABELS = {"parent": str, "unit": str, "cell": str, **{k: str for k in DOCUMENT_LABELS}}
+_REPORT = {"enabled": bool, "commend_unit_min_score": (int, float),
+           "commend_unit_max_errors": int, "correct_unit_max_score": (int, float),
+           "correct_unit_min_errors": int, "correct_cell_min_errors": int,
+           "findings_rows": int, "recipients": list}
 _ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str, "row": int, "tab": str,
              "note": str}
 _STATE = {"dir": str}
@@ -161,7 +196,8 @@ class _Reader:
         return p if p.is_absolute() else (self.path.parent / p)
 
 
-_TYPE_VI = {str: "chuỗi", int: "số nguyên", bool: "true/false", dict: "bảng", list: "danh sách"}
+_TYPE_VI = {str: "chuỗi", int: "số nguyên", bool: "true/false", dict: "bảng", list: "danh sách",
+            (int, float): "số"}
 
 
 def parse_config(data: dict, path: Path) -> Config:
@@ -226,6 +262,7 @@ def parse_config(data: dict, path: Path) -> Config:
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")
+    report = _report_config(r, data.get("report") or {})
     credentials = google.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
 
     return Config(
@@ -246,7 +283,49 @@ def parse_config(data: dict, path: Path) -> Config:
         show_member_names=rollup.get("show_member_names", False),
         backup_keep=writeback.get("backup_keep", 5),
         history_retention_days=history.get("retention_days", 800),
+        report=report,
     )
+
+
+def _report_config(r: _Reader, data: Any) -> ReportConfig:
+    got = dict(r.table(data, _REPORT, "report"))
+    for key in ("commend_unit_min_score", "correct_unit_max_score"):
+        if key in got:
+            if isinstance(got[key], bool) or not 0 <= got[key] <= 100:
+                raise r.fail(f"report.{key}", "cần một số từ 0 đến 100 (điểm tổng hợp).")
+            got[key] = float(got[key])
+    for key in ("commend_unit_max_errors", "correct_unit_min_errors", "correct_cell_min_errors",
+                "findings_rows"):
+        if key in got and got[key] < 0:
+            raise r.fail(f"report.{key}", "cần một số nguyên không âm.")
+    if "recipients" in got:
+        got["recipients"] = r.strings(got["recipients"], "report.recipients")
+    return ReportConfig(**got)
+
+
+def document_labels(parent_name: str, labels: Any) -> dict[str, str]:
+    """The document labels with the derived defaults filled in: issuer "<PARENT LABEL> <PLACE>"
+    in capitals, place from the parent's name, symbol "-BC/" + initials of the body and of
+    the parent label ("BAN TỔ CHỨC", "Huyện ủy" -> "-BC/BTCHU"), unit issuer = the parent's
+    name in capitals."""
+    from .text import place_name
+
+    out = {**DEFAULT_LABELS, **DOCUMENT_LABELS, **dict(labels)}
+    place = out["place"] or place_name(parent_name)
+    out["place"] = place
+    if not out["issuer"]:
+        out["issuer"] = f"{out['parent']} {place}".upper()
+    if not out["symbol"]:
+        out["symbol"] = f"-BC/{_initials(out['body'])}{_initials(out['parent'])}"
+    if not out["unit_issuer"]:
+        out["unit_issuer"] = parent_name.upper()
+    return out
+
+
+def _initials(text: str) -> str:
+    from .text import fold, nfc
+
+    return "".join("Đ" if w[0] in "đĐ" else fold(w[0]).upper() for w in nfc(text).split())
 
 
 def load_config(path: str | os.PathLike) -> Config:

@@ -97,7 +97,57 @@ class Report:
         return all(u.status in READ_STATUSES for u in self.units)
 
     def counts(self, findings: Iterable[Finding] | None = None) -> dict[str, int]:
-        out = {ERROR: 0, WARNING: 0, INFO: 0}
-        for f in self.findings if findings is None else findings:
-            out[f.severity] += 1
+        """{"error", "warning", "info", "accepted", "explained"} as ``FindingCounts`` counts
+        them (an accepted explanation is neither an error nor a warning)."""
+        return FindingCounts.of(self.findings if findings is None else findings).as_dict()
+
+
+@dataclass
+class FindingCounts:
+    """The one way findings are counted (roll-up, report, check, run summary): a finding whose
+    explanation the Board accepted is counted only as ``accepted``, never as an error or a
+    warning; a pending explanation still counts as its severity and also in ``explained`` (of
+    which: explained, awaiting review); info is counted apart."""
+
+    errors: int = 0
+    warnings: int = 0
+    explained: int = 0
+    accepted: int = 0
+    info: int = 0
+
+    def add(self, f: Finding) -> None:
+        if f.severity == INFO:
+            self.info += 1
+        elif f.accepted:
+            self.accepted += 1
+        else:
+            if f.severity == ERROR:
+                self.errors += 1
+            else:
+                self.warnings += 1
+            if f.explained:
+                self.explained += 1
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> "FindingCounts":
+        out = cls()
+        for f in findings:
+            out.add(f)
         return out
+
+    def as_dict(self) -> dict[str, int]:
+        return {ERROR: self.errors, WARNING: self.warnings, INFO: self.info,
+                "accepted": self.accepted, "explained": self.explained}
+
+    def __add__(self, other: "FindingCounts") -> "FindingCounts":
+        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
+                             self.explained + other.explained, self.accepted + other.accepted,
+                             self.info + other.info)
+
+
+def counts_by_unit(report: Report) -> dict[str, FindingCounts]:
+    """FindingCounts of every unit of the report (config order), zero for units without any."""
+    out: dict[str, FindingCounts] = {u.code: FindingCounts() for u in report.units}
+    for f in report.findings:
+        out.setdefault(f.unit, FindingCounts()).add(f)
+    return out

@@ -8,6 +8,7 @@ import unicodedata
 
 from .findings import (ERROR, FINDING_FIELDS, INFO, SEVERITY_ORDER, SEVERITY_VI, STATUS_VI,
                        WARNING, Finding, Report)
+from .findings import counts_by_unit as unit_counts
 
 SEVERITY_MARK = {ERROR: "✖", WARNING: "⚠", INFO: "ℹ"}
 
@@ -53,11 +54,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def counts_by_unit(report: Report) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {u.code: {ERROR: 0, WARNING: 0, INFO: 0}
-                                      for u in report.units}
-    for f in report.findings:
-        out.setdefault(f.unit, {ERROR: 0, WARNING: 0, INFO: 0})[f.severity] += 1
-    return out
+    """Per unit, counted as everywhere else (``findings.FindingCounts``: an accepted
+    explanation is not a violation)."""
+    return {code: c.as_dict() for code, c in unit_counts(report).items()}
 
 
 def where(f: Finding) -> str:

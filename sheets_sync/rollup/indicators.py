@@ -13,12 +13,12 @@ window: the data-completeness indicator shows what is missing).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 from typing import Iterable
 
-from ..findings import ERROR, INFO, WARNING, Finding
+from ..findings import ERROR, Finding, FindingCounts
 from ..rules.base import (
     UnitContext,
     brief_deadline,
@@ -55,35 +55,6 @@ class Ratio:
 
 
 @dataclass
-class FindingCounts:
-    """Errors and warnings split so that each is counted once: accepted explanations, pending
-    explanations, then open errors and open warnings. Info is counted apart."""
-
-    errors: int = 0
-    warnings: int = 0
-    explained: int = 0
-    accepted: int = 0
-    info: int = 0
-
-    def add(self, f: Finding) -> None:
-        if f.severity == INFO:
-            self.info += 1
-        elif f.accepted:
-            self.accepted += 1
-        elif f.explained:
-            self.explained += 1
-        elif f.severity == ERROR:
-            self.errors += 1
-        elif f.severity == WARNING:
-            self.warnings += 1
-
-    def __add__(self, other: "FindingCounts") -> "FindingCounts":
-        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
-                             self.explained + other.explained, self.accepted + other.accepted,
-                             self.info + other.info)
-
-
-@dataclass
 class UnitIndicators:
     code: str
     name: str
@@ -104,9 +75,29 @@ class UnitIndicators:
     briefing: Ratio | None = None  # due months with an on-time briefing
     visits: int | None = None  # visit rows of the checked year
     completeness: Ratio | None = None  # data rows without DATA-REQUIRED / DATA-INVALID
+    clean: Ratio | None = None  # held meetings without an error (accepted ones excepted)
     counts: FindingCounts = field(default_factory=FindingCounts)
     window_days: tuple[int, int] | None = None
     preferred_day: int | None = None
+    # Month by month (index 0 = January): "held", "window", "attendance", "clean" and "good"
+    # (meetings rated Tốt / rated meetings); empty when the meetings cannot be read.
+    monthly: dict[str, list[Ratio]] = field(default_factory=dict)
+
+    @property
+    def good(self) -> Ratio | None:
+        """Held meetings rated Tốt / held meetings with a rating."""
+        if self.ratings is None:
+            return None
+        return Ratio(self.ratings.get("good", 0), sum(self.ratings.values()))
+
+    @property
+    def thematic_all(self) -> Ratio | None:
+        """The due quarters pooled."""
+        got = [q for q in self.thematic if q is not None]
+        return sum(got, Ratio()) if got else None
+
+
+MONTHLY = ("held", "window", "attendance", "clean", "good")
 
 
 def _add_opt(a, b):
@@ -123,13 +114,16 @@ def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitI
     for u in units:
         out.has_data = out.has_data or u.has_data
         for attr in ("cells", "members", "held", "window", "preferred", "duration",
-                     "attendance", "pooled", "briefing", "visits", "completeness"):
+                     "attendance", "pooled", "briefing", "visits", "completeness", "clean"):
             setattr(out, attr, _add_opt(getattr(out, attr), getattr(u, attr)))
         out.thematic = [_add_opt(a, b) for a, b in zip(out.thematic, u.thematic)]
         if u.ratings is not None:
             base = out.ratings or {k: 0 for k in RATING_LEVELS}
             out.ratings = {k: base[k] + u.ratings.get(k, 0) for k in RATING_LEVELS}
         out.counts = out.counts + u.counts
+        for key, series in u.monthly.items():
+            mine = out.monthly.setdefault(key, [Ratio() for _ in range(12)])
+            out.monthly[key] = [a + b for a, b in zip(mine, series)]
     return out
 
 
@@ -148,7 +142,7 @@ def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding]) ->
     ind.window_days = (p["window_start_day"], p["window_end_day"])
     ind.preferred_day = p["preferred_day"]
     _register(ctx, ind)
-    _meetings(ctx, ind)
+    _meetings(ctx, ind, findings)
     _thematic(ctx, ind)
     _briefing(ctx, ind)
     visits = ctx.tab("visits")
@@ -191,12 +185,31 @@ def held_meetings(ctx: UnitContext) -> tuple[Ratio, list[int]] | None:
     return ratio, rows
 
 
-def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
+def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding]
+                    ) -> UnitIndicators:
+    """The same indicators for one cell of a unit (``key``: its code key): a context holding
+    only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
+    completeness) are left empty."""
+    one = replace(ctx, cells={key: ctx.cells[key]})
+    ind = unit_indicators(one, result, findings)
+    ind.briefing = ind.visits = ind.completeness = None
+    return ind
+
+
+def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding]) -> None:
     got = held_meetings(ctx)
     if got is None:
         return
     ind.held, rows = got
     tab = ctx.tab("meetings")
+    _monthly_held(ctx, ind)
+    failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
+              and f.row is not None and f.tab == tab.tab.name}
+    sheet_rows = tab.rows
+    clean = Ratio()
+    monthly = ind.monthly
+    for key in ("window", "attendance", "clean", "good"):
+        monthly[key] = [Ratio() for _ in range(12)]
     p = ctx.params
     start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
     months, dates = tab.col("month"), tab.col("meeting_date")
@@ -211,9 +224,16 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
     counted = {k: 0 for k in RATING_LEVELS}
     for i in rows:
         d, m = dates[i], months[i]
+        k = int(m[5:7]) - 1
+        ok = sheet_rows[i] not in failed
+        clean.add(ok)
+        monthly["clean"][k].add(ok)
+        if ratings[i] in counted:
+            monthly["good"][k].add(ratings[i] == "good")
         if d is not None and m is not None:
             same = d.year == int(m[:4]) and d.month == int(m[5:7])
             window.add(same and start <= d.day <= end)
+            monthly["window"][k].add(same and start <= d.day <= end)
             if preferred is not None:
                 pref.add(same and d.day == preferred)
         s, e, col = starts[i], ends[i], minutes[i]
@@ -231,16 +251,30 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
         req, pres = required[i], present[i]
         if req is not None and pres is not None and req > 0:
             attendance.add(pres * rate_den > rate_num * req)
+            monthly["attendance"][k].add(pres * rate_den > rate_num * req)
             pooled.num += pres
             pooled.den += req
         if ratings[i] in counted:
             counted[ratings[i]] += 1
     ind.window = window
+    ind.clean = clean
     ind.preferred = pref if preferred is not None else None
     ind.duration = duration if tab.has("duration") or tab.has("start_time") else None
     ind.attendance = attendance if tab.has("required_count") and tab.has("present") else None
     ind.pooled = pooled if ind.attendance is not None else None
     ind.ratings = counted if tab.has("rating") else None
+
+
+def _monthly_held(ctx: UnitContext, ind: UnitIndicators) -> None:
+    tab = ctx.tab("meetings")
+    first = first_regular_meetings(tab)
+    held = [Ratio() for _ in range(12)]
+    for m in due_months(ctx):
+        period = month_key(ctx.year, m)
+        for key, cell in ctx.cells.items():
+            if cell.active(ctx.year, m):
+                held[m - 1].add((key, period) in first)
+    ind.monthly["held"] = held
 
 
 def _thematic(ctx: UnitContext, ind: UnitIndicators) -> None:

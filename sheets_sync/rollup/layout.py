@@ -12,6 +12,8 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any, Mapping
 
+from ..text import place_name
+
 FONT = "Times New Roman"
 BASE_SIZE = 11
 TABLE_SIZE = 10
@@ -255,27 +257,6 @@ def page_setup(ws, repeat: tuple[int, int] | None = None, fit_height: int = 0) -
 
 
 # --- Party document layout ----------------------------------------------------------------------
-
-_PLACE_PREFIXES = tuple(sorted((
-    "đảng bộ", "đảng ủy", "đảng uỷ", "huyện ủy", "huyện uỷ", "tỉnh ủy", "tỉnh uỷ", "thành ủy",
-    "thành uỷ", "thị ủy", "thị uỷ", "quận ủy", "quận uỷ", "huyện", "tỉnh", "thành phố", "thị xã",
-    "thị trấn", "quận", "xã", "phường", "đặc khu",
-), key=len, reverse=True))
-
-
-def place_name(parent_name: str) -> str:
-    """The place for the date line: "Đảng bộ huyện Lý Nhân" -> "Lý Nhân"."""
-    s = unicodedata.normalize("NFC", parent_name).strip()
-    while True:
-        low = s.casefold()
-        for p in _PLACE_PREFIXES:
-            if low.startswith(p + " "):
-                s = s[len(p):].strip()
-                break
-        else:
-            break
-    return s or parent_name.strip()
-
 
 def date_line(place: str, d: date) -> str:
     """"Lý Nhân, ngày 25 tháng 11 năm 2026"; days below 10 and months 1–2 get a leading zero."""

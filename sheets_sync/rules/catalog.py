@@ -123,3 +123,54 @@ RULES: tuple[Rule, ...] = (
 )
 
 BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+# Short Vietnamese names for people (roll-up, report). The catalog's own ``name_vi`` (issue 13)
+# wins when a rule has it; these stand in until then.
+_NAMES_VI: dict[str, str] = {
+    "TPL-TAB-MISSING": "Thiếu tab bắt buộc",
+    "TPL-COLUMN-MISSING": "Thiếu cột bắt buộc",
+    "TPL-COLUMN-DUPLICATE": "Cột trùng tên",
+    "DATA-REQUIRED": "Thiếu thông tin bắt buộc",
+    "DATA-INVALID": "Giá trị không đọc được",
+    "DATA-FUTURE-DATE": "Ngày sau ngày kiểm tra",
+    "DATA-UNKNOWN-CELL": "Mã chi bộ không có trong danh sách",
+    "DATA-DUPLICATE-CELL": "Mã chi bộ bị trùng",
+    "DATA-ATTENDANCE-SUM": "Số dự, vắng không khớp",
+    "CELL-ASSIGNEE": "Chưa phân công đảng ủy viên phụ trách",
+    "CELL-SIZE": "Chi bộ ít đảng viên chính thức",
+    "CELL-SECRETARY-DUAL": "Bí thư chưa kiêm trưởng thôn, thủ trưởng",
+    "MEET-MISSING": "Không sinh hoạt thường kỳ",
+    "MEET-DUPLICATE": "Nhập trùng buổi sinh hoạt",
+    "MEET-WINDOW": "Sinh hoạt ngoài khung ngày quy định",
+    "MEET-PREFERRED-DAY": "Không sinh hoạt vào ngày ưu tiên",
+    "MEET-DURATION": "Thời lượng sinh hoạt chưa đủ",
+    "MEET-ATTENDANCE": "Tỷ lệ đảng viên dự chưa đạt",
+    "MEET-UNEXCUSED": "Đảng viên vắng không lý do",
+    "MEET-PREMEETING": "Thiếu họp chi ủy chuẩn bị",
+    "MEET-MINUTES": "Biên bản chưa ghi đầy đủ",
+    "MEET-CONTENT": "Nội dung chưa gắn Nghị quyết TW4, làm theo Bác",
+    "MEET-CRITICISM": "Chưa tự phê bình và phê bình",
+    "MEET-DOCS-APP": "Đăng tài liệu lên Sổ tay đảng viên muộn",
+    "MEET-RATING-MISSING": "Chưa xếp loại buổi sinh hoạt",
+    "MEET-RATING-INFLATED": "Xếp loại cao hơn thực tế",
+    "THEME-QUARTERLY": "Thiếu sinh hoạt chuyên đề trong quý",
+    "BRIEF-DEADLINE": "Triển khai nhiệm vụ tháng muộn",
+    "SUP-MONTHLY": "Cấp ủy cấp trên không dự sinh hoạt trong tháng",
+    "SUP-RECORD": "Dự sinh hoạt chưa ghi sổ, chưa xác nhận",
+    "SUP-NO-MEETING": "Ngày dự không trùng buổi sinh hoạt",
+    "MEMBER-EXCUSED-STREAK": "Đảng viên vắng có lý do nhiều kỳ liên tiếp",
+    "MEMBER-ABANDON": "Đảng viên bỏ sinh hoạt",
+    "ANNUAL-RATING": "Tự xếp loại năm cao hơn mức suy ra",
+    "HOUSE-NEED": "Nhà văn hóa cần xây mới, nâng cấp",
+    "DATA-DELETED": "Dòng số liệu bị xóa",
+    "DATA-CHANGED-CLOSED": "Sửa số liệu tháng đã khóa sổ",
+}
+
+
+def rule_name_vi(rule_id: str) -> str:
+    """The rule's short Vietnamese name (``Rule.name_vi`` when the catalog has it); the ID
+    for an unknown rule."""
+    rule = BY_ID.get(rule_id)
+    name = getattr(rule, "name_vi", None) if rule is not None else None
+    return name or _NAMES_VI.get(rule_id, rule_id)
