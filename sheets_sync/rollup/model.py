@@ -320,7 +320,7 @@ def _proposals(model: Model, rc: ReportConfig) -> None:
             model.correct_units.append(Proposal(u.name, u.code, None, ", ".join(reasons)))
     for c in model.cells:
         errors = c.ind.counts.errors
-        who = f"{cell_title(cell_label, c.name, c.code)} ({c.unit} – {c.code})"
+        who = f"{cell_title(cell_label, c.name, c.code)} ({short_unit(c.unit_name)})"
         if c.derived == "good" and errors == 0:
             model.commend_cells.append(Proposal(who, c.unit, c.code,
                                                 "xếp loại suy ra Tốt, không có vi phạm"))
@@ -359,7 +359,18 @@ def fmt_pct(x: Ratio | float | None, digits: int = 1) -> str:
     value = x.value if isinstance(x, Ratio) else x
     if value is None:
         return ""
+    if value in (0, 1):
+        return f"{int(100 * value)}%"
     return f"{fmt_num(100 * value, digits)}%"
+
+
+def short_unit(name: str) -> str:
+    """"Đảng ủy xã Nhân Thịnh" -> "xã Nhân Thịnh" (tables, lists)."""
+    low = normalize(name)
+    for prefix in ("đảng ủy ", "đảng uỷ ", "đảng bộ "):
+        if low.startswith(prefix):
+            return name.strip()[len(prefix):].strip()
+    return name
 
 
 def quarter_of(month: int) -> int:

@@ -1,0 +1,1 @@
+"""What the tool produces for people: the roll-up workbook, the December report."""
