@@ -90,7 +90,14 @@ class Report:
             "year": self.year,
             "units": [u.to_json() for u in self.units],
             "findings": [f.to_json() for f in self.sorted_findings()],
+            "summary": self.summary(),
         }
+
+    def summary(self) -> dict:
+        """Counts as the roll-up and the report count them (``FindingCounts``): in total and
+        per unit."""
+        return {"counts": self.counts(),
+                "by_unit": {code: c.as_dict() for code, c in counts_by_unit(self).items()}}
 
     @property
     def all_read(self) -> bool:

@@ -46,7 +46,14 @@ def test_check_json_contract(demo):
                                       "--format", "json", "--no-history"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["as_of", "year", "units", "findings"]
+    assert list(doc) == ["as_of", "year", "units", "findings", "summary"]
+    # Counted as the roll-up counts (accepted explanations apart): the demo accepts one error.
+    counts = doc["summary"]["counts"]
+    assert counts["accepted"] == 1
+    assert counts["error"] + counts["warning"] + counts["accepted"] == sum(
+        1 for f in doc["findings"] if f["severity"] != "info")
+    by_unit = doc["summary"]["by_unit"]
+    assert all(sum(c[k] for c in by_unit.values()) == counts[k] for k in counts)
     assert doc["as_of"] == AS_OF and doc["year"] == 2026
     assert all(list(u) == ["code", "name", "status", "message"] for u in doc["units"])
     assert {u["status"] for u in doc["units"]} == {"ok"}

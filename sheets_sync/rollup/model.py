@@ -342,6 +342,29 @@ def cell_title(cell_label: str, name: str, code: str) -> str:
     return f"{cell_label} {name}"
 
 
+def score_explanation(criteria: Sequence[tuple[str, str]], who: str) -> str:
+    """The "Cách tính" of the composite score, the same words in the roll-up and the report."""
+    names = ", ".join(label for _, label in criteria)
+    return (f"Điểm tổng hợp của mỗi {who} (thang 100) là trung bình cộng các tỷ lệ đạt: {names}; "
+            f"mỗi tỷ lệ tính trên các tháng, các quý đã đến hạn. Tiêu chí không có số liệu do "
+            f"thiếu sổ, thiếu cột tính 0 điểm; tiêu chí chưa đến hạn không tính. Xếp thứ từ cao "
+            f"xuống thấp; bằng điểm thì {who} ít vi phạm hơn xếp trước.")
+
+
+def proposal_rule(rc: ReportConfig, cell_label: str, units: bool = True) -> str:
+    """The rule of ``[report]`` for §6 proposals, as the roll-up and the report state it."""
+    cell = cell_label.lower()
+    cells_commend = (f"{cell} có mức xếp loại suy ra từ các tháng là Tốt và không có vi phạm")
+    cells_correct = (f"{cell} có mức xếp loại suy ra Trung bình, Kém hoặc từ "
+                     f"{rc.correct_cell_min_errors} vi phạm trở lên")
+    if not units:
+        return f"Đề xuất biểu dương: {cells_commend}. Cần chấn chỉnh: {cells_correct}."
+    return (f"Đề xuất biểu dương: đơn vị có điểm tổng hợp từ {fmt_num(rc.commend_unit_min_score)}"
+            f" trở lên và không quá {rc.commend_unit_max_errors} vi phạm; {cells_commend}. Cần "
+            f"chấn chỉnh: đơn vị có điểm tổng hợp dưới {fmt_num(rc.correct_unit_max_score)} hoặc "
+            f"từ {rc.correct_unit_min_errors} vi phạm trở lên; {cells_correct}.")
+
+
 # --- number formatting shared by the views -------------------------------------------------------
 
 def fmt_num(x: float | int | None, digits: int = 1) -> str:

@@ -23,6 +23,8 @@ from ...rollup.model import (
     cell_title,
     fmt_num,
     fmt_pct,
+    proposal_rule,
+    score_explanation,
     short_unit,
 )
 from ...text import normalize, place_name, slug
@@ -445,12 +447,9 @@ class _Writer:
         d.heading("III. HẠN CHẾ, YẾU KÉM")
         d.heading(f"1. {'Đơn vị' if s.parent else self.cell}, {self.cell_l} còn hạn chế",
                   level=2)
-        crit = ", ".join(label for _, label in m.score_criteria
-                         if s.parent or _ not in ("briefing", "completeness"))
-        d.para(f"Điểm tổng hợp của mỗi {'đơn vị' if s.parent else self.cell_l} là trung bình "
-               f"cộng các tỷ lệ đạt: {crit} (tiêu chí không có số liệu do thiếu sổ, thiếu cột "
-               f"tính 0 điểm); xếp thứ từ cao xuống thấp, bằng điểm thì ít vi phạm hơn xếp "
-               f"trước.")
+        crit = [(k, label) for k, label in m.score_criteria
+                if s.parent or k not in ("briefing", "completeness")]
+        d.para(score_explanation(crit, "đơn vị" if s.parent else self.cell_l))
         ranked = sorted((r for r in s.rows if r.score is not None), key=lambda r: r.rank or 0)
         rows = [[str(r.rank), r.name, fmt_num(r.score), fmt_num(r.ind.counts.errors),
                  fmt_num(r.ind.counts.warnings), self.weakest(r)] for r in ranked]
@@ -493,16 +492,7 @@ class _Writer:
         else:
             d.para("Không có vi phạm, cảnh báo.")
         d.heading("3. Đề xuất biểu dương và chấn chỉnh (Chỉ thị, mục 6)", level=2)
-        rule = (f"Đề xuất biểu dương: đơn vị có điểm tổng hợp từ {fmt_num(rc.commend_unit_min_score)}"
-                f" trở lên và không quá {rc.commend_unit_max_errors} vi phạm; {self.cell_l} có "
-                f"mức xếp loại suy ra từ các tháng là Tốt và không có vi phạm. Cần chấn chỉnh: "
-                f"đơn vị có điểm tổng hợp dưới {fmt_num(rc.correct_unit_max_score)} hoặc từ "
-                f"{rc.correct_unit_min_errors} vi phạm trở lên; {self.cell_l} có mức xếp loại "
-                f"suy ra Trung bình, Kém hoặc từ {rc.correct_cell_min_errors} vi phạm trở lên.")
-        if not s.parent:
-            rule = (f"Đề xuất biểu dương: {self.cell_l} có mức xếp loại suy ra từ các tháng là "
-                    f"Tốt và không có vi phạm. Cần chấn chỉnh: {self.cell_l} có mức xếp loại suy "
-                    f"ra Trung bình, Kém hoặc từ {rc.correct_cell_min_errors} vi phạm trở lên.")
+        rule = proposal_rule(rc, self.cell, units=s.parent)
         d.para((rule, {"italic": True}))
         d.para(("a) Đề xuất biểu dương: ", {"bold": True}),
                f"{len(s.commend)} trường hợp" + (":" if s.commend else "."))
