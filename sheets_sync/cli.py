@@ -194,6 +194,35 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
 
 
+@cli.command(help="Dự thảo Báo cáo tình hình, chất lượng sinh hoạt chi bộ năm (Word .docx, thể thức "
+                  "văn bản của Đảng) từ lần đọc gần nhất đã lưu; cùng số liệu với bảng tổng hợp. "
+                  "--unit CODE: báo cáo riêng của một đơn vị (theo từng chi bộ).\n\n"
+                  "Ví dụ: sheets-sync report --config config.toml --year 2026\n\n"
+                  + EXIT_CODES_HELP)
+@CONFIG_OPTION
+@AS_OF_OPTION
+@YEAR_OPTION
+@click.option("--unit", "unit", metavar="CODE", default=None,
+              help="Báo cáo của một đơn vị (các chi bộ của đơn vị đó).")
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Tệp .docx sẽ ghi (mặc định: out/bao-cao-<cấp trên>[-<đơn vị>]-<năm>.docx).")
+def report(config_path, as_of, year, unit, output) -> None:
+    from .config import parse_as_of
+    from .pipeline import report_from_store
+
+    config = _load(config_path)
+    try:
+        outcome = report_from_store(config, parse_as_of(as_of), year, unit,
+                                    Path(output) if output else None)
+    except SheetsSyncError as e:
+        fail(e)
+    for r in outcome.reads:
+        if r.result.message:
+            click.echo(f"  {r.result.code}: {r.result.message}", err=True)
+    click.echo(f"Báo cáo (bản dự thảo): {outcome.report_docx}")
+    sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
+
+
 @cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
                   "do từng đơn vị lỗi — để biết ngay lần chạy đêm qua có ổn không.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")

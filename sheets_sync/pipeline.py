@@ -256,6 +256,7 @@ class RunOutcome(CheckOutcome):
     requests: dict = field(default_factory=dict)
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
+    report_docx: Path | None = None  # the December report, when [report] enabled = true
 
     @property
     def writes_skipped(self) -> bool:
@@ -365,9 +366,12 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             outcome = RunOutcome(evaluator.report(), ordered, started, _now())
             if not dry_run:
                 path = rollup_path(config, as_of)
-                build_rollup(config, outcome.report, ordered, _run_info(outcome), path)
+                model = _model(config, outcome.report, ordered)
+                build_rollup(config, outcome.report, ordered, _run_info(outcome), path,
+                             model=model)
                 write_latest(config, path, as_of)
                 outcome.rollup = path
+                outcome.report_docx = _report(config, model)
             writes = {}
             for job in as_completed(jobs):
                 write, own = job.result()
@@ -446,6 +450,40 @@ def _run_info(outcome: CheckOutcome) -> dict:
     return {"started": outcome.started.isoformat(timespec="seconds"),
             "finished": _now().isoformat(timespec="seconds"),
             "units_read": read, "units_failed": len(outcome.reads) - read}
+
+
+def _model(config: Config, report: Report, reads: list[UnitRead]):
+    """The values every output shows (roll-up, report), computed once."""
+    from .rollup.model import build_model
+
+    return build_model(config, report, reads)
+
+
+def _report(config: Config, model) -> Path | None:
+    """`run` writes the December report next to the roll-up when ``[report] enabled``."""
+    if not config.report.enabled:
+        return None
+    from .outputs.report import build_report
+
+    return build_report(model)
+
+
+def report_from_store(config: Config, as_of: date, year: int | None = None,
+                      unit: str | None = None, output: Path | None = None) -> RunOutcome:
+    """`report`: the December report (.docx) from the last stored pull of every unit (the same
+    numbers as `rollup`); ``unit``: that unit's own report. Opens no spreadsheet."""
+    from .outputs.report import build_report
+
+    started = _now()
+    if unit is not None:
+        config.unit(unit)  # a clear error for an unknown code
+    with Store.open(config.state_dir) as store:
+        reads = from_store(config, store, as_of)
+        year = year or as_of.year
+        report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+    outcome = RunOutcome(report, reads, started, _now())
+    outcome.report_docx = build_report(_model(config, report, reads), output, unit)
+    return outcome
 
 
 def rollup_from_store(config: Config, as_of: date, year: int | None = None,
