@@ -346,3 +346,38 @@ def test_previous_year_from_the_sheets(tmp_path):
     assert model.previous is not None and model.previous.held.num > 0
     document = docx.Document(str(build_report(model, tmp_path / "r.docx")))
     assert f"(năm 2025: {fmt_pct(model.previous.held)})" in text_of(document)
+
+
+# --- pandas for analysts -------------------------------------------------------------------------
+
+def test_frames_give_the_rollups_numbers_as_dataframes(ran):
+    from sheets_sync.outputs import frames
+
+    config, outcome, _document, wb = ran
+    f = frames(config, outcome.report, outcome.reads)
+    head, units, total = summary_rows(wb)
+    cm = f.cell_months
+    held = cm.groupby("unit")["held"].agg(["sum", "count"])
+    for code, row in units.items():
+        assert row[head["Có sinh hoạt"]] == pytest.approx(held.loc[code, "sum"]
+                                                          / held.loc[code, "count"])
+    assert total[head["Có sinh hoạt"]] == pytest.approx(cm["held"].mean())
+    window_col = next(h for h in head if str(h).startswith(("Trong ngày", "Trong khung")))
+    assert total[head[window_col]] == pytest.approx(cm["in_window"].dropna().mean())
+    assert total[head["Đạt tỷ lệ dự"]] == pytest.approx(cm["attendance_ok"].dropna().mean())
+    assert len(f.findings) == len(outcome.report.findings)
+    assert int(f.findings["accepted"].sum()) == total[head["Đã chấp nhận giải trình"]]
+    assert f.findings.loc[f.findings["rule"] == "MEET-MISSING", "rule_name"].iloc[0] == \
+        "Không sinh hoạt thường kỳ"
+    rows = sum(len(r.data.tab("meetings").rows) for r in outcome.reads
+               if r.data is not None and r.data.tab("meetings") is not None)
+    assert len(f.meetings) == rows
+    assert str(f.meetings["meeting_date"].dtype).startswith("datetime64")
+
+
+def test_the_commands_do_not_load_pandas():
+    code = ("import sys, sheets_sync.cli, sheets_sync.pipeline, sheets_sync.outputs.report; "
+            "print('pandas' in sys.modules)")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert got.stdout.strip() == "False", got.stderr
