@@ -201,7 +201,8 @@ class _Writer:
         self.d.para(
             f"Thực hiện Chỉ thị của Ban Thường vụ {self.parent_label} về nâng cao chất lượng "
             f"sinh hoạt {self.cell_l} (mục 7 và mục 10), {self.issuer_name()} báo cáo tình hình, "
-            f"chất lượng sinh hoạt {self.cell_l} năm {self.year} của {s.name}, tổng hợp từ sổ "
+            f"chất lượng sinh hoạt {self.cell_l} năm {self.year}"
+            f"{' của ' + s.name if s.parent else ''}, tổng hợp từ sổ "
             f"theo dõi sinh hoạt {self.cell_l} của {who}, số liệu đến ngày "
             f"{m.as_of:%d/%m/%Y}, như sau:")
 
@@ -395,7 +396,7 @@ class _Writer:
             build = sum(1 for h in halls if h.get("proposal") == "Xây mới")
             d.para(f"Có {len(halls)} thôn, tổ dân phố cần xây mới hoặc nâng cấp nhà văn hóa để "
                    f"bảo đảm chỗ sinh hoạt {self.cell_l} (trong đó {build} đề xuất xây mới); "
-                   f"danh sách xếp theo dân số ở bảng tổng hợp, sheet \"Nhà văn hóa\".")
+                   f"danh sách xếp theo dân số ở trang \"Nhà văn hóa\" của bảng tổng hợp.")
         self.results_table()
 
     def prev_count(self, attr: str) -> str:
@@ -412,13 +413,13 @@ class _Writer:
 
     def results_table(self) -> None:
         s, t = self.s, self.s.total
-        heads = ["STT", "Đơn vị" if s.parent else f"Tên {self.cell_l}", "Có sinh hoạt",
+        heads = ["TT", "Đơn vị" if s.parent else f"Tên {self.cell_l}", "Có sinh hoạt",
                  "Trong khung ngày", "Đủ thời lượng", "Đạt tỷ lệ dự", "Chuyên đề",
                  "Vi phạm", "Cảnh báo"]
-        widths = [10, 45, 17, 17, 17, 17, 17, 13, 13]
+        widths = [8, 47, 17, 17, 17, 17, 17, 12.5, 12.5]
         if s.parent:
             heads.insert(7, "Triển khai đúng hạn")
-            widths = [9, 30, 16, 17, 17, 16, 17, 17, 13, 13]
+            widths = [8, 32, 16, 17, 17, 16, 17, 17, 12.5, 12.5]
 
         def row(k: str, name: str, i: UnitIndicators) -> list[str]:
             out = [k, name, fmt_pct(i.held), fmt_pct(i.window), fmt_pct(i.duration),
@@ -431,7 +432,7 @@ class _Writer:
                 for k, r in enumerate(s.rows, start=1)]
         rows.append(row("", "Cộng", t))
         self.d.table(heads, rows, widths, ["c", "l", *["r"] * (len(heads) - 2)],
-                     bold_last=True,
+                     bold_last=True, size=11,
                      caption="Bảng 3. Kết quả thực hiện các tiêu chí theo "
                              + ("đơn vị" if s.parent else self.cell_l)
                              + " (tỷ lệ đạt)")
@@ -508,16 +509,20 @@ class _Writer:
     def weakest(self, r: Row) -> str:
         best: tuple[float, str] | None = None
         for key, label in self.m.score_criteria:
+            if key == "good":  # a quality level, not a rule to comply with
+                continue
             got = getattr(r.ind, key)
             if isinstance(got, Ratio) and got.den:
-                v = got.num / got.den
+                v, text = got.num / got.den, f"{label} {fmt_pct(got)}"
             elif got is None and (self.s.parent or key not in ("briefing", "completeness")):
-                v = 0.0
+                v, text = 0.0, f"{label}: không có số liệu (tính 0%)"
             else:
                 continue
             if best is None or v < best[0]:
-                best = (v, f"{label} {fmt_pct(v)}")
-        return best[1] if best else ""
+                best = (v, text)
+        if best is None or best[0] >= 1:
+            return "các tiêu chí đều đạt 100%"
+        return best[1]
 
     # --- IV, V -----------------------------------------------------------------------------------
 
