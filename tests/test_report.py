@@ -15,14 +15,14 @@ import pytest
 from docx.enum.text import WD_COLOR_INDEX
 from docx.shared import Mm, Pt
 
-from sheets_sync.backends import backend_for
-from sheets_sync.config import load_config
-from sheets_sync.demo import generate_demo
-from sheets_sync.errors import ConfigError
-from sheets_sync.findings import INFO
+from sheets_sync.sources import backend_for
+from sheets_sync.core.config import load_config
+from sheets_sync_demo import generate_demo
+from sheets_sync.core.errors import ConfigError
+from sheets_sync.core.findings import INFO
 from sheets_sync.outputs.report import build_report
-from sheets_sync.pipeline import run, summarize
-from sheets_sync.rollup.model import build_model, fmt_num, fmt_pct
+from sheets_sync.sync.pipeline import run, summarize
+from sheets_sync.outputs.rollup.model import build_model, fmt_num, fmt_pct
 
 AS_OF = date(2026, 11, 25)
 EXE = str(Path(sys.executable).parent / "sheets-sync")
@@ -376,7 +376,7 @@ def test_frames_give_the_rollups_numbers_as_dataframes(ran):
 
 
 def test_the_commands_do_not_load_pandas():
-    code = ("import sys, sheets_sync.cli, sheets_sync.pipeline, sheets_sync.outputs.report; "
+    code = ("import sys, sheets_sync.cli, sheets_sync.sync.pipeline, sheets_sync.outputs.report; "
             "print('pandas' in sys.modules)")
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)

@@ -1,8 +1,8 @@
 """The checked data as pandas DataFrames, for analysts working in notebooks or Excel.
 
-    from sheets_sync.config import load_config
-    from sheets_sync.backends import backend_for
-    from sheets_sync.pipeline import run_check
+    from sheets_sync.core.config import load_config
+    from sheets_sync.sources import backend_for
+    from sheets_sync.sync.pipeline import run_check
     from sheets_sync.outputs import frames
 
     config = load_config("config.toml")
@@ -31,11 +31,11 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ..config import Config
-from ..findings import ERROR, FINDING_FIELDS, Report
-from ..rules.base import due_months, first_regular_meetings, month_key
-from ..rules.catalog import rule_name_vi
-from ..rollup.model import Model, build_model
+from ..core.config import Config
+from ..core.findings import ERROR, FINDING_FIELDS, Report
+from ..core.rules.base import due_months, first_regular_meetings, month_key
+from ..core.rules.catalog import rule_name_vi
+from .rollup.model import Model, build_model
 
 MEETING_COLUMNS = ("cell_code", "month", "meeting_type", "topic", "meeting_date", "start_time",
                    "end_time", "duration", "reason", "premeeting_date", "docs_date",

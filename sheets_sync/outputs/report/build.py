@@ -9,12 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
-from ...config import document_labels
-from ...errors import SheetsSyncError
-from ...findings import ERROR, OK, STATUS_VI, UNCHANGED, Finding
-from ...rollup.indicators import Ratio, UnitIndicators
-from ...rollup.layout import date_line, lower_first
-from ...rollup.model import (
+from ...core.config import document_labels
+from ...core.errors import SheetsSyncError
+from ...core.findings import ERROR, OK, STATUS_VI, UNCHANGED, Finding
+from ..rollup.indicators import Ratio, UnitIndicators
+from ..rollup.layout import date_line, lower_first
+from ..rollup.model import (
     LEVEL_VI,
     LEVELS,
     Model,
@@ -27,7 +27,7 @@ from ...rollup.model import (
     score_explanation,
     short_unit,
 )
-from ...text import normalize, place_name, slug
+from ...core.text import normalize, place_name, slug
 from .document import Doc, Header, Signature
 
 ROMAN = ("I", "II", "III", "IV", "V")
