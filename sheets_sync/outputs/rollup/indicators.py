@@ -120,8 +120,35 @@ def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitI
 
 # --- one unit ----------------------------------------------------------------------------------
 
-def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding]) -> UnitIndicators:
-    """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule)."""
+@dataclass
+class TabIndex:
+    """What every cell of a unit shares, computed once per unit (``index``): the first regular
+    meeting of each cell-month, the meeting types, thematic meetings per cell and quarter."""
+    first: dict[tuple[str, str], int]
+    types: list[str | None]
+    thematic: dict[tuple[str, int], int]
+
+
+def index(ctx: UnitContext) -> TabIndex | None:
+    tab = ctx.tab("meetings")
+    if tab is None:
+        return None
+    types = tab.meeting_types()
+    held: dict[tuple[str, int], int] = {}
+    if all(tab.has(c) for c in ("cell_code", "month", "meeting_type")):
+        year = f"{ctx.year:04d}"
+        for t, code, m in zip(types, tab.col("cell_code"), tab.col("month")):
+            if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
+                k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
+                held[k] = held.get(k, 0) + 1
+    return TabIndex(first_regular_meetings(tab), types, held)
+
+
+def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
+                    idx: TabIndex | None = None, unit_level: bool = True) -> UnitIndicators:
+    """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule);
+    ``idx``: the unit's ``index`` when already computed; ``unit_level``: also the criteria
+    that belong to the unit (briefing, visits, data completeness)."""
     ind = UnitIndicators(result.code, result.name, result.status, result.message,
                          result.pulled_at)
     for f in findings:
@@ -132,9 +159,12 @@ def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding]) ->
     p = ctx.params
     ind.window_days = (p["window_start_day"], p["window_end_day"])
     ind.preferred_day = p["preferred_day"]
+    idx = idx if idx is not None else index(ctx)
     _register(ctx, ind)
-    _meetings(ctx, ind, findings)
-    _thematic(ctx, ind)
+    _meetings(ctx, ind, findings, idx)
+    _thematic(ctx, ind, idx)
+    if not unit_level:
+        return ind
     _briefing(ctx, ind)
     visits = ctx.tab("visits")
     if visits is not None and visits.has("visit_date"):
@@ -156,13 +186,14 @@ def _register(ctx: UnitContext, ind: UnitIndicators) -> None:
     ind.members = sum(c.members or 0 for c in active)
 
 
-def held_meetings(ctx: UnitContext) -> tuple[Ratio, list[int]] | None:
+def held_meetings(ctx: UnitContext, first: dict[tuple[str, str], int] | None = None
+                  ) -> tuple[Ratio, list[int]] | None:
     """(due active cell-months with a meeting, row indexes of those first regular meetings);
     None when the register or the meetings tab (cell, month) cannot be read."""
     tab = ctx.tab("meetings")
     if not ctx.cells_known or tab is None or not (tab.has("cell_code") and tab.has("month")):
         return None
-    first = first_regular_meetings(tab)
+    first = first if first is not None else first_regular_meetings(tab)
     ratio, rows = Ratio(), []
     for m in due_months(ctx):
         period = month_key(ctx.year, m)
@@ -176,24 +207,25 @@ def held_meetings(ctx: UnitContext) -> tuple[Ratio, list[int]] | None:
     return ratio, rows
 
 
-def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding]
-                    ) -> UnitIndicators:
+def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
+                    idx: TabIndex | None = None) -> UnitIndicators:
     """The same indicators for one cell of a unit (``key``: its code key): a context holding
     only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
-    completeness) are left empty."""
+    completeness) are left empty. ``idx``: the unit's ``index``, computed once for all its
+    cells."""
     one = replace(ctx, cells={key: ctx.cells[key]})
-    ind = unit_indicators(one, result, findings)
-    ind.briefing = ind.visits = ind.completeness = None
-    return ind
+    return unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
+                           unit_level=False)
 
 
-def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding]) -> None:
-    got = held_meetings(ctx)
-    if got is None:
+def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
+              idx: TabIndex | None) -> None:
+    got = held_meetings(ctx, idx.first if idx is not None else None)
+    if got is None or idx is None:
         return
     ind.held, rows = got
     tab = ctx.tab("meetings")
-    _monthly_held(ctx, ind)
+    _monthly_held(ctx, ind, idx.first)
     failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
               and f.row is not None and f.tab == tab.tab.name}
     sheet_rows = tab.rows
@@ -204,7 +236,7 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding]) ->
     p = ctx.params
     start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
     months, dates = tab.col("month"), tab.col("meeting_date")
-    types = tab.meeting_types()
+    types = idx.types
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
     required, present, ratings = tab.col("required_count"), tab.col("present"), tab.col("rating")
     exact = Fraction(str(p["min_attendance_rate"]))
@@ -256,9 +288,8 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding]) ->
     ind.ratings = counted if tab.has("rating") else None
 
 
-def _monthly_held(ctx: UnitContext, ind: UnitIndicators) -> None:
-    tab = ctx.tab("meetings")
-    first = first_regular_meetings(tab)
+def _monthly_held(ctx: UnitContext, ind: UnitIndicators,
+                  first: dict[tuple[str, str], int]) -> None:
     held = [Ratio() for _ in range(12)]
     for m in due_months(ctx):
         period = month_key(ctx.year, m)
@@ -268,17 +299,12 @@ def _monthly_held(ctx: UnitContext, ind: UnitIndicators) -> None:
     ind.monthly["held"] = held
 
 
-def _thematic(ctx: UnitContext, ind: UnitIndicators) -> None:
+def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None) -> None:
     tab = ctx.tab("meetings")
-    if (not ctx.cells_known or tab is None
+    if (not ctx.cells_known or tab is None or idx is None
             or not all(tab.has(c) for c in ("cell_code", "month", "meeting_type"))):
         return
-    year = f"{ctx.year:04d}"
-    held: dict[tuple[str, int], int] = {}
-    for t, code, m in zip(tab.meeting_types(), tab.col("cell_code"), tab.col("month")):
-        if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
-            k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
-            held[k] = held.get(k, 0) + 1
+    held = idx.thematic
     needed = ctx.params["thematic_per_quarter"]
     for q in range(1, 5):
         if not is_due(quarter_deadline(ctx.year, q, ctx.params), ctx.as_of):
