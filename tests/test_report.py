@@ -13,6 +13,7 @@ import docx
 import openpyxl
 import pytest
 from docx.enum.text import WD_COLOR_INDEX
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from sheets_sync.sources import backend_for
@@ -207,7 +208,11 @@ def test_document_format_36_hd(ran):
     runs = [r for p in document.paragraphs for r in p.runs]
     runs += [r for t in document.tables for row in t.rows for c in row.cells
              for p in c.paragraphs for r in p.runs]
-    assert all(r.font.name == "Times New Roman" for r in runs if r.text.strip())
+    # Runs inherit Times New Roman (all scripts) from Normal; none names another font.
+    assert all(r.font.name in (None, "Times New Roman") for r in runs if r.text.strip())
+    fonts = document.styles["Normal"].element.rPr.rFonts
+    assert {fonts.get(qn(f"w:{a}")) for a in ("ascii", "hAnsi", "eastAsia", "cs")} == {
+        "Times New Roman"}
     # The header block: issuing committee, body (bold), "*", số ký hiệu; party name and date.
     header = [[p.text for p in c.paragraphs] for c in document.tables[0].rows[0].cells]
     assert header[0] == ["HUYỆN ỦY LÝ NHÂN", "BAN TỔ CHỨC", "*", "Số         -BC/BTCHU"]
@@ -381,3 +386,27 @@ def test_the_commands_do_not_load_pandas():
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert got.stdout.strip() == "False", got.stderr
+
+
+def test_cells_in_one_pass_equal_each_cell_alone(ran):
+    """The model computes every cell of a unit in one pass; it must give what the indicator
+    code gives for each cell on its own, and the cells must add up to the unit."""
+    from sheets_sync.core.rules.base import code_key, make_context
+    from sheets_sync.outputs.rollup.indicators import (cell_indicators, cells_indicators,
+                                                       unit_indicators)
+
+    _config, outcome, _document, _wb = ran
+    for read, result in zip(outcome.reads, outcome.report.units):
+        ctx = make_context(read.data, read.config.rules, AS_OF, 2026)
+        found = [f for f in outcome.report.findings if f.unit == result.code]
+        together = cells_indicators(ctx, result, found)
+        unit = unit_indicators(ctx, result, found)
+        for key in ctx.cells:
+            alone = cell_indicators(ctx, key, result,
+                                    [f for f in found if code_key(f.cell) == key])
+            assert together[key] == alone, (result.code, key)
+        for attr in ("held", "window", "duration", "attendance", "clean"):
+            got = [getattr(i, attr) for i in together.values() if getattr(i, attr)]
+            if getattr(unit, attr) is not None:
+                assert (sum(x.num for x in got), sum(x.den for x in got)) == (
+                    getattr(unit, attr).num, getattr(unit, attr).den), (result.code, attr)

@@ -31,6 +31,8 @@ from ...core.text import normalize, place_name, slug
 from .document import Doc, Header, Signature
 
 ROMAN = ("I", "II", "III", "IV", "V")
+# Lists in the report (proposals, difficulties) name at most this many; the roll-up has all.
+MAX_LISTED = 30
 QUARTER = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
@@ -495,12 +497,14 @@ class _Writer:
         d.heading("3. Đề xuất biểu dương và chấn chỉnh (Chỉ thị, mục 6)", level=2)
         rule = proposal_rule(rc, self.cell, units=s.parent)
         d.para((rule, {"italic": True}))
-        d.para(("a) Đề xuất biểu dương: ", {"bold": True}),
-               f"{len(s.commend)} trường hợp" + (":" if s.commend else "."))
-        d.bullets(_listed([f"{p.who}: {p.why}" for p in s.commend]))
-        d.para(("b) Cần chấn chỉnh: ", {"bold": True}),
-               f"{len(s.correct)} trường hợp" + (":" if s.correct else "."))
-        d.bullets(_listed([f"{p.who}: {p.why}" for p in s.correct]))
+        for title, items in (("a) Đề xuất biểu dương: ", s.commend),
+                             ("b) Cần chấn chỉnh: ", s.correct)):
+            d.para((title, {"bold": True}), f"{len(items)} trường hợp" + (":" if items else "."))
+            shown = _capped(items, MAX_LISTED)
+            d.bullets(_listed([f"{p.who}: {p.why}" for p in shown]))
+            if len(shown) < len(items):
+                d.para(f"(Và {len(items) - len(shown)} trường hợp khác; danh sách đầy đủ ở trang "
+                       f"\"Xếp thứ\" của bảng tổng hợp.)")
 
     def short(self, code: str) -> str:
         name = next((r.name for r in self.s.rows if r.code == code), code)
@@ -550,8 +554,12 @@ class _Writer:
         notes = [x for x in m.difficulties if x.unit_code in s.unit_codes]
         if notes:
             d.para(f"Ghi tại Sổ dự sinh hoạt {self.cell_l} ({len(notes)} ý kiến):")
+            shown = notes[:MAX_LISTED]
             d.bullets([f"{_note_where(x, s.parent, self.cell_l)}: {x.text.rstrip('.')}."
-                       for x in notes])
+                       for x in shown])
+            if len(shown) < len(notes):
+                d.para(f"(Và {len(notes) - len(shown)} ý kiến khác; đầy đủ ở trang \"Dự sinh "
+                       f"hoạt\" của bảng tổng hợp.)")
         else:
             d.para("Sổ dự sinh hoạt chi bộ không ghi khó khăn, kiến nghị nào trong năm.")
         d.heading("3. Kiến nghị, đề xuất", level=2)
@@ -560,6 +568,11 @@ class _Writer:
                f"[Đảng ủy bổ sung: kiến nghị, đề xuất với Ban Thường vụ {self.parent_label}.]")
         d.para(f"Trên đây là báo cáo tình hình, chất lượng sinh hoạt {self.cell_l} năm "
                f"{self.year} của {self.issuer_name() if s.parent else s.name}.")
+
+
+def _capped(items: list[Proposal], most: int) -> list[Proposal]:
+    """The units first, then the cells, at most ``most``."""
+    return (sorted(items, key=lambda p: p.cell is not None))[:most]
 
 
 def _listed(lines: list[str]) -> list[str]:

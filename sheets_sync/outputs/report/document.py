@@ -192,8 +192,9 @@ class Doc:
             if r == 0:
                 _repeat_header(row)
             _no_split(row)
+            cells = row.cells  # computed from the grid on every access: once per row
             for c, value in enumerate(values):
-                cell = row.cells[c]
+                cell = cells[c]
                 cell.width = Mm(widths_mm[c])
                 p = cell.paragraphs[0]
                 p.paragraph_format.space_after = Pt(0)
@@ -245,9 +246,7 @@ class Doc:
 
     def _run(self, p, text: str, size: float | None = None, bold: bool = False,
              italic: bool = False, underline: bool = False):
-        run = p.add_run(text)
-        run.font.name = FONT
-        _fonts(run._r)
+        run = p.add_run(text)  # Times New Roman from the Normal style (every script)
         if size is not None:
             run.font.size = Pt(size)
         run.bold, run.italic = bold or None, italic or None
@@ -268,7 +267,8 @@ def _column_widths(table, widths_mm: Sequence[float]) -> None:
     tbl_pr.append(layout)
     for col, w in zip(table.columns, widths_mm):
         col.width = Mm(w)
-        for cell in col.cells:
+    if len(table.rows) == 1:  # the layout tables (header, signature); data tables set theirs
+        for cell, w in zip(table.rows[0].cells, widths_mm):
             cell.width = Mm(w)
 
 

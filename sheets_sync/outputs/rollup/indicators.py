@@ -127,6 +127,7 @@ class TabIndex:
     first: dict[tuple[str, str], int]
     types: list[str | None]
     thematic: dict[tuple[str, int], int]
+    rate: tuple[int, int]  # min_attendance_rate as an exact fraction
 
 
 def index(ctx: UnitContext) -> TabIndex | None:
@@ -141,7 +142,9 @@ def index(ctx: UnitContext) -> TabIndex | None:
             if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
                 k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
                 held[k] = held.get(k, 0) + 1
-    return TabIndex(first_regular_meetings(tab), types, held)
+    exact = Fraction(str(ctx.params["min_attendance_rate"]))
+    return TabIndex(first_regular_meetings(tab), types, held,
+                    (exact.numerator, exact.denominator))
 
 
 def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
@@ -218,6 +221,55 @@ def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
                            unit_level=False)
 
 
+def cells_indicators(ctx: UnitContext, result, findings: list[Finding],
+                     idx: TabIndex | None = None) -> dict[str, UnitIndicators]:
+    """``cell_indicators`` of every cell of the unit (code key -> indicators) in one pass: the
+    due months, the register and the meetings' columns are looked at once per unit, not once
+    per cell. The same values as ``cell_indicators`` (a test holds them equal)."""
+    idx = idx if idx is not None else index(ctx)
+    out: dict[str, UnitIndicators] = {}
+    p = ctx.params
+    months = ctx.months()
+    due = due_months(ctx)
+    periods = [(m, month_key(ctx.year, m)) for m in due]
+    tab = ctx.tab("meetings")
+    readable = (idx is not None and ctx.cells_known and tab is not None
+                and tab.has("cell_code") and tab.has("month"))
+    by_cell: dict[str | None, list[Finding]] = {}
+    for f in findings:
+        by_cell.setdefault(code_key(f.cell), []).append(f)
+    name = tab.tab.name if tab is not None else None
+    for key, cell in ctx.cells.items():
+        mine = by_cell.get(key, [])
+        ind = UnitIndicators(result.code, result.name, result.status, result.message,
+                             result.pulled_at, has_data=True)
+        for f in mine:
+            ind.counts.add(f)
+        ind.window_days = (p["window_start_day"], p["window_end_day"])
+        ind.preferred_day = p["preferred_day"]
+        if ctx.cells_known:
+            active = cell.active(ctx.year, months[-1]) if months else True
+            ind.cells, ind.members = (1, cell.members or 0) if active else (0, 0)
+        out[key] = ind
+        if not readable:
+            continue
+        held, monthly, rows = Ratio(), [Ratio() for _ in range(12)], []
+        for m, period in periods:
+            if cell.active(ctx.year, m):
+                i = idx.first.get((key, period))
+                held.add(i is not None)
+                monthly[m - 1].add(i is not None)
+                if i is not None:
+                    rows.append(i)
+        ind.held = held
+        ind.monthly["held"] = monthly
+        failed = {f.row for f in mine if f.severity == ERROR and not f.accepted
+                  and f.row is not None and f.tab == name}
+        _criteria(ctx, ind, rows, failed, idx)
+        _thematic(replace(ctx, cells={key: cell}), ind, idx)
+    return out
+
+
 def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
               idx: TabIndex | None) -> None:
     got = held_meetings(ctx, idx.first if idx is not None else None)
@@ -228,6 +280,14 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
     _monthly_held(ctx, ind, idx.first)
     failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
               and f.row is not None and f.tab == tab.tab.name}
+    _criteria(ctx, ind, rows, failed, idx)
+
+
+def _criteria(ctx: UnitContext, ind: UnitIndicators, rows: list[int], failed: set[int],
+              idx: TabIndex) -> None:
+    """The criteria of the held meetings ``rows`` (indexes of their first regular rows);
+    ``failed``: sheet rows with an error that counts."""
+    tab = ctx.tab("meetings")
     sheet_rows = tab.rows
     clean = Ratio()
     monthly = ind.monthly
@@ -239,8 +299,7 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
     types = idx.types
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
     required, present, ratings = tab.col("required_count"), tab.col("present"), tab.col("rating")
-    exact = Fraction(str(p["min_attendance_rate"]))
-    rate_num, rate_den = exact.numerator, exact.denominator
+    rate_num, rate_den = idx.rate
     small_members, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
 
     window, pref, duration, attendance, pooled = Ratio(), Ratio(), Ratio(), Ratio(), Ratio()

@@ -19,7 +19,7 @@ from ...core.rules.base import UnitContext, code_key, make_context
 from ...core.rules.catalog import rule_name_vi
 from ...core.text import normalize
 from . import extract
-from .indicators import (Ratio, UnitIndicators, cell_indicators, index, total,
+from .indicators import (Ratio, UnitIndicators, cells_indicators, index, total,
     unit_indicators)
 
 LEVELS = ("good", "fair", "average", "poor")
@@ -252,12 +252,9 @@ def _cells(units: list[UnitModel], annual, criteria) -> list[CellModel]:
         if u.ctx is None:
             continue
         names = extract.cell_names(u.ctx)
-        idx = index(u.ctx)
-        by_cell: dict[str | None, list[Finding]] = {}
-        for f in u.findings:
-            by_cell.setdefault(code_key(f.cell), []).append(f)
+        per_cell = cells_indicators(u.ctx, u.result, u.findings, index(u.ctx))
         for key, cell in u.ctx.cells.items():
-            ind = cell_indicators(u.ctx, key, u.result, by_cell.get(key, []), idx)
+            ind = per_cell[key]
             ind.code, ind.name = cell.code, names.get(key, "")
             a = annual_of.get(normalize(u.code), {}).get(normalize(cell.code))
             score, _ = composite(ind, [(k, lab) for k, lab in criteria
