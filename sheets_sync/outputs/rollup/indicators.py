@@ -13,15 +13,24 @@ window: the data-completeness indicator shows what is missing).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
-from typing import Iterable
 
 from ...core.findings import ERROR, Finding, FindingCounts
-from ...core.rules.base import (UnitContext, brief_deadline, brief_last_day, code_key, due_months,
-    first_regular_meetings, is_due, month_key, quarter_deadline)
 from ...core.grid import THEMATIC_TYPES
+from ...core.rules.base import (
+    UnitContext,
+    brief_deadline,
+    brief_last_day,
+    code_key,
+    due_months,
+    first_regular_meetings,
+    is_due,
+    month_key,
+    quarter_deadline,
+)
 
 RATING_LEVELS = ("good", "fair", "average", "poor")
 DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
@@ -41,7 +50,7 @@ class Ratio:
     def value(self) -> float | None:
         return self.num / self.den if self.den else None
 
-    def __add__(self, other: "Ratio") -> "Ratio":
+    def __add__(self, other: Ratio) -> Ratio:
         return Ratio(self.num + other.num, self.den + other.den)
 
 
@@ -277,6 +286,7 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
         return
     ind.held, rows = got
     tab = ctx.tab("meetings")
+    assert tab is not None  # held_meetings found it
     _monthly_held(ctx, ind, idx.first)
     failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
               and f.row is not None and f.tab == tab.tab.name}
@@ -288,6 +298,7 @@ def _criteria(ctx: UnitContext, ind: UnitIndicators, rows: list[int], failed: se
     """The criteria of the held meetings ``rows`` (indexes of their first regular rows);
     ``failed``: sheet rows with an error that counts."""
     tab = ctx.tab("meetings")
+    assert tab is not None  # the caller found the held meetings in it
     sheet_rows = tab.rows
     clean = Ratio()
     monthly = ind.monthly

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ...core.text import place_name  # noqa: F401  (re-exported: layout.place_name)
 

@@ -6,10 +6,11 @@ import csv
 import io
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from ...core.findings import (ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding,
