@@ -204,8 +204,9 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
 
 
-@cli.command(help="Dự thảo Báo cáo tình hình, chất lượng sinh hoạt chi bộ năm (Word .docx, thể thức "
-                  "văn bản của Đảng) từ lần đọc gần nhất đã lưu; cùng số liệu với bảng tổng hợp. "
+@cli.command(help="Dự thảo Báo cáo tình hình, chất lượng sinh hoạt chi bộ năm (Word .docx, "
+                  "thể thức văn bản của Đảng) từ lần đọc gần nhất đã lưu; cùng số liệu với "
+                  "bảng tổng hợp. "
                   "--unit CODE: báo cáo riêng của một đơn vị (theo từng chi bộ).\n\n"
                   "Ví dụ: sheets-sync report --config config.toml --year 2026\n\n"
                   + EXIT_CODES_HELP)

@@ -16,14 +16,14 @@ from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from sheets_sync.sources import backend_for
 from sheets_sync.core.config import load_config
-from sheets_sync_demo import generate_demo
 from sheets_sync.core.errors import ConfigError
 from sheets_sync.core.findings import INFO
 from sheets_sync.outputs.report import build_report
-from sheets_sync.sync.pipeline import run, summarize
 from sheets_sync.outputs.rollup.model import build_model, fmt_num, fmt_pct
+from sheets_sync.sources import backend_for
+from sheets_sync.sync.pipeline import run, summarize
+from sheets_sync_demo import generate_demo
 
 AS_OF = date(2026, 11, 25)
 EXE = str(Path(sys.executable).parent / "sheets-sync")
@@ -392,8 +392,11 @@ def test_cells_in_one_pass_equal_each_cell_alone(ran):
     """The model computes every cell of a unit in one pass; it must give what the indicator
     code gives for each cell on its own, and the cells must add up to the unit."""
     from sheets_sync.core.rules.base import code_key, make_context
-    from sheets_sync.outputs.rollup.indicators import (cell_indicators, cells_indicators,
-                                                       unit_indicators)
+    from sheets_sync.outputs.rollup.indicators import (
+        cell_indicators,
+        cells_indicators,
+        unit_indicators,
+    )
 
     _config, outcome, _document, _wb = ran
     for read, result in zip(outcome.reads, outcome.report.units):

@@ -96,7 +96,7 @@ class Report:
             "summary": self.summary(),
         }
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Counts as the roll-up and the report count them (``FindingCounts``): in total and
         per unit."""
         return {"counts": self.counts(),
@@ -139,7 +139,7 @@ class FindingCounts:
                 self.explained += 1
 
     @classmethod
-    def of(cls, findings: Iterable[Finding]) -> "FindingCounts":
+    def of(cls, findings: Iterable[Finding]) -> FindingCounts:
         out = cls()
         for f in findings:
             out.add(f)
@@ -149,7 +149,7 @@ class FindingCounts:
         return {ERROR: self.errors, WARNING: self.warnings, INFO: self.info,
                 "accepted": self.accepted, "explained": self.explained}
 
-    def __add__(self, other: "FindingCounts") -> "FindingCounts":
+    def __add__(self, other: FindingCounts) -> FindingCounts:
         return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
                              self.explained + other.explained, self.accepted + other.accepted,
                              self.info + other.info)

@@ -25,11 +25,12 @@ ratios.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
 
 from ..core.config import Config
 from ..core.findings import ERROR, FINDING_FIELDS, Report

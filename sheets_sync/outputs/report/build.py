@@ -4,14 +4,16 @@ for the parent (its units) or for one unit (its cells), every figure from the ro
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ...core.config import document_labels
 from ...core.errors import SheetsSyncError
 from ...core.findings import ERROR, OK, STATUS_VI, UNCHANGED, Finding
+from ...core.text import normalize, place_name, slug
 from ..rollup.indicators import Ratio, UnitIndicators
 from ..rollup.layout import date_line, lower_first
 from ..rollup.model import (
@@ -27,7 +29,6 @@ from ..rollup.model import (
     score_explanation,
     short_unit,
 )
-from ...core.text import normalize, place_name, slug
 from .document import Doc, Header, Signature
 
 ROMAN = ("I", "II", "III", "IV", "V")
@@ -334,8 +335,9 @@ class _Writer:
                f"từ 120 phút): {_frac(t.duration)}{self.prev('duration')}. Số buổi có tỷ lệ đảng "
                f"viên dự đạt yêu cầu (trên 85%): {_frac(t.attendance)}{self.prev('attendance')}"
                f"{self.quarters('attendance')}; tỷ lệ đảng viên dự chung cả năm "
-               f"{fmt_pct(t.pooled) or 'chưa có số liệu'} ({fmt_num(t.pooled.num if t.pooled else 0)}"
-               f" lượt có mặt / {fmt_num(t.pooled.den if t.pooled else 0)} lượt phải dự)."
+               f"{fmt_pct(t.pooled) or 'chưa có số liệu'} "
+               f"({fmt_num(t.pooled.num if t.pooled else 0)} lượt có mặt / "
+               f"{fmt_num(t.pooled.den if t.pooled else 0)} lượt phải dự)."
                + (f" Có {unexcused} buổi sinh hoạt có đảng viên vắng không lý do." if unexcused
                   else " Không có buổi sinh hoạt nào có đảng viên vắng không lý do."))
         head("Sinh hoạt chuyên đề")

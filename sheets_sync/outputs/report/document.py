@@ -3,8 +3,9 @@ block, title, headings, body paragraphs, tables, marked places for the Board's o
 "Nơi nhận" with the signature block. No content here: ``build`` decides what is said."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -215,7 +216,8 @@ class Doc:
         _column_widths(t, (80, TEXT_WIDTH_MM - 80))
         left, right = t.rows[0].cells
         _no_split(t.rows[0])
-        lines = [("Nơi nhận:", dict(size=12, bold=True, italic=True))]
+        lines: list[tuple[str, dict[str, Any]]] = [
+            ("Nơi nhận:", dict(size=12, bold=True, italic=True))]
         lines += [(x, dict(size=11)) for x in s.recipients]
         first = True
         for text, fmt in lines:

@@ -18,8 +18,8 @@ from ...core.errors import SheetsSyncError
 from ...core.findings import Finding, Report
 from ...core.text import slug
 from . import ranking, sheets, summary, violations
-from .model import Model, build_model
 from .layout import BASE_SIZE, FONT, Styles, Writer
+from .model import Model, build_model
 
 SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
           "Đánh giá năm", "Nhà văn hóa", "Nhật ký")

@@ -262,6 +262,7 @@ def cells_indicators(ctx: UnitContext, result, findings: list[Finding],
         out[key] = ind
         if not readable:
             continue
+        assert idx is not None  # readable
         held, monthly, rows = Ratio(), [Ratio() for _ in range(12)], []
         for m, period in periods:
             if cell.active(ctx.year, m):

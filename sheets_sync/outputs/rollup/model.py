@@ -9,18 +9,18 @@ workbook writers and the report read these values; neither recomputes a figure.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ...core.config import Config, ReportConfig
 from ...core.findings import ERROR, INFO, WARNING, Finding, FindingCounts, Report
-from ...core.rules.base import UnitContext, code_key, make_context
+from ...core.rules.base import UnitContext, make_context
 from ...core.rules.catalog import rule_name_vi
 from ...core.text import normalize
 from . import extract
-from .indicators import (Ratio, UnitIndicators, cells_indicators, index, total,
-    unit_indicators)
+from .indicators import Ratio, UnitIndicators, cells_indicators, index, total, unit_indicators
 
 LEVELS = ("good", "fair", "average", "poor")
 LEVEL_VI = {"good": "Tốt", "fair": "Khá", "average": "Trung bình", "poor": "Kém"}

@@ -3,7 +3,7 @@ score is computed, and the units and cells proposed for commendation or correcti
 directive) by the rule ``[report]`` sets. Every value from the model."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from .indicators import Ratio
 from .layout import INT, PCT, Writer, page_setup, row_height, wrapped_height

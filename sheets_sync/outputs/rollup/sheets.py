@@ -355,8 +355,8 @@ def _annual_totals(w: Writer, row: int, blocks: Sequence[tuple[UnitBlock, list[A
     lines: list[tuple[str, dict[str, int], int, bool]] = []
     for unit, rows in blocks:
         got, higher = level_counts(rows)
-        for k in levels:
-            overall[k] += got[k]
+        for lv in levels:
+            overall[lv] += got[lv]
         overall_higher += higher
         lines.append((f"{unit.code} – {unit.name}", got, higher, False))
     lines.append(("Cộng", overall, overall_higher, True))

@@ -454,9 +454,9 @@ def write_charts(wb, ws, w: Writer, layout: SummaryLayout, model, labels: Mappin
         r = series_rows[key]
         ws.set_row(r, row_height([(name, 9)]))
         w.text(r, 1, name, w.st.text())
-        series = model.total.monthly.get(key) or []
+        by_month = model.total.monthly.get(key) or []
         for m in range(12):
-            value = series[m].value if m < len(series) else None
+            value = by_month[m].value if m < len(by_month) else None
             w.num(r, 2 + m, value, pct)
     note = table + len(TREND) + 1
     w.merge(note, 1, 14, "Mỗi tháng: tỷ lệ trên các chi bộ – tháng đã đến hạn (có sinh hoạt) "

@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ...core.findings import (ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding,
-    FindingCounts)
+from ...core.findings import (
+    ERROR,
+    INFO,
+    SEVERITY_ORDER,
+    SEVERITY_VI,
+    WARNING,
+    Finding,
+    FindingCounts,
+)
 from ...core.rules.catalog import rule_name_vi
 from .layout import INT, Writer, clip, fmt_period, page_setup, row_height
 
