@@ -555,13 +555,18 @@ class _Writer:
         d.heading("2. Khó khăn, vướng mắc và kiến nghị, đề xuất của cơ sở", level=2)
         notes = [x for x in m.difficulties if x.unit_code in s.unit_codes]
         if notes:
-            d.para(f"Ghi tại Sổ dự sinh hoạt {self.cell_l} ({len(notes)} ý kiến):")
-            shown = notes[:MAX_LISTED]
-            d.bullets([f"{_note_where(x, s.parent, self.cell_l)}: {x.text.rstrip('.')}."
-                       for x in shown])
-            if len(shown) < len(notes):
-                d.para(f"(Và {len(notes) - len(shown)} ý kiến khác; đầy đủ ở trang \"Dự sinh "
-                       f"hoạt\" của bảng tổng hợp.)")
+            groups: dict[str, list[Any]] = {}
+            for x in notes:  # the same request from several cells: said once
+                groups.setdefault(normalize(x.text).rstrip("."), []).append(x)
+            ordered = sorted(groups.values(), key=lambda g: -len(g))
+            d.para(f"Ghi tại Sổ dự sinh hoạt {self.cell_l}: {len(notes)} ý kiến, "
+                   f"{len(ordered)} nội dung (ý kiến nhiều nơi nêu xếp trước):")
+            shown = ordered[:MAX_LISTED]
+            d.bullets([f"{g[0].text.rstrip('.')} ({_note_who(g, s.parent, self.cell_l)})."
+                       for g in shown])
+            if len(shown) < len(ordered):
+                d.para(f"(Và {len(ordered) - len(shown)} nội dung khác; đầy đủ ở trang \"Dự "
+                       f"sinh hoạt\" của bảng tổng hợp.)")
         else:
             d.para("Sổ dự sinh hoạt chi bộ không ghi khó khăn, kiến nghị nào trong năm.")
         d.heading("3. Kiến nghị, đề xuất", level=2)
@@ -610,7 +615,14 @@ def _sup_month(f: Finding) -> str:
     return f"{name} {_period(f.period)}"
 
 
-def _note_where(x, parent: bool, cell_l: str) -> str:
-    when = f"{x.visit_date:%d/%m/%Y}" if x.visit_date else ""
-    who = f"{short_unit(x.unit_name)}, " if parent else ""
-    return f"{who}{cell_l} {x.cell}, {when}".rstrip(", ")
+def _note_who(group: list[Any], parent: bool, cell_l: str) -> str:
+    """"3 ý kiến: xã Nhân Thịnh (chi bộ CB03, CB05), thị trấn Vĩnh Trụ (chi bộ CB05)"."""
+    where: dict[str, list[str]] = {}
+    for x in group:
+        cells = where.setdefault(short_unit(x.unit_name) if parent else "", [])
+        if x.cell and x.cell not in cells:
+            cells.append(x.cell)
+    parts = [(f"{u} ({cell_l} {', '.join(c)})" if u else f"{cell_l} {', '.join(c)}")
+             if c else u for u, c in where.items()]
+    count = f"{len(group)} ý kiến: " if len(group) > 1 else ""
+    return count + "; ".join(p for p in parts if p)
