@@ -5,9 +5,10 @@ from __future__ import annotations
 import calendar
 import random
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
 from sheets_sync.core.rules.annual import POOR, RANK, derive_level
 from sheets_sync.core.rules.base import is_due, meeting_deadline
