@@ -413,3 +413,20 @@ def test_cells_in_one_pass_equal_each_cell_alone(ran):
             if getattr(unit, attr) is not None:
                 assert (sum(x.num for x in got), sum(x.den for x in got)) == (
                     getattr(unit, attr).num, getattr(unit, attr).den), (result.code, attr)
+
+
+def test_previous_year_from_the_history_store(tmp_path):
+    """A new spreadsheet each year: last year's figures come from the last stored pull of that
+    year, into the report and the `Tổng hợp` row under the total."""
+    config_2025 = load_config(generate_demo(tmp_path, 2025, date(2025, 12, 31), 2025))
+    run(config_2025, backend_for(config_2025), date(2025, 12, 31))  # stores the 2025 pulls
+    config_path = enable_report(generate_demo(tmp_path, 2026, AS_OF, 2026))  # 2026 rows only
+    config = load_config(config_path)
+    outcome = run(config, backend_for(config), AS_OF)
+    model = build_model(config, outcome.report, outcome.reads)  # without the store: nothing
+    assert model.previous is None
+    text = text_of(docx.Document(str(outcome.report_docx)))
+    assert "(năm 2025: " in text
+    ws = openpyxl.load_workbook(outcome.rollup)["Tổng hợp"]
+    labels = [r[2] for r in ws.iter_rows(values_only=True) if len(r) > 2]
+    assert "Năm 2025 (cùng tiêu chí, để so sánh)" in labels

@@ -28,7 +28,7 @@ from ..core.findings import (
     Report,
     UnitResult,
 )
-from ..core.grid import parse_unit, required_tabs_found
+from ..core.grid import UnitData, parse_unit, required_tabs_found
 from ..core.raw import Backend
 from ..core.template import Template, load_template
 from .store import GuardedStore, Store
@@ -409,7 +409,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             outcome = RunOutcome(evaluator.report(), ordered, started, _now())
             if not dry_run:
                 path = rollup_path(config, as_of)
-                model = _model(config, outcome.report, ordered)
+                model = _model(config, outcome.report, ordered, store)
                 build_rollup(config, outcome.report, ordered, _run_info(outcome), path,
                              model=model)
                 write_latest(config, path, as_of)
@@ -504,11 +504,21 @@ def _run_info(outcome: CheckOutcome) -> dict:
             "units_read": read, "units_failed": len(outcome.reads) - read}
 
 
-def _model(config: Config, report: Report, reads: list[UnitRead]):
-    """The values every output shows (roll-up, report), computed once."""
+def _model(config: Config, report: Report, reads: list[UnitRead], store: Store | None = None):
+    """The values every output shows (roll-up, report), computed once; the previous year from
+    the history store for a unit whose sheets no longer hold it."""
     from ..outputs.rollup.model import build_model
 
-    return build_model(config, report, reads)
+    template = load_template()
+
+    def stored_year(code: str, year: int) -> UnitData | None:
+        pull = store.last_pull_of_year(code, year) if store is not None else None
+        if pull is None:
+            return None
+        unit = config.unit(code)
+        return parse_unit(template, pull.raw, unit.code, unit.name, pull.as_of)
+
+    return build_model(config, report, reads, stored_year)
 
 
 def _report(config: Config, model) -> Path | None:
@@ -529,12 +539,18 @@ def report_from_store(config: Config, as_of: date, year: int | None = None,
     started = _now()
     if unit is not None:
         config.unit(unit)  # a clear error for an unknown code
-    with Store.open(config.state_dir) as store:
+    guarded = GuardedStore.guard(config.state_dir)
+    assert guarded is not None, "a store opened for writing always exists"
+    with guarded as store:
+        if store.damaged:  # the report is built from the store alone: nothing to build from
+            from ..core.errors import HistoryDamaged
+            raise HistoryDamaged(store.damaged)
         reads = from_store(config, store, as_of)
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+        model = _model(config, report, reads, store)
     outcome = RunOutcome(report, reads, started, _now())
-    outcome.report_docx = build_report(_model(config, report, reads), output, unit)
+    outcome.report_docx = build_report(model, output, unit)
     return outcome
 
 
@@ -553,9 +569,10 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
         reads = from_store(config, store, as_of, units)
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+        model = _model(config, report, reads, store)
     outcome = RunOutcome(report, reads, started, _now())
     path = rollup_path(config, as_of)
-    build_rollup(config, report, reads, _run_info(outcome), path)
+    build_rollup(config, report, reads, _run_info(outcome), path, model=model)
     write_latest(config, path, as_of)
     outcome.rollup = path
     return outcome

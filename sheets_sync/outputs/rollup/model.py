@@ -9,13 +9,14 @@ workbook writers and the report read these values; neither recomputes a figure.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from ...core.config import Config, ReportConfig
 from ...core.findings import ERROR, INFO, WARNING, Finding, FindingCounts, Report
+from ...core.grid import UnitData
 from ...core.rules.base import UnitContext, make_context
 from ...core.rules.catalog import rule_name_vi
 from ...core.text import normalize
@@ -154,7 +155,10 @@ class Model:
 
 # --- build --------------------------------------------------------------------------------------
 
-def build_model(config: Config, report: Report, reads: Sequence[Any]) -> Model:
+def build_model(config: Config, report: Report, reads: Sequence[Any],
+                stored_year: Callable[[str, int], UnitData | None] | None = None) -> Model:
+    """``stored_year(unit code, year)``: that unit's data as stored in the history for a year,
+    used for the previous year's comparison when the sheets no longer hold that year."""
     as_of, year = report.as_of, report.year
     labels = dict(config.labels)
     by_code = {r.config.code: r for r in reads}
@@ -190,7 +194,7 @@ def build_model(config: Config, report: Report, reads: Sequence[Any]) -> Model:
     _rank(units)
 
     cells = _cells(units, annual, criteria)
-    previous, previous_units = _previous_year(units, as_of, year)
+    previous, previous_units = _previous_year(units, as_of, year, stored_year)
     rc = config.report
     model = Model(
         config=config, report=report, as_of=as_of, year=year, labels=labels, units=units,
@@ -280,10 +284,12 @@ def _by_rule(findings: list[Finding], units: list[UnitModel]) -> list[RuleCount]
     return sorted(counts.values(), key=lambda r: (-r.total, sev.get(r.severity, 3), r.rule))
 
 
-def _previous_year(units: list[UnitModel], as_of: date, year: int
+def _previous_year(units: list[UnitModel], as_of: date, year: int,
+                   stored_year: Callable[[str, int], UnitData | None] | None = None
                    ) -> tuple[UnitIndicators | None, dict[str, UnitIndicators]]:
-    """The previous year's indicators from the same sheets (the rows of that year, every
-    month due), when at least one unit holds a regular meeting of that year."""
+    """The previous year's indicators (that year's rows, every month due) from the same sheets
+    or, for a unit whose sheets no longer hold that year, from its last stored pull of that
+    year; None when no unit has a regular meeting of that year."""
     prev_as_of = date(year, 2, 1) if as_of >= date(year, 2, 1) else as_of
     if as_of.year < year:
         return None, {}
@@ -293,6 +299,11 @@ def _previous_year(units: list[UnitModel], as_of: date, year: int
             continue
         ctx = make_context(u.read.data, u.read.config.rules, prev_as_of, year - 1)
         ind = unit_indicators(ctx, u.result, [])
+        if (ind.held is None or ind.held.num == 0) and stored_year is not None:
+            data = stored_year(u.code, year - 1)
+            if data is not None:
+                ind = unit_indicators(make_context(data, u.read.config.rules, prev_as_of,
+                                                   year - 1), u.result, [])
         if ind.held is not None and ind.held.num > 0:
             out[u.code] = ind
     if not out:
