@@ -77,8 +77,8 @@ from chaos_support import (
     write_unit_workbook,
     xlsx_grids,
 )
+from sheets_sync.core.a1 import col_letter
 from sheets_sync.core.findings import READ_STATUSES
-from sheets_sync.core.grid import col_letter
 from sheets_sync.outputs.rollup import SHEETS, rollup_path
 from sheets_sync.sources.google_http import Quota, RequestStats, RetryPolicy
 from sheets_sync.sources.google_sheets import GoogleBackend

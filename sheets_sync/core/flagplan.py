@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .grid import col_letter
+from .a1 import a1, col_letter
 
 # Excel stores at most 32,767 characters in a cell (openpyxl silently truncates longer text) and
 # Google Sheets 50,000. A plan is backend-independent and must read back exactly as written (or
@@ -103,7 +103,7 @@ class CellChange:
 
     @property
     def a1(self) -> str:
-        return f"{col_letter(self.col)}{self.row}"
+        return a1(self.row, self.col)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
 from ..core.errors import ConfigError, UnitReadError
 from ..core.findings import UNREACHABLE
@@ -209,12 +210,6 @@ class GoogleBackend:
 
 # --- write-back --------------------------------------------------------------------------------
 
-def _a1(col: int, row: int) -> str:
-    from ..core.grid import col_letter
-
-    return f"{col_letter(col)}{row}"
-
-
 def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
     """``grid`` padded with "" so that it also clears what the old content covered."""
     height = max(len(grid), len(old_rows))
@@ -253,7 +248,7 @@ class GoogleWriter:
         header_only = [t for t in plan.new_columns
                        if t not in with_changes and t not in plan.skipped_tabs
                        and t in plan.tool_columns]
-        ranges = [f"{quote_title(s)}!{_a1(col, 1)}:{_a1(col, last)}"
+        ranges = [f"{quote_title(s)}!{a1(1, col)}:{a1(last, col)}"
                   for (s, col), last in spans.items()]
         ranges += [f"{quote_title(t)}!{plan.tool_columns[t].header_row}:"
                    f"{plan.tool_columns[t].header_row}" for t in header_only]
@@ -367,7 +362,7 @@ class GoogleWriter:
                 continue
             header_row = plan.tool_columns[title].header_row
             for col, header in cols:
-                data.append({"range": f"{quote_title(title)}!{_a1(col, header_row)}",
+                data.append({"range": f"{quote_title(title)}!{a1(header_row, col)}",
                              "values": [[header]]})
         for c in plan.changes:
             if c.sheet in skip:

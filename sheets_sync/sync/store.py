@@ -35,6 +35,7 @@ from ..core.errors import SheetsSyncError
 from ..core.grid import UnitData
 from ..core.raw import RawSheet, RawWorkbook
 from ..core.text import normalize
+from ..core.values import display_raw, is_empty
 
 SCHEMA_VERSION = 2
 DB_NAME = "history.sqlite"
@@ -203,15 +204,11 @@ def load_raw(blob: bytes) -> RawWorkbook:
 
 # --- key index: canonical keys and values of every data row -----------------------------------
 
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def _canon(column, parsed: Any, raw: Any) -> Any:
     """A JSON value equal for equal cell contents, whatever their spelling or backend
     (a date typed as text or as a serial number, "tot" and "Tốt", "CB01" and "cb01")."""
     if parsed is None:
-        if _is_empty(raw):
+        if is_empty(raw):
             return column.blank  # "Loại sinh hoạt" blank = Thường kỳ; None elsewhere
         return "?" + normalize(str(raw))  # unreadable: compared as typed
     if isinstance(parsed, str):
@@ -224,12 +221,10 @@ def _canon(column, parsed: Any, raw: Any) -> Any:
 
 
 def _display(tab, col_id: str, i: int) -> str:
-    from ..core.values import display_raw
-
     if tab.values.get(col_id, [None] * len(tab.rows))[i] is not None:
         return tab.display(col_id, i)
     raw = tab.raw.get(col_id, [None] * len(tab.rows))[i]
-    return "" if _is_empty(raw) else display_raw(raw)
+    return "" if is_empty(raw) else display_raw(raw)
 
 
 class IndexedRow:

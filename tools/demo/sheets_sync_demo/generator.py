@@ -30,6 +30,7 @@ from sheets_sync.core.rules.annual import POOR, RANK, derive_level
 from sheets_sync.core.rules.base import is_due, meeting_deadline
 from sheets_sync.core.rules.params import DEFAULTS
 from sheets_sync.core.template import Template, load_template
+from sheets_sync.core.text import strip_diacritics
 
 PARENT_NAME = "Đảng bộ huyện Lý Nhân"
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -336,11 +337,6 @@ class Unit:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def _fold(text: str) -> str:
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-
 
 def _nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
@@ -940,7 +936,7 @@ def _layouts(t: Template, code: str, year: int, unit_name: str) -> dict[str, Lay
     elif code == "NH":
         out["meetings"] = Layout(ids("meetings") + ["+Người nhập"],
                                  titles=[unit_name.upper(), meet_title],
-                                 headers={"meeting_date": _fold(t.tab("meetings").column(
+                                 headers={"meeting_date": strip_diacritics(t.tab("meetings").column(
                                      "meeting_date").header)})
         out["annual"] = Layout(ids("annual"))
     elif code == "HL":
@@ -1013,8 +1009,8 @@ class _Render:
         label = column.label_of(choice_id) or choice_id
         if self.s.ascii_choices:  # typed without a Vietnamese keyboard: "tot", "kha", "TB"
             if column.id in ("rating", "self_rating"):
-                return "TB" if choice_id == "average" else _fold(label).lower()
-            return _fold(label)
+                return "TB" if choice_id == "average" else strip_diacritics(label).lower()
+            return strip_diacritics(label)
         return self.text(label)
 
     def time(self, minutes: int) -> str:
