@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .core.config import load_config, parse_as_of
 from .core.errors import (
     EXIT_OK,
     EXIT_TRY_LATER,
@@ -16,6 +17,25 @@ from .core.errors import (
     ConfigError,
     SheetsSyncError,
 )
+from .core.rules import listing
+from .core.rules import params as rule_params
+from .ops.doctor import doctor_exit_code, render_checks, run_doctor
+from .outputs.check_formats import run_summary, to_csv, to_json, to_table
+from .outputs.template_xlsx import export_template
+from .sources import backend_for
+from .sync.history import (
+    ack,
+    export_last_pull,
+    history_json,
+    render_ack,
+    render_history,
+    rows_history,
+)
+from .sync.pipeline import job_summary, rollup_from_store, run_check, run_exit_code
+from .sync.pipeline import run as run_job
+from .sync.runlog import last_runs, redact, render_status
+from .sync.session import job
+from .sync.store import Store
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -48,15 +68,11 @@ class Ctx:
 
 
 def fail(e: SheetsSyncError) -> None:
-    from .sync.runlog import redact
-
     click.echo(f"Lỗi: {redact(str(e))}", err=True)
     sys.exit(e.exit_code)
 
 
 def _load(config_path: str):
-    from .core.config import load_config
-
     try:
         return load_config(config_path)
     except SheetsSyncError as e:
@@ -92,12 +108,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .core.config import parse_as_of
-    from .outputs.check_formats import to_csv, to_json, to_table
-    from .sources import backend_for
-    from .sync.pipeline import job_summary, run_check
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -151,13 +161,6 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .core.config import parse_as_of
-    from .outputs.check_formats import run_summary
-    from .sources import backend_for
-    from .sync.pipeline import job_summary, run_exit_code
-    from .sync.pipeline import run as run_job
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -189,9 +192,6 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @YEAR_OPTION
 @UNIT_OPTION
 def rollup(config_path, as_of, year, units) -> None:
-    from .core.config import parse_as_of
-    from .sync.pipeline import rollup_from_store
-
     config = _load(config_path)
     try:
         outcome = rollup_from_store(config, parse_as_of(as_of), year, units)
@@ -212,8 +212,6 @@ def rollup(config_path, as_of, year, units) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(config_path, limit, fmt) -> None:
-    from .sync.runlog import last_runs, render_status
-
     config = _load(config_path)
     runs = last_runs(config.state_dir, limit)
     if fmt == "json":
@@ -237,7 +235,6 @@ def status(config_path, limit, fmt) -> None:
 def history(ctx: click.Context, config_path, unit, tab, all_rows, fmt) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from .sync.history import history_json, render_history, rows_history
 
     if not unit:
         raise click.UsageError("Cần --unit CODE.")
@@ -257,8 +254,6 @@ def _unit(config, code: str):
 
 
 def _store(config):
-    from .sync.store import Store
-
     try:
         return Store.open(config.state_dir)
     except SheetsSyncError as e:
@@ -277,8 +272,6 @@ def _store(config):
 @click.option("--tab", default=None)
 @click.option("--note", default="", help="Ghi chú của người xác nhận.")
 def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
-    from .sync.history import ack, render_ack
-
     if not keys and not all_:
         raise click.UsageError("Cần --key REF hoặc --all.")
     config = _load(config_path)
@@ -296,8 +289,6 @@ def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
 @click.option("--unit", "unit", metavar="CODE", required=True)
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
 def history_export(config_path, unit, output) -> None:
-    from .sync.history import export_last_pull
-
     config = _load(config_path)
     with _store(config) as store:
         u = _unit(config, unit)
@@ -315,9 +306,6 @@ def history_export(config_path, unit, output) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
               default="table", show_default=True)
 def rules(config_path, fmt) -> None:
-    from .core.rules import listing
-    from .core.rules import params as rule_params
-
     params = rule_params.resolve()
     if config_path and Path(config_path).exists():
         params = _load(config_path).rules
@@ -343,8 +331,6 @@ def templates() -> None:
               help="Đường dẫn tệp .xlsx sẽ tạo.")
 @click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
 def templates_export(output, unit_name) -> None:
-    from .outputs.template_xlsx import export_template
-
     path = export_template(Path(output), unit_name=unit_name)
     click.echo(f"Đã xuất mẫu: {path}")
 
@@ -396,8 +382,6 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
 @CONFIG_OPTION
 @UNIT_OPTION
 def doctor(config_path, units) -> None:
-    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
-
     checks = run_doctor(config_path, units=units or None)
     click.echo(render_checks(checks), nl=False)
     sys.exit(doctor_exit_code(checks))

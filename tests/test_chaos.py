@@ -304,7 +304,7 @@ class Harness:
         must carry exactly the flags derived from the run's findings."""
         key = (start, edit, timing)
         if key not in self.refs:
-            with mock.patch("sheets_sync.outputs.rollup.build_rollup"):  # unit workbooks only
+            with mock.patch("sheets_sync.sync.pipeline.build_rollup"):  # unit workbooks only
                 self.refs[key] = self._reference(start, edit, timing)
             for code, state in self.refs[key].state.items():
                 diff = flags_diff(state, self.refs[key].post[code])

@@ -36,6 +36,10 @@ import json
 import zlib
 from dataclasses import dataclass, field
 
+import google.auth.exceptions
+import gspread
+import requests as _requests
+
 from ..core.a1 import col_letter
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
@@ -661,10 +665,6 @@ def apply_template(backend: GoogleBackend, unit: UnitConfig, template: Template 
     result.actions, result.warnings = planner.actions, planner.warnings
     if dry_run or not result.changed:
         return result
-
-    import google.auth.exceptions
-    import gspread
-    import requests as _requests
 
     http = backend.client.http_client
     backend.transport.unit = unit.code

@@ -13,10 +13,15 @@ import json
 import re
 from pathlib import Path
 
+import google.auth.exceptions as auth_errors
+import gspread
+import requests
+
 from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
 from ..core.errors import ConfigError, UnitReadError
 from ..core.findings import UNREACHABLE
+from ..core.flagplan import WriteResult, key_text
 from ..core.raw import RawSheet, RawWorkbook
 from .google_http import Quota, RequestStats, RetryPolicy, make_client
 
@@ -105,9 +110,6 @@ class GoogleBackend:
         return f"Hãy chia sẻ bảng tính với {self.client_email} quyền Người chỉnh sửa."
 
     def _failure(self, unit: UnitConfig, error: Exception, action: str = "đọc") -> UnitReadError:
-        import google.auth.exceptions as auth_errors
-        import requests
-
         key = spreadsheet_key(unit.spreadsheet)
         code = getattr(getattr(error, "response", None), "status_code", None)
         if isinstance(error, auth_errors.RefreshError):
@@ -143,10 +145,6 @@ class GoogleBackend:
                              UNREACHABLE)
 
     def _call(self, unit: UnitConfig, fn, action: str = "đọc"):
-        import google.auth.exceptions as auth_errors
-        import gspread
-        import requests
-
         self.transport.unit = unit.code
         try:
             return fn()
@@ -164,8 +162,6 @@ class GoogleBackend:
         Drive answers 404 both for a deleted file and for one not shared with the service
         account; only then one Sheets metadata request tells the two apart (403 = not shared).
         """
-        import gspread
-
         key = spreadsheet_key(unit.spreadsheet)
         http = self.client.http_client
 
@@ -236,8 +232,6 @@ class GoogleWriter:
         row 1 down to the last changed row: each changed row must still hold the keys that were
         checked, and the header cell of each key column must still be where it was. A tab that
         only gets its tool-column headers has its header row compared instead."""
-        from ..core.flagplan import key_text
-
         spans: dict[tuple[str, int], int] = {}
         for c in plan.changes:
             if c.sheet in plan.skipped_tabs:
@@ -379,8 +373,6 @@ class GoogleWriter:
         return data, cells
 
     def apply(self, unit: UnitConfig, read, plan):
-        from ..core.flagplan import WriteResult
-
         if plan.is_empty:
             return WriteResult("unchanged", "Không có gì thay đổi.")
         key = spreadsheet_key(unit.spreadsheet)

@@ -41,7 +41,7 @@ from typing import Any
 
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
-from ..core.grid import UnitData
+from ..core.grid import UnitData, find_sheets, parse_unit
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
 from ..core.template import load_template
 from ..core.text import fold, normalize
@@ -479,8 +479,6 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
     import openpyxl
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
     from openpyxl.utils import get_column_letter
-
-    from ..core.grid import find_sheets, parse_unit
 
     last = store.last_pull(unit)
     if last is None:

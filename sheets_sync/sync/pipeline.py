@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
-from ..core.errors import UnitReadError
+from ..core.errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, SheetsSyncError, UnitReadError
 from ..core.findings import (
     OK,
     READ_STATUSES,
@@ -31,7 +31,12 @@ from ..core.findings import (
 from ..core.grid import parse_unit, required_tabs_found
 from ..core.raw import Backend
 from ..core.template import Template, load_template
+from ..outputs.publish import publish_rollup
+from ..outputs.rollup import build_rollup, rollup_path, write_latest
+from ..sources.local_writer import write_local
+from .history import history_findings
 from .store import Store
+from .writeplan import apply_to_raw, plan_unit
 
 Progress = Callable[[str], None]
 DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
@@ -231,8 +236,6 @@ def _open_store(config: Config, write: bool) -> Store | None:
 
 def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
     """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
-    from .history import history_findings
-
     if store is None:
         return None
 
@@ -289,10 +292,6 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     changed here). Returns the write and, for a Google unit whose spreadsheet was changed by
     our write alone, ``(plan, version, meta)``: ``_own_write`` records them from the calling
     thread."""
-    from ..core.errors import SheetsSyncError
-    from ..sources.local_writer import write_local
-    from .writeplan import plan_unit
-
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
@@ -333,8 +332,6 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
 def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
     """The stored pull now holds what our write made of it, and the version that write produced
     (a next run finding that version re-evaluates the stored pull instead of reading)."""
-    from .writeplan import apply_to_raw
-
     if read.pull_id is not None and read.raw is not None:
         read.raw.meta = meta
         apply_to_raw(read.raw, plan)
@@ -365,8 +362,6 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
     lower bound; the roll-up is built while the last writes finish. The history store is only
     used from this thread."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
     year = year or as_of.year
     template = load_template()
@@ -421,8 +416,6 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
              outcome: RunOutcome) -> None:
     """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
-    from ..core.errors import SheetsSyncError
-    from ..outputs.publish import publish_rollup
     from ..sources.google_sheets import GoogleBackend
 
     google = next((u for u in config.units if u.is_google), None)
@@ -479,8 +472,6 @@ def _run_info(outcome: CheckOutcome) -> dict:
 def rollup_from_store(config: Config, as_of: date, year: int | None = None,
                       units: tuple[str, ...] = ()) -> RunOutcome:
     """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
     with Store.open(config.state_dir) as store:
         reads = from_store(config, store, as_of, units)
@@ -497,8 +488,6 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
 def run_exit_code(outcome: RunOutcome) -> int:
     """75 = Google quota still exhausted after the run's retry budget; 1 = a unit not read now
     or a write skipped; 0 otherwise (findings never change it)."""
-    from ..core.errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
-
     if outcome.requests.get("quota_exhausted"):
         return EXIT_TRY_LATER
     return EXIT_UNITS_FAILED if not outcome.all_read or outcome.writes_skipped else EXIT_OK

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SheetsSyncError
-from ..core.grid import UnitData
+from ..core.grid import UnitData, parse_unit
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.template import load_template
 from ..core.text import normalize
 from ..core.values import display_raw, is_empty
 
@@ -137,9 +138,6 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
     dropped.
     """
-    from ..core.grid import parse_unit
-    from ..core.template import load_template
-
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
     template = load_template()

@@ -28,6 +28,7 @@ from ..core.flagplan import (
     key_text,
     normalize_grid,
 )
+from ..core.raw import RawSheet
 from ..core.template import Template
 from ..core.text import fold, normalize
 from ..core.values import is_empty
@@ -337,8 +338,6 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
 def apply_to_raw(raw, plan: FlagPlan) -> None:
     """Update the raw grids in memory as if ``plan`` had been written (the stored pull then
     matches the spreadsheet our own write produced, so an unchanged unit plans nothing)."""
-    from ..core.raw import RawSheet
-
     def put(rows: list[list[Any]], r: int, c: int, value: Any) -> None:
         while len(rows) <= r:
             rows.append([])

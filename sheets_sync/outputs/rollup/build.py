@@ -17,6 +17,7 @@ from ...core.config import Config
 from ...core.errors import SheetsSyncError
 from ...core.findings import Finding, Report
 from ...core.rules.base import UnitContext, make_context
+from ...core.template import load_template
 from ...core.text import normalize, slug
 from . import extract, sheets, summary, violations
 from .indicators import UnitIndicators, total, unit_indicators
@@ -260,7 +261,6 @@ def _write_workbook(wb, config: Config, report: Report, units: list[_Unit],
     sheets.write_halls(ws["Nhà văn hóa"], Writer(ws["Nhà văn hóa"], st),
                        extract.sort_halls(halls, order), blocks, year, as_of)
 
-    from ...core.template import load_template
     template_path = run_info.get("template") or str(load_template().path)
     sheets.write_log(
         ws["Nhật ký"], Writer(ws["Nhật ký"], st), as_of=as_of, year=year, run_info=run_info,
