@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.atomic import replace_durably, write_text_atomic
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
@@ -225,7 +226,7 @@ def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
         target = backup_dir / f"{base}-{n}{path.suffix}"
     partial = target.with_name(f".{target.name}.partial")
     shutil.copy2(path, partial)  # copied aside, then renamed: a kill never leaves half a backup
-    os.replace(partial, target)
+    replace_durably(partial, target)
     return target
 
 
@@ -506,7 +507,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         backup = _backup(path, Path(backup_dir), now or datetime.now())
         if changed_since_read(path, read_meta, hash_check=False):
             raise PermissionError
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except OSError:  # PermissionError on Windows while Excel holds the file
         _unlink(tmp)
         _unlink(backup)
@@ -541,7 +542,7 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
     written, skipped = _apply(wb, plan, cached)
     try:
         tmp = _save_atomic(wb, target)
-        os.replace(tmp, target)
+        replace_durably(tmp, target)
     except OSError as e:
         return WriteResult(SKIPPED, f"Không ghi được bản có cờ {target}: {e.strerror or e}.",
                            reasons=reasons)
@@ -549,8 +550,8 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
         if skipped:  # rows still to write: the next run must not count the copy as up to date
             _unlink(sidecar)
         else:
-            sidecar.write_text(json.dumps({"digest": digest, "sha256": file_sha256(target)}),
-                               encoding="utf-8")
+            write_text_atomic(sidecar, json.dumps({"digest": digest,
+                                                   "sha256": file_sha256(target)}))
     except OSError:
         pass
     msg = (f"Tệp {name} có {why} nên không ghi trực tiếp; đã ghi bản có cờ vào {target}."

@@ -39,6 +39,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.atomic import atomic_path
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
 from ..core.grid import UnitData, find_sheets, parse_unit
@@ -535,12 +536,8 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    try:
+    with atomic_path(path, Path(tmp)):
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

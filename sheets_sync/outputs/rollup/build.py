@@ -13,6 +13,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
+from ...core.atomic import replace_durably, write_text_atomic
 from ...core.config import Config
 from ...core.errors import SheetsSyncError
 from ...core.findings import Finding, Report
@@ -43,16 +44,7 @@ def csv_path(path: Path) -> Path:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, tmp=path.with_name(f".{path.name}.{os.getpid()}.tmp"))
 
 
 def write_latest(config: Config, path: Path, as_of: date) -> Path:
@@ -177,7 +169,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     try:
         wb.close()
         violations.write_csv(csv_file, all_findings, vctx)
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except (OSError, FileCreateError) as e:
         raise SheetsSyncError(
             f"Không ghi được bảng tổng hợp {path} ({_reason(e)}). Nếu tệp đang mở (ví dụ "
