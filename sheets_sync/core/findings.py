@@ -71,6 +71,7 @@ class UnitResult:
     status: str
     message: str | None = None
     pulled_at: str | None = None  # ISO timestamp of the data used (stale units: the old pull)
+    try_later: bool = False  # not read for a passing reason (Google 5xx, timeouts): exit 75
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "status": self.status,

@@ -168,6 +168,26 @@ def _load(path: Path, data_only: bool = False):
     return wb, notes
 
 
+EXCEL_MAX_COLUMN = 16_384  # XFD
+
+
+def _blocked(wb, plan: FlagPlan, name: str) -> str | None:
+    """Why the plan cannot be written into this workbook at all (None: it can): a chart sheet
+    holding the name of a tab the tool writes, or tool columns beyond Excel's last column."""
+    charts = {ws.title for ws in getattr(wb, "chartsheets", [])}
+    for title in (plan.check_sheet, plan.guide_sheet):
+        if title in charts:
+            return (f"Không ghi vào tệp {name}: trang \"{title}\" là trang biểu đồ (chart "
+                    f"sheet), trùng tên tab mà công cụ ghi kết quả. Hãy đổi tên trang biểu đồ "
+                    f"đó (ví dụ \"Biểu đồ\") rồi chạy lại.")
+    for title, tc in plan.tool_columns.items():
+        if max(tc.status_col, tc.details_col) + 1 > EXCEL_MAX_COLUMN:
+            return (f"Không ghi vào tệp {name}: tab \"{title}\" có ô ở quá cột XFD (16.384 cột, "
+                    "giới hạn của Excel) nên không còn chỗ cho hai cột kết quả. Hãy xóa các ô "
+                    "thừa ở bên phải bảng rồi chạy lại.")
+    return None
+
+
 def _tool_cells(plan: FlagPlan) -> dict[str, tuple[int, set[int]]]:
     """sheet title -> (header row, 1-based tool column numbers)."""
     return {t: (tc.header_row, {tc.status_col + 1, tc.details_col + 1})
@@ -474,6 +494,9 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         wb, notes = _load(path)
     except _Unreadable:
         return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc không mở được.")
+    blocked = _blocked(wb, plan, name)
+    if blocked:
+        return WriteResult(SKIPPED, blocked)
     reasons += [f"cảnh báo khi mở tệp ({n})" for n in notes]
     formulas = _formula_cells(wb, plan)
     if formulas:
