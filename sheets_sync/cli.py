@@ -1,8 +1,10 @@
 """Thin click layer: parse options, call the library, print, pick the exit code."""
 from __future__ import annotations
 
+import codecs
 import json
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -518,8 +520,6 @@ def _console_fallback(error: UnicodeError) -> tuple[str, int]:
     """Codec error handler: a character the code page lacks is written decomposed (cp1258
     has the Vietnamese tone marks as combining characters), else without its marks ("ệ" →
     "e" under cp1252), else as "?"."""
-    import unicodedata
-
     if not isinstance(error, UnicodeEncodeError):
         raise error
     out = []
@@ -540,8 +540,6 @@ def _console_fallback(error: UnicodeError) -> tuple[str, int]:
 def safe_console() -> None:
     """Console output never crashes: text a code page cannot encode (cp1252, cp1258, a
     redirected Windows console) is written decomposed, without its marks, or as "?"."""
-    import codecs
-
     try:
         codecs.lookup_error(CONSOLE_ERRORS)
     except LookupError:

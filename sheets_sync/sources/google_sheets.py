@@ -16,6 +16,7 @@ from pathlib import Path
 import google.auth.exceptions as auth_errors
 import gspread
 import requests
+from google.auth import crypt
 
 from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
@@ -83,8 +84,6 @@ def load_service_account(path: Path) -> dict:
         raise ConfigError(f"Tệp khóa {path}: trường {', '.join(wrong)} phải là chuỗi không rỗng. "
                           f"{KEY_FIX}")
     try:
-        from google.auth import crypt
-
         crypt.RSASigner.from_service_account_info(info)
     except (ValueError, TypeError, IndexError):
         raise ConfigError(f"Khóa riêng (private_key) trong tệp khóa {path} bị hỏng hoặc không "
