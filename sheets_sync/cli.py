@@ -106,6 +106,9 @@ def _load(config_path: str):
         fail(e)
     _CURRENT.update(state_dir=config.state_dir,
                     secrets=secrets_from_credentials(config.google.credentials))
+    if config.google.problem and not any(u.is_google for u in config.units):
+        click.echo(f"Cảnh báo: {config.google.problem} (không ảnh hưởng lần chạy này vì không có "
+                   "đơn vị nào dùng Google Sheets).", err=True)
     return config
 
 
@@ -124,6 +127,7 @@ class GuardedGroup(click.Group):
     """The top-level group: every command runs inside the fault boundary."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _CURRENT.clear()  # nothing known yet of this invocation's config
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
