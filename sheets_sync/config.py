@@ -95,6 +95,7 @@ class Config:
     show_member_names: bool = False
     backup_keep: int = 5
     history_retention_days: int = 800
+    notes_per_row: bool = False  # [writeback] notes_per_row: write info findings in each row
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -124,7 +125,7 @@ _GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": int, "max_attempts"
            "max_retry_wait_s": int, "reads_per_minute": int, "writes_per_minute": int,
            "workers": int}
 _ROLLUP = {"show_member_names": bool}
-_WRITEBACK = {"backup_keep": int}
+_WRITEBACK = {"backup_keep": int, "notes_per_row": bool}
 _HISTORY = {"retention_days": int}
 
 
@@ -245,6 +246,7 @@ def parse_config(data: dict, path: Path) -> Config:
         ),
         show_member_names=rollup.get("show_member_names", False),
         backup_keep=writeback.get("backup_keep", 5),
+        notes_per_row=writeback.get("notes_per_row", False),
         history_retention_days=history.get("retention_days", 800),
     )
 
