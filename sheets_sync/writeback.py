@@ -35,10 +35,11 @@ from .workbook import col_letter
 MAX_CELL_CHARS = 32_767
 ELLIPSIS = "…"
 
-# Widths of the tool columns (characters). The row heights below are computed for these widths,
-# so writers keep the tool columns at them (they are tool-owned): the status column holds its
-# longest label ("⚠ Đã giải trình – chờ xem xét") on one line, as in the exported template.
-STATUS_WIDTH = 31
+# Widths of the tool columns (characters). Row heights are computed for these widths, so
+# writers keep the tool columns at them (tool-owned) and wrap both: the longest status label
+# ("⚠ Đã giải trình – chờ xem xét") takes two lines, which the row height allows for. (A wider
+# status column would add a printed page to narrow staff tabs printed at 100 %.)
+STATUS_WIDTH = 18
 DETAILS_WIDTH = 50
 LINE_HEIGHT = 15.0  # points per text line (11 pt Calibri / Carlito / Liberation Sans, Arial 10)
 ROW_PADDING = 2.0  # points added to a multi-line row
