@@ -77,6 +77,8 @@ def _table(headers: list[str], rows: list[list[str]], max_width: int | None = No
         total = sum(widths) + 2 * (len(widths) - 1)
         if total > max_width:
             widths[wrap] = max(MIN_WRAP, widths[wrap] - (total - max_width))
+            if sum(widths) + 2 * (len(widths) - 1) > max_width:
+                return _stacked(headers, rows, max_width)
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()]
     lines.append("  ".join("─" * w for w in widths))
     for r in rows:
@@ -86,6 +88,17 @@ def _table(headers: list[str], rows: list[list[str]], max_width: int | None = No
             lines.append("  ".join(_pad(c[n] if n < len(c) else "", w)
                                    for c, w in zip(cells, widths)).rstrip())
     return lines
+
+
+def _stacked(headers: list[str], rows: list[list[str]], max_width: int) -> list[str]:
+    """A terminal too narrow for the columns: each row as one wrapped paragraph of
+    "header: value" parts."""
+    out: list[str] = []
+    for r in rows:
+        parts = [f"{h}: {c}" if h else c for h, c in zip(headers, r) if c]
+        out += textwrap.wrap(" · ".join(parts), max_width, subsequent_indent="    ",
+                             break_long_words=True, break_on_hyphens=False) or [""]
+    return out
 
 
 def counts_by_unit(report: Report) -> dict[str, dict[str, int]]:
