@@ -13,24 +13,43 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from sheets_sync_demo import generate_demo
 
-from sheets_sync.backends import backend_for
 from sheets_sync.cli import cli
-from sheets_sync.config import load_config
+from sheets_sync.core.config import load_config
 from sheets_sync.core.csvtext import csv_safe
+from sheets_sync.core.errors import ConfigError
+from sheets_sync.core.findings import (
+    ACCEPTED,
+    ERROR,
+    INFO,
+    OK,
+    WARNING,
+    Finding,
+    Report,
+    UnitResult,
+)
+from sheets_sync.core.flagplan import (
+    DETAILS_WIDTH,
+    LINE_HEIGHT,
+    STATUS_WIDTH,
+    flag_row_height,
+    wrapped_lines,
+)
 from sheets_sync.core.periods import fmt_period
-from sheets_sync.demo import generate_demo
-from sheets_sync.errors import ConfigError
-from sheets_sync.findings import (ACCEPTED, ERROR, INFO, OK, WARNING, Finding, Report,
-                                  UnitResult)
-from sheets_sync.pipeline import run as run_job
-from sheets_sync.pipeline import run_check
-from sheets_sync.report_format import run_summary, to_csv, to_table
-from sheets_sync.rules.catalog import RULES, rule_fix_vi, rule_name_vi
-from sheets_sync.template import load_template
-from sheets_sync.writeback import (DETAILS_WIDTH, LINE_HEIGHT, SEVERITY_MARKED, STATUS_WIDTH,
-                                   TODO_HEADER, flag_row_height, plan_unit, row_details,
-                                   row_status, wrapped_lines)
+from sheets_sync.core.rules.catalog import RULES, rule_fix_vi, rule_name_vi
+from sheets_sync.core.template import load_template
+from sheets_sync.outputs.check_formats import run_summary, to_csv, to_table
+from sheets_sync.sources import backend_for
+from sheets_sync.sync.pipeline import run as run_job
+from sheets_sync.sync.pipeline import run_check
+from sheets_sync.sync.writeplan import (
+    SEVERITY_MARKED,
+    TODO_HEADER,
+    plan_unit,
+    row_details,
+    row_status,
+)
 
 TEMPLATE = load_template()
 AS_OF = date(2026, 11, 25)
@@ -207,7 +226,7 @@ def test_row_heights_and_todo_list_match_the_findings(checked):
 
 
 def test_row_heights_are_idempotent_and_restored_when_flags_clear(checked):
-    from sheets_sync.writeback import apply_to_raw
+    from sheets_sync.sync.writeplan import apply_to_raw
 
     config, outcome = checked
     read = next(r for r in outcome.reads if r.config.code == "NM")
