@@ -163,7 +163,7 @@ def test_accepted_counts_agree_everywhere(demo, checked, tmp_path):
 # --- row heights and the Kiểm tra to-do list, against the findings ------------------------------
 
 def test_row_heights_and_todo_list_match_the_findings(checked):
-    config, outcome = checked
+    _config, outcome = checked
     report = outcome.report
     for read in outcome.reads:
         code = read.config.code
@@ -228,7 +228,7 @@ def test_row_heights_and_todo_list_match_the_findings(checked):
 def test_row_heights_are_idempotent_and_restored_when_flags_clear(checked):
     from sheets_sync.sync.writeplan import apply_to_raw
 
-    config, outcome = checked
+    _config, outcome = checked
     read = next(r for r in outcome.reads if r.config.code == "NM")
     findings = outcome.report.findings
     plan = plan_unit(TEMPLATE, read, findings, AS_OF, outcome.report.year)

@@ -81,8 +81,7 @@ class Finding:
         from .rules.catalog import rule_fix_vi, rule_name_vi
 
         message = self.message.strip()
-        if message.endswith("."):
-            message = message[:-1]
+        message = message.removesuffix(".")
         line = f"{rule_name_vi(self.rule)}: {message}"
         if self.counts_as == ACCEPTED:
             return f"✔ {line} — đã chấp nhận giải trình"

@@ -13,8 +13,18 @@ import unicodedata
 from typing import Any
 
 from ..core.csvtext import csv_safe
-from ..core.findings import (ACCEPTED, ERROR, FINDING_FIELDS, INFO, SEVERITY_VI, STATUS_VI,
-                             WARNING, Finding, Report, count_findings)
+from ..core.findings import (
+    ACCEPTED,
+    ERROR,
+    FINDING_FIELDS,
+    INFO,
+    SEVERITY_VI,
+    STATUS_VI,
+    WARNING,
+    Finding,
+    Report,
+    count_findings,
+)
 from ..core.periods import fmt_period
 from ..core.rules.catalog import rule_fix_vi, rule_name_vi
 
@@ -120,7 +130,7 @@ def finding_text(f: Finding) -> str:
     """A finding for the operator: short name, the message, the explanation's state, what to
     do, and the rule ID last."""
     message = f.message.strip()
-    text = f"{rule_name_vi(f.rule)}: {message[:-1] if message.endswith('.') else message}"
+    text = f"{rule_name_vi(f.rule)}: {message.removesuffix('.')}"
     if f.counts_as == ACCEPTED:
         text += " (đã chấp nhận giải trình)"
     else:
@@ -217,9 +227,9 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
         lines += ["", *notes]
     if outcome.requests:
         r = outcome.requests
-        lines += ["", f"Yêu cầu Google: {r.get('reads', 0)} đọc, {r.get('writes', 0)} ghi, "
-                      f"{r.get('drive', 0)} Drive; thử lại {r.get('retries', 0)} lần, "
-                      f"chờ {r.get('waited_s', 0)} giây."]
+        lines += ["", (f"Yêu cầu Google: {r.get('reads', 0)} đọc, {r.get('writes', 0)} ghi, "
+                       f"{r.get('drive', 0)} Drive; thử lại {r.get('retries', 0)} lần, "
+                       f"chờ {r.get('waited_s', 0)} giây.")]
     if outcome.rollup:
         lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
     if outcome.published:

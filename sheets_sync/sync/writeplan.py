@@ -21,10 +21,28 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..core.findings import (ACCEPTED, ACCEPTED_VI, ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI,
-                             WARNING, Finding, count_findings)
-from ..core.flagplan import (CellChange, FlagPlan, ToolColumns, clean_text, current_text,
-                             flag_row_height, key_text, normalize_grid, row_height)
+from ..core.findings import (
+    ACCEPTED,
+    ACCEPTED_VI,
+    ERROR,
+    INFO,
+    SEVERITY_ORDER,
+    SEVERITY_VI,
+    WARNING,
+    Finding,
+    count_findings,
+)
+from ..core.flagplan import (
+    CellChange,
+    FlagPlan,
+    ToolColumns,
+    clean_text,
+    current_text,
+    flag_row_height,
+    key_text,
+    normalize_grid,
+    row_height,
+)
 from ..core.periods import fmt_period
 from ..core.rules.catalog import rule_fix_vi, rule_name_vi
 from ..core.template import Template
@@ -103,7 +121,8 @@ def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
     staff value further right in a data row is never overwritten)."""
     header = rows[header_r]
     last = max((ci for ci, v in enumerate(header) if not _is_empty(v)), default=-1)
-    out, ci = [], last + 1
+    out: list[int] = []
+    ci = last + 1
     while len(out) < count:
         if _column_empty(rows, ci):
             out.append(ci)
@@ -294,8 +313,8 @@ def check_tab(template: Template, unit_name: str, data, unit_findings: list[Find
     matrix = _matrix(template, data, unit_findings, year)
     grid.extend(matrix if matrix else [["Chưa có danh sách chi bộ (tab Chi bộ)."]])
     grid += [["Ký hiệu:"],
-             [f"{MONTH_OK} = đã sinh hoạt thường kỳ, không có vấn đề (hoặc giải trình đã được "
-              "chấp nhận)"],
+             [(f"{MONTH_OK} = đã sinh hoạt thường kỳ, không có vấn đề (hoặc giải trình đã "
+               "được chấp nhận)")],
              [f"{MONTH_ERROR} = có vi phạm; {MONTH_WARNING} = có cảnh báo"],
              [f"{MONTH_MISSING} = chưa có buổi sinh hoạt thường kỳ (đã quá hạn)"],
              [f"{MONTH_NONE} = chưa đến hạn, chưa có số liệu hoặc chi bộ không hoạt động"]]
@@ -392,6 +411,7 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
                 details_col = next(free)
                 added.append((details_col, template.details_header))
             plan.new_columns[title] = added
+        assert status_col is not None and details_col is not None  # found or appended above
         plan.tool_columns[title] = ToolColumns(title, tab.header_row, status_col, details_col)
 
         # Row heights: what the sheet had is the height our last write gave the tool cells

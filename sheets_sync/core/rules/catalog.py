@@ -43,21 +43,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "CELL-ASSIGNEE": ("Chưa phân công phụ trách", "nhập tên đảng ủy viên phụ trách chi bộ"),
     "CELL-SIZE": ("Chi bộ ít đảng viên chính thức", "báo Đảng ủy xem xét kiện toàn chi bộ"),
     "CELL-SECRETARY-DUAL": ("Bí thư chưa kiêm nhiệm",
-                            "xem xét bố trí bí thư kiêm trưởng thôn, tổ trưởng hoặc thủ trưởng "
-                            "(thực hiện từng bước)"),
+                            ("xem xét bố trí bí thư kiêm trưởng thôn, tổ trưởng hoặc thủ trưởng "
+                             "(thực hiện từng bước)")),
     "MEET-MISSING": ("Thiếu sinh hoạt thường kỳ",
-                     "nhập buổi sinh hoạt của tháng vào tab Sinh hoạt; nếu chưa sinh hoạt thì "
-                     "báo cáo lý do với Đảng ủy"),
+                     ("nhập buổi sinh hoạt của tháng vào tab Sinh hoạt; nếu chưa sinh hoạt thì "
+                      "báo cáo lý do với Đảng ủy")),
     "MEET-DUPLICATE": ("Trùng buổi sinh hoạt",
                        "xóa dòng nhập trùng, hoặc sửa loại sinh hoạt / kỳ tháng cho đúng"),
     "MEET-WINDOW": ("Sinh hoạt ngoài ngày quy định",
-                    "sửa ngày nếu nhập sai; nếu đúng thì ghi lý do vào cột \"Lý do ngoài ngày "
-                    "quy định\""),
+                    ("sửa ngày nếu nhập sai; nếu đúng thì ghi lý do vào cột \"Lý do ngoài ngày "
+                     "quy định\"")),
     "MEET-PREFERRED-DAY": ("Không vào ngày sinh hoạt ưu tiên",
                            "nên sinh hoạt vào ngày ưu tiên (chỉ lưu ý, không phải vi phạm)"),
     "MEET-DURATION": ("Chưa đủ thời lượng",
-                      "sinh hoạt đủ thời gian; nếu nhập sai thì sửa thời lượng hoặc giờ bắt đầu, "
-                      "kết thúc"),
+                      ("sinh hoạt đủ thời gian; nếu nhập sai thì sửa thời lượng hoặc giờ bắt đầu, "
+                       "kết thúc")),
     "MEET-ATTENDANCE": ("Tỷ lệ dự thấp",
                         "kiểm tra lại số phải dự và số có mặt; đôn đốc đảng viên dự sinh hoạt"),
     "MEET-UNEXCUSED": ("Vắng không lý do",
@@ -78,11 +78,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "THEME-QUARTERLY": ("Thiếu sinh hoạt chuyên đề",
                         "tổ chức sinh hoạt chuyên đề trong quý và nhập vào tab Sinh hoạt"),
     "BRIEF-DEADLINE": ("Triển khai muộn",
-                       "triển khai nhiệm vụ tháng sau cho bí thư chi bộ trước ngày 30 và nhập "
-                       "vào tab Triển khai"),
+                       ("triển khai nhiệm vụ tháng sau cho bí thư chi bộ trước ngày 30 và nhập "
+                        "vào tab Triển khai")),
     "SUP-MONTHLY": ("Cấp ủy cấp trên chưa dự sinh hoạt",
-                    "đồng chí được phân công dự sinh hoạt ít nhất một chi bộ mỗi tháng; nhập "
-                    "vào tab Dự sinh hoạt"),
+                    ("đồng chí được phân công dự sinh hoạt ít nhất một chi bộ mỗi tháng; nhập "
+                     "vào tab Dự sinh hoạt")),
     "SUP-RECORD": ("Thiếu ghi sổ, xác nhận",
                    "ghi Sổ dự sinh hoạt và lấy xác nhận của chi ủy và đảng ủy"),
     "SUP-NO-MEETING": ("Ngày dự không có buổi sinh hoạt",
