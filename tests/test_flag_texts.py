@@ -340,3 +340,30 @@ def test_periods_for_people():
     assert fmt_period("2026-04") == "04/2026"
     assert fmt_period("2026-Q3") == "Quý III/2026"
     assert fmt_period("2026") == "2026" and fmt_period(None) == "" and fmt_period("") == ""
+
+
+def test_cli_wraps_on_a_terminal_and_prints_plain_lines_otherwise(monkeypatch, demo):
+    import os
+    import shutil
+    import sys
+
+    import sheets_sync.cli as cli_module
+
+    class Console(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Console())
+    monkeypatch.setattr(shutil, "get_terminal_size",
+                        lambda fallback=(100, 24): os.terminal_size((72, 24)))
+    assert cli_module._terminal_width() == 72
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert cli_module._terminal_width() is None
+    monkeypatch.undo()
+    # CliRunner's stdout is no terminal: one plain line per finding, periods for people
+    r = CliRunner().invoke(cli, ["check", "--config", str(demo), "--as-of", AS_OF.isoformat(),
+                                 "--no-history", "--limit", "0"])
+    details = r.stdout.split("Chi tiết:\n", 1)[1].splitlines()
+    assert all(line.split()[0] in {"NT", "NM", "VT", "NH", "HL", "NN"} for line in details)
+    assert all(re.search(r"\[[A-Z]+(-[A-Z]+)+\]$", line) for line in details)
+    assert not re.search(r"\b20\d\d-\d\d\b", r.stdout)  # no machine periods in the table
