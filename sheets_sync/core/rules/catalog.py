@@ -105,7 +105,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 # Two-level rules whose lower level needs another fix (MEET-WINDOW is a warning when a reason
 # was written: nothing left to type, a person reviews it).
 FIX_BY_SEVERITY: dict[tuple[str, str], str] = {
-    ("MEET-WINDOW", WARNING): "đã ghi lý do; chờ Đảng ủy xem xét, không cần sửa nếu ngày đúng",
+    ("MEET-WINDOW", WARNING): "không cần sửa nếu ngày đúng; nếu nhập sai thì sửa ngày",
 }
 
 
