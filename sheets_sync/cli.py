@@ -4,12 +4,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 from . import __version__
-from .core.errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
-    SheetsSyncError)
+from .core.errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    EXIT_USAGE,
+    ConfigError,
+    Fault,
+    SheetsSyncError,
+)
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -24,15 +32,28 @@ CONFIG_OPTION = click.option(
     help="Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc).")
 AS_OF_OPTION = click.option(
     "--as-of", "as_of", metavar="YYYY-MM-DD",
-    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). Các tháng sau ngày này không được yêu cầu.")
+    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). "
+         "Các tháng sau ngày này không được yêu cầu.")
 UNIT_OPTION = click.option(
     "--unit", "units", multiple=True, metavar="CODE",
     help="Chỉ xử lý đơn vị có mã này (lặp lại được).")
 JSON_LOG_OPTION = click.option(
     "--json-log", is_flag=True,
     help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện.")
+
+
+def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    from .core.config import check_year
+
+    try:
+        return check_year(value)
+    except SheetsSyncError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 YEAR_OPTION = click.option(
-    "--year", type=int, default=None, help="Năm kiểm tra (mặc định: năm của --as-of).")
+    "--year", type=int, default=None, callback=_year,
+    help="Năm kiểm tra (mặc định: năm của --as-of).")
 
 
 class Ctx:
@@ -40,23 +61,67 @@ class Ctx:
         self.verbose = verbose
 
 
-def fail(e: SheetsSyncError) -> None:
+def fail(e: SheetsSyncError) -> NoReturn:
     from .sync.runlog import redact
 
-    click.echo(f"Lỗi: {redact(str(e))}", err=True)
+    click.echo(f"Lỗi: {redact(str(e), _CURRENT.get('secrets') or ())}", err=True)
     sys.exit(e.exit_code)
+
+
+# What the fault boundary knows of the command being run (set once its config is loaded).
+_CURRENT: dict[str, Any] = {}
 
 
 def _load(config_path: str):
     from .core.config import load_config
+    from .sync.runlog import secrets_from_credentials
 
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except SheetsSyncError as e:
         fail(e)
+    _CURRENT.update(state_dir=config.state_dir,
+                    secrets=secrets_from_credentials(config.google.credentials))
+    return config
 
 
-@click.group(help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
+def crash(e: BaseException, command: str) -> NoReturn:
+    """The fault boundary's net: one Vietnamese line naming what failed and the log file
+    holding the redacted traceback; a run summary (exit code, reason) when the state folder
+    is known; an exit code of 0/1/2/75."""
+    from .core.faults import describe
+    from .sync.runlog import record_failure
+
+    message, code = describe(e)
+    log = record_failure(_CURRENT.get("state_dir"), command or "sheets-sync", message, code, e,
+                         _CURRENT.get("secrets") or ())
+    where = f" Chi tiết trong nhật ký {log}." if log else ""
+    fail(Fault(f"{message}{where}", code))
+
+
+class GuardedGroup(click.Group):
+    """The top-level group: every command runs inside the fault boundary."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except SheetsSyncError as e:
+            fail(e)
+        except Exception as e:  # noqa: BLE001 — the fault boundary: every bug ends here
+            crash(e, " ".join(_command_path(ctx)))
+
+
+def _command_path(ctx: click.Context) -> list[str]:
+    names, sub = [], ctx.invoked_subcommand
+    if sub:
+        names.append(sub)
+    return names
+
+
+@click.group(cls=GuardedGroup,
+             help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
                   "vào bảng tính của đơn vị và lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   + EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="sheets-sync")
@@ -74,7 +139,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @YEAR_OPTION
 @UNIT_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
+              show_default=True,
+              help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Ghi kết quả vào tệp thay vì in ra màn hình.")
 @click.option("--limit", type=int, default=200, show_default=True,
@@ -84,10 +150,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .sources import backend_for
     from .core.config import parse_as_of
-    from .sync.pipeline import job_summary, run_check
     from .outputs.check_formats import to_csv, to_json, to_table
+    from .sources import backend_for
+    from .sync.pipeline import job_summary, run_check, run_exit_code
     from .sync.session import job
 
     config = _load(config_path)
@@ -97,11 +163,12 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
                  steps=len(config.select(units))) as (log, progress):
             outcome = run_check(config, backend_for(config), as_of_date, year, units,
                                 history=not no_history, progress=progress)
-            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            code = run_exit_code(outcome)
             if log is not None:
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
+    _history_warning(outcome.history_problem)
     report = outcome.report
     if fmt == "json":
         text = to_json(report) + "\n"
@@ -125,6 +192,9 @@ def _terminal_width() -> int | None:
     except (AttributeError, ValueError):  # replaced or closed stream
         return None
     return max(40, shutil.get_terminal_size((100, 24)).columns)
+def _history_warning(problem: str | None) -> None:
+    if problem:
+        click.echo(f"Cảnh báo: {problem}", err=True)
 
 
 def _progress(obj: Ctx):
@@ -144,7 +214,8 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @cli.command(help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
                   "tab Kiểm tra của bảng tính, rồi lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   "Ví dụ: sheets-sync run --config config.toml\n\n"
-                  "Chỉ ghi vào cột/tab của công cụ; dòng nào không chắc chắn thì bỏ qua và báo lại. "
+                  "Chỉ ghi vào cột/tab của công cụ; "
+                  "dòng nào không chắc chắn thì bỏ qua và báo lại. "
                   "--dry-run: chỉ cho biết sẽ ghi gì, không ghi gì.\n\n" + EXIT_CODES_HELP)
 @CONFIG_OPTION
 @AS_OF_OPTION
@@ -155,11 +226,11 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .sources import backend_for
     from .core.config import parse_as_of
+    from .outputs.check_formats import run_summary
+    from .sources import backend_for
     from .sync.pipeline import job_summary, run_exit_code
     from .sync.pipeline import run as run_job
-    from .outputs.check_formats import run_summary
     from .sync.session import job
 
     config = _load(config_path)
@@ -175,12 +246,15 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
                 outcome = run_job(config, backend_for(config), as_of_date, year, units,
                                   progress=progress)
                 code = run_exit_code(outcome)
+                assert log is not None  # a recorded job always has its log
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
     click.echo(run_summary(outcome, config.parent_name, _terminal_width()), nl=False)
+    _history_warning(outcome.history_problem)
     if code == EXIT_TRY_LATER:
-        click.echo("Google vẫn báo hết hạn mức sau khi đã thử lại; hãy chạy lại sau.", err=True)
+        click.echo("Google tạm thời không đáp ứng (hết hạn mức, lỗi máy chủ hoặc hết thời gian "
+                   "chờ) sau khi đã thử lại; hãy chạy lại sau.", err=True)
     sys.exit(code)
 
 
@@ -193,29 +267,37 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @UNIT_OPTION
 def rollup(config_path, as_of, year, units) -> None:
     from .core.config import parse_as_of
-    from .sync.pipeline import rollup_from_store
+    from .sync.pipeline import job_summary, rollup_from_store
+    from .sync.session import job
 
     config = _load(config_path)
     try:
-        outcome = rollup_from_store(config, parse_as_of(as_of), year, units)
+        as_of_date = parse_as_of(as_of)
+        with job(config, "rollup") as (log, _):  # the lock: never beside a run or another rollup
+            outcome = rollup_from_store(config, as_of_date, year, units)
+            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            if log is not None:
+                log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
     for r in outcome.reads:
         if r.result.message:
             click.echo(f"  {r.result.code}: {r.result.message}", err=True)
     click.echo(f"Bảng tổng hợp: {outcome.rollup}")
-    sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
+    sys.exit(code)
 
 
-@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
-                  "do từng đơn vị lỗi — để biết ngay lần chạy đêm qua có ổn không.\n\n"
+@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
+                  "thoát và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay "
+                  "lần chạy đêm qua có ổn không. Mã thoát của lệnh là mã thoát của lần chạy gần "
+                  "nhất đã kết thúc.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
 @CONFIG_OPTION
 @click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(config_path, limit, fmt) -> None:
-    from .sync.runlog import last_runs, render_status
+    from .sync.runlog import last_exit_code, last_runs, render_status
 
     config = _load(config_path)
     runs = last_runs(config.state_dir, limit)
@@ -223,6 +305,7 @@ def status(config_path, limit, fmt) -> None:
         click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
     else:
         click.echo(render_status(runs), nl=False)
+    sys.exit(last_exit_code(runs))
 
 
 @cli.group(invoke_without_command=True,
@@ -311,6 +394,35 @@ def history_export(config_path, unit, output) -> None:
     click.echo(f"Đã xuất: {path}")
 
 
+@history.command("repair", help="Sửa kho lịch sử bị hỏng: kiểm tra toàn vẹn, khôi phục bằng công "
+                                "cụ của SQLite (.recover của chương trình sqlite3 nếu có, nếu "
+                                "không thì iterdump); tệp hỏng luôn được giữ lại (đổi tên). Chỉ "
+                                "bắt đầu kho mới, trống khi không khôi phục được và bạn đồng ý "
+                                "(--yes hoặc trả lời câu hỏi).\n\nVí dụ: sheets-sync history "
+                                "repair --config config.toml")
+@CONFIG_OPTION
+@click.option("--yes", is_flag=True, help="Đồng ý bắt đầu kho mới nếu không khôi phục được.")
+def history_repair(config_path, yes) -> None:
+    from .sync.history_repair import repair
+
+    config = _load(config_path)
+
+    def agree(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin or not sys.stdin.isatty():
+            click.echo(question, err=True)
+            return False
+        return click.confirm(question, default=False, err=True)
+
+    try:
+        result = repair(config.state_dir, agree)
+    except SheetsSyncError as e:
+        fail(e)
+    click.echo(result.message)
+    sys.exit(EXIT_OK if result.ok else EXIT_UNITS_FAILED)
+
+
 @cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
                   "(theo tệp cấu hình nếu có).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -354,7 +466,8 @@ def templates_export(output, unit_name) -> None:
 
 @templates.command("apply", help="Làm cho bảng tính Google có sẵn (do người tạo và chia sẻ với tài "
                                  "khoản dịch vụ) khớp mẫu mà không động đến số liệu: thêm tab, cột "
-                                 "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu và bảo vệ "
+                                 "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu "
+                                 "và bảo vệ "
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
                                  "nhiều lần không sao.\n\nVí dụ: sheets-sync templates apply "
                                  "--config config.toml --unit NT --dry-run")
@@ -364,8 +477,8 @@ def templates_export(output, unit_name) -> None:
 @click.option("--refresh-validations", is_flag=True,
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
 def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
-    from .sources.google_sheets import GoogleBackend
     from .ops.provision import apply_template
+    from .sources.google_sheets import GoogleBackend
 
     config = _load(config_path)
     try:
@@ -406,7 +519,8 @@ def doctor(config_path, units) -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-             help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 (cho thử nghiệm và demo).\n\n"
+             help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 "
+                  "(cho thử nghiệm và demo).\n\n"
                   "sheets-sync emulator --port 0 --key-file KEY.json [--seed ID=FILE.xlsx ...] "
                   "[--latency-ms N] [--read-quota N --write-quota N] [--quota-window-s S]\n\n"
                   "Dòng đầu tiên in ra là địa chỉ gốc http://127.0.0.1:PORT.")
@@ -421,7 +535,56 @@ def emulator(ctx: click.Context) -> None:
     sys.exit(emulator_main(list(ctx.args)))
 
 
+CONSOLE_ERRORS = "sheets_sync_console"
+
+
+_NO_MARKS = {"Đ": "D", "đ": "d", "—": "-", "–": "-", "…": "...", "─": "-", "│": "|"}
+
+
+def _console_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a character the code page lacks is written decomposed (cp1258
+    has the Vietnamese tone marks as combining characters), else without its marks ("ệ" →
+    "e" under cp1252), else as "?"."""
+    import unicodedata
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for ch in error.object[error.start:error.end]:
+        decomposed = unicodedata.normalize("NFD", ch)
+        for candidate in (decomposed, decomposed[:1], _NO_MARKS.get(ch, "?")):
+            try:
+                candidate.encode(error.encoding)
+            except UnicodeEncodeError:
+                continue
+            out.append(candidate)
+            break
+        else:
+            out.append("?")
+    return "".join(out), error.end
+
+
+def safe_console() -> None:
+    """Console output never crashes: text a code page cannot encode (cp1252, cp1258, a
+    redirected Windows console) is written decomposed, without its marks, or as "?"."""
+    import codecs
+
+    try:
+        codecs.lookup_error(CONSOLE_ERRORS)
+    except LookupError:
+        codecs.register_error(CONSOLE_ERRORS, _console_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf8sig"):
+            try:
+                reconfigure(errors=CONSOLE_ERRORS)
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    safe_console()
     try:
         cli.main(args=argv, prog_name="sheets-sync", standalone_mode=True)
     except SystemExit as e:

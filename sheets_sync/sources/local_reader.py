@@ -68,7 +68,13 @@ def read_xlsx(path: Path) -> RawWorkbook:
     """Values of every sheet of an .xlsx file (formulas as their cached values)."""
     import openpyxl
 
+    from ..core.faults import not_regular_file
+
     path = Path(path)
+    odd = not_regular_file(path)  # before any open: a FIFO or /dev/zero would block or never end
+    if odd is not None:
+        raise UnitReadError(f"Không đọc tệp {path}: đường dẫn {odd}. Hãy sửa 'path' của đơn vị "
+                            "trong tệp cấu hình thành tệp .xlsx của đơn vị.", INVALID)
     if not path.exists():
         raise UnitReadError(f"Không tìm thấy tệp {path}.", UNREACHABLE)
     try:
@@ -100,7 +106,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
                 wb.close()
     except UnitReadError:
         raise
-    except Exception as e:  # openpyxl raises many kinds on damaged files
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
@@ -115,9 +121,15 @@ def read_xlsx(path: Path) -> RawWorkbook:
 
 class LocalBackend:
     def read(self, unit: UnitConfig) -> RawWorkbook:
+        assert unit.path is not None, "a local unit has a path (config)"
         return read_xlsx(unit.path)
 
     def version(self, unit: UnitConfig) -> str | None:
+        from ..core.faults import not_regular_file
+
+        assert unit.path is not None, "a local unit has a path (config)"
+        if not_regular_file(unit.path) is not None:
+            return None
         try:
             return file_sha256(unit.path)
         except OSError:

@@ -387,7 +387,7 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         if f.row is not None and f.tab is not None:
             by_row.setdefault((f.tab, f.row), []).append(f)
 
-    for tab_id, tab in data.tabs.items():
+    for tab in data.tabs.values():
         title = tab.title or tab.tab.name
         sheet = raw.sheet(title)
         if tab.header_row is None or sheet is None or tab.header_row > len(sheet.rows):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
@@ -168,7 +169,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     except BaseException:
         try:
             wb.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the original error is what gets raised
             pass
         tmp.unlink(missing_ok=True)
         raise
@@ -188,15 +189,39 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
 
 def _remove_stale_temps(path: Path, csv_file: Path) -> None:
     """Temporary files of an earlier build that was killed before its renames (half-written
-    workbooks nobody should open); the run lock keeps other builds out."""
-    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.\d+\.tmp\.xlsx"
-                       rf"|{re.escape(csv_file.name)}\.\d+\.tmp)")
+    workbooks nobody should open). Only files whose process has ended are removed (and, where
+    that cannot be told, files older than a day): another process's build is never touched."""
+    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.(\d+)\.tmp\.xlsx"
+                       rf"|{re.escape(csv_file.name)}\.(\d+)\.tmp)")
     try:
         for p in path.parent.iterdir():
-            if stale.fullmatch(p.name):
+            m = stale.fullmatch(p.name)
+            if m and _abandoned(p, int(m[1] or m[2])):
                 p.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def _abandoned(temp: Path, pid: int) -> bool:
+    """True when the process that wrote ``temp`` is gone (POSIX: signal 0; elsewhere, or when
+    the pid may have been reused, the file must also be a day old)."""
+    import time
+
+    if pid == os.getpid():
+        return False
+    try:
+        old = time.time() - temp.stat().st_mtime > 86400
+    except OSError:
+        return False
+    if os.name != "posix":
+        return old  # os.kill(pid, 0) would end the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
 
 
 def _reason(e: BaseException) -> str:
