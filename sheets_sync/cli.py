@@ -195,11 +195,22 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
         text = to_csv(report)
     else:
         text = to_table(report, f"{config.parent_name} — kiểm tra sinh hoạt chi bộ",
-                        limit=None if limit == 0 else limit)
+                        limit=None if limit == 0 else limit,
+                        width=None if output else _terminal_width())
     _emit(text, output, fmt)
     sys.exit(code)
 
 
+def _terminal_width() -> int | None:
+    """The terminal's width in columns, or None when stdout is not a terminal (plain lines)."""
+    import shutil
+
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
 def _history_warning(problem: str | None) -> None:
     if problem:
         click.echo(f"Cảnh báo: {problem}", err=True)
@@ -251,7 +262,7 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
-    click.echo(run_summary(outcome, config.parent_name), nl=False)
+    click.echo(run_summary(outcome, config.parent_name, _terminal_width()), nl=False)
     _history_warning(outcome.history_problem)
     if code == EXIT_TRY_LATER:
         click.echo("Google tạm thời không đáp ứng (hết hạn mức, lỗi máy chủ hoặc hết thời gian "

@@ -103,6 +103,7 @@ class Config:
     show_member_names: bool = False
     backup_keep: int = 5
     history_retention_days: int = 800
+    notes_per_row: bool = False  # [writeback] notes_per_row: write info findings in each row
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -134,7 +135,7 @@ _GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": Typed(int, 1, 3600)
            "reads_per_minute": Typed(int, 1, 60_000), "writes_per_minute": Typed(int, 1, 60_000),
            "workers": Typed(int, 1, 16)}
 _ROLLUP = {"show_member_names": bool}
-_WRITEBACK = {"backup_keep": Typed(int, 0, 1000)}
+_WRITEBACK = {"backup_keep": Typed(int, 0, 1000), "notes_per_row": bool}
 _HISTORY = {"retention_days": Typed(int, 1, 36_500)}
 
 
@@ -273,6 +274,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         ),
         show_member_names=rollup.get("show_member_names", False),
         backup_keep=writeback.get("backup_keep", 5),
+        notes_per_row=writeback.get("notes_per_row", False),
         history_retention_days=history.get("retention_days", 800),
     )
 

@@ -369,7 +369,7 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
             continue
         set_text(cell, ch.value)
         tool = plan.tool_columns.get(ch.sheet)
-        if tool is not None and ch.col == tool.details_col and ch.value:
+        if tool is not None and ch.col in (tool.details_col, tool.status_col) and ch.value:
             al = cell.alignment
             if not al.wrap_text:
                 cell.alignment = Alignment(horizontal=al.horizontal, vertical="top",
@@ -411,9 +411,66 @@ def _apply(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple[str, in
     if plan.check_grid is not None:
         widths = {"A": 16, **{chr(ord("B") + k): 9 for k in range(12)}}
         _write_grid(wb, plan.check_sheet, plan.check_grid, widths)
+        _check_layout(wb, plan)
     if plan.guide_grid is not None:
         _write_grid(wb, plan.guide_sheet, plan.guide_grid, {"A": 120})
+    _row_heights(wb, plan, set(skipped))
     return written, skipped
+
+
+def _row_heights(wb, plan: FlagPlan, skipped: set[tuple[str, int]]) -> None:
+    """Heights of flagged data rows (None = default) and the tool columns' fixed widths."""
+    from openpyxl.utils import get_column_letter
+
+    for title, heights in plan.data_row_heights().items():
+        if title not in wb.sheetnames:
+            continue
+        ws = wb[title]
+        for row, height in heights.items():
+            if (title, row) not in skipped:
+                ws.row_dimensions[row].height = height
+        tc = plan.tool_columns.get(title)
+        if tc is not None:
+            for col, width in ((tc.status_col, STATUS_WIDTH), (tc.details_col, DETAILS_WIDTH)):
+                if not _in_column_range(ws, col + 1):
+                    ws.column_dimensions[get_column_letter(col + 1)].width = width
+
+
+def _check_layout(wb, plan: FlagPlan) -> None:
+    """Kiểm tra: column widths, wrapped rows and their heights, links to the rows, A4
+    landscape one page wide with the header rows repeated."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws = wb[plan.check_sheet]
+    for c, width in enumerate(plan.check_widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.hyperlink is not None:
+                cell.hyperlink = None
+    heights = plan.row_heights.get(plan.check_sheet, {})
+    for r, height in heights.items():
+        ws.row_dimensions[r].height = height
+        if height is not None:
+            for c in range(1, len(plan.check_grid[r - 1]) + 1):
+                ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
+    for (gr, gc), (title, row) in plan.check_links.items():
+        cell = ws.cell(gr + 1, gc + 1)
+        quoted = "'" + title.replace("'", "''") + "'"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quoted}!A{row}")
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if plan.check_header_rows:
+        ws.print_title_rows = f"1:{plan.check_header_rows}"
 
 
 def _plan_digest(plan: FlagPlan, source_sha: str) -> str:

@@ -318,7 +318,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
         return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này."), None
-    plan = plan_unit(template, read, findings, as_of, year)
+    plan = plan_unit(template, read, findings, as_of, year,
+                     notes_per_row=config.notes_per_row)
     lines = plan.describe()
     if dry_run:
         return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
