@@ -454,7 +454,7 @@ def _check_layout(wb, plan: FlagPlan) -> None:
     heights = plan.row_heights.get(plan.check_sheet, {})
     for r, height in heights.items():
         ws.row_dimensions[r].height = height
-        if height is not None:
+        if height is not None and plan.check_grid is not None:
             for c in range(1, len(plan.check_grid[r - 1]) + 1):
                 ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
     for (gr, gc), (title, row) in plan.check_links.items():
