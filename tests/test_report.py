@@ -252,13 +252,13 @@ def test_document_format_36_hd(ran):
 def test_labels_come_from_the_config(tmp_path):
     config_path = generate_demo(tmp_path, 2026, AS_OF, 2026)
     text = config_path.read_text(encoding="utf-8")
-    text = text.replace("[labels]", "[labels]\nissuer = \"ĐẢNG ỦY XÃ HÒA BÌNH\"\n"
-                                    "body = \"BAN TỔ CHỨC\"\nsymbol = \"-BC/BTCĐU\"\n"
+    text = text.replace("[labels]", "[labels]\ncommittee = \"ĐẢNG ỦY XÃ HÒA BÌNH\"\n"
+                                    "board = \"BAN TỔ CHỨC\"\nsymbol = \"BC/BTCĐU\"\n"
                                     "place = \"Hòa Bình\"\nsigner_for = \"K/T TRƯỞNG BAN\"\n"
                                     "signer_title = \"PHÓ TRƯỞNG BAN\"\n"
                                     "signer_name = \"Nguyễn Văn An\"", 1)
     if "[labels]" not in text:
-        text += ("\n[labels]\nissuer = \"ĐẢNG ỦY XÃ HÒA BÌNH\"\nsymbol = \"-BC/BTCĐU\"\n"
+        text += ("\n[labels]\ncommittee = \"ĐẢNG ỦY XÃ HÒA BÌNH\"\nsymbol = \"BC/BTCĐU\"\n"
                  "place = \"Hòa Bình\"\nsigner_for = \"K/T TRƯỞNG BAN\"\n"
                  "signer_title = \"PHÓ TRƯỞNG BAN\"\nsigner_name = \"Nguyễn Văn An\"\n")
     config_path.write_text(text, encoding="utf-8")

@@ -9,6 +9,9 @@ from typing import Any
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 SEVERITY_VI = {ERROR: "Vi phạm", WARNING: "Cảnh báo", INFO: "Lưu ý"}
+ACCEPTED = "accepted"  # the count of findings whose explanation the Board accepted
+ACCEPTED_VI = "Đã chấp nhận giải trình"
+PENDING_VI = "Đã giải trình – chờ xem xét"
 
 # Unit statuses (template.md): the same words in JSON, run summaries, status and the roll-up.
 OK, UNCHANGED, STALE, UNREACHABLE, INVALID = "ok", "unchanged", "stale", "unreachable", "invalid"
@@ -22,8 +25,10 @@ STATUS_VI = {
 }
 
 # JSON field order of a finding (template.md contract).
+# ``accepted``: the Board accepted the explanation (config ``[[accepted]]``); such a finding is
+# not counted as a violation or warning anywhere (PLAN_INTERFACES.md).
 FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained",
-                  "message")
+                  "accepted", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +60,34 @@ class Finding:
         )
 
     @property
+    def counts_as(self) -> str:
+        """The count this finding belongs to: "accepted" when the Board accepted its
+        explanation (errors and warnings only), else its severity. A pending explanation still
+        counts as its severity."""
+        return ACCEPTED if self.accepted and self.severity != INFO else self.severity
+
+    @property
+    def explanation_vi(self) -> str:
+        """"Đã chấp nhận giải trình", "Đã giải trình – chờ xem xét" or ""."""
+        if self.severity == INFO:
+            return ""
+        if self.accepted:
+            return ACCEPTED_VI
+        return PENDING_VI if self.explained else ""
+
+    @property
     def flag_text(self) -> str:
-        """One line of the "Chi tiết kiểm tra" tool column."""
-        return f"[{self.rule}] {self.message}"
+        """One line of the "Chi tiết kiểm tra" tool column, for people: the rule's short
+        Vietnamese name, what is wrong with the row's own values, and what to do."""
+        from .rules.catalog import rule_fix_vi, rule_name_vi
+
+        message = self.message.strip()
+        message = message.removesuffix(".")
+        line = f"{rule_name_vi(self.rule)}: {message}"
+        if self.counts_as == ACCEPTED:
+            return f"✔ {line} — đã chấp nhận giải trình"
+        fix = rule_fix_vi(self.rule, self.severity)
+        return f"{line} → {fix}" if fix else line
 
 
 def with_acceptance(finding: Finding, accepted: bool) -> Finding:
@@ -94,31 +124,32 @@ class Report:
             "year": self.year,
             "units": [u.to_json() for u in self.units],
             "findings": [f.to_json() for f in self.sorted_findings()],
-            "summary": self.summary(),
+            "counts": self.counts(),
         }
-
-    def summary(self) -> dict[str, Any]:
-        """Counts as the roll-up and the report count them (``FindingCounts``): in total and
-        per unit."""
-        return {"counts": self.counts(),
-                "by_unit": {code: c.as_dict() for code, c in counts_by_unit(self).items()}}
 
     @property
     def all_read(self) -> bool:
         return all(u.status in READ_STATUSES for u in self.units)
 
     def counts(self, findings: Iterable[Finding] | None = None) -> dict[str, int]:
-        """{"error", "warning", "info", "accepted", "explained"} as ``FindingCounts`` counts
-        them (an accepted explanation is neither an error nor a warning)."""
-        return FindingCounts.of(self.findings if findings is None else findings).as_dict()
+        """Errors, warnings, notes and accepted explanations; each finding counted once
+        (an accepted error or warning only under "accepted")."""
+        return count_findings(self.findings if findings is None else findings)
+
+
+def count_findings(findings: Iterable[Finding]) -> dict[str, int]:
+    out = {ERROR: 0, WARNING: 0, INFO: 0, ACCEPTED: 0}
+    for f in findings:
+        out[f.counts_as] += 1
+    return out
 
 
 @dataclass
 class FindingCounts:
-    """The one way findings are counted (roll-up, report, check, run summary): a finding whose
-    explanation the Board accepted is counted only as ``accepted``, never as an error or a
-    warning; a pending explanation still counts as its severity and also in ``explained`` (of
-    which: explained, awaiting review); info is counted apart."""
+    """``count_findings`` with one more figure, for the roll-up and the report: errors and
+    warnings as ``Finding.counts_as`` puts them (an accepted explanation only under
+    ``accepted``), and of those errors and warnings, how many carry a pending explanation
+    (``explained``: still counted as their severity)."""
 
     errors: int = 0
     warnings: int = 0
@@ -127,17 +158,17 @@ class FindingCounts:
     info: int = 0
 
     def add(self, f: Finding) -> None:
-        if f.severity == INFO:
-            self.info += 1
-        elif f.accepted:
+        kind = f.counts_as
+        if kind == ERROR:
+            self.errors += 1
+        elif kind == WARNING:
+            self.warnings += 1
+        elif kind == ACCEPTED:
             self.accepted += 1
         else:
-            if f.severity == ERROR:
-                self.errors += 1
-            else:
-                self.warnings += 1
-            if f.explained:
-                self.explained += 1
+            self.info += 1
+        if f.explained and kind in (ERROR, WARNING):
+            self.explained += 1
 
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> FindingCounts:
@@ -147,18 +178,11 @@ class FindingCounts:
         return out
 
     def as_dict(self) -> dict[str, int]:
+        """``count_findings``'s keys, plus "explained"."""
         return {ERROR: self.errors, WARNING: self.warnings, INFO: self.info,
-                "accepted": self.accepted, "explained": self.explained}
+                ACCEPTED: self.accepted, "explained": self.explained}
 
     def __add__(self, other: FindingCounts) -> FindingCounts:
         return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
                              self.explained + other.explained, self.accepted + other.accepted,
                              self.info + other.info)
-
-
-def counts_by_unit(report: Report) -> dict[str, FindingCounts]:
-    """FindingCounts of every unit of the report (config order), zero for units without any."""
-    out: dict[str, FindingCounts] = {u.code: FindingCounts() for u in report.units}
-    for f in report.findings:
-        out.setdefault(f.unit, FindingCounts()).add(f)
-    return out

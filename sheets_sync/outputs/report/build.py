@@ -171,10 +171,10 @@ class _Writer:
     def write(self) -> None:
         lab, s, m = self.labels, self.s, self.m
         if s.parent:
-            header = Header(lab["issuer"], lab["body"], lab["symbol"],
+            header = Header(lab["committee"], lab["board"], lab["symbol"],
                             date_line(lab["place"], m.as_of))
         else:
-            header = Header(lab["unit_issuer"], s.name.upper(), lab["unit_symbol"],
+            header = Header(lab["unit_committee"], s.name.upper(), lab["unit_symbol"],
                             date_line(place_name(s.name), m.as_of))
         self.d.header(header)
         self.d.title("BÁO CÁO", f"tình hình, chất lượng sinh hoạt {self.cell_l} năm {self.year}")
@@ -190,7 +190,7 @@ class _Writer:
         """"Ban Tổ chức Huyện ủy" / "Đảng ủy xã Nhân Thịnh"."""
         if not self.s.parent:
             return self.s.name
-        words = self.labels["body"].lower().split()
+        words = self.labels["board"].lower().split()
         if words:
             words[0] = words[0].capitalize()
             if len(words) > 1 and words[0] == "Ban":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -13,9 +14,11 @@ import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
+from ...core.atomic import replace_durably, write_text_atomic
 from ...core.config import Config, document_labels
 from ...core.errors import SheetsSyncError
 from ...core.findings import Finding, Report
+from ...core.template import load_template
 from ...core.text import slug
 from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
@@ -41,16 +44,7 @@ def csv_path(path: Path) -> Path:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, tmp=path.with_name(f".{path.name}.{os.getpid()}.tmp"))
 
 
 def write_latest(config: Config, path: Path, as_of: date) -> Path:
@@ -149,7 +143,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     try:
         wb.close()
         violations.write_csv(csv_file, all_findings, vctx)
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except (OSError, FileCreateError) as e:
         raise SheetsSyncError(
             f"Không ghi được bảng tổng hợp {path} ({_reason(e)}). Nếu tệp đang mở (ví dụ "
@@ -178,8 +172,6 @@ def _remove_stale_temps(path: Path, csv_file: Path) -> None:
 def _abandoned(temp: Path, pid: int) -> bool:
     """True when the process that wrote ``temp`` is gone (POSIX: signal 0; elsewhere, or when
     the pid may have been reused, the file must also be a day old)."""
-    import time
-
     if pid == os.getpid():
         return False
     try:
@@ -251,7 +243,6 @@ def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_inf
     sheets.write_halls(ws["Nhà văn hóa"], Writer(ws["Nhà văn hóa"], st), model.halls, blocks,
                        year, as_of)
 
-    from ...core.template import load_template
     template_path = run_info.get("template") or str(load_template().path)
     sheets.write_log(
         ws["Nhật ký"], Writer(ws["Nhật ký"], st), as_of=as_of, year=year, run_info=run_info,

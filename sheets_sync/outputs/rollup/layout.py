@@ -284,11 +284,11 @@ def document_header(w: Writer, last_col: int, left_cols: int, right_cols: int,
     left_end, right_start = left_cols - 1, last_col - right_cols + 1
     centre = dict(align="center", valign="vcenter")
     w.ws.set_row(0, 18)
-    w.merge(0, 0, left_end, upper_vi(labels.get("issuer", "")), st.get(font_size=12, **centre))
+    w.merge(0, 0, left_end, upper_vi(labels.get("committee", "")), st.get(font_size=12, **centre))
     w.merge(0, right_start, last_col, "ĐẢNG CỘNG SẢN VIỆT NAM",
             st.get(bold=True, underline=1, font_size=13, **centre))
     w.ws.set_row(1, 18)
-    w.merge(1, 0, left_end, upper_vi(labels.get("body", "")),
+    w.merge(1, 0, left_end, upper_vi(labels.get("board", "")),
             st.get(bold=True, font_size=12, **centre))
     w.merge(2, 0, left_end, "*", st.get(font_size=12, **centre))
     w.merge(3, 0, left_end, f"Số        {labels.get('symbol', '')}", st.get(font_size=12, **centre))
@@ -306,7 +306,7 @@ def signature(w: Writer, row: int, last_col: int, left_cols: int, right_cols: in
     unit = labels.get("unit", "")
     left_end, right_start = left_cols - 1, last_col - right_cols + 1
     body = " ".join(x.capitalize() if k < 2 else x.lower()
-                    for k, x in enumerate(labels.get("body", "Ban Tổ chức").split()))
+                    for k, x in enumerate(labels.get("board", "Ban Tổ chức").split()))
     recipients = [
         f"- Ban Thường vụ {parent} (để báo cáo),",
         f"- Thường trực {parent} (để báo cáo),",

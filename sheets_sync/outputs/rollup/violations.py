@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ...core.atomic import atomic_path
 from ...core.findings import (
     ERROR,
     INFO,
@@ -286,21 +287,16 @@ def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
     written to a temporary file and renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(CSV_HEADERS)
-            for f in findings:
-                v = _fields(f, ctx)
-                unit_links = ctx.links.get(f.unit)
-                fields = [*v[:6], f.rule, v[6], *v[7:11],
-                          location(f, ctx.titles.get(f.unit, {})),
-                          unit_links.url(f) if unit_links is not None else ""]
-                out.writerow([_csv_safe(v) if v is not None else "" for v in fields])
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(CSV_HEADERS)
+        for f in findings:
+            v = _fields(f, ctx)
+            unit_links = ctx.links.get(f.unit)
+            fields = [*v[:6], f.rule, v[6], *v[7:11],
+                      location(f, ctx.titles.get(f.unit, {})),
+                      unit_links.url(f) if unit_links is not None else ""]
+            out.writerow([_csv_safe(v) if v is not None else "" for v in fields])
 
 
 def read_csv(path: Path) -> list[list[str]]:
