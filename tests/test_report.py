@@ -137,7 +137,7 @@ def test_report_and_rollup_share_every_figure(ran):
     log = {r[0]: r[1] for r in wb["Nhật ký"].iter_rows(values_only=True) if r[0]}
     assert (log["Số vi phạm"], log["Số cảnh báo"]) == (errors, warnings)
     assert log["Số đã chấp nhận giải trình (không tính là vi phạm)"] == accepted
-    counts = outcome.report.summary()["counts"]
+    counts = outcome.report.counts()
     assert (counts["error"], counts["warning"], counts["accepted"]) == (errors, warnings, accepted)
     assert summarize(outcome.report)["counts"] == counts
     vp_head, vp_rows = sheet_table(wb["Vi phạm"], "STT")
@@ -372,8 +372,10 @@ def test_frames_give_the_rollups_numbers_as_dataframes(ran):
     assert total[head["Đạt tỷ lệ dự"]] == pytest.approx(cm["attendance_ok"].dropna().mean())
     assert len(f.findings) == len(outcome.report.findings)
     assert int(f.findings["accepted"].sum()) == total[head["Đã chấp nhận giải trình"]]
-    assert f.findings.loc[f.findings["rule"] == "MEET-MISSING", "rule_name"].iloc[0] == \
-        "Không sinh hoạt thường kỳ"
+    from sheets_sync.core.rules.catalog import rule_name_vi
+
+    missing = f.findings.loc[f.findings["rule"] == "MEET-MISSING", "rule_name"].iloc[0]
+    assert missing == rule_name_vi("MEET-MISSING") != "MEET-MISSING"
     rows = sum(len(r.data.tab("meetings").rows) for r in outcome.reads
                if r.data is not None and r.data.tab("meetings") is not None)
     assert len(f.meetings) == rows
