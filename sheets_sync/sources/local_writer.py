@@ -443,6 +443,7 @@ def _check_layout(wb, plan: FlagPlan) -> None:
     from openpyxl.worksheet.hyperlink import Hyperlink
     from openpyxl.worksheet.properties import PageSetupProperties
 
+    grid = plan.check_grid or []
     ws = wb[plan.check_sheet]
     for c, width in enumerate(plan.check_widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
@@ -454,7 +455,7 @@ def _check_layout(wb, plan: FlagPlan) -> None:
     for r, height in heights.items():
         ws.row_dimensions[r].height = height
         if height is not None:
-            for c in range(1, len(plan.check_grid[r - 1]) + 1):
+            for c in range(1, len(grid[r - 1]) + 1 if r <= len(grid) else 1):
                 ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
     for (gr, gc), (title, row) in plan.check_links.items():
         cell = ws.cell(gr + 1, gc + 1)
