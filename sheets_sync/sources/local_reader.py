@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
+from ..core.faults import not_regular_file
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.raw import RawSheet, RawWorkbook
 
@@ -68,7 +69,6 @@ def read_xlsx(path: Path) -> RawWorkbook:
     """Values of every sheet of an .xlsx file (formulas as their cached values)."""
     import openpyxl
 
-    from ..core.faults import not_regular_file
 
     path = Path(path)
     odd = not_regular_file(path)  # before any open: a FIFO or /dev/zero would block or never end
@@ -125,8 +125,6 @@ class LocalBackend:
         return read_xlsx(unit.path)
 
     def version(self, unit: UnitConfig) -> str | None:
-        from ..core.faults import not_regular_file
-
         assert unit.path is not None, "a local unit has a path (config)"
         if not_regular_file(unit.path) is not None:
             return None

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.atomic import replace_durably, write_text_atomic
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
@@ -245,7 +246,7 @@ def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
         target = backup_dir / f"{base}-{n}{path.suffix}"
     partial = target.with_name(f".{target.name}.partial")
     shutil.copy2(path, partial)  # copied aside, then renamed: a kill never leaves half a backup
-    os.replace(partial, target)
+    replace_durably(partial, target)
     return target
 
 
@@ -443,7 +444,6 @@ def _check_layout(wb, plan: FlagPlan) -> None:
     from openpyxl.worksheet.hyperlink import Hyperlink
     from openpyxl.worksheet.properties import PageSetupProperties
 
-    grid = plan.check_grid or []
     ws = wb[plan.check_sheet]
     for c, width in enumerate(plan.check_widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
@@ -454,8 +454,8 @@ def _check_layout(wb, plan: FlagPlan) -> None:
     heights = plan.row_heights.get(plan.check_sheet, {})
     for r, height in heights.items():
         ws.row_dimensions[r].height = height
-        if height is not None:
-            for c in range(1, len(grid[r - 1]) + 1 if r <= len(grid) else 1):
+        if height is not None and plan.check_grid is not None:
+            for c in range(1, len(plan.check_grid[r - 1]) + 1):
                 ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
     for (gr, gc), (title, row) in plan.check_links.items():
         cell = ws.cell(gr + 1, gc + 1)
@@ -587,7 +587,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         backup = _backup(path, Path(backup_dir), now or datetime.now())
         if changed_since_read(path, read_meta, hash_check=False):
             raise PermissionError
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except OSError:  # PermissionError on Windows while Excel holds the file
         _unlink(tmp)
         _unlink(backup)
@@ -622,7 +622,7 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
     written, skipped = _apply(wb, plan, cached)
     try:
         tmp = _save_atomic(wb, target)
-        os.replace(tmp, target)
+        replace_durably(tmp, target)
     except OSError as e:
         return WriteResult(SKIPPED, f"Không ghi được bản có cờ {target}: {e.strerror or e}.",
                            reasons=reasons)
@@ -630,8 +630,8 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
         if skipped:  # rows still to write: the next run must not count the copy as up to date
             _unlink(sidecar)
         else:
-            sidecar.write_text(json.dumps({"digest": digest, "sha256": file_sha256(target)}),
-                               encoding="utf-8")
+            write_text_atomic(sidecar, json.dumps({"digest": digest,
+                                                   "sha256": file_sha256(target)}))
     except OSError:
         pass
     msg = (f"Tệp {name} có {why} nên không ghi trực tiếp; đã ghi bản có cờ vào {target}."

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
-from ..core.errors import UnitReadError
+from ..core.errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    HistoryDamaged,
+    SheetsSyncError,
+    UnitReadError,
+)
 from ..core.findings import (
     OK,
     READ_STATUSES,
@@ -31,7 +38,12 @@ from ..core.findings import (
 from ..core.grid import parse_unit, required_tabs_found
 from ..core.raw import Backend
 from ..core.template import Template, load_template
+from ..outputs.publish import publish_rollup
+from ..outputs.rollup import build_rollup, rollup_path, write_latest
+from ..sources.local_writer import write_local
+from .history import history_findings
 from .store import GuardedStore, Store
+from .writeplan import apply_to_raw, plan_unit
 
 Progress = Callable[[str], None]
 DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
@@ -240,8 +252,6 @@ def _open_store(config: Config, write: bool) -> GuardedStore | None:
 
 def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
     """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
-    from .history import history_findings
-
     if store is None:
         return None
 
@@ -297,6 +307,22 @@ class RunOutcome(CheckOutcome):
         return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
 
 
+_WRITE_PROGRESS = {
+    "written": "Đã ghi kết quả {unit}.",
+    "copy": "Đã ghi bản sao có kết quả của {unit}.",
+    "unchanged": "{unit}: không có gì thay đổi, không ghi.",
+    "dry-run": "{unit}: chạy thử, không ghi gì.",
+}
+
+
+def write_progress_line(write: UnitWrite) -> str:
+    """The -v log line of a unit's write: "đã ghi" only when something was written."""
+    template = _WRITE_PROGRESS.get(write.status)
+    if template is not None:
+        return template.format(unit=write.unit)
+    return f"{write.unit}: {write.message}"
+
+
 def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
                 as_of: date, year: int, backend: Backend, dry_run: bool
                 ) -> tuple[UnitWrite, tuple | None]:
@@ -304,10 +330,6 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     changed here). Returns the write and, for a Google unit whose spreadsheet was changed by
     our write alone, ``(plan, version, meta)``: ``_own_write`` records them from the calling
     thread."""
-    from ..core.errors import SheetsSyncError
-    from ..sources.local_writer import write_local
-    from .writeplan import plan_unit
-
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
@@ -350,8 +372,6 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
 def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
     """The stored pull now holds what our write made of it, and the version that write produced
     (a next run finding that version re-evaluates the stored pull instead of reading)."""
-    from .writeplan import apply_to_raw
-
     if read.pull_id is not None and read.raw is not None:
         read.raw.meta = meta
         apply_to_raw(read.raw, plan)
@@ -382,8 +402,6 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
     lower bound; the roll-up is built while the last writes finish. The history store is only
     used from this thread."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
     year = year or as_of.year
     template = load_template()
@@ -419,7 +437,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 if own is not None and store is not None:
                     _own_write(store, reads[write.unit], *own)
                 if progress:
-                    progress(f"Đã ghi kết quả {write.unit}")
+                    progress(write_progress_line(write))
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:
@@ -441,8 +459,6 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
              outcome: RunOutcome) -> None:
     """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
-    from ..core.errors import SheetsSyncError
-    from ..outputs.publish import publish_rollup
     from ..sources.google_sheets import GoogleBackend
 
     google = next((u for u in config.units if u.is_google), None)
@@ -504,14 +520,11 @@ def _run_info(outcome: CheckOutcome) -> dict:
 def rollup_from_store(config: Config, as_of: date, year: int | None = None,
                       units: tuple[str, ...] = ()) -> RunOutcome:
     """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
     guarded = GuardedStore.guard(config.state_dir)
     assert guarded is not None, "a store opened for writing always exists"
     with guarded as store:
         if store.damaged:  # the roll-up is built from the store alone: nothing to build from
-            from ..core.errors import HistoryDamaged
             raise HistoryDamaged(store.damaged)
         reads = from_store(config, store, as_of, units)
         year = year or as_of.year
@@ -530,8 +543,6 @@ def run_exit_code(outcome: CheckOutcome) -> int:
     roll-up not published, the history store damaged); 75 when the only problems are passing
     ones — Google quota still exhausted after the retry budget, Google 5xx, timeouts, the
     token endpoint down — so the scheduler should simply try later."""
-    from ..core.errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
-
     later = bool(getattr(outcome, "requests", {}).get("quota_exhausted"))
     person = bool(getattr(outcome, "history_problem", None))
     for r in outcome.reads:

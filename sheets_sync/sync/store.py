@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
@@ -32,9 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import HistoryDamaged, SheetsSyncError
-from ..core.grid import UnitData
+from ..core.faults import damaged_message, sqlite_error, sqlite_kind
+from ..core.grid import UnitData, parse_unit
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.template import load_template
 from ..core.text import normalize
+from ..core.values import display_raw, is_empty
 
 SCHEMA_VERSION = 2
 DB_NAME = "history.sqlite"
@@ -136,9 +140,6 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
     dropped.
     """
-    from ..core.grid import parse_unit
-    from ..core.template import load_template
-
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
     template = load_template()
@@ -203,15 +204,11 @@ def load_raw(blob: bytes) -> RawWorkbook:
 
 # --- key index: canonical keys and values of every data row -----------------------------------
 
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def _canon(column, parsed: Any, raw: Any) -> Any:
     """A JSON value equal for equal cell contents, whatever their spelling or backend
     (a date typed as text or as a serial number, "tot" and "Tốt", "CB01" and "cb01")."""
     if parsed is None:
-        if _is_empty(raw):
+        if is_empty(raw):
             return column.blank  # "Loại sinh hoạt" blank = Thường kỳ; None elsewhere
         return "?" + normalize(str(raw))  # unreadable: compared as typed
     if isinstance(parsed, str):
@@ -224,12 +221,10 @@ def _canon(column, parsed: Any, raw: Any) -> Any:
 
 
 def _display(tab, col_id: str, i: int) -> str:
-    from ..core.values import display_raw
-
     if tab.values.get(col_id, [None] * len(tab.rows))[i] is not None:
         return tab.display(col_id, i)
     raw = tab.raw.get(col_id, [None] * len(tab.rows))[i]
-    return "" if _is_empty(raw) else display_raw(raw)
+    return "" if is_empty(raw) else display_raw(raw)
 
 
 class IndexedRow:
@@ -750,8 +745,6 @@ def _pull_info(row) -> PullInfo:
 def _store_error(e: sqlite3.Error, path: Path) -> SheetsSyncError:
     """The operator's message for an SQLite failure: a full disk or a read-only folder names
     the folder and what to do; a damaged database is left untouched (``history repair``)."""
-    from ..core.faults import damaged_message, sqlite_error
-
     known = sqlite_error(e, path)
     if known is not None:
         return known
@@ -828,16 +821,12 @@ def _guarded(name: str) -> Callable[..., Any]:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as e:
-            from ..core.faults import damaged_message, sqlite_kind
-
             if sqlite_kind(e) != "damaged":
                 mapped = _store_error(e, self.path or Path(DB_NAME))
                 if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
                     raise
                 raise mapped from None
             self.damaged = damaged_message(self.path or DB_NAME)
-            import logging
-
             logging.getLogger(__name__).warning(f"Kho lịch sử bị hỏng ({e}) khi gọi {name}.")
             return copy_neutral(name)
 

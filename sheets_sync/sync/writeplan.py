@@ -44,9 +44,11 @@ from ..core.flagplan import (
     row_height,
 )
 from ..core.periods import fmt_period
+from ..core.raw import RawSheet
 from ..core.rules.catalog import rule_fix_vi, rule_name_vi
 from ..core.template import Template
 from ..core.text import fold, normalize
+from ..core.values import is_empty
 from ..outputs.template_xlsx import guide_grid
 
 MONTH_OK, MONTH_ERROR, MONTH_WARNING, MONTH_NONE, MONTH_MISSING = "✔", "✖", "⚠", "–", "✖ Thiếu"
@@ -108,19 +110,15 @@ def find_header(row: list[Any], header: str) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def _column_empty(rows: list[list[Any]], ci: int) -> bool:
-    return all(ci >= len(r) or _is_empty(r[ci]) for r in rows)
+    return all(ci >= len(r) or is_empty(r[ci]) for r in rows)
 
 
 def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
     """``count`` wholly empty columns after the last used column of the header row (a stray
     staff value further right in a data row is never overwritten)."""
     header = rows[header_r]
-    last = max((ci for ci, v in enumerate(header) if not _is_empty(v)), default=-1)
+    last = max((ci for ci, v in enumerate(header) if not is_empty(v)), default=-1)
     out: list[int] = []
     ci = last + 1
     while len(out) < count:
@@ -488,8 +486,6 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
 def apply_to_raw(raw, plan: FlagPlan) -> None:
     """Update the raw grids in memory as if ``plan`` had been written (the stored pull then
     matches the spreadsheet our own write produced, so an unchanged unit plans nothing)."""
-    from ..core.raw import RawSheet
-
     def put(rows: list[list[Any]], r: int, c: int, value: Any) -> None:
         while len(rows) <= r:
             rows.append([])
