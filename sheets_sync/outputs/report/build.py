@@ -450,8 +450,8 @@ class _Writer:
         d, s, m = self.d, self.s, self.m
         rc = m.config.report
         d.heading("III. HẠN CHẾ, YẾU KÉM")
-        d.heading(f"1. {'Đơn vị' if s.parent else self.cell}, {self.cell_l} còn hạn chế",
-                  level=2)
+        d.heading(f"1. Đơn vị, {self.cell_l} còn hạn chế" if s.parent
+                  else f"1. Các {self.cell_l} còn hạn chế", level=2)
         crit = [(k, label) for k, label in m.score_criteria
                 if s.parent or k not in ("briefing", "completeness")]
         d.para(score_explanation(crit, "đơn vị" if s.parent else self.cell_l))
@@ -527,6 +527,9 @@ class _Writer:
             if best is None or v < best[0]:
                 best = (v, text)
         if best is None or best[0] >= 1:
+            good = r.ind.good
+            if good is not None and good.den and good.num < good.den:
+                return f"các tiêu chí đều đạt 100%; buổi sinh hoạt xếp loại Tốt {fmt_pct(good)}"
             return "các tiêu chí đều đạt 100%"
         return best[1]
 
