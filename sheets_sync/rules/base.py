@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Mapping
 
 from ..findings import Finding
@@ -159,13 +160,18 @@ def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = {}
     if tab is None:
         return out
+    memo = tab.memo.get("first_regular_meetings")
+    if memo is not None:  # computed once per tab (several rule families use it); read-only
+        return memo
     codes, months = tab.col("cell_code"), tab.col("month")
     for i, regular in enumerate(regular_rows(tab)):
         if regular and codes[i] is not None and months[i] is not None:
             out.setdefault((code_key(codes[i]), months[i]), i)
+    tab.memo["first_regular_meetings"] = out
     return out
 
 
+@lru_cache(maxsize=1 << 14)
 def fmt_date(d: date) -> str:
     return f"{d:%d/%m/%Y}"
 
