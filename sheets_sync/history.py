@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -178,10 +178,28 @@ def _load_state(store: Store, unit: str) -> _State:
 # --- the History rules ---------------------------------------------------------------------------
 
 def history_findings(store: Store, unit_code: str, current: UnitData, as_of: date, year: int,
-                     params: Mapping[str, Any]) -> list[Finding]:
+                     params: Mapping[str, Any], source: str | None = None) -> list[Finding]:
     """DATA-DELETED and DATA-CHANGED-CLOSED of one unit: ``current`` (its data as used by this
     run — a fresh read, or the stored pull of an unchanged/stale unit) against every earlier
-    pull in ``store``. Works whether or not ``current`` has been recorded yet."""
+    pull in ``store``. Works whether or not ``current`` has been recorded yet.
+
+    ``source``: the version (Drive) or SHA-256 (local file) of the data ``current`` was parsed
+    from. With it, the findings are kept in the store and reused while neither the unit's stored
+    history, its acknowledgements, the data, the year nor the rule parameters changed — an
+    unchanged unit costs a few indexed queries instead of decoding its whole history."""
+    token = store.history_token(unit_code, source, {"year": year, "params": dict(params)})
+    if token is not None:
+        cached = store.cached_history(unit_code, token)
+        if cached is not None:
+            return [Finding(**f) for f in cached]
+    findings = _history_findings(store, unit_code, current, year, params)
+    if token is not None:
+        store.cache_history(unit_code, token, [asdict(f) for f in findings])
+    return findings
+
+
+def _history_findings(store: Store, unit_code: str, current: UnitData, year: int,
+                      params: Mapping[str, Any]) -> list[Finding]:
     state = _load_state(store, unit_code)
     if not state.known:
         return []

@@ -219,7 +219,8 @@ def history_of(config: Config, store: Store | None, as_of: date, year: int) -> H
 
     if store is None:
         return None
-    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
+                                      r.raw.version if r.raw is not None else None)
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
