@@ -109,6 +109,65 @@ def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
     return out
 
 
+def store_worker(size_name: str, from_store: bool = True) -> dict:
+    """The history store alone, in its own process: parse every unit, record it as a first pull
+    into a fresh store (timed; peak RSS after it), the history findings of every unit, then
+    `rollup` from the store (``pipeline.rollup_from_store``: every unit's last pull parsed
+    again, every rule and the history findings, the roll-up workbook)."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from sheets_sync import pipeline
+    from sheets_sync.store import Store
+    from sheets_sync.template import load_template
+    from sheets_sync.workbook import parse_unit
+
+    from .synthetic import dataset
+
+    size = SIZES[size_name]
+    template = load_template()
+    config, units = dataset(size)
+    out: dict = {"size": size_name, "units": size.units}
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        config = replace(config, state_dir=Path(tmp) / "state", out_dir=Path(tmp) / "out")
+        at = datetime(2027, 1, 20, 8)
+        rows = 0
+        record_s = 0.0
+        start = time.perf_counter()
+        with Store.open(config.state_dir) as db:
+            # Units are generated, parsed and recorded one at a time, as `check` pulls them.
+            for unit, raw in units:
+                data = parse_unit(template, raw, unit.code, unit.name, AS_OF)
+                rows += sum(len(t.rows) for t in data.tabs.values())
+                t0 = time.perf_counter()
+                db.record_pull(unit.code, raw, data, at, AS_OF)
+                record_s += time.perf_counter() - t0
+        out["indexed_rows"] = rows
+        out["store_total_s"] = round(time.perf_counter() - start, 3)
+        out["store_record_s"] = round(record_s, 3)
+        out["peak_store_mb"] = round(_peak_mb(), 1)
+        out["store_file_mb"] = round(sum(p.stat().st_size for p in config.state_dir.rglob("*"))
+                                     / 2**20, 1)
+        if from_store:
+            start = time.perf_counter()
+            pipeline.rollup_from_store(config, AS_OF, YEAR)
+            out["rollup_from_store_s"] = round(time.perf_counter() - start, 3)
+            out["peak_rollup_from_store_mb"] = round(_peak_mb(), 1)
+    return out
+
+
+def measure_store(size_name: str, from_store: bool = True, timeout: float = 3600) -> dict:
+    """``store_worker`` in a fresh interpreter."""
+    root = Path(__file__).resolve().parent.parent
+    args = [sys.executable, "-m", "benchmarks.checking", size_name, "--store-only"]
+    if not from_store:
+        args.append("--no-rollup")
+    done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"store benchmark {size_name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(size_name: str, rollup: bool = True, store: bool = False,
             timeout: float = 3600) -> dict:
     """One measurement in a fresh interpreter."""
@@ -125,5 +184,8 @@ def measure(size_name: str, rollup: bool = True, store: bool = False,
 
 
 if __name__ == "__main__":
-    print(json.dumps(worker(sys.argv[1], "--no-rollup" not in sys.argv[2:],
-                            "--store" in sys.argv[2:])))
+    if "--store-only" in sys.argv[2:]:
+        print(json.dumps(store_worker(sys.argv[1], "--no-rollup" not in sys.argv[2:])))
+    else:
+        print(json.dumps(worker(sys.argv[1], "--no-rollup" not in sys.argv[2:],
+                                "--store" in sys.argv[2:])))

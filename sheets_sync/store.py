@@ -141,6 +141,9 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
 
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
+    # the index below is written as the current code writes it (positional values)
+    conn.execute("CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY,"
+                 " cols TEXT NOT NULL UNIQUE)")
     template = load_template()
     previous: dict[str, int] = {}
     ids = [r[0] for r in conn.execute("SELECT id FROM pulls ORDER BY id")]
@@ -162,7 +165,9 @@ CREATE TABLE history_cache (
     unit TEXT PRIMARY KEY,
     token TEXT NOT NULL,
     findings TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY, cols TEXT NOT NULL UNIQUE);
+DROP INDEX IF EXISTS row_keys_ref
 """
 
 
@@ -179,6 +184,11 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
       forms stay readable as they are.
     * ``history_cache``: the history findings of a unit, reused while neither the unit's
       stored history nor its data changed.
+    * The index on ``row_keys.ref`` goes: references are matched in Python (``history ack``),
+      never looked up by SQL.
+    * ``layouts``: the column ids of positional values: a version's ``vals`` is then
+      ``[layout id, value, …]`` (each value canonical, or ``[canonical, display]``), a row
+      key's ``keys`` is "" when its displays follow from its canonical key values.
     """
     for sql in _statements(_SCHEMA_V3):
         conn.execute(sql)
@@ -188,11 +198,13 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE acks SET rkey = ? WHERE id = ?", [
         (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM acks").fetchall()
         if (new := compact_rkey(rkey)) != rkey])
+    layouts = {i: cols.split(",") if cols else []
+               for i, cols in conn.execute("SELECT id, cols FROM layouts")}
     conn.executemany("UPDATE row_versions SET vhash = ? WHERE id = ?", [
-        (vhash_of(canon_of_vals(json.loads(vals))), i)
+        (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
         for i, vals in conn.execute("SELECT id, vals FROM row_versions").fetchall()])
     conn.executemany("UPDATE acks SET state = ? WHERE id = ?", [
-        (vhash_of(canon_of_vals(json.loads(vals))), i)
+        (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
         for i, vals in conn.execute(
             "SELECT id, vals FROM acks WHERE rule = 'DATA-CHANGED-CLOSED' AND vals IS NOT NULL"
         ).fetchall()])
@@ -261,12 +273,38 @@ def _jdump(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
 
 
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, Unicode kept
+
+
+def _jscalar(v: Any) -> str:
+    """Compact JSON of a cell-sized value, fast for the common types; text holding a lone
+    surrogate (not UTF-8) is escaped instead."""
+    cls = v.__class__
+    if cls is str:
+        if v.isascii():
+            return _encode_str(v)
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(v)
+        return _encode_str(v)
+    if v is None:
+        return "null"
+    if cls is bool:
+        return "true" if v else "false"
+    if cls is int:
+        return str(v)
+    if cls is list:
+        return "[" + ",".join(map(_jscalar, v)) + "]"
+    return _jdump(v)
+
+
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_LEN]
 
 
 def _hash_frag(col: str, canon: Any) -> str:
-    return f"{_jdump(col)}:{_jdump(canon)},"
+    return f"{_jscalar(col)}:{_jscalar(canon)},"
 
 
 def vhash_of(canon: dict[str, Any]) -> str:
@@ -275,10 +313,16 @@ def vhash_of(canon: dict[str, Any]) -> str:
                            if canon[c] is not None))
 
 
-def canon_of_vals(vals: dict[str, Any]) -> dict[str, Any]:
+def canon_of_vals(vals: Any, layouts: Callable[[int], list[str]] | None = None
+                  ) -> dict[str, Any]:
     """Column id -> canonical value of stored values (``[canonical, display]`` pairs or, for
-    values whose display follows from them, the canonical value alone)."""
-    return {c: (v[0] if isinstance(v, list) else v) for c, v in vals.items()}
+    values whose display follows from them, the canonical value alone; a dict, or positional
+    ``[layout id, value, …]`` decoded with ``layouts``)."""
+    if isinstance(vals, list):
+        if layouts is None:
+            raise ValueError("positional values need their layout")
+        vals = dict(zip(layouts(vals[0]), vals[1:]))
+    return {c: (v[0] if isinstance(v, list) else v) for c, v in vals.items() if v is not None}
 
 
 def compact_rkey(rkey: str) -> str:
@@ -288,7 +332,7 @@ def compact_rkey(rkey: str) -> str:
         return rkey
     base, dup = (rkey, "") if rkey.endswith("]") else rkey.rsplit("#", 1)
     try:
-        out = _jdump(json.loads(base))
+        out = _jscalar(json.loads(base))
     except ValueError:
         return rkey
     return out if not dup else f"{out}#{dup}"
@@ -327,6 +371,8 @@ def derived_display(column, canon: Any) -> str:
             return format_value(kind, canon)
         if kind == "choice":
             return column.label_of(canon) or str(canon)
+        if kind == "code" and isinstance(canon, str):
+            return canon.upper()  # codes are typed in capitals ("CB01")
     except (TypeError, ValueError, IndexError):
         pass
     return str(canon)
@@ -410,7 +456,10 @@ class IndexedRow:
     @property
     def keys(self) -> list[list[str]]:
         """[[header, display], ...] in key order."""
-        return [[h, d] for h, d in zip(self._tab.headers, json.loads(self.keys_json))]
+        shown = json.loads(self.keys_json) if self.keys_json else \
+            [derived_display(self._tab.data.tab.column(c), self._tab.canon[c][self.index])
+             for c in self._tab.key_cols]
+        return [[h, d] for h, d in zip(self._tab.headers, shown)]
 
     @property
     def vals(self) -> dict:
@@ -434,20 +483,28 @@ class IndexedTab:
         self.rows: list[IndexedRow] = []
         self._vals_json: list[str] | None = None
 
-    def vals_json(self, i: int) -> str:
-        """The stored values of row ``i``: compact JSON of column id -> ``vals_entry``."""
+    def vals_json(self, i: int, layout: int) -> str:
+        """The stored values of row ``i``: ``[layout, value, …]`` in ``val_cols`` order (each
+        a ``vals_entry``; trailing empty values left out), compact JSON."""
         if self._vals_json is None:
             frags = []
             for c in self.val_cols:
                 column = self.data.tab.column(c)
-                prefix = _jdump(c) + ":"
-                shown = _display_column(self.data, c)
-                frags.append([
-                    "" if v is None else prefix + _jdump(vals_entry(column, v, d)) + ","
-                    for v, d in zip(self.canon[c], shown)])
-            self._vals_json = ["{" + t[:-1] + "}" for t in map("".join, zip(*frags))] \
-                if frags else ["{}"] * len(self.rows)
-        return self._vals_json[i]
+                canon = self.canon[c]
+                keys = list(zip(map(type, canon), canon, _display_column(self.data, c)))
+                table = {k: "," + ("null" if k[1] is None
+                                   else _jscalar(vals_entry(column, k[1], k[2])))
+                         for k in dict.fromkeys(keys)}
+                frags.append(list(map(table.__getitem__, keys)))
+            self._vals_json = [_trim_nulls(t) + "]" for t in map("".join, zip(*frags))] \
+                if frags else ["]"] * len(self.rows)
+        return f"[{layout}{self._vals_json[i]}"
+
+
+def _trim_nulls(text: str) -> str:
+    while text.endswith(",null"):
+        text = text[:-5]
+    return text
 
 
 def index_unit(data: UnitData) -> dict[str, IndexedTab]:
@@ -472,16 +529,25 @@ def _index_tab(tab: TabData) -> IndexedTab:
     # value hashes: per column "col":value, fragments, joined per row
     frags = []
     for c in val_cols:
-        prefix = _jdump(c) + ":"
+        prefix = _jscalar(c) + ":"
         frags.append(_mapped(canon[c], lambda v, p=prefix: "" if v is None
-                             else p + _jdump(v) + ","))
+                             else p + _jscalar(v) + ","))
     hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
     # keys: compact JSON of the key columns' canonical values; displays for messages
     if key_cols:
-        kv = [_mapped(canon[c], _jdump) for c in key_cols]
+        kv = [_mapped(canon[c], _jscalar) for c in key_cols]
         bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
-        kd = [_mapped(_display_column(tab, c), _jdump) for c in key_cols]
+        shown = [_display_column(tab, c) for c in key_cols]
+        kd = [_mapped(d, _jscalar) for d in shown]
         keys_json = ["[" + b + "]" for b in map(",".join, zip(*kd))]
+        # "" when every display follows from the canonical key value
+        same = []
+        for c, d in zip(key_cols, shown):
+            column = tab.tab.column(c)
+            pairs = list(zip(map(type, canon[c]), canon[c], d))
+            table = {k: derived_display(column, k[1]) == k[2] for k in dict.fromkeys(pairs)}
+            same.append(list(map(table.__getitem__, pairs)))
+        keys_json = ["" if ok else k for ok, k in zip(map(all, zip(*same)), keys_json)]
     else:
         bases, keys_json = ["[]"] * n, ["[]"] * n
     periods = _period_column(tab)
@@ -563,6 +629,12 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
             latest[key_id] = (vid, vhash, sheet_row, last_pull)
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
+    layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+    for tab in tabs.values():
+        cols = ",".join(tab.val_cols)
+        if cols not in layouts:
+            layouts[cols] = conn.execute("INSERT INTO layouts (cols) VALUES (?)",
+                                         (cols,)).lastrowid
     new_keys: list[tuple] = []
     key_updates: list[tuple] = []
     new_versions: list[tuple] = []
@@ -571,6 +643,7 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
     changed: list[int] = []  # keys of the previous pull with a new version now
     new: list[tuple] = []
     for tab in tabs.values():
+        layout = layouts[",".join(tab.val_cols)]
         for r in tab.rows:
             s = stored.get((tab.tab_id, r.rkey))
             last = None
@@ -593,7 +666,7 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
                 if last[3] != previous_pull or last[2] != r.sheet_row:
                     version_updates.append((pull_id, pulled_at, r.sheet_row, as_of, last[0]))
             else:
-                new_versions.append((next_version, key_id, r.vhash, tab.vals_json(r.index),
+                new_versions.append((next_version, key_id, r.vhash, tab.vals_json(r.index, layout),
                                      pull_id, pulled_at, pull_id, pulled_at, as_of, r.sheet_row))
                 next_version += 1
                 if last is not None:
@@ -908,7 +981,7 @@ class Store:
 
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
-        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], _keys_of(r[1], r[4], r[6]), r[7],
+        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], _keys_of(r[1], r[4], r[6], r[3]), r[7],
                          r[8], r[9], datetime.fromisoformat(r[10]), r[11],
                          datetime.fromisoformat(r[12]), r[13], r[14])
                 for r in self.conn.execute(
@@ -929,10 +1002,18 @@ class Store:
                 " LEFT JOIN pulls p ON p.id = v.last_pull WHERE k.unit = ? ORDER BY v.id",
                 (unit,)):
             out.setdefault(r[1], []).append(RowVersion(
-                r[0], r[1], r[2], expand_vals(r[10], json.loads(r[3])), r[4],
+                r[0], r[1], r[2], expand_vals(r[10], json.loads(r[3]), self._layouts), r[4],
                 datetime.fromisoformat(r[5]), r[6], datetime.fromisoformat(r[7]),
                 date.fromisoformat(r[8]), r[9]))
         return out
+
+    def _layouts(self, layout: int) -> list[str]:
+        """The column ids of a stored layout (cached per store)."""
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        if layout not in cache:
+            row = self.conn.execute("SELECT cols FROM layouts WHERE id = ?", (layout,)).fetchone()
+            cache[layout] = row[0].split(",") if row and row[0] else []
+        return cache[layout]
 
     # --- history findings of unchanged units -------------------------------------------------
 
@@ -973,7 +1054,7 @@ class Store:
 
     def acks(self, unit: str) -> list[Ack]:
         return [Ack(r[0], r[1], r[2], r[3], r[4], r[5],
-                    expand_vals(r[3], json.loads(r[6])) if r[6] else None,
+                    expand_vals(r[3], json.loads(r[6]), self._layouts) if r[6] else None,
                     datetime.fromisoformat(r[7]), r[8])
                 for r in self.conn.execute(
                     "SELECT id, unit, rule, tab_id, rkey, state, vals, acked_at, note FROM acks"
@@ -1068,20 +1149,32 @@ def _template_tab(tab_id: str):
         return None
 
 
-def _keys_of(tab_id: str, cols: str, stored: str) -> list:
-    """[[header, display], ...] of stored key displays (compact: displays only, the headers
-    from the template; before schema v3: the pairs themselves)."""
-    keys = json.loads(stored)
-    if not keys or isinstance(keys[0], list):
-        return keys
+def _keys_of(tab_id: str, cols: str, stored: str, rkey: str) -> list:
+    """[[header, display], ...] of a row key: its stored displays (before schema v3: the pairs
+    themselves), or "" when they follow from the canonical key values of ``rkey``."""
     tab = _template_tab(tab_id)
-    headers = [tab.column(c).header if tab is not None and c in tab.by_id else c
-               for c in cols.split(",")]
+    ids = cols.split(",") if cols else []
+    if stored:
+        keys = json.loads(stored)
+        if not keys or isinstance(keys[0], list):
+            return keys
+    else:
+        base = rkey if rkey.endswith("]") else rkey.rsplit("#", 1)[0]
+        values = json.loads(base)
+        keys = [derived_display(tab.by_id.get(c) if tab is not None else None, v)
+                for c, v in zip(ids, values)]
+    headers = [tab.column(c).header if tab is not None and c in tab.by_id else c for c in ids]
     return [[h, d] for h, d in zip(headers, keys)]
 
 
-def expand_vals(tab_id: str, vals: dict[str, Any]) -> dict[str, list]:
-    """Stored values as column id -> [canonical, display]."""
+def expand_vals(tab_id: str, vals: Any, layouts: Callable[[int], list[str]] | None = None
+                ) -> dict[str, list]:
+    """Stored values as column id -> [canonical, display] (``vals``: a dict, or positional
+    ``[layout id, value, …]`` with ``layouts`` giving a layout's column ids)."""
+    if isinstance(vals, list):
+        if layouts is None:
+            raise ValueError("positional values need their layout")
+        vals = {c: v for c, v in zip(layouts(vals[0]), vals[1:]) if v is not None}
     tab = _template_tab(tab_id)
     out: dict[str, list] = {}
     for c, v in vals.items():

@@ -77,14 +77,26 @@ def test_stored_values_are_compact(tmp_path):
     with Store.open(tmp_path) as store:
         store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)), datetime(2026, 10, 20),
                           date(2026, 10, 20))
-        vals = [r[0] for r in store.conn.execute("SELECT vals FROM row_versions")]
-        keys = [r[0] for r in store.conn.execute("SELECT keys FROM row_keys")]
+        layouts = dict(store.conn.execute("SELECT id, cols FROM layouts"))
+        vals = [r[0] for r in store.conn.execute(
+            "SELECT vals FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+            " WHERE k.tab_id = 'meetings'")]
+        keys = [r[0] for r in store.conn.execute(
+            "SELECT keys FROM row_keys WHERE tab_id = 'meetings'")]
+        known = store.known_rows("NT")
         versions = store.row_versions("NT")
     assert all("\\u" not in v and ", " not in v for v in vals + keys)
-    # dates, numbers and choices are stored without their display, names with it
-    meeting_vals = next(json.loads(v) for v in vals if '"meeting_date"' in v)
+    # positional values; dates, numbers, codes and choices without their display, names with it
+    first = json.loads(vals[0])
+    meeting_vals = dict(zip(layouts[first[0]].split(","), first[1:]))
     assert meeting_vals["meeting_date"] == "2026-01-03" and meeting_vals["rating"] == "good"
+    assert meeting_vals["cell_code"] == "cb01"
     assert meeting_vals["topic"] == ["nguyễn văn ấn", "Nguyễn Văn Ấn"]
+    # meeting keys follow from their canonical values ("" stored), and read back in full
+    assert set(keys) == {""}
+    jan = next(k for k in known if k.tab_id == "meetings")
+    assert jan.keys == [["Mã chi bộ", "CB01"], ["Kỳ tháng", "01/2026"],
+                        ["Loại sinh hoạt", "Thường kỳ"], ["Ngày sinh hoạt", "03/01/2026"]]
     # … and read back as [canonical, display]
     full = next(v.vals for vs in versions.values() for v in vs if "meeting_date" in v.vals)
     assert full["meeting_date"] == ["2026-01-03", "03/01/2026"]
