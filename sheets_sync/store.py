@@ -25,7 +25,7 @@ import hashlib
 import json
 import sqlite3
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -745,7 +745,7 @@ class KnownRow:
     rkey: str
     cols: str
     ref: str
-    keys: list
+    stored_keys: str = field(repr=False, compare=False)  # as stored: see ``keys``
     period: str | None
     cell: str | None
     first_pull: int
@@ -755,19 +755,37 @@ class KnownRow:
     last_row: int
     replaced_by: int | None
 
+    @property
+    def keys(self) -> list:
+        """[[header, display], ...] in key order (decoded when asked for: only messages and
+        listings need it)."""
+        return _keys_of(self.tab_id, self.cols, self.stored_keys, self.rkey)
+
 
 @dataclass(frozen=True)
 class RowVersion:
     id: int
     key_id: int
     vhash: str
-    vals: dict
+    stored_vals: str = field(repr=False, compare=False)  # as stored: see ``vals``
     first_pull: int
     first_seen: datetime
     last_pull: int
     last_seen: datetime
     max_as_of: date
     sheet_row: int
+    tab_id: str = ""
+    layouts: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def vals(self) -> dict:
+        """column id -> [canonical, display], decoded once when first asked for (only a
+        finding's message or a listing needs it)."""
+        memo = self.__dict__.get("_vals")
+        if memo is None:
+            memo = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
+            object.__setattr__(self, "_vals", memo)
+        return memo
 
 
 @dataclass(frozen=True)
@@ -981,7 +999,7 @@ class Store:
 
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
-        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], _keys_of(r[1], r[4], r[6], r[3]), r[7],
+        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
                          r[8], r[9], datetime.fromisoformat(r[10]), r[11],
                          datetime.fromisoformat(r[12]), r[13], r[14])
                 for r in self.conn.execute(
@@ -994,6 +1012,8 @@ class Store:
     def row_versions(self, unit: str) -> dict[int, list[RowVersion]]:
         """key id -> its versions, oldest first (values as ``[canonical, display]``)."""
         out: dict[int, list[RowVersion]] = {}
+        layouts = {i: cols.split(",") if cols else []
+                   for i, cols in self.conn.execute("SELECT id, cols FROM layouts")}
         for r in self.conn.execute(
                 "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
                 " max(v.last_seen, coalesce(p.seen_at, '')),"
@@ -1002,9 +1022,9 @@ class Store:
                 " LEFT JOIN pulls p ON p.id = v.last_pull WHERE k.unit = ? ORDER BY v.id",
                 (unit,)):
             out.setdefault(r[1], []).append(RowVersion(
-                r[0], r[1], r[2], expand_vals(r[10], json.loads(r[3]), self._layouts), r[4],
-                datetime.fromisoformat(r[5]), r[6], datetime.fromisoformat(r[7]),
-                date.fromisoformat(r[8]), r[9]))
+                r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), r[6],
+                datetime.fromisoformat(r[7]), date.fromisoformat(r[8]), r[9], r[10],
+                layouts.__getitem__))
         return out
 
     def _layouts(self, layout: int) -> list[str]:
