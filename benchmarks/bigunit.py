@@ -24,7 +24,7 @@ from .synthetic import Size, unit_sheets
 
 YEARS = (2022, 2023, 2024, 2025, 2026)
 AS_OF = "2027-01-20"
-CELLS = 540  # 540 cells × (12 + 4/3) meetings × 5 years ≈ 43,000 meeting rows
+CELLS = 650  # 650 cells × (12 + 4/3) meetings × 5 years ≈ 43,000 meeting rows
 MEMBERS = 1500
 ATT_YEARS = (2024, 2025, 2026)
 
@@ -56,7 +56,7 @@ def build(path: Path) -> dict[str, int]:
         for m in range(1, 13):
             for p in range(MEMBERS):
                 row: list[Any] = [None] * len(header)
-                row[col["cell_code"]] = cells[p % 60]
+                row[col["cell_code"]] = cells[p % min(60, len(cells))]
                 row[col["month"]] = f"{m:02d}/{year}"
                 row[col["member_name"]] = f"Đảng viên {p + 1:04d}"
                 row[col["member_id"]] = f"DV{p + 1:04d}"
@@ -96,6 +96,7 @@ def _cli(args: list[str], cwd: Path) -> dict[str, Any]:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     return {"exit": proc.returncode, "seconds": round(time.perf_counter() - start, 2),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
