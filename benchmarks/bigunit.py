@@ -33,7 +33,7 @@ def build(path: Path) -> dict[str, int]:
     """Write the big unit's workbook; returns rows per tab."""
     import xlsxwriter
 
-    from sheets_sync.template import load_template
+    from sheets_sync.core.template import load_template
 
     template = load_template()
     size = Size("big", 1, CELLS, 4 / 3)
@@ -120,7 +120,7 @@ def _edit_one_cell(path: Path) -> None:
     """A person changes one meeting's topic (openpyxl, as a script would)."""
     import openpyxl
 
-    from sheets_sync.template import load_template
+    from sheets_sync.core.template import load_template
 
     name = load_template().tab("meetings").name
     wb = openpyxl.load_workbook(path)
@@ -152,6 +152,9 @@ def main(keep: Path | None = None) -> dict[str, Any]:
                  ("run_after_own_write", ["run", *common]),
                  ("run_unchanged", ["run", *common]),
                  ("run_one_cell_edited", ["run", *common])]
+        only = os.environ.get("BIGUNIT_STEPS")  # e.g. "check_first,run_first"
+        if only:
+            steps = [st for st in steps if st[0] in only.split(",")]
         for name, args in steps:
             if name == "run_one_cell_edited":
                 _edit_one_cell(book)

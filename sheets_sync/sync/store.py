@@ -1,0 +1,1206 @@
+"""History store (SQLite in the state folder): every pull of a unit and every run's summary.
+
+A pull keeps the unit's raw grids (compressed JSON, so `rollup` and stale units can be rebuilt
+without opening the spreadsheets). For the History rules (``sheets_sync.sync.history``) every data row
+is also indexed by its **key values** (template.md "Key columns"; sheet row numbers are not an
+identity, rows move):
+
+* ``row_keys``: one row per (unit, tab, canonical key): when it was first and last seen, the
+  sheet row it was last seen at, its period and cell, and ``replaced_by`` when its key values were
+  edited in place (same tab, same sheet row, same period and cell, in the next pull).
+* ``row_versions``: the successive contents of a key, one row per run of consecutive pulls with
+  the same values (so "what a row looked like at each pull" costs one row per change, not one
+  row per pull).
+* ``acks``: the operator's acknowledgements (``sheets-sync history ack``).
+
+Schema changes are migrations: ``_SCHEMA_V1`` is the first schema exactly as released, and every
+later version is one entry of ``MIGRATIONS``. A new database runs the same path (v1 DDL, then
+every migration), so the upgrade path is the one that is always exercised. A store written by a
+newer version is refused rather than damaged. Before upgrading a store that holds data, a copy is
+saved next to it (``history-v<N>-backup-<timestamp>.sqlite``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..core.raw import RawSheet, RawWorkbook
+from ..core.errors import SheetsSyncError
+from ..core.text import normalize
+from ..core.grid import TabData, UnitData
+from ..core.values import display_raw, format_value
+
+SCHEMA_VERSION = 3
+DB_NAME = "history.sqlite"
+
+# Columns whose edits are not "changes" for DATA-CHANGED-CLOSED: staff are asked to explain
+# flags after the fact, and notes are free text.
+HISTORY_IGNORED_COLUMNS = frozenset({"explanation", "note"})
+
+# The released v1 schema, verbatim. Never edit: later changes go into MIGRATIONS.
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pulls (
+    id INTEGER PRIMARY KEY,
+    unit TEXT NOT NULL,
+    pulled_at TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    version TEXT,
+    own_write_version TEXT,
+    raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pulls_unit ON pulls (unit, id);
+CREATE TABLE IF NOT EXISTS pull_rows (
+    pull_id INTEGER NOT NULL REFERENCES pulls (id) ON DELETE CASCADE,
+    tab TEXT NOT NULL,
+    sheet_row INTEGER NOT NULL,
+    keys TEXT NOT NULL,
+    vals TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pull_rows_pull ON pull_rows (pull_id, tab);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    summary TEXT NOT NULL
+);
+"""
+
+_SCHEMA_V2 = """
+CREATE TABLE row_keys (
+    id INTEGER PRIMARY KEY,
+    unit TEXT NOT NULL,
+    tab_id TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    rkey TEXT NOT NULL,
+    cols TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    period TEXT,
+    cell TEXT,
+    first_pull INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_pull INTEGER NOT NULL,
+    last_seen TEXT NOT NULL,
+    last_row INTEGER NOT NULL,
+    replaced_by INTEGER REFERENCES row_keys (id) ON DELETE SET NULL,
+    UNIQUE (unit, tab_id, rkey)
+);
+CREATE INDEX row_keys_last ON row_keys (unit, last_pull);
+CREATE INDEX row_keys_ref ON row_keys (unit, ref);
+CREATE TABLE row_versions (
+    id INTEGER PRIMARY KEY,
+    key_id INTEGER NOT NULL REFERENCES row_keys (id) ON DELETE CASCADE,
+    vhash TEXT NOT NULL,
+    vals TEXT NOT NULL,
+    first_pull INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_pull INTEGER NOT NULL,
+    last_seen TEXT NOT NULL,
+    max_as_of TEXT NOT NULL,
+    sheet_row INTEGER NOT NULL
+);
+CREATE INDEX row_versions_key ON row_versions (key_id, id);
+CREATE TABLE acks (
+    id INTEGER PRIMARY KEY,
+    unit TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    tab_id TEXT NOT NULL,
+    rkey TEXT NOT NULL,
+    state TEXT NOT NULL,
+    vals TEXT,
+    acked_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX acks_unit ON acks (unit, rule, tab_id, rkey);
+CREATE INDEX pulls_pulled_at ON pulls (pulled_at);
+"""
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _migrate_2(conn: sqlite3.Connection) -> None:
+    """v1 -> v2: key-indexed row history, acknowledgements; ``pull_rows`` is replaced.
+
+    The index is rebuilt from every stored pull's raw grids (parsed with the current template),
+    in pull order, exactly as ``record_pull`` builds it; ``pull_rows`` (raw values keyed by
+    column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
+    dropped.
+    """
+    from ..core.template import load_template
+    from ..core.grid import parse_unit
+
+    for sql in _statements(_SCHEMA_V2):
+        conn.execute(sql)
+    # the index below is written as the current code writes it (positional values)
+    conn.execute("CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY,"
+                 " cols TEXT NOT NULL UNIQUE)")
+    template = load_template()
+    previous: dict[str, int] = {}
+    ids = [r[0] for r in conn.execute("SELECT id FROM pulls ORDER BY id")]
+    for pull_id in ids:
+        unit, pulled_at, as_of, blob = conn.execute(
+            "SELECT unit, pulled_at, as_of, raw FROM pulls WHERE id = ?", (pull_id,)).fetchone()
+        data = parse_unit(template, load_raw(blob), unit, unit, date.fromisoformat(as_of))
+        _index_pull(conn, unit, pull_id, pulled_at, as_of, index_unit(data),
+                    previous.get(unit))
+        previous[unit] = pull_id
+    conn.execute("DROP TABLE IF EXISTS pull_rows")
+
+
+_SCHEMA_V3 = """
+ALTER TABLE pulls ADD COLUMN fingerprint TEXT;
+ALTER TABLE pulls ADD COLUMN seen_at TEXT;
+ALTER TABLE pulls ADD COLUMN seen_as_of TEXT;
+CREATE TABLE history_cache (
+    unit TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    findings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY, cols TEXT NOT NULL UNIQUE);
+DROP INDEX IF EXISTS row_keys_ref
+"""
+
+
+def _migrate_3(conn: sqlite3.Connection) -> None:
+    """v2 -> v3: compact canonical values, unchanged local files, cached history findings.
+
+    * ``pulls`` gains ``fingerprint`` (a local file's size, mtime and SHA-256: an unchanged file
+      is not stored again), ``seen_at`` / ``seen_as_of`` (when such a file was last read again:
+      the keys and versions of that pull count as seen then).
+    * Row keys (``row_keys.rkey``, ``acks.rkey``) are rewritten as compact JSON (no escaped
+      Unicode, no spaces) and value hashes (``row_versions.vhash``, the state of DATA-CHANGED-
+      CLOSED acknowledgements) recomputed from the stored canonical values with ``vhash_of``;
+      new versions store their values compactly (``vals_entry``). Older ``vals`` and ``keys``
+      forms stay readable as they are.
+    * ``history_cache``: the history findings of a unit, reused while neither the unit's
+      stored history nor its data changed.
+    * The index on ``row_keys.ref`` goes: references are matched in Python (``history ack``),
+      never looked up by SQL.
+    * ``layouts``: the column ids of positional values: a version's ``vals`` is then
+      ``[layout id, value, …]`` (each value canonical, or ``[canonical, display]``), a row
+      key's ``keys`` is "" when its displays follow from its canonical key values.
+    """
+    for sql in _statements(_SCHEMA_V3):
+        conn.execute(sql)
+    conn.executemany("UPDATE row_keys SET rkey = ? WHERE id = ?", [
+        (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM row_keys").fetchall()
+        if (new := compact_rkey(rkey)) != rkey])
+    conn.executemany("UPDATE acks SET rkey = ? WHERE id = ?", [
+        (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM acks").fetchall()
+        if (new := compact_rkey(rkey)) != rkey])
+    layouts = {i: cols.split(",") if cols else []
+               for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+    conn.executemany("UPDATE row_versions SET vhash = ? WHERE id = ?", [
+        (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
+        for i, vals in conn.execute("SELECT id, vals FROM row_versions").fetchall()])
+    conn.executemany("UPDATE acks SET state = ? WHERE id = ?", [
+        (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
+        for i, vals in conn.execute(
+            "SELECT id, vals FROM acks WHERE rule = 'DATA-CHANGED-CLOSED' AND vals IS NOT NULL"
+        ).fetchall()])
+
+
+# (target version, migration). Each runs inside the upgrade transaction.
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+    (2, _migrate_2),
+    (3, _migrate_3),
+]
+
+
+# --- JSON for raw cell values (dates and times tagged) -----------------------------------------
+
+def _encode(v: Any) -> Any:
+    """``json.dumps`` default: what JSON has no type for (dates and times tagged)."""
+    if isinstance(v, datetime):
+        return {"dt": v.isoformat()}
+    if isinstance(v, date):
+        return {"d": v.isoformat()}
+    if isinstance(v, time):
+        return {"t": v.isoformat()}
+    return str(v)
+
+
+_TAGS = {"dt": datetime.fromisoformat, "d": date.fromisoformat, "t": time.fromisoformat}
+
+
+def _decode(obj: dict) -> Any:
+    """``json.loads`` object hook: a tagged date or time back to its type."""
+    if len(obj) == 1:
+        (tag, text), = obj.items()
+        conv = _TAGS.get(tag)
+        if conv is not None and isinstance(text, str):
+            try:
+                return conv(text)
+            except ValueError:
+                pass
+    return obj
+
+
+def dump_raw(raw: RawWorkbook) -> bytes:
+    doc = {"version": raw.version,
+           "sheets": [{"title": s.title, "rows": s.rows} for s in raw.sheets],
+           "meta": {k: v for k, v in raw.meta.items() if isinstance(v, (str, int, float, dict))}}
+    # ASCII JSON: a lone surrogate a cell may hold is escaped instead of failing to encode.
+    return zlib.compress(json.dumps(doc, default=_encode, separators=(",", ":")).encode("ascii"))
+
+
+def load_raw(blob: bytes) -> RawWorkbook:
+    doc = json.loads(zlib.decompress(blob).decode("utf-8"), object_hook=_decode)
+    sheets = [RawSheet(s["title"], s["rows"]) for s in doc["sheets"]]
+    return RawWorkbook(sheets, doc.get("version"), doc.get("meta") or {})
+
+
+# --- key index: canonical keys and values of every data row -----------------------------------
+#
+# Everything a pull stores per row is computed column by column, each distinct value once
+# (a national first pull indexes ≈ 3 million rows), and stored as compact JSON (no escaped
+# Unicode, no spaces). A row's value hash (``vhash``) covers its canonical values only.
+
+HASH_LEN = 16  # hex digits of a value hash: 64 bits, compared within one key's history
+
+
+def _jdump(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, Unicode kept
+
+
+def _jscalar(v: Any) -> str:
+    """Compact JSON of a cell-sized value, fast for the common types; text holding a lone
+    surrogate (not UTF-8) is escaped instead."""
+    cls = v.__class__
+    if cls is str:
+        if v.isascii():
+            return _encode_str(v)
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(v)
+        return _encode_str(v)
+    if v is None:
+        return "null"
+    if cls is bool:
+        return "true" if v else "false"
+    if cls is int:
+        return str(v)
+    if cls is list:
+        return "[" + ",".join(map(_jscalar, v)) + "]"
+    return _jdump(v)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_LEN]
+
+
+def _hash_frag(col: str, canon: Any) -> str:
+    return f"{_jscalar(col)}:{_jscalar(canon)},"
+
+
+def vhash_of(canon: dict[str, Any]) -> str:
+    """The hash of a row's canonical values (column id -> value; None values left out)."""
+    return _digest("".join(_hash_frag(c, canon[c]) for c in sorted(canon)
+                           if canon[c] is not None))
+
+
+def canon_of_vals(vals: Any, layouts: Callable[[int], list[str]] | None = None
+                  ) -> dict[str, Any]:
+    """Column id -> canonical value of stored values (``[canonical, display]`` pairs or, for
+    values whose display follows from them, the canonical value alone; a dict, or positional
+    ``[layout id, value, …]`` decoded with ``layouts``)."""
+    if isinstance(vals, list):
+        if layouts is None:
+            raise ValueError("positional values need their layout")
+        vals = dict(zip(layouts(vals[0]), vals[1:]))
+    return {c: (v[0] if isinstance(v, list) else v) for c, v in vals.items() if v is not None}
+
+
+def compact_rkey(rkey: str) -> str:
+    """A stored row key in the compact form (keys written before schema v3 were spaced and
+    ASCII-escaped); "#n" marks the n-th duplicate."""
+    if rkey == "*":
+        return rkey
+    base, dup = (rkey, "") if rkey.endswith("]") else rkey.rsplit("#", 1)
+    try:
+        out = _jscalar(json.loads(base))
+    except ValueError:
+        return rkey
+    return out if not dup else f"{out}#{dup}"
+
+
+def _is_empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _canon(column, parsed: Any, raw: Any) -> Any:
+    """A JSON value equal for equal cell contents, whatever their spelling or backend
+    (a date typed as text or as a serial number, "tot" and "Tốt", "CB01" and "cb01")."""
+    if parsed is None:
+        if _is_empty(raw):
+            return column.blank  # "Loại sinh hoạt" blank = Thường kỳ; None elsewhere
+        return "?" + normalize(str(raw))  # unreadable: compared as typed
+    if isinstance(parsed, str):
+        return normalize(parsed)
+    if isinstance(parsed, (datetime, date, time)):
+        return parsed.isoformat()
+    if isinstance(parsed, float) and parsed.is_integer():
+        return int(parsed)
+    return parsed
+
+
+def derived_display(column, canon: Any) -> str:
+    """The display a canonical value implies (stored values keep their own display only when
+    it differs: typed capitals, an unreadable value, a blank)."""
+    if canon is None:
+        return ""
+    kind = getattr(column, "kind", None)
+    try:
+        if kind == "date" and isinstance(canon, str):
+            return format_value("date", date.fromisoformat(canon))
+        if kind in ("month", "time", "yesno", "number", "int"):
+            return format_value(kind, canon)
+        if kind == "choice":
+            return column.label_of(canon) or str(canon)
+        if kind == "code" and isinstance(canon, str):
+            return canon.upper()  # codes are typed in capitals ("CB01")
+    except (TypeError, ValueError, IndexError):
+        pass
+    return str(canon)
+
+
+def vals_entry(column, canon: Any, display: str) -> Any:
+    """A stored value: the canonical value, or ``[canonical, display]`` when the display does
+    not follow from it."""
+    return canon if derived_display(column, canon) == display else [canon, display]
+
+
+def _mapped(values: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    """``[fn(v) for v in values]``, ``fn`` called once per distinct (type, value)."""
+    keys = list(zip(map(type, values), values))
+    try:
+        table = {k: fn(k[1]) for k in dict.fromkeys(keys)}
+    except TypeError:  # unhashable (no reader produces one)
+        return [fn(v) for v in values]
+    return list(map(table.__getitem__, keys))
+
+
+def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
+    unset = object()
+    out = _mapped(parsed, lambda p: unset if p is None else _canon(column, p, None))
+    holes = [i for i, v in enumerate(out) if v is unset]
+    if holes:
+        fixed = _mapped([raws[i] for i in holes], lambda r: _canon(column, None, r))
+        for i, v in zip(holes, fixed):
+            out[i] = v
+    return out
+
+
+def _display_column(tab: TabData, col_id: str) -> list[str]:
+    """``_display`` of every row of a column."""
+    column = tab.tab.column(col_id)
+    parsed, raws = tab.values[col_id], tab.raw[col_id]
+    unset = object()
+
+    def shown(v: Any) -> Any:
+        if v is None:
+            return unset
+        if column.kind == "choice":
+            return column.label_of(v) or str(v)
+        return format_value(column.kind, v)
+
+    out = _mapped(parsed, shown)
+    holes = [i for i, v in enumerate(out) if v is unset]
+    if holes:
+        fixed = _mapped([raws[i] for i in holes],
+                        lambda r: "" if _is_empty(r) else display_raw(r))
+        for i, v in zip(holes, fixed):
+            out[i] = v
+    return out
+
+
+def _display(tab, col_id: str, i: int) -> str:
+    if tab.values.get(col_id, [None] * len(tab.rows))[i] is not None:
+        return tab.display(col_id, i)
+    raw = tab.raw.get(col_id, [None] * len(tab.rows))[i]
+    return "" if _is_empty(raw) else display_raw(raw)
+
+
+class IndexedRow:
+    """One data row of a tab, identified by its canonical key values."""
+
+    __slots__ = ("index", "sheet_row", "rkey", "keys_json", "period", "cell", "vhash", "_tab",
+                 "_vals")
+
+    def __init__(self, tab: "IndexedTab", index: int, sheet_row: int, rkey: str,
+                 keys_json: str, period: str | None, cell: str | None, vhash: str):
+        self.index = index  # row index in the TabData
+        self.sheet_row = sheet_row
+        self.rkey = rkey  # canonical key values (compact JSON), "#n" for the n-th duplicate
+        self.keys_json = keys_json  # the key columns' displays (compact JSON list)
+        self.period = period
+        self.cell = cell
+        self.vhash = vhash  # hash of the canonical values (``vhash_of``)
+        self._tab = tab
+        self._vals: dict | None = None
+
+    @property
+    def keys(self) -> list[list[str]]:
+        """[[header, display], ...] in key order."""
+        shown = json.loads(self.keys_json) if self.keys_json else \
+            [derived_display(self._tab.data.tab.column(c), self._tab.canon[c][self.index])
+             for c in self._tab.key_cols]
+        return [[h, d] for h, d in zip(self._tab.headers, shown)]
+
+    @property
+    def vals(self) -> dict:
+        """column id -> [canonical, display] (computed on demand: only needed for a message)."""
+        if self._vals is None:
+            t = self._tab
+            self._vals = {c: [v, _display(t.data, c, self.index)]
+                          for c in t.val_cols if (v := t.canon[c][self.index]) is not None}
+        return self._vals
+
+
+class IndexedTab:
+    """The key index of one tab: one ``IndexedRow`` per data row, plus what storing them
+    needs (the stored values, computed for every row at once when first asked for)."""
+
+    def __init__(self, tab_id: str, name: str, cols: str, data: TabData,
+                 key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]]):
+        self.tab_id, self.name, self.cols, self.data = tab_id, name, cols, data
+        self.key_cols, self.val_cols, self.canon = key_cols, val_cols, canon
+        self.headers = [data.tab.column(c).header for c in key_cols]
+        self.rows: list[IndexedRow] = []
+        self._vals_json: list[str] | None = None
+
+    def vals_json(self, i: int, layout: int) -> str:
+        """The stored values of row ``i``: ``[layout, value, …]`` in ``val_cols`` order (each
+        a ``vals_entry``; trailing empty values left out), compact JSON."""
+        if self._vals_json is None:
+            frags = []
+            for c in self.val_cols:
+                column = self.data.tab.column(c)
+                canon = self.canon[c]
+                keys = list(zip(map(type, canon), canon, _display_column(self.data, c)))
+                table = {k: "," + ("null" if k[1] is None
+                                   else _jscalar(vals_entry(column, k[1], k[2])))
+                         for k in dict.fromkeys(keys)}
+                frags.append(list(map(table.__getitem__, keys)))
+            self._vals_json = [_trim_nulls(t) + "]" for t in map("".join, zip(*frags))] \
+                if frags else ["]"] * len(self.rows)
+        return f"[{layout}{self._vals_json[i]}"
+
+
+def _trim_nulls(text: str) -> str:
+    while text.endswith(",null"):
+        text = text[:-5]
+    return text
+
+
+def index_unit(data: UnitData) -> dict[str, IndexedTab]:
+    """The key index of every tab found in a parsed unit (tab id -> rows); computed once per
+    parsed unit (its history findings and recording its pull both need it; ``record_pull``
+    releases it)."""
+    if data.key_index is None:
+        data.key_index = {tab_id: _index_tab(tab) for tab_id, tab in data.tabs.items()}
+    return data.key_index
+
+
+def _index_tab(tab: TabData) -> IndexedTab:
+    n = len(tab.rows)
+    key_cols = [k for k in tab.tab.key_columns() if tab.has(k)]
+    val_cols = sorted(c for c in tab.raw if c not in HISTORY_IGNORED_COLUMNS)
+    canon = {c: _canon_column(tab.tab.column(c), tab.values[c], tab.raw[c])
+             for c in dict.fromkeys([*val_cols, *key_cols])}
+    out = IndexedTab(tab.tab.id, tab.tab.name, ",".join(key_cols), tab, key_cols, val_cols,
+                     canon)
+    if not n:
+        return out
+    # value hashes: per column "col":value, fragments, joined per row
+    frags = []
+    for c in val_cols:
+        prefix = _jscalar(c) + ":"
+        frags.append(_mapped(canon[c], lambda v, p=prefix: "" if v is None
+                             else p + _jscalar(v) + ","))
+    hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
+    # keys: compact JSON of the key columns' canonical values; displays for messages
+    if key_cols:
+        kv = [_mapped(canon[c], _jscalar) for c in key_cols]
+        bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
+        shown = [_display_column(tab, c) for c in key_cols]
+        kd = [_mapped(d, _jscalar) for d in shown]
+        keys_json = ["[" + b + "]" for b in map(",".join, zip(*kd))]
+        # "" when every display follows from the canonical key value
+        same = []
+        for c, d in zip(key_cols, shown):
+            column = tab.tab.column(c)
+            pairs = list(zip(map(type, canon[c]), canon[c], d))
+            table = {k: derived_display(column, k[1]) == k[2] for k in dict.fromkeys(pairs)}
+            same.append(list(map(table.__getitem__, pairs)))
+        keys_json = ["" if ok else k for ok, k in zip(map(all, zip(*same)), keys_json)]
+    else:
+        bases, keys_json = ["[]"] * n, ["[]"] * n
+    periods = _period_column(tab)
+    cells = tab.values.get("cell_code") or [None] * n
+    seen: dict[str, int] = {}
+    rows = out.rows
+    for i, sheet_row in enumerate(tab.rows):
+        base = bases[i]
+        k = seen.get(base, 0) + 1
+        seen[base] = k
+        rows.append(IndexedRow(out, i, sheet_row, base if k == 1 else f"{base}#{k}",
+                               keys_json[i], periods[i], cells[i], hashes[i]))
+    return out
+
+
+def _period_column(tab: TabData) -> list[str | None]:
+    """``tab.period(i)`` of every row."""
+    p = tab.tab.period
+    n = len(tab.rows)
+    if p is None or p not in tab.values:
+        return [None] * n
+    if tab.tab.column(p).kind == "date":
+        return _mapped(tab.values[p], lambda v: None if v is None
+                       else f"{v.year:04d}-{v.month:02d}")
+    return _mapped(tab.values[p], lambda v: None if v is None else str(v))
+
+
+def row_ref(unit: str, tab_id: str, rkey: str) -> str:
+    """The short reference shown in findings and used by ``history ack --key``."""
+    return hashlib.sha1(f"{unit}\x1f{tab_id}\x1f{rkey}".encode()).hexdigest()[:10]
+
+
+def pair_replacements(gone: Iterable[tuple[Any, str, str, int, str | None, str | None]],
+                      new: Iterable[tuple[Any, str, str, int, str | None, str | None]]
+                      ) -> dict[Any, Any]:
+    """Keys edited in place (each tuple: id, tab_id, cols, row, period, cell).
+
+    A key gone since the previous pull and a new key are the same row edited when they share
+    the tab, key columns, period and cell and either sit at the same sheet row, or (rows may
+    have moved in the same interval) are the only gone and the only new key of that tab, period
+    and cell. Rows without a period need the same sheet row. Only one-to-one matches are
+    paired. Returns gone id -> new id."""
+    def group(items, with_row: bool):
+        out: dict[tuple, list] = {}
+        for ident, tab, cols, row, period, cell in items:
+            if with_row or period is not None:
+                out.setdefault((tab, cols, period, cell) + ((row,) if with_row else ()),
+                               []).append(ident)
+        return out
+
+    gone, new = list(gone), list(new)
+    pairs: dict[Any, Any] = {}
+    for with_row in (True, False):
+        old_by = group([g for g in gone if g[0] not in pairs], with_row)
+        taken = set(pairs.values())
+        new_by = group([n for n in new if n[0] not in taken], with_row)
+        for where, olds in old_by.items():
+            if len(olds) == 1 and len(new_by.get(where, ())) == 1:
+                pairs[olds[0]] = new_by[where][0]
+    return pairs
+
+
+def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: str, as_of: str,
+                tabs: dict[str, IndexedTab], previous_pull: int | None) -> None:
+    """Index a pull's rows, in statements proportional to what changed since the previous
+    pull: keys and versions that are simply still there are moved on to this pull by two
+    set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
+    ``executemany``."""
+    stored: dict[tuple[str, str], tuple] = {}
+    latest: dict[int, tuple] = {}
+    if previous_pull is not None or conn.execute(
+            "SELECT 1 FROM row_keys WHERE unit = ? LIMIT 1", (unit,)).fetchone():
+        stored = {(r[1], r[2]): r for r in conn.execute(
+            "SELECT id, tab_id, rkey, tab, keys, period, cell, last_row, last_pull"
+            " FROM row_keys WHERE unit = ?", (unit,))}
+        for vid, key_id, vhash, sheet_row, last_pull in conn.execute(
+                "SELECT v.id, v.key_id, v.vhash, v.sheet_row, v.last_pull FROM row_versions v"
+                " JOIN row_keys k ON k.id = v.key_id WHERE k.unit = ? ORDER BY v.id", (unit,)):
+            latest[key_id] = (vid, vhash, sheet_row, last_pull)
+    next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
+    next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
+    layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+    for tab in tabs.values():
+        cols = ",".join(tab.val_cols)
+        if cols not in layouts:
+            layouts[cols] = conn.execute("INSERT INTO layouts (cols) VALUES (?)",
+                                         (cols,)).lastrowid
+    new_keys: list[tuple] = []
+    key_updates: list[tuple] = []
+    new_versions: list[tuple] = []
+    version_updates: list[tuple] = []
+    present: set[int] = set()
+    changed: list[int] = []  # keys of the previous pull with a new version now
+    new: list[tuple] = []
+    for tab in tabs.values():
+        layout = layouts[",".join(tab.val_cols)]
+        for r in tab.rows:
+            s = stored.get((tab.tab_id, r.rkey))
+            last = None
+            if s is None:
+                key_id = next_key
+                next_key += 1
+                new_keys.append((key_id, unit, tab.tab_id, tab.name, r.rkey, tab.cols,
+                                 row_ref(unit, tab.tab_id, r.rkey), r.keys_json, r.period,
+                                 r.cell, pull_id, pulled_at, pull_id, pulled_at, r.sheet_row))
+                new.append((key_id, tab.tab_id, tab.cols, r.sheet_row, r.period, r.cell))
+            else:
+                key_id = s[0]
+                if s[8] != previous_pull or s[3:8] != (tab.name, r.keys_json, r.period, r.cell,
+                                                       r.sheet_row):
+                    key_updates.append((tab.name, r.keys_json, r.period, r.cell, pull_id,
+                                        pulled_at, r.sheet_row, key_id))
+                last = latest.get(key_id)
+            present.add(key_id)
+            if last is not None and last[1] == r.vhash:
+                if last[3] != previous_pull or last[2] != r.sheet_row:
+                    version_updates.append((pull_id, pulled_at, r.sheet_row, as_of, last[0]))
+            else:
+                new_versions.append((next_version, key_id, r.vhash, tab.vals_json(r.index, layout),
+                                     pull_id, pulled_at, pull_id, pulled_at, as_of, r.sheet_row))
+                next_version += 1
+                if last is not None:
+                    changed.append(key_id)
+    if previous_pull is not None and stored:
+        # Keys of the previous pull that are gone, and those with a new version, are left out
+        # of the set-based moves.
+        gone_ids = [(k[0],) for k in stored.values()
+                    if k[8] == previous_pull and k[0] not in present]
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS index_skip (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.index_skip")
+        conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)", gone_ids)
+        conn.execute(
+            "UPDATE row_keys SET last_pull = ?, last_seen = ? WHERE unit = ? AND last_pull = ?"
+            " AND id NOT IN (SELECT id FROM temp.index_skip)",
+            (pull_id, pulled_at, unit, previous_pull))
+        conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)",
+                         [(k,) for k in changed])
+        conn.execute(
+            "UPDATE row_versions SET last_pull = ?, last_seen = ?, max_as_of = max(max_as_of, ?)"
+            " WHERE last_pull = ? AND key_id IN (SELECT id FROM row_keys WHERE unit = ?"
+            " AND last_pull = ?) AND key_id NOT IN (SELECT id FROM temp.index_skip)",
+            (pull_id, pulled_at, as_of, previous_pull, unit, pull_id))
+        conn.execute("DELETE FROM temp.index_skip")
+    conn.executemany(
+        "INSERT INTO row_keys (id, unit, tab_id, tab, rkey, cols, ref, keys, period, cell,"
+        " first_pull, first_seen, last_pull, last_seen, last_row)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_keys)
+    conn.executemany(
+        "UPDATE row_keys SET tab = ?, keys = ?, period = ?, cell = ?, last_pull = ?,"
+        " last_seen = ?, last_row = ? WHERE id = ?", key_updates)
+    conn.executemany(
+        "UPDATE row_versions SET last_pull = ?, last_seen = ?, sheet_row = ?,"
+        " max_as_of = max(max_as_of, ?) WHERE id = ?", version_updates)
+    conn.executemany(
+        "INSERT INTO row_versions (id, key_id, vhash, vals, first_pull, first_seen,"
+        " last_pull, last_seen, max_as_of, sheet_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        new_versions)
+    if previous_pull is None or not new:
+        return
+    gone = conn.execute(
+        "SELECT id, tab_id, cols, last_row, period, cell FROM row_keys"
+        " WHERE unit = ? AND last_pull = ? AND replaced_by IS NULL", (unit, previous_pull)
+    ).fetchall()
+    conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?",
+                     [(replacement, old) for old, replacement
+                      in pair_replacements(gone, new).items()])
+
+
+# --- records -------------------------------------------------------------------------------------
+
+@dataclass
+class StoredPull:
+    id: int
+    unit: str
+    pulled_at: datetime
+    as_of: date
+    version: str | None
+    own_write_version: str | None
+    raw: RawWorkbook
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    id: int
+    unit: str
+    pulled_at: datetime
+    as_of: date
+
+
+@dataclass(frozen=True)
+class KnownRow:
+    id: int
+    tab_id: str
+    tab: str
+    rkey: str
+    cols: str
+    ref: str
+    stored_keys: str = field(repr=False, compare=False)  # as stored: see ``keys``
+    period: str | None
+    cell: str | None
+    first_pull: int
+    first_seen: datetime
+    last_pull: int
+    last_seen: datetime
+    last_row: int
+    replaced_by: int | None
+
+    @property
+    def keys(self) -> list:
+        """[[header, display], ...] in key order (decoded when asked for: only messages and
+        listings need it)."""
+        return _keys_of(self.tab_id, self.cols, self.stored_keys, self.rkey)
+
+
+@dataclass(frozen=True)
+class RowVersion:
+    id: int
+    key_id: int
+    vhash: str
+    stored_vals: str = field(repr=False, compare=False)  # as stored: see ``vals``
+    first_pull: int
+    first_seen: datetime
+    last_pull: int
+    last_seen: datetime
+    max_as_of: date
+    sheet_row: int
+    tab_id: str = ""
+    layouts: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def vals(self) -> dict:
+        """column id -> [canonical, display], decoded once when first asked for (only a
+        finding's message or a listing needs it)."""
+        memo = self.__dict__.get("_vals")
+        if memo is None:
+            memo = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
+            object.__setattr__(self, "_vals", memo)
+        return memo
+
+
+@dataclass(frozen=True)
+class Ack:
+    id: int
+    unit: str
+    rule: str
+    tab_id: str
+    rkey: str
+    state: str
+    vals: dict | None
+    acked_at: datetime
+    note: str
+
+
+class Store:
+    """``with Store.open(state_dir) as store: ...``"""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, state_dir: Path) -> "Store":
+        """Open (creating or upgrading) the store of a state folder."""
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / DB_NAME
+        conn = sqlite3.connect(path, timeout=60)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            store = cls(conn, path)
+            store._upgrade()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise
+            raise SheetsSyncError(
+                f"Kho lịch sử {path} bị hỏng hoặc không phải tệp SQLite ({e}). Đổi tên tệp này "
+                "(giữ lại để kiểm tra) rồi chạy lại: một kho mới sẽ được tạo, các đơn vị được "
+                "đọc lại từ đầu.") from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_readonly(cls, state_dir: Path) -> "Store | None":
+        """The store for reading only (``--dry-run``, ``--no-history``): None when there is
+        none yet or it still needs an upgrade (only a writing open upgrades)."""
+        path = Path(state_dir) / DB_NAME
+        if not path.exists():
+            return None
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        store = cls(conn, path)
+        try:
+            if store.schema_version() != SCHEMA_VERSION:
+                conn.close()
+                return None
+        except sqlite3.DatabaseError:
+            conn.close()
+            return None
+        return store
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- schema ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        tables = {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            return 1 if "pulls" in tables else 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else (1 if "pulls" in tables else 0)
+
+    def _upgrade(self) -> None:
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise SheetsSyncError(
+                f"Kho lịch sử {self.path} do phiên bản mới hơn của sheets-sync tạo "
+                f"(lược đồ v{version}, phiên bản này chỉ đọc được đến v{SCHEMA_VERSION}); "
+                "hãy cập nhật sheets-sync.")
+        if version >= 1:
+            self._backup(version)
+        conn = self.conn
+        conn.isolation_level = None  # explicit transaction: DDL and data move together
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = self.schema_version()  # another process may have upgraded meanwhile
+                if version == 0:
+                    for sql in _statements(_SCHEMA_V1):
+                        conn.execute(sql)
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '1')")
+                    version = 1
+                for target, migrate in MIGRATIONS:
+                    if target > version:
+                        migrate(conn)
+                        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                                     (str(target),))
+                        version = target
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.isolation_level = ""
+
+    def _backup(self, version: int) -> Path | None:
+        if self.path is None or not self.conn.execute("SELECT 1 FROM pulls LIMIT 1").fetchone():
+            return None
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"history-v{version}-backup-{stamp}.sqlite")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"history-v{version}-backup-{stamp}-{n}.sqlite")
+        dest = sqlite3.connect(target)
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+        return target
+
+    # --- pulls -------------------------------------------------------------------------------
+
+    def record_pull(self, unit: str, raw: RawWorkbook, data: UnitData, pulled_at: datetime,
+                    as_of: date) -> int:
+        """Store a pull and index its rows by key (one transaction); the unit's key index is
+        released afterwards. A local file whose size, modification time and SHA-256 equal
+        those of the unit's last pull is not stored again: that pull is marked as seen now."""
+        at = pulled_at.isoformat(timespec="seconds")
+        fingerprint = file_fingerprint(raw)
+        try:
+            if fingerprint is not None:
+                last = self.conn.execute(
+                    "SELECT id, fingerprint FROM pulls WHERE unit = ? ORDER BY id DESC LIMIT 1",
+                    (unit,)).fetchone()
+                if last is not None and last[1] == fingerprint:
+                    with self.conn:
+                        self.conn.execute(
+                            "UPDATE pulls SET seen_at = max(coalesce(seen_at, ''), ?),"
+                            " seen_as_of = max(coalesce(seen_as_of, as_of), ?) WHERE id = ?",
+                            (at, as_of.isoformat(), last[0]))
+                    return last[0]
+            tabs = index_unit(data)
+            with self.conn:
+                previous = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
+                                             (unit,)).fetchone()[0]
+                cur = self.conn.execute(
+                    "INSERT INTO pulls (unit, pulled_at, as_of, version, raw, fingerprint)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (unit, at, as_of.isoformat(), raw.version, dump_raw(raw), fingerprint))
+                pull_id = cur.lastrowid
+                _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
+            return pull_id
+        finally:
+            data.key_index = None  # the index is the largest thing a parsed unit holds
+
+    def set_own_write_version(self, pull_id: int, version: str | None,
+                              raw: RawWorkbook) -> None:
+        """After our own write: the version it produced and the grids as written."""
+        with self.conn:
+            self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ?, fingerprint = ?"
+                              " WHERE id = ?",
+                              (version, dump_raw(raw), file_fingerprint(raw), pull_id))
+
+    def last_pull(self, unit: str) -> StoredPull | None:
+        row = self.conn.execute(
+            "SELECT id, unit, pulled_at, as_of, version, own_write_version, raw FROM pulls "
+            "WHERE unit = ? ORDER BY id DESC LIMIT 1", (unit,)).fetchone()
+        if row is None:
+            return None
+        return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
+                          date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
+
+    def last_versions(self, unit: str) -> tuple[str, ...]:
+        """The Drive versions of the last pull: the one read and the one our own write made
+        (either may be absent); empty when the unit was never pulled."""
+        row = self.conn.execute(
+            "SELECT version, own_write_version FROM pulls WHERE unit = ? ORDER BY id DESC "
+            "LIMIT 1", (unit,)).fetchone()
+        return () if row is None else tuple(v for v in row if v is not None)
+
+    def last_pull_info(self, unit: str) -> PullInfo | None:
+        row = self.conn.execute(
+            "SELECT id, unit, pulled_at, as_of FROM pulls WHERE unit = ? ORDER BY id DESC LIMIT 1",
+            (unit,)).fetchone()
+        return None if row is None else _pull_info(row)
+
+    def pulls(self, unit: str | None = None) -> list[PullInfo]:
+        sql = "SELECT id, unit, pulled_at, as_of FROM pulls"
+        args: tuple = ()
+        if unit is not None:
+            sql += " WHERE unit = ?"
+            args = (unit,)
+        return [_pull_info(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    # --- key index ---------------------------------------------------------------------------
+
+    def known_rows(self, unit: str) -> list[KnownRow]:
+        """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
+        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                         r[8], r[9], datetime.fromisoformat(r[10]), r[11],
+                         datetime.fromisoformat(r[12]), r[13], r[14])
+                for r in self.conn.execute(
+                    "SELECT k.id, k.tab_id, k.tab, k.rkey, k.cols, k.ref, k.keys, k.period,"
+                    " k.cell, k.first_pull, k.first_seen, k.last_pull,"
+                    " max(k.last_seen, coalesce(p.seen_at, '')), k.last_row, k.replaced_by"
+                    " FROM row_keys k LEFT JOIN pulls p ON p.id = k.last_pull"
+                    " WHERE k.unit = ? ORDER BY k.id", (unit,))]
+
+    def row_versions(self, unit: str) -> dict[int, list[RowVersion]]:
+        """key id -> its versions, oldest first (values as ``[canonical, display]``)."""
+        out: dict[int, list[RowVersion]] = {}
+        layouts = {i: cols.split(",") if cols else []
+                   for i, cols in self.conn.execute("SELECT id, cols FROM layouts")}
+        for r in self.conn.execute(
+                "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
+                " max(v.last_seen, coalesce(p.seen_at, '')),"
+                " max(v.max_as_of, coalesce(p.seen_as_of, '')), v.sheet_row, k.tab_id"
+                " FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+                " LEFT JOIN pulls p ON p.id = v.last_pull WHERE k.unit = ? ORDER BY v.id",
+                (unit,)):
+            out.setdefault(r[1], []).append(RowVersion(
+                r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), r[6],
+                datetime.fromisoformat(r[7]), date.fromisoformat(r[8]), r[9], r[10],
+                layouts.__getitem__))
+        return out
+
+    def _layouts(self, layout: int) -> list[str]:
+        """The column ids of a stored layout (cached per store)."""
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        if layout not in cache:
+            row = self.conn.execute("SELECT cols FROM layouts WHERE id = ?", (layout,)).fetchone()
+            cache[layout] = row[0].split(",") if row and row[0] else []
+        return cache[layout]
+
+    # --- history findings of unchanged units -------------------------------------------------
+
+    def history_token(self, unit: str, source: str | None, settings: Any) -> str | None:
+        """What the history findings of ``unit`` depend on: its stored key history (last pull,
+        keys, versions, acknowledgements), the data checked (``source``: the version or file
+        hash of the pull it came from) and ``settings`` (year, rule parameters). None when
+        the data's source is unknown (then nothing is cached)."""
+        if source is None:
+            return None
+        last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
+        keys = self.conn.execute("SELECT count(*), max(id) FROM row_keys WHERE unit = ?",
+                                 (unit,)).fetchone()
+        versions = self.conn.execute(
+            "SELECT max(v.id) FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+            " WHERE k.unit = ?", (unit,)).fetchone()
+        acks = self.conn.execute("SELECT count(*), max(id) FROM acks WHERE unit = ?",
+                                 (unit,)).fetchone()
+        state = [HISTORY_CACHE_VERSION, unit, source, last[0], *keys, versions[0], *acks,
+                 settings]
+        return _digest(json.dumps(state, default=str, sort_keys=True))
+
+    def cached_history(self, unit: str, token: str) -> list[dict] | None:
+        row = self.conn.execute("SELECT token, findings FROM history_cache WHERE unit = ?",
+                                (unit,)).fetchone()
+        return json.loads(row[1]) if row is not None and row[0] == token else None
+
+    def cache_history(self, unit: str, token: str, findings: list[dict]) -> None:
+        """Keep a unit's history findings (skipped on a read-only store)."""
+        try:
+            with self.conn:
+                self.conn.execute("INSERT OR REPLACE INTO history_cache VALUES (?, ?, ?)",
+                                  (unit, token, _jdump(findings)))
+        except sqlite3.OperationalError:  # read-only (--dry-run, --no-history)
+            pass
+
+    # --- acknowledgements --------------------------------------------------------------------
+
+    def acks(self, unit: str) -> list[Ack]:
+        return [Ack(r[0], r[1], r[2], r[3], r[4], r[5],
+                    expand_vals(r[3], json.loads(r[6]), self._layouts) if r[6] else None,
+                    datetime.fromisoformat(r[7]), r[8])
+                for r in self.conn.execute(
+                    "SELECT id, unit, rule, tab_id, rkey, state, vals, acked_at, note FROM acks"
+                    " WHERE unit = ? ORDER BY id", (unit,))]
+
+    def add_acks(self, unit: str, items: Iterable[tuple[str, str, str, str, dict | None]],
+                 acked_at: datetime, note: str = "") -> int:
+        """items: (rule, tab_id, rkey, state, vals)."""
+        rows = [(unit, rule, tab_id, rkey, state,
+                 _jdump(vals) if vals is not None else None,
+                 acked_at.isoformat(timespec="seconds"), note)
+                for rule, tab_id, rkey, state, vals in items]
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO acks (unit, rule, tab_id, rkey, state, vals, acked_at, note)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    # --- retention ---------------------------------------------------------------------------
+
+    def prune(self, retention_days: int, now: datetime | None = None) -> dict[str, int]:
+        """Delete pulls and run records older than ``retention_days`` days, always keeping each
+        unit's last pull (its raw grids are the fallback for stale units and `rollup`). Row keys
+        last seen before the cutoff (and not in a unit's last pull) and row versions that ended
+        before it go too; acknowledgements of deleted keys with them."""
+        if retention_days < 0:
+            raise ValueError("retention_days must be >= 0")
+        cutoff = ((now or datetime.now()) - timedelta(days=retention_days)
+                  ).isoformat(timespec="seconds")
+        last = "SELECT max(id) FROM pulls GROUP BY unit"
+        with self.conn:
+            pulls = self.conn.execute(
+                f"DELETE FROM pulls WHERE pulled_at < ? AND id NOT IN ({last})", (cutoff,)
+            ).rowcount
+            keys = self.conn.execute(
+                f"DELETE FROM row_keys WHERE last_seen < ? AND last_pull NOT IN ({last})",
+                (cutoff,)).rowcount
+            versions = self.conn.execute(
+                "DELETE FROM row_versions WHERE last_seen < ? AND id NOT IN"
+                " (SELECT max(id) FROM row_versions GROUP BY key_id)", (cutoff,)).rowcount
+            acks = self.conn.execute(
+                "DELETE FROM acks WHERE rkey != '*' AND NOT EXISTS (SELECT 1 FROM row_keys k"
+                " WHERE k.unit = acks.unit AND k.tab_id = acks.tab_id AND k.rkey = acks.rkey)"
+            ).rowcount
+            runs = self.conn.execute("DELETE FROM runs WHERE started < ?", (cutoff,)).rowcount
+        return {"pulls": pulls, "row_keys": keys, "row_versions": versions, "acks": acks,
+                "runs": runs}
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def record_run(self, command: str, started: datetime, finished: datetime,
+                   summary: dict) -> int:
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT INTO runs (command, started, finished, summary) VALUES (?, ?, ?, ?)",
+                (command, started.isoformat(timespec="seconds"),
+                 finished.isoformat(timespec="seconds"), json.dumps(summary)))
+        return cur.lastrowid
+
+    def runs(self, limit: int = 10) -> list[dict]:
+        out = []
+        for rid, command, started, finished, summary in self.conn.execute(
+                "SELECT id, command, started, finished, summary FROM runs ORDER BY id DESC LIMIT ?",
+                (limit,)):
+            out.append({"id": rid, "command": command, "started": started, "finished": finished,
+                        **json.loads(summary)})
+        return out
+
+
+def _pull_info(row) -> PullInfo:
+    return PullInfo(row[0], row[1], datetime.fromisoformat(row[2]), date.fromisoformat(row[3]))
+
+
+HISTORY_CACHE_VERSION = 1  # bump when the history findings' logic or wording changes
+
+
+def file_fingerprint(raw: RawWorkbook) -> str | None:
+    """Size, modification time and SHA-256 of the local file a pull was read from (None for
+    Google units)."""
+    meta = raw.meta or {}
+    if not meta.get("sha256") or "size" not in meta or "mtime_ns" not in meta:
+        return None
+    return f"{meta['size']}:{meta['mtime_ns']}:{meta['sha256']}"
+
+
+def _template_tab(tab_id: str):
+    from ..core.template import load_template
+
+    try:
+        return load_template().tab(tab_id)
+    except KeyError:
+        return None
+
+
+def _keys_of(tab_id: str, cols: str, stored: str, rkey: str) -> list:
+    """[[header, display], ...] of a row key: its stored displays (before schema v3: the pairs
+    themselves), or "" when they follow from the canonical key values of ``rkey``."""
+    tab = _template_tab(tab_id)
+    ids = cols.split(",") if cols else []
+    if stored:
+        keys = json.loads(stored)
+        if not keys or isinstance(keys[0], list):
+            return keys
+    else:
+        base = rkey if rkey.endswith("]") else rkey.rsplit("#", 1)[0]
+        values = json.loads(base)
+        keys = [derived_display(tab.by_id.get(c) if tab is not None else None, v)
+                for c, v in zip(ids, values)]
+    headers = [tab.column(c).header if tab is not None and c in tab.by_id else c for c in ids]
+    return [[h, d] for h, d in zip(headers, keys)]
+
+
+def expand_vals(tab_id: str, vals: Any, layouts: Callable[[int], list[str]] | None = None
+                ) -> dict[str, list]:
+    """Stored values as column id -> [canonical, display] (``vals``: a dict, or positional
+    ``[layout id, value, …]`` with ``layouts`` giving a layout's column ids)."""
+    if isinstance(vals, list):
+        if layouts is None:
+            raise ValueError("positional values need their layout")
+        vals = {c: v for c, v in zip(layouts(vals[0]), vals[1:]) if v is not None}
+    tab = _template_tab(tab_id)
+    out: dict[str, list] = {}
+    for c, v in vals.items():
+        if isinstance(v, list):
+            out[c] = v
+        else:
+            column = tab.by_id.get(c) if tab is not None else None
+            out[c] = [v, derived_display(column, v)]
+    return out
