@@ -62,7 +62,9 @@ class UnitContext:
         return list(range(1, last + 1))
 
 
+@lru_cache(maxsize=1 << 16)
 def code_key(code: str | None) -> str | None:
+    """The form codes are compared in; cached: every rule family keys rows by cell code."""
     return normalize(code) if code is not None else None
 
 
