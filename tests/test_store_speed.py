@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from sheets_sync.core.grid import parse_unit
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v2"
 PARAMS = rule_params.resolve()
-sys.path.insert(0, str(FIXTURE))
 ATT = [{"cell_code": "CB01", "month": "03/2026", "member_name": n, "status": "Có mặt"}
        for n in ("Nguyễn Văn Ấn", "Phạm Thị Ðào", "Hồ Sĩ Đức")]
 

@@ -1054,7 +1054,10 @@ class Store:
                                  (unit,)).fetchone()
         state = [HISTORY_CACHE_VERSION, unit, source, last[0], *keys, versions[0], *acks,
                  settings]
-        return _digest(json.dumps(state, default=str, sort_keys=True))
+        try:
+            return _digest(json.dumps(state, default=str, sort_keys=True))
+        except (TypeError, ValueError):  # settings that cannot be written down: no cache
+            return None
 
     def cached_history(self, unit: str, token: str) -> list[dict] | None:
         row = self.conn.execute("SELECT token, findings FROM history_cache WHERE unit = ?",
