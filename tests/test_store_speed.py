@@ -212,3 +212,37 @@ def test_changed_pull_updates_only_what_changed(tmp_path):
                 == len(ROWS2) + len(ATT) + 2
         finally:
             conn.close()
+
+
+def test_an_xlsx_file_read_again_unchanged_is_not_stored_again(tmp_path):
+    """Through the local reader: the same file read twice is one pull; touched (same bytes,
+    new modification time) it is stored again."""
+    import os
+
+    import openpyxl
+
+    from sheets_sync.core.config import UnitConfig
+    from sheets_sync.sources.local_reader import LocalBackend
+
+    path = tmp_path / "nt.xlsx"
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for sheet in raw_of(ROWS1).sheets:
+        ws = wb.create_sheet(sheet.title)
+        for row in sheet.rows:
+            ws.append(row)
+    wb.save(path)
+    unit = UnitConfig(code="NT", name="NT", path=path)
+    with Store.open(tmp_path / "state") as store:
+        ids = []
+        for day in (20, 21):
+            raw = LocalBackend().read(unit)
+            at = datetime(2026, 10, day)
+            ids.append(store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date()))
+        assert ids[0] == ids[1]
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        raw = LocalBackend().read(unit)
+        assert store.record_pull("NT", raw, parsed(raw, date(2026, 10, 22)),
+                                 datetime(2026, 10, 22), date(2026, 10, 22)) != ids[0]
+        assert store.conn.execute("SELECT count(*) FROM pulls").fetchone()[0] == 2
