@@ -239,6 +239,7 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
     _check_swaps(data, findings)
     _check_required(data, findings)
     _check_future(data, as_of, findings)
+    data._empty = None  # only reading needs the masks: a pointer per cell is not kept
     return data
 
 
