@@ -246,3 +246,19 @@ def test_an_xlsx_file_read_again_unchanged_is_not_stored_again(tmp_path):
         assert store.record_pull("NT", raw, parsed(raw, date(2026, 10, 22)),
                                  datetime(2026, 10, 22), date(2026, 10, 22)) != ids[0]
         assert store.conn.execute("SELECT count(*) FROM pulls").fetchone()[0] == 2
+
+
+def test_history_of_a_recorded_read_releases_the_index(tmp_path):
+    with Store.open(tmp_path) as store:
+        raw = raw_of(ROWS1)
+        store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)), datetime(2026, 10, 20),
+                          date(2026, 10, 20))
+        data = parsed(raw_of(ROWS2), date(2026, 11, 20))
+        history_findings(store, "NT", data, date(2026, 11, 20), 2026, PARAMS)
+        assert data.key_index is not None  # kept for the recording that follows
+        store.record_pull("NT", raw_of(ROWS2), data, datetime(2026, 11, 20), date(2026, 11, 20))
+        assert data.key_index is None
+        again = parsed(raw_of(ROWS2), date(2026, 11, 21))
+        found = history_findings(store, "NT", again, date(2026, 11, 21), 2026, PARAMS,
+                                 keep_index=False)  # already recorded (`check`, `rollup`)
+        assert found and again.key_index is None

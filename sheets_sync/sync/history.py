@@ -41,7 +41,8 @@ from typing import Any, Iterable, Mapping
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
-from .store import IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements, row_ref
+from .store import (IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements,
+                    release_index, row_ref)
 from ..core.template import load_template
 from ..core.text import fold, normalize
 from ..core.grid import UnitData
@@ -177,7 +178,8 @@ def _load_state(store: Store, unit: str) -> _State:
 # --- the History rules ---------------------------------------------------------------------------
 
 def history_findings(store: Store, unit_code: str, current: UnitData, as_of: date, year: int,
-                     params: Mapping[str, Any], source: str | None = None) -> list[Finding]:
+                     params: Mapping[str, Any], source: str | None = None,
+                     keep_index: bool = True) -> list[Finding]:
     """DATA-DELETED and DATA-CHANGED-CLOSED of one unit: ``current`` (its data as used by this
     run — a fresh read, or the stored pull of an unchanged/stale unit) against every earlier
     pull in ``store``. Works whether or not ``current`` has been recorded yet.
@@ -185,13 +187,21 @@ def history_findings(store: Store, unit_code: str, current: UnitData, as_of: dat
     ``source``: the version (Drive) or SHA-256 (local file) of the data ``current`` was parsed
     from. With it, the findings are kept in the store and reused while neither the unit's stored
     history, its acknowledgements, the data, the year nor the rule parameters changed — an
-    unchanged unit costs a few indexed queries instead of decoding its whole history."""
+    unchanged unit costs a few indexed queries instead of decoding its whole history.
+
+    ``keep_index``: keep the key index computed here on ``current`` (recording its pull next
+    reuses, then releases it); False when ``current`` is already recorded."""
     token = store.history_token(unit_code, source, {"year": year, "params": dict(params)})
     if token is not None:
         cached = store.cached_history(unit_code, token)
         if cached is not None:
             return [Finding(**f) for f in cached]
-    findings = _history_findings(store, unit_code, current, year, params)
+    had_index = current.key_index is not None
+    try:
+        findings = _history_findings(store, unit_code, current, year, params)
+    finally:
+        if not keep_index and not had_index:
+            release_index(current)
     if token is not None:
         store.cache_history(unit_code, token, [asdict(f) for f in findings])
     return findings

@@ -507,6 +507,17 @@ def _trim_nulls(text: str) -> str:
     return text
 
 
+def release_index(data: UnitData) -> None:
+    """Drop a parsed unit's key index (the largest thing it holds), breaking the row <-> tab
+    references at once rather than leaving a national run's worth to the cyclic collector."""
+    tabs = data.key_index
+    data.key_index = None
+    for tab in (tabs or {}).values():
+        tab.rows = []
+        tab._vals_json = None
+        tab.canon = {}
+
+
 def index_unit(data: UnitData) -> dict[str, IndexedTab]:
     """The key index of every tab found in a parsed unit (tab id -> rows); computed once per
     parsed unit (its history findings and recording its pull both need it; ``record_pull``
@@ -954,7 +965,7 @@ class Store:
                 _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
             return pull_id
         finally:
-            data.key_index = None  # the index is the largest thing a parsed unit holds
+            release_index(data)
 
     def set_own_write_version(self, pull_id: int, version: str | None,
                               raw: RawWorkbook) -> None:
