@@ -63,7 +63,9 @@ def build(path: Path) -> dict[str, int]:
                 row[col["status"]] = "Có mặt" if rng.random() > 0.05 else "Vắng có lý do"
                 rows.append(row)
     tabs[att.name] = rows
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+    # Shared strings, as Excel and LibreOffice save them (xlsxwriter's constant_memory mode
+    # writes inline strings, which openpyxl reads several times more slowly).
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
                                          "strings_to_numbers": False})
     for title, grid in tabs.items():
         ws = wb.add_worksheet(title)

@@ -311,10 +311,11 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
     if len(types & _NUMERIC) > 1:
         keys = list(zip(map(type, raws), raws))
     try:
+        known = _known_values(column)
         if keys is raws:
-            table = {k: _parse_one(column, k) for k in dict.fromkeys(raws)}
+            table = {k: known(k) for k in dict.fromkeys(raws)}
         else:
-            table = {k: _parse_one(column, k[1]) for k in dict.fromkeys(keys)}
+            table = {k: known(k[1]) for k in dict.fromkeys(keys)}
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
         results = [_parse_one(column, raw) for raw in raws]
     else:
@@ -329,6 +330,30 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
 
 
 _NUMERIC = frozenset({bool, int, float})
+_SHARED_MAX = 1 << 15  # parsed values kept per column and value type, across units
+_SHARED: dict[Column, dict[type, dict[Any, tuple[Any, str | None]]]] = {}
+
+
+def _known_values(column: Column) -> Callable[[Any], tuple[Any, str | None]]:
+    """``_parse_one(column, v)``, remembered across units (the same dates, counts and labels
+    recur in every unit) per value type, so that True, 1 and 1.0 never share a result."""
+    if column.kind in ("text", "code"):  # mostly distinct, and cheaper to parse than to keep
+        return lambda v: _parse_one(column, v)
+    by_type = _SHARED.setdefault(column, {})
+
+    def known(v: Any) -> tuple[Any, str | None]:
+        cls = v.__class__
+        table = by_type.get(cls)
+        if table is None:
+            table = by_type[cls] = {}
+        got = table.get(v)
+        if got is None:
+            if len(table) >= _SHARED_MAX:
+                table.clear()
+            got = table[v] = _parse_one(column, v)
+        return got
+
+    return known
 _first = itemgetter(0)
 
 
