@@ -96,7 +96,7 @@ def test_only_regular_files_are_opened(tmp_path, kind):
         path = "/dev/zero"  # reading it never ends
     with pytest.raises(UnitReadError) as err:
         read_xlsx(path)
-    assert "không phải tệp sổ tính" in str(err.value)
+    assert "không phải tệp .xlsx" in str(err.value) and "tệp cấu hình" in str(err.value)
     assert local.LocalBackend().version(type("U", (), {"path": path})()) is None
 
 

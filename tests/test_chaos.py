@@ -33,8 +33,9 @@ Invariants after the faulted run (violations are counted, the test fails if any)
 Kill runs also check the local workbook (old bytes, or a complete workbook that opens with
 openpyxl with every staff cell identical), the lock (the rerun takes it) and the backups.
 
-``CHAOS_RUNS`` (default 200: 90 % in process, 10 % killed), ``CHAOS_SEED`` (printed) replays a
-whole session, ``CHAOS_ONLY=3,17`` replays single runs of it.
+``CHAOS_RUNS`` (default 200: 90 % in process, 10 % killed), ``CHAOS_SEED`` (printed; default the
+fixed DEFAULT_SEED so the default suite is deterministic, ``random`` = a fresh one, as
+``scripts/soak`` does) replays a whole session, ``CHAOS_ONLY=3,17`` replays single runs of it.
 """
 from __future__ import annotations
 
@@ -47,35 +48,63 @@ import sys
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from unittest import mock
 
 import openpyxl
 import pytest
 
-from chaos_support import (TAB_NAMES, TEMPLATE, UNITS, EditingLocalBackend, Flags, UnitState,
-                           config_text, converge_diff, emu_grids, expected_flags, flag_violations,
-                           flags_diff, load, snapshot, staff_diff, with_dirs, write_unit_workbook,
-                           xlsx_grids)
-from sheets_sync.sync import pipeline
+from chaos_support import (
+    TAB_NAMES,
+    TEMPLATE,
+    UNITS,
+    EditingLocalBackend,
+    Flags,
+    UnitState,
+    config_text,
+    converge_diff,
+    emu_grids,
+    expected_flags,
+    flag_violations,
+    flags_diff,
+    load,
+    snapshot,
+    staff_diff,
+    with_dirs,
+    write_unit_workbook,
+    xlsx_grids,
+)
+from sheets_sync.core.a1 import col_letter
+from sheets_sync.core.findings import READ_STATUSES
+from sheets_sync.outputs.rollup import SHEETS, rollup_path
 from sheets_sync.sources.google_http import Quota, RequestStats, RetryPolicy
 from sheets_sync.sources.google_sheets import GoogleBackend
 from sheets_sync.sources.local_reader import LocalBackend
-from sheets_sync_emulator import Emulator
-from sheets_sync.core.findings import READ_STATUSES
-from sheets_sync.outputs.rollup import SHEETS, rollup_path
+from sheets_sync.sync import pipeline
 from sheets_sync.sync.session import job
-from sheets_sync.core.grid import col_letter
+from sheets_sync_emulator import Emulator
 
 pytestmark = pytest.mark.chaos
 
 A0, A1 = date(2026, 11, 5), date(2026, 11, 25)
 RUNS = int(os.environ.get("CHAOS_RUNS", "200"))
 KILLS = max(1, RUNS // 10) if RUNS >= 10 else 0
-SEED = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(2**32))
+DEFAULT_SEED = 20261125
+
+
+def _seed(value: str | None) -> int:
+    if not value:
+        return DEFAULT_SEED
+    if value == "random":
+        return random.SystemRandom().randrange(2**32)
+    return int(value)
+
+
+SEED = _seed(os.environ.get("CHAOS_SEED"))
 ONLY = {int(x) for x in os.environ.get("CHAOS_ONLY", "").split(",") if x.strip()}
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 KINDS = ("429-storm", "5xx-storm", "timeout", "person-edit", "header-renamed", "row-deleted",
@@ -287,7 +316,7 @@ class Harness:
         must carry exactly the flags derived from the run's findings."""
         key = (start, edit, timing)
         if key not in self.refs:
-            with mock.patch("sheets_sync.outputs.rollup.build_rollup"):  # unit workbooks only
+            with mock.patch("sheets_sync.sync.pipeline.build_rollup"):  # unit workbooks only
                 self.refs[key] = self._reference(start, edit, timing)
             for code, state in self.refs[key].state.items():
                 diff = flags_diff(state, self.refs[key].post[code])
@@ -446,7 +475,7 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
             if r.result.status not in READ_STATUSES or w.status not in ("written", "unchanged"):
                 h.violation("isolation", f"{where} {r.config.code}",
                             f"{r.result.status}/{w.status}: {r.result.message} {w.message}")
-        h.notes["exit %d" % pipeline.run_exit_code(outcome)] += 1
+        h.notes[f"exit {pipeline.run_exit_code(outcome)}"] += 1
     left = leftovers(config)
     if left:
         h.violation("leftovers", where, left)
@@ -638,4 +667,5 @@ def test_chaos(harness, capsys):
     detail = ", ".join(f"{k}={v}" for k, v in sorted(h.notes.items()))
     with capsys.disabled():  # the summary line is shown even under -q
         print(f"\n{line}\nCHAOS outcomes: {detail}; reference runs cached: {len(h.refs)}")
-    assert not h.violations, line + "\n" + "\n".join(h.details[:30])
+    replay = f"CHAOS_SEED={SEED} CHAOS_RUNS={RUNS} scripts/test tests/test_chaos.py"
+    assert not h.violations, line + f"\nreplay: {replay}\n" + "\n".join(h.details[:30])

@@ -20,7 +20,8 @@ def test_every_package_is_declared_and_no_tool_is():
              for p in (ROOT / "sheets_sync").rglob("__init__.py")}
     declared = _declared()
     assert found | {"sheets_sync.templates"} == declared
-    assert not any(name.startswith(("sheets_sync_emulator", "sheets_sync_demo")) for name in declared)
+    assert not any(name.startswith(("sheets_sync_emulator", "sheets_sync_demo"))
+                   for name in declared)
 
 
 def test_template_is_read_as_package_data():

@@ -16,8 +16,8 @@ from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.checker import UnitRead, evaluate
 from sheets_sync.core.findings import OK, UnitResult
 from sheets_sync.core.template import load_template
-from sheets_sync.core.values import parse
-from sheets_sync.core.grid import _is_empty, parse_unit
+from sheets_sync.core.values import is_empty, parse
+from sheets_sync.core.grid import parse_unit
 
 GOLDEN_PROVINCE = ("6476689b6c2673f95e2a34be1aad11dc32ed15cc2760f7357ebf0d172b418f74", 17616)
 
@@ -57,7 +57,7 @@ def _per_cell(template, raw: RawWorkbook) -> dict:
         for r in range(t.header_row, len(sheet.rows)):
             row = sheet.rows[r]
             cells = [row[ci] if ci < len(row) else None for _, ci in cols]
-            if all(_is_empty(v) for v in cells):
+            if all(is_empty(v) for v in cells):
                 continue
             rows.append(r + 1)
             for (c, _), v in zip(cols, cells):

@@ -6,25 +6,23 @@ lists, cheap to scan), plus the TPL-* and cell-level DATA-* findings of reading.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress, zip_longest
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
-from .raw import RawSheet, RawWorkbook
+from .a1 import col_letter
 from .findings import ERROR, WARNING, Finding
+from .raw import RawSheet, RawWorkbook
 from .template import Column, Tab, Template
 from .text import closest, fold, normalize
-from .values import display_raw, format_value, is_date_cell, parse
+from .values import display_raw, format_value, is_date_cell, is_empty, parse
 
 HEADER_SEARCH_ROWS = 5
 REGULAR_TYPES = frozenset({"regular", "combined"})
 THEMATIC_TYPES = frozenset({"thematic", "combined"})
-
-
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
 
 
 @dataclass
@@ -61,7 +59,7 @@ class TabData:
         return i in self.invalid.get(col_id, ())
 
     def is_empty(self, col_id: str, i: int) -> bool:
-        return col_id not in self.raw or _is_empty(self.raw[col_id][i])
+        return col_id not in self.raw or is_empty(self.raw[col_id][i])
 
     def cell_code(self, i: int) -> str | None:
         return self.values["cell_code"][i] if "cell_code" in self.values else None
@@ -162,14 +160,15 @@ def _required_column(tab: Tab, column: Column, present: set[str]) -> bool:
 
 
 def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
-                    header_r: int | None, findings: list[Finding]) -> tuple[dict, dict]:
+                    header_r: int | None, findings: list[Finding]
+                   ) -> tuple[dict[str, int], dict[str, int]]:
     col_index: dict[str, int] = {}
     extra: dict[str, int] = {}
     if header_r is not None:
         by_header = {normalize(c.header): c.id for c in tab.columns}
         tool = {normalize(h) for h in template.tool_headers}
         for ci, v in enumerate(sheet.rows[header_r]):
-            if _is_empty(v):
+            if is_empty(v):
                 continue
             text = str(v)
             col_id = None if normalize(text) in tool else match_name(text, by_header)
@@ -195,15 +194,6 @@ def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
         msg += f" (có cột \"{hint}\" — có phải là \"{column.header}\"?)." if hint else "."
         findings.append(Finding(unit, tab.name, None, None, None, "TPL-COLUMN-MISSING", ERROR, msg))
     return col_index, extra
-
-
-def col_letter(index: int) -> str:
-    """0-based column index -> A1 letters."""
-    s, n = "", index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 # --- typed rows --------------------------------------------------------------------------------
@@ -244,7 +234,7 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
 
 
 def _empty_values(values: Iterable[Any]) -> set[Any]:
-    return {v for v in values if _is_empty(v)}
+    return {v for v in values if is_empty(v)}
 
 
 def _empty_mask(raws: list[Any]) -> list[bool]:
@@ -252,7 +242,7 @@ def _empty_mask(raws: list[Any]) -> list[bool]:
     try:
         empties = _empty_values(set(raws))
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
-        return [_is_empty(v) for v in raws]
+        return [is_empty(v) for v in raws]
     if not empties:
         return [False] * len(raws)
     return list(map(empties.__contains__, raws))
@@ -357,19 +347,23 @@ def _known_values(column: Column) -> Callable[[Any], tuple[Any, str | None]]:
 _first = itemgetter(0)
 
 
-def _fmt_range(lo, hi) -> str:
-    def f(x):
+def _fmt_range(lo: float | None, hi: float | None) -> str:
+    def f(x: float) -> str:
         return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
     if lo is not None and hi is not None:
         return f"{f(lo)}–{f(hi)}"
-    return f"≥ {f(lo)}" if lo is not None else f"≤ {f(hi)}"
+    if lo is not None:
+        return f"≥ {f(lo)}"
+    assert hi is not None, "a range has at least one bound"
+    return f"≤ {f(hi)}"
 
 
 def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     """A real date cell whose day and month look swapped (rules.md "Day/month swaps")."""
     if "meeting_date" not in data.values or "month" not in data.values:
         return
-    dates, months, raws = data.values["meeting_date"], data.values["month"], data.raw["meeting_date"]
+    dates, months = data.values["meeting_date"], data.values["month"]
+    raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
     for i, d in enumerate(dates):
         m = months[i]
@@ -413,8 +407,8 @@ def _check_required(data: TabData, findings: list[Finding]) -> None:
             empty = _empty_mask(raws)
         if not any(empty):
             continue
-        for i, is_empty in enumerate(empty):
-            if is_empty and (applies is None or applies[i]):
+        for i, blank in enumerate(empty):
+            if blank and (applies is None or applies[i]):
                 findings.append(data.finding(
                     i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
                 ))
@@ -469,7 +463,7 @@ def required_tabs_found(template: Template, unit: UnitData) -> bool:
     return any(t.id in unit.tabs for t in template.tabs if t.required)
 
 
-def iter_rows(data: TabData, *col_ids: str) -> Iterator[tuple]:
+def iter_rows(data: TabData, *col_ids: str) -> Iterator[tuple[Any, ...]]:
     """(index, value, value, …) for each data row."""
     cols = [data.col(c) for c in col_ids]
     for i in range(len(data.rows)):

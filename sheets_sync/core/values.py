@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .text import fold, nfc, normalize
 
@@ -32,6 +33,12 @@ MONTH_MIN_YEAR = 1990  # a month column's date cell before this is a bare number
 _MIN_SERIAL = (date(MIN_YEAR, 1, 1) - EPOCH).days
 _MAX_SERIAL = (date(MAX_YEAR, 12, 31) - EPOCH).days
 _CACHE_SIZE = 1 << 16
+
+
+def is_empty(v: Any) -> bool:
+    """A cell that holds nothing: None, or text that is only whitespace."""
+    return v is None or (isinstance(v, str) and not v.strip())
+
 
 R_CODE = "không phải mã hợp lệ"
 R_INT = "không phải số nguyên"

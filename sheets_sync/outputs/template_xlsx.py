@@ -19,9 +19,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 
+from ..core.atomic import atomic_path
 from ..core.template import Column, Tab, Template, load_template
 from ..core.text import fold
 
@@ -88,7 +90,7 @@ def export_template(path: str | os.PathLike[str], template: Template | None = No
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(target, tmp):
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
                                             "strings_to_urls": False})
         wb.formats[0].set_font_name(FONT)
@@ -103,9 +105,6 @@ def export_template(path: str | os.PathLike[str], template: Template | None = No
             _data_tab(wb, styles, template, tab, rows)
         _check_tab(wb, styles, template)
         wb.close()
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 
@@ -113,7 +112,8 @@ class _Styles:
     """Formats created on demand (one per distinct set of properties), all in FONT."""
 
     def __init__(self, wb: xlsxwriter.Workbook):
-        self._wb, self._cache = wb, {}
+        self._wb = wb
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
 
     def __call__(self, **props):
         key = tuple(sorted(props.items()))
@@ -176,8 +176,9 @@ def _lines(text: str, width: float) -> int:
 
 # --- data validation ------------------------------------------------------------------------------
 
-def column_validation(col: Column) -> dict | None:
+def column_validation(col: Column) -> dict[str, Any] | None:
     """The xlsxwriter data validation of a column, or None."""
+    rule: dict[str, Any]
     message = col.input or KINDS[col.kind].message
     if not message and col.kind in ("int", "number"):
         message = f"Nhập {_type_vi(col)}."

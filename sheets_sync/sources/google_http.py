@@ -11,11 +11,13 @@ import threading
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable
 
+import gspread
 import requests
+from google.oauth2.service_account import Credentials
 from requests.adapters import HTTPAdapter
 
 SHEETS_PREFIX = "https://sheets.googleapis.com/"
@@ -150,6 +152,7 @@ class GoogleTransport(HTTPAdapter):
     def _redirect(self, request: requests.PreparedRequest) -> None:
         if self.endpoint is None:
             return
+        assert request.url is not None  # a prepared request has its URL
         u = urllib.parse.urlsplit(request.url)
         request.url = urllib.parse.urlunsplit(
             (self.endpoint.scheme, self.endpoint.netloc, u.path, u.query, ""))
@@ -192,7 +195,7 @@ class GoogleTransport(HTTPAdapter):
                                         cert=cert, proxies=proxies)
             except (requests.ConnectionError, requests.Timeout) as e:
                 error = e
-            if error is None and response.status_code not in RETRY_STATUSES:
+            if response is not None and response.status_code not in RETRY_STATUSES:
                 return response
             delay = self._backoff(attempt, response)
             if delay is None:
@@ -211,9 +214,6 @@ def make_client(service_account_info: dict, endpoint: str | None = None,
                 policy: RetryPolicy | None = None, quota: Quota | None = None,
                 stats: RequestStats | None = None):
     """A gspread Client on real google-auth service-account credentials and our transport."""
-    import gspread
-    from google.oauth2.service_account import Credentials
-
     credentials = Credentials.from_service_account_info(service_account_info, scopes=SCOPES)
     client = gspread.Client(auth=credentials)
     transport = GoogleTransport(endpoint, policy, quota, stats)

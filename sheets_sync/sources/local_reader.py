@@ -12,6 +12,7 @@ from xml.parsers import expat
 
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
+from ..core.faults import not_regular_file
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
@@ -168,17 +169,12 @@ def read_xlsx(path: Path) -> RawWorkbook:
     """Values of every sheet of an .xlsx file (formulas as their cached values), within the
     bounds above; only regular files are opened."""
     path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise UnitReadError(f"Không tìm thấy tệp {path}.", UNREACHABLE) from None
-    except OSError as e:
-        raise UnitReadError(f"Không mở được tệp {path}: {e.strerror}.", UNREACHABLE) from None
-    if not stat_module.S_ISREG(st.st_mode):
-        what = "thư mục" if stat_module.S_ISDIR(st.st_mode) else "tệp đặc biệt (thiết bị, ống dẫn)"
-        raise UnitReadError(
-            f"{path} là {what}, không phải tệp sổ tính .xlsx; hãy sửa đường dẫn của đơn vị "
-            "trong tệp cấu hình.", INVALID)
+    odd = not_regular_file(path)  # before any open: a FIFO or /dev/zero would block or never end
+    if odd is not None:
+        raise UnitReadError(f"Không đọc tệp {path}: đường dẫn {odd}. Hãy sửa 'path' của đơn vị "
+                            "trong tệp cấu hình thành tệp .xlsx của đơn vị.", INVALID)
+    if not path.exists():
+        raise UnitReadError(f"Không tìm thấy tệp {path}.", UNREACHABLE)
     try:
         stat = path.stat()
         digest = file_sha256(path)
@@ -239,7 +235,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
                 wb.close()
     except UnitReadError:
         raise
-    except Exception as e:  # openpyxl raises many kinds on damaged files
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
@@ -255,12 +251,14 @@ def read_xlsx(path: Path) -> RawWorkbook:
 
 class LocalBackend:
     def read(self, unit: UnitConfig) -> RawWorkbook:
+        assert unit.path is not None, "a local unit has a path (config)"
         return read_xlsx(unit.path)
 
     def version(self, unit: UnitConfig) -> str | None:
+        assert unit.path is not None, "a local unit has a path (config)"
+        if not_regular_file(unit.path) is not None:
+            return None
         try:
-            if not stat_module.S_ISREG(os.stat(unit.path).st_mode):
-                return None  # never open a device or a pipe
             return file_sha256(unit.path)
         except OSError:
             return None

@@ -33,19 +33,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from ..core.atomic import atomic_path
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
+from ..core.grid import UnitData, find_sheets, parse_unit
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
-from .store import (IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements,
-                    release_index, row_ref)
 from ..core.template import load_template
 from ..core.text import fold, normalize
-from ..core.grid import UnitData
+from .store import (IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements,
+                    release_index, row_ref)
 
 DELETED = "DATA-DELETED"
 CHANGED = "DATA-CHANGED-CLOSED"
@@ -395,7 +397,8 @@ def render_ack(result: AckResult, unit: str) -> str:
         keys = _fmt_keys(a["keys"]) if a["keys"] else "cả tab"
         lines.append(f"  [{a['ref']}] {a['tab']}: {what} — {keys}")
     for k in result.unknown:
-        lines.append(f"  Không tìm thấy mục nào có mã {k} (xem 'sheets-sync history --unit {unit}').")
+        lines.append(f"  Không tìm thấy mục nào có mã {k} "
+                     f"(xem 'sheets-sync history --unit {unit}').")
     return "\n".join(lines) + "\n"
 
 
@@ -506,8 +509,6 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
     from openpyxl.utils import get_column_letter
 
-    from ..core.grid import find_sheets, parse_unit
-
     last = store.last_pull(unit)
     if last is None:
         raise SheetsSyncError(f"Chưa có lần đọc nào của đơn vị {unit} trong kho lịch sử.")
@@ -529,7 +530,8 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
         formats[sheet.title] = cols
 
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    for blank in wb.worksheets:  # the default empty sheet
+        wb.remove(blank)
     for sheet in last.raw.sheets:
         ws = wb.create_sheet(_safe_title(sheet.title, wb.sheetnames))
         fmts = formats.get(sheet.title, {})
@@ -562,12 +564,8 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    try:
+    with atomic_path(path, Path(tmp)):
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

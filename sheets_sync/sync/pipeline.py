@@ -2,22 +2,48 @@
 from __future__ import annotations
 
 import copy
-from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
-                                as_completed, wait)
+from collections.abc import Callable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
-from ..core.raw import Backend
 from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
-from ..core.errors import UnitReadError
-from ..core.findings import (OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Finding, Report,
-    UnitResult)
-from .store import Store
-from ..core.template import Template, load_template
+from ..core.errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    HistoryDamaged,
+    SheetsSyncError,
+    UnitReadError,
+)
+from ..core.findings import (
+    OK,
+    READ_STATUSES,
+    STALE,
+    UNCHANGED,
+    UNREACHABLE,
+    Finding,
+    Report,
+    UnitResult,
+)
 from ..core.grid import parse_unit, required_tabs_found
+from ..core.raw import Backend
+from ..core.template import Template, load_template
+from ..outputs.publish import publish_rollup
+from ..outputs.rollup import build_rollup, rollup_path, write_latest
+from ..sources.local_writer import write_local
+from .history import history_findings
+from .store import GuardedStore, Store
+from .writeplan import apply_to_raw, plan_unit
 
 Progress = Callable[[str], None]
 DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
@@ -39,7 +65,8 @@ def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
     message = (f"{failed.result.message} Dùng số liệu đọc lúc "
                f"{last.pulled_at:%H:%M %d/%m/%Y}.")
     result = UnitResult(unit.code, unit.name, STALE, message,
-                        pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+                        pulled_at=last.pulled_at.isoformat(timespec="seconds"),
+                        try_later=failed.result.try_later)
     return UnitRead(unit, result, data, last.raw)
 
 
@@ -56,7 +83,8 @@ def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Te
     try:
         version = backend.version(unit)
     except UnitReadError as e:
-        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
+        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e),
+                                         try_later=e.try_later))
     if version is not None and version in known:
         return version
     read = read_unit(backend, template, unit, as_of)
@@ -71,7 +99,12 @@ def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template
     re-evaluated from its stored pull (deadlines move); a unit that cannot be read now falls
     back to its last good pull; a new read gets its time (``pull_each`` records it)."""
     if isinstance(got, str):
-        last = store.last_pull(unit.code)
+        last = store.last_pull(unit.code) if store is not None else None
+        if last is None:  # the stored pull became unreadable (damaged history store)
+            return UnitRead(unit, UnitResult(
+                unit.code, unit.name, UNREACHABLE,
+                "Bảng tính không đổi nhưng lần đọc đã lưu không đọc lại được (kho lịch sử bị "
+                "hỏng); đơn vị sẽ được đọc lại ở lần chạy sau."))
         last.raw.version = got  # the stored grids are what this version holds
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, UNCHANGED,
@@ -90,7 +123,7 @@ class _Inline(Executor):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # handed to whoever calls result(), as a pool would
+        except BaseException as e:  # noqa: BLE001 - handed to result()'s caller, like a pool
             future.set_exception(e)
         return future
 
@@ -182,6 +215,7 @@ class CheckOutcome:
     reads: list[UnitRead]
     started: datetime
     finished: datetime
+    history_problem: str | None = None  # the history store could not be used (damaged)
 
     @property
     def all_read(self) -> bool:
@@ -200,29 +234,38 @@ def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
         finished = _now()
-        if history:
+        if history and store is not None:  # history: the store was opened for writing
             store.record_run("check", started, finished, summarize(report))
     finally:
         if store is not None:
             store.close()
-    return CheckOutcome(report, reads, started, finished)
+    return CheckOutcome(report, reads, started, finished,
+                        history_problem=store.damaged if store is not None else None)
 
 
-def _open_store(config: Config, write: bool) -> Store | None:
-    """The history store; read-only (None when absent) for --no-history and --dry-run."""
-    return Store.open(config.state_dir) if write else Store.open_readonly(config.state_dir)
+def _open_store(config: Config, write: bool) -> GuardedStore | None:
+    """The history store; read-only (None when absent) for --no-history and --dry-run.
+    A damaged store is left untouched and the job goes on without history
+    (``GuardedStore.damaged`` says why)."""
+    return GuardedStore.guard(config.state_dir, readonly=not write)
 
 
 def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
     """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
-    from .history import history_findings
-
     if store is None:
         return None
-    # A read not recorded yet keeps the key index for its recording, which releases it.
-    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
-                                      r.raw.version if r.raw is not None else None,
-                                      keep_index=r.pull_id is None)
+
+    def of(r: UnitRead) -> list[Finding]:
+        assert r.data is not None, "the evaluator asks only for reads with data"
+        if getattr(store, "damaged", None):
+            return []
+        # A read not recorded yet keeps the key index for its recording, which releases it.
+        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
+                                 r.raw.version if r.raw is not None else None,
+                                 keep_index=r.pull_id is None)
+        return [] if getattr(store, "damaged", None) else found  # half-read history: none
+
+    return of
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -250,6 +293,7 @@ class UnitWrite:
     message: str
     plan_lines: list[str] = field(default_factory=list)
     cells: int = 0
+    try_later: bool = False  # failed for a passing reason (Google 5xx, timeouts)
 
 
 @dataclass
@@ -259,10 +303,27 @@ class RunOutcome(CheckOutcome):
     requests: dict = field(default_factory=dict)
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
+    publish_try_later: bool = False  # the upload failed for a passing reason
 
     @property
     def writes_skipped(self) -> bool:
         return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
+
+
+_WRITE_PROGRESS = {
+    "written": "Đã ghi kết quả {unit}.",
+    "copy": "Đã ghi bản sao có kết quả của {unit}.",
+    "unchanged": "{unit}: không có gì thay đổi, không ghi.",
+    "dry-run": "{unit}: chạy thử, không ghi gì.",
+}
+
+
+def write_progress_line(write: UnitWrite) -> str:
+    """The -v log line of a unit's write: "đã ghi" only when something was written."""
+    template = _WRITE_PROGRESS.get(write.status)
+    if template is not None:
+        return template.format(unit=write.unit)
+    return f"{write.unit}: {write.message}"
 
 
 def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
@@ -272,38 +333,41 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     changed here). Returns the write and, for a Google unit whose spreadsheet was changed by
     our write alone, ``(plan, version, meta)``: ``_own_write`` records them from the calling
     thread."""
-    from ..sources.local_writer import write_local
-    from ..core.errors import SheetsSyncError
-    from .writeplan import plan_unit
-
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
         return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này."), None
-    plan = plan_unit(template, read, findings, as_of, year)
+    plan = plan_unit(template, read, findings, as_of, year,
+                     notes_per_row=config.notes_per_row)
     lines = plan.describe()
     if dry_run:
         return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
     own = None
+    raw = read.raw
+    assert raw is not None, "a read with data has its raw grids"
     try:
         if read.config.is_google:
             # The writer keeps sheet ids and grid sizes in step with its structural changes: it
             # does so on a copy, as the calling thread may be recording the read meanwhile.
-            mine = replace(read, raw=replace(read.raw, meta=copy.deepcopy(read.raw.meta)))
-            result = backend.writer().apply(read.config, mine, plan)
+            mine_raw = replace(raw, meta=copy.deepcopy(raw.meta))
+            mine = replace(read, raw=mine_raw)
+            # Google units only: GoogleBackend.writer() (not part of the Backend protocol yet)
+            result = backend.writer().apply(read.config, mine, plan)  # type: ignore[attr-defined]
             if result.status == "written" and not result.skipped_rows:
                 try:
                     version = backend.version(read.config)
                 except UnitReadError:  # written anyway; the next run simply re-reads the unit
                     version = None
-                if not _only_our_write(read.raw.version, version, result.mutations):
+                if not _only_our_write(raw.version, version, result.mutations):
                     version = None  # someone else edited since the read: the next run re-reads
-                own = (plan, version, mine.raw.meta)
+                own = (plan, version, mine_raw.meta)
         else:
-            result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
+            assert read.config.path is not None, "a local unit has a path"
+            result = write_local(read.config.path, plan, raw.meta, config.out_dir,
                                  config.state_dir / "backups", config.backup_keep)
     except SheetsSyncError as e:
-        return UnitWrite(code, "error", str(e)), None
+        return UnitWrite(code, "error", str(e),
+                         try_later=bool(getattr(e, "try_later", False))), None
     status = result.status if result.ok or result.status == "skipped" else "skipped"
     return UnitWrite(code, status, result.message, lines, result.cells_written), own
 
@@ -311,9 +375,7 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
 def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
     """The stored pull now holds what our write made of it, and the version that write produced
     (a next run finding that version re-evaluates the stored pull instead of reading)."""
-    from .writeplan import apply_to_raw
-
-    if read.pull_id is not None:
+    if read.pull_id is not None and read.raw is not None:
         read.raw.meta = meta
         apply_to_raw(read.raw, plan)
         store.set_own_write_version(read.pull_id, version, read.raw)
@@ -325,9 +387,11 @@ def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
     and our version request: recording ``now`` as our own would hide that edit from every later
     run (the spreadsheet would look unchanged), so it is not recorded and the next run re-reads.
     """
+    if now is None or seen is None:
+        return False
     try:
         return int(now) - int(seen) == mutations
-    except (TypeError, ValueError):
+    except ValueError:
         return False
 
 
@@ -341,8 +405,6 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
     lower bound; the roll-up is built while the last writes finish. The history store is only
     used from this thread."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
     year = year or as_of.year
     template = load_template()
@@ -378,16 +440,19 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 if own is not None and store is not None:
                     _own_write(store, reads[write.unit], *own)
                 if progress:
-                    progress(f"Đã ghi kết quả {write.unit}")
+                    progress(write_progress_line(write))
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:
             _publish(config, backend_for, outcome)
         outcome.finished = _now()
-        if not dry_run:
-            store.prune(config.history_retention_days)
+        if store is not None:
+            outcome.history_problem = store.damaged
+        if not dry_run and store is not None:  # not a dry run: the store was opened for writing
+            store.prune(config.history_retention_days, since=started)
             store.record_run("run", started, outcome.finished,
                              job_summary(outcome, run_exit_code(outcome)))
+            outcome.history_problem = store.damaged
         return outcome
     finally:
         if store is not None:
@@ -398,16 +463,20 @@ def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
              outcome: RunOutcome) -> None:
     """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
     from ..sources.google_sheets import GoogleBackend
-    from ..core.errors import SheetsSyncError
-    from ..outputs.publish import publish_rollup
 
     google = next((u for u in config.units if u.is_google), None)
+    assert config.drive_file_id and outcome.rollup is not None, "checked by the caller"
     try:
         backend = backend_for(google) if google else GoogleBackend.from_config(config)
+        problem = getattr(backend, "problem", None)  # backends.UnavailableBackend
+        if problem:
+            raise SheetsSyncError(f"Không tải bảng tổng hợp lên Drive: {problem} Bảng tổng hợp "
+                                  f"vẫn được ghi trên máy: {outcome.rollup}.")
         result = publish_rollup(backend, config.drive_file_id, outcome.rollup)
         outcome.published = result.message
     except SheetsSyncError as e:
         outcome.published, outcome.publish_failed = str(e), True
+        outcome.publish_try_later = bool(getattr(e, "try_later", False))
 
 
 def _request_counts(reads: list[UnitRead], backend_for: Callable[[UnitConfig], Backend]) -> dict:
@@ -454,10 +523,12 @@ def _run_info(outcome: CheckOutcome) -> dict:
 def rollup_from_store(config: Config, as_of: date, year: int | None = None,
                       units: tuple[str, ...] = ()) -> RunOutcome:
     """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
-    with Store.open(config.state_dir) as store:
+    guarded = GuardedStore.guard(config.state_dir)
+    assert guarded is not None, "a store opened for writing always exists"
+    with guarded as store:
+        if store.damaged:  # the roll-up is built from the store alone: nothing to build from
+            raise HistoryDamaged(store.damaged)
         reads = from_store(config, store, as_of, units)
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
@@ -469,14 +540,34 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
     return outcome
 
 
-def run_exit_code(outcome: RunOutcome) -> int:
-    """75 = Google quota still exhausted after the run's retry budget; 1 = a unit not read now
-    or a write skipped; 0 otherwise (findings never change it)."""
-    from ..core.errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
-
-    if outcome.requests.get("quota_exhausted"):
-        return EXIT_TRY_LATER
-    return EXIT_UNITS_FAILED if not outcome.all_read or outcome.writes_skipped else EXIT_OK
+def run_exit_code(outcome: CheckOutcome) -> int:
+    """0 when every unit was read and written (findings never change it); 1 when something
+    needs a person (a unit unreachable or invalid for a lasting reason, a write skipped, the
+    roll-up not published, the history store damaged); 75 when the only problems are passing
+    ones — Google quota still exhausted after the retry budget, Google 5xx, timeouts, the
+    token endpoint down — so the scheduler should simply try later."""
+    later = bool(getattr(outcome, "requests", {}).get("quota_exhausted"))
+    person = bool(getattr(outcome, "history_problem", None))
+    for r in outcome.reads:
+        if r.result.status not in READ_STATUSES:
+            if r.result.try_later:
+                later = True
+            else:
+                person = True
+    for w in getattr(outcome, "writes", []):
+        if w.status in ("skipped", "error"):
+            if w.try_later:
+                later = True
+            else:
+                person = True
+    if getattr(outcome, "publish_failed", False):
+        if getattr(outcome, "publish_try_later", False):
+            later = True
+        else:
+            person = True
+    if person:
+        return EXIT_UNITS_FAILED
+    return EXIT_TRY_LATER if later else EXIT_OK
 
 
 def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
@@ -484,6 +575,8 @@ def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
     extra = {"exit_code": exit_code,
              "started": outcome.started.isoformat(timespec="seconds"),
              "finished": outcome.finished.isoformat(timespec="seconds")}
+    if outcome.history_problem:
+        extra["history"] = outcome.history_problem
     if isinstance(outcome, RunOutcome):
         extra.update({"writes": [w.__dict__ for w in outcome.writes],
                       "rollup": str(outcome.rollup) if outcome.rollup else None,

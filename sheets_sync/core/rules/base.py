@@ -6,14 +6,15 @@ parsed tabs and the parameters, returns values). Deadline arithmetic lives here,
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, overload
 
 from ..findings import Finding
-from ..text import normalize
 from ..grid import REGULAR_TYPES, THEMATIC_TYPES, TabData, UnitData
+from ..text import normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,18 @@ class UnitContext:
         return list(range(1, last + 1))
 
 
-@lru_cache(maxsize=1 << 16)
+@overload
+def code_key(code: str) -> str: ...
+@overload
+def code_key(code: None) -> None: ...
 def code_key(code: str | None) -> str | None:
+    return _code_key(code) if code is not None else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _code_key(code: str) -> str:
     """The form codes are compared in; cached: every rule family keys rows by cell code."""
-    return normalize(code) if code is not None else None
+    return normalize(code)
 
 
 def build_cells(unit: UnitData) -> tuple[dict[str, Cell], bool]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 FONT = "Times New Roman"
 BASE_SIZE = 11
