@@ -205,7 +205,7 @@ def from_store(config: Config, store: Store, as_of: date, units: tuple[str, ...]
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, OK,
                             pulled_at=last.pulled_at.isoformat(timespec="seconds"))
-        reads.append(UnitRead(unit, result, data, last.raw))
+        reads.append(UnitRead(unit, result, data, last.raw, pull_id=last.id))
     return reads
 
 
@@ -259,7 +259,10 @@ def history_of(config: Config, store: Store | None, as_of: date, year: int) -> H
         assert r.data is not None, "the evaluator asks only for reads with data"
         if getattr(store, "damaged", None):
             return []
-        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+        # A read not recorded yet keeps the key index for its recording, which releases it.
+        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
+                                 r.raw.version if r.raw is not None else None,
+                                 keep_index=r.pull_id is None)
         return [] if getattr(store, "damaged", None) else found  # half-read history: none
 
     return of

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from ...core.text import place_name  # noqa: F401  (re-exported: layout.place_name)
@@ -189,7 +190,15 @@ def text_lines(text: Any, width_chars: float, size: float = TABLE_SIZE, bold: bo
     word wrap (breaking at spaces and after hyphens, long words split) with estimated widths."""
     if text is None or text == "":
         return 1
-    text = unicodedata.normalize("NFC", str(text))
+    return _text_lines(str(text), float(width_chars), float(size), bool(bold))
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_lines(text: str, width_chars: float, size: float, bold: bool) -> int:
+    """``text_lines``, computed once per distinct text, width, size and weight (a national
+    roll-up repeats the same rule names, units and messages over hundreds of thousands of
+    rows)."""
+    text = unicodedata.normalize("NFC", text)
     scale = size * _PX_PER_PT * (1.07 if bold else 1.0)
     avail = max(10.0, col_px(width_chars) - 5)  # less the cell's inner margins
     if "\n" not in text and _text_em(text) * scale <= avail:
