@@ -5,6 +5,7 @@ import codecs
 import functools
 import json
 import os
+import shutil
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from .core.errors import (
 from .core.faults import describe
 from .core.rules import listing
 from .core.rules import params as rule_params
+from .ops import init as setup
 from .ops.doctor import doctor_exit_code, render_checks, run_doctor
 from .outputs.check_formats import run_summary, to_csv, to_json, to_table
 from .outputs.template_xlsx import export_template
@@ -279,8 +281,6 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
 
 def _terminal_width() -> int | None:
     """The terminal's width in columns, or None when stdout is not a terminal (plain lines)."""
-    import shutil
-
     try:
         if not sys.stdout.isatty():
             return None
@@ -614,8 +614,6 @@ def doctor(config_path, units) -> None:
 
 
 def _width() -> int:
-    import shutil
-
     return min(100, max(60, shutil.get_terminal_size((80, 24)).columns))
 
 
@@ -654,9 +652,6 @@ def _width() -> int:
 @click.option("--no-input", is_flag=True, help="Không hỏi gì: chỉ dùng các tùy chọn đã đưa.")
 def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supervisors,
          credentials, google_endpoint, data_dir, no_input) -> None:
-    from .ops import init as setup
-    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
-
     target = Path(config_path)
     answers = setup.Answers(target, parent_name, {}, list(unit_names), xlsx_folder, list(google),
                             list(supervisors), credentials, google_endpoint, data_dir, no_input)

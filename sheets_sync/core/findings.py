@@ -6,9 +6,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
-SEVERITY_VI = {ERROR: "Vi phạm", WARNING: "Cảnh báo", INFO: "Lưu ý"}
+from .rules.catalog import rule_fix_vi, rule_name_vi
+from .severity import ERROR as ERROR
+from .severity import INFO as INFO
+from .severity import SEVERITY_ORDER as SEVERITY_ORDER
+from .severity import SEVERITY_VI as SEVERITY_VI
+from .severity import WARNING as WARNING
+
 ACCEPTED = "accepted"  # the count of findings whose explanation the Board accepted
 ACCEPTED_VI = "Đã chấp nhận giải trình"
 PENDING_VI = "Đã giải trình – chờ xem xét"
@@ -79,8 +83,6 @@ class Finding:
     def flag_text(self) -> str:
         """One line of the "Chi tiết kiểm tra" tool column, for people: the rule's short
         Vietnamese name, what is wrong with the row's own values, and what to do."""
-        from .rules.catalog import rule_fix_vi, rule_name_vi
-
         message = self.message.strip()
         message = message.removesuffix(".")
         line = f"{rule_name_vi(self.rule)}: {message}"
