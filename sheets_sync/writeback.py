@@ -155,6 +155,11 @@ class FlagPlan:
     guide_grid: list[list[str]] | None = None
     guide_exists: bool = False
     skipped_tabs: dict[str, str] = field(default_factory=dict)  # sheet title -> reason (vi)
+    # sheet title -> 1-based row -> height in points (None: back to the default height)
+    row_heights: dict[str, dict[int, float | None]] = field(default_factory=dict)
+    # (0-based check_grid row, col) -> (target sheet title, target 1-based row)
+    check_links: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+    check_header_rows: int = 0  # Kiểm tra rows repeated on every printed page
 
     @property
     def check_tab_changed(self) -> bool:
@@ -167,7 +172,8 @@ class FlagPlan:
     @property
     def is_empty(self) -> bool:
         return not (self.changes or self.new_columns or self.check_grid is not None
-                    or self.guide_grid is not None)
+                    or self.guide_grid is not None
+                    or any(self.row_heights.values()))
 
     def changes_by_sheet(self) -> dict[str, list[CellChange]]:
         out: dict[str, list[CellChange]] = {}
@@ -246,21 +252,22 @@ def _is_empty(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _column_empty(rows: list[list[Any]], ci: int) -> bool:
-    return all(ci >= len(r) or _is_empty(r[ci]) for r in rows)
+MAX_COLUMNS = 16_384  # XFD, the last column Excel (and LibreOffice) can hold
 
 
-def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
-    """``count`` wholly empty columns after the last used column of the header row (a stray
-    staff value further right in a data row is never overwritten)."""
-    header = rows[header_r]
-    last = max((ci for ci, v in enumerate(header) if not _is_empty(v)), default=-1)
-    out, ci = [], last + 1
-    while len(out) < count:
-        if _column_empty(rows, ci):
-            out.append(ci)
-        ci += 1
-    return out
+def free_columns(rows: list[list[Any]], header_r: int, count: int,
+                 occupied_to: int = -1, limit: int = MAX_COLUMNS) -> list[int]:
+    """``count`` columns after the last column holding anything in any row (a value, or a
+    formula up to ``occupied_to``, 0-based, even one whose result is empty); [] when they would
+    not fit before column ``limit``."""
+    last = occupied_to
+    for row in rows:
+        for ci in range(len(row) - 1, last, -1):
+            if row[ci] is not None and row[ci] != "":
+                last = ci
+                break
+    out = list(range(last + 1, last + 1 + count))
+    return out if out[-1] < limit else []
 
 
 # --- the Kiểm tra tab -----------------------------------------------------------------------------
@@ -426,7 +433,14 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         wanted_new = [h for h, c in ((template.status_header, status_col),
                                      (template.details_header, details_col)) if c is None]
         if wanted_new:
-            free = iter(free_columns(rows, header_r, len(wanted_new)))
+            formula_to = (raw.meta.get("formula_cols") or {}).get(title, -1)
+            spots = free_columns(rows, header_r, len(wanted_new), formula_to)
+            if not spots:
+                plan.skipped_tabs[title] = ("không còn cột trống nào sau cột cuối cùng có dữ "
+                                            "liệu (tối đa đến cột XFD) để thêm cột kết quả kiểm "
+                                            "tra; hãy xóa giá trị thừa ở các cột xa bên phải.")
+                continue
+            free = iter(spots)
             added = []
             if status_col is None:
                 status_col = next(free)

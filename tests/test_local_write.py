@@ -215,8 +215,8 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     assert "Đã ghi" in res.message and "Kiểm tra" in res.message
     assert snapshot(path, plan) == before
     assert col_ranges_ok(path)
-    assert backups_of(path, backups)[0].read_bytes() == original
-    assert backups_of(path, backups)[0].name == "nhan-thinh-20261125-060000.xlsx"
+    assert backups_of(path, backups, "NT")[0].read_bytes() == original
+    assert backups_of(path, backups, "NT")[0].name == "NT-nhan-thinh-20261125-060000.xlsx"
 
     wb = openpyxl.load_workbook(path)
     ws = wb["Sinh hoạt"]
@@ -245,7 +245,7 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     assert plan2.is_empty, plan2.describe()
     res2 = write_local(path, plan2, r2.raw.meta, out, backups, now=NOW + timedelta(hours=1))
     assert res2.status == UNCHANGED and stamp(path) == stamp1
-    assert len(backups_of(path, backups)) == 1
+    assert len(backups_of(path, backups, "NT")) == 1
 
 
 def test_injection_like_messages_stay_strings(tmp_path):
@@ -322,14 +322,14 @@ def test_backups_rotate(tmp_path):
         res = write_local(path, plan, r.raw.meta, out, backups, backup_keep=2,
                           now=NOW + timedelta(minutes=k))
         assert res.status == WRITTEN
-    assert [p.name for p in backups_of(path, backups)] == ["u-20261125-060200.xlsx",
-                                                           "u-20261125-060300.xlsx"]
+    assert [p.name for p in backups_of(path, backups, "NT")] == ["NT-u-20261125-060200.xlsx",
+                                                           "NT-u-20261125-060300.xlsx"]
     assert (backups / "u-extra-20200101-000000.xlsx").exists()
     # same second twice: a second backup name, not an overwrite
     r, plan = plan_for(path, findings_for(msg="Lần 5."))
     write_local(path, plan, r.raw.meta, out, backups, backup_keep=5, now=NOW + timedelta(minutes=3))
-    assert [p.name for p in backups_of(path, backups)][-2:] == ["u-20261125-060300.xlsx",
-                                                                "u-20261125-060300-2.xlsx"]
+    assert [p.name for p in backups_of(path, backups, "NT")][-2:] == ["NT-u-20261125-060300.xlsx",
+                                                                "NT-u-20261125-060300-2.xlsx"]
 
 
 # --- never written ---------------------------------------------------------------------------------

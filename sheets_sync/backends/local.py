@@ -104,13 +104,51 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
+    extra = _formulas(path, sheets)
     return RawWorkbook(
         sheets=sheets,
         version=digest,
         meta={"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
               "sha256": digest, "warnings": [str(w.message) for w in caught],
-              **({"truncated": truncated} if truncated else {})},
+              **({"truncated": truncated} if truncated else {}), **extra},
     )
+
+
+def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
+    """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
+    formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
+    (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
+    never calculated). An uncomputed formula is read as its text (never evaluated) instead of
+    as an empty cell."""
+    from ..sources.xlsx_patch import PackageError, scan_formulas
+
+    try:
+        scans = scan_formulas(path)
+    except PackageError:
+        return {}
+    by_title = {s.title: s for s in sheets}
+    cols: dict[str, int] = {}
+    missing: dict[str, list[list[int]]] = {}
+    for title, scan in scans.items():
+        cols[title] = scan.last_col
+        sheet = by_title.get(title)
+        for row, col, text in scan.uncomputed:
+            missing.setdefault(title, []).append([row, col])
+            if sheet is None:
+                continue
+            while len(sheet.rows) < row:
+                sheet.rows.append([])
+            line = sheet.rows[row - 1]
+            while len(line) < col:
+                line.append(None)
+            if line[col - 1] in (None, ""):
+                line[col - 1] = text
+    out: dict = {}
+    if cols:
+        out["formula_cols"] = cols
+    if missing:
+        out["uncomputed"] = missing
+    return out
 
 
 class LocalBackend:
