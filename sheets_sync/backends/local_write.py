@@ -612,7 +612,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     msg += f" (bản sao lưu: {backup.name})."
     if notes:
         msg += " Lưu ý: " + "; ".join(notes) + "."
-    msg += _rows_note(skipped)
+    msg += _rows_note([s for s in skipped if not any(f'"{s[0]}"' in n for n in notes)])
     return WriteResult(WRITTEN, msg, written, real, skipped, backup)
 
 

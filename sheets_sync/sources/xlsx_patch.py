@@ -1162,10 +1162,10 @@ def _formulas(data: bytes, limit: int) -> FormulaScan:
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal depth
         local = _local(name)
-        if depth == 2 and local == "c":
+        if depth == 3 and local == "c":
             cur.clear()
             cur["ref"] = attrs.get("r", "")
-        elif depth == 3 and cur:
+        elif depth == 4 and cur:
             if local == "f":
                 cur["f"] = True
                 cur["si"] = attrs.get("si")
@@ -1184,13 +1184,13 @@ def _formulas(data: bytes, limit: int) -> FormulaScan:
         nonlocal depth, last
         depth -= 1
         local = _local(name)
-        if depth == 3 and local == "f" and cur:
+        if depth == 4 and local == "f" and cur:
             cur["in_f"] = False
             formula = "".join(text)
             cur["text"] = formula
             if cur.get("shared") and cur.get("si") is not None and formula:
                 shared[str(cur["si"])] = formula
-        elif depth == 2 and local == "c" and cur:
+        elif depth == 3 and local == "c" and cur:
             if cur.get("f"):
                 try:
                     row, col = parse_ref(str(cur["ref"]))
