@@ -1165,6 +1165,7 @@ def _formulas(data: bytes, limit: int) -> FormulaScan:
         if depth == 3 and local == "c":
             cur.clear()
             cur["ref"] = attrs.get("r", "")
+            cur["t"] = attrs.get("t", "n")
         elif depth == 4 and cur:
             if local == "f":
                 cur["f"] = True
@@ -1173,12 +1174,14 @@ def _formulas(data: bytes, limit: int) -> FormulaScan:
                 text.clear()
                 cur["in_f"] = True
             elif local == "v":
-                cur["v"] = True
+                cur["in_v"] = True
         depth += 1
 
     def chars(s: str) -> None:
         if cur.get("in_f"):
             text.append(s)
+        elif cur.get("in_v") and s:
+            cur["v"] = True
 
     def end(name: str) -> None:
         nonlocal depth, last
@@ -1190,6 +1193,10 @@ def _formulas(data: bytes, limit: int) -> FormulaScan:
             cur["text"] = formula
             if cur.get("shared") and cur.get("si") is not None and formula:
                 shared[str(cur["si"])] = formula
+        elif depth == 4 and local == "v" and cur:
+            cur["in_v"] = False
+            if cur.get("t") == "str":  # an empty text result is a value ("")
+                cur["v"] = True
         elif depth == 3 and local == "c" and cur:
             if cur.get("f"):
                 try:
