@@ -522,6 +522,39 @@ def _temp_for(target: Path) -> Path:
     return Path(tmp_name)
 
 
+def save_in_place(pkg, path: Path, real: Path, read_meta: dict, backup_dir: Path, unit: str,
+                  now: datetime) -> Path | str:
+    """Write the edited package over ``real``: temp file beside it (fsynced), the original
+    checked again (unchanged since read, not open, not read-only), a backup, ``os.replace``,
+    the folder fsynced. Returns the backup, or why nothing was written (Vietnamese).
+    Raises ``PackageError`` (nothing written) and ``OSError`` (temp file not writable)."""
+    busy = f"Tệp {path.name} đang mở hoặc vừa được sửa, sẽ ghi ở lần sau."
+    tmp = _temp_for(real)
+    try:
+        pkg.save(tmp)
+        shutil.copymode(real, tmp)
+        _fsync(tmp)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    backup = None
+    try:
+        refusal = _refusal(path, real)
+        if changed_since_read(real, read_meta) or refusal is not None:
+            _unlink(tmp)
+            return refusal or busy
+        backup = _backup(real, backup_dir, now, unit)
+        if changed_since_read(real, read_meta, hash_check=False):
+            raise PermissionError
+        os.replace(tmp, real)
+        _fsync_dir(real.parent)
+    except OSError:  # PermissionError on Windows while Excel holds the file
+        _unlink(tmp)
+        _unlink(backup)
+        return busy
+    return backup
+
+
 def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, backup_dir: Path,
                 backup_keep: int = 5, now: datetime | None = None,
                 dry_run: bool = False) -> WriteResult:
@@ -566,6 +599,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
                                         "được.")
         if raw.version != read_meta.get("sha256"):
             return WriteResult(SKIPPED, busy)
+        skipped: list[tuple[str, int]] = []
         try:
             written, skipped, notes = _patch(pkg, plan, raw)
             changed = any(d.changed for d in pkg.docs.values()) or bool(pkg.new_sheets)
@@ -573,36 +607,17 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
                 msg = f"Không ghi vào tệp {name}"
                 msg += f": {'; '.join(notes)}." if notes else "."
                 return WriteResult(SKIPPED, msg + _rows_note(skipped), skipped_rows=skipped)
-            real.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _temp_for(real)
-            try:
-                pkg.save(tmp)
-                shutil.copymode(real, tmp)
-                _fsync(tmp)
-            except BaseException:
-                _unlink(tmp)
-                raise
+            saved = save_in_place(pkg, path, real, read_meta, Path(backup_dir), plan.unit,
+                                  now or datetime.now())
         except PackageError as e:
-            _unlink(locals().get("tmp"))
             pkg.close()
             return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
         except OSError as e:
             return WriteResult(SKIPPED, f"Không ghi được tệp {name}: {e.strerror or e}.",
                                skipped_rows=skipped)
-    backup = None
-    try:
-        if changed_since_read(real, read_meta) or _refusal(path, real) is not None:
-            _unlink(tmp)
-            return WriteResult(SKIPPED, _refusal(path, real) or busy)
-        backup = _backup(real, Path(backup_dir), now or datetime.now(), plan.unit)
-        if changed_since_read(real, read_meta, hash_check=False):
-            raise PermissionError
-        os.replace(tmp, real)
-        _fsync_dir(real.parent)
-    except OSError:  # PermissionError on Windows while Excel holds the file
-        _unlink(tmp)
-        _unlink(backup)
-        return WriteResult(SKIPPED, busy)
+    if isinstance(saved, str):
+        return WriteResult(SKIPPED, saved)
+    backup = saved
     rotate_backups(real, Path(backup_dir), backup_keep, plan.unit)
     msg = f"Đã ghi {written} ô kết quả kiểm tra vào tệp {name}"
     tabs = [t for t, g in ((plan.check_sheet, plan.check_grid),
