@@ -305,6 +305,7 @@ class SheetDoc:
         self.links: dict[tuple[int, int], str] | None = None
         self.print_setup = False
         self.touched_formula = False
+        self.validations: list[bytes] = []  # <dataValidation> elements to add
 
     # scanning
     def _scan(self, wanted: set[int] | None) -> None:
@@ -420,7 +421,7 @@ class SheetDoc:
     @property
     def changed(self) -> bool:
         return bool(self.cells or self.heights or self.widths or self.clear_others
-                    or self.links is not None or self.print_setup)
+                    or self.links is not None or self.print_setup or self.validations)
 
     # rendering
     def render(self) -> bytes:
@@ -510,6 +511,8 @@ class SheetDoc:
             self._dimension(edits, max_row, max_col)
         if self.clear_others or self.cells:
             self._fix_merges(edits)
+        if self.validations:
+            self._validations(edits)
         if self.links is not None:
             self._hyperlinks(edits)
         if self.print_setup:
@@ -602,6 +605,26 @@ class SheetDoc:
         edits.append((mc.start, mc.end,
                       f'<{p}mergeCells count="{len(keep)}">{body}</{p}mergeCells>'.encode()))
 
+    def _validations(self, edits: list[tuple[int, int, bytes]]) -> None:
+        p = self.prefix
+        old = self.child("dataValidations")
+        body = b"".join(self.validations)
+        if old is None:
+            at = _insert_at(self.children, "dataValidations", self.root)
+            edits.append((at, at, f'<{p}dataValidations count="{len(self.validations)}">'.encode()
+                          + body + f"</{p}dataValidations>".encode()))
+            return
+        count = len(re.findall(rb"<(?:\w+:)?dataValidation\b", self.data[old.start:old.end]))
+        tag = _set_attrs(self.data[old.start:old.tag_end],
+                         {"count": str(count + len(self.validations))})
+        if old.empty:
+            edits.append((old.start, old.end, _open_tag(tag) + body
+                          + f"</{p}dataValidations>".encode()))
+            return
+        edits.append((old.start, old.tag_end, tag))
+        close = old.end - len(f"</{p}dataValidations>")
+        edits.append((close, close, body))
+
     def _hyperlinks(self, edits: list[tuple[int, int, bytes]]) -> None:
         p = self.prefix
         links = self.links or {}
@@ -652,6 +675,48 @@ class SheetDoc:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
+def validation_xml(prefix: str, sqref: str, rule: dict) -> bytes:
+    """A ``<dataValidation>`` from an xlsxwriter-style rule (``export.column_validation``)."""
+    from datetime import date
+
+    def value(v: object) -> str:
+        if isinstance(v, date):
+            return str((v - date(1899, 12, 30)).days)
+        return _num(float(v)) if isinstance(v, (int, float)) else str(v)
+
+    kind = {"list": "list", "date": "date", "integer": "whole", "decimal": "decimal",
+            "any": "none"}[rule["validate"]]
+    attrs = {"type": kind, "allowBlank": "1", "sqref": sqref}
+    if kind != "none":
+        attrs["showErrorMessage"] = "1"
+        attrs["errorStyle"] = {"warning": "warning", "information": "information"}.get(
+            rule.get("error_type", "stop"), "stop")
+        if rule.get("error_title"):
+            attrs["errorTitle"] = rule["error_title"]
+        if rule.get("error_message"):
+            attrs["error"] = rule["error_message"]
+    if rule.get("input_message"):
+        attrs["showInputMessage"] = "1"
+        attrs["promptTitle"] = rule.get("input_title", "")
+        attrs["prompt"] = rule["input_message"]
+    formulas: list[str] = []
+    if kind == "list":
+        formulas.append('"' + ",".join(rule["source"]) + '"')
+    elif kind != "none":
+        criteria = rule.get("criteria", "between")
+        op = {"between": "between", ">=": "greaterThanOrEqual", "<=": "lessThanOrEqual",
+              ">": "greaterThan", "<": "lessThan"}[criteria]
+        attrs["operator"] = op
+        if criteria == "between":
+            formulas += [value(rule["minimum"]), value(rule["maximum"])]
+        else:
+            formulas.append(value(rule["value"]))
+    body = "".join(f"<{prefix}formula{i}>{escape(f)}</{prefix}formula{i}>"
+                   for i, f in enumerate(formulas, start=1))
+    head = "".join(f" {k}={_attr(v)}" for k, v in attrs.items())
+    return f"<{prefix}dataValidation{head}>{body}</{prefix}dataValidation>".encode()
 
 
 # --- styles ---------------------------------------------------------------------------------------
@@ -943,8 +1008,8 @@ class Package:
             self._styles = Styles(self._read(self._styles_part))
         return self._styles
 
-    def add_sheet(self, title: str) -> SheetDoc:
-        """A new, empty worksheet at the end of the workbook."""
+    def add_sheet(self, title: str, frozen_rows: int = 0) -> SheetDoc:
+        """A new, empty worksheet at the end of the workbook (``frozen_rows`` rows frozen)."""
         if self.entry(title) is not None or any(t == title for t, _ in self._sheet_names):
             raise PackageError(f"đã có tab \"{title}\"")
         n = 1
@@ -952,9 +1017,12 @@ class Package:
                 f"xl/worksheets/sheet{n}.xml" in self.added:
             n += 1
         part = f"xl/worksheets/sheet{n}.xml"
+        pane = (f'<pane ySplit="{frozen_rows}" topLeftCell="A{frozen_rows + 1}" '
+                f'activePane="bottomLeft" state="frozen"/>' if frozen_rows else "")
         data = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetPr/>'
-                f'<dimension ref="A1"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+                f'<dimension ref="A1"/><sheetViews><sheetView workbookViewId="0">{pane}'
+                f'</sheetView></sheetViews>'
                 f'<sheetFormatPr defaultRowHeight="15"/><sheetData/>'
                 f'<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" '
                 f'footer="0.3"/></worksheet>').encode()
