@@ -465,3 +465,61 @@ def test_row_heights_links_and_print_titles(tmp_path):
                        now=NOW.replace(minute=5)).status == WRITTEN
     ws = openpyxl.load_workbook(path)["Sinh hoạt"]
     assert not ws.row_dimensions[3].customHeight
+
+
+# --- scenario 7: templates export / apply ----------------------------------------------------------
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from sheets_sync.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_templates_export_never_overwrites_a_filled_workbook(tmp_path):
+    filled = lo_copy(tmp_path, "nt.xlsx")
+    s = stamp(filled)
+    for extra in ((), ("--force",)):
+        res = _cli("templates", "export", "--output", str(filled), *extra)
+        assert res.exit_code == 2, res.output
+        assert "đang có số liệu" in res.output and "templates apply" in res.output
+        assert stamp(filled) == s
+    blank = tmp_path / "mau.xlsx"
+    assert _cli("templates", "export", "--output", str(blank)).exit_code == 0
+    res = _cli("templates", "export", "--output", str(blank))
+    assert res.exit_code == 2 and "--force" in res.output
+    assert _cli("templates", "export", "--output", str(blank), "--force").exit_code == 0
+
+
+def test_templates_apply_on_a_local_unit_adds_without_touching_data(tmp_path):
+    path = lo_copy(tmp_path, "nt.xlsx")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[parent]\nname = "Huyện"\n\n[[units]]\ncode = "NT"\nname = "Xã NT"\n'
+                   'path = "nt.xlsx"\n', encoding="utf-8")
+    before = parts(path)
+    s = stamp(path)
+    res = _cli("templates", "apply", "--config", str(cfg), "--dry-run")
+    assert res.exit_code == 0 and "chạy thử" in res.output and stamp(path) == s
+    res = _cli("templates", "apply", "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert "Thêm tab \"Điểm danh\"" in res.output and "cột N" in res.output
+    after = parts(path)
+    for name, data in before.items():
+        if name.startswith("xl/worksheets/sheet") or name in WORKBOOK_PARTS:
+            continue
+        assert after[name] == data, name
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Điểm danh"]
+    assert ws["A1"].value == TEMPLATE.tab("attendance").columns[0].header
+    assert ws.freeze_panes == "A2"
+    assert any(dv.type == "list" for dv in ws.data_validations.dataValidation)
+    assert wb["Chi bộ"]["N3"].value == STATUS and wb["Chi bộ"]["M4"].value.startswith("=IF(")
+    # staff cells of an existing tab: exact XML
+    part = sheet_parts(path)["Chi bộ"]
+    old, new = cell_xml(before[part]), cell_xml(after[part])
+    assert {k: v for k, v in new.items() if k[1] < 14} == old
+    # idempotent
+    s = stamp(path)
+    res = _cli("templates", "apply", "--config", str(cfg))
+    assert res.exit_code == 0 and "đã khớp mẫu" in res.output and stamp(path) == s
