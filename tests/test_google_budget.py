@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import time
 
-from sheets_sync.backends.google_http import Quota
-from sheets_sync.emulator import Emulator
-from sheets_sync.findings import OK, UNCHANGED
-from sheets_sync.store import Store
+from sheets_sync.sources.google_http import Quota
+from sheets_sync_emulator import Emulator
+from sheets_sync.core.findings import OK, UNCHANGED
+from sheets_sync.sync.store import Store
 from test_google_support import (demo_config, district, emulator, fast_policy,  # noqa: F401
                                  seed_district)
 
@@ -81,7 +81,7 @@ def test_a_later_as_of_date_rewrites_only_what_moved(district):
     depend on deadlines are rewritten (key re-read + one write), with 0 reads of the data."""
     from datetime import date
 
-    from sheets_sync import pipeline
+    from sheets_sync.sync import pipeline
 
     district.run()
     s1 = district.emu.stats()

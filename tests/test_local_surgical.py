@@ -17,20 +17,14 @@ import openpyxl
 import pytest
 
 from helpers import TEMPLATE
-from sheets_sync.backends.local import LocalBackend, file_sha256
-from sheets_sync.backends.local_write import (
-    COPY,
-    SKIPPED,
-    UNCHANGED,
-    WRITTEN,
-    backups_of,
-    write_local,
-)
-from sheets_sync.checker import read_unit
-from sheets_sync.config import UnitConfig
-from sheets_sync.findings import ERROR, WARNING, Finding
+from sheets_sync.core.checker import read_unit
+from sheets_sync.core.config import UnitConfig
+from sheets_sync.core.findings import ERROR, WARNING, Finding
+from sheets_sync.core.flagplan import COPY, SKIPPED, UNCHANGED, WRITTEN, FlagPlan
+from sheets_sync.sources.local_reader import LocalBackend, file_sha256
+from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sources.xlsx_patch import Package, PackageError, col_number
-from sheets_sync.writeback import FlagPlan, free_columns, plan_unit
+from sheets_sync.sync.writeplan import free_columns, plan_unit
 from xlsx_fixtures import LO_UNIT, unit_with_objects
 
 AS_OF = date(2026, 11, 25)

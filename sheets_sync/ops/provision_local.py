@@ -13,19 +13,20 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ..backends.local import read_xlsx
-from ..backends.local_write import _refusal, rotate_backups, save_in_place
-from ..config import UnitConfig
-from ..errors import UnitReadError
-from ..export import column_validation, guide_grid
-from ..findings import INVALID, UNREACHABLE
-from ..provision import ApplyResult
+from ..core.config import UnitConfig
+from ..core.errors import UnitReadError
+from ..core.findings import INVALID, UNREACHABLE
+from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
+from ..core.grid import find_sheets, locate_columns, locate_header_row, match_name
+from ..core.template import Column, Tab, Template, load_template
+from ..core.text import closest, normalize
+from ..outputs.template_xlsx import column_validation, guide_grid
+from ..sources.local_reader import read_xlsx
+from ..sources.local_writer import _refusal, rotate_backups, save_in_place
 from ..sources.xlsx_patch import MAX_COL, CellWrite, Package, PackageError, col_letter, \
     validation_xml
-from ..template import Column, Tab, Template, load_template
-from ..text import closest, normalize
-from ..workbook import find_sheets, locate_columns, locate_header_row, match_name
-from ..writeback import DETAILS_WIDTH, STATUS_WIDTH, clean_text, find_header, free_columns
+from ..sync.writeplan import find_header, free_columns
+from .provision import ApplyResult
 
 CHECKED_ROWS = 500  # data rows given value checks (as ``templates export``)
 
