@@ -124,8 +124,8 @@ def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
 
     try:
         scans = scan_formulas(path)
-    except PackageError:
-        return {}
+    except (PackageError, OSError):
+        return {}  # the workbook was read; only the formula details are missing
     by_title = {s.title: s for s in sheets}
     cols: dict[str, int] = {}
     missing: dict[str, list[list[int]]] = {}

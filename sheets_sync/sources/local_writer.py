@@ -538,8 +538,10 @@ def save_in_place(pkg, path: Path, real: Path, read_meta: dict, backup_dir: Path
 
 def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, backup_dir: Path,
                 backup_keep: int = 5, now: datetime | None = None,
-                dry_run: bool = False) -> WriteResult:
-    """Apply ``plan`` to the workbook at ``path`` (see the module docstring)."""
+                dry_run: bool = False, raw=None) -> WriteResult:
+    """Apply ``plan`` to the workbook at ``path`` (see the module docstring). ``raw``: the
+    ``RawWorkbook`` the plan was made from, if at hand (row keys are checked against it when
+    it is the file's current content, SHA-256 compared; otherwise the file is read again)."""
     from ..core.errors import UnitReadError
     from .xlsx_patch import Package, PackageError
     from .local_reader import read_xlsx
@@ -574,7 +576,8 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
             return WriteResult(DRY_RUN, f"Tệp {name}: sẽ ghi trực tiếp vào tệp. {lines}",
                                path=path)
         try:
-            raw = read_xlsx(real)
+            if raw is None or raw.version != read_meta.get("sha256"):
+                raw = read_xlsx(real)
         except UnitReadError:
             return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc không mở "
                                         "được.")

@@ -59,6 +59,20 @@ _SHEET_ORDER = (
 )
 _RANK = {n: i for i, n in enumerate(_SHEET_ORDER)}
 
+_CELL_START = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\sr="([A-Za-z]{1,3})\d+"')
+_STYLE = re.compile(rb'\ss="(\d+)"')
+_FIRST_CHILD = re.compile(rb"\s*<(?:[\w.-]+:)?(v|f|is)\b")
+_F_TAG = re.compile(rb"\s*<(?:[\w.-]+:)?f\b[^>]*>")
+_COLS: dict[bytes, int] = {}
+
+
+def _col_of(letters: bytes) -> int:
+    col = _COLS.get(letters)
+    if col is None:
+        col = _COLS[letters] = col_number(letters.decode())
+    return col
+
+
 _TAG = re.compile(rb"<[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 
@@ -277,7 +291,8 @@ class RowInfo:
     tag_end: int
     end: int
     empty: bool
-    cells: list[CellInfo] = field(default_factory=list)
+    index: list[tuple[int, int]] | None = None  # (column, offset of the <c>), computed lazily
+    details: dict[int, CellInfo] = field(default_factory=dict)
 
 
 @dataclass
@@ -297,7 +312,10 @@ class SheetDoc:
         self.formula_cols: set[int] = set()
         self.merges: list[tuple[int, int, int, int]] = []
         self.hyperlinks = 0
-        self._scan(rows_of_interest)
+        try:
+            self._scan(rows_of_interest)
+        except (KeyError, ValueError, IndexError, TypeError) as e:
+            raise PackageError(f"tab không đọc được ({type(e).__name__})") from None
         self.cells: dict[tuple[int, int], CellWrite] = {}
         self.heights: dict[int, float | None] = {}
         self.widths: dict[int, float] = {}
@@ -309,14 +327,38 @@ class SheetDoc:
 
     # scanning
     def _scan(self, wanted: set[int] | None) -> None:
+        """Where things are. The document is checked by expat (well-formed, SpreadsheetML);
+        the top-level elements, merges and links come from expat callbacks on the document
+        without its rows; rows and cells are located with regular expressions over
+        ``sheetData`` (C speed: a 10,000-row tab takes well under a second) and only the cells
+        of ``wanted`` rows (all when None) are recorded."""
         data = self.data
-        root_ns: list[str] = []
-        state = {"row": None, "cell": None, "next_row": 1, "next_col": 1}
-        rows = self.rows
-        order = self.row_order
+        try:
+            xml.parsers.expat.ParserCreate(namespace_separator=" ").Parse(data, True)
+        except xml.parsers.expat.ExpatError as e:
+            raise PackageError(f"XML không đọc được ({e})") from None
+        sd = re.search(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>", data)
+        if sd is None:
+            raise PackageError("tab không có phần dữ liệu (sheetData)")
+        p = sd.group(1)
+        if sd.group(2):
+            body_start = body_end = sd.end()
+            outer = data
+        else:
+            close = data.find(b"</" + p + b"sheetData>", sd.end())
+            if close < 0:
+                raise PackageError("tab không có phần dữ liệu (sheetData)")
+            body_start, body_end = sd.end(), close
+            outer = data[:body_start] + data[body_end:]
+        shift = body_end - body_start
+
+        def real(at: int) -> int:
+            return at if at <= body_start else at + shift
+
         kids: list[_Elem] = []
         root: list[_Elem] = []
         stack: list[_Elem] = []
+        root_ns: list[str] = []
 
         def on_start(name: str, attrs: dict[str, str], depth: int, at: int) -> None:
             local = _local(name)
@@ -327,73 +369,108 @@ class SheetDoc:
                 if _ns(name) != MAIN_NS:
                     raise PackageError("tab không phải bảng tính thông thường")
             if depth <= 1:
-                te = _tag_end(data, at)
-                e = _Elem(local, at, te, te, data[te - 2:te] == b"/>", attrs)
+                te = _tag_end(outer, at)
+                e = _Elem(local, real(at), real(te), real(te), outer[te - 2:te] == b"/>", attrs)
                 stack.append(e)
                 (root if depth == 0 else kids).append(e)
-                return
-            if local == "row" and depth == 2:
-                r = attrs.get("r")
-                if r is None:
-                    raise PackageError("dòng không ghi số dòng")
-                n = int(r)
-                te = _tag_end(data, at)
-                info = RowInfo(n, at, te, te, data[te - 2:te] == b"/>")
-                state["row"] = info
-                state["keep"] = wanted is None or n in wanted
-                rows[n] = info
-                order.append(info)
-                return
-            if local == "c" and depth == 3:
-                ref = attrs.get("r")
-                if ref is None:
-                    raise PackageError("ô không ghi địa chỉ")
-                _, col = parse_ref(ref)
-                s = attrs.get("s")
-                state["cell"] = CellInfo(col, at, at, int(s) if s and s.isdigit() else None,
-                                         False, False, False)
-                return
-            if depth == 4 and state["cell"] is not None and local in ("v", "is", "f"):
-                cell = state["cell"]
-                cell.content = True
-                if local == "f":
-                    cell.formula = True
-                    if attrs.get("t") == "shared" and attrs.get("ref"):
-                        cell.shared_master = True
-                return
-            if local == "mergeCell" and depth == 2:
-                ref = attrs.get("ref")
-                if ref:
-                    self.merges.append(_range(ref))
-            if local == "hyperlink" and depth == 2:
+            elif local == "mergeCell" and depth == 2 and attrs.get("ref"):
+                self.merges.append(_range(attrs["ref"]))
+            elif local == "hyperlink" and depth == 2:
                 self.hyperlinks += 1
 
         def on_end(name: str, depth: int, after: int) -> None:
             if depth <= 1:
-                stack.pop().end = after
-                return
-            if depth == 3 and state["cell"] is not None:
-                cell = state["cell"]
-                cell.end = after
-                if cell.content:
-                    self.occupied.add(cell.col)
-                    if cell.formula:
-                        self.formula_cols.add(cell.col)
-                if state["row"] is not None and state.get("keep"):
-                    state["row"].cells.append(cell)
-                state["cell"] = None
-            elif depth == 2 and state["row"] is not None and _local(name) == "row":
-                state["row"].end = after
-                state["row"] = None
+                stack.pop().end = real(after)
 
-        _parse(data, on_start, on_end)
+        _parse(outer, on_start, on_end)
         self.ns = root_ns[0]
         self.root = root[0]
         self.children = kids
         self.prefix = _prefix(data, self.root)
-        for prev, nxt in zip(order, order[1:]):
-            if nxt.r <= prev.r:
+        body = data[body_start:body_end]
+        if re.search(rb"<!--|<!\[CDATA\[|<\?", body):
+            raise PackageError("phần dữ liệu của tab có chú thích XML")
+        cell_tags = len(re.findall(rb"<(?:[\w.-]+:)?c\b", body))
+        with_ref = re.findall(rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"", body)
+        if len(with_ref) != cell_tags:
+            raise PackageError("ô không ghi địa chỉ")
+        full = rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<(?:[\w.-]+:)?"
+        self.occupied = {col_number(c.decode()) for c in
+                         set(re.findall(full + rb"(?:v|f|is)\b", body))}
+        self.formula_cols = {col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
+        rows = self.rows
+        order = self.row_order
+        row_pat = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*>")
+        r_pat = re.compile(rb"\sr\s*=\s*\"(\d+)\"")
+        row_close = b"</" + p + b"row>"
+        pos = 0
+        while True:
+            m = row_pat.search(body, pos)
+            if m is None:
+                break
+            rm = r_pat.search(m.group(0))
+            if rm is None:
+                raise PackageError("dòng không ghi số dòng")
+            n = int(rm.group(1))
+            empty = m.group(0).endswith(b"/>")
+            if empty:
+                end = m.end()
+            else:
+                end = body.find(row_close, m.end())
+                if end < 0:
+                    raise PackageError("XML không đọc được")
+                end += len(row_close)
+            info = RowInfo(n, body_start + m.start(), body_start + m.end(), body_start + end,
+                           empty)
+            if order and n <= order[-1].r:
                 raise PackageError("các dòng không theo thứ tự")
+            rows[n] = info
+            order.append(info)
+            pos = end
+
+    def _index(self, info: RowInfo) -> list[tuple[int, int]]:
+        """(column, offset) of every cell of a row, in order (one C-speed scan)."""
+        if info.index is None:
+            info.index = [] if info.empty else [
+                (_col_of(m.group(1)), m.start())
+                for m in _CELL_START.finditer(self.data, info.tag_end, info.end)]
+        return info.index
+
+    def _detail(self, info: RowInfo, col: int) -> CellInfo | None:
+        """The cell at ``col`` of a row: where it ends, its style, what it holds."""
+        if col in info.details:
+            return info.details[col]
+        start = next((at for c, at in self._index(info) if c == col), None)
+        if start is None:
+            return None
+        data = self.data
+        tag_end = _tag_end(data, start)
+        tag = data[start:tag_end]
+        sm = _STYLE.search(tag)
+        style = int(sm.group(1)) if sm else None
+        if tag.endswith(b"/>"):
+            end, inner = tag_end, b""
+        else:
+            close = data.find(b"</" + self.prefix.encode() + b"c>", tag_end, info.end)
+            if close < 0:
+                raise PackageError("XML không đọc được")
+            inner = data[tag_end:close]
+            end = close + len(self.prefix) + 4
+        first = _FIRST_CHILD.match(inner)
+        formula = bool(first and first.group(1) == b"f")
+        fm = _F_TAG.match(inner) if formula else None
+        master = bool(fm and b'"shared"' in fm.group(0) and b" ref=" in fm.group(0))
+        cell = CellInfo(col, start, end, style, bool(first), formula, master)
+        info.details[col] = cell
+        return cell
+
+    def _all(self, info: RowInfo) -> list[CellInfo]:
+        out = []
+        for col, _ in self._index(info):
+            cell = self._detail(info, col)
+            if cell is not None:
+                out.append(cell)
+        return out
 
     def child(self, name: str) -> _Elem | None:
         return next((e for e in self.children if e.name == name), None)
@@ -408,7 +485,7 @@ class SheetDoc:
         info = self.rows.get(row)
         if info is None:
             return None
-        return next((c for c in info.cells if c.col == col), None)
+        return self._detail(info, col)
 
     def has_content(self, row: int, col: int) -> bool:
         c = self.cell(row, col)
@@ -434,7 +511,8 @@ class SheetDoc:
             targets.setdefault(r, {})[c] = w
         rows_touched = set(targets) | set(self.heights)
         if self.clear_others:
-            rows_touched |= {r.r for r in self.row_order if any(c.content for c in r.cells)}
+            rows_touched |= {r.r for r in self.row_order
+                             if any(c.content for c in self._all(r))}
         new_rows: list[tuple[int, bytes]] = []
         max_row, max_col = 0, 0
         for r in sorted(rows_touched):
@@ -461,11 +539,11 @@ class SheetDoc:
                 new_tag = _set_attrs(new_tag, {"ht": _num(height) if height is not None else None,
                                                "customHeight": "1" if height is not None else None})
             inserts: list[tuple[int, bytes]] = []
-            existing = {c.col: c for c in info.cells}
+            index = self._index(info)
             last_col = 0
             for c, w in sorted(want.items()):
                 ref = f"{col_letter(c)}{r}"
-                cur = existing.get(c)
+                cur = self._detail(info, c)
                 if cur is not None:
                     if cur.shared_master:
                         raise PackageError(f"ô {ref} chứa công thức dùng chung")
@@ -475,12 +553,12 @@ class SheetDoc:
                                                                                  style)
                     edits.append((cur.start, cur.end, new))
                 elif w.text or w.style is not None:
-                    after = next((x.start for x in info.cells if x.col > c), None)
+                    after = next((at for col, at in index if col > c), None)
                     inserts.append((after if after is not None else -1,
                                     inline_cell(p, ref, w.text, w.style)))
                     last_col = max(last_col, c)
             if self.clear_others:
-                for cur in info.cells:
+                for cur in self._all(info):
                     if cur.content and cur.col not in want:
                         if cur.shared_master:
                             raise PackageError("ô chứa công thức dùng chung")
@@ -905,6 +983,9 @@ class Package:
             raise PackageError(f"tệp không phải tệp nén hợp lệ ({type(e).__name__})") from None
         try:
             self._open()
+        except (KeyError, ValueError, IndexError, TypeError) as e:
+            self.zf.close()
+            raise PackageError(f"cấu trúc tệp không đọc được ({type(e).__name__})") from None
         except BaseException:
             self.zf.close()
             raise

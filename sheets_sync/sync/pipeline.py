@@ -298,7 +298,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
                 own = (plan, version, mine.raw.meta)
         else:
             result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
-                                 config.state_dir / "backups", config.backup_keep)
+                                 config.state_dir / "backups", config.backup_keep,
+                                 raw=read.raw)
     except SheetsSyncError as e:
         return UnitWrite(code, "error", str(e)), None
     status = result.status if result.ok or result.status == "skipped" else "skipped"
