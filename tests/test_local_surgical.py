@@ -517,3 +517,72 @@ def test_templates_apply_on_a_local_unit_adds_without_touching_data(tmp_path):
     s = stamp(path)
     res = _cli("templates", "apply", "--config", str(cfg))
     assert res.exit_code == 0 and "đã khớp mẫu" in res.output and stamp(path) == s
+
+
+# --- formulas in tool cells, calcChain, .xlsm ------------------------------------------------------
+
+def _repack(src: Path, dst: Path, change) -> Path:
+    data = parts(src)
+    change(data)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in data.items():
+            zf.writestr(name, body)
+    return dst
+
+
+def test_formula_in_a_tool_cell_is_replaced_and_the_calc_chain_dropped(tmp_path):
+    """Excel "repairs" a workbook whose calcChain names a cell without a formula: when a tool
+    cell held a formula, the (optional) chain goes with it."""
+    src = lo_copy(tmp_path / "src")
+    r0, plan0 = plan_for(src)
+    write_local(src, plan0, r0.raw.meta, tmp_path / "o", tmp_path / "b0", now=NOW)
+    tc = plan0.tool_columns["Sinh hoạt"]
+    ref = f"{openpyxl.utils.get_column_letter(tc.status_col + 1)}2"
+    part = sheet_parts(src)["Sinh hoạt"]
+
+    def change(data: dict[str, bytes]) -> None:
+        data[part] = re.sub(rb'<c r="' + ref.encode() + rb'"[^>]*?(/>|>.*?</c>)',
+                            f'<c r="{ref}" t="str"><f>"x"</f><v>x</v></c>'.encode(),
+                            data[part], count=1, flags=re.S)
+        data["xl/calcChain.xml"] = (b'<?xml version="1.0" encoding="UTF-8"?><calcChain xmlns='
+                                    b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                    b'<c r="' + ref.encode() + b'" i="2"/></calcChain>')
+        data["xl/_rels/workbook.xml.rels"] = data["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>", b'<Relationship Id="rIdCC" Type="http://schemas.openxmlformats'
+            b'.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/>'
+            b"</Relationships>")
+        data["[Content_Types].xml"] = data["[Content_Types].xml"].replace(
+            b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.'
+            b'openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>')
+
+    path = _repack(src, tmp_path / "cc.xlsx", change)
+    r, plan = plan_for(path)
+    assert any(c.sheet == "Sinh hoạt" and c.row == 2 for c in plan.changes)
+    res = write_local(path, plan, r.raw.meta, tmp_path / "o", tmp_path / "b", now=NOW)
+    assert res.status == WRITTEN, res.message
+    after = parts(path)
+    assert "xl/calcChain.xml" not in after
+    assert b"calcChain" not in after["xl/_rels/workbook.xml.rels"]
+    assert b"calcChain" not in after["[Content_Types].xml"]
+    ws = openpyxl.load_workbook(path)["Sinh hoạt"]
+    assert ws[ref].value == TEMPLATE.status_labels["ok"] and ws[ref].data_type == "s"
+
+
+def test_xlsm_keeps_its_macros_and_content_type(tmp_path):
+    macro_ct = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+    def change(data: dict[str, bytes]) -> None:
+        data["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0 macro project"
+        data["[Content_Types].xml"] = re.sub(
+            rb"application/vnd\.openxmlformats-officedocument\.spreadsheetml\.sheet\.main\+xml",
+            macro_ct, data["[Content_Types].xml"])
+
+    path = _repack(LO_UNIT, tmp_path / "u.xlsm", change)
+    before = parts(path)
+    r, plan = plan_for(path)
+    res = write_local(path, plan, r.raw.meta, tmp_path / "o", tmp_path / "b", now=NOW)
+    assert res.status == WRITTEN and res.path == path, res.message
+    after = parts(path)
+    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
+    assert macro_ct in after["[Content_Types].xml"]
+    assert_only_tool_cells_changed(before, path, plan)
