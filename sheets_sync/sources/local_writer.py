@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.flagplan import (COPY, DETAILS_WIDTH, DRY_RUN, SKIPPED, STATUS_WIDTH, UNCHANGED, WRITTEN,
-                             FlagPlan, WriteResult, clean_text, key_text)
+                             CellChange, FlagPlan, WriteResult, clean_text, key_text)
+from ..core.raw import RawWorkbook
 from .local_reader import file_sha256
+from .xlsx_patch import MAX_COL, CellWrite, Package, PackageError, SheetDoc
 
 
 FLAGGED_DIR = "flagged"
@@ -392,7 +394,7 @@ CHECK_WIDTHS = {1: 16.0, **{c: 9.0 for c in range(2, 14)}}
 GUIDE_WIDTHS = {1: 120.0}
 
 
-def _key_ok(raw, ch) -> bool:
+def _key_ok(raw: RawWorkbook, ch: CellChange) -> bool:
     sheet = raw.sheet(ch.sheet)
     if sheet is None:
         return False
@@ -411,17 +413,16 @@ def _sheet_rows(plan: FlagPlan) -> dict[str, set[int]]:
     return rows
 
 
-def _patch(pkg, plan: FlagPlan, raw) -> tuple[int, list[tuple[str, int]], list[str]]:
+def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
+           ) -> tuple[int, list[tuple[str, int]], list[str]]:
     """Record the plan's edits in ``pkg``. Returns (flag cells set, rows skipped, notes)."""
-    from .xlsx_patch import MAX_COL, CellWrite
-
     written = 0
     skipped: list[tuple[str, int]] = []
     notes: list[str] = []
     blocked: set[str] = set()
     wanted_rows = _sheet_rows(plan)
 
-    def doc_of(title: str):
+    def doc_of(title: str) -> SheetDoc | None:
         if pkg.entry(title) is None:
             return None
         return pkg.sheet(title, wanted_rows.get(title, set()))
@@ -429,11 +430,9 @@ def _patch(pkg, plan: FlagPlan, raw) -> tuple[int, list[tuple[str, int]], list[s
     for title, cols in plan.new_columns.items():
         doc = doc_of(title)
         tc = plan.tool_columns[title]
-        bad = doc is None or any(
-            col + 1 > MAX_COL or (col + 1) in doc.occupied or doc.merged_hidden(tc.header_row,
-                                                                               col + 1)
-            for col, _ in cols)
-        if bad:
+        if doc is None or any(
+                col + 1 > MAX_COL or (col + 1) in doc.occupied
+                or doc.merged_hidden(tc.header_row, col + 1) for col, _ in cols):
             blocked.add(title)
             skipped.append((title, tc.header_row))
             notes.append(f"tab \"{title}\": chỗ định thêm cột kết quả kiểm tra đã có dữ liệu "
@@ -474,12 +473,10 @@ def _patch(pkg, plan: FlagPlan, raw) -> tuple[int, list[tuple[str, int]], list[s
     return written, skipped, notes
 
 
-def _tool_tab(pkg, title: str, grid: list[list[str]], widths: dict[int, float],
+def _tool_tab(pkg: Package, title: str, grid: list[list[str]], widths: dict[int, float],
               links: dict[tuple[int, int], str] | None) -> None:
     """Create or refill a tool-owned tab: its cells become ``grid`` (inline strings), other
     values are cleared, cell formats, widths and conditional formats stay."""
-    from .xlsx_patch import CellWrite
-
     created = pkg.entry(title) is None
     doc = pkg.add_sheet(title) if created else pkg.sheet(title)
     doc.clear_others = True
@@ -503,7 +500,7 @@ def _temp_for(target: Path) -> Path:
     return Path(tmp_name)
 
 
-def save_in_place(pkg, path: Path, real: Path, read_meta: dict, backup_dir: Path, unit: str,
+def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_dir: Path, unit: str,
                   now: datetime) -> Path | str:
     """Write the edited package over ``real``: temp file beside it (fsynced), the original
     checked again (unchanged since read, not open, not read-only), a backup, ``os.replace``,
@@ -538,12 +535,11 @@ def save_in_place(pkg, path: Path, real: Path, read_meta: dict, backup_dir: Path
 
 def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, backup_dir: Path,
                 backup_keep: int = 5, now: datetime | None = None,
-                dry_run: bool = False, raw=None) -> WriteResult:
+                dry_run: bool = False, raw: RawWorkbook | None = None) -> WriteResult:
     """Apply ``plan`` to the workbook at ``path`` (see the module docstring). ``raw``: the
     ``RawWorkbook`` the plan was made from, if at hand (row keys are checked against it when
     it is the file's current content, SHA-256 compared; otherwise the file is read again)."""
     from ..core.errors import UnitReadError
-    from .xlsx_patch import Package, PackageError
     from .local_reader import read_xlsx
 
     path = Path(path)
