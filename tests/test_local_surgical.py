@@ -15,8 +15,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from helpers import TEMPLATE
+from xlsx_fixtures import LO_UNIT, unit_with_objects
+
 from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, WARNING, Finding
@@ -25,7 +26,6 @@ from sheets_sync.sources.local_reader import LocalBackend, file_sha256
 from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sources.xlsx_patch import Package, PackageError, col_number
 from sheets_sync.sync.writeplan import free_columns, plan_unit
-from xlsx_fixtures import LO_UNIT, unit_with_objects
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
@@ -67,7 +67,7 @@ def sheet_parts(path: Path) -> dict[str, str]:
         return {s.title: s.part for s in pkg.sheets}
 
 
-_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
+_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.DOTALL)
 
 
 def cell_xml(data: bytes) -> dict[tuple[int, int], bytes]:
@@ -106,7 +106,7 @@ def assert_only_tool_cells_changed(before: dict[str, bytes], after_path: Path,
             assert staff_new == staff_old, f"staff cells changed in {title}"
             # outside sheetData only <cols>, <dimension> and row attributes may differ
             strip = re.compile(rb"<sheetData>.*</sheetData>|<sheetData/>|<cols>.*?</cols>|"
-                               rb"<dimension[^>]*/>", re.S)
+                               rb"<dimension[^>]*/>", re.DOTALL)
             assert strip.sub(b"", data) == strip.sub(b"", after[name]), name
         else:
             assert after[name] == data, f"part {name} changed"
@@ -320,9 +320,8 @@ def no_refs(src: Path, target: Path) -> Path:
 
 def test_a_package_the_editor_refuses_is_left_alone_with_the_reason(tmp_path):
     path = no_refs(LO_UNIT, tmp_path / "u.xlsx")
-    with pytest.raises(PackageError):
-        with Package(path) as pkg:
-            pkg.sheet("Sinh hoạt")
+    with pytest.raises(PackageError), Package(path) as pkg:
+        pkg.sheet("Sinh hoạt")
     s = stamp(path)
     r, plan = plan_for(path)
     res = write_local(path, plan, r.raw.meta, tmp_path / "o", tmp_path / "b", now=NOW)
@@ -355,7 +354,7 @@ def test_symlink_target_is_written_and_the_link_stays(tmp_path):
     assert res.status == WRITTEN, res.message
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert read(real).raw.sheet("Sinh hoạt").rows[0][-1] == DETAILS
-    r2, plan2 = plan_for(link)
+    _, plan2 = plan_for(link)
     assert plan2.is_empty
 
 
@@ -414,7 +413,7 @@ def test_odd_staff_values_keep_their_exact_xml_and_the_file_is_fsynced(tmp_path,
            b'<c r="AF2"><v>1E+999</v></c><c r="AG2"><v>12345678901234567890123</v></c>')
     xml = data[part]
     # append to row 2 (after its last cell)
-    m = re.search(rb'<row r="2"[^>]*>.*?(</row>)', xml, re.S)
+    m = re.search(rb'<row r="2"[^>]*>.*?(</row>)', xml, re.DOTALL)
     data[part] = xml[:m.start(1)] + odd + xml[m.start(1):]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, body in data.items():
@@ -543,7 +542,7 @@ def test_formula_in_a_tool_cell_is_replaced_and_the_calc_chain_dropped(tmp_path)
     def change(data: dict[str, bytes]) -> None:
         data[part] = re.sub(rb'<c r="' + ref.encode() + rb'"[^>]*?(/>|>.*?</c>)',
                             f'<c r="{ref}" t="str"><f>"x"</f><v>x</v></c>'.encode(),
-                            data[part], count=1, flags=re.S)
+                            data[part], count=1, flags=re.DOTALL)
         data["xl/calcChain.xml"] = (b'<?xml version="1.0" encoding="UTF-8"?><calcChain xmlns='
                                     b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                                     b'<c r="' + ref.encode() + b'" i="2"/></calcChain>')

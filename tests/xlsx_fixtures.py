@@ -21,7 +21,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import TEMPLATE, cell, meeting  # noqa: E402
+from helpers import TEMPLATE, cell, meeting
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LO_UNIT = FIXTURES / "lo-unit.xlsx"

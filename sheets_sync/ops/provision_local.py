@@ -23,8 +23,14 @@ from ..core.text import closest, normalize
 from ..outputs.template_xlsx import column_validation, guide_grid
 from ..sources.local_reader import read_xlsx
 from ..sources.local_writer import _refusal, rotate_backups, save_in_place
-from ..sources.xlsx_patch import MAX_COL, CellWrite, Package, PackageError, col_letter, \
-    validation_xml
+from ..sources.xlsx_patch import (
+    MAX_COL,
+    CellWrite,
+    Package,
+    PackageError,
+    col_letter,
+    validation_xml,
+)
 from ..sync.writeplan import find_header, free_columns
 from .provision import ApplyResult
 
@@ -39,6 +45,8 @@ def apply_template_local(unit: UnitConfig, backup_dir: Path, template: Template 
     Raises ``UnitReadError`` (Vietnamese, with the fix) when the file cannot be read or
     written."""
     template = template or load_template()
+    if unit.path is None:
+        raise ValueError(f"Đơn vị {unit.code} không dùng tệp .xlsx.")
     path = Path(unit.path)
     raw = read_xlsx(path)
     result = ApplyResult(unit.code, str(path), dry_run)

@@ -448,9 +448,9 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
             skipped.append((ch.sheet, ch.row))
             continue
         style = None
-        tc = plan.tool_columns.get(ch.sheet)
+        tools = plan.tool_columns.get(ch.sheet)
         text = clean_text(ch.value)
-        if tc is not None and ch.col == tc.details_col and text:
+        if tools is not None and ch.col == tools.details_col and text:
             style = pkg.styles.wrapped_top(doc.style_at(ch.row, ch.col + 1))
         doc.cells[(ch.row, ch.col + 1)] = CellWrite(text, style)
         written += 1
@@ -600,10 +600,10 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     backup = saved
     rotate_backups(real, Path(backup_dir), backup_keep, plan.unit)
     msg = f"Đã ghi {written} ô kết quả kiểm tra vào tệp {name}"
-    tabs = [t for t, g in ((plan.check_sheet, plan.check_grid),
-                           (plan.guide_sheet, plan.guide_grid)) if g is not None]
-    if tabs:
-        msg += f"; cập nhật tab {', '.join(tabs)}"
+    tool_tabs = [t for t, g in ((plan.check_sheet, plan.check_grid),
+                                (plan.guide_sheet, plan.guide_grid)) if g is not None]
+    if tool_tabs:
+        msg += f"; cập nhật tab {', '.join(tool_tabs)}"
     msg += f" (bản sao lưu: {backup.name})."
     if notes:
         msg += " Lưu ý: " + "; ".join(notes) + "."

@@ -27,9 +27,10 @@ from __future__ import annotations
 import re
 import xml.parsers.expat
 import zipfile
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -270,7 +271,7 @@ def inline_cell(prefix: str, ref: str, text: str, style: int | None) -> bytes:
         return f'<{prefix}c r="{ref}"{s}/>'.encode()
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return (f'<{prefix}c r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t{space}>'
-            f'{escape(text)}</{prefix}t></{prefix}is></{prefix}c>').encode("utf-8")
+            f'{escape(text)}</{prefix}t></{prefix}is></{prefix}c>').encode()
 
 
 @dataclass
@@ -814,7 +815,7 @@ class Styles:
             sec = self.sections.get(name)
             self.items[name] = [] if sec is None else self._members(sec, child)
         self.added: dict[str, list[bytes]] = {"fonts": [], "fills": [], "cellXfs": []}
-        self._wrap_cache: dict[int | None, int] = {}
+        self._wrap_cache: dict[int | None, int | None] = {}
 
     def _members(self, sec: _Elem, child: str) -> list[bytes]:
         out: list[bytes] = []
@@ -900,7 +901,7 @@ class Styles:
         attrs = "".join(f' {k}="{v}"' for k, v in keep.items())
         new_align = f'<{p}alignment{attrs} vertical="top" wrapText="1"/>'.encode()
         body = re.sub(rb"<(?:\w+:)?alignment\b[^>]*/>|<(?:\w+:)?alignment\b.*?</(?:\w+:)?"
-                      rb"alignment>", b"", base, flags=re.S)
+                      rb"alignment>", b"", base, flags=re.DOTALL)
         open_end = _tag_end(body, 0)
         tag = _set_attrs(body[:open_end], {"applyAlignment": "1"})
         if open_end == len(body) and body.endswith(b"/>"):
@@ -1012,7 +1013,7 @@ class Package:
         self.workbook_part = _resolve("", office["Target"])
         self.workbook_rels_part = _rels_name(self.workbook_part)
         wb = self._read(self.workbook_part)
-        ns, root, kids = _children(wb)
+        ns, _, _ = _children(wb)
         if ns == STRICT_NS:
             raise PackageError("tệp lưu ở định dạng Strict Open XML")
         if ns != MAIN_NS:
@@ -1046,7 +1047,7 @@ class Package:
     def close(self) -> None:
         self.zf.close()
 
-    def __enter__(self) -> "Package":
+    def __enter__(self) -> Package:  # noqa: PYI034 - Package is not subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1060,7 +1061,8 @@ class Package:
             raise PackageError(f"thiếu thành phần {name}")
         try:
             return self.zf.read(info)
-        except Exception as e:  # zlib, CRC and zip-version errors on damaged members
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
+                RuntimeError, ValueError) as e:  # damaged member, CRC, zip version, password
             raise PackageError(f"thành phần {name} bị hỏng ({type(e).__name__})") from None
 
     # sheets
@@ -1125,7 +1127,7 @@ class Package:
         """The changed and added parts (name -> bytes)."""
         out = dict(self.changed)
         touched_formula = False
-        for title, doc in self.docs.items():
+        for doc in self.docs.values():
             if doc.changed or doc.part in self.added:
                 out[doc.part] = doc.render()
                 touched_formula |= doc.touched_formula
@@ -1187,7 +1189,7 @@ class Package:
                        f"{escape(quoted)}!$1:${rows}</{p}definedName>").encode()
                 m = None
                 for cand in re.finditer(rb"<(?:\w+:)?definedName\b[^>]*>.*?</(?:\w+:)?definedName>"
-                                        rb"|<(?:\w+:)?definedName\b[^>]*/>", existing, re.S):
+                                        rb"|<(?:\w+:)?definedName\b[^>]*/>", existing, re.DOTALL):
                     head = _TAG.match(cand.group(0))
                     tag = head.group(0) if head else b""
                     if (re.search(rb'\sname\s*=\s*"_xlnm\.Print_Titles"', tag)
@@ -1220,7 +1222,8 @@ class Package:
 
     def _new_rel_ids(self) -> list[str]:
         used = {r.get("Id") for r in self.rels}
-        out, n = [], 1
+        out: list[str] = []
+        n = 1
         while len(out) < len(self.new_sheets):
             rid = f"rId{n}"
             if rid not in used:
@@ -1235,7 +1238,7 @@ class Package:
         base = str(PurePosixPath(self.workbook_part).parent)
         new = b"".join(
             (f'<{p}Relationship Id="{rid}" Type="{WORKSHEET_REL}" '
-             f'Target="{str(PurePosixPath(part).relative_to(base))}"/>').encode()
+             f'Target="{PurePosixPath(part).relative_to(base)!s}"/>').encode()
             for rid, (_, part) in zip(self._new_rel_ids(), self.new_sheets))
         close = root.end - len(f"</{p}Relationships>")
         return _splice(data, [(close, close, new)])
