@@ -15,9 +15,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from helpers import TEMPLATE
-from xlsx_fixtures import LO_UNIT, unit_with_objects
 
+from helpers import TEMPLATE
 from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, WARNING, Finding
@@ -26,6 +25,7 @@ from sheets_sync.sources.local_reader import LocalBackend, file_sha256
 from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sources.xlsx_patch import Package, PackageError, col_number
 from sheets_sync.sync.writeplan import free_columns, plan_unit
+from xlsx_fixtures import LO_UNIT, unit_with_objects
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
@@ -201,7 +201,7 @@ def test_libreoffice_opens_and_converts_the_flagged_workbook(tmp_path):
     assert read(path).data is not None
 
 
-# --- scenario 3: a helper formula column giving "" -------------------------------------------------
+# --- scenario 3: a helper formula column giving "" ------------------------------------------------
 
 def test_tool_columns_go_after_a_formula_column_whose_result_is_empty(tmp_path):
     path = lo_copy(tmp_path)
@@ -242,7 +242,7 @@ def test_formula_without_cached_value_is_read_as_its_text_with_a_warning(tmp_pat
     assert openpyxl.load_workbook(path)["Chi bộ"]["M2"].value == '=IF(A2="","thiếu","")'
 
 
-# --- scenario 6: no room before XFD ----------------------------------------------------------------
+# --- scenario 6: no room before XFD ---------------------------------------------------------------
 
 def test_stray_value_in_xfd_leaves_no_room_and_the_tab_is_skipped(tmp_path):
     assert free_columns([["a", None], [None, None, None, "x"]], 0, 2) == [4, 5]
@@ -284,7 +284,7 @@ def test_writer_refuses_columns_that_are_not_free(tmp_path):
     assert parts(path)[sheet_parts(path)["Chi bộ"]] == before[sheet_parts(path)["Chi bộ"]]
 
 
-# --- scenario 4: two units whose files share a name ------------------------------------------------
+# --- scenario 4: two units whose files share a name -----------------------------------------------
 
 def test_same_file_name_in_two_folders_gets_distinct_backups_and_copies(tmp_path):
     a = lo_copy(tmp_path / "xa-a", "so-theo-doi.xlsx")
@@ -343,7 +343,7 @@ def test_strict_open_xml_is_reported_by_name(tmp_path):
         Package(strict)
 
 
-# --- scenario 5: symlinks and other non-regular files ----------------------------------------------
+# --- scenario 5: symlinks and other non-regular files ---------------------------------------------
 
 def test_symlink_target_is_written_and_the_link_stays(tmp_path):
     real = lo_copy(tmp_path / "real")
@@ -367,7 +367,7 @@ def test_a_folder_or_pipe_is_refused(tmp_path):
     assert res.status == SKIPPED and "không phải là một tệp thông thường" in res.message
 
 
-# --- scenario 8: open in Excel/LibreOffice, read-only ----------------------------------------------
+# --- scenario 8: open in Excel/LibreOffice, read-only ---------------------------------------------
 
 @pytest.mark.parametrize("lock", ["~$lo.xlsx", ".~lock.lo.xlsx#", None])
 def test_open_or_read_only_workbook_is_skipped(tmp_path, lock):
@@ -403,7 +403,7 @@ def test_lock_file_appearing_during_a_run_exits_1(tmp_path):
     assert stamp(tmp_path / "nt.xlsx") == s
 
 
-# --- scenario 10: odd staff values, fsync ----------------------------------------------------------
+# --- scenario 10: odd staff values, fsync ---------------------------------------------------------
 
 def test_odd_staff_values_keep_their_exact_xml_and_the_file_is_fsynced(tmp_path, monkeypatch):
     path = lo_copy(tmp_path)
@@ -460,7 +460,7 @@ def test_row_heights_links_and_print_titles(tmp_path):
     assert not ws.row_dimensions[3].customHeight
 
 
-# --- scenario 7: templates export / apply ----------------------------------------------------------
+# --- scenario 7: templates export / apply ---------------------------------------------------------
 
 def _cli(*args: str):
     from click.testing import CliRunner
@@ -518,7 +518,7 @@ def test_templates_apply_on_a_local_unit_adds_without_touching_data(tmp_path):
     assert res.exit_code == 0 and "đã khớp mẫu" in res.output and stamp(path) == s
 
 
-# --- formulas in tool cells, calcChain, .xlsm ------------------------------------------------------
+# --- formulas in tool cells, calcChain, .xlsm -----------------------------------------------------
 
 def _repack(src: Path, dst: Path, change) -> Path:
     data = parts(src)

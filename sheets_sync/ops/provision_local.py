@@ -55,7 +55,8 @@ def apply_template_local(unit: UnitConfig, backup_dir: Path, template: Template 
         pkg = Package(real)
     except PackageError as e:
         raise UnitReadError(f"Không áp dụng mẫu cho tệp {path.name}: {e}. Hãy mở tệp bằng Excel "
-                            "hoặc LibreOffice và lưu lại dạng .xlsx thông thường.", INVALID) from None
+                            "hoặc LibreOffice và lưu lại dạng .xlsx thông thường.",
+                            INVALID) from None
     with pkg:
         try:
             _Planner(template, unit, raw, pkg, result).plan()

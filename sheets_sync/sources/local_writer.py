@@ -27,16 +27,31 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.flagplan import (COPY, DETAILS_WIDTH, DRY_RUN, SKIPPED, STATUS_WIDTH, UNCHANGED, WRITTEN,
-                             CellChange, FlagPlan, WriteResult, clean_text, key_text)
+from ..core.flagplan import (
+    COPY,
+    DETAILS_WIDTH,
+    DRY_RUN,
+    SKIPPED,
+    STATUS_WIDTH,
+    UNCHANGED,
+    WRITTEN,
+    CellChange,
+    FlagPlan,
+    WriteResult,
+    clean_text,
+    key_text,
+)
 from ..core.raw import RawWorkbook
 from .local_reader import file_sha256
 from .xlsx_patch import MAX_COL, CellWrite, Package, PackageError, SheetDoc
 
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 FLAGGED_DIR = "flagged"
 HEADER_FILL = "D9D9D9"
@@ -60,7 +75,7 @@ def _load(path: Path, data_only: bool = False):
         try:
             wb = openpyxl.load_workbook(path, data_only=data_only, keep_links=True,
                                         rich_text=not data_only)
-        except Exception as e:  # openpyxl raises many kinds on damaged files
+        except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
             raise _Unreadable(f"{type(e).__name__}: {e}") from None
     notes = [str(w.message) for w in caught
              if not any(b in str(w.message) for b in _BENIGN_WARNINGS)]
@@ -173,7 +188,8 @@ class _Cached:
     """Cached values of formula cells, loaded only if a key cell holds a formula."""
 
     def __init__(self, path: Path):
-        self.path, self.wb = path, None
+        self.path = path
+        self.wb: Workbook | None = None
 
     def value(self, sheet: str, row: int, col: int) -> Any:
         if self.wb is None:
@@ -231,8 +247,8 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
             skipped.append((ch.sheet, ch.row))
             continue
         set_text(cell, ch.value)
-        tc = plan.tool_columns.get(ch.sheet)
-        if tc is not None and ch.col == tc.details_col and ch.value:
+        tool = plan.tool_columns.get(ch.sheet)
+        if tool is not None and ch.col == tool.details_col and ch.value:
             al = cell.alignment
             if not al.wrap_text:
                 cell.alignment = Alignment(horizontal=al.horizontal, vertical="top",
@@ -241,7 +257,8 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
     return written, list(dict.fromkeys(skipped))
 
 
-def _write_grid(wb, title: str, grid: list[list[str]], widths: dict[str, float]) -> None:
+def _write_grid(wb: Workbook, title: str, grid: list[list[str]],
+                widths: Mapping[str, float]) -> None:
     """Replace the values of a tool-owned tab (formats and conditional rules are kept)."""
     from openpyxl.styles import Font
 
@@ -500,8 +517,8 @@ def _temp_for(target: Path) -> Path:
     return Path(tmp_name)
 
 
-def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_dir: Path, unit: str,
-                  now: datetime) -> Path | str:
+def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_dir: Path,
+                  unit: str, now: datetime) -> Path | str:
     """Write the edited package over ``real``: temp file beside it (fsynced), the original
     checked again (unchanged since read, not open, not read-only), a backup, ``os.replace``,
     the folder fsynced. Returns the backup, or why nothing was written (Vietnamese).
@@ -551,8 +568,8 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     if plan.is_empty:
         return WriteResult(UNCHANGED, f"Tệp {name}: kết quả kiểm tra đã đúng, không cần ghi.")
     if read_meta.get("truncated"):  # local_reader.MAX_SHEET_CELLS: too big to check fully
-        tabs = ", ".join(f'"{t}"' for t in read_meta["truncated"])
-        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {tabs} quá lớn (quá nhiều "
+        big = ", ".join(f'"{t}"' for t in read_meta["truncated"])
+        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {big} quá lớn (quá nhiều "
                                     "dòng, cột trống đã định dạng) nên không được đọc hết; hãy "
                                     "xóa các dòng, cột trống thừa rồi chạy lại.")
     real = path.resolve() if path.is_symlink() else path

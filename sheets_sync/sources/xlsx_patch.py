@@ -571,7 +571,8 @@ class SheetDoc:
                 max_row, max_col = max(max_row, r), max(max_col, last_col)
                 spans = re.search(rb"\sspans\s*=\s*\"(\d+):(\d+)\"", new_tag)
                 if spans and last_col > int(spans.group(2)):
-                    new_tag = _set_attrs(new_tag, {"spans": f"{spans.group(1).decode()}:{last_col}"})
+                    first_col = spans.group(1).decode()
+                    new_tag = _set_attrs(new_tag, {"spans": f"{first_col}:{last_col}"})
             if info.empty and inserts:
                 body = b"".join(b for _, b in inserts)
                 edits.append((info.start, info.end,
@@ -1047,7 +1048,7 @@ class Package:
     def close(self) -> None:
         self.zf.close()
 
-    def __enter__(self) -> Package:  # noqa: PYI034 - Package is not subclassed
+    def __enter__(self) -> Package:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1170,7 +1171,7 @@ class Package:
             raise PackageError("sổ tính không có danh sách tab")
         ids = [i for i in self._sheet_ids] or [0]
         new_xml = b""
-        for k, (title, part) in enumerate(self.new_sheets):
+        for k, (title, _) in enumerate(self.new_sheets):
             rid = self._new_rel_ids()[k]
             new_xml += (f"<{p}sheet name={_attr(title)} sheetId=\"{max(ids) + 1 + k}\" "
                         f"{rp}:id=\"{rid}\"/>").encode()
