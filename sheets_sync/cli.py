@@ -1,20 +1,54 @@
 """Thin click layer: parse options, call the library, print, pick the exit code."""
 from __future__ import annotations
 
+import codecs
 import json
 import sys
+import unicodedata
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 from . import __version__
+from .core.config import check_year, load_config, parse_as_of
 from .core.errors import (
     EXIT_OK,
     EXIT_TRY_LATER,
     EXIT_UNITS_FAILED,
     EXIT_USAGE,
+    Fault,
     SheetsSyncError,
 )
+from .core.faults import describe
+from .core.rules import listing
+from .core.rules import params as rule_params
+from .ops.doctor import doctor_exit_code, render_checks, run_doctor
+from .ops.provision_local import apply_template_local, check_export_target
+from .outputs.check_formats import run_summary, to_csv, to_json, to_table
+from .outputs.template_xlsx import export_template
+from .sources import backend_for
+from .sync.history import (
+    ack,
+    export_last_pull,
+    history_json,
+    render_ack,
+    render_history,
+    rows_history,
+)
+from .sync.history_repair import repair
+from .sync.pipeline import job_summary, rollup_from_store, run_check, run_exit_code
+from .sync.pipeline import run as run_job
+from .sync.runlog import (
+    last_exit_code,
+    last_runs,
+    record_failure,
+    redact,
+    render_status,
+    secrets_from_credentials,
+)
+from .sync.session import job
+from .sync.store import Store
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -37,8 +71,18 @@ UNIT_OPTION = click.option(
 JSON_LOG_OPTION = click.option(
     "--json-log", is_flag=True,
     help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện.")
+
+
+def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    try:
+        return check_year(value)
+    except SheetsSyncError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 YEAR_OPTION = click.option(
-    "--year", type=int, default=None, help="Năm kiểm tra (mặc định: năm của --as-of).")
+    "--year", type=int, default=None, callback=_year,
+    help="Năm kiểm tra (mặc định: năm của --as-of).")
 
 
 class Ctx:
@@ -46,23 +90,63 @@ class Ctx:
         self.verbose = verbose
 
 
-def fail(e: SheetsSyncError) -> None:
-    from .sync.runlog import redact
-
-    click.echo(f"Lỗi: {redact(str(e))}", err=True)
+def fail(e: SheetsSyncError) -> NoReturn:
+    click.echo(f"Lỗi: {redact(str(e), _CURRENT.get('secrets') or ())}", err=True)
     sys.exit(e.exit_code)
 
 
-def _load(config_path: str):
-    from .core.config import load_config
+# What the fault boundary knows of the command being run (set once its config is loaded).
+_CURRENT: dict[str, Any] = {}
 
+
+def _load(config_path: str):
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except SheetsSyncError as e:
         fail(e)
+    _CURRENT.update(state_dir=config.state_dir,
+                    secrets=secrets_from_credentials(config.google.credentials))
+    if config.google.problem and not any(u.is_google for u in config.units):
+        click.echo(f"Cảnh báo: {config.google.problem} (không ảnh hưởng lần chạy này vì không có "
+                   "đơn vị nào dùng Google Sheets).", err=True)
+    return config
 
 
-@click.group(help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
+def crash(e: BaseException, command: str) -> NoReturn:
+    """The fault boundary's net: one Vietnamese line naming what failed and the log file
+    holding the redacted traceback; a run summary (exit code, reason) when the state folder
+    is known; an exit code of 0/1/2/75."""
+    message, code = describe(e)
+    log = record_failure(_CURRENT.get("state_dir"), command or "sheets-sync", message, code, e,
+                         _CURRENT.get("secrets") or ())
+    where = f" Chi tiết trong nhật ký {log}." if log else ""
+    fail(Fault(f"{message}{where}", code))
+
+
+class GuardedGroup(click.Group):
+    """The top-level group: every command runs inside the fault boundary."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _CURRENT.clear()  # nothing known yet of this invocation's config
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except SheetsSyncError as e:
+            fail(e)
+        except Exception as e:  # noqa: BLE001 — the fault boundary: every bug ends here
+            crash(e, " ".join(_command_path(ctx)))
+
+
+def _command_path(ctx: click.Context) -> list[str]:
+    names, sub = [], ctx.invoked_subcommand
+    if sub:
+        names.append(sub)
+    return names
+
+
+@click.group(cls=GuardedGroup,
+             help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
                   "vào bảng tính của đơn vị và lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   + EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="sheets-sync")
@@ -91,12 +175,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .core.config import parse_as_of
-    from .outputs.check_formats import to_csv, to_json, to_table
-    from .sources import backend_for
-    from .sync.pipeline import job_summary, run_check
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -104,11 +182,12 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
                  steps=len(config.select(units))) as (log, progress):
             outcome = run_check(config, backend_for(config), as_of_date, year, units,
                                 history=not no_history, progress=progress)
-            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            code = run_exit_code(outcome)
             if log is not None:
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
+    _history_warning(outcome.history_problem)
     report = outcome.report
     if fmt == "json":
         text = to_json(report) + "\n"
@@ -116,9 +195,25 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
         text = to_csv(report)
     else:
         text = to_table(report, f"{config.parent_name} — kiểm tra sinh hoạt chi bộ",
-                        limit=None if limit == 0 else limit)
+                        limit=None if limit == 0 else limit,
+                        width=None if output else _terminal_width())
     _emit(text, output, fmt)
     sys.exit(code)
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width in columns, or None when stdout is not a terminal (plain lines)."""
+    import shutil
+
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
+def _history_warning(problem: str | None) -> None:
+    if problem:
+        click.echo(f"Cảnh báo: {problem}", err=True)
 
 
 def _progress(obj: Ctx):
@@ -150,13 +245,6 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .core.config import parse_as_of
-    from .outputs.check_formats import run_summary
-    from .sources import backend_for
-    from .sync.pipeline import job_summary, run_exit_code
-    from .sync.pipeline import run as run_job
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -174,9 +262,11 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
-    click.echo(run_summary(outcome, config.parent_name), nl=False)
+    click.echo(run_summary(outcome, config.parent_name, _terminal_width()), nl=False)
+    _history_warning(outcome.history_problem)
     if code == EXIT_TRY_LATER:
-        click.echo("Google vẫn báo hết hạn mức sau khi đã thử lại; hãy chạy lại sau.", err=True)
+        click.echo("Google tạm thời không đáp ứng (hết hạn mức, lỗi máy chủ hoặc hết thời gian "
+                   "chờ) sau khi đã thử lại; hãy chạy lại sau.", err=True)
     sys.exit(code)
 
 
@@ -188,37 +278,40 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @YEAR_OPTION
 @UNIT_OPTION
 def rollup(config_path, as_of, year, units) -> None:
-    from .core.config import parse_as_of
-    from .sync.pipeline import rollup_from_store
-
     config = _load(config_path)
     try:
-        outcome = rollup_from_store(config, parse_as_of(as_of), year, units)
+        as_of_date = parse_as_of(as_of)
+        with job(config, "rollup") as (log, _):  # the lock: never beside a run or another rollup
+            outcome = rollup_from_store(config, as_of_date, year, units)
+            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            if log is not None:
+                log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
     for r in outcome.reads:
         if r.result.message:
             click.echo(f"  {r.result.code}: {r.result.message}", err=True)
     click.echo(f"Bảng tổng hợp: {outcome.rollup}")
-    sys.exit(EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED)
+    sys.exit(code)
 
 
-@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, và lý "
-                  "do từng đơn vị lỗi — để biết ngay lần chạy đêm qua có ổn không.\n\n"
+@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
+                  "thoát và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay "
+                  "lần chạy đêm qua có ổn không. Mã thoát của lệnh là mã thoát của lần chạy gần "
+                  "nhất đã kết thúc.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
 @CONFIG_OPTION
 @click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(config_path, limit, fmt) -> None:
-    from .sync.runlog import last_runs, render_status
-
     config = _load(config_path)
     runs = last_runs(config.state_dir, limit)
     if fmt == "json":
         click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
     else:
         click.echo(render_status(runs), nl=False)
+    sys.exit(last_exit_code(runs))
 
 
 @cli.group(invoke_without_command=True,
@@ -236,7 +329,6 @@ def status(config_path, limit, fmt) -> None:
 def history(ctx: click.Context, config_path, unit, tab, all_rows, fmt) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from .sync.history import history_json, render_history, rows_history
 
     if not unit:
         raise click.UsageError("Cần --unit CODE.")
@@ -256,8 +348,6 @@ def _unit(config, code: str):
 
 
 def _store(config):
-    from .sync.store import Store
-
     try:
         return Store.open(config.state_dir)
     except SheetsSyncError as e:
@@ -276,8 +366,6 @@ def _store(config):
 @click.option("--tab", default=None)
 @click.option("--note", default="", help="Ghi chú của người xác nhận.")
 def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
-    from .sync.history import ack, render_ack
-
     if not keys and not all_:
         raise click.UsageError("Cần --key REF hoặc --all.")
     config = _load(config_path)
@@ -295,8 +383,6 @@ def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
 @click.option("--unit", "unit", metavar="CODE", required=True)
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
 def history_export(config_path, unit, output) -> None:
-    from .sync.history import export_last_pull
-
     config = _load(config_path)
     with _store(config) as store:
         u = _unit(config, unit)
@@ -307,6 +393,33 @@ def history_export(config_path, unit, output) -> None:
     click.echo(f"Đã xuất: {path}")
 
 
+@history.command("repair", help="Sửa kho lịch sử bị hỏng: kiểm tra toàn vẹn, khôi phục bằng công "
+                                "cụ của SQLite (.recover của chương trình sqlite3 nếu có, nếu "
+                                "không thì iterdump); tệp hỏng luôn được giữ lại (đổi tên). Chỉ "
+                                "bắt đầu kho mới, trống khi không khôi phục được và bạn đồng ý "
+                                "(--yes hoặc trả lời câu hỏi).\n\nVí dụ: sheets-sync history "
+                                "repair --config config.toml")
+@CONFIG_OPTION
+@click.option("--yes", is_flag=True, help="Đồng ý bắt đầu kho mới nếu không khôi phục được.")
+def history_repair(config_path, yes) -> None:
+    config = _load(config_path)
+
+    def agree(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin or not sys.stdin.isatty():
+            click.echo(question, err=True)
+            return False
+        return click.confirm(question, default=False, err=True)
+
+    try:
+        result = repair(config.state_dir, agree)
+    except SheetsSyncError as e:
+        fail(e)
+    click.echo(result.message)
+    sys.exit(EXIT_OK if result.ok else EXIT_UNITS_FAILED)
+
+
 @cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
                   "(theo tệp cấu hình nếu có).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -314,9 +427,6 @@ def history_export(config_path, unit, output) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
               default="table", show_default=True)
 def rules(config_path, fmt) -> None:
-    from .core.rules import listing
-    from .core.rules import params as rule_params
-
     params = rule_params.resolve()
     if config_path and Path(config_path).exists():
         params = _load(config_path).rules
@@ -344,9 +454,6 @@ def templates() -> None:
 @click.option("--force", is_flag=True,
               help="Ghi đè tệp đã có (không bao giờ ghi đè tệp đang có số liệu).")
 def templates_export(output, unit_name, force) -> None:
-    from .ops.provision_local import check_export_target
-    from .outputs.template_xlsx import export_template
-
     try:
         check_export_target(Path(output), force)
     except SheetsSyncError as e:
@@ -369,7 +476,6 @@ def templates_export(output, unit_name, force) -> None:
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
 def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
     from .ops.provision import apply_template
-    from .ops.provision_local import apply_template_local
     from .sources.google_sheets import GoogleBackend
 
     config = _load(config_path)
@@ -405,8 +511,6 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
 @CONFIG_OPTION
 @UNIT_OPTION
 def doctor(config_path, units) -> None:
-    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
-
     checks = run_doctor(config_path, units=units or None)
     click.echo(render_checks(checks), nl=False)
     sys.exit(doctor_exit_code(checks))
@@ -429,7 +533,52 @@ def emulator(ctx: click.Context) -> None:
     sys.exit(emulator_main(list(ctx.args)))
 
 
+CONSOLE_ERRORS = "sheets_sync_console"
+
+
+_NO_MARKS = {"Đ": "D", "đ": "d", "—": "-", "–": "-", "…": "...", "─": "-", "│": "|"}
+
+
+def _console_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a character the code page lacks is written decomposed (cp1258
+    has the Vietnamese tone marks as combining characters), else without its marks ("ệ" →
+    "e" under cp1252), else as "?"."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for ch in error.object[error.start:error.end]:
+        decomposed = unicodedata.normalize("NFD", ch)
+        for candidate in (decomposed, decomposed[:1], _NO_MARKS.get(ch, "?")):
+            try:
+                candidate.encode(error.encoding)
+            except UnicodeEncodeError:
+                continue
+            out.append(candidate)
+            break
+        else:
+            out.append("?")
+    return "".join(out), error.end
+
+
+def safe_console() -> None:
+    """Console output never crashes: text a code page cannot encode (cp1252, cp1258, a
+    redirected Windows console) is written decomposed, without its marks, or as "?"."""
+    try:
+        codecs.lookup_error(CONSOLE_ERRORS)
+    except LookupError:
+        codecs.register_error(CONSOLE_ERRORS, _console_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf8sig"):
+            try:
+                reconfigure(errors=CONSOLE_ERRORS)
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    safe_console()
     try:
         cli.main(args=argv, prog_name="sheets-sync", standalone_mode=True)
     except SystemExit as e:

@@ -82,8 +82,8 @@ from chaos_support import (
     write_unit_workbook,
     xlsx_grids,
 )
+from sheets_sync.core.a1 import col_letter
 from sheets_sync.core.findings import READ_STATUSES
-from sheets_sync.core.grid import col_letter
 from sheets_sync.outputs.rollup import SHEETS, rollup_path
 from sheets_sync.sources.google_http import Quota, RequestStats, RetryPolicy
 from sheets_sync.sources.google_sheets import GoogleBackend
@@ -309,7 +309,7 @@ class Harness:
         must carry exactly the flags derived from the run's findings."""
         key = (start, edit, timing)
         if key not in self.refs:
-            with mock.patch("sheets_sync.outputs.rollup.build_rollup"):  # unit workbooks only
+            with mock.patch("sheets_sync.sync.pipeline.build_rollup"):  # unit workbooks only
                 self.refs[key] = self._reference(start, edit, timing)
             for code, state in self.refs[key].state.items():
                 diff = flags_diff(state, self.refs[key].post[code])

@@ -31,6 +31,7 @@ from ..core.errors import SheetsSyncError
 from ..core.grid import _required_column, parse_unit
 from ..core.template import Template, load_template
 from ..core.text import closest, normalize
+from ..sources.local_reader import LocalBackend
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 ROLE_VI = {"owner": "Chủ sở hữu", "organizer": "Người quản lý", "fileOrganizer": "Người quản lý",
@@ -306,8 +307,6 @@ def _sharing(unit: UnitConfig, key: str, permissions: list[dict]) -> Check:
 # --- local units --------------------------------------------------------------------------------
 
 def _local_unit(unit: UnitConfig, template: Template, as_of: date, checks: list[Check]) -> None:
-    from ..sources.local_reader import LocalBackend
-
     name = f"{unit.code} — tệp"
     if unit.path is None or not Path(unit.path).exists():
         checks.append(Check(name, False, f"Không tìm thấy tệp {unit.path}.",

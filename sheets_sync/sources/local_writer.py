@@ -32,10 +32,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.atomic import fsync_folder, fsync_path, replace_durably, write_text_atomic
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
     DRY_RUN,
+    NO_ROOM,
     SKIPPED,
     STATUS_WIDTH,
     UNCHANGED,
@@ -82,6 +84,26 @@ def _load(path: Path, data_only: bool = False):
     return wb, notes
 
 
+EXCEL_MAX_COLUMN = 16_384  # XFD
+
+
+def _blocked(wb, plan: FlagPlan, name: str) -> str | None:
+    """Why the plan cannot be written into this workbook at all (None: it can): a chart sheet
+    holding the name of a tab the tool writes, or tool columns beyond Excel's last column."""
+    charts = {ws.title for ws in getattr(wb, "chartsheets", [])}
+    for title in (plan.check_sheet, plan.guide_sheet):
+        if title in charts:
+            return (f"Không ghi vào tệp {name}: trang \"{title}\" là trang biểu đồ (chart "
+                    f"sheet), trùng tên tab mà công cụ ghi kết quả. Hãy đổi tên trang biểu đồ "
+                    f"đó (ví dụ \"Biểu đồ\") rồi chạy lại.")
+    for title, tc in plan.tool_columns.items():
+        if max(tc.status_col, tc.details_col) + 1 > EXCEL_MAX_COLUMN:
+            return (f"Không ghi vào tệp {name}: tab \"{title}\" có ô ở quá cột XFD (16.384 cột, "
+                    "giới hạn của Excel) nên không còn chỗ cho hai cột kết quả. Hãy xóa các ô "
+                    "thừa ở bên phải bảng rồi chạy lại.")
+    return None
+
+
 def _tool_cells(plan: FlagPlan) -> dict[str, tuple[int, set[int]]]:
     """sheet title -> (header row, 1-based tool column numbers)."""
     return {t: (tc.header_row, {tc.status_col + 1, tc.details_col + 1})
@@ -124,8 +146,7 @@ def _backup(path: Path, backup_dir: Path, now: datetime, unit: str = "") -> Path
         target = backup_dir / f"{base}-{n}{path.suffix}"
     partial = target.with_name(f".{target.name}.partial")
     shutil.copy2(path, partial)  # copied aside, then renamed: a kill never leaves half a backup
-    _fsync(partial)
-    os.replace(partial, target)
+    replace_durably(partial, target)
     return target
 
 
@@ -248,7 +269,7 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
             continue
         set_text(cell, ch.value)
         tool = plan.tool_columns.get(ch.sheet)
-        if tool is not None and ch.col == tool.details_col and ch.value:
+        if tool is not None and ch.col in (tool.details_col, tool.status_col) and ch.value:
             al = cell.alignment
             if not al.wrap_text:
                 cell.alignment = Alignment(horizontal=al.horizontal, vertical="top",
@@ -290,9 +311,67 @@ def _apply(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple[str, in
     if plan.check_grid is not None:
         widths = {"A": 16, **{chr(ord("B") + k): 9 for k in range(12)}}
         _write_grid(wb, plan.check_sheet, plan.check_grid, widths)
+        _check_layout(wb, plan)
     if plan.guide_grid is not None:
         _write_grid(wb, plan.guide_sheet, plan.guide_grid, {"A": 120})
+    _row_heights(wb, plan, set(skipped))
     return written, skipped
+
+
+def _row_heights(wb, plan: FlagPlan, skipped: set[tuple[str, int]]) -> None:
+    """Heights of flagged data rows (None = default) and the tool columns' fixed widths."""
+    from openpyxl.utils import get_column_letter
+
+    for title, heights in plan.data_row_heights().items():
+        if title not in wb.sheetnames:
+            continue
+        ws = wb[title]
+        for row, height in heights.items():
+            if (title, row) not in skipped:
+                ws.row_dimensions[row].height = height
+        tc = plan.tool_columns.get(title)
+        if tc is not None:
+            for col, width in ((tc.status_col, STATUS_WIDTH), (tc.details_col, DETAILS_WIDTH)):
+                if not _in_column_range(ws, col + 1):
+                    ws.column_dimensions[get_column_letter(col + 1)].width = width
+
+
+def _check_layout(wb, plan: FlagPlan) -> None:
+    """Kiểm tra: column widths, wrapped rows and their heights, links to the rows, A4
+    landscape one page wide with the header rows repeated."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws = wb[plan.check_sheet]
+    for c, width in enumerate(plan.check_widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.hyperlink is not None:
+                cell.hyperlink = None
+    heights = plan.row_heights.get(plan.check_sheet, {})
+    grid = plan.check_grid or []
+    for r, height in heights.items():
+        ws.row_dimensions[r].height = height
+        if height is not None and r <= len(grid):
+            for c in range(1, len(grid[r - 1]) + 1):
+                ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
+    for (gr, gc), (title, row) in plan.check_links.items():
+        cell = ws.cell(gr + 1, gc + 1)
+        quoted = "'" + title.replace("'", "''") + "'"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quoted}!A{row}")
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if plan.check_header_rows:
+        ws.print_title_rows = f"1:{plan.check_header_rows}"
 
 
 def _plan_digest(plan: FlagPlan, source_sha: str) -> str:
@@ -350,27 +429,6 @@ def _rows_note(skipped: list[tuple[str, int]]) -> str:
 
 
 # --- unit files -----------------------------------------------------------------------------------
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX; Windows has no directory handles)."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 def lock_file(path: Path) -> Path | None:
     """The Office/LibreOffice lock file beside ``path`` (the workbook is open), if any."""
@@ -467,23 +525,42 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
         style = None
         tools = plan.tool_columns.get(ch.sheet)
         text = clean_text(ch.value)
-        if tools is not None and ch.col == tools.details_col and text:
+        if tools is not None and ch.col in (tools.details_col, tools.status_col) and text:
             style = pkg.styles.wrapped_top(doc.style_at(ch.row, ch.col + 1))
         doc.cells[(ch.row, ch.col + 1)] = CellWrite(text, style)
         written += 1
     skipped = list(dict.fromkeys(skipped))
-    for title, heights in plan.row_heights.items():
+    for title, heights in plan.data_row_heights().items():
         doc = None if title in blocked else doc_of(title)
         if doc is None:
             continue
         for row, height in heights.items():
             if (title, row) not in skipped:
                 doc.heights[row] = height
+    for title, tc in plan.tool_columns.items():  # the tool columns' widths, where unset
+        doc = pkg.docs.get(title)
+        if doc is not None and title not in blocked and (doc.cells or doc.heights):
+            doc.widths.setdefault(tc.status_col + 1, float(STATUS_WIDTH))
+            doc.widths.setdefault(tc.details_col + 1, float(DETAILS_WIDTH))
     if plan.check_grid is not None:
         links = {(r + 1, c + 1): "'" + sheet.replace("'", "''") + f"'!A{row}"
                  for (r, c), (sheet, row) in plan.check_links.items()}
-        _tool_tab(pkg, plan.check_sheet, plan.check_grid, CHECK_WIDTHS, links)
-        pkg.sheet(plan.check_sheet).print_setup = True
+        widths = ({c: float(w) for c, w in enumerate(plan.check_widths, start=1)}
+                  if plan.check_widths else CHECK_WIDTHS)
+        doc = _tool_tab(pkg, plan.check_sheet, plan.check_grid, widths, links)
+        doc.print_setup = True
+        doc.replace_widths = bool(plan.check_widths)
+        for row, height in plan.row_heights.get(plan.check_sheet, {}).items():
+            doc.heights[row] = height
+            if height is None or row > len(plan.check_grid):
+                continue
+            for c in range(1, len(plan.check_grid[row - 1]) + 1):
+                cell = doc.cells.get((row, c))
+                base = cell.style if cell is not None and cell.style is not None \
+                    else doc.style_at(row, c)
+                wrapped = pkg.styles.wrapped_top(base)
+                doc.cells[(row, c)] = CellWrite(cell.text if cell else "",
+                                                wrapped if wrapped is not None else base)
         pkg.set_print_titles(plan.check_sheet, plan.check_header_rows)
     if plan.guide_grid is not None:
         _tool_tab(pkg, plan.guide_sheet, plan.guide_grid, GUIDE_WIDTHS, None)
@@ -491,7 +568,7 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
 
 
 def _tool_tab(pkg: Package, title: str, grid: list[list[str]], widths: dict[int, float],
-              links: dict[tuple[int, int], str] | None) -> None:
+              links: dict[tuple[int, int], str] | None) -> SheetDoc:
     """Create or refill a tool-owned tab: its cells become ``grid`` (inline strings), other
     values are cleared, cell formats, widths and conditional formats stay."""
     created = pkg.entry(title) is None
@@ -505,8 +582,11 @@ def _tool_tab(pkg: Package, title: str, grid: list[list[str]], widths: dict[int,
         if grid and grid[0] and grid[0][0]:
             doc.cells[(1, 1)] = CellWrite(clean_text(grid[0][0]), pkg.styles.title())
         doc.widths.update(widths)
+    else:
+        doc.widths.update(widths)  # kept where the tab already sets them (unless replaced)
     if links is not None:
         doc.links = links
+    return doc
 
 
 def _temp_for(target: Path) -> Path:
@@ -528,7 +608,7 @@ def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_
     try:
         pkg.save(tmp)
         shutil.copymode(real, tmp)
-        _fsync(tmp)
+        fsync_path(tmp)
     except BaseException:
         _unlink(tmp)
         raise
@@ -542,7 +622,7 @@ def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_
         if changed_since_read(real, read_meta, hash_check=False):
             raise PermissionError
         os.replace(tmp, real)
-        _fsync_dir(real.parent)
+        fsync_folder(real.parent)
     except OSError:  # PermissionError on Windows while Excel holds the file
         _unlink(tmp)
         _unlink(backup)
@@ -572,6 +652,11 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {big} quá lớn (quá nhiều "
                                     "dòng, cột trống đã định dạng) nên không được đọc hết; hãy "
                                     "xóa các dòng, cột trống thừa rồi chạy lại.")
+    full = [t for t, why in plan.skipped_tabs.items() if why.startswith(NO_ROOM)]
+    if full:
+        tabs = ", ".join(f'"{t}"' for t in full)
+        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {tabs} {NO_ROOM}. Hãy xóa "
+                                    "các ô thừa ở bên phải bảng rồi chạy lại.")
     real = path.resolve() if path.is_symlink() else path
     refusal = _refusal(path, real)
     if refusal is not None:
@@ -584,6 +669,13 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     except PackageError as e:
         return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
     with pkg:
+        charts = pkg.other_sheet_titles()
+        for title in (plan.check_sheet, plan.guide_sheet):
+            if title in charts:
+                return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: trang \"{title}\" là "
+                                            "trang biểu đồ (chart sheet), trùng tên tab mà công "
+                                            "cụ ghi kết quả. Hãy đổi tên trang biểu đồ đó (ví dụ "
+                                            "\"Biểu đồ\") rồi chạy lại.")
         if dry_run:
             lines = " ".join(plan.describe())
             return WriteResult(DRY_RUN, f"Tệp {name}: sẽ ghi trực tiếp vào tệp. {lines}",
@@ -640,6 +732,9 @@ def _fallback(path: Path, real: Path, plan: FlagPlan, read_meta: dict, target: P
                            path=target, reasons=reasons)
     try:
         wb, _ = _load(real)
+        blocked = _blocked(wb, plan, name)
+        if blocked:
+            return WriteResult(SKIPPED, blocked, reasons=reasons)
     except _Unreadable:
         return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc công cụ không "
                                     f"sửa được ({reason}). Hãy mở tệp bằng Excel hoặc "
@@ -667,7 +762,7 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
     written, skipped = _apply(wb, plan, cached)
     try:
         tmp = _save_atomic(wb, target)
-        os.replace(tmp, target)
+        replace_durably(tmp, target)
     except OSError as e:
         return WriteResult(SKIPPED, f"Không ghi được bản có cờ {target}: {e.strerror or e}.",
                            reasons=reasons)
@@ -675,8 +770,8 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
         if skipped:  # rows still to write: the next run must not count the copy as up to date
             _unlink(sidecar)
         else:
-            sidecar.write_text(json.dumps({"digest": digest, "sha256": file_sha256(target)}),
-                               encoding="utf-8")
+            write_text_atomic(sidecar, json.dumps({"digest": digest,
+                                                   "sha256": file_sha256(target)}))
     except OSError:
         pass
     msg = (f"Tệp {name}: {why} nên không ghi trực tiếp; đã ghi bản có cờ vào {target}."

@@ -325,6 +325,7 @@ class SheetDoc:
         self.print_setup = False
         self.touched_formula = False
         self.validations: list[bytes] = []  # <dataValidation> elements to add
+        self.replace_widths = False  # widths also replace a column's own existing width
 
     # scanning
     def _scan(self, wanted: set[int] | None) -> None:
@@ -628,6 +629,13 @@ class SheetDoc:
                     spans.append((int(mn.group(1)), int(mx.group(1)), cols.tag_end + m.start()))
         new = []
         for c, w in sorted(self.widths.items()):
+            own = next((off for a, b, off in spans if a == b == c), None)
+            if own is not None and self.replace_widths:
+                tag_end = _tag_end(self.data, own)
+                tag = _set_attrs(self.data[own:tag_end], {"width": _num(w), "customWidth": "1"})
+                if tag != self.data[own:tag_end]:
+                    edits.append((own, tag_end, tag))
+                continue
             if any(a <= c <= b for a, b, _ in spans):
                 continue  # already has its own width (or belongs to a staff range)
             xml = f'<{p}col min="{c}" max="{c}" width="{_num(w)}" customWidth="1"/>'.encode()
@@ -885,7 +893,7 @@ class Styles:
         already wraps)."""
         if style in self._wrap_cache:
             return self._wrap_cache[style]
-        xfs = self.items["cellXfs"]
+        xfs = self.items["cellXfs"] + self.added["cellXfs"]
         p = self.prefix
         base = xfs[style] if style is not None and 0 <= style < len(xfs) else (
             xfs[0] if xfs else f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'.encode())
@@ -1118,6 +1126,11 @@ class Package:
         doc = SheetDoc(data, part, None)
         self.docs[title] = doc
         return doc
+
+    def other_sheet_titles(self) -> set[str]:
+        """Titles of the sheets that are not worksheets (chart sheets, macro sheets)."""
+        worksheets = {s.title for s in self.sheets}
+        return {t for t, _ in self._sheet_names if t not in worksheets}
 
     def set_print_titles(self, title: str, rows: int) -> None:
         if rows > 0:
