@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import json
+import os
 import sys
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -57,21 +61,34 @@ EXIT_CODES_HELP = (
     "hoặc hết hạn mức Google)."
 )
 
-CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), default="config.toml",
-    show_default=True, envvar="SHEETS_SYNC_CONFIG",
-    help="Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc).")
-AS_OF_OPTION = click.option(
-    "--as-of", "as_of", metavar="YYYY-MM-DD",
-    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). "
-         "Các tháng sau ngày này không được yêu cầu.")
-UNIT_OPTION = click.option(
-    "--unit", "units", multiple=True, metavar="CODE",
-    help="Chỉ xử lý đơn vị có mã này (lặp lại được).")
-JSON_LOG_OPTION = click.option(
-    "--json-log", is_flag=True,
-    help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện.")
+DEFAULT_CONFIG = "config.toml"
+CONFIG_ENV = "SHEETS_SYNC_CONFIG"
 
+# The common options: accepted before the subcommand (`sheets-sync -v run`) and after it
+# (`sheets-sync run --verbose`); a value given after the subcommand wins, --unit values add up.
+_COMMON_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "config": click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+        metavar="FILE",
+        help=f"Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc). Mặc định: "
+             f"${CONFIG_ENV} nếu có, không thì {DEFAULT_CONFIG}."),
+    "as_of": click.option(
+        "--as-of", "as_of", metavar="YYYY-MM-DD", default=None,
+        help="Kiểm tra tính đến ngày này (mặc định: hôm nay). Các tháng sau ngày này không "
+             "được yêu cầu."),
+    "unit": click.option(
+        "--unit", "units", multiple=True, metavar="CODE",
+        help="Chỉ xử lý đơn vị có mã này (lặp lại được)."),
+    "json_log": click.option(
+        "--json-log", is_flag=True, default=False,
+        help="Ghi nhật ký chạy (state/logs) dạng JSON, mỗi dòng một sự kiện."),
+    "verbose": click.option(
+        "--verbose", "-v", is_flag=True, default=False, help="In thêm chi tiết quá trình chạy."),
+}
+_PARAM = {"config": "config_path", "as_of": "as_of", "unit": "units", "json_log": "json_log",
+          "verbose": "verbose"}
+_FLAG = {"config": "--config", "as_of": "--as-of", "unit": "--unit", "json_log": "--json-log",
+         "verbose": "--verbose"}
 
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
     try:
@@ -85,9 +102,51 @@ YEAR_OPTION = click.option(
     help="Năm kiểm tra (mặc định: năm của --as-of).")
 
 
+@dataclass
 class Ctx:
-    def __init__(self, verbose: bool):
-        self.verbose = verbose
+    """The common options as given before the subcommand (then merged with those after it)."""
+
+    config_path: str | None = None
+    verbose: bool = False
+    as_of: str | None = None
+    units: tuple[str, ...] = ()
+    json_log: bool = False
+
+
+def common(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the named common options (and --verbose) to a command; its callback receives the
+    merged values. A common option given before a subcommand that does not take it is a usage
+    error."""
+    accepted = (*names, "verbose")
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            ctx = click.get_current_context()
+            obj = ctx.find_object(Ctx) or Ctx()
+            if getattr(ctx, "invoked_subcommand", None) is None:
+                for name in _COMMON_OPTIONS:
+                    if name not in accepted and getattr(obj, _PARAM[name]) not in (None, False, ()):
+                        raise click.UsageError(
+                            f"Lệnh '{ctx.command_path}' không dùng tùy chọn {_FLAG[name]}.")
+            verbose = kwargs.pop("verbose")
+            obj.verbose = obj.verbose or verbose
+            if "config" in names:
+                kwargs["config_path"] = (kwargs["config_path"] or obj.config_path
+                                         or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+            if "as_of" in names:
+                kwargs["as_of"] = kwargs["as_of"] or obj.as_of
+            if "unit" in names:
+                kwargs["units"] = tuple(dict.fromkeys((*obj.units, *kwargs["units"])))
+            if "json_log" in names:
+                kwargs["json_log"] = kwargs["json_log"] or obj.json_log
+            return f(*args, **kwargs)
+
+        for name in reversed(accepted):
+            wrapper = _COMMON_OPTIONS[name](wrapper)
+        return wrapper
+
+    return decorate
 
 
 def fail(e: SheetsSyncError) -> NoReturn:
@@ -110,6 +169,12 @@ def _load(config_path: str):
         click.echo(f"Cảnh báo: {config.google.problem} (không ảnh hưởng lần chạy này vì không có "
                    "đơn vị nào dùng Google Sheets).", err=True)
     return config
+
+
+def _one_unit(units: tuple[str, ...]) -> str:
+    if len(units) != 1:
+        raise click.UsageError("Cần đúng một --unit CODE.")
+    return units[0]
 
 
 def crash(e: BaseException, command: str) -> NoReturn:
@@ -148,21 +213,27 @@ def _command_path(ctx: click.Context) -> list[str]:
 @click.group(cls=GuardedGroup,
              help="sheets-sync — kiểm tra chất lượng sinh hoạt chi bộ theo Chỉ thị, ghi kết quả "
                   "vào bảng tính của đơn vị và lập bảng tổng hợp cho Ban Tổ chức.\n\n"
-                  + EXIT_CODES_HELP)
+                  "Các tùy chọn chung --config, --verbose, --as-of, --unit, --json-log đặt trước "
+                  "hay sau tên lệnh đều được.\n\n" + EXIT_CODES_HELP,
+             context_settings={"max_content_width": 100})
 @click.version_option(__version__, prog_name="sheets-sync")
-@click.option("--verbose", "-v", is_flag=True, help="In thêm chi tiết quá trình chạy.")
+@_COMMON_OPTIONS["config"]
+@_COMMON_OPTIONS["verbose"]
+@_COMMON_OPTIONS["as_of"]
+@_COMMON_OPTIONS["unit"]
+@_COMMON_OPTIONS["json_log"]
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
-    ctx.obj = Ctx(verbose)
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, as_of: str | None,
+        units: tuple[str, ...], json_log: bool) -> None:
+    ctx.obj = Ctx(config_path, verbose, as_of, units, json_log)
 
 
-@cli.command(help="Đọc bảng tính của các đơn vị và kiểm tra theo quy tắc; không ghi gì vào bảng "
+@cli.command(short_help="Đọc và kiểm tra mọi đơn vị; không ghi gì vào bảng tính.",
+             help="Đọc bảng tính của các đơn vị và kiểm tra theo quy tắc; không ghi gì vào bảng "
                   "tính.\n\nVí dụ: sheets-sync check --config config.toml --as-of 2026-11-25 "
                   "--format json\n\n" + EXIT_CODES_HELP)
-@CONFIG_OPTION
-@AS_OF_OPTION
+@common("config", "as_of", "unit", "json_log")
 @YEAR_OPTION
-@UNIT_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True,
               help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
@@ -171,7 +242,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.option("--limit", type=int, default=200, show_default=True,
               help="Số phát hiện tối đa in trong bảng (0 = tất cả).")
 @click.option("--no-history", is_flag=True, help="Không lưu lần đọc này vào kho lịch sử.")
-@JSON_LOG_OPTION
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
@@ -230,19 +300,17 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
         click.echo(text, nl=False)
 
 
-@cli.command(help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
+@cli.command(short_help="Công việc chính: đọc, kiểm tra, ghi kết quả, lập bảng tổng hợp.",
+             help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
                   "tab Kiểm tra của bảng tính, rồi lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   "Ví dụ: sheets-sync run --config config.toml\n\n"
                   "Chỉ ghi vào cột/tab của công cụ; "
                   "dòng nào không chắc chắn thì bỏ qua và báo lại. "
                   "--dry-run: chỉ cho biết sẽ ghi gì, không ghi gì.\n\n" + EXIT_CODES_HELP)
-@CONFIG_OPTION
-@AS_OF_OPTION
+@common("config", "as_of", "unit", "json_log")
 @YEAR_OPTION
-@UNIT_OPTION
 @click.option("--dry-run", is_flag=True, help="Không ghi gì (bảng tính, bảng tổng hợp, lịch sử); "
                                                "chỉ in những gì sẽ thay đổi.")
-@JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
     config = _load(config_path)
@@ -270,13 +338,12 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
     sys.exit(code)
 
 
-@cli.command(help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
+@cli.command(short_help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu.",
+             help="Lập lại bảng tổng hợp từ lần đọc gần nhất đã lưu trong kho lịch sử; không mở "
                   "bảng tính nào.\n\nVí dụ: sheets-sync rollup --config config.toml\n\n"
                   + EXIT_CODES_HELP)
-@CONFIG_OPTION
-@AS_OF_OPTION
+@common("config", "as_of", "unit")
 @YEAR_OPTION
-@UNIT_OPTION
 def rollup(config_path, as_of, year, units) -> None:
     config = _load(config_path)
     try:
@@ -295,12 +362,13 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(code)
 
 
-@cli.command(help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
+@cli.command(short_help="Các lần chạy gần nhất và lý do từng đơn vị lỗi.",
+             help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
                   "thoát và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay "
                   "lần chạy đêm qua có ổn không. Mã thoát của lệnh là mã thoát của lần chạy gần "
                   "nhất đã kết thúc.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
-@CONFIG_OPTION
+@common("config")
 @click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -314,24 +382,23 @@ def status(config_path, limit, fmt) -> None:
     sys.exit(last_exit_code(runs))
 
 
-@cli.group(invoke_without_command=True,
+@cli.group(short_help="Lịch sử các lần đọc; xác nhận; xuất để khôi phục; sửa kho.",
+           invoke_without_command=True,
            help="Lịch sử các lần đọc: một dòng trông thế nào ở mỗi lần đọc; xác nhận dòng đã "
                 "xóa / sửa sau khóa sổ (ack); xuất lần đọc tốt gần nhất ra .xlsx để khôi phục "
                 "(export).\n\nVí dụ: sheets-sync history --config config.toml --unit NT "
                 "--tab \"Sinh hoạt\"")
-@CONFIG_OPTION
-@click.option("--unit", "unit", metavar="CODE", help="Mã đơn vị (bắt buộc khi xem lịch sử).")
+@common("config", "unit")
 @click.option("--tab", default=None, help="Chỉ một tab, ví dụ \"Sinh hoạt\".")
 @click.option("--all-rows", is_flag=True, help="Cả những dòng không thay đổi.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.pass_context
-def history(ctx: click.Context, config_path, unit, tab, all_rows, fmt) -> None:
+def history(ctx: click.Context, config_path, units, tab, all_rows, fmt) -> None:
     if ctx.invoked_subcommand is not None:
         return
 
-    if not unit:
-        raise click.UsageError("Cần --unit CODE.")
+    unit = _one_unit(units)
     config = _load(config_path)
     with _store(config) as store:
         u = _unit(config, unit)
@@ -357,15 +424,15 @@ def _store(config):
 @history.command("ack", help="Xác nhận (đã biết) các mục DATA-DELETED / DATA-CHANGED-CLOSED để "
                              "không báo lại nữa.\n\nVí dụ: sheets-sync history ack --config "
                              "config.toml --unit NT --key a1b2c3d4e5")
-@CONFIG_OPTION
-@click.option("--unit", "unit", metavar="CODE", required=True)
+@common("config", "unit")
 @click.option("--key", "keys", multiple=True, metavar="REF",
               help="Mã tham chiếu [mã …] trong nội dung cảnh báo (lặp lại được).")
 @click.option("--all", "all_", is_flag=True, help="Xác nhận mọi mục hiện có của đơn vị.")
 @click.option("--rule", type=click.Choice(["DATA-DELETED", "DATA-CHANGED-CLOSED"]), default=None)
 @click.option("--tab", default=None)
 @click.option("--note", default="", help="Ghi chú của người xác nhận.")
-def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
+def history_ack(config_path, units, keys, all_, rule, tab, note) -> None:
+    unit = _one_unit(units)
     if not keys and not all_:
         raise click.UsageError("Cần --key REF hoặc --all.")
     config = _load(config_path)
@@ -379,10 +446,10 @@ def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
 @history.command("export", help="Xuất lần đọc tốt gần nhất của một đơn vị ra tệp .xlsx (để khôi "
                                 "phục dòng bị xóa nhầm).\n\nVí dụ: sheets-sync history export "
                                 "--config config.toml --unit NT --output nt-khoi-phuc.xlsx")
-@CONFIG_OPTION
-@click.option("--unit", "unit", metavar="CODE", required=True)
+@common("config", "unit")
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
-def history_export(config_path, unit, output) -> None:
+def history_export(config_path, units, output) -> None:
+    unit = _one_unit(units)
     config = _load(config_path)
     with _store(config) as store:
         u = _unit(config, unit)
@@ -399,7 +466,7 @@ def history_export(config_path, unit, output) -> None:
                                 "bắt đầu kho mới, trống khi không khôi phục được và bạn đồng ý "
                                 "(--yes hoặc trả lời câu hỏi).\n\nVí dụ: sheets-sync history "
                                 "repair --config config.toml")
-@CONFIG_OPTION
+@common("config")
 @click.option("--yes", is_flag=True, help="Đồng ý bắt đầu kho mới nếu không khôi phục được.")
 def history_repair(config_path, yes) -> None:
     config = _load(config_path)
@@ -420,10 +487,10 @@ def history_repair(config_path, yes) -> None:
     sys.exit(EXIT_OK if result.ok else EXIT_UNITS_FAILED)
 
 
-@cli.command(help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
+@cli.command(short_help="Liệt kê mọi quy tắc và tham số đang áp dụng.",
+             help="Liệt kê mọi quy tắc: mã, nguồn, mức độ, mô tả và tham số đang áp dụng "
                   "(theo tệp cấu hình nếu có).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              envvar="SHEETS_SYNC_CONFIG", help="Tệp cấu hình; bỏ trống = tham số mặc định.")
+@common("config")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
               default="table", show_default=True)
 def rules(config_path, fmt) -> None:
@@ -438,7 +505,8 @@ def rules(config_path, fmt) -> None:
         click.echo(listing.as_table(params), nl=False)
 
 
-@cli.group(help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu; áp dụng mẫu cho bảng tính Google "
+@cli.group(short_help="Mẫu bảng tính: xuất tệp .xlsx; áp dụng cho bảng tính Google.",
+           help="Mẫu bảng tính của đơn vị: xuất tệp .xlsx mẫu; áp dụng mẫu cho bảng tính Google "
                 "có sẵn.")
 def templates() -> None:
     pass
@@ -469,8 +537,7 @@ def templates_export(output, unit_name, force) -> None:
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
                                  "nhiều lần không sao.\n\nVí dụ: sheets-sync templates apply "
                                  "--config config.toml --unit NT --dry-run")
-@CONFIG_OPTION
-@UNIT_OPTION
+@common("config", "unit")
 @click.option("--dry-run", is_flag=True, help="Chỉ cho biết sẽ thay đổi gì.")
 @click.option("--refresh-validations", is_flag=True,
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
@@ -504,19 +571,91 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
     sys.exit(EXIT_UNITS_FAILED if failed else EXIT_OK)
 
 
-@cli.command(help="Kiểm tra cài đặt: tệp cấu hình, tệp khóa (không được để người khác đọc), "
+@cli.command(short_help="Kiểm tra cài đặt, quyền truy cập và bảng tính, kèm cách sửa.",
+             help="Kiểm tra cài đặt: tệp cấu hình, tệp khóa (không được để người khác đọc), "
                   "đăng nhập Google, quyền truy cập từng bảng tính (kèm cách sửa), bảng tính lệch "
                   "mẫu, chia sẻ quá rộng. Mã thoát 1 nếu có điều cần sửa.\n\nVí dụ: sheets-sync "
                   "doctor --config config.toml")
-@CONFIG_OPTION
-@UNIT_OPTION
+@common("config", "unit")
 def doctor(config_path, units) -> None:
     checks = run_doctor(config_path, units=units or None)
-    click.echo(render_checks(checks), nl=False)
+    click.echo(render_checks(checks, _width(), config_path), nl=False)
     sys.exit(doctor_exit_code(checks))
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+def _width() -> int:
+    import shutil
+
+    return min(100, max(60, shutil.get_terminal_size((80, 24)).columns))
+
+
+@cli.command(help="Thiết lập lần đầu cho đảng bộ của bạn: hỏi tên đảng bộ, tên gọi các cấp và "
+                  "tiêu đề văn bản, các đơn vị (danh sách tên, thư mục tệp .xlsx, hoặc địa chỉ "
+                  "Google Sheets), người phụ trách; ghi tệp cấu hình (không bao giờ ghi đè tệp "
+                  "đã có), tạo tệp mẫu .xlsx cho đơn vị chưa có tệp (không động đến tệp đã có) "
+                  "hoặc áp dụng mẫu cho bảng tính Google, rồi chạy doctor.\n\n"
+                  "Hỏi từng bước; hoặc đưa đủ tùy chọn kèm --no-input để chạy bằng lệnh, ví dụ: "
+                  "sheets-sync init --config config.toml --no-input --parent-name \"Đảng bộ "
+                  "huyện Lý Nhân\" --unit-name \"Đảng ủy xã Nhân Thịnh\" --supervisor "
+                  "\"Trần Văn Bình; Ủy viên Ban Thường vụ; NT\"\n\n"
+                  "Mã thoát: 0 = đã thiết lập, doctor không thấy gì cần sửa; 1 = đã ghi cấu hình "
+                  "nhưng doctor (hoặc bước tạo mẫu) thấy điều cần sửa: làm theo hướng dẫn rồi chạy "
+                  "lại doctor; 2 = tùy chọn hoặc câu trả lời sai, hoặc đã có tệp cấu hình (không "
+                  "ghi gì).",
+             short_help="Thiết lập lần đầu: tạo config.toml, tệp mẫu, rồi chạy doctor.")
+@common("config")
+@click.option("--parent-name", metavar="TÊN", help="Tên đảng bộ, ví dụ \"Đảng bộ huyện Lý Nhân\".")
+@click.option("--label", "labels", multiple=True, metavar="KHÓA=TÊN",
+              help="Tên gọi/tiêu đề (lặp lại được): parent, unit, cell, committee, board, symbol, "
+                   "place. Bỏ trống = gợi ý theo tên đảng bộ.")
+@click.option("--unit-name", "unit_names", multiple=True, metavar="[MÃ=]TÊN",
+              help="Một đơn vị dùng tệp .xlsx mới tạo từ mẫu (lặp lại được).")
+@click.option("--xlsx-folder", type=click.Path(file_okay=False, path_type=Path),
+              metavar="THƯ-MỤC",
+              help="Thư mục có sẵn các tệp .xlsx, mỗi tệp một đơn vị.")
+@click.option("--google", "google", multiple=True, metavar="[MÃ=]TÊN=URL",
+              help="Một đơn vị dùng Google Sheets: tên và địa chỉ (hoặc khóa) bảng tính.")
+@click.option("--supervisor", "supervisors", multiple=True, metavar="\"HỌ TÊN; CHỨC VỤ; MÃ,…\"",
+              help="Người phụ trách dự sinh hoạt và các đơn vị được phân công (lặp lại được).")
+@click.option("--credentials", metavar="KEY.json", help="Tệp khóa tài khoản dịch vụ Google.")
+@click.option("--google-endpoint", hidden=True, help="Máy giả lập Google (thử nghiệm).")
+@click.option("--data-dir", default="data", show_default=True, metavar="THƯ-MỤC",
+              help="Thư mục (cạnh tệp cấu hình) chứa tệp .xlsx tạo mới cho các đơn vị.")
+@click.option("--no-input", is_flag=True, help="Không hỏi gì: chỉ dùng các tùy chọn đã đưa.")
+def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supervisors,
+         credentials, google_endpoint, data_dir, no_input) -> None:
+    from .ops import init as setup
+    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
+
+    target = Path(config_path)
+    answers = setup.Answers(target, parent_name, {}, list(unit_names), xlsx_folder, list(google),
+                            list(supervisors), credentials, google_endpoint, data_dir, no_input)
+    try:
+        setup.refuse_existing(target)
+        answers.labels = setup.parse_labels(labels)
+        plan = setup.interview(
+            answers, lambda q, d: click.prompt(q, default=d, show_default=bool(d)), click.echo)
+        click.echo(setup.describe_plan(plan), nl=False)
+        if not no_input and not click.confirm("Ghi tệp cấu hình này?", default=True):
+            sys.exit(EXIT_USAGE)
+        config = setup.write_config(target, setup.render_config(plan))
+        click.echo(f"Đã ghi tệp cấu hình {target}.")
+        result = setup.prepare_units(config)
+    except SheetsSyncError as e:
+        fail(e)
+    for line in result.actions:
+        click.echo(line)
+    for line in result.problems:
+        click.echo(f"Lỗi: {line}", err=True)
+    click.echo()
+    checks = run_doctor(config)
+    click.echo(render_checks(checks, _width(), config_path), nl=False)
+    click.echo(f"\nBước tiếp theo: sheets-sync run --config {target}")
+    sys.exit(max(doctor_exit_code(checks), EXIT_UNITS_FAILED if result.problems else EXIT_OK))
+
+
+@cli.command(short_help="Máy giả lập Google Sheets/Drive (thử nghiệm, demo).",
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
              help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 "
                   "(cho thử nghiệm và demo).\n\n"
                   "sheets-sync emulator --port 0 --key-file KEY.json [--seed ID=FILE.xlsx ...] "

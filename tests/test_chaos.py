@@ -38,8 +38,9 @@ Invariants after the faulted run (violations are counted, the test fails if any)
 Kill runs also check the local workbook (old bytes, or a complete workbook that opens with
 openpyxl with every staff cell identical), the lock (the rerun takes it) and the backups.
 
-``CHAOS_RUNS`` (default 200: 90 % in process, 10 % killed), ``CHAOS_SEED`` (printed) replays a
-whole session, ``CHAOS_ONLY=3,17`` replays single runs of it.
+``CHAOS_RUNS`` (default 200: 90 % in process, 10 % killed), ``CHAOS_SEED`` (printed; default the
+fixed DEFAULT_SEED so the default suite is deterministic, ``random`` = a fresh one, as
+``scripts/soak`` does) replays a whole session, ``CHAOS_ONLY=3,17`` replays single runs of it.
 """
 from __future__ import annotations
 
@@ -97,7 +98,18 @@ pytestmark = pytest.mark.chaos
 A0, A1 = date(2026, 11, 5), date(2026, 11, 25)
 RUNS = int(os.environ.get("CHAOS_RUNS", "200"))
 KILLS = max(1, RUNS // 10) if RUNS >= 10 else 0
-SEED = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(2**32))
+DEFAULT_SEED = 20261125
+
+
+def _seed(value: str | None) -> int:
+    if not value:
+        return DEFAULT_SEED
+    if value == "random":
+        return random.SystemRandom().randrange(2**32)
+    return int(value)
+
+
+SEED = _seed(os.environ.get("CHAOS_SEED"))
 ONLY = {int(x) for x in os.environ.get("CHAOS_ONLY", "").split(",") if x.strip()}
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 KINDS = ("429-storm", "5xx-storm", "timeout", "person-edit", "header-renamed", "row-deleted",
@@ -686,4 +698,5 @@ def test_chaos(harness, capsys):
     detail = ", ".join(f"{k}={v}" for k, v in sorted(h.notes.items()))
     with capsys.disabled():  # the summary line is shown even under -q
         print(f"\n{line}\nCHAOS outcomes: {detail}; reference runs cached: {len(h.refs)}")
-    assert not h.violations, line + "\n" + "\n".join(h.details[:30])
+    replay = f"CHAOS_SEED={SEED} CHAOS_RUNS={RUNS} scripts/test tests/test_chaos.py"
+    assert not h.violations, line + f"\nreplay: {replay}\n" + "\n".join(h.details[:30])

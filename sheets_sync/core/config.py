@@ -125,7 +125,10 @@ _TOP = {"parent", "units", "supervisors", "labels", "rules", "accepted", "state"
 _PARENT = {"name": str}
 _UNIT = {"code": str, "name": str, "path": str, "spreadsheet": str, "rules": dict}
 _SUPERVISOR = {"name": str, "role": str, "units": list, "aliases": list, "code": str}
-_LABELS = {"parent": str, "unit": str, "cell": str}
+# committee/board/symbol/place: the Party document header ("HUYỆN ỦY LÝ NHÂN" / "BAN TỔ CHỨC",
+# "Số   -BC/BTCHU", "Lý Nhân, ngày …"); optional, written by `sheets-sync init`.
+_LABELS = {"parent": str, "unit": str, "cell": str, "committee": str, "board": str, "symbol": str,
+           "place": str}
 _ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str,
              "row": Typed(int, 1, 1_048_576), "tab": str, "note": str}
 _STATE = {"dir": str}

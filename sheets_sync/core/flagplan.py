@@ -216,24 +216,32 @@ class FlagPlan:
             out.setdefault(c.sheet, []).append(c)
         return out
 
-    def describe(self) -> list[str]:
-        """Vietnamese lines for --dry-run."""
+    def describe(self, limit: int | None = None) -> list[str]:
+        """Vietnamese lines for --dry-run: per tab the cells to write (``tab!A1: old → new``, at
+        most ``limit`` (default DESCRIBE_CELLS) cells in all, then a count of the rest), the columns
+        and tabs to add."""
         lines: list[str] = []
         by_sheet = self.changes_by_sheet()
-        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns,
-                                         *self.data_row_heights()])):
-            parts = []
-            n = len(by_sheet.get(sheet, ()))
-            if n:
-                parts.append(f"{n} ô cần cập nhật")
-            heights = self.row_heights.get(sheet) if sheet != self.check_sheet else None
-            if heights:
-                parts.append(f"chỉnh chiều cao {len(heights)} dòng")
+        budget = DESCRIBE_CELLS if limit is None else limit
+        heights = self.data_row_heights()
+        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns, *heights])):
             cols = self.new_columns.get(sheet)
             if cols:
                 names = ", ".join(f"'{h}'" for _, h in cols)
-                parts.append(f"thêm cột {names} (cột {', '.join(col_letter(c) for c, _ in cols)})")
-            lines.append(f"{sheet}: {'; '.join(parts)}.")
+                lines.append(f"{sheet}: thêm cột {names} "
+                             f"(cột {', '.join(col_letter(c) for c, _ in cols)}).")
+            if heights.get(sheet):
+                lines.append(f"{sheet}: chỉnh chiều cao {len(heights[sheet])} dòng.")
+            changes = by_sheet.get(sheet, [])
+            if not changes:
+                continue
+            lines.append(f"{sheet}: {len(changes)} ô cần cập nhật.")
+            shown = changes[:max(budget, 0)]
+            budget -= len(shown)
+            lines += [f"  {c.sheet}!{c.a1}: {_shown_value(c.old)} → {_shown_value(c.value)}"
+                      for c in shown]
+            if shown and len(changes) > len(shown):
+                lines.append(f"  … và {len(changes) - len(shown)} ô khác của tab {sheet}.")
         for sheet, reason in self.skipped_tabs.items():
             lines.append(f"{sheet}: bỏ qua — {reason}")
         if self.check_grid is not None:
@@ -245,6 +253,18 @@ class FlagPlan:
         if self.is_empty:
             lines.insert(0, "Không có gì cần ghi: các ô kiểm tra đã đúng.")
         return lines
+
+
+DESCRIBE_CELLS = 20  # cells listed per unit by --dry-run; the rest are counted
+_SHOWN_CHARS = 36
+
+
+def _shown_value(text: str) -> str:
+    """A cell value on one short line for --dry-run ("(trống)" for an empty cell)."""
+    flat = " ".join(str(text).split())
+    if not flat:
+        return "(trống)"
+    return flat if len(flat) <= _SHOWN_CHARS else flat[:_SHOWN_CHARS - 1] + "…"
 
 
 # --- what a writer reports -----------------------------------------------------------------------

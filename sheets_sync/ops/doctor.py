@@ -85,11 +85,13 @@ def run_doctor(config: Config | str | os.PathLike, backend_factory: Callable | N
     ``units`` limits the per-unit checks to those codes. Reads only; never writes."""
     checks: list[Check] = []
     if not isinstance(config, Config):
+        path = config
         try:
-            config = load_config(config)
+            config = load_config(path)
         except SheetsSyncError as e:
             checks.append(Check("Cấu hình", False, _scrub(str(e)),
-                                "Sửa tệp cấu hình theo thông báo rồi chạy lại sheets-sync doctor."))
+                                "Sửa tệp cấu hình theo thông báo rồi chạy lại: "
+                                + rerun_command(path)))
             return checks
     try:
         selected = config.select(tuple(units or ()))
@@ -433,7 +435,18 @@ def doctor_exit_code(checks: list[Check]) -> int:
     return 1 if any(not c.ok for c in checks) else 0
 
 
-def render_checks(checks: list[Check], width: int = 100) -> str:
+def rerun_command(config_path: str | os.PathLike | None = None) -> str:
+    """ "sheets-sync doctor --config <path>" (quoted when the path has spaces)."""
+    if config_path is None:
+        return "sheets-sync doctor"
+    text = str(config_path)
+    if not text or any(ch.isspace() or ch in "'\"&;|" for ch in text):
+        text = '"' + text.replace('"', '\\"') + '"'
+    return f"sheets-sync doctor --config {text}"
+
+
+def render_checks(checks: list[Check], width: int = 100,
+                  config_path: str | os.PathLike | None = None) -> str:
     """A Vietnamese table a person can act on: result, item, details and the fix."""
     status_w = max([len(c.status) for c in checks] + [len("Kết quả")])
     name_w = min(max([len(c.name) for c in checks] + [len("Hạng mục")]), 32)
@@ -456,5 +469,6 @@ def render_checks(checks: list[Check], width: int = 100) -> str:
     passed = len(checks) - failed - noted
     lines += ["", f"Tổng cộng: {passed} mục đạt, {failed} mục cần sửa, {noted} mục cần lưu ý."]
     if failed:
-        lines.append("Sửa các mục \"Cần sửa\" theo hướng dẫn rồi chạy lại: sheets-sync doctor")
+        lines.append("Sửa các mục \"Cần sửa\" theo hướng dẫn rồi chạy lại: "
+                     + rerun_command(config_path))
     return "\n".join(lines) + "\n"

@@ -307,6 +307,22 @@ class RunOutcome(CheckOutcome):
         return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
 
 
+_WRITE_PROGRESS = {
+    "written": "Đã ghi kết quả {unit}.",
+    "copy": "Đã ghi bản sao có kết quả của {unit}.",
+    "unchanged": "{unit}: không có gì thay đổi, không ghi.",
+    "dry-run": "{unit}: chạy thử, không ghi gì.",
+}
+
+
+def write_progress_line(write: UnitWrite) -> str:
+    """The -v log line of a unit's write: "đã ghi" only when something was written."""
+    template = _WRITE_PROGRESS.get(write.status)
+    if template is not None:
+        return template.format(unit=write.unit)
+    return f"{write.unit}: {write.message}"
+
+
 def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
                 as_of: date, year: int, backend: Backend, dry_run: bool
                 ) -> tuple[UnitWrite, tuple | None]:
@@ -422,7 +438,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 if own is not None and store is not None:
                     _own_write(store, reads[write.unit], *own)
                 if progress:
-                    progress(f"Đã ghi kết quả {write.unit}")
+                    progress(write_progress_line(write))
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:
