@@ -22,7 +22,6 @@ from .core.errors import (
     EXIT_TRY_LATER,
     EXIT_UNITS_FAILED,
     EXIT_USAGE,
-    ConfigError,
     Fault,
     SheetsSyncError,
 )
@@ -31,6 +30,7 @@ from .core.rules import listing
 from .core.rules import params as rule_params
 from .ops import init as setup
 from .ops.doctor import doctor_exit_code, render_checks, run_doctor
+from .ops.provision_local import apply_template_local, check_export_target
 from .outputs.check_formats import run_summary, to_csv, to_json, to_table
 from .outputs.template_xlsx import export_template
 from .sources import backend_for
@@ -557,13 +557,19 @@ def templates() -> None:
 @click.option("--output", required=True, type=click.Path(dir_okay=False),
               help="Đường dẫn tệp .xlsx sẽ tạo.")
 @click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
-def templates_export(output, unit_name) -> None:
+@click.option("--force", is_flag=True,
+              help="Ghi đè tệp đã có (không bao giờ ghi đè tệp đang có số liệu).")
+def templates_export(output, unit_name, force) -> None:
+    try:
+        check_export_target(Path(output), force)
+    except SheetsSyncError as e:
+        fail(e)
     path = export_template(Path(output), unit_name=unit_name)
     click.echo(f"Đã xuất mẫu: {path}")
 
 
-@templates.command("apply", help="Làm cho bảng tính Google có sẵn (do người tạo và chia sẻ với tài "
-                                 "khoản dịch vụ) khớp mẫu mà không động đến số liệu: thêm tab, cột "
+@templates.command("apply", help="Làm cho bảng tính của đơn vị (Google hoặc tệp .xlsx) khớp "
+                                 "mẫu mà không động đến số liệu: thêm tab, cột "
                                  "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu "
                                  "và bảo vệ "
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
@@ -580,18 +586,20 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
     config = _load(config_path)
     try:
         selected = config.select(units)
-        local = [u.code for u in selected if not u.is_google]
-        if units and local:
-            raise ConfigError(f"Đơn vị {', '.join(local)} dùng tệp .xlsx: hãy dùng "
-                              "'sheets-sync templates export'.")
-        backend = GoogleBackend.from_config(config)
+        backend = (GoogleBackend.from_config(config) if any(u.is_google for u in selected)
+                   else None)
     except SheetsSyncError as e:
         fail(e)
     failed = False
-    for unit in (u for u in selected if u.is_google):
+    for unit in selected:
         try:
-            result = apply_template(backend, unit, dry_run=dry_run,
-                                    refresh_validations=refresh_validations)
+            if unit.is_google:
+                assert backend is not None
+                result = apply_template(backend, unit, dry_run=dry_run,
+                                        refresh_validations=refresh_validations)
+            else:
+                result = apply_template_local(unit, config.state_dir / "backups",
+                                              dry_run=dry_run, backup_keep=config.backup_keep)
         except SheetsSyncError as e:
             click.echo(f"{unit.code}: Lỗi: {e}", err=True)
             failed = True

@@ -365,7 +365,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
         else:
             assert read.config.path is not None, "a local unit has a path"
             result = write_local(read.config.path, plan, raw.meta, config.out_dir,
-                                 config.state_dir / "backups", config.backup_keep)
+                                 config.state_dir / "backups", config.backup_keep,
+                                 raw=raw)
     except SheetsSyncError as e:
         return UnitWrite(code, "error", str(e),
                          try_later=bool(getattr(e, "try_later", False))), None

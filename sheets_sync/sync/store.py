@@ -438,7 +438,7 @@ class IndexedRow:
     __slots__ = ("index", "sheet_row", "rkey", "keys_json", "period", "cell", "vhash", "_tab",
                  "_vals")
 
-    def __init__(self, tab: "IndexedTab", index: int, sheet_row: int, rkey: str,
+    def __init__(self, tab: IndexedTab, index: int, sheet_row: int, rkey: str,
                  keys_json: str, period: str | None, cell: str | None, vhash: str):
         self.index = index  # row index in the TabData
         self.sheet_row = sheet_row
