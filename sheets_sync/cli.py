@@ -1,10 +1,13 @@
 """Thin click layer: parse options, call the library, print, pick the exit code."""
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import os
+import shutil
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,15 +16,51 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
+from .core.config import check_year, load_config, parse_as_of
 from .core.errors import (
     EXIT_OK,
     EXIT_TRY_LATER,
     EXIT_UNITS_FAILED,
     EXIT_USAGE,
-    ConfigError,
     Fault,
     SheetsSyncError,
 )
+from .core.faults import describe
+from .core.rules import listing
+from .core.rules import params as rule_params
+from .ops import init as setup
+from .ops.doctor import doctor_exit_code, render_checks, run_doctor
+from .ops.provision_local import apply_template_local, check_export_target
+from .outputs.check_formats import run_summary, to_csv, to_json, to_table
+from .outputs.template_xlsx import export_template
+from .sources import backend_for
+from .sync.history import (
+    ack,
+    export_last_pull,
+    history_json,
+    render_ack,
+    render_history,
+    rows_history,
+)
+from .sync.history_repair import repair
+from .sync.pipeline import (
+    job_summary,
+    report_from_store,
+    rollup_from_store,
+    run_check,
+    run_exit_code,
+)
+from .sync.pipeline import run as run_job
+from .sync.runlog import (
+    last_exit_code,
+    last_runs,
+    record_failure,
+    redact,
+    render_status,
+    secrets_from_credentials,
+)
+from .sync.session import job
+from .sync.store import Store
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -60,8 +99,6 @@ _FLAG = {"config": "--config", "as_of": "--as-of", "unit": "--unit", "json_log":
          "verbose": "--verbose"}
 
 def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
-    from .core.config import check_year
-
     try:
         return check_year(value)
     except SheetsSyncError as e:
@@ -121,8 +158,6 @@ def common(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def fail(e: SheetsSyncError) -> NoReturn:
-    from .sync.runlog import redact
-
     click.echo(f"Lỗi: {redact(str(e), _CURRENT.get('secrets') or ())}", err=True)
     sys.exit(e.exit_code)
 
@@ -132,15 +167,15 @@ _CURRENT: dict[str, Any] = {}
 
 
 def _load(config_path: str):
-    from .core.config import load_config
-    from .sync.runlog import secrets_from_credentials
-
     try:
         config = load_config(config_path)
     except SheetsSyncError as e:
         fail(e)
     _CURRENT.update(state_dir=config.state_dir,
                     secrets=secrets_from_credentials(config.google.credentials))
+    if config.google.problem and not any(u.is_google for u in config.units):
+        click.echo(f"Cảnh báo: {config.google.problem} (không ảnh hưởng lần chạy này vì không có "
+                   "đơn vị nào dùng Google Sheets).", err=True)
     return config
 
 
@@ -154,9 +189,6 @@ def crash(e: BaseException, command: str) -> NoReturn:
     """The fault boundary's net: one Vietnamese line naming what failed and the log file
     holding the redacted traceback; a run summary (exit code, reason) when the state folder
     is known; an exit code of 0/1/2/75."""
-    from .core.faults import describe
-    from .sync.runlog import record_failure
-
     message, code = describe(e)
     log = record_failure(_CURRENT.get("state_dir"), command or "sheets-sync", message, code, e,
                          _CURRENT.get("secrets") or ())
@@ -168,6 +200,7 @@ class GuardedGroup(click.Group):
     """The top-level group: every command runs inside the fault boundary."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _CURRENT.clear()  # nothing known yet of this invocation's config
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
@@ -220,12 +253,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, as_of: str |
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .core.config import parse_as_of
-    from .outputs.check_formats import to_csv, to_json, to_table
-    from .sources import backend_for
-    from .sync.pipeline import job_summary, run_check, run_exit_code
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -246,11 +273,20 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
         text = to_csv(report)
     else:
         text = to_table(report, f"{config.parent_name} — kiểm tra sinh hoạt chi bộ",
-                        limit=None if limit == 0 else limit)
+                        limit=None if limit == 0 else limit,
+                        width=None if output else _terminal_width())
     _emit(text, output, fmt)
     sys.exit(code)
 
 
+def _terminal_width() -> int | None:
+    """The terminal's width in columns, or None when stdout is not a terminal (plain lines)."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
 def _history_warning(problem: str | None) -> None:
     if problem:
         click.echo(f"Cảnh báo: {problem}", err=True)
@@ -283,13 +319,6 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
                                                "chỉ in những gì sẽ thay đổi.")
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .core.config import parse_as_of
-    from .outputs.check_formats import run_summary
-    from .sources import backend_for
-    from .sync.pipeline import job_summary, run_exit_code
-    from .sync.pipeline import run as run_job
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -307,7 +336,7 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
-    click.echo(run_summary(outcome, config.parent_name), nl=False)
+    click.echo(run_summary(outcome, config.parent_name, _terminal_width()), nl=False)
     _history_warning(outcome.history_problem)
     if code == EXIT_TRY_LATER:
         click.echo("Google tạm thời không đáp ứng (hết hạn mức, lỗi máy chủ hoặc hết thời gian "
@@ -322,10 +351,6 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @common("config", "as_of", "unit")
 @YEAR_OPTION
 def rollup(config_path, as_of, year, units) -> None:
-    from .core.config import parse_as_of
-    from .sync.pipeline import job_summary, rollup_from_store
-    from .sync.session import job
-
     config = _load(config_path)
     try:
         as_of_date = parse_as_of(as_of)
@@ -343,6 +368,38 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(code)
 
 
+@cli.command(short_help="Dự thảo báo cáo năm (Word .docx), cùng số liệu với bảng tổng hợp.",
+             help="Dự thảo Báo cáo tình hình, chất lượng sinh hoạt chi bộ năm (Word .docx, "
+                  "thể thức văn bản của Đảng) từ lần đọc gần nhất đã lưu trong kho lịch sử; "
+                  "cùng số liệu với bảng tổng hợp; không mở bảng tính nào. --unit CODE: báo cáo "
+                  "riêng của một đơn vị (theo từng chi bộ của đơn vị).\n\n"
+                  "Ví dụ: sheets-sync report --config config.toml --year 2026\n\n"
+                  + EXIT_CODES_HELP)
+@common("config", "as_of", "unit")
+@YEAR_OPTION
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Tệp .docx sẽ ghi (mặc định: out/bao-cao-<cấp trên>[-<đơn vị>]-<năm>.docx).")
+def report(config_path, as_of, year, units, output) -> None:
+    if len(units) > 1:
+        raise click.UsageError("Lệnh 'report' nhận nhiều nhất một --unit (báo cáo của một đơn vị).")
+    config = _load(config_path)
+    try:
+        as_of_date = parse_as_of(as_of)
+        with job(config, "report") as (log, _):  # the lock: never beside a run or a rollup
+            outcome = report_from_store(config, as_of_date, year, units[0] if units else None,
+                                        Path(output) if output else None)
+            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            if log is not None:
+                log.write_summary(job_summary(outcome, code))
+    except SheetsSyncError as e:
+        fail(e)
+    for r in outcome.reads:
+        if r.result.message:
+            click.echo(f"  {r.result.code}: {r.result.message}", err=True)
+    click.echo(f"Báo cáo (bản dự thảo): {outcome.report_docx}")
+    sys.exit(code)
+
+
 @cli.command(short_help="Các lần chạy gần nhất và lý do từng đơn vị lỗi.",
              help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
                   "thoát và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay "
@@ -354,8 +411,6 @@ def rollup(config_path, as_of, year, units) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(config_path, limit, fmt) -> None:
-    from .sync.runlog import last_exit_code, last_runs, render_status
-
     config = _load(config_path)
     runs = last_runs(config.state_dir, limit)
     if fmt == "json":
@@ -380,7 +435,6 @@ def status(config_path, limit, fmt) -> None:
 def history(ctx: click.Context, config_path, units, tab, all_rows, fmt) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from .sync.history import history_json, render_history, rows_history
 
     unit = _one_unit(units)
     config = _load(config_path)
@@ -399,8 +453,6 @@ def _unit(config, code: str):
 
 
 def _store(config):
-    from .sync.store import Store
-
     try:
         return Store.open(config.state_dir)
     except SheetsSyncError as e:
@@ -418,8 +470,6 @@ def _store(config):
 @click.option("--tab", default=None)
 @click.option("--note", default="", help="Ghi chú của người xác nhận.")
 def history_ack(config_path, units, keys, all_, rule, tab, note) -> None:
-    from .sync.history import ack, render_ack
-
     unit = _one_unit(units)
     if not keys and not all_:
         raise click.UsageError("Cần --key REF hoặc --all.")
@@ -437,8 +487,6 @@ def history_ack(config_path, units, keys, all_, rule, tab, note) -> None:
 @common("config", "unit")
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
 def history_export(config_path, units, output) -> None:
-    from .sync.history import export_last_pull
-
     unit = _one_unit(units)
     config = _load(config_path)
     with _store(config) as store:
@@ -459,8 +507,6 @@ def history_export(config_path, units, output) -> None:
 @common("config")
 @click.option("--yes", is_flag=True, help="Đồng ý bắt đầu kho mới nếu không khôi phục được.")
 def history_repair(config_path, yes) -> None:
-    from .sync.history_repair import repair
-
     config = _load(config_path)
 
     def agree(question: str) -> bool:
@@ -486,9 +532,6 @@ def history_repair(config_path, yes) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
               default="table", show_default=True)
 def rules(config_path, fmt) -> None:
-    from .core.rules import listing
-    from .core.rules import params as rule_params
-
     params = rule_params.resolve()
     if config_path and Path(config_path).exists():
         params = _load(config_path).rules
@@ -514,15 +557,19 @@ def templates() -> None:
 @click.option("--output", required=True, type=click.Path(dir_okay=False),
               help="Đường dẫn tệp .xlsx sẽ tạo.")
 @click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
-def templates_export(output, unit_name) -> None:
-    from .outputs.template_xlsx import export_template
-
+@click.option("--force", is_flag=True,
+              help="Ghi đè tệp đã có (không bao giờ ghi đè tệp đang có số liệu).")
+def templates_export(output, unit_name, force) -> None:
+    try:
+        check_export_target(Path(output), force)
+    except SheetsSyncError as e:
+        fail(e)
     path = export_template(Path(output), unit_name=unit_name)
     click.echo(f"Đã xuất mẫu: {path}")
 
 
-@templates.command("apply", help="Làm cho bảng tính Google có sẵn (do người tạo và chia sẻ với tài "
-                                 "khoản dịch vụ) khớp mẫu mà không động đến số liệu: thêm tab, cột "
+@templates.command("apply", help="Làm cho bảng tính của đơn vị (Google hoặc tệp .xlsx) khớp "
+                                 "mẫu mà không động đến số liệu: thêm tab, cột "
                                  "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu "
                                  "và bảo vệ "
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
@@ -539,18 +586,20 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
     config = _load(config_path)
     try:
         selected = config.select(units)
-        local = [u.code for u in selected if not u.is_google]
-        if units and local:
-            raise ConfigError(f"Đơn vị {', '.join(local)} dùng tệp .xlsx: hãy dùng "
-                              "'sheets-sync templates export'.")
-        backend = GoogleBackend.from_config(config)
+        backend = (GoogleBackend.from_config(config) if any(u.is_google for u in selected)
+                   else None)
     except SheetsSyncError as e:
         fail(e)
     failed = False
-    for unit in (u for u in selected if u.is_google):
+    for unit in selected:
         try:
-            result = apply_template(backend, unit, dry_run=dry_run,
-                                    refresh_validations=refresh_validations)
+            if unit.is_google:
+                assert backend is not None
+                result = apply_template(backend, unit, dry_run=dry_run,
+                                        refresh_validations=refresh_validations)
+            else:
+                result = apply_template_local(unit, config.state_dir / "backups",
+                                              dry_run=dry_run, backup_keep=config.backup_keep)
         except SheetsSyncError as e:
             click.echo(f"{unit.code}: Lỗi: {e}", err=True)
             failed = True
@@ -567,16 +616,12 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
                   "doctor --config config.toml")
 @common("config", "unit")
 def doctor(config_path, units) -> None:
-    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
-
     checks = run_doctor(config_path, units=units or None)
     click.echo(render_checks(checks, _width(), config_path), nl=False)
     sys.exit(doctor_exit_code(checks))
 
 
 def _width() -> int:
-    import shutil
-
     return min(100, max(60, shutil.get_terminal_size((80, 24)).columns))
 
 
@@ -615,9 +660,6 @@ def _width() -> int:
 @click.option("--no-input", is_flag=True, help="Không hỏi gì: chỉ dùng các tùy chọn đã đưa.")
 def init(config_path, parent_name, labels, unit_names, xlsx_folder, google, supervisors,
          credentials, google_endpoint, data_dir, no_input) -> None:
-    from .ops import init as setup
-    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
-
     target = Path(config_path)
     answers = setup.Answers(target, parent_name, {}, list(unit_names), xlsx_folder, list(google),
                             list(supervisors), credentials, google_endpoint, data_dir, no_input)
@@ -673,8 +715,6 @@ def _console_fallback(error: UnicodeError) -> tuple[str, int]:
     """Codec error handler: a character the code page lacks is written decomposed (cp1258
     has the Vietnamese tone marks as combining characters), else without its marks ("ệ" →
     "e" under cp1252), else as "?"."""
-    import unicodedata
-
     if not isinstance(error, UnicodeEncodeError):
         raise error
     out = []
@@ -695,8 +735,6 @@ def _console_fallback(error: UnicodeError) -> tuple[str, int]:
 def safe_console() -> None:
     """Console output never crashes: text a code page cannot encode (cp1252, cp1258, a
     redirected Windows console) is written decomposed, without its marks, or as "?"."""
-    import codecs
-
     try:
         codecs.lookup_error(CONSOLE_ERRORS)
     except LookupError:

@@ -75,7 +75,7 @@ def test_check_json_contract(demo):
                                       "--format", "json", "--no-history"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["as_of", "year", "units", "findings"]
+    assert list(doc) == ["as_of", "year", "units", "findings", "counts"]
     assert doc["as_of"] == AS_OF and doc["year"] == 2026
     assert all(list(u) == ["code", "name", "status", "message"] for u in doc["units"])
     assert {u["status"] for u in doc["units"]} == {"ok"}

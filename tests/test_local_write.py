@@ -1,6 +1,6 @@
 """Local write-back on real .xlsx files: staff cells untouched, flags on the right rows, no
-rewrite when nothing changed, copies for workbooks openpyxl cannot round-trip, never a write to
-a corrupt or changed file, backups rotated."""
+rewrite when nothing changed, workbooks with charts, formulas or macros written in place, never
+a write to a corrupt or changed file, backups rotated."""
 from __future__ import annotations
 
 import dataclasses
@@ -22,7 +22,15 @@ from helpers import TEMPLATE, cell, meeting
 from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
-from sheets_sync.core.flagplan import COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN, FlagPlan
+from sheets_sync.core.flagplan import (
+    DRY_RUN,
+    SKIPPED,
+    UNCHANGED,
+    WRITTEN,
+    FlagPlan,
+    flag_row_height,
+)
+from sheets_sync.core.rules.catalog import rule_fix_vi
 from sheets_sync.sources.local_reader import LocalBackend, file_sha256, read_xlsx
 from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sync.writeplan import plan_unit
@@ -208,8 +216,8 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     assert "Đã ghi" in res.message and "Kiểm tra" in res.message
     assert snapshot(path, plan) == before
     assert col_ranges_ok(path)
-    assert backups_of(path, backups)[0].read_bytes() == original
-    assert backups_of(path, backups)[0].name == "nhan-thinh-20261125-060000.xlsx"
+    assert backups_of(path, backups, "NT")[0].read_bytes() == original
+    assert backups_of(path, backups, "NT")[0].name == "NT-nhan-thinh-20261125-060000.xlsx"
 
     wb = openpyxl.load_workbook(path)
     ws = wb["Sinh hoạt"]
@@ -217,16 +225,21 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     st, de = hdr.index(STATUS) + 1, hdr.index(DETAILS) + 1
     assert [ws.cell(r, st).value for r in (2, 3, 4)] == [LABELS["ok"], LABELS["error"],
                                                          LABELS["ok"]]
-    assert ws.cell(3, de).value == "[MEET-WINDOW] Sinh hoạt ngày 12/10/2026, ngoài khung ngày 1–7."
-    assert ws.cell(4, de).value == "[MEET-PREFERRED-DAY] Ngày 3."
+    assert ws.cell(3, de).value == ("Sinh hoạt ngoài ngày quy định: Sinh hoạt ngày 12/10/2026, "
+                                     "ngoài khung ngày 1–7 → " + rule_fix_vi("MEET-WINDOW"))
+    assert ws.cell(4, de).value is None  # a note is summarised in Kiểm tra, not in the row
     assert ws.cell(2, de).value is None
+    # the flagged row is as tall as its wrapped tool cells; the others keep the default
+    assert ws.row_dimensions[3].height == flag_row_height(LABELS["error"], ws.cell(3, de).value)
+    assert ws.row_dimensions[3].height > 15 and ws.row_dimensions[4].height is None
     assert ws.cell(4, hdr.index("Ghi chú") + 1).data_type == "s"  # staff "=…" text stays text
     ws = wb["Chi bộ"]
     assert ws.cell(3, 12).value == STATUS and ws.cell(3, 13).value == DETAILS
     assert ws.cell(3, 12).font.b and ws.cell(3, 13).fill.fgColor.rgb.endswith("D9D9D9")
     assert ws.column_dimensions["M"].width == 50
     assert [ws.cell(r, 12).value for r in (4, 5)] == [LABELS["ok"], LABELS["warning"]]
-    assert ws.cell(5, 13).value == "[CELL-ASSIGNEE] Chưa phân công."
+    assert ws.cell(5, 13).value == ("Chưa phân công phụ trách: Chưa phân công → "
+                                     + rule_fix_vi("CELL-ASSIGNEE"))
     assert ws.cell(5, 13).alignment.wrap_text
     ws = wb["Triển khai"]
     assert ws.cell(1, 7).value == STATUS and ws.cell(2, 7).value == LABELS["ok"]
@@ -238,7 +251,7 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     assert plan2.is_empty, plan2.describe()
     res2 = write_local(path, plan2, r2.raw.meta, out, backups, now=NOW + timedelta(hours=1))
     assert res2.status == UNCHANGED and stamp(path) == stamp1
-    assert len(backups_of(path, backups)) == 1
+    assert len(backups_of(path, backups, "NT")) == 1
 
 
 def test_injection_like_messages_stay_strings(tmp_path):
@@ -251,12 +264,13 @@ def test_injection_like_messages_stay_strings(tmp_path):
     wb = openpyxl.load_workbook(path)
     ws = wb[TEMPLATE.check_tab]
     cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
-    assert cells[INJECTION].data_type == "s"
+    late, missing = f"Triển khai muộn: {INJECTION}", "Thiếu sinh hoạt thường kỳ: #N/A"
+    assert cells[late].data_type == "s"
     assert cells["=1+1"].data_type == "s"
-    assert cells["#N/A"].data_type == "s"
+    assert cells[missing].data_type == "s"
     raw = read_xlsx(path)  # and values read back as the same strings (no formula, no error)
     flat = {v for row in raw.sheet(TEMPLATE.check_tab).rows for v in row}
-    assert {INJECTION, "=1+1", "#N/A"} <= flat
+    assert {late, "=1+1", missing} <= flat
     with zipfile.ZipFile(path) as zf:
         xml = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets"))
     assert "<f>" not in xml and "IMPORTRANGE" in xml
@@ -315,14 +329,14 @@ def test_backups_rotate(tmp_path):
         res = write_local(path, plan, r.raw.meta, out, backups, backup_keep=2,
                           now=NOW + timedelta(minutes=k))
         assert res.status == WRITTEN
-    assert [p.name for p in backups_of(path, backups)] == ["u-20261125-060200.xlsx",
-                                                           "u-20261125-060300.xlsx"]
+    assert [p.name for p in backups_of(path, backups, "NT")] == ["NT-u-20261125-060200.xlsx",
+                                                           "NT-u-20261125-060300.xlsx"]
     assert (backups / "u-extra-20200101-000000.xlsx").exists()
     # same second twice: a second backup name, not an overwrite
     r, plan = plan_for(path, findings_for(msg="Lần 5."))
     write_local(path, plan, r.raw.meta, out, backups, backup_keep=5, now=NOW + timedelta(minutes=3))
-    assert [p.name for p in backups_of(path, backups)][-2:] == ["u-20261125-060300.xlsx",
-                                                                "u-20261125-060300-2.xlsx"]
+    assert [p.name for p in backups_of(path, backups, "NT")][-2:] == ["NT-u-20261125-060300.xlsx",
+                                                                "NT-u-20261125-060300-2.xlsx"]
 
 
 # --- never written --------------------------------------------------------------------------------
@@ -393,59 +407,57 @@ def test_a_zip_of_an_unsupported_version_is_reported_not_raised(tmp_path):
     assert "bị hỏng" in r.result.message and "v64.xlsx" in r.result.message
 
 
-# --- copies ---------------------------------------------------------------------------------------
+# --- in place, whatever the workbook holds (issue 11) ---------------------------------------------
 
-def test_workbook_with_chart_gets_a_flagged_copy(tmp_path):
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def test_workbook_with_chart_is_flagged_in_place(tmp_path):
     path = messy_workbook(tmp_path / "co-bieu-do.xlsx", chart=True)
     out, backups = dirs(tmp_path)
-    original = path.read_bytes()
-    s = stamp(path)
+    before = _parts(path)
     r, plan = plan_for(path, findings_for())
+    snap = snapshot(path, plan)
     res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
-    assert res.status == COPY, res.message
-    assert path.read_bytes() == original and stamp(path) == s
-    assert not backups.exists()
-    copy = out / "flagged" / "co-bieu-do.xlsx"
-    assert res.path == copy and copy.exists()
-    assert res.reasons == ["biểu đồ"]
-    assert "biểu đồ" in res.message and "không ghi trực tiếp" in res.message
-    assert str(copy) in res.message
-    ws = openpyxl.load_workbook(copy)["Sinh hoạt"]
+    assert res.status == WRITTEN and res.path == path, res.message
+    assert not out.exists()
+    after = _parts(path)
+    for name in before:
+        if name.startswith(("xl/charts/", "xl/drawings/", "xl/comments", "xl/sharedStrings")):
+            assert after[name] == before[name], name
+    assert snapshot(path, plan) == snap
+    ws = openpyxl.load_workbook(path)["Sinh hoạt"]
     hdr = [c.value for c in ws[1]]
     assert ws.cell(3, hdr.index(STATUS) + 1).value == LABELS["error"]
-
-    # rerun with the same data: the copy is already right, nothing is rewritten
-    cs = stamp(copy)
+    s = stamp(path)
     r2, plan2 = plan_for(path, findings_for())
-    res2 = write_local(path, plan2, r2.raw.meta, out, backups, now=NOW)
-    assert res2.status == UNCHANGED and stamp(copy) == cs and path.read_bytes() == original
-    # new findings: the copy is rewritten, the original still untouched
-    r3, plan3 = plan_for(path, findings_for(msg="Khác."))
-    assert write_local(path, plan3, r3.raw.meta, out, backups, now=NOW).status == COPY
-    assert path.read_bytes() == original
+    assert plan2.is_empty
+    assert write_local(path, plan2, r2.raw.meta, out, backups, now=NOW).status == UNCHANGED
+    assert stamp(path) == s
 
 
-def test_formula_in_staff_cell_gets_a_flagged_copy(tmp_path):
+def test_formula_in_staff_cell_is_kept_and_written_in_place(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx", formula=True)
     out, backups = dirs(tmp_path)
-    original = path.read_bytes()
     r, plan = plan_for(path, findings_for())
     res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
-    assert res.status == COPY and any("công thức" in x for x in res.reasons)
-    assert "Sinh hoạt!" in res.message
-    assert path.read_bytes() == original
+    assert res.status == WRITTEN, res.message
+    ws = openpyxl.load_workbook(path)["Sinh hoạt"]
+    hdr = [c.value for c in ws[1]]
+    assert ws.cell(2, hdr.index("Cột riêng của xã") + 1).value == "=1+1"
 
 
-def test_unsupported_part_gets_a_flagged_copy(tmp_path):
+def test_macro_part_survives_byte_for_byte(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx")
     with zipfile.ZipFile(path, "a") as zf:  # e.g. a macro project left by another tool
         zf.writestr("xl/vbaProject.bin", b"\x00\x01")
-    original = path.read_bytes()
     out, backups = dirs(tmp_path)
     r, plan = plan_for(path, findings_for())
     res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
-    assert res.status == COPY and "macro (VBA)" in res.reasons
-    assert path.read_bytes() == original
+    assert res.status == WRITTEN, res.message
+    assert _parts(path)["xl/vbaProject.bin"] == b"\x00\x01"
 
 
 def test_empty_plan_touches_nothing_even_without_backup_dir(tmp_path):
@@ -499,7 +511,7 @@ def test_end_to_end_with_real_findings_is_idempotent(tmp_path):
     # every row finding is on the row it names, in the Chi tiết column of that row
     wb = openpyxl.load_workbook(path)
     for f in report.findings:
-        if f.row is None:
+        if f.row is None or f.severity == INFO:  # notes: summarised in Kiểm tra
             continue
         tc = plan.tool_columns[f.tab]
         details = wb[f.tab].cell(f.row, tc.details_col + 1).value or ""

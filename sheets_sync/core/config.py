@@ -2,7 +2,6 @@
 file."""
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -15,8 +14,27 @@ from .errors import ConfigError
 from .findings import Finding
 from .rules import params as rule_params
 from .text import normalize
+from .typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULT_LABELS = {"parent": "Huyện ủy", "unit": "Đảng ủy xã, thị trấn", "cell": "Chi bộ"}
+# Lines of the Party document header and signature (Hướng dẫn 36-HD/VPTW) of the roll-up and
+# the report. Empty here = derived from the parent's name and the labels above
+# (``document_labels``), e.g. committee "HUYỆN ỦY LÝ NHÂN", symbol "-BC/BTCHU". The keys
+# committee, board, symbol and place are the ones `sheets-sync init` writes.
+DOCUMENT_LABELS = {
+    "committee": "",  # the issuing committee, top left: "HUYỆN ỦY LÝ NHÂN"
+    "board": "BAN TỔ CHỨC",  # the issuing body under it (bold)
+    "place": "",  # the place of the date line: "Lý Nhân"
+    "symbol": "",  # số ký hiệu after "Số": "-BC/BTCHU" (the dash is added when missing)
+    "signer_for": "",  # "T/M …" / "K/T …" line above the title, when the signer signs for
+    "signer_title": "TRƯỞNG BAN",
+    "signer_name": "",  # printed under the signature space when given
+    # A unit's own report (`report --unit`): the unit's committee issues it.
+    "unit_committee": "",  # the level above the unit: "ĐẢNG BỘ HUYỆN LÝ NHÂN"
+    "unit_symbol": "-BC/ĐU",
+    "unit_signer_for": "T/M ĐẢNG ỦY",
+    "unit_signer_title": "BÍ THƯ",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,19 @@ class GoogleConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """``[report]``: the December report and the §6 proposals (commendation / correction)."""
+    enabled: bool = False  # `run` also writes the report
+    commend_unit_min_score: float = 95.0  # composite score (0–100) at or above: commend …
+    commend_unit_max_errors: int = 2  # … with at most this many violations
+    correct_unit_max_score: float = 85.0  # below: needs correction
+    correct_unit_min_errors: int = 10  # or at least this many violations
+    correct_cell_min_errors: int = 3  # a cell with this many violations needs correction
+    findings_rows: int = 500  # rows of errors and warnings on the roll-up's `Vi phạm` sheet
+    recipients: tuple[str, ...] = ()  # "Nơi nhận" lines; empty = derived from the labels
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     parent_name: str
@@ -103,6 +134,8 @@ class Config:
     show_member_names: bool = False
     backup_keep: int = 5
     history_retention_days: int = 800
+    notes_per_row: bool = False  # [writeback] notes_per_row: write info findings in each row
+    report: ReportConfig = ReportConfig()
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -117,93 +150,25 @@ class Config:
 
 
 # --- schema ---------------------------------------------------------------------------------
-INT64_MAX = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class Typed:
-    """A config key's type and, for numbers, its allowed range (inclusive). A schema maps each
-    key to a ``Typed`` or a bare type (a bare ``int`` means 0 … 2**63-1)."""
-
-    kind: type
-    lo: int | float | None = None
-    hi: int | float | None = None
-
-
-def spec(value: Typed | type) -> Typed:
-    if isinstance(value, Typed):
-        return value
-    if value is int:
-        return Typed(int, 0, INT64_MAX)
-    return Typed(value)
-
-
-_TYPE_VI = {str: "chuỗi", int: "số nguyên", float: "số", bool: "true/false", dict: "bảng",
-            list: "danh sách", date: "ngày dạng YYYY-MM-DD (không kèm giờ)"}
-
-
-def _num(v: float) -> str:
-    return f"{v:,}".replace(",", ".") if isinstance(v, int) else f"{v:g}".replace(".", ",")
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, datetime):
-        return f"ngày giờ {value.isoformat()}"
-    if isinstance(value, date):
-        return f"ngày {value.isoformat()}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"chuỗi \"{value[:40]}\""
-    if isinstance(value, dict):
-        return "một bảng"
-    if isinstance(value, list):
-        return "một danh sách"
-    text = str(value)
-    return text if len(text) <= 40 else text[:20] + "…" + text[-5:]
-
-
-def check_value(value: Any, typed: Typed | type) -> str | None:
-    """None when ``value`` fits, else what is wrong (Vietnamese, for "mục X: …")."""
-    t = spec(typed)
-    expected = t.kind
-    ok = isinstance(value, expected) and not (expected in (int, float) and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
-    if expected is date and isinstance(value, datetime):
-        ok = False
-    if not ok:
-        return f"phải là {_TYPE_VI.get(expected, expected.__name__)}, không phải {_shown(value)}."
-    if expected is str and not value.strip():
-        return "không được để trống."
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"phải là một số hữu hạn, không phải {_shown(value)}."
-    if expected in (int, float) and (t.lo is not None or t.hi is not None):
-        lo = -math.inf if t.lo is None else t.lo
-        hi = math.inf if t.hi is None else t.hi
-        if not lo <= value <= hi:
-            if t.lo is not None and t.hi is not None:
-                span = f"từ {_num(t.lo)} đến {_num(t.hi)}"
-            elif t.lo is not None:
-                span = f"từ {_num(t.lo)} trở lên"
-            else:
-                span = f"không quá {_num(hi)}"
-            return f"phải {span}, không phải {_shown(value)}."
-    return None
-
 
 # Each table: key -> expected type (or Typed with its range). Anything else is rejected.
 _TOP = {"parent", "units", "supervisors", "labels", "rules", "accepted", "state", "output",
-        "google", "rollup", "writeback", "history"}
+        "google", "rollup", "writeback", "history", "report"}
 _PARENT = {"name": str}
 _UNIT = {"code": str, "name": str, "path": str, "spreadsheet": str, "rules": dict}
 _SUPERVISOR = {"name": str, "role": str, "units": list, "aliases": list, "code": str}
 # committee/board/symbol/place: the Party document header ("HUYỆN ỦY LÝ NHÂN" / "BAN TỔ CHỨC",
-# "Số   -BC/BTCHU", "Lý Nhân, ngày …"); optional, written by `sheets-sync init`.
-_LABELS = {"parent": str, "unit": str, "cell": str, "committee": str, "board": str, "symbol": str,
-           "place": str}
+# "Số   -BC/BTCHU", "Lý Nhân, ngày …"), written by `sheets-sync init`; with the signer and the
+# unit report's lines (DOCUMENT_LABELS), derived when absent (``document_labels``).
+_LABELS = {"parent": str, "unit": str, "cell": str, **{k: str for k in DOCUMENT_LABELS}}
 _ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str,
              "row": Typed(int, 1, 1_048_576), "tab": str, "note": str}
+_REPORT = {"enabled": bool, "commend_unit_min_score": Typed(float, 0, 100),
+           "commend_unit_max_errors": Typed(int, 0, 1_000_000),
+           "correct_unit_max_score": Typed(float, 0, 100),
+           "correct_unit_min_errors": Typed(int, 0, 1_000_000),
+           "correct_cell_min_errors": Typed(int, 0, 1_000_000),
+           "findings_rows": Typed(int, 0, 1_000_000), "recipients": list}
 _STATE = {"dir": str}
 _OUTPUT = {"dir": str, "drive_file_id": str}
 _GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": Typed(int, 1, 3600),
@@ -211,7 +176,7 @@ _GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": Typed(int, 1, 3600)
            "reads_per_minute": Typed(int, 1, 60_000), "writes_per_minute": Typed(int, 1, 60_000),
            "workers": Typed(int, 1, 16)}
 _ROLLUP = {"show_member_names": bool}
-_WRITEBACK = {"backup_keep": Typed(int, 0, 1000)}
+_WRITEBACK = {"backup_keep": Typed(int, 0, 1000), "notes_per_row": bool}
 _HISTORY = {"retention_days": Typed(int, 1, 36_500)}
 
 
@@ -330,6 +295,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")
+    report = _report_config(r, data.get("report") or {})
     credentials = google.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
 
     return Config(
@@ -350,8 +316,48 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         ),
         show_member_names=rollup.get("show_member_names", False),
         backup_keep=writeback.get("backup_keep", 5),
+        notes_per_row=writeback.get("notes_per_row", False),
         history_retention_days=history.get("retention_days", 800),
+        report=report,
     )
+
+
+def _report_config(r: _Reader, data: Any) -> ReportConfig:
+    """``[report]``: types and ranges checked by the schema; scores as floats."""
+    got = dict(r.table(data, _REPORT, "report"))
+    for key in ("commend_unit_min_score", "correct_unit_max_score"):
+        if key in got:
+            got[key] = float(got[key])
+    if "recipients" in got:
+        got["recipients"] = r.strings(got["recipients"], "report.recipients")
+    return ReportConfig(**got)
+
+
+def document_labels(parent_name: str, labels: Any) -> dict[str, str]:
+    """The document labels with the derived defaults filled in: committee "<PARENT LABEL> <PLACE>"
+    in capitals, place from the parent's name, symbol "-BC/" + initials of the body and of
+    the parent label ("BAN TỔ CHỨC", "Huyện ủy" -> "-BC/BTCHU"), unit committee = the parent's
+    name in capitals."""
+    from .text import place_name
+
+    out = {**DEFAULT_LABELS, **DOCUMENT_LABELS, **dict(labels)}
+    place = out["place"] or place_name(parent_name)
+    out["place"] = place
+    if not out["committee"]:
+        out["committee"] = f"{out['parent']} {place}".upper()
+    if not out["symbol"]:
+        out["symbol"] = f"BC/{_initials(out['board'])}{_initials(out['parent'])}"
+    out["symbol"] = "-" + out["symbol"].lstrip("-")
+    if not out["unit_committee"]:
+        out["unit_committee"] = parent_name.upper()
+    out["unit_symbol"] = "-" + out["unit_symbol"].lstrip("-")
+    return out
+
+
+def _initials(text: str) -> str:
+    from .text import fold, nfc
+
+    return "".join("Đ" if w[0] in "đĐ" else fold(w[0]).upper() for w in nfc(text).split())
 
 
 UTF8_HINT = ("Hãy mở tệp bằng Notepad, chọn File → Save As…, ở ô Encoding chọn UTF-8, rồi "
@@ -397,9 +403,6 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return parse_config(data, path)
 
 
-# --as-of and --year: the calendar the rules compute with (month ends, grace days, previous
-# months) stays well inside Python's dates.
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 def parse_as_of(value: str | None) -> date:

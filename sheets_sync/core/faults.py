@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sqlite3
+import stat
 import tempfile
 from pathlib import Path
 
@@ -114,8 +116,6 @@ def sqlite_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> SheetsSyncEr
 def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
     """Less than ``margin`` bytes free where ``folder`` lives (SQLite reports a full disk as a
     plain I/O error when its shared-memory file cannot grow)."""
-    import shutil
-
     try:
         return shutil.disk_usage(folder).free < margin
     except OSError:
@@ -174,8 +174,6 @@ def not_regular_file(path: str | os.PathLike[str]) -> str | None:
     not exist: the caller says "not found"). Checked with ``stat`` alone, so a FIFO, a device
     (``/dev/zero``), a socket or a folder is refused before any ``open`` could block or read
     for ever."""
-    import stat
-
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

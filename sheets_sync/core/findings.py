@@ -6,9 +6,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
-SEVERITY_VI = {ERROR: "Vi phạm", WARNING: "Cảnh báo", INFO: "Lưu ý"}
+from .rules.catalog import rule_fix_vi, rule_name_vi
+from .severity import ERROR as ERROR
+from .severity import INFO as INFO
+from .severity import SEVERITY_ORDER as SEVERITY_ORDER
+from .severity import SEVERITY_VI as SEVERITY_VI
+from .severity import WARNING as WARNING
+
+ACCEPTED = "accepted"  # the count of findings whose explanation the Board accepted
+ACCEPTED_VI = "Đã chấp nhận giải trình"
+PENDING_VI = "Đã giải trình – chờ xem xét"
 
 # Unit statuses (template.md): the same words in JSON, run summaries, status and the roll-up.
 OK, UNCHANGED, STALE, UNREACHABLE, INVALID = "ok", "unchanged", "stale", "unreachable", "invalid"
@@ -22,8 +29,10 @@ STATUS_VI = {
 }
 
 # JSON field order of a finding (template.md contract).
+# ``accepted``: the Board accepted the explanation (config ``[[accepted]]``); such a finding is
+# not counted as a violation or warning anywhere (PLAN_INTERFACES.md).
 FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained",
-                  "message")
+                  "accepted", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +64,32 @@ class Finding:
         )
 
     @property
+    def counts_as(self) -> str:
+        """The count this finding belongs to: "accepted" when the Board accepted its
+        explanation (errors and warnings only), else its severity. A pending explanation still
+        counts as its severity."""
+        return ACCEPTED if self.accepted and self.severity != INFO else self.severity
+
+    @property
+    def explanation_vi(self) -> str:
+        """"Đã chấp nhận giải trình", "Đã giải trình – chờ xem xét" or ""."""
+        if self.severity == INFO:
+            return ""
+        if self.accepted:
+            return ACCEPTED_VI
+        return PENDING_VI if self.explained else ""
+
+    @property
     def flag_text(self) -> str:
-        """One line of the "Chi tiết kiểm tra" tool column."""
-        return f"[{self.rule}] {self.message}"
+        """One line of the "Chi tiết kiểm tra" tool column, for people: the rule's short
+        Vietnamese name, what is wrong with the row's own values, and what to do."""
+        message = self.message.strip()
+        message = message.removesuffix(".")
+        line = f"{rule_name_vi(self.rule)}: {message}"
+        if self.counts_as == ACCEPTED:
+            return f"✔ {line} — đã chấp nhận giải trình"
+        fix = rule_fix_vi(self.rule, self.severity)
+        return f"{line} → {fix}" if fix else line
 
 
 def with_acceptance(finding: Finding, accepted: bool) -> Finding:
@@ -94,6 +126,7 @@ class Report:
             "year": self.year,
             "units": [u.to_json() for u in self.units],
             "findings": [f.to_json() for f in self.sorted_findings()],
+            "counts": self.counts(),
         }
 
     @property
@@ -101,7 +134,57 @@ class Report:
         return all(u.status in READ_STATUSES for u in self.units)
 
     def counts(self, findings: Iterable[Finding] | None = None) -> dict[str, int]:
-        out = {ERROR: 0, WARNING: 0, INFO: 0}
-        for f in self.findings if findings is None else findings:
-            out[f.severity] += 1
+        """Errors, warnings, notes and accepted explanations; each finding counted once
+        (an accepted error or warning only under "accepted")."""
+        return count_findings(self.findings if findings is None else findings)
+
+
+def count_findings(findings: Iterable[Finding]) -> dict[str, int]:
+    out = {ERROR: 0, WARNING: 0, INFO: 0, ACCEPTED: 0}
+    for f in findings:
+        out[f.counts_as] += 1
+    return out
+
+
+@dataclass
+class FindingCounts:
+    """``count_findings`` with one more figure, for the roll-up and the report: errors and
+    warnings as ``Finding.counts_as`` puts them (an accepted explanation only under
+    ``accepted``), and of those errors and warnings, how many carry a pending explanation
+    (``explained``: still counted as their severity)."""
+
+    errors: int = 0
+    warnings: int = 0
+    explained: int = 0
+    accepted: int = 0
+    info: int = 0
+
+    def add(self, f: Finding) -> None:
+        kind = f.counts_as
+        if kind == ERROR:
+            self.errors += 1
+        elif kind == WARNING:
+            self.warnings += 1
+        elif kind == ACCEPTED:
+            self.accepted += 1
+        else:
+            self.info += 1
+        if f.explained and kind in (ERROR, WARNING):
+            self.explained += 1
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> FindingCounts:
+        out = cls()
+        for f in findings:
+            out.add(f)
         return out
+
+    def as_dict(self) -> dict[str, int]:
+        """``count_findings``'s keys, plus "explained"."""
+        return {ERROR: self.errors, WARNING: self.warnings, INFO: self.info,
+                ACCEPTED: self.accepted, "explained": self.explained}
+
+    def __add__(self, other: FindingCounts) -> FindingCounts:
+        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
+                             self.explained + other.explained, self.accepted + other.accepted,
+                             self.info + other.info)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .grid import col_letter
+from .a1 import a1, col_letter
 
 # Excel stores at most 32,767 characters in a cell (openpyxl silently truncates longer text) and
 # Google Sheets 50,000. A plan is backend-independent and must read back exactly as written (or
@@ -21,8 +21,19 @@ from .grid import col_letter
 MAX_CELL_CHARS = 32_767
 ELLIPSIS = "…"
 
-STATUS_WIDTH = 18  # suggested widths of appended tool columns (characters)
+# Widths of the tool columns (characters). Row heights are computed for these widths, so
+# writers keep the tool columns at them (tool-owned) and wrap both: the longest status label
+# ("⚠ Đã giải trình – chờ xem xét") takes two lines, which the row height allows for. (A wider
+# status column would add a printed page to narrow staff tabs printed at 100 %.)
+# ``FlagPlan.skipped_tabs`` reason of a tab with no free column left before XFD (Excel's last):
+# the writers refuse the whole workbook with it (the operator must clear the far-right cells).
+NO_ROOM = ("có ô ở quá cột XFD (16.384 cột, giới hạn của Excel) nên không còn chỗ cho hai cột "
+           "kết quả")
+
+STATUS_WIDTH = 18
 DETAILS_WIDTH = 50
+LINE_HEIGHT = 15.0  # points per text line (11 pt Calibri / Carlito / Liberation Sans, Arial 10)
+ROW_PADDING = 2.0  # points added to a multi-line row
 
 # Characters XML 1.0 (hence .xlsx) cannot hold; removed so a value reads back as written.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -87,6 +98,46 @@ def normalize_grid(rows: Iterable[Iterable[Any]] | None) -> list[list[str]]:
     return out
 
 
+# --- row heights ---------------------------------------------------------------------------------
+
+def _text_width(text: str) -> int:
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes word-wrapped in a column ``width`` characters wide (an estimate that
+    errs on the tall side: one character of margin, a word longer than a line is split)."""
+    if not text:
+        return 1
+    capacity = max(int(width) - 1, 1)
+    count = 0
+    for paragraph in text.split("\n"):
+        lines, used = 1, 0
+        for word in paragraph.split():
+            w = _text_width(word)
+            if used and used + 1 + w > capacity:
+                lines, used = lines + 1, 0
+            if w > capacity:  # split inside the word
+                extra, used = divmod(used + w, capacity)
+                lines += extra
+                continue
+            used += (1 if used else 0) + w
+        count += lines
+    return count
+
+
+def row_height(cells: Iterable[tuple[str, float]]) -> float | None:
+    """The height (points) a row needs to show every line of ``cells`` ((text, column width)
+    pairs), or None when one line is enough (the sheet's default height)."""
+    lines = max((wrapped_lines(t, w) for t, w in cells), default=1)
+    return None if lines <= 1 else lines * LINE_HEIGHT + ROW_PADDING
+
+
+def flag_row_height(status: str, details: str) -> float | None:
+    """The height of a data row from its two tool cells (None = default height)."""
+    return row_height(((status, STATUS_WIDTH), (details, DETAILS_WIDTH)))
+
+
 # --- the plan -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -103,7 +154,7 @@ class CellChange:
 
     @property
     def a1(self) -> str:
-        return f"{col_letter(self.col)}{self.row}"
+        return a1(self.row, self.col)
 
 
 @dataclass(frozen=True)
@@ -129,6 +180,18 @@ class FlagPlan:
     guide_grid: list[list[str]] | None = None
     guide_exists: bool = False
     skipped_tabs: dict[str, str] = field(default_factory=dict)  # sheet title -> reason (vi)
+    # PLAN_INTERFACES.md. Sheet title -> 1-based row -> height in points (None = default
+    # height). Data tabs: only rows whose height changes. The Kiểm tra tab: every row of a
+    # rewritten grid; its rows with a height are the ones to wrap (top-aligned).
+    row_heights: dict[str, dict[int, float | None]] = field(default_factory=dict)
+    # (0-based grid row, 0-based grid col) of ``check_grid`` -> (sheet title, 1-based row):
+    # an internal link from the Kiểm tra cell to that row.
+    check_links: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+    # Rows at the top of ``check_grid`` repeated on every printed page (A4 landscape, 1 page
+    # wide); 0 = none.
+    check_header_rows: int = 0
+    # Suggested widths (characters) of the Kiểm tra columns A, B, …; empty = writer's default.
+    check_widths: list[float] = field(default_factory=list)
 
     @property
     def check_tab_changed(self) -> bool:
@@ -141,7 +204,11 @@ class FlagPlan:
     @property
     def is_empty(self) -> bool:
         return not (self.changes or self.new_columns or self.check_grid is not None
-                    or self.guide_grid is not None)
+                    or self.guide_grid is not None or self.data_row_heights())
+
+    def data_row_heights(self) -> dict[str, dict[int, float | None]]:
+        """``row_heights`` without the Kiểm tra tab (heights planned for the data tabs)."""
+        return {t: h for t, h in self.row_heights.items() if h and t != self.check_sheet}
 
     def changes_by_sheet(self) -> dict[str, list[CellChange]]:
         out: dict[str, list[CellChange]] = {}
@@ -156,12 +223,15 @@ class FlagPlan:
         lines: list[str] = []
         by_sheet = self.changes_by_sheet()
         budget = DESCRIBE_CELLS if limit is None else limit
-        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns])):
+        heights = self.data_row_heights()
+        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns, *heights])):
             cols = self.new_columns.get(sheet)
             if cols:
                 names = ", ".join(f"'{h}'" for _, h in cols)
                 lines.append(f"{sheet}: thêm cột {names} "
                              f"(cột {', '.join(col_letter(c) for c, _ in cols)}).")
+            if heights.get(sheet):
+                lines.append(f"{sheet}: chỉnh chiều cao {len(heights[sheet])} dòng.")
             changes = by_sheet.get(sheet, [])
             if not changes:
                 continue

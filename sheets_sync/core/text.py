@@ -25,11 +25,17 @@ def normalize(s: str) -> str:
     return nfc(_SPACES.sub(" ", s.translate(_INVISIBLE)).strip().casefold())
 
 
+def strip_diacritics(s: str) -> str:
+    """The text without Vietnamese diacritics, case kept: "Đảng ủy" -> "Dang uy"."""
+    decomposed = unicodedata.normalize("NFD", s)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("đ", "d").replace("Đ", "D")
+
+
 @lru_cache(maxsize=1 << 16)
 def fold(s: str) -> str:
     """``normalize`` without diacritics: "Mã chi bộ" -> "ma chi bo", "Đảng" -> "dang"."""
-    decomposed = unicodedata.normalize("NFD", normalize(s))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d")
+    return strip_diacritics(normalize(s))
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
@@ -53,3 +59,24 @@ def clean_text(raw: Any) -> str | None:
     if raw is None:
         return None
     return nfc(str(raw)).strip() or None
+
+
+_PLACE_PREFIXES = tuple(sorted((
+    "đảng bộ", "đảng ủy", "đảng uỷ", "huyện ủy", "huyện uỷ", "tỉnh ủy", "tỉnh uỷ", "thành ủy",
+    "thành uỷ", "thị ủy", "thị uỷ", "quận ủy", "quận uỷ", "huyện", "tỉnh", "thành phố", "thị xã",
+    "thị trấn", "quận", "xã", "phường", "đặc khu",
+), key=len, reverse=True))
+
+
+def place_name(parent_name: str) -> str:
+    """The place for the date line: "Đảng bộ huyện Lý Nhân" -> "Lý Nhân"."""
+    s = unicodedata.normalize("NFC", parent_name).strip()
+    while True:
+        low = s.casefold()
+        for p in _PLACE_PREFIXES:
+            if low.startswith(p + " "):
+                s = s[len(p):].strip()
+                break
+        else:
+            break
+    return s or parent_name.strip()

@@ -31,6 +31,7 @@ from ..core.errors import SheetsSyncError
 from ..core.grid import _required_column, parse_unit
 from ..core.template import Template, load_template
 from ..core.text import closest, normalize
+from ..sources.local_reader import LocalBackend
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 ROLE_VI = {"owner": "Chủ sở hữu", "organizer": "Người quản lý", "fileOrganizer": "Người quản lý",
@@ -308,8 +309,6 @@ def _sharing(unit: UnitConfig, key: str, permissions: list[dict]) -> Check:
 # --- local units --------------------------------------------------------------------------------
 
 def _local_unit(unit: UnitConfig, template: Template, as_of: date, checks: list[Check]) -> None:
-    from ..sources.local_reader import LocalBackend
-
     name = f"{unit.code} — tệp"
     if unit.path is None or not Path(unit.path).exists():
         checks.append(Check(name, False, f"Không tìm thấy tệp {unit.path}.",
@@ -382,12 +381,9 @@ def template_drift(template: Template, raw, unit: UnitConfig, as_of: date | None
 def _drift(unit: UnitConfig, raw, template: Template, as_of: date, google: bool) -> Check:
     name = f"{unit.code} — mẫu bảng tính"
     problems, optional = template_drift(template, raw, unit, as_of)
-    if google:
-        fix = (f"Chạy: sheets-sync templates apply --unit {unit.code} (thêm tab/cột còn thiếu, "
-               f"không đụng dữ liệu); tab/cột có tên gần giống thì sửa lại tên cho đúng mẫu.")
-    else:
-        fix = ("Thêm tab/cột còn thiếu theo mẫu (xem mẫu: sheets-sync templates export --output "
-               "mau.xlsx); tab/cột có tên gần giống thì sửa lại tên cho đúng mẫu.")
+    # both kinds: templates apply edits a local workbook surgically too (issue 11)
+    fix = (f"Chạy: sheets-sync templates apply --unit {unit.code} (thêm tab/cột còn thiếu, "
+           f"không đụng dữ liệu); tab/cột có tên gần giống thì sửa lại tên cho đúng mẫu.")
     if problems:
         message = " ".join(problems)
         if optional:

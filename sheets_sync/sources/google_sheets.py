@@ -13,9 +13,16 @@ import json
 import re
 from pathlib import Path
 
+import google.auth.exceptions as auth_errors
+import gspread
+import requests
+from google.auth import crypt
+
+from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
 from ..core.errors import ConfigError, UnitReadError
 from ..core.findings import UNREACHABLE
+from ..core.flagplan import WriteResult, key_text
 from ..core.raw import RawSheet, RawWorkbook
 from .google_http import Quota, RequestStats, RetryPolicy, make_client
 
@@ -77,8 +84,6 @@ def load_service_account(path: Path) -> dict:
         raise ConfigError(f"Tệp khóa {path}: trường {', '.join(wrong)} phải là chuỗi không rỗng. "
                           f"{KEY_FIX}")
     try:
-        from google.auth import crypt
-
         crypt.RSASigner.from_service_account_info(info)
     except (ValueError, TypeError, IndexError):
         raise ConfigError(f"Khóa riêng (private_key) trong tệp khóa {path} bị hỏng hoặc không "
@@ -138,9 +143,6 @@ class GoogleBackend:
         return f"Hãy chia sẻ bảng tính với {self.client_email} quyền Người chỉnh sửa."
 
     def _failure(self, unit: UnitConfig, error: Exception, action: str = "đọc") -> UnitReadError:
-        import google.auth.exceptions as auth_errors
-        import requests
-
         key = spreadsheet_key(unit.spreadsheet)
         code = getattr(getattr(error, "response", None), "status_code", None)
         if isinstance(error, auth_errors.GoogleAuthError) and (
@@ -184,10 +186,6 @@ class GoogleBackend:
                              UNREACHABLE)
 
     def _call(self, unit: UnitConfig, fn, action: str = "đọc"):
-        import google.auth.exceptions as auth_errors
-        import gspread
-        import requests
-
         self.transport.unit = unit.code
         try:
             return fn()
@@ -205,8 +203,6 @@ class GoogleBackend:
         Drive answers 404 both for a deleted file and for one not shared with the service
         account; only then one Sheets metadata request tells the two apart (403 = not shared).
         """
-        import gspread
-
         key = spreadsheet_key(unit.spreadsheet)
         http = self.client.http_client
 
@@ -251,12 +247,6 @@ class GoogleBackend:
 
 # --- write-back --------------------------------------------------------------------------------
 
-def _a1(col: int, row: int) -> str:
-    from ..core.grid import col_letter
-
-    return f"{col_letter(col)}{row}"
-
-
 def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
     """``grid`` padded with "" so that it also clears what the old content covered."""
     height = max(len(grid), len(old_rows))
@@ -283,8 +273,6 @@ class GoogleWriter:
         row 1 down to the last changed row: each changed row must still hold the keys that were
         checked, and the header cell of each key column must still be where it was. A tab that
         only gets its tool-column headers has its header row compared instead."""
-        from ..core.flagplan import key_text
-
         spans: dict[tuple[str, int], int] = {}
         for c in plan.changes:
             if c.sheet in plan.skipped_tabs:
@@ -295,7 +283,7 @@ class GoogleWriter:
         header_only = [t for t in plan.new_columns
                        if t not in with_changes and t not in plan.skipped_tabs
                        and t in plan.tool_columns]
-        ranges = [f"{quote_title(s)}!{_a1(col, 1)}:{_a1(col, last)}"
+        ranges = [f"{quote_title(s)}!{a1(1, col)}:{a1(last, col)}"
                   for (s, col), last in spans.items()]
         ranges += [f"{quote_title(t)}!{plan.tool_columns[t].header_row}:"
                    f"{plan.tool_columns[t].header_row}" for t in header_only]
@@ -409,7 +397,7 @@ class GoogleWriter:
                 continue
             header_row = plan.tool_columns[title].header_row
             for col, header in cols:
-                data.append({"range": f"{quote_title(title)}!{_a1(col, header_row)}",
+                data.append({"range": f"{quote_title(title)}!{a1(header_row, col)}",
                              "values": [[header]]})
         for c in plan.changes:
             if c.sheet in skip:
@@ -426,8 +414,6 @@ class GoogleWriter:
         return data, cells
 
     def apply(self, unit: UnitConfig, read, plan):
-        from ..core.flagplan import WriteResult
-
         if plan.is_empty:
             return WriteResult("unchanged", "Không có gì thay đổi.")
         key = spreadsheet_key(unit.spreadsheet)

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..core.atomic import replace_durably
 from .lock import run_lock
-from .store import DB_NAME, SCHEMA_VERSION, Store
+from .store import _SCHEMA_V1, DB_NAME, SCHEMA_VERSION, Store, load_raw
 
 log = logging.getLogger(__name__)
 HEALTHY, RECOVERED, FRESH, DECLINED = "healthy", "recovered", "fresh", "declined"
@@ -109,8 +110,6 @@ def _rebuild_index(path: Path) -> None:
     """Make a recovered database a complete store: the pulls whose grids still load are kept,
     the key index (row_keys, row_versions) is rebuilt from them by the v1 → v2 migration — the
     same code that built it — and the acknowledgements are kept."""
-    from .store import _SCHEMA_V1, load_raw
-
     conn = sqlite3.connect(path)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -210,7 +209,7 @@ def repair(state_dir: Path, agree_fresh: Callable[[str], bool]) -> RepairResult:
                     break
             if method:
                 kept = _set_aside(path, stamp)
-                os.replace(target, path)
+                replace_durably(target, path)  # the recovered store, flushed before the swap
                 pulls = _usable(path) or 0
                 return RepairResult(
                     RECOVERED, f"Đã khôi phục kho lịch sử {path} bằng công cụ của SQLite "

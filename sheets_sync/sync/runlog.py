@@ -39,6 +39,7 @@ import click
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+from ..core.atomic import write_text_atomic
 from ..core.errors import SheetsSyncError
 
 LOGS_DIR = "logs"
@@ -248,15 +249,8 @@ def _safe_command(command: str) -> str:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    os.close(fd)  # mkstemp: the file is private to this user (0600), as the rename keeps it
+    write_text_atomic(path, text, tmp=Path(tmp))
 
 
 class RunLog:

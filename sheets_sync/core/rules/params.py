@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConfigError
+from ..typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULTS = MappingProxyType({
     # Regular meeting window (CT §5)
@@ -70,8 +71,6 @@ SCORE_RANGE = (0, 100)  # rating_thresholds: a meeting's score
 
 
 def _check(name: str, value: Any, where: str) -> object:
-    from ..config import FIRST_YEAR, LAST_YEAR, Typed, check_value
-
     if name not in DEFAULTS:
         raise ConfigError(f"{where}: tham số quy tắc không có: '{name}'. Xem 'sheets-sync rules'.")
     default = DEFAULTS[name]

@@ -14,6 +14,7 @@ from sheets_sync.core.rules.annual import POOR, RANK, derive_level
 from sheets_sync.core.rules.base import is_due, meeting_deadline
 from sheets_sync.core.rules.params import DEFAULTS
 from sheets_sync.core.template import Template
+from sheets_sync.core.text import strip_diacritics as strip_marks  # one home: core.text
 
 PARENT_NAME = "Đảng bộ huyện Lý Nhân"
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -320,11 +321,6 @@ class Unit:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def strip_marks(text: str) -> str:
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-
 
 def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
