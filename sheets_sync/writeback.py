@@ -155,6 +155,12 @@ class FlagPlan:
     guide_grid: list[list[str]] | None = None
     guide_exists: bool = False
     skipped_tabs: dict[str, str] = field(default_factory=dict)  # sheet title -> reason (vi)
+    # PLAN_INTERFACES.md (filled by the texts work; writers accept them empty):
+    # sheet title -> 1-based row -> height in points (None = default height)
+    row_heights: dict[str, dict[int, float | None]] = field(default_factory=dict)
+    # (grid row, grid col) in check_grid -> (target sheet title, target 1-based row)
+    check_links: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+    check_header_rows: int = 0  # rows of Kiểm tra repeated when printing
 
     @property
     def check_tab_changed(self) -> bool:
@@ -250,14 +256,17 @@ def _column_empty(rows: list[list[Any]], ci: int) -> bool:
     return all(ci >= len(r) or _is_empty(r[ci]) for r in rows)
 
 
-def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
+def free_columns(rows: list[list[Any]], header_r: int, count: int,
+                 occupied: Iterable[int] = ()) -> list[int]:
     """``count`` wholly empty columns after the last used column of the header row (a stray
-    staff value further right in a data row is never overwritten)."""
+    staff value further right in a data row is never overwritten, nor a column in
+    ``occupied``: e.g. formulas whose results are empty)."""
     header = rows[header_r]
+    taken = set(occupied)
     last = max((ci for ci, v in enumerate(header) if not _is_empty(v)), default=-1)
     out, ci = [], last + 1
     while len(out) < count:
-        if _column_empty(rows, ci):
+        if _column_empty(rows, ci) and ci not in taken:
             out.append(ci)
         ci += 1
     return out
@@ -426,7 +435,8 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         wanted_new = [h for h, c in ((template.status_header, status_col),
                                      (template.details_header, details_col)) if c is None]
         if wanted_new:
-            free = iter(free_columns(rows, header_r, len(wanted_new)))
+            occupied = (raw.meta.get("formula_cols") or {}).get(title, ())
+            free = iter(free_columns(rows, header_r, len(wanted_new), occupied))
             added = []
             if status_col is None:
                 status_col = next(free)

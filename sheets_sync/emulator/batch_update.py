@@ -12,7 +12,7 @@ import random
 from dataclasses import replace
 from typing import Any, Callable
 
-from . import cells, errors, fieldmask, metadata, proto
+from . import cells, devmeta, errors, fieldmask, metadata, proto
 from .cells import Cell
 from .sheet import Sheet
 from .spreadsheet import DEFAULT_COLUMNS, DEFAULT_ROWS, MAX_CELLS, Spreadsheet, new_sheet_properties
@@ -78,6 +78,8 @@ class BatchUpdate:
             "addConditionalFormatRule": self.add_conditional_format_rule,
             "updateConditionalFormatRule": self.update_conditional_format_rule,
             "deleteConditionalFormatRule": self.delete_conditional_format_rule,
+            "createDeveloperMetadata": self.create_developer_metadata,
+            "deleteDeveloperMetadata": self.delete_developer_metadata,
         }
 
     def run(self, requests: list[dict]) -> list[dict]:
@@ -448,3 +450,21 @@ class BatchUpdate:
     def delete_conditional_format_rule(self, request: dict) -> dict:
         sheet, index = self._rule_at(request.get("sheetId"), request.get("index"))
         return {"rule": metadata.conditional_format(sheet.conditional_formats.pop(index))}
+
+    # --- developer metadata ---------------------------------------------------------
+    def create_developer_metadata(self, request: dict) -> dict:
+        used = {m["metadataId"] for _, m in devmeta.all_metadata(self.ss)}
+        new_id = self.rng.randrange(1, 2**31)
+        while new_id in used:
+            new_id = self.rng.randrange(1, 2**31)
+        try:
+            return {"developerMetadata": devmeta.create(self.ss, request, new_id)}
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+
+    def delete_developer_metadata(self, request: dict) -> dict:
+        try:
+            deleted = devmeta.delete(self.ss, request.get("dataFilter") or {})
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+        return {"deletedDeveloperMetadata": deleted} if deleted else {}

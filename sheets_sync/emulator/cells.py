@@ -165,10 +165,17 @@ def render(cell: Cell | None, effective: Any, value_option: str, datetime_option
     return effective
 
 
+# ErrorValue.type (discovery ``ErrorValue``) of each error code a cell can show.
+ERROR_TYPES = {"#NULL!": "NULL_VALUE", "#DIV/0!": "DIVIDE_BY_ZERO", "#VALUE!": "VALUE",
+               "#REF!": "REF", "#NAME?": "NAME", "#NUM!": "NUM", "#N/A": "N_A",
+               "#ERROR!": "ERROR"}
+
+
 def extended_value(value: Any) -> dict:
     """Sheets ``ExtendedValue`` of a stored or effective value."""
     if isinstance(value, ErrorValue):
-        return {"errorValue": {"type": "ERROR", "message": value.code}}
+        return {"errorValue": {"type": ERROR_TYPES.get(value.code, "ERROR"),
+                               "message": f"Error {value.code} in this cell."}}
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, (int, float)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from . import a1, cells, grid, proto
+from . import a1, cells, devmeta, grid, proto
 from .formula import Evaluator
 from .sheet import Sheet
 from .spreadsheet import Spreadsheet
@@ -63,7 +63,14 @@ def _cell_data(ss: Spreadsheet, sheet: Sheet, r: int, c: int, evaluator: Evaluat
 
 def _dimension(sheet: Sheet, dimension: str, index: int) -> dict:
     props = sheet.dimension_props[dimension].get(index, {})
-    return proto.prune({"pixelSize": _PIXELS[dimension], **props})
+    out = proto.prune({"pixelSize": _PIXELS[dimension], **props})
+    located = [devmeta.resource(m) for m in sheet.developer_metadata
+               if m["location"].get("dimensionRange", {}).get("dimension") == dimension
+               and m["location"]["dimensionRange"]["startIndex"] <= index
+               < m["location"]["dimensionRange"]["endIndex"]]
+    if located:
+        out["developerMetadata"] = located
+    return out
 
 
 def grid_data(ss: Spreadsheet, sheet: Sheet, box: a1.Box, evaluator: Evaluator) -> dict:
@@ -109,6 +116,10 @@ def render(ss: Spreadsheet, ranges: list[str] | None = None, include_grid: bool 
             out["conditionalFormats"] = [conditional_format(r) for r in sheet.conditional_formats]
         if sheet.protected_ranges:
             out["protectedRanges"] = [protected_range(p) for p in sheet.protected_ranges]
+        on_sheet = [devmeta.resource(m) for m in sheet.developer_metadata
+                    if "dimensionRange" not in m["location"]]
+        if on_sheet:
+            out["developerMetadata"] = on_sheet
         sheets.append(out)
     return {
         "spreadsheetId": ss.spreadsheet_id,
