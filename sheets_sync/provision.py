@@ -31,6 +31,7 @@ this apply always gets its validation.
 """
 from __future__ import annotations
 
+
 import hashlib
 import json
 import zlib
@@ -38,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backends.base import RawSheet, RawWorkbook
-from .backends.gsheets import VALUE_PARAMS, GoogleBackend, quote_title, spreadsheet_key
+from .backends.gsheets import (VALUE_PARAMS, GoogleBackend, anchor_requests, quote_title,
+                               spreadsheet_key, tool_metadata)
 from .config import UnitConfig
 from .errors import UnitReadError
 from .export import (FILL_OPTIONAL, FILL_REQUIRED, FILL_TOOL_CELLS, FILL_TOOL_HEADER, GUIDE_WIDTHS,
@@ -62,7 +64,8 @@ METADATA_FIELDS = (
     "properties(locale,timeZone),"
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount)),"
     "protectedRanges(protectedRangeId,range,description,warningOnly),"
-    "conditionalFormats(ranges,booleanRule(condition)))"
+    "conditionalFormats(ranges,booleanRule(condition)),"
+    "data(columnMetadata(developerMetadata)))"
 )
 TOOL_TAB_NOTE = "Tab do phần mềm ghi — không sửa"
 NUMBER_FORMATS = {
@@ -247,6 +250,9 @@ class _Planner:
         self.sheets = [_Sheet.from_meta(s) for s in meta.get("sheets", [])]
         self.by_title = {s.title: s for s in self.sheets}
         self.used_ids = {s.sheet_id for s in self.sheets}
+        # developer metadata anchoring each tab's tool columns (backends.gsheets.TOOL_KEY)
+        self.tool_meta = {s.get("properties", {}).get("sheetId", 0):
+                          tool_metadata(s.get("data", [])) for s in meta.get("sheets", [])}
         self.head: list[dict] = []  # spreadsheet properties, addSheet, appendDimension
         self.props: list[dict] = []  # frozen rows, column widths
         self.formats: list[dict] = []  # repeatCell on cells the tool added
@@ -510,6 +516,9 @@ class _Planner:
 
     def install_tool_protection(self, tab: Tab, sheet_id: int, ours: list[dict], header_r: int,
                                 status: int, details: int, title: str | None = None) -> None:
+        anchors, _ = anchor_requests(sheet_id, self.tool_meta.get(sheet_id, {}),
+                                     {"status": status, "details": details})
+        self.protection.extend(anchors)
         fingerprint = validation_fingerprint(tab)
         description = _description(TOOL_NOTE, fingerprint)
         cols = sorted({status, details})

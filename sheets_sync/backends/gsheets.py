@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +298,36 @@ def tool_metadata(data: list[dict]) -> dict[str, list[int]]:
     return out
 
 
+def metadata_id(sheet_id: int, role: str, col: int) -> int:
+    """A deterministic metadataId (a dry run plans the requests a real run sends)."""
+    return zlib.crc32(f"{TOOL_KEY}:{sheet_id}:{role}:{col}".encode()) % (2**31 - 1) + 1
+
+
+def anchor_requests(sheet_id: int, have: dict[str, list[int]], wanted: dict[str, int]
+                    ) -> tuple[list[dict], dict[str, int]]:
+    """``batchUpdate`` requests that put the tool-column developer metadata on the columns
+    ``wanted`` (role -> 0-based column) of a sheet whose metadata is ``have`` (role ->
+    [column, metadataId]), and the metadataId of each role afterwards."""
+    requests: list[dict] = []
+    ids: dict[str, int] = {}
+    for role, col in wanted.items():
+        found = have.get(role)
+        if found and found[0] == col:
+            ids[role] = found[1]
+            continue
+        if found:  # on another column (the header was renamed or retyped elsewhere)
+            requests.append({"deleteDeveloperMetadata": {"dataFilter": {
+                "developerMetadataLookup": {"metadataId": found[1]}}}})
+        new_id = metadata_id(sheet_id, role, col)
+        requests.append({"createDeveloperMetadata": {"developerMetadata": {
+            "metadataId": new_id, "metadataKey": TOOL_KEY, "metadataValue": role,
+            "location": {"dimensionRange": {"sheetId": sheet_id, "dimension": "COLUMNS",
+                                            "startIndex": col, "endIndex": col + 1}},
+            "visibility": "DOCUMENT"}}})
+        ids[role] = new_id
+    return requests, ids
+
+
 def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
     sheets, meta = [], {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
                         "formula_cols": {}, "tool_meta": {}}
@@ -493,24 +524,10 @@ class GoogleWriter:
         for title, cols in plan.tool_columns.items():
             if title in skip or title not in sheet_ids:
                 continue
-            have = tool_meta.get(title, {})
-            ids[title] = {}
-            for role, col in (("status", cols.status_col), ("details", cols.details_col)):
-                found = have.get(role)
-                if found and found[0] == col:
-                    ids[title][role] = found[1]
-                    continue
-                if found:
-                    requests.append({"deleteDeveloperMetadata": {"dataFilter": {
-                        "developerMetadataLookup": {"metadataId": found[1]}}}})
-                new_id = self.rng.randrange(1, 2**31)
-                requests.append({"createDeveloperMetadata": {"developerMetadata": {
-                    "metadataId": new_id, "metadataKey": TOOL_KEY, "metadataValue": role,
-                    "location": {"dimensionRange": {
-                        "sheetId": sheet_ids[title], "dimension": "COLUMNS",
-                        "startIndex": col, "endIndex": col + 1}},
-                    "visibility": "DOCUMENT"}}})
-                ids[title][role] = new_id
+            wanted = {"status": cols.status_col, "details": cols.details_col}
+            more, ids[title] = anchor_requests(sheet_ids[title], tool_meta.get(title, {}),
+                                               wanted)
+            requests += more
         return requests, ids
 
     def layout(self, read, plan, skip: dict[str, str]) -> list[dict]:
