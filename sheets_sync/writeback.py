@@ -258,18 +258,12 @@ def _column_empty(rows: list[list[Any]], ci: int) -> bool:
 
 def free_columns(rows: list[list[Any]], header_r: int, count: int,
                  occupied: Iterable[int] = ()) -> list[int]:
-    """``count`` wholly empty columns after the last used column of the header row (a stray
-    staff value further right in a data row is never overwritten, nor a column in
-    ``occupied``: e.g. formulas whose results are empty)."""
-    header = rows[header_r]
-    taken = set(occupied)
-    last = max((ci for ci, v in enumerate(header) if not _is_empty(v)), default=-1)
-    out, ci = [], last + 1
-    while len(out) < count:
-        if _column_empty(rows, ci) and ci not in taken:
-            out.append(ci)
-        ci += 1
-    return out
+    """``count`` adjacent columns after the last column that holds anything in any row (a
+    value in any row, or a column in ``occupied``: e.g. formulas whose results are empty), so
+    tool columns never go over staff cells and inserting them moves no staff cell."""
+    last = max([ci for row in rows for ci, v in enumerate(row) if v is not None and v != ""]
+               + list(occupied), default=-1)
+    return list(range(last + 1, last + 1 + count))
 
 
 # --- the Kiểm tra tab -----------------------------------------------------------------------------

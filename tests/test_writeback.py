@@ -133,19 +133,31 @@ def test_other_units_findings_ignored_and_long_details_capped():
     assert len(details) == MAX_CELL_CHARS and details.endswith("…")
 
 
-def test_missing_tool_columns_appended_after_last_used_header_column():
+def test_missing_tool_columns_appended_after_the_last_column_holding_anything():
     ms = sheet("meetings", [meeting("CB01", YEAR, 10)])
     ms.rows[0] += [None, "Người nhập"]  # a staff column after a gap
     ms.rows[1] += [None, "Lan", None, "ghi chú lạc"]  # a stray value right of the header
     last = len(ms.rows[0]) - 1
     read = make_read(base_raw(meeting_sheet=ms))
     plan = plan_unit(TEMPLATE, read, [], AS_OF, YEAR)
-    # column last+2 holds a stray staff value: skipped, never overwritten
-    assert plan.new_columns[MEET] == [(last + 1, STATUS), (last + 3, DETAILS)]
-    assert plan.tool_columns[MEET].status_col == last + 1
+    # column last+2 holds a stray staff value: the tool columns go after it, side by side
+    # (issue 11: after the last column that holds anything in any row)
+    assert plan.new_columns[MEET] == [(last + 3, STATUS), (last + 4, DETAILS)]
+    assert plan.tool_columns[MEET].status_col == last + 3
     assert "thêm cột 'Kết quả kiểm tra', 'Chi tiết kiểm tra'" in " ".join(plan.describe())
     # every staff cell stays: no change touches a non-tool column
-    assert {c.col for c in plan.changes if c.sheet == MEET} <= {last + 1, last + 3}
+    assert {c.col for c in plan.changes if c.sheet == MEET} <= {last + 3, last + 4}
+
+
+def test_formula_columns_are_never_free_space():
+    """A staff formula column whose results are all empty (Google: ``formula_cols`` from the
+    read) is not taken for the tool columns."""
+    ms = sheet("meetings", [meeting("CB01", YEAR, 10)])
+    last = len(ms.rows[0]) - 1
+    raw = base_raw(meeting_sheet=ms)
+    raw.meta["formula_cols"] = {MEET: [last + 1, last + 2]}
+    plan = plan_unit(TEMPLATE, make_read(raw), [], AS_OF, YEAR)
+    assert plan.new_columns[MEET] == [(last + 3, STATUS), (last + 4, DETAILS)]
 
 
 def test_tool_columns_found_by_header_when_moved():

@@ -481,14 +481,16 @@ class GoogleWriter:
         grid = read.raw.meta.get("grid", {})
         requests = []
         for title, cols in plan.new_columns.items():
-            if title in skip:
+            if title in skip or title not in sheet_ids:
                 continue
-            need = max(c for c, _ in cols) + 1
-            have = grid.get(title, [0, 0])[1]
-            if need > have and title in sheet_ids:
-                requests.append({"appendDimension": {"sheetId": sheet_ids[title],
-                                                     "dimension": "COLUMNS",
-                                                     "length": need - have}})
+            # New tool columns are inserted (not taken from the grid): the metadata created
+            # next in the same atomic request then sits on columns this request made, empty
+            # whatever a person did to the sheet's columns since our read.
+            first, last = min(c for c, _ in cols), max(c for c, _ in cols)
+            requests.append({"insertDimension": {
+                "range": {"sheetId": sheet_ids[title], "dimension": "COLUMNS",
+                          "startIndex": first, "endIndex": last + 1},
+                "inheritFromBefore": False}})
         for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
                                        (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
             if content is None:
@@ -567,6 +569,12 @@ class GoogleWriter:
                 title = titles.get(a["sheetId"])
                 if title in grid:
                     grid[title][0 if a["dimension"] == "ROWS" else 1] += a["length"]
+            elif "insertDimension" in request:
+                r = request["insertDimension"]["range"]
+                title = titles.get(r["sheetId"])
+                if title in grid:
+                    grid[title][0 if r["dimension"] == "ROWS" else 1] += (r["endIndex"]
+                                                                         - r["startIndex"])
             elif "createDeveloperMetadata" in request:
                 m = request["createDeveloperMetadata"]["developerMetadata"]
                 rng = m["location"]["dimensionRange"]
