@@ -46,10 +46,10 @@ def _peak_mb() -> float:
 
 
 def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
-    from sheets_sync.checker import UnitRead, evaluate
-    from sheets_sync.findings import OK, UnitResult
-    from sheets_sync.template import load_template
-    from sheets_sync.workbook import parse_unit
+    from sheets_sync.core.checker import UnitRead, evaluate
+    from sheets_sync.core.findings import OK, UnitResult
+    from sheets_sync.core.template import load_template
+    from sheets_sync.core.grid import parse_unit
 
     from .synthetic import dataset
 
@@ -79,7 +79,7 @@ def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
            "check_s": round(check_s, 3), "rss_input_mb": round(rss_input, 1),
            "peak_check_mb": round(peak_check, 1)}
     if rollup:
-        from sheets_sync.rollup import build_rollup
+        from sheets_sync.outputs.rollup import build_rollup
 
         with tempfile.TemporaryDirectory(prefix="bench-rollup-") as tmp:
             start = time.perf_counter()
@@ -90,8 +90,8 @@ def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
     if store:
         from datetime import datetime
 
-        from sheets_sync import pipeline
-        from sheets_sync.store import Store
+        from sheets_sync.sync import pipeline
+        from sheets_sync.sync.store import Store
 
         with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
             start = time.perf_counter()

@@ -21,8 +21,8 @@ from .synthetic import SIZES, spreadsheet_id, unit_sheets
 
 
 def _serve(spec: dict) -> int:
-    from sheets_sync.emulator import Emulator
-    from sheets_sync.template import load_template
+    from sheets_sync_emulator import Emulator
+    from sheets_sync.core.template import load_template
 
     emu = Emulator(latency_ms=spec["latency_ms"], jitter_ms=spec["jitter_ms"],
                    read_quota=spec["read_quota"], write_quota=spec["write_quota"],

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sheets_sync.backends.base import RawSheet, RawWorkbook
-from sheets_sync.checker import UnitRead, evaluate
-from sheets_sync.findings import OK, UnitResult
-from sheets_sync.template import Template, load_template
-from sheets_sync.workbook import parse_unit
-from sheets_sync.writeback import check_grid, row_details, row_status
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.core.checker import UnitRead, evaluate
+from sheets_sync.core.findings import OK, UnitResult
+from sheets_sync.core.template import Template, load_template
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.sync.writeplan import check_grid, row_details, row_status
 
 from .synthetic import Size, habits_of
 
@@ -95,7 +95,7 @@ def naive_unit(gc, key: str, unit, head: int, template: Template, as_of: date, y
         ws = sh.add_worksheet(template.check_tab, rows=len(grid) + 20,
                               cols=max(26, max(len(r) for r in grid)))
         ws.update(grid, "A1", raw=True)
-        from sheets_sync.export import guide_grid
+        from sheets_sync.outputs.template_xlsx import guide_grid
         guide = guide_grid(template, unit.name)
         ws = sh.add_worksheet(template.guide_tab, rows=len(guide) + 20,
                               cols=max(26, max(len(r) for r in guide)))

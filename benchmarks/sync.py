@@ -29,12 +29,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sheets_sync import pipeline
-from sheets_sync.backends.google_http import Quota, RetryPolicy, make_client, request_kind
-from sheets_sync.backends.gsheets import GoogleBackend
-from sheets_sync.config import GoogleConfig
-from sheets_sync.template import load_template
-from sheets_sync.writeback import col_letter
+from sheets_sync.sync import pipeline
+from sheets_sync.sources.google_http import Quota, RetryPolicy, make_client, request_kind
+from sheets_sync.sources.google_sheets import GoogleBackend
+from sheets_sync.core.config import GoogleConfig
+from sheets_sync.core.template import load_template
+from sheets_sync.core.grid import col_letter
 
 from . import naive
 from .emu_proc import EmulatorProcess, account

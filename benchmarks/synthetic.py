@@ -27,10 +27,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
-from sheets_sync.backends.base import RawSheet, RawWorkbook
-from sheets_sync.config import Config, Supervisor, UnitConfig
-from sheets_sync.rules import params as rule_params
-from sheets_sync.template import Template, load_template
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.core.config import Config, Supervisor, UnitConfig
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.core.template import Template, load_template
 
 EPOCH = date(1899, 12, 30)
 YEAR = 2026

@@ -14,8 +14,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 EXTRAS="${1:-}"
 STAMP=".venv/.installed${EXTRAS:+-$EXTRAS}"
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ tools/emulator/pyproject.toml -nt "$STAMP" ] || [ tools/demo/pyproject.toml -nt "$STAMP" ]; then
   echo "Cài đặt sheets-sync${EXTRAS:+ [$EXTRAS]} vào .venv…"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${EXTRAS:+[$EXTRAS]}"
+  # The product, plus the development tools kept out of the product wheel: the Google emulator
+  # (tests, benchmarks, offline demos) and the demo district generator.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${EXTRAS:+[$EXTRAS]}" \
+    -e tools/emulator -e tools/demo
   touch "$STAMP"
 fi

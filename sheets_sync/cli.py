@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
-                     SheetsSyncError)
+from .core.errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
+    SheetsSyncError)
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -41,14 +41,14 @@ class Ctx:
 
 
 def fail(e: SheetsSyncError) -> None:
-    from .runlog import redact
+    from .sync.runlog import redact
 
     click.echo(f"Lỗi: {redact(str(e))}", err=True)
     sys.exit(e.exit_code)
 
 
 def _load(config_path: str):
-    from .config import load_config
+    from .core.config import load_config
 
     try:
         return load_config(config_path)
@@ -84,11 +84,11 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .backends import backend_for
-    from .config import parse_as_of
-    from .pipeline import job_summary, run_check
-    from .report_format import to_csv, to_json, to_table
-    from .session import job
+    from .sources import backend_for
+    from .core.config import parse_as_of
+    from .sync.pipeline import job_summary, run_check
+    from .outputs.check_formats import to_csv, to_json, to_table
+    from .sync.session import job
 
     config = _load(config_path)
     try:
@@ -142,12 +142,12 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .backends import backend_for
-    from .config import parse_as_of
-    from .pipeline import job_summary, run_exit_code
-    from .pipeline import run as run_job
-    from .report_format import run_summary
-    from .session import job
+    from .sources import backend_for
+    from .core.config import parse_as_of
+    from .sync.pipeline import job_summary, run_exit_code
+    from .sync.pipeline import run as run_job
+    from .outputs.check_formats import run_summary
+    from .sync.session import job
 
     config = _load(config_path)
     try:
@@ -179,8 +179,8 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @YEAR_OPTION
 @UNIT_OPTION
 def rollup(config_path, as_of, year, units) -> None:
-    from .config import parse_as_of
-    from .pipeline import rollup_from_store
+    from .core.config import parse_as_of
+    from .sync.pipeline import rollup_from_store
 
     config = _load(config_path)
     try:
@@ -202,7 +202,7 @@ def rollup(config_path, as_of, year, units) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(config_path, limit, fmt) -> None:
-    from .runlog import last_runs, render_status
+    from .sync.runlog import last_runs, render_status
 
     config = _load(config_path)
     runs = last_runs(config.state_dir, limit)
@@ -227,7 +227,7 @@ def status(config_path, limit, fmt) -> None:
 def history(ctx: click.Context, config_path, unit, tab, all_rows, fmt) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from .history import history_json, render_history, rows_history
+    from .sync.history import history_json, render_history, rows_history
 
     if not unit:
         raise click.UsageError("Cần --unit CODE.")
@@ -247,7 +247,7 @@ def _unit(config, code: str):
 
 
 def _store(config):
-    from .store import Store
+    from .sync.store import Store
 
     try:
         return Store.open(config.state_dir)
@@ -267,7 +267,7 @@ def _store(config):
 @click.option("--tab", default=None)
 @click.option("--note", default="", help="Ghi chú của người xác nhận.")
 def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
-    from .history import ack, render_ack
+    from .sync.history import ack, render_ack
 
     if not keys and not all_:
         raise click.UsageError("Cần --key REF hoặc --all.")
@@ -286,7 +286,7 @@ def history_ack(config_path, unit, keys, all_, rule, tab, note) -> None:
 @click.option("--unit", "unit", metavar="CODE", required=True)
 @click.option("--output", required=True, type=click.Path(dir_okay=False))
 def history_export(config_path, unit, output) -> None:
-    from .history import export_last_pull
+    from .sync.history import export_last_pull
 
     config = _load(config_path)
     with _store(config) as store:
@@ -305,8 +305,8 @@ def history_export(config_path, unit, output) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
               default="table", show_default=True)
 def rules(config_path, fmt) -> None:
-    from .rules import listing
-    from .rules import params as rule_params
+    from .core.rules import listing
+    from .core.rules import params as rule_params
 
     params = rule_params.resolve()
     if config_path and Path(config_path).exists():
@@ -333,7 +333,7 @@ def templates() -> None:
               help="Đường dẫn tệp .xlsx sẽ tạo.")
 @click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
 def templates_export(output, unit_name) -> None:
-    from .export import export_template
+    from .outputs.template_xlsx import export_template
 
     path = export_template(Path(output), unit_name=unit_name)
     click.echo(f"Đã xuất mẫu: {path}")
@@ -351,8 +351,8 @@ def templates_export(output, unit_name) -> None:
 @click.option("--refresh-validations", is_flag=True,
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
 def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
-    from .backends.gsheets import GoogleBackend
-    from .provision import apply_template
+    from .sources.google_sheets import GoogleBackend
+    from .ops.provision import apply_template
 
     config = _load(config_path)
     try:
@@ -385,7 +385,7 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
 @CONFIG_OPTION
 @UNIT_OPTION
 def doctor(config_path, units) -> None:
-    from .doctor import doctor_exit_code, render_checks, run_doctor
+    from .ops.doctor import doctor_exit_code, render_checks, run_doctor
 
     checks = run_doctor(config_path, units=units or None)
     click.echo(render_checks(checks), nl=False)
@@ -399,8 +399,12 @@ def doctor(config_path, units) -> None:
                   "Dòng đầu tiên in ra là địa chỉ gốc http://127.0.0.1:PORT.")
 @click.pass_context
 def emulator(ctx: click.Context) -> None:
-    from .emulator.cli import main as emulator_main
-
+    try:  # a development tool, not part of a production install
+        from sheets_sync_emulator.cli import main as emulator_main
+    except ModuleNotFoundError:
+        click.echo("Máy giả lập chưa được cài (gói sheets-sync-emulator, chỉ dùng để thử nghiệm). "
+                   "Trong thư mục mã nguồn, chạy: pip install -e tools/emulator", err=True)
+        sys.exit(EXIT_USAGE)
     sys.exit(emulator_main(list(ctx.args)))
 
 

@@ -28,10 +28,10 @@ from typing import Any, Callable
 
 import openpyxl
 
-from sheets_sync.backends.local import LocalBackend
-from sheets_sync.config import Config, load_config
-from sheets_sync.template import load_template
-from sheets_sync.text import normalize
+from sheets_sync.sources.local_reader import LocalBackend
+from sheets_sync.core.config import Config, load_config
+from sheets_sync.core.template import load_template
+from sheets_sync.core.text import normalize
 
 TEMPLATE = load_template()
 STATUS_H, DETAILS_H = TEMPLATE.status_header, TEMPLATE.details_header
@@ -228,7 +228,7 @@ def _trim(grid: list[list[str]]) -> list[list[str]]:
 
 def xlsx_grids(path: Path) -> dict[str, list[list[Any]]]:
     """Value grids of a local workbook, read the way the tool reads it."""
-    from sheets_sync.backends.local import read_xlsx
+    from sheets_sync.sources.local_reader import read_xlsx
 
     return {s.title: [list(r) for r in s.rows] for s in read_xlsx(path).sheets}
 
@@ -260,7 +260,7 @@ def expected_flags(outcome) -> dict[str, Flags]:
     """Per unit, the flags each data row must carry after ``outcome`` (a clean run), derived
     from the run's findings and parsed rows alone — not from what the writers wrote. Row index
     0 = the row under the header; rows that are not data rows must be empty."""
-    from sheets_sync.writeback import row_details, row_status
+    from sheets_sync.sync.writeplan import row_details, row_status
 
     out: dict[str, Flags] = {}
     for read in outcome.reads:

@@ -14,7 +14,7 @@ import gspread
 import pytest
 import requests
 
-from sheets_sync.emulator import Emulator
+from sheets_sync_emulator import Emulator
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 GOOGLE_PREFIXES = ("https://sheets.googleapis.com/", "https://www.googleapis.com/")

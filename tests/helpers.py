@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterable
 
-from sheets_sync.backends.base import RawSheet, RawWorkbook
-from sheets_sync.rules import params as rule_params
-from sheets_sync.rules.base import UnitContext, make_context
-from sheets_sync.template import load_template
-from sheets_sync.workbook import UnitData, parse_unit
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.core.rules.base import UnitContext, make_context
+from sheets_sync.core.template import load_template
+from sheets_sync.core.grid import UnitData, parse_unit
 
 TEMPLATE = load_template()
 

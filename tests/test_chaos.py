@@ -60,15 +60,15 @@ from chaos_support import (TAB_NAMES, TEMPLATE, UNITS, EditingLocalBackend, Flag
                            config_text, converge_diff, emu_grids, expected_flags, flag_violations,
                            flags_diff, load, snapshot, staff_diff, with_dirs, write_unit_workbook,
                            xlsx_grids)
-from sheets_sync import pipeline
-from sheets_sync.backends.google_http import Quota, RequestStats, RetryPolicy
-from sheets_sync.backends.gsheets import GoogleBackend
-from sheets_sync.backends.local import LocalBackend
-from sheets_sync.emulator import Emulator
-from sheets_sync.findings import READ_STATUSES
-from sheets_sync.rollup import SHEETS, rollup_path
-from sheets_sync.session import job
-from sheets_sync.writeback import col_letter
+from sheets_sync.sync import pipeline
+from sheets_sync.sources.google_http import Quota, RequestStats, RetryPolicy
+from sheets_sync.sources.google_sheets import GoogleBackend
+from sheets_sync.sources.local_reader import LocalBackend
+from sheets_sync_emulator import Emulator
+from sheets_sync.core.findings import READ_STATUSES
+from sheets_sync.outputs.rollup import SHEETS, rollup_path
+from sheets_sync.sync.session import job
+from sheets_sync.core.grid import col_letter
 
 pytestmark = pytest.mark.chaos
 
@@ -287,7 +287,7 @@ class Harness:
         must carry exactly the flags derived from the run's findings."""
         key = (start, edit, timing)
         if key not in self.refs:
-            with mock.patch("sheets_sync.rollup.build_rollup"):  # unit workbooks only
+            with mock.patch("sheets_sync.outputs.rollup.build_rollup"):  # unit workbooks only
                 self.refs[key] = self._reference(start, edit, timing)
             for code, state in self.refs[key].state.items():
                 diff = flags_diff(state, self.refs[key].post[code])

@@ -8,14 +8,14 @@ from dataclasses import replace
 
 import pytest
 
-from sheets_sync import pipeline
-from sheets_sync.backends import backend_for
-from sheets_sync.backends.local import LocalBackend
-from sheets_sync.checker import Evaluator, evaluate
-from sheets_sync.config import Supervisor
-from sheets_sync.errors import ConfigError
-from sheets_sync.findings import OK
-from sheets_sync.rules.supervision import unit_groups
+from sheets_sync.sync import pipeline
+from sheets_sync.sources import backend_for
+from sheets_sync.sources.local_reader import LocalBackend
+from sheets_sync.core.checker import Evaluator, evaluate
+from sheets_sync.core.config import Supervisor
+from sheets_sync.core.errors import ConfigError
+from sheets_sync.core.findings import OK
+from sheets_sync.core.rules.supervision import unit_groups
 from test_google_support import (AS_OF, YEAR, demo_config, emulator,  # noqa: F401
                                  findings_tuples, local_copy, seed_district, tool_columns)
 
@@ -149,7 +149,7 @@ def test_workers_send_requests_of_several_units_at_once_with_the_same_results(
 
 
 def test_workers_setting_is_checked(local_copy, tmp_path):
-    from sheets_sync.config import load_config
+    from sheets_sync.core.config import load_config
 
     text = local_copy.path.read_text(encoding="utf-8")
     bad = tmp_path / "bad.toml"

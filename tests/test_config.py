@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from sheets_sync.config import load_config
-from sheets_sync.errors import ConfigError
+from sheets_sync.core.config import load_config
+from sheets_sync.core.errors import ConfigError
 
 BASE = """
 [parent]

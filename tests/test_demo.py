@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheets_sync.demo import default_period, generate_demo, main
-from sheets_sync.template import load_template
+from sheets_sync_demo import default_period, generate_demo, main
+from sheets_sync.core.template import load_template
 
 YEAR, AS_OF, SEED = 2026, date(2026, 11, 25), 2026
 HISTORY_RULES = {"DATA-DELETED", "DATA-CHANGED-CLOSED"}
@@ -24,9 +24,9 @@ def demo_config(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def checked(demo_config):
-    from sheets_sync.backends.local import LocalBackend
-    from sheets_sync.checker import check
-    from sheets_sync.config import load_config
+    from sheets_sync.sources.local_reader import LocalBackend
+    from sheets_sync.core.checker import check
+    from sheets_sync.core.config import load_config
 
     config = load_config(demo_config)
     report, reads = check(config, lambda unit: LocalBackend(), AS_OF)
@@ -72,7 +72,7 @@ def test_config_loads(checked):
 
 def test_about_thirty_cells(checked):
     _, _, reads = checked
-    from sheets_sync.rules.base import build_cells
+    from sheets_sync.core.rules.base import build_cells
 
     total = sum(len(build_cells(r.data)[0]) for r in reads)
     assert 25 <= total <= 35
@@ -96,7 +96,7 @@ def test_all_units_read(checked):
 
 
 def test_every_rule_fires(checked):
-    from sheets_sync.rules.catalog import RULES
+    from sheets_sync.core.rules.catalog import RULES
 
     _, report, _ = checked
     fired = {f.rule for f in report.findings}
@@ -129,13 +129,8 @@ def test_supervisor_month_missed(checked):
 def test_mostly_clean(checked):
     """At least 60% of the due cell-months are clean: the regular meeting exists and no error or
     warning finding is about that cell and month."""
-    from sheets_sync.rules.base import (
-        code_key,
-        due_months,
-        first_regular_meetings,
-        make_context,
-        month_key,
-    )
+    from sheets_sync.core.rules.base import (code_key, due_months, first_regular_meetings,
+        make_context, month_key)
 
     _, report, reads = checked
     flagged = {(f.unit, code_key(f.cell), f.period) for f in report.findings

@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest_emulator import emu, emulator_server  # noqa: F401
-from sheets_sync.config import load_config
-from sheets_sync.doctor import (Check, _key_permissions, doctor_exit_code, render_checks,
-                                run_doctor)
-from sheets_sync.export import export_template
+from sheets_sync.core.config import load_config
+from sheets_sync.ops.doctor import (Check, _key_permissions, doctor_exit_code, render_checks,
+    run_doctor)
+from sheets_sync.outputs.template_xlsx import export_template
 
 EMAIL = "doctor-bot@test-project.iam.gserviceaccount.com"
 POSIX = os.name != "nt"

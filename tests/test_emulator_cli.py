@@ -1,4 +1,4 @@
-"""``python -m sheets_sync.emulator`` as a separate process, used through gspread."""
+"""``python -m sheets_sync_emulator`` as a separate process, used through gspread."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_cli_serves_seeded_xlsx(tmp_path):
     book.save(xlsx)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sheets_sync.emulator", "--port", "0", "--key-file", str(key),
+        [sys.executable, "-m", "sheets_sync_emulator", "--port", "0", "--key-file", str(key),
          "--seed", f"UNIT01={xlsx}", "--latency-ms", "1", "--read-quota", "50",
          "--write-quota", "50", "--quota-window-s", "2", "--share-with", "boss@example.com"],
         stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)

@@ -27,7 +27,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 from conftest_emulator import REFERENCE, redirect
-from sheets_sync.emulator import Emulator
+from sheets_sync_emulator import Emulator
 
 RECORDINGS = REFERENCE / "google-api-recordings"
 # The recordings' service account: Google made it an editor of protected ranges.

@@ -13,7 +13,7 @@ import requests
 from gspread.utils import DateTimeOption, ValueRenderOption
 
 from conftest_emulator import emu, emulator_server, gc, make_client, service_account  # noqa: F401
-from sheets_sync.emulator import Emulator
+from sheets_sync_emulator import Emulator
 
 SID = "1unitSpreadsheetId0000000000000000000000000"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest_emulator import emu, emulator_server, gc, service_account  # noqa: F401
-from sheets_sync.emulator import errors, schema
+from sheets_sync_emulator import errors, schema
 
 SID = "schemaSheet"
 BASE = f"https://sheets.googleapis.com/v4/spreadsheets/{SID}"

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheets_sync.emulator import a1, cells, driveq, edits, errors, fieldmask, grid, numfmt
-from sheets_sync.emulator.batch_update import BatchUpdate
-from sheets_sync.emulator.formula import ErrorValue, Evaluator
-from sheets_sync.emulator.quota import Quota
-from sheets_sync.emulator.seed import from_values
+from sheets_sync_emulator import a1, cells, driveq, edits, errors, fieldmask, grid, numfmt
+from sheets_sync_emulator.batch_update import BatchUpdate
+from sheets_sync_emulator.formula import ErrorValue, Evaluator
+from sheets_sync_emulator.quota import Quota
+from sheets_sync_emulator.seed import from_values
 
 
 def _spreadsheet(rows, rows_count=None):
@@ -160,7 +160,7 @@ def test_structural_shifts_and_errors():
 
 
 def test_append_table_detection():
-    from sheets_sync.emulator.values_api import find_table
+    from sheets_sync_emulator.values_api import find_table
 
     ss = _spreadsheet([["x", "", "z"]])
     sheet = ss.sheets[0]

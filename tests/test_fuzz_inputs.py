@@ -31,15 +31,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from chaos_support import TEMPLATE, malformed_corpus, write_unit_workbook
-from sheets_sync import pipeline
-from sheets_sync.backends.base import RawSheet, RawWorkbook
-from sheets_sync.backends.local import LocalBackend, read_xlsx
-from sheets_sync.checker import UnitRead, evaluate, read_unit
-from sheets_sync.config import Config, Supervisor, UnitConfig
-from sheets_sync.findings import ERROR, INFO, INVALID, OK, STALE, UNREACHABLE, WARNING
-from sheets_sync.history import RULES as HISTORY_RULES
-from sheets_sync.rules.catalog import RULES
-from sheets_sync.writeback import plan_unit
+from sheets_sync.sync import pipeline
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.sources.local_reader import LocalBackend, read_xlsx
+from sheets_sync.core.checker import UnitRead, evaluate, read_unit
+from sheets_sync.core.config import Config, Supervisor, UnitConfig
+from sheets_sync.core.findings import ERROR, INFO, INVALID, OK, STALE, UNREACHABLE, WARNING
+from sheets_sync.sync.history import RULES as HISTORY_RULES
+from sheets_sync.core.rules.catalog import RULES
+from sheets_sync.sync.writeplan import plan_unit
 
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 RULE_IDS = {r.id for r in RULES} | set(HISTORY_RULES)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from chaos_support import expected_flags, flags_diff, snapshot
-from sheets_sync import pipeline
-from sheets_sync.backends.gsheets import TOOL_KEY
-from sheets_sync.findings import OK, UNCHANGED
+from sheets_sync.core.findings import OK, UNCHANGED
+from sheets_sync.sources.google_sheets import TOOL_KEY
+from sheets_sync.sync import pipeline
 from test_google_support import (AS_OF, MEETINGS, TEMPLATE, YEAR,  # noqa: F401
                                  assert_staff_unchanged, demo_config, district, emulator)
 

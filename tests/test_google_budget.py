@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 import time
 
-from sheets_sync.backends.google_http import Quota
-from sheets_sync.emulator import Emulator
-from sheets_sync.findings import OK, UNCHANGED
-from sheets_sync.store import Store
+from sheets_sync.sources.google_http import Quota
+from sheets_sync_emulator import Emulator
+from sheets_sync.core.findings import OK, UNCHANGED
+from sheets_sync.sync.store import Store
 from test_google_support import (MEETINGS, TEMPLATE, demo_config, district,  # noqa: F401
                                  emulator, fast_policy, seed_district)
 
@@ -89,7 +89,7 @@ def test_a_changed_unit_costs_one_read_and_one_write(district):
                     if TEMPLATE.tab("meetings").first_required.header in row)
     present = grid[header_r].index(next(c.header for c in TEMPLATE.tab("meetings").columns
                                         if c.id == "present"))
-    from sheets_sync.workbook import col_letter
+    from sheets_sync.core.grid import col_letter
 
     emu.edit(district.ids["NM"], MEETINGS, {"op": "set", "input": "RAW", "values": [[1]],
                                             "range": f"{col_letter(present)}{header_r + 2}"})
@@ -113,7 +113,7 @@ def test_a_later_as_of_date_rewrites_only_what_moved(district):
     depend on deadlines are rewritten (key re-read + one write), with 0 reads of the data."""
     from datetime import date
 
-    from sheets_sync import pipeline
+    from sheets_sync.sync import pipeline
 
     district.run()
     s1 = district.emu.stats()

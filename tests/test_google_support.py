@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from sheets_sync import pipeline
-from sheets_sync.backends.google_http import Quota, RetryPolicy
-from sheets_sync.backends.gsheets import GoogleBackend
-from sheets_sync.config import Config, load_config
-from sheets_sync.demo import generate_demo
-from sheets_sync.emulator import Emulator
-from sheets_sync.template import load_template
+from sheets_sync.sync import pipeline
+from sheets_sync.sources.google_http import Quota, RetryPolicy
+from sheets_sync.sources.google_sheets import GoogleBackend
+from sheets_sync.core.config import Config, load_config
+from sheets_sync_demo import generate_demo
+from sheets_sync_emulator import Emulator
+from sheets_sync.core.template import load_template
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
@@ -48,19 +48,19 @@ def roomy_quota() -> Quota:
 
 
 def ensure_rollup() -> None:
-    """`pipeline.run` ends with the roll-up workbook. While ``sheets_sync.rollup`` cannot be
+    """`pipeline.run` ends with the roll-up workbook. While ``sheets_sync.outputs.rollup`` cannot be
     imported yet (work in progress elsewhere), a no-op stand-in keeps these tests about the
     Google path; the real module is always used once it imports."""
     try:
-        from sheets_sync.rollup import build_rollup, rollup_path, write_latest  # noqa: F401
+        from sheets_sync.outputs.rollup import build_rollup, rollup_path, write_latest  # noqa: F401
         return
     except ImportError:
         pass
-    stub = types.ModuleType("sheets_sync.rollup")
+    stub = types.ModuleType("sheets_sync.outputs.rollup")
     stub.rollup_path = lambda config, as_of: config.out_dir / f"tong-hop-{as_of:%Y-%m}.xlsx"
     stub.build_rollup = lambda config, report, reads, info, path: None
     stub.write_latest = lambda config, path, as_of: None
-    sys.modules["sheets_sync.rollup"] = stub
+    sys.modules["sheets_sync.outputs.rollup"] = stub
 
 
 @dataclass

@@ -9,8 +9,8 @@ import gspread
 import pytest
 import requests
 
-from sheets_sync.backends.google_http import (GoogleTransport, Pacer, Quota, RetryPolicy,
-                                              make_client, request_kind, retry_after_seconds)
+from sheets_sync.sources.google_http import (GoogleTransport, Pacer, Quota, RetryPolicy,
+    make_client, request_kind, retry_after_seconds)
 from test_google_support import emulator  # noqa: F401
 
 
@@ -45,8 +45,8 @@ def test_backoff_is_capped_exponential_with_jitter_and_honours_retry_after():
 
 
 def test_policy_and_quota_from_optional_google_settings():
-    from sheets_sync.backends.gsheets import _policy_from
-    from sheets_sync.config import GoogleConfig
+    from sheets_sync.sources.google_sheets import _policy_from
+    from sheets_sync.core.config import GoogleConfig
 
     policy, quota = _policy_from(GoogleConfig())
     assert (policy, quota) == (RetryPolicy(), Quota())

@@ -19,20 +19,14 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from helpers import TEMPLATE, cell, meeting
-from sheets_sync.backends.local import LocalBackend, file_sha256, read_xlsx
-from sheets_sync.backends.local_write import (
-    COPY,
-    DRY_RUN,
-    SKIPPED,
-    UNCHANGED,
-    WRITTEN,
-    backups_of,
-    write_local,
-)
-from sheets_sync.checker import read_unit
-from sheets_sync.config import UnitConfig
-from sheets_sync.findings import ERROR, INFO, WARNING, Finding
-from sheets_sync.writeback import FlagPlan, plan_unit
+from sheets_sync.sources.local_reader import LocalBackend, file_sha256, read_xlsx
+from sheets_sync.core.flagplan import COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN
+from sheets_sync.sources.local_writer import backups_of, write_local
+from sheets_sync.core.checker import read_unit
+from sheets_sync.core.config import UnitConfig
+from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
+from sheets_sync.core.flagplan import FlagPlan
+from sheets_sync.sync.writeplan import plan_unit
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
@@ -475,9 +469,9 @@ def test_refuses_without_a_successful_read(tmp_path, meta):
 
 def test_end_to_end_with_real_findings_is_idempotent(tmp_path):
     """check -> plan -> write, then the same again: the second run writes nothing."""
-    from sheets_sync.backends import backend_for
-    from sheets_sync.checker import check
-    from sheets_sync.config import load_config
+    from sheets_sync.sources import backend_for
+    from sheets_sync.core.checker import check
+    from sheets_sync.core.config import load_config
 
     path = messy_workbook(tmp_path / "nhan-thinh.xlsx")
     cfg = tmp_path / "config.toml"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sheets_sync.errors import EXIT_TRY_LATER, TryLater
-from sheets_sync.lock import INFO_NAME, lock_path, run_lock
+from sheets_sync.core.errors import EXIT_TRY_LATER, TryLater
+from sheets_sync.sync.lock import INFO_NAME, lock_path, run_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOLDER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from sheets_sync.lock import run_lock
+    from sheets_sync.sync.lock import run_lock
     with run_lock(Path(sys.argv[1]), "run"):
         print("held", flush=True)
         sys.stdin.readline()
@@ -30,8 +30,8 @@ HOLDER = textwrap.dedent("""
 TRIER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from sheets_sync.errors import TryLater
-    from sheets_sync.lock import run_lock
+    from sheets_sync.core.errors import TryLater
+    from sheets_sync.sync.lock import run_lock
     state, go, hold = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
     print("ready", flush=True)
     while not go.exists():

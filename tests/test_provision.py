@@ -7,15 +7,16 @@ import datetime as dt
 import pytest
 
 from conftest_emulator import emu, emulator_server, service_account  # noqa: F401
-from sheets_sync.backends.gsheets import GoogleBackend
-from sheets_sync.config import UnitConfig
-from sheets_sync.errors import UnitReadError
-from sheets_sync.export import YES_NO, guide_grid
-from sheets_sync.provision import LOCALE, TIME_ZONE, apply_template, validation_rule
-from sheets_sync.template import load_template
-from sheets_sync.text import fold
-from sheets_sync.workbook import parse_unit
-from sheets_sync.writeback import clean_text, col_letter, normalize_grid
+from sheets_sync.sources.google_sheets import GoogleBackend
+from sheets_sync.core.config import UnitConfig
+from sheets_sync.core.errors import UnitReadError
+from sheets_sync.outputs.template_xlsx import YES_NO, guide_grid
+from sheets_sync.ops.provision import LOCALE, TIME_ZONE, apply_template, validation_rule
+from sheets_sync.core.template import load_template
+from sheets_sync.core.text import fold
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.flagplan import clean_text, normalize_grid
+from sheets_sync.core.grid import col_letter
 
 TEMPLATE = load_template()
 SID = "1provisionTestSpreadsheet000000000000000000"
@@ -324,8 +325,8 @@ def test_not_shared_gives_the_fix(emu, backend, service_account):
 
 
 def test_run_after_apply_needs_no_structural_write(emu, backend, seeded):
-    from sheets_sync.checker import read_unit
-    from sheets_sync.writeback import plan_unit
+    from sheets_sync.core.checker import read_unit
+    from sheets_sync.sync.writeplan import plan_unit
 
     apply_template(backend, UNIT)
     as_of = dt.date(2026, 11, 25)

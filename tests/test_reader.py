@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 
 from helpers import TEMPLATE, cell, flat, meeting
-from sheets_sync.backends.local import read_xlsx
-from sheets_sync.errors import UnitReadError
-from sheets_sync.workbook import parse_unit
+from sheets_sync.sources.local_reader import read_xlsx
+from sheets_sync.core.errors import UnitReadError
+from sheets_sync.core.grid import parse_unit
 
 AS_OF = date(2026, 11, 25)
 FIELDS = ("tab", "row", "rule")

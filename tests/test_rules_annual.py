@@ -1,11 +1,11 @@
-"""ANNUAL-RATING (sheets_sync.rules.annual): derivation and exact flattened findings."""
+"""ANNUAL-RATING (sheets_sync.core.rules.annual): derivation and exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, meeting, sheet
 
-from sheets_sync.rules import annual
+from sheets_sync.core.rules import annual
 
 TOT, KHA, TB, KEM = "Tốt", "Khá", "Trung bình", "Kém"
 ELEVEN = date(2026, 12, 12)  # December's meeting still pending (deadline 12/12): 11 months

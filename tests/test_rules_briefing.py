@@ -1,12 +1,12 @@
-"""BRIEF-DEADLINE (sheets_sync.rules.briefing): exact flattened findings."""
+"""BRIEF-DEADLINE (sheets_sync.core.rules.briefing): exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import TEMPLATE, context, flat, sheet
 
-from sheets_sync.rules import briefing
-from sheets_sync.rules.base import prev_month
+from sheets_sync.core.rules import briefing
+from sheets_sync.core.rules.base import prev_month
 
 
 def brief(year: int, month: int, d: date | None) -> dict:

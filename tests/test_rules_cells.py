@@ -1,11 +1,11 @@
-"""CELL-* rules (sheets_sync.rules.cells): exact flattened findings."""
+"""CELL-* rules (sheets_sync.core.rules.cells): exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, only, sheet
 
-from sheets_sync.rules import cells
+from sheets_sync.core.rules import cells
 
 AS_OF = date(2026, 11, 25)
 ALL_COLUMNS = [c.id for c in TEMPLATE.tab("cells").columns]

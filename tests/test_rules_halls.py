@@ -1,11 +1,11 @@
-"""HOUSE-NEED (sheets_sync.rules.halls): exact flattened findings and the roll-up list."""
+"""HOUSE-NEED (sheets_sync.core.rules.halls): exact flattened findings and the roll-up list."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import cell, context, flat
 
-from sheets_sync.rules import halls
+from sheets_sync.core.rules import halls
 
 AS_OF = date(2026, 11, 25)
 

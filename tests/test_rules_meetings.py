@@ -1,11 +1,11 @@
-"""MEET-* rules (sheets_sync.rules.meetings): exact flattened findings."""
+"""MEET-* rules (sheets_sync.core.rules.meetings): exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from helpers import TEMPLATE, cell, context, flat, meeting, only, sheet
 
-from sheets_sync.rules import meetings
+from sheets_sync.core.rules import meetings
 
 COMBINED = "Thường kỳ kết hợp chuyên đề"
 ALL_COLUMNS = [c.id for c in TEMPLATE.tab("meetings").columns]

@@ -1,11 +1,11 @@
-"""MEMBER-* rules (sheets_sync.rules.members): exact flattened findings."""
+"""MEMBER-* rules (sheets_sync.core.rules.members): exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, sheet
 
-from sheets_sync.rules import members
+from sheets_sync.core.rules import members
 
 AS_OF = date(2026, 12, 20)
 PRESENT, EXCUSED = "Có mặt", "Vắng có lý do"

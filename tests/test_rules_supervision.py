@@ -1,13 +1,13 @@
-"""SUP-* rules (sheets_sync.rules.supervision): exact flattened findings."""
+"""SUP-* rules (sheets_sync.core.rules.supervision): exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, meeting, sheet
 
-from sheets_sync.config import Supervisor
-from sheets_sync.rules import params as rule_params
-from sheets_sync.rules import data, supervision
+from sheets_sync.core.config import Supervisor
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.core.rules import data, supervision
 
 PARAMS = rule_params.resolve()
 BINH = "Trần Văn Bình"

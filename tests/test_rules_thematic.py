@@ -1,11 +1,11 @@
-"""THEME-QUARTERLY (sheets_sync.rules.thematic): exact flattened findings."""
+"""THEME-QUARTERLY (sheets_sync.core.rules.thematic): exact flattened findings."""
 from __future__ import annotations
 
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, meeting, sheet
 
-from sheets_sync.rules import thematic
+from sheets_sync.core.rules import thematic
 
 COMBINED = "Thường kỳ kết hợp chuyên đề"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheets_sync.demo import generate_demo
+from sheets_sync_demo import generate_demo
 
 AS_OF = "2026-11-25"
 EXE = str(Path(sys.executable).parent / "sheets-sync")

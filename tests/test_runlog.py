@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheets_sync.runlog import (MASK, Progress, Redactor, RunLog, last_runs, prune_runs, redact,
-                                render_status, secrets_from_credentials)
+from sheets_sync.sync.runlog import (MASK, Progress, Redactor, RunLog, last_runs, prune_runs,
+    redact, render_status, secrets_from_credentials)
 
 NAME = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]+\.log$")
 
@@ -86,11 +86,11 @@ def test_json_lines_and_verbose_echo(tmp_path):
     echo = io.StringIO()
     with RunLog(tmp_path, "check", verbose=True, json_lines=True, stream=echo) as log:
         log.warning("Hết hạn mức, chờ", seconds=12.5, unit="NT")
-        logging.getLogger("sheets_sync.backends.gsheets").info("yêu cầu %s", "values:batchGet")
+        logging.getLogger("sheets_sync.sources.google_sheets").info("yêu cầu %s", "values:batchGet")
     lines = [json.loads(x) for x in read(log.path).splitlines()]
     assert lines[1]["level"] == "warning" and lines[1]["msg"] == "Hết hạn mức, chờ"
     assert lines[1]["seconds"] == 12.5 and lines[1]["unit"] == "NT"
-    assert lines[2]["logger"] == "sheets_sync.backends.gsheets"
+    assert lines[2]["logger"] == "sheets_sync.sources.google_sheets"
     assert lines[2]["msg"] == "yêu cầu values:batchGet"
     assert echo.getvalue().splitlines() == read(log.path).splitlines()
 

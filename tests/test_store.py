@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from helpers import TEMPLATE, cell, meeting, workbook
-from sheets_sync.backends.base import RawWorkbook
-from sheets_sync.errors import SheetsSyncError
-from sheets_sync.history import history_findings
-from sheets_sync.rules import params as rule_params
-from sheets_sync.store import (DB_NAME, MIGRATIONS, SCHEMA_VERSION, Store, dump_raw, index_unit,
-                               load_raw)
-from sheets_sync.workbook import parse_unit
+from sheets_sync.core.raw import RawWorkbook
+from sheets_sync.core.errors import SheetsSyncError
+from sheets_sync.sync.history import history_findings
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.sync.store import (DB_NAME, MIGRATIONS, SCHEMA_VERSION, Store, dump_raw,
+    index_unit, load_raw)
+from sheets_sync.core.grid import parse_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = rule_params.resolve()
@@ -179,8 +179,8 @@ def test_failed_migration_rolls_back_to_the_old_version(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     # A migration list with one that fails half way (the list is data, patched for this test).
-    monkeypatch.setattr("sheets_sync.store.MIGRATIONS", [*MIGRATIONS, (SCHEMA_VERSION + 1, broken)])
-    monkeypatch.setattr("sheets_sync.store.SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr("sheets_sync.sync.store.MIGRATIONS", [*MIGRATIONS, (SCHEMA_VERSION + 1, broken)])
+    monkeypatch.setattr("sheets_sync.sync.store.SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(RuntimeError, match="disk full"):
         Store.open(tmp_path)
     names = tables(tmp_path / DB_NAME)
@@ -196,7 +196,7 @@ def test_two_processes_upgrading_the_same_v1_store_at_once(tmp_path):
     script = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from sheets_sync.store import Store
+        from sheets_sync.sync.store import Store
         with Store.open(Path(sys.argv[1])) as s:
             print(s.schema_version(), len(s.known_rows("NT")))
     """)
@@ -300,8 +300,8 @@ def test_prune_deletes_old_pulls_but_keeps_each_units_last_pull(tmp_path):
 
 
 def test_raw_grids_with_a_lone_surrogate_round_trip():
-    from sheets_sync.backends.base import RawSheet, RawWorkbook
-    from sheets_sync.store import dump_raw, load_raw
+    from sheets_sync.core.raw import RawSheet, RawWorkbook
+    from sheets_sync.sync.store import dump_raw, load_raw
 
     raw = RawWorkbook([RawSheet("Sinh hoạt", [["Mã chi bộ"], ["CB\ud80001", 3.5, None]])], "v1")
     back = load_raw(dump_raw(raw))

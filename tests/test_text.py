@@ -1,4 +1,4 @@
-"""sheets_sync.text: normalisation used to match tabs, headers and choices."""
+"""sheets_sync.core.text: normalisation used to match tabs, headers and choices."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheets_sync.text import clean_text, closest, fold, nfc, normalize, slug
+from sheets_sync.core.text import clean_text, closest, fold, nfc, normalize, slug
 
 VIETNAMESE = ("aăâbcdđeêghiklmnoôơpqrstuưvxy"
               "àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")

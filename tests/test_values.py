@@ -1,4 +1,4 @@
-"""sheets_sync.values: what each value type accepts (template.md "Value types")."""
+"""sheets_sync.core.values: what each value type accepts (template.md "Value types")."""
 from __future__ import annotations
 
 import unicodedata
@@ -8,16 +8,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sheets_sync.values import (
-    KINDS,
-    Choice,
-    ChoiceSet,
-    code_key,
-    display_raw,
-    format_value,
-    is_date_cell,
-    parse,
-)
+from sheets_sync.core.values import (KINDS, Choice, ChoiceSet, code_key, display_raw,
+    format_value, is_date_cell, parse)
 
 EPOCH = date(1899, 12, 30)
 R_DATE = "không phải ngày hợp lệ (ngày/tháng/năm)"

@@ -6,18 +6,13 @@ import unicodedata
 from datetime import date
 
 from helpers import TEMPLATE, cell, meeting, sheet
-from sheets_sync.backends.base import RawSheet, RawWorkbook
-from sheets_sync.checker import UnitRead
-from sheets_sync.config import UnitConfig
-from sheets_sync.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
-from sheets_sync.workbook import parse_unit
-from sheets_sync.writeback import (
-    CHANGED_DATE_PREFIX,
-    CHECK_DATE_PREFIX,
-    MAX_CELL_CHARS,
-    FlagPlan,
-    plan_unit,
-)
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.core.checker import UnitRead
+from sheets_sync.core.config import UnitConfig
+from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.sync.writeplan import CHANGED_DATE_PREFIX, CHECK_DATE_PREFIX, plan_unit
+from sheets_sync.core.flagplan import MAX_CELL_CHARS, FlagPlan
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026

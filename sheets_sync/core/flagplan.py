@@ -1,0 +1,199 @@
+"""The write plan as a value: which tool cells to set, where the tool columns are, and what a
+writer reports back. Produced by ``sync.writeplan``; applied by the writers in ``sources``.
+
+Values are plain strings (writers store them as data, never as formulas).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Iterable
+
+from .grid import col_letter
+
+# Excel stores at most 32,767 characters in a cell (openpyxl silently truncates longer text) and
+# Google Sheets 50,000. A plan is backend-independent and must read back exactly as written (or
+# every run would rewrite the cell), so the stricter limit applies to every backend.
+MAX_CELL_CHARS = 32_767
+ELLIPSIS = "…"
+
+STATUS_WIDTH = 18  # suggested widths of appended tool columns (characters)
+DETAILS_WIDTH = 50
+
+# Characters XML 1.0 (hence .xlsx) cannot hold; removed so a value reads back as written.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+WRITTEN, UNCHANGED, COPY, SKIPPED, DRY_RUN = "written", "unchanged", "copy", "skipped", "dry-run"  # WriteResult.status
+
+
+# --- values ---------------------------------------------------------------------------------------
+
+def clean_text(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    """A value the tool writes: no XML-illegal characters, "\\n" line ends, at most ``limit``
+    characters (cut with "…")."""
+    text = _ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if len(text) > limit:
+        text = text[: limit - 1] + ELLIPSIS
+    return text
+
+
+def key_text(value: Any) -> str:
+    """A raw cell value as a comparable display string (row keys, before/after writing).
+
+    Both sides of a comparison come from the same backend, so this only has to be stable and
+    unambiguous, not pretty: dates are ISO, whole floats lose their ".0", text is trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return unicodedata.normalize("NFC", str(value)).strip()  # rich text: its plain text
+
+
+def current_text(value: Any) -> str:
+    """A current cell value for comparison with a wanted string (None and "" are equal).
+    Non-text values never equal a wanted string, so they get overwritten."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return f"\x00{type(value).__name__}:{value!r}"
+
+
+def normalize_grid(rows: Iterable[Iterable[Any]] | None) -> list[list[str]]:
+    """A grid for comparison: text cells, trailing empty cells and rows removed."""
+    out: list[list[str]] = []
+    for row in rows or ():
+        cells = [current_text(v) for v in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        out.append(cells)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+# --- the plan -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CellChange:
+    """One tool cell to set. ``keys`` = (0-based column, key_text) of the row's key cells as
+    read; a writer sets the cell only if they still hold the same values."""
+
+    sheet: str  # the actual sheet title
+    row: int  # sheet row, 1-based
+    col: int  # 0-based column index
+    value: str  # "" = clear the cell
+    keys: tuple[tuple[int, str], ...]
+    old: str = ""  # the value read (for messages and dry runs)
+
+    @property
+    def a1(self) -> str:
+        return f"{col_letter(self.col)}{self.row}"
+
+
+@dataclass(frozen=True)
+class ToolColumns:
+    """Where the tool columns of one data tab are (existing or to be appended)."""
+
+    sheet: str
+    header_row: int  # 1-based
+    status_col: int  # 0-based
+    details_col: int  # 0-based
+
+
+@dataclass
+class FlagPlan:
+    unit: str = ""
+    changes: list[CellChange] = field(default_factory=list)
+    new_columns: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    tool_columns: dict[str, ToolColumns] = field(default_factory=dict)
+    check_sheet: str = "Kiểm tra"  # actual title (existing tab) or the template's name
+    check_grid: list[list[str]] | None = None  # None = unchanged
+    check_exists: bool = False
+    guide_sheet: str = "Hướng dẫn"
+    guide_grid: list[list[str]] | None = None
+    guide_exists: bool = False
+    skipped_tabs: dict[str, str] = field(default_factory=dict)  # sheet title -> reason (vi)
+    # PLAN_INTERFACES.md (filled by the texts work; writers accept them empty):
+    # sheet title -> 1-based row -> height in points (None = default height)
+    row_heights: dict[str, dict[int, float | None]] = field(default_factory=dict)
+    # (grid row, grid col) in check_grid -> (target sheet title, target 1-based row)
+    check_links: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
+    check_header_rows: int = 0  # rows of Kiểm tra repeated when printing
+
+    @property
+    def check_tab_changed(self) -> bool:
+        return self.check_grid is not None
+
+    @property
+    def guide_changed(self) -> bool:
+        return self.guide_grid is not None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.changes or self.new_columns or self.check_grid is not None
+                    or self.guide_grid is not None)
+
+    def changes_by_sheet(self) -> dict[str, list[CellChange]]:
+        out: dict[str, list[CellChange]] = {}
+        for c in self.changes:
+            out.setdefault(c.sheet, []).append(c)
+        return out
+
+    def describe(self) -> list[str]:
+        """Vietnamese lines for --dry-run."""
+        lines: list[str] = []
+        by_sheet = self.changes_by_sheet()
+        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns])):
+            parts = []
+            n = len(by_sheet.get(sheet, ()))
+            if n:
+                parts.append(f"{n} ô cần cập nhật")
+            cols = self.new_columns.get(sheet)
+            if cols:
+                names = ", ".join(f"'{h}'" for _, h in cols)
+                parts.append(f"thêm cột {names} (cột {', '.join(col_letter(c) for c, _ in cols)})")
+            lines.append(f"{sheet}: {'; '.join(parts)}.")
+        for sheet, reason in self.skipped_tabs.items():
+            lines.append(f"{sheet}: bỏ qua — {reason}")
+        if self.check_grid is not None:
+            verb = "cập nhật nội dung" if self.check_exists else "tạo tab mới"
+            lines.append(f"{self.check_sheet}: {verb}.")
+        if self.guide_grid is not None:
+            verb = "cập nhật nội dung" if self.guide_exists else "tạo tab mới"
+            lines.append(f"{self.guide_sheet}: {verb}.")
+        if self.is_empty:
+            lines.insert(0, "Không có gì cần ghi: các ô kiểm tra đã đúng.")
+        return lines
+
+
+# --- what a writer reports -----------------------------------------------------------------------
+
+@dataclass
+class WriteResult:
+    status: str  # "written" | "unchanged" | "copy" | "skipped" | "dry-run"
+    message: str  # Vietnamese, for the run summary
+    cells_written: int = 0  # flag cells set (tool-tab cells not counted)
+    path: Path | None = None  # the file written: the workbook itself or its flagged copy
+    skipped_rows: list[tuple[str, int]] = field(default_factory=list)  # (sheet, row)
+    backup: Path | None = None
+    reasons: list[str] = field(default_factory=list)  # why a copy instead of in place
+    mutations: int = 0  # Google: write requests sent (each moves the Drive version)
+
+    @property
+    def ok(self) -> bool:
+        """False when something that should be written was not (exit code 1)."""
+        return self.status != SKIPPED and not self.skipped_rows

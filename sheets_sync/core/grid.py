@@ -1,0 +1,367 @@
+"""Header location and typed rows, the same for every backend.
+
+``parse_unit`` turns a ``RawWorkbook`` into a ``UnitData``: for every template tab found, the
+sheet row numbers of the non-empty data rows and, per column id, the parsed values (column
+lists, cheap to scan), plus the TPL-* and cell-level DATA-* findings of reading.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterator
+
+from .raw import RawSheet, RawWorkbook
+from .findings import ERROR, WARNING, Finding
+from .template import Column, Tab, Template
+from .text import closest, fold, normalize
+from .values import display_raw, format_value, is_date_cell, parse
+
+HEADER_SEARCH_ROWS = 5
+REGULAR_TYPES = frozenset({"regular", "combined"})
+THEMATIC_TYPES = frozenset({"thematic", "combined"})
+
+
+def _is_empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+@dataclass
+class TabData:
+    """One tab as read: typed columns over the non-empty data rows."""
+
+    unit: str
+    tab: Tab
+    title: str | None  # the sheet title as found
+    header_row: int | None  # sheet row number of the header (1-based)
+    col_index: dict[str, int]  # column id -> 0-based sheet column index
+    extra_headers: dict[str, int]  # headers not in the template (tool columns included)
+    rows: list[int] = field(default_factory=list)  # sheet row numbers
+    values: dict[str, list[Any]] = field(default_factory=dict)  # parsed (None = empty/invalid)
+    raw: dict[str, list[Any]] = field(default_factory=dict)  # as read
+    invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes
+
+    def has(self, col_id: str) -> bool:
+        return col_id in self.col_index
+
+    def col(self, col_id: str) -> list[Any]:
+        """Parsed values of a column; all None when the column is absent."""
+        got = self.values.get(col_id)
+        return got if got is not None else [None] * len(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def is_invalid(self, col_id: str, i: int) -> bool:
+        return i in self.invalid.get(col_id, ())
+
+    def is_empty(self, col_id: str, i: int) -> bool:
+        return col_id not in self.raw or _is_empty(self.raw[col_id][i])
+
+    def cell_code(self, i: int) -> str | None:
+        return self.values["cell_code"][i] if "cell_code" in self.values else None
+
+    def explained(self, i: int) -> bool:
+        return "explanation" in self.values and self.values["explanation"][i] is not None
+
+    def period(self, i: int) -> str | None:
+        """The period a row belongs to (rules.md "Finding fields")."""
+        p = self.tab.period
+        if p is None or p not in self.values:
+            return None
+        v = self.values[p][i]
+        if v is None:
+            return None
+        if self.tab.column(p).kind == "date":
+            return f"{v.year:04d}-{v.month:02d}"
+        return str(v)
+
+    def display(self, col_id: str, i: int) -> str:
+        v = self.values.get(col_id, [None] * len(self.rows))[i]
+        if v is None:
+            return ""
+        column = self.tab.column(col_id)
+        if column.kind == "choice":
+            return column.label_of(v) or str(v)
+        return format_value(column.kind, v)
+
+    def finding(self, i: int, rule: str, severity: str, message: str,
+                period: str | None = None) -> Finding:
+        """A finding on data row ``i`` (row number, cell, period and explanation filled in)."""
+        return Finding(
+            unit=self.unit, tab=self.tab.name, row=self.rows[i],
+            cell=self.cell_code(i), period=period if period is not None else self.period(i),
+            rule=rule, severity=severity, message=message, explained=self.explained(i),
+        )
+
+    def meeting_types(self) -> list[str | None]:
+        """Meeting type per row, blank = regular; an unreadable type counts as regular."""
+        column = self.tab.by_id.get("meeting_type")
+        if column is None or "meeting_type" not in self.values:
+            return ["regular"] * len(self.rows)
+        return [v if v is not None else column.blank for v in self.values["meeting_type"]]
+
+
+@dataclass
+class UnitData:
+    code: str
+    name: str
+    tabs: dict[str, TabData] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    missing_tabs: set[str] = field(default_factory=set)  # template tab ids not found
+    key_index: Any = field(default=None, repr=False, compare=False)  # store.index_unit's, cached
+
+    def tab(self, tab_id: str) -> TabData | None:
+        return self.tabs.get(tab_id)
+
+
+# --- locating tabs and headers ---------------------------------------------------------------
+
+def match_name(name: str, candidates: dict[str, str]) -> str | None:
+    """candidates: normalised name -> value. Exact normalised match first, then folded."""
+    n = normalize(name)
+    if n in candidates:
+        return candidates[n]
+    f = fold(name)
+    hits = {v for k, v in candidates.items() if fold(k) == f}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def find_sheets(template: Template, raw: RawWorkbook) -> dict[str, RawSheet]:
+    by_name = {normalize(t.name): t.id for t in template.tabs}
+    found: dict[str, RawSheet] = {}
+    for sheet in raw.sheets:
+        tab_id = match_name(sheet.title, by_name)
+        if tab_id and tab_id not in found:
+            found[tab_id] = sheet
+    return found
+
+
+def locate_header_row(tab: Tab, sheet: RawSheet) -> int | None:
+    """0-based index of the header row among the first rows, or None."""
+    first = tab.first_required.header
+    target, target_f = normalize(first), fold(first)
+    for r, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        for v in row:
+            if isinstance(v, str) and (normalize(v) == target or fold(v) == target_f):
+                return r
+    return None
+
+
+def _required_column(tab: Tab, column: Column, present: set[str]) -> bool:
+    if column.required is False:
+        return False
+    if column.column_optional_if and all(c in present for c in column.column_optional_if):
+        return False
+    return True
+
+
+def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
+                    header_r: int | None, findings: list[Finding]) -> tuple[dict, dict]:
+    col_index: dict[str, int] = {}
+    extra: dict[str, int] = {}
+    if header_r is not None:
+        by_header = {normalize(c.header): c.id for c in tab.columns}
+        tool = {normalize(h) for h in template.tool_headers}
+        for ci, v in enumerate(sheet.rows[header_r]):
+            if _is_empty(v):
+                continue
+            text = str(v)
+            col_id = None if normalize(text) in tool else match_name(text, by_header)
+            if col_id is None:
+                extra.setdefault(text.strip(), ci)
+            elif col_id in col_index:
+                findings.append(Finding(
+                    unit, tab.name, None, None, None, "TPL-COLUMN-DUPLICATE", ERROR,
+                    f"Cột \"{tab.column(col_id).header}\" xuất hiện hai lần (cột "
+                    f"{col_letter(col_index[col_id])} và {col_letter(ci)}); dùng cột "
+                    f"{col_letter(col_index[col_id])}.",
+                ))
+            else:
+                col_index[col_id] = ci
+    present = set(col_index)
+    tool_norm = {normalize(h) for h in template.tool_headers}
+    unknown = [h for h in extra if normalize(h) not in tool_norm]
+    for column in tab.columns:
+        if column.id in present or not _required_column(tab, column, present):
+            continue
+        hint = closest(column.header, unknown)
+        msg = f"Thiếu cột bắt buộc \"{column.header}\""
+        msg += f" (có cột \"{hint}\" — có phải là \"{column.header}\"?)." if hint else "."
+        findings.append(Finding(unit, tab.name, None, None, None, "TPL-COLUMN-MISSING", ERROR, msg))
+    return col_index, extra
+
+
+def col_letter(index: int) -> str:
+    """0-based column index -> A1 letters."""
+    s, n = "", index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+# --- typed rows --------------------------------------------------------------------------------
+
+def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: date,
+              findings: list[Finding]) -> TabData:
+    header_r = locate_header_row(tab, sheet)
+    col_index, extra = locate_columns(unit, template, tab, sheet, header_r, findings)
+    data = TabData(unit, tab, sheet.title, None if header_r is None else header_r + 1,
+                   col_index, extra)
+    if header_r is None:
+        return data
+    # Column by column over the kept rows: no per-row copy (a tracked list per row would make
+    # the cyclic GC run, and walk every unit's data, far more often on national-size years).
+    data_cols = list(col_index.values())
+    kept: list[list[Any]] = []
+    for r in range(header_r + 1, len(sheet.rows)):
+        row = sheet.rows[r]
+        width = len(row)
+        if all(ci >= width or _is_empty(row[ci]) for ci in data_cols):
+            continue
+        data.rows.append(r + 1)
+        kept.append(row)
+    for col_id, ci in col_index.items():
+        column = tab.column(col_id)
+        raws = [row[ci] if ci < len(row) else None for row in kept]
+        parsed, bad = _parse_column(column, raws)
+        data.raw[col_id] = raws
+        data.values[col_id] = parsed
+        data.invalid[col_id] = set(bad)
+        for i, reason in bad.items():
+            findings.append(data.finding(
+                i, "DATA-INVALID", WARNING,
+                f"Cột \"{column.header}\": giá trị \"{display_raw(raws[i])}\" {reason}.",
+            ))
+    _check_swaps(data, findings)
+    _check_required(data, findings)
+    _check_future(data, as_of, findings)
+    return data
+
+
+def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int, str]]:
+    parsed: list[Any] = []
+    bad: dict[int, str] = {}
+    kind, choices, lo, hi = column.kind, column.choices, column.min, column.max
+    for i, raw in enumerate(raws):
+        value, reason = parse(kind, raw, choices)
+        if reason is None and value is not None and (lo is not None or hi is not None):
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                reason = f"ngoài khoảng cho phép ({_fmt_range(lo, hi)})"
+                value = None
+        if reason is not None:
+            bad[i] = reason
+        parsed.append(value)
+    return parsed, bad
+
+
+def _fmt_range(lo, hi) -> str:
+    def f(x):
+        return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
+    if lo is not None and hi is not None:
+        return f"{f(lo)}–{f(hi)}"
+    return f"≥ {f(lo)}" if lo is not None else f"≤ {f(hi)}"
+
+
+def _check_swaps(data: TabData, findings: list[Finding]) -> None:
+    """A real date cell whose day and month look swapped (rules.md "Day/month swaps")."""
+    if "meeting_date" not in data.values or "month" not in data.values:
+        return
+    dates, months, raws = data.values["meeting_date"], data.values["month"], data.raw["meeting_date"]
+    column = data.tab.column("meeting_date")
+    for i, d in enumerate(dates):
+        m = months[i]
+        if d is None or m is None or not is_date_cell(raws[i]):
+            continue
+        y, mo = int(m[:4]), int(m[5:7])
+        if d.month != mo and d.year == y and d.day == mo and d.month <= 12:
+            dates[i] = None
+            data.invalid.setdefault("meeting_date", set()).add(i)
+            findings.append(data.finding(
+                i, "DATA-INVALID", WARNING,
+                f"Cột \"{column.header}\": ngày {d:%d/%m/%Y} không thuộc kỳ tháng "
+                f"{mo:02d}/{y} — có thể nhầm ngày/tháng (ngày {d.month:02d}/{d.day:02d}/{y}?).",
+            ))
+
+
+def _row_condition(data: TabData) -> dict[str, list[bool]]:
+    """Per-row truth of each requirement condition of the template."""
+    n = len(data.rows)
+    types = data.meeting_types() if data.tab.id == "meetings" else ["regular"] * n
+    regular = [t in REGULAR_TYPES or t is None for t in types]
+    starts, ends = data.col("start_time"), data.col("end_time")
+    return {
+        "regular": regular,
+        "thematic": [t in THEMATIC_TYPES for t in types],
+        "regular_without_times": [
+            regular[i] and not (starts[i] is not None and ends[i] is not None) for i in range(n)
+        ],
+    }
+
+
+def _check_required(data: TabData, findings: list[Finding]) -> None:
+    conditions = _row_condition(data) if data.tab.id == "meetings" else {}
+    for col_id, raws in data.raw.items():
+        column = data.tab.column(col_id)
+        if column.required is False or column.missing_rule:
+            continue
+        applies = conditions.get(column.required) if isinstance(column.required, str) else None
+        for i, raw in enumerate(raws):
+            if _is_empty(raw) and (applies is None or applies[i]):
+                findings.append(data.finding(
+                    i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
+                ))
+
+
+def _check_future(data: TabData, as_of: date, findings: list[Finding]) -> None:
+    for col_id, values in data.values.items():
+        column = data.tab.column(col_id)
+        if not column.past:
+            continue
+        for i, v in enumerate(values):
+            if v is not None and v > as_of:
+                findings.append(data.finding(
+                    i, "DATA-FUTURE-DATE", WARNING,
+                    f"Cột \"{column.header}\": ngày {v:%d/%m/%Y} sau ngày kiểm tra "
+                    f"{as_of:%d/%m/%Y}.",
+                ))
+
+
+def parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
+               as_of: date) -> UnitData:
+    """Locate tabs and headers, parse every value; TPL-* and cell-level DATA-* findings."""
+    unit = UnitData(code, name)
+    sheets = find_sheets(template, raw)
+    titles = [s.title for s in raw.sheets]
+    for tab in template.tabs:
+        sheet = sheets.get(tab.id)
+        if sheet is None:
+            unit.missing_tabs.add(tab.id)
+            if tab.required:
+                hint = closest(tab.name, [t for t in titles if t not in
+                                          {s.title for s in sheets.values()}])
+                msg = f"Thiếu tab bắt buộc \"{tab.name}\""
+                msg += f" (có tab \"{hint}\" — có phải là \"{tab.name}\"?)." if hint else "."
+                unit.findings.append(Finding(code, tab.name, None, None, None,
+                                             "TPL-TAB-MISSING", ERROR, msg))
+            continue
+        unit.tabs[tab.id] = _read_tab(code, template, tab, sheet, as_of, unit.findings)
+        cut = (raw.meta.get("truncated") or {}).get(sheet.title)
+        if cut is not None:  # the local reader stopped early (backends.local.MAX_SHEET_CELLS)
+            unit.findings.append(Finding(
+                code, tab.name, None, None, None, "DATA-INVALID", WARNING,
+                f"Tab \"{sheet.title}\" quá lớn (quá nhiều ô, kể cả ô trống đã định dạng): chỉ "
+                f"đọc đến dòng {cut}, các dòng bên dưới không được kiểm tra. Hãy xóa các dòng, "
+                f"cột trống thừa ở cuối tab."))
+    return unit
+
+
+def required_tabs_found(template: Template, unit: UnitData) -> bool:
+    return any(t.id in unit.tabs for t in template.tabs if t.required)
+
+
+def iter_rows(data: TabData, *col_ids: str) -> Iterator[tuple]:
+    """(index, value, value, …) for each data row."""
+    cols = [data.col(c) for c in col_ids]
+    for i in range(len(data.rows)):
+        yield (i, *(c[i] for c in cols))

@@ -1,0 +1,175 @@
+"""What every rule family shares: the unit context, the cell register, calendars and deadlines.
+
+A rule family is a module with ``check(ctx: UnitContext) -> list[Finding]`` (pure: it reads the
+parsed tabs and the parameters, returns values). Deadline arithmetic lives here, once.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Mapping
+
+from ..findings import Finding
+from ..text import normalize
+from ..grid import REGULAR_TYPES, THEMATIC_TYPES, TabData, UnitData
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    code: str
+    row: int  # index in the Chi bộ tab (first row of a duplicated code)
+    founded: date | None
+    dissolved: date | None
+    members: int | None
+    official: int | None
+    kind: str | None
+
+    def active(self, year: int, month: int) -> bool:
+        """rules.md "Active cell": exists on the 1st of the month."""
+        first = date(year, month, 1)
+        if self.founded is not None and self.founded > first:
+            return False
+        if self.dissolved is not None and self.dissolved < first:
+            return False
+        return True
+
+
+@dataclass
+class UnitContext:
+    unit: UnitData
+    params: Mapping[str, Any]
+    as_of: date
+    year: int
+    cells: dict[str, Cell] = field(default_factory=dict)  # code_key -> Cell
+    cells_known: bool = False  # the Chi bộ tab was read (unknown-cell checks make sense)
+
+    def tab(self, tab_id: str) -> TabData | None:
+        return self.unit.tab(tab_id)
+
+    def period_finding(self, tab_name: str, rule: str, severity: str, message: str,
+                       period: str | None, cell: str | None = None) -> Finding:
+        """A finding that belongs to no row (missing meeting, missing briefing, …)."""
+        return Finding(unit=self.unit.code, tab=tab_name, row=None, cell=cell, period=period,
+                       rule=rule, severity=severity, message=message)
+
+    def months(self) -> list[int]:
+        """Months of the checked year not after the as-of month."""
+        if self.year > self.as_of.year:
+            return []
+        last = 12 if self.year < self.as_of.year else self.as_of.month
+        return list(range(1, last + 1))
+
+
+def code_key(code: str | None) -> str | None:
+    return normalize(code) if code is not None else None
+
+
+def build_cells(unit: UnitData) -> tuple[dict[str, Cell], bool]:
+    tab = unit.tab("cells")
+    if tab is None or not tab.has("cell_code"):
+        return {}, False
+    cells: dict[str, Cell] = {}
+    codes, founded, dissolved = tab.col("cell_code"), tab.col("founded"), tab.col("dissolved")
+    members, official, kinds = tab.col("members"), tab.col("official_members"), tab.col("kind")
+    for i, code in enumerate(codes):
+        if code is None:
+            continue
+        key = code_key(code)
+        if key not in cells:
+            cells[key] = Cell(code, i, founded[i], dissolved[i], members[i], official[i], kinds[i])
+    return cells, True
+
+
+def make_context(unit: UnitData, params: Mapping[str, Any], as_of: date, year: int) -> UnitContext:
+    cells, known = build_cells(unit)
+    return UnitContext(unit, params, as_of, year, cells, known)
+
+
+# --- calendar ----------------------------------------------------------------------------------
+
+def month_key(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def quarter_key(year: int, quarter: int) -> str:
+    return f"{year:04d}-Q{quarter}"
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def prev_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def is_due(deadline: date, as_of: date) -> bool:
+    """rules.md "Due": strictly after the deadline."""
+    return as_of > deadline
+
+
+def window_end(year: int, month: int, params: Mapping[str, Any]) -> date:
+    return date(year, month, min(params["window_end_day"], calendar.monthrange(year, month)[1]))
+
+
+def meeting_deadline(year: int, month: int, params: Mapping[str, Any]) -> date:
+    """Last day a missing regular meeting of the month is still pending."""
+    return window_end(year, month, params) + timedelta(days=params["report_grace_days"])
+
+
+def quarter_deadline(year: int, quarter: int, params: Mapping[str, Any]) -> date:
+    return month_end(year, quarter * 3) + timedelta(days=params["report_grace_days"])
+
+
+def brief_last_day(year: int, month: int, params: Mapping[str, Any]) -> date:
+    """Latest on-time briefing date for month M: in M−1, before day 30 (≤ 29th), or the last
+    day of a shorter month; day 30 itself when ``brief_deadline_inclusive``."""
+    py, pm = prev_month(year, month)
+    day = params["brief_deadline_day"] - (0 if params["brief_deadline_inclusive"] else 1)
+    return date(py, pm, max(1, min(day, calendar.monthrange(py, pm)[1])))
+
+
+def brief_deadline(year: int, month: int, params: Mapping[str, Any]) -> date:
+    return brief_last_day(year, month, params) + timedelta(days=params["report_grace_days"])
+
+
+def supervision_deadline(year: int, month: int, params: Mapping[str, Any]) -> date:
+    return month_end(year, month) + timedelta(days=params["report_grace_days"])
+
+
+def due_months(ctx: UnitContext) -> list[int]:
+    """Months of the checked year whose regular meeting is due by the as-of date."""
+    return [m for m in ctx.months() if is_due(meeting_deadline(ctx.year, m, ctx.params), ctx.as_of)]
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+def regular_rows(tab: TabData) -> list[bool]:
+    return [t in REGULAR_TYPES for t in tab.meeting_types()]
+
+
+def thematic_rows(tab: TabData) -> list[bool]:
+    return [t in THEMATIC_TYPES for t in tab.meeting_types()]
+
+
+def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
+    """(cell code key, "YYYY-MM") -> index of the first regular meeting row (the one the
+    rules use; later rows of the same cell and month are MEET-DUPLICATE)."""
+    out: dict[tuple[str, str], int] = {}
+    if tab is None:
+        return out
+    codes, months = tab.col("cell_code"), tab.col("month")
+    for i, regular in enumerate(regular_rows(tab)):
+        if regular and codes[i] is not None and months[i] is not None:
+            out.setdefault((code_key(codes[i]), months[i]), i)
+    return out
+
+
+def fmt_date(d: date) -> str:
+    return f"{d:%d/%m/%Y}"
+
+
+def fmt_month(period: str) -> str:
+    """ "2026-11" -> "11/2026" """
+    return f"{period[5:7]}/{period[:4]}"

@@ -1,0 +1,271 @@
+"""Assemble the roll-up workbook: one pass over the units, then each sheet in order."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
+
+from ... import __version__
+from ...core.config import Config
+from ...core.errors import SheetsSyncError
+from ...core.findings import Finding, Report
+from ...core.rules.base import UnitContext, make_context
+from ...core.text import normalize, slug
+from . import extract, sheets, summary, violations
+from .indicators import UnitIndicators, total, unit_indicators
+from .layout import BASE_SIZE, FONT, Styles, Writer
+
+SHEETS = ("Tổng hợp", "Biểu đồ", "Ma trận", "Vi phạm", "Dự sinh hoạt", "Đánh giá năm",
+          "Nhà văn hóa", "Nhật ký")
+# Above this many findings the workbook is written in xlsxwriter's constant_memory mode
+# (rows streamed to disk; every sheet writer writes row by row).
+STREAM_THRESHOLD = 100_000
+MEETINGS_TAB = "Sinh hoạt"
+
+
+def rollup_path(config: Config, as_of: date) -> Path:
+    """out/tong-hop-<parent-slug>-<YYYY-MM>.xlsx (the as-of month)."""
+    return Path(config.out_dir) / f"tong-hop-{slug(config.parent_name)}-{as_of:%Y-%m}.xlsx"
+
+
+def csv_path(path: Path) -> Path:
+    """The full findings list next to the workbook: <same stem>-vi-pham.csv."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-vi-pham.csv")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_latest(config: Config, path: Path, as_of: date) -> Path:
+    """out/latest.json naming the newest roll-up, written atomically."""
+    path = Path(path)
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    latest = out / "latest.json"
+    doc = {"path": str(path.resolve()), "as_of": as_of.isoformat(), "file": path.name}
+    _atomic_write_text(latest, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    return latest
+
+
+# --- the units, once ---------------------------------------------------------------------------
+
+class _Unit:
+    def __init__(self, result, read, as_of: date, year: int):
+        self.result = result
+        self.read = read
+        self.ctx: UnitContext | None = None
+        if read is not None and read.data is not None:
+            self.ctx = make_context(read.data, read.config.rules, as_of, year)
+
+    @property
+    def block(self) -> sheets.UnitBlock:
+        r = self.result
+        return sheets.UnitBlock(r.code, r.name, r.status, r.message, self.ctx is not None)
+
+
+def _titles(read) -> dict[str, str]:
+    if read is None or read.data is None:
+        return {}
+    return {t.tab.name: t.title or t.tab.name for t in read.data.tabs.values()}
+
+
+def _links(read, titles: Mapping[str, str]) -> violations.UnitLinks | None:
+    if read is None or not read.config.is_google:
+        return None
+    meta = read.raw.meta if read.raw is not None else {}
+    key = meta.get("spreadsheet") or violations.spreadsheet_key(read.config.spreadsheet)
+    ids = meta.get("sheet_ids") or {}
+    sheet_ids = {name: ids[title] for name, title in titles.items()
+                 if isinstance(ids.get(title), int)}
+    return violations.UnitLinks(str(key), dict(titles), sheet_ids)
+
+
+def _source(read) -> str:
+    if read is None:
+        return ""
+    cfg = read.config
+    if cfg.is_google:
+        return f"Google Sheets: {violations.spreadsheet_key(cfg.spreadsheet)}"
+    return str(cfg.path) if cfg.path is not None else ""
+
+
+def _overrides(config: Config) -> list[tuple[str, str, Any]]:
+    out = []
+    for unit in config.units:
+        for name, value in unit.rules.items():
+            if config.rules.get(name) != value:
+                out.append((unit.code, name, value))
+    return out
+
+
+# --- build -------------------------------------------------------------------------------------
+
+def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info: dict,
+                 path: Path) -> Path:
+    """Write the roll-up workbook to ``path`` (via a temporary file in the same folder and a
+    rename) and the full findings CSV next to it. Every sheet but `Nhật ký` depends only on
+    the data, the config and the as-of date, so a rerun gives identical sheets."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    as_of, year = report.as_of, report.year
+    labels = dict(config.labels)
+    run_info = dict(run_info or {})
+
+    by_code = {r.config.code: r for r in reads}
+    units = [_Unit(res, by_code.get(res.code), as_of, year) for res in report.units]
+    order = {u.result.code: k for k, u in enumerate(units)}
+    findings_of: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        findings_of.setdefault(f.unit, []).append(f)
+
+    indicators: list[UnitIndicators] = [
+        unit_indicators(u.ctx, u.result, findings_of.get(u.result.code, [])) for u in units]
+    tot = total(indicators)
+
+    titles = {u.result.code: _titles(u.read) for u in units}
+    links = {}
+    for u in units:
+        got = _links(u.read, titles[u.result.code])
+        if got is not None:
+            links[u.result.code] = got
+    vctx = violations.Context(
+        unit_names={u.result.code: u.result.name for u in units},
+        titles=titles, links=links, show_member_names=config.show_member_names)
+    all_findings = violations.ordered(report.findings, order)
+    csv_file = csv_path(path)
+
+    # Both files are written to temporary names first; the CSV is renamed just before the
+    # workbook, so a failure leaves the previous pair in place.
+    _remove_stale_temps(path, csv_file)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    wb = xlsxwriter.Workbook(str(tmp), {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "constant_memory": len(all_findings) > STREAM_THRESHOLD,
+        "default_format_properties": {"font_name": FONT, "font_size": BASE_SIZE},
+    })
+    try:
+        _write_workbook(wb, config, report, units, indicators, tot, all_findings, vctx,
+                        findings_of, labels, run_info, path, csv_file)
+    except BaseException:
+        try:
+            wb.close()
+        except Exception:
+            pass
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        wb.close()
+        violations.write_csv(csv_file, all_findings, vctx)
+        os.replace(tmp, path)
+    except (OSError, FileCreateError) as e:
+        raise SheetsSyncError(
+            f"Không ghi được bảng tổng hợp {path} ({_reason(e)}). Nếu tệp đang mở (ví dụ "
+            f"trong Excel), hãy đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư mục "
+            f"{path.parent}.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _remove_stale_temps(path: Path, csv_file: Path) -> None:
+    """Temporary files of an earlier build that was killed before its renames (half-written
+    workbooks nobody should open); the run lock keeps other builds out."""
+    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.\d+\.tmp\.xlsx"
+                       rf"|{re.escape(csv_file.name)}\.\d+\.tmp)")
+    try:
+        for p in path.parent.iterdir():
+            if stale.fullmatch(p.name):
+                p.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _reason(e: BaseException) -> str:
+    inner = e.args[0] if isinstance(e, FileCreateError) and e.args else e
+    if isinstance(inner, PermissionError):
+        return "không có quyền ghi hoặc tệp đang được mở"
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    return type(inner).__name__
+
+
+def _write_workbook(wb, config: Config, report: Report, units: list[_Unit],
+                    indicators: list[UnitIndicators], tot: UnitIndicators,
+                    all_findings: list[Finding], vctx, findings_of, labels: dict,
+                    run_info: dict, path: Path, csv_file: Path) -> None:
+    as_of, year = report.as_of, report.year
+    cell_label = labels.get("cell", "Chi bộ")
+    wb.set_properties({
+        "title": f"Báo cáo tổng hợp chất lượng sinh hoạt chi bộ năm {year} – "
+                 f"{config.parent_name}",
+        "subject": f"Số liệu đến ngày {as_of:%d/%m/%Y}",
+        "author": "sheets-sync",
+        "company": config.parent_name,
+        "comments": "Tạo tự động bởi sheets-sync từ sổ theo dõi sinh hoạt chi bộ của các đơn vị.",
+        "created": datetime(as_of.year, as_of.month, as_of.day),
+    })
+    st = Styles(wb)
+    ws = {name: wb.add_worksheet(name) for name in SHEETS}
+    blocks = [u.block for u in units]
+
+    layout = summary.write_summary(ws["Tổng hợp"], Writer(ws["Tổng hợp"], st), indicators, tot,
+                                   config.parent_name, labels, as_of, year, csv_file.name)
+    summary.write_charts(wb, ws["Biểu đồ"], Writer(ws["Biểu đồ"], st), layout, len(units),
+                         year, labels)
+
+    matrix = [(u.block, extract.matrix_rows(u.ctx, findings_of.get(u.result.code, []),
+                                            MEETINGS_TAB) if u.ctx is not None else [])
+              for u in units]
+    sheets.write_matrix(ws["Ma trận"], Writer(ws["Ma trận"], st), matrix, year, as_of,
+                        cell_label)
+
+    violations.write_violations(ws["Vi phạm"], Writer(ws["Vi phạm"], st), all_findings, vctx,
+                                year, as_of, csv_file.name)
+
+    contexts = {normalize(u.result.code): u.ctx for u in units if u.ctx is not None}
+    sup_rows = extract.supervisor_rows(config.supervisors, contexts, config.rules, as_of, year)
+    notes = [d for u in units if u.ctx is not None
+             for d in extract.difficulties(u.result.code, u.result.name, u.ctx)]
+    sheets.write_supervision(ws["Dự sinh hoạt"], Writer(ws["Dự sinh hoạt"], st), sup_rows,
+                             notes, blocks, year, as_of, labels.get("parent", ""))
+
+    annual = [(u.block, extract.annual_rows(u.ctx) if u.ctx is not None else []) for u in units]
+    sheets.write_annual(ws["Đánh giá năm"], Writer(ws["Đánh giá năm"], st), annual, year,
+                        as_of, cell_label, config.rules["annual_min_tot"],
+                        config.rules["annual_max_kem"])
+
+    halls = [h for u in units if u.ctx is not None
+             for h in extract.hall_rows(u.result.code, u.result.name, u.ctx)]
+    order = {u.result.code: k for k, u in enumerate(units)}
+    sheets.write_halls(ws["Nhà văn hóa"], Writer(ws["Nhà văn hóa"], st),
+                       extract.sort_halls(halls, order), blocks, year, as_of)
+
+    from ...core.template import load_template
+    template_path = run_info.get("template") or str(load_template().path)
+    sheets.write_log(
+        ws["Nhật ký"], Writer(ws["Nhật ký"], st), as_of=as_of, year=year, run_info=run_info,
+        units=[u.result for u in units],
+        sources={u.result.code: _source(u.read) for u in units},
+        counts=report.counts(), parent_rules=config.rules, overrides=_overrides(config),
+        template_path=str(template_path), version=__version__,
+        files=[("Tệp tổng hợp", path.name), ("Danh sách phát hiện đầy đủ (CSV)", csv_file.name)],
+        parent_label=labels.get("parent", ""))

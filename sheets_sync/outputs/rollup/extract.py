@@ -1,0 +1,243 @@
+"""Values for the detail sheets (matrix, supervisors, annual ratings, halls), from the parsed
+units and the findings. Pure functions: no workbook here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable, Mapping, Sequence
+
+from ...core.config import Supervisor
+from ...core.findings import ERROR, WARNING, Finding
+from ...core.rules.annual import derive_annual
+from ...core.rules.base import (UnitContext, code_key, due_months, first_regular_meetings, is_due,
+    month_key, supervision_deadline)
+from ...core.rules.halls import hall_needs
+from ...core.text import fold, normalize
+from ...core.grid import REGULAR_TYPES
+
+# Cell-month states of the matrix.
+OK, ERR, WARN, EXPLAINED, ACCEPTED, MISSING, NONE = (
+    "ok", "error", "warning", "explained", "accepted", "missing", "none")
+RATING_SHORT = {"good": "T", "fair": "K", "average": "TB", "poor": "Kém"}
+RANK = {"good": 0, "fair": 1, "average": 2, "poor": 3}
+
+
+def findings_state(findings: Iterable[Finding]) -> str:
+    """The state of a set of findings (errors and warnings only; info is advisory):
+    an open error without explanation > an explained one > an open warning > all accepted."""
+    flagged = [f for f in findings if f.severity in (ERROR, WARNING)]
+    if not flagged:
+        return OK
+    open_ = [f for f in flagged if not f.accepted]
+    if not open_:
+        return ACCEPTED
+    if any(f.severity == ERROR and not f.explained for f in open_):
+        return ERR
+    if any(f.explained for f in open_):
+        return EXPLAINED
+    return WARN
+
+
+# --- matrix ------------------------------------------------------------------------------------
+
+@dataclass
+class MatrixRow:
+    cell_code: str
+    cell_name: str
+    months: list[tuple[str, str | None]]  # (state, rating letter) for T1..T12
+
+
+def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) -> list[MatrixRow]:
+    """One row per cell of the register; a month shows the state of the cell's regular meeting
+    rows of that month (all of them: a duplicate is a warning), "missing" when MEET-MISSING was
+    reported, "none" otherwise (not due, not active, or not evaluable)."""
+    year = ctx.year
+    tab = ctx.tab("meetings")
+    by_row: dict[int, list[Finding]] = {}
+    missing: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.tab != meetings_tab:
+            continue
+        if f.row is not None:
+            by_row.setdefault(f.row, []).append(f)
+        elif f.rule == "MEET-MISSING" and f.cell is not None and f.period:
+            missing.setdefault((code_key(f.cell), f.period), []).append(f)
+    rows_of: dict[tuple[str, str], list[int]] = {}
+    first: dict[tuple[str, str], int] = {}
+    ratings: list[Any] = []
+    if tab is not None and tab.has("cell_code") and tab.has("month"):
+        prefix = f"{year:04d}-"
+        for i, (t, code, m) in enumerate(zip(tab.meeting_types(), tab.col("cell_code"),
+                                             tab.col("month"))):
+            if t in REGULAR_TYPES and code is not None and m is not None and m.startswith(prefix):
+                rows_of.setdefault((code_key(code), m), []).append(tab.rows[i])
+        first = first_regular_meetings(tab)
+        ratings = tab.col("rating")
+    names = _cell_names(ctx)
+    out = []
+    for key, cell in ctx.cells.items():
+        months: list[tuple[str, str | None]] = []
+        for m in range(1, 13):
+            period = month_key(year, m)
+            if (key, period) in missing:
+                state = findings_state(missing[(key, period)])
+                months.append((MISSING if state != ACCEPTED else ACCEPTED, None))
+                continue
+            rows = rows_of.get((key, period))
+            if not rows:
+                months.append((NONE, None))
+                continue
+            found = [f for r in rows for f in by_row.get(r, ())]
+            i = first.get((key, period))
+            letter = RATING_SHORT.get(ratings[i]) if i is not None and ratings else None
+            months.append((findings_state(found), letter))
+        out.append(MatrixRow(cell.code, names.get(key, ""), months))
+    return out
+
+
+def _cell_names(ctx: UnitContext) -> dict[str, str]:
+    tab = ctx.tab("cells")
+    if tab is None:
+        return {}
+    names = tab.col("cell_name")
+    return {key: names[cell.row] or "" for key, cell in ctx.cells.items()}
+
+
+# --- supervisors -------------------------------------------------------------------------------
+
+@dataclass
+class SupervisorRow:
+    supervisor: Supervisor
+    counts: list[int]  # visits per month T1..T12
+    blind: bool  # one of the units could not be read / has no usable attendance book
+    due: list[bool]  # month due for SUP-MONTHLY
+
+
+def supervisor_rows(supervisors: Sequence[Supervisor], contexts: Mapping[str, UnitContext],
+                    params: Mapping[str, Any], as_of: date, year: int) -> list[SupervisorRow]:
+    """Visits per supervisor and month, counted as SUP-MONTHLY credits them: in the
+    supervisor's own units, dated in the year, names matched after normalisation (then without
+    diacritics, except for names that are exactly another roster name), visits to a cell code
+    unknown in that unit not counted. ``contexts``: normalised unit code -> context."""
+    due = [is_due(supervision_deadline(year, m, params), as_of) for m in range(1, 13)]
+    roster = {normalize(n) for s in supervisors for n in s.names()}
+    out = []
+    for sup in supervisors:
+        wanted_norm = {normalize(n) for n in sup.names()}
+        wanted_fold = {fold(n) for n in sup.names()}
+        counts, blind = [0] * 12, False
+        for unit in sup.units:
+            ctx = contexts.get(normalize(unit))
+            tab = ctx.tab("visits") if ctx is not None else None
+            if tab is None or not (tab.has("supervisor") and tab.has("visit_date")):
+                blind = True
+                continue
+            check_cells = ctx.cells_known and tab.has("cell_code")
+            for name, code, d in zip(tab.col("supervisor"), tab.col("cell_code"),
+                                     tab.col("visit_date")):
+                if name is None or d is None or d.year != year:
+                    continue
+                if check_cells and code is not None and code_key(code) not in ctx.cells:
+                    continue
+                n = normalize(name)
+                if n in wanted_norm or (n not in roster and fold(name) in wanted_fold):
+                    counts[d.month - 1] += 1
+        out.append(SupervisorRow(sup, counts, blind, due))
+    return out
+
+
+@dataclass
+class Difficulty:
+    unit_code: str
+    unit_name: str
+    visit_date: date | None
+    supervisor: str
+    cell: str
+    text: str
+    row: int
+
+
+def difficulties(unit_code: str, unit_name: str, ctx: UnitContext) -> list[Difficulty]:
+    """The "Khó khăn, kiến nghị" texts of the visits of the checked year (and of visits whose
+    date cannot be read), in date order."""
+    tab = ctx.tab("visits")
+    if tab is None or not tab.has("difficulties"):
+        return []
+    out = []
+    for i, (text, d, name, code) in enumerate(zip(tab.col("difficulties"), tab.col("visit_date"),
+                                                  tab.col("supervisor"), tab.col("cell_code"))):
+        if text is None or (d is not None and d.year != ctx.year):
+            continue
+        out.append(Difficulty(unit_code, unit_name, d, name or "", code or "", text,
+                              tab.rows[i]))
+    out.sort(key=lambda x: (x.visit_date is None, x.visit_date or date.min, x.row))
+    return out
+
+
+# --- annual ratings ----------------------------------------------------------------------------
+
+@dataclass
+class AnnualRow:
+    cell_code: str
+    cell_name: str
+    months: int  # months counted for the derivation
+    counts: dict[str, int] = field(default_factory=dict)  # good/fair/average/poor/none
+    derived: str | None = None
+    reported: str | None = None
+
+    @property
+    def comparison(self) -> str:
+        if self.derived is None:
+            return "no-derived"
+        if self.reported is None:
+            return "no-reported"
+        if RANK[self.reported] < RANK[self.derived]:
+            return "higher"
+        if RANK[self.reported] > RANK[self.derived]:
+            return "lower"
+        return "same"
+
+
+def annual_rows(ctx: UnitContext) -> list[AnnualRow]:
+    derived = derive_annual(ctx)
+    tab = ctx.tab("meetings")
+    first = first_regular_meetings(tab) if tab is not None else {}
+    ratings = tab.col("rating") if tab is not None else []
+    months = due_months(ctx)
+    reported: dict[str, str] = {}
+    annual = ctx.tab("annual")
+    if annual is not None and all(annual.has(c) for c in ("cell_code", "year", "self_rating")):
+        for code, y, rating in zip(annual.col("cell_code"), annual.col("year"),
+                                   annual.col("self_rating")):
+            if code is not None and y == ctx.year and rating in RANK:
+                reported.setdefault(code_key(code), rating)
+    names = _cell_names(ctx)
+    out = []
+    for key, cell in ctx.cells.items():
+        counts = {k: 0 for k in (*RANK, "none")}
+        n = 0
+        for m in months:
+            if not cell.active(ctx.year, m):
+                continue
+            n += 1
+            i = first.get((key, month_key(ctx.year, m)))
+            rating = ratings[i] if i is not None else None
+            counts[rating if rating in RANK else "none"] += 1
+        level, _ = derived.get(cell.code, (None, n))
+        out.append(AnnualRow(cell.code, names.get(key, ""), n, counts, level,
+                             reported.get(key)))
+    return out
+
+
+# --- halls -------------------------------------------------------------------------------------
+
+def hall_rows(unit_code: str, unit_name: str, ctx: UnitContext) -> list[dict[str, Any]]:
+    return [{**need, "unit_code": unit_code, "unit_name": unit_name} for need in hall_needs(ctx)]
+
+
+def sort_halls(rows: list[dict[str, Any]], unit_order: Mapping[str, int]) -> list[dict[str, Any]]:
+    """By population, then members, largest first (unknown last), then unit and sheet order."""
+    return sorted(rows, key=lambda d: (
+        d["population"] is None, -(d["population"] or 0),
+        d["members"] is None, -(d["members"] or 0),
+        unit_order.get(d["unit_code"], 10**9), d["row"]))

@@ -1,0 +1,288 @@
+"""The summary indicators of one unit (the `Tổng hợp` sheet), computed from its parsed data.
+
+Everything here is pure: values in, values out, no workbook. Ratios keep their numerator and
+denominator so that the total row pools them (Σ numerators / Σ denominators) instead of
+averaging percentages.
+
+Base of the meeting indicators: the *due active cell-months* of the checked year — a cell of
+the register, active in month M (rules.md "Active cell"), M's regular meeting due by the as-of
+date (``due_months``). The meeting of a cell-month is its first regular row (the one the rules
+use; later ones are MEET-DUPLICATE). Each criterion of a held meeting is counted over the held
+meetings where it can be read (a meeting without a readable date is neither in nor out of the
+window: the data-completeness indicator shows what is missing).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from typing import Iterable
+
+from ...core.findings import ERROR, INFO, WARNING, Finding
+from ...core.rules.base import (UnitContext, brief_deadline, brief_last_day, code_key, due_months,
+    first_regular_meetings, is_due, month_key, quarter_deadline)
+from ...core.grid import THEMATIC_TYPES
+
+RATING_LEVELS = ("good", "fair", "average", "poor")
+DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
+MIN_ACTIVE_MONTHS_THEMATIC = 2  # rules.md THEME-QUARTERLY
+
+
+@dataclass
+class Ratio:
+    num: int = 0
+    den: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.den += 1
+        self.num += 1 if ok else 0
+
+    @property
+    def value(self) -> float | None:
+        return self.num / self.den if self.den else None
+
+    def __add__(self, other: "Ratio") -> "Ratio":
+        return Ratio(self.num + other.num, self.den + other.den)
+
+
+@dataclass
+class FindingCounts:
+    """Errors and warnings split so that each is counted once: accepted explanations, pending
+    explanations, then open errors and open warnings. Info is counted apart."""
+
+    errors: int = 0
+    warnings: int = 0
+    explained: int = 0
+    accepted: int = 0
+    info: int = 0
+
+    def add(self, f: Finding) -> None:
+        if f.severity == INFO:
+            self.info += 1
+        elif f.accepted:
+            self.accepted += 1
+        elif f.explained:
+            self.explained += 1
+        elif f.severity == ERROR:
+            self.errors += 1
+        elif f.severity == WARNING:
+            self.warnings += 1
+
+    def __add__(self, other: "FindingCounts") -> "FindingCounts":
+        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
+                             self.explained + other.explained, self.accepted + other.accepted,
+                             self.info + other.info)
+
+
+@dataclass
+class UnitIndicators:
+    code: str
+    name: str
+    status: str
+    message: str | None = None
+    pulled_at: str | None = None
+    has_data: bool = False
+    cells: int | None = None
+    members: int | None = None
+    held: Ratio | None = None  # due active cell-months with a regular meeting
+    window: Ratio | None = None  # held meetings dated inside the window of their month
+    preferred: Ratio | None = None  # held meetings on the preferred day (None: rule off)
+    duration: Ratio | None = None  # held meetings at least the minimum duration
+    attendance: Ratio | None = None  # held meetings with present/required above the rate
+    pooled: Ratio | None = None  # Σ present / Σ required over held meetings
+    thematic: list[Ratio | None] = field(default_factory=lambda: [None] * 4)  # per quarter
+    ratings: dict[str, int] | None = None  # monthly ratings of held meetings
+    briefing: Ratio | None = None  # due months with an on-time briefing
+    visits: int | None = None  # visit rows of the checked year
+    completeness: Ratio | None = None  # data rows without DATA-REQUIRED / DATA-INVALID
+    counts: FindingCounts = field(default_factory=FindingCounts)
+    window_days: tuple[int, int] | None = None
+    preferred_day: int | None = None
+
+
+def _add_opt(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitIndicators:
+    """Sums of counts; ratios pooled from numerators and denominators."""
+    out = UnitIndicators(code="", name=name, status="")
+    for u in units:
+        out.has_data = out.has_data or u.has_data
+        for attr in ("cells", "members", "held", "window", "preferred", "duration",
+                     "attendance", "pooled", "briefing", "visits", "completeness"):
+            setattr(out, attr, _add_opt(getattr(out, attr), getattr(u, attr)))
+        out.thematic = [_add_opt(a, b) for a, b in zip(out.thematic, u.thematic)]
+        if u.ratings is not None:
+            base = out.ratings or {k: 0 for k in RATING_LEVELS}
+            out.ratings = {k: base[k] + u.ratings.get(k, 0) for k in RATING_LEVELS}
+        out.counts = out.counts + u.counts
+    return out
+
+
+# --- one unit ----------------------------------------------------------------------------------
+
+def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding]) -> UnitIndicators:
+    """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule)."""
+    ind = UnitIndicators(result.code, result.name, result.status, result.message,
+                         result.pulled_at)
+    for f in findings:
+        ind.counts.add(f)
+    if ctx is None:
+        return ind
+    ind.has_data = True
+    p = ctx.params
+    ind.window_days = (p["window_start_day"], p["window_end_day"])
+    ind.preferred_day = p["preferred_day"]
+    _register(ctx, ind)
+    _meetings(ctx, ind)
+    _thematic(ctx, ind)
+    _briefing(ctx, ind)
+    visits = ctx.tab("visits")
+    if visits is not None and visits.has("visit_date"):
+        ind.visits = sum(1 for d in visits.col("visit_date")
+                         if d is not None and d.year == ctx.year)
+    ind.completeness = completeness(ctx, findings)
+    return ind
+
+
+def _register(ctx: UnitContext, ind: UnitIndicators) -> None:
+    if not ctx.cells_known:
+        return
+    months = ctx.months()
+    if months:
+        active = [c for c in ctx.cells.values() if c.active(ctx.year, months[-1])]
+    else:
+        active = list(ctx.cells.values())
+    ind.cells = len(active)
+    ind.members = sum(c.members or 0 for c in active)
+
+
+def held_meetings(ctx: UnitContext) -> tuple[Ratio, list[int]] | None:
+    """(due active cell-months with a meeting, row indexes of those first regular meetings);
+    None when the register or the meetings tab (cell, month) cannot be read."""
+    tab = ctx.tab("meetings")
+    if not ctx.cells_known or tab is None or not (tab.has("cell_code") and tab.has("month")):
+        return None
+    first = first_regular_meetings(tab)
+    ratio, rows = Ratio(), []
+    for m in due_months(ctx):
+        period = month_key(ctx.year, m)
+        for key, cell in ctx.cells.items():
+            if not cell.active(ctx.year, m):
+                continue
+            i = first.get((key, period))
+            ratio.add(i is not None)
+            if i is not None:
+                rows.append(i)
+    return ratio, rows
+
+
+def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
+    got = held_meetings(ctx)
+    if got is None:
+        return
+    ind.held, rows = got
+    tab = ctx.tab("meetings")
+    p = ctx.params
+    start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
+    months, dates = tab.col("month"), tab.col("meeting_date")
+    types = tab.meeting_types()
+    starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
+    required, present, ratings = tab.col("required_count"), tab.col("present"), tab.col("rating")
+    exact = Fraction(str(p["min_attendance_rate"]))
+    rate_num, rate_den = exact.numerator, exact.denominator
+    small_members, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
+
+    window, pref, duration, attendance, pooled = Ratio(), Ratio(), Ratio(), Ratio(), Ratio()
+    counted = {k: 0 for k in RATING_LEVELS}
+    for i in rows:
+        d, m = dates[i], months[i]
+        if d is not None and m is not None:
+            same = d.year == int(m[:4]) and d.month == int(m[5:7])
+            window.add(same and start <= d.day <= end)
+            if preferred is not None:
+                pref.add(same and d.day == preferred)
+        s, e, col = starts[i], ends[i], minutes[i]
+        length = col if col is not None else (e - s if s is not None and e is not None
+                                              and e > s else None)
+        if length is not None:
+            if types[i] == "combined":
+                minimum = p["min_minutes_combined"]
+            elif (small_members is not None and small_min is not None
+                  and required[i] is not None and required[i] <= small_members):
+                minimum = small_min
+            else:
+                minimum = p["min_minutes_regular"]
+            duration.add(length >= minimum)
+        req, pres = required[i], present[i]
+        if req is not None and pres is not None and req > 0:
+            attendance.add(pres * rate_den > rate_num * req)
+            pooled.num += pres
+            pooled.den += req
+        if ratings[i] in counted:
+            counted[ratings[i]] += 1
+    ind.window = window
+    ind.preferred = pref if preferred is not None else None
+    ind.duration = duration if tab.has("duration") or tab.has("start_time") else None
+    ind.attendance = attendance if tab.has("required_count") and tab.has("present") else None
+    ind.pooled = pooled if ind.attendance is not None else None
+    ind.ratings = counted if tab.has("rating") else None
+
+
+def _thematic(ctx: UnitContext, ind: UnitIndicators) -> None:
+    tab = ctx.tab("meetings")
+    if (not ctx.cells_known or tab is None
+            or not all(tab.has(c) for c in ("cell_code", "month", "meeting_type"))):
+        return
+    year = f"{ctx.year:04d}"
+    held: dict[tuple[str, int], int] = {}
+    for t, code, m in zip(tab.meeting_types(), tab.col("cell_code"), tab.col("month")):
+        if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
+            k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
+            held[k] = held.get(k, 0) + 1
+    needed = ctx.params["thematic_per_quarter"]
+    for q in range(1, 5):
+        if not is_due(quarter_deadline(ctx.year, q, ctx.params), ctx.as_of):
+            continue
+        ratio = Ratio()
+        for key, cell in ctx.cells.items():
+            active = sum(cell.active(ctx.year, m) for m in range(3 * q - 2, 3 * q + 1))
+            if active >= MIN_ACTIVE_MONTHS_THEMATIC:
+                ratio.add(held.get((key, q), 0) >= needed)
+        ind.thematic[q - 1] = ratio
+
+
+def _briefing(ctx: UnitContext, ind: UnitIndicators) -> None:
+    tab = ctx.tab("briefings")
+    if tab is None or not tab.has("month"):
+        return
+    year = f"{ctx.year:04d}"
+    on_time: set[str] = set()
+    last_days: dict[str, date] = {}
+    for m, d in zip(tab.col("month"), tab.col("briefing_date")):
+        if m is None or d is None or m[:4] != year:
+            continue
+        last = last_days.get(m)
+        if last is None:
+            last = last_days[m] = brief_last_day(ctx.year, int(m[5:7]), ctx.params)
+        if d <= last:
+            on_time.add(m)
+    ratio = Ratio()
+    for month in range(1, 13):
+        if is_due(brief_deadline(ctx.year, month, ctx.params), ctx.as_of):
+            ratio.add(month_key(ctx.year, month) in on_time)
+    ind.briefing = ratio
+
+
+def completeness(ctx: UnitContext, findings: list[Finding]) -> Ratio:
+    """Data rows of every tab read, and those without a DATA-REQUIRED / DATA-INVALID finding."""
+    names = {t.tab.name for t in ctx.unit.tabs.values()}
+    bad = {(f.tab, f.row) for f in findings
+           if f.rule in DATA_RULES and f.row is not None and f.tab in names}
+    rows = sum(len(t.rows) for t in ctx.unit.tabs.values())
+    return Ratio(rows - len(bad), rows)

@@ -1,0 +1,683 @@
+"""Google Sheets backend (gspread): the same interface as the local one.
+
+Read = one metadata request + one ``values:batchGet`` covering every tab (UNFORMATTED_VALUE +
+SERIAL_NUMBER). The Drive ``version`` (one Drive request) tells whether a spreadsheet changed
+since the last pull. Write (``GoogleWriter``) = one key-column ``values:batchGet`` + at most one
+structural ``batchUpdate`` + one ``values:batchUpdate`` (RAW). Every request goes through
+``google_http.GoogleTransport`` (timeouts, retries, pacing, counts). Failures become
+``UnitReadError`` with a Vietnamese message a person can act on, never with credentials.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ..core.config import Config, GoogleConfig, UnitConfig
+from ..core.errors import ConfigError, UnitReadError
+from ..core.findings import UNREACHABLE
+from ..core.raw import RawSheet, RawWorkbook
+from .google_http import Quota, RequestStats, RetryPolicy, make_client
+
+DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
+METADATA_FIELDS = "spreadsheetId,properties(title,locale,timeZone),sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount))"
+VALUE_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+                "majorDimension": "ROWS"}
+_URL_KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")
+
+
+def spreadsheet_key(value: str) -> str:
+    """A spreadsheet key from a key or a full URL."""
+    m = _URL_KEY.search(value)
+    return m.group(1) if m else value.strip()
+
+
+def quote_title(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def load_service_account(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            info = json.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"Không tìm thấy tệp khóa tài khoản dịch vụ {path}.") from None
+    except (OSError, ValueError):
+        raise ConfigError(f"Tệp khóa tài khoản dịch vụ {path} không đọc được (cần JSON).") from None
+    missing = [k for k in ("client_email", "private_key", "token_uri") if k not in info]
+    if missing:
+        raise ConfigError(f"Tệp khóa {path} thiếu trường {', '.join(missing)}.")
+    return info
+
+
+def _policy_from(google: GoogleConfig) -> tuple[RetryPolicy, Quota]:
+    """Retry policy and pacer quota from the optional ``[google]`` settings."""
+    policy, quota = RetryPolicy(), Quota()
+    if google.timeout_s:
+        policy.timeout = (min(10.0, float(google.timeout_s)), float(google.timeout_s))
+    if google.max_attempts:
+        policy.max_attempts = google.max_attempts
+    if google.max_retry_wait_s is not None:
+        policy.max_total_sleep = google.max_retry_wait_s
+    if google.reads_per_minute:
+        quota.reads = google.reads_per_minute
+    if google.writes_per_minute:
+        quota.writes = google.writes_per_minute
+    return policy, quota
+
+
+class GoogleBackend:
+    """One gspread client (real google-auth service-account credentials) for every Google unit
+    of a run; ``stats`` counts every request it sent (reads, writes, Drive, retries, waits)."""
+
+    def __init__(self, info: dict, endpoint: str | None = None, policy: RetryPolicy | None = None,
+                 quota: Quota | None = None, stats: RequestStats | None = None):
+        self.client_email = info["client_email"]
+        self.client, self.transport = make_client(info, endpoint, policy, quota, stats)
+
+    @classmethod
+    def from_config(cls, config: Config) -> "GoogleBackend":
+        if config.google.credentials is None:
+            raise ConfigError(
+                "Có đơn vị dùng Google Sheets nhưng chưa khai báo [google] credentials "
+                "(hoặc biến môi trường GOOGLE_APPLICATION_CREDENTIALS).")
+        policy, quota = _policy_from(config.google)
+        return cls(load_service_account(config.google.credentials), config.google.endpoint,
+                   policy, quota)
+
+    def writer(self) -> "GoogleWriter":
+        return GoogleWriter(self)
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.transport.stats
+
+    # --- errors --------------------------------------------------------------------------------
+    # Messages never include the error text itself (it may echo request details); only the
+    # spreadsheet key, the service account's e-mail and the HTTP status.
+
+    def _share_hint(self) -> str:
+        return f"Hãy chia sẻ bảng tính với {self.client_email} quyền Người chỉnh sửa."
+
+    def _failure(self, unit: UnitConfig, error: Exception, action: str = "đọc") -> UnitReadError:
+        import google.auth.exceptions as auth_errors
+        import requests
+
+        key = spreadsheet_key(unit.spreadsheet)
+        code = getattr(getattr(error, "response", None), "status_code", None)
+        if isinstance(error, auth_errors.RefreshError):
+            return UnitReadError(
+                f"Google không cấp quyền truy cập cho tài khoản dịch vụ {self.client_email} "
+                "(khóa sai, đã bị xóa/thu hồi, hoặc đồng hồ máy tính lệch giờ). Hãy kiểm tra tệp "
+                "khóa ở [google] credentials.", UNREACHABLE)
+        if isinstance(error, auth_errors.GoogleAuthError):
+            return UnitReadError("Không kết nối được máy chủ xác thực của Google; thử lại sau.",
+                                 UNREACHABLE)
+        if isinstance(error, PermissionError) or code == 403:
+            return UnitReadError(
+                f"Không có quyền {action} bảng tính {key}. {self._share_hint()}", UNREACHABLE)
+        if code == 404:
+            return UnitReadError(
+                f"Không tìm thấy bảng tính {key}: đã bị xóa hoặc sai mã trong cấu hình. Nếu bảng "
+                f"tính vẫn còn, hãy chia sẻ bảng tính với {self.client_email} quyền Người chỉnh "
+                "sửa.", UNREACHABLE)
+        if code == 429:
+            return UnitReadError(
+                f"Google báo vượt hạn mức truy cập khi {action} bảng tính {key} dù đã thử lại "
+                "nhiều lần; thử lại sau.", UNREACHABLE)
+        if isinstance(error, requests.Timeout):
+            return UnitReadError(f"Google không trả lời kịp khi {action} bảng tính {key} "
+                                 "(hết thời gian chờ); thử lại sau.", UNREACHABLE)
+        if isinstance(error, requests.RequestException) and code is None:
+            return UnitReadError(f"Không kết nối được Google khi {action} bảng tính {key} "
+                                 f"({type(error).__name__}); thử lại sau.", UNREACHABLE)
+        if code is not None and code >= 500:
+            return UnitReadError(f"Google đang gặp sự cố (lỗi {code}) khi {action} bảng tính "
+                                 f"{key}; thử lại sau.", UNREACHABLE)
+        return UnitReadError(f"Google trả lỗi {code or ''} khi {action} bảng tính {key}.",
+                             UNREACHABLE)
+
+    def _call(self, unit: UnitConfig, fn, action: str = "đọc"):
+        import google.auth.exceptions as auth_errors
+        import gspread
+        import requests
+
+        outer = self.transport.unit  # a nested call (the write's guard) keeps the unit counted
+        self.transport.unit = unit.code
+        try:
+            return fn()
+        except (gspread.exceptions.GSpreadException, PermissionError, requests.RequestException,
+                auth_errors.GoogleAuthError) as e:
+            raise self._failure(unit, e, action) from None
+        finally:
+            self.transport.unit = outer
+
+    # --- interface -----------------------------------------------------------------------------
+
+    def version(self, unit: UnitConfig) -> str | None:
+        """Drive ``version`` of the spreadsheet (one Drive request).
+
+        Drive answers 404 both for a deleted file and for one not shared with the service
+        account; only then one Sheets metadata request tells the two apart (403 = not shared).
+        """
+        import gspread
+
+        key = spreadsheet_key(unit.spreadsheet)
+        http = self.client.http_client
+
+        def get():
+            try:
+                r = http.request("get", f"{DRIVE_FILES_URL}/{key}",
+                                 params={"fields": "id,version,modifiedTime",
+                                         "supportsAllDrives": True})
+            except gspread.exceptions.APIError as e:
+                if e.response.status_code not in (403, 404):
+                    raise
+                http.fetch_sheet_metadata(key, params={"fields": "spreadsheetId"})
+                return None  # Sheets can read it (Drive API refused): no change token
+            return r.json().get("version")
+
+        return self._call(unit, get)
+
+    def list_versions(self) -> dict[str, str]:
+        """Drive ``version`` of every spreadsheet the service account can see: one
+        ``files.list`` (1,000 files a page) for the whole run, instead of one ``files.get`` per
+        unit. Raises ``UnitReadError`` when Drive cannot be listed."""
+        http = self.client.http_client
+        versions: dict[str, str] = {}
+        token: str | None = None
+
+        def page() -> dict:
+            params = {"q": LIST_QUERY, "fields": "nextPageToken,files(id,version)",
+                      "pageSize": 1000, "supportsAllDrives": True,
+                      "includeItemsFromAllDrives": True}
+            if token:
+                params["pageToken"] = token
+            return http.request("get", DRIVE_FILES_URL, params=params).json()
+
+        import google.auth.exceptions as auth_errors
+        import gspread
+        import requests
+
+        while True:
+            try:
+                got = page()
+            except (gspread.exceptions.GSpreadException, requests.RequestException,
+                    auth_errors.GoogleAuthError, ValueError) as e:
+                raise UnitReadError(f"Không liệt kê được các bảng tính trên Google Drive "
+                                    f"({type(e).__name__}).", UNREACHABLE) from None
+            for f in got.get("files", []):
+                if f.get("id") and f.get("version") is not None:
+                    versions[f["id"]] = str(f["version"])
+            token = got.get("nextPageToken")
+            if not token:
+                return versions
+
+    def read(self, unit: UnitConfig) -> RawWorkbook:
+        """One ``spreadsheets.get`` whose field mask returns the sheet properties, every cell's
+        effective value (serial dates/times, numbers, booleans, strings, errors), which cells
+        hold formulas and the developer metadata of the columns (where the tool columns are),
+        flattened to the rows ``values:batchGet`` with UNFORMATTED_VALUE + SERIAL_NUMBER gives."""
+        key = spreadsheet_key(unit.spreadsheet)
+
+        def get() -> RawWorkbook:
+            got = self.client.http_client.request(
+                "get", SPREADSHEET_URL.format(key),
+                params={"includeGridData": "false", "fields": READ_FIELDS}).json()
+            return flatten_spreadsheet(key, got)
+
+        return self._call(unit, get)
+
+
+SPREADSHEET_URL = "https://sheets.googleapis.com/v4/spreadsheets/{}"
+LIST_QUERY = "mimeType='application/vnd.google-apps.spreadsheet' and trashed=false"
+# One read: sheet properties + effective values + formula markers + column metadata.
+READ_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
+               "frozenRowCount)),data(rowData(values(effectiveValue,userEnteredValue/"
+               "formulaValue)),columnMetadata/developerMetadata))")
+TOOL_KEY = "sheets_sync.tool_column"  # developer metadata on each tool column: value status/details
+ROLES = ("status", "details")
+# ErrorValue.type -> what the values API shows for the cell (UNFORMATTED_VALUE)
+ERROR_CODES = {"NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!",
+               "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A",
+               "ERROR": "#ERROR!", "LOADING": "Loading..."}
+
+
+def cell_value(cell: dict) -> Any:
+    """A CellData's effective value as the values API renders it with UNFORMATTED_VALUE."""
+    value = cell.get("effectiveValue")
+    if not value:
+        return None
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "numberValue" in value:
+        return value["numberValue"]
+    if "boolValue" in value:
+        return value["boolValue"]
+    if "errorValue" in value:
+        return ERROR_CODES.get((value["errorValue"] or {}).get("type", "ERROR"), "#ERROR!")
+    return None
+
+
+def flatten_grid(data: list[dict]) -> tuple[list[list[Any]], list[int]]:
+    """(rows, formula columns) of a sheet's GridData (one block from A1): trailing empty cells
+    and rows trimmed, inner empty cells "" and inner empty rows [] (the values API's shape)."""
+    rows: list[list[Any]] = []
+    formulas: set[int] = set()
+    block = data[0] if data else {}
+    for r in range(block.get("startRow", 0)):
+        rows.append([])
+    for row in block.get("rowData", []) or []:
+        line = []
+        for c, cell in enumerate((row or {}).get("values", []) or []):
+            cell = cell or {}
+            if (cell.get("userEnteredValue") or {}).get("formulaValue") is not None:
+                formulas.add(c)
+            line.append(cell_value(cell))
+        while line and line[-1] in (None, ""):
+            line.pop()
+        rows.append(["" if v is None else v for v in line])
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows, sorted(formulas)
+
+
+def tool_metadata(data: list[dict]) -> dict[str, list[int]]:
+    """role -> [column, metadataId] of the tool columns' developer metadata (first found)."""
+    out: dict[str, list[int]] = {}
+    block = data[0] if data else {}
+    for c, props in enumerate(block.get("columnMetadata", []) or []):
+        for m in (props or {}).get("developerMetadata", []) or []:
+            role = m.get("metadataValue")
+            if m.get("metadataKey") == TOOL_KEY and role in ROLES and role not in out:
+                rng = (m.get("location") or {}).get("dimensionRange") or {}
+                out[role] = [int(rng.get("startIndex", c)), int(m["metadataId"])]
+    return out
+
+
+def metadata_id(sheet_id: int, role: str, col: int) -> int:
+    """A deterministic metadataId (a dry run plans the requests a real run sends)."""
+    return zlib.crc32(f"{TOOL_KEY}:{sheet_id}:{role}:{col}".encode()) % (2**31 - 1) + 1
+
+
+def anchor_requests(sheet_id: int, have: dict[str, list[int]], wanted: dict[str, int]
+                    ) -> tuple[list[dict], dict[str, int]]:
+    """``batchUpdate`` requests that put the tool-column developer metadata on the columns
+    ``wanted`` (role -> 0-based column) of a sheet whose metadata is ``have`` (role ->
+    [column, metadataId]), and the metadataId of each role afterwards."""
+    requests: list[dict] = []
+    ids: dict[str, int] = {}
+    for role, col in wanted.items():
+        found = have.get(role)
+        if found and found[0] == col:
+            ids[role] = found[1]
+            continue
+        if found:  # on another column (the header was renamed or retyped elsewhere)
+            requests.append({"deleteDeveloperMetadata": {"dataFilter": {
+                "developerMetadataLookup": {"metadataId": found[1]}}}})
+        new_id = metadata_id(sheet_id, role, col)
+        requests.append({"createDeveloperMetadata": {"developerMetadata": {
+            "metadataId": new_id, "metadataKey": TOOL_KEY, "metadataValue": role,
+            "location": {"dimensionRange": {"sheetId": sheet_id, "dimension": "COLUMNS",
+                                            "startIndex": col, "endIndex": col + 1}},
+            "visibility": "DOCUMENT"}}})
+        ids[role] = new_id
+    return requests, ids
+
+
+def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
+    sheets, meta = [], {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
+                        "formula_cols": {}, "tool_meta": {}}
+    for sheet in got.get("sheets", []):
+        p = sheet.get("properties", {})
+        title = p["title"]
+        rows, formulas = flatten_grid(sheet.get("data", []))
+        sheets.append(RawSheet(title, rows))
+        grid = p.get("gridProperties", {})
+        meta["sheet_ids"][title] = p.get("sheetId", 0)
+        meta["grid"][title] = [grid.get("rowCount", 0), grid.get("columnCount", 0)]
+        meta["frozen"][title] = grid.get("frozenRowCount", 0)
+        if formulas:
+            meta["formula_cols"][title] = formulas
+        found = tool_metadata(sheet.get("data", []))
+        if found:
+            meta["tool_meta"][title] = found
+    return RawWorkbook(sheets, meta=meta)
+
+
+# --- write-back --------------------------------------------------------------------------------
+
+def _a1(col: int, row: int) -> str:
+    from ..core.grid import col_letter
+
+    return f"{col_letter(col)}{row}"
+
+
+def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
+    """``grid`` padded with "" so that it also clears what the old content covered."""
+    height = max(len(grid), len(old_rows))
+    width = max([len(r) for r in grid] + [len(r) for r in old_rows] + [1])
+    return [[*(grid[r] if r < len(grid) else []),
+             *[""] * (width - len(grid[r] if r < len(grid) else []))] for r in range(height)]
+
+
+MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
+
+
+MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
+COLUMN_GONE = ("cột kiểm tra vừa bị xóa trong lúc ghi nên không ghi vào đó; sẽ ghi lại ở lần "
+               "sau.")
+VALUES_BY_FILTER_URL = ("https://sheets.googleapis.com/v4/spreadsheets/{}"
+                        "/values:batchUpdateByDataFilter")
+
+
+class GoogleWriter:
+    """Applies a ``FlagPlan`` to a spreadsheet with one ``values:batchUpdateByDataFilter``
+    (RAW), plus one ``spreadsheets.batchUpdate`` only when something structural is missing.
+
+    Anchoring: each tool column carries developer metadata (key ``TOOL_KEY``, value
+    status/details) on its COLUMN location, and its cells are written through a DataFilter on
+    that metadata: Google resolves the column when it applies the write, so a column a person
+    inserted or deleted anywhere between our read and our write cannot redirect flags onto a
+    staff column (a deleted tool column takes its metadata with it: nothing is written there).
+    Tool tabs are addressed by sheet id. Rows stay positional inside the column: a person
+    inserting or deleting rows in the instant between the write-time check and the write can
+    shift flags by a row *inside the tool column*; the Drive version then differs from ours
+    alone, so the next run re-reads and rewrites them.
+
+    Write-time check: Drive ``version`` (one Drive request) still equal to the version whose
+    data were checked; otherwise the key columns and header rows are re-read
+    (``key_mismatches``) and a tab whose rows moved is skipped."""
+
+    def __init__(self, backend: "GoogleBackend"):
+        self.backend = backend
+        self.rng = random.Random()
+
+    def guard(self, unit: UnitConfig, read) -> bool:
+        """True when Drive's version is still the one of the data that were checked."""
+        seen = read.raw.version
+        if seen is None:
+            return False
+        try:
+            now = self.backend.version(unit)
+        except UnitReadError:
+            return False
+        return now is not None and str(now) == str(seen)
+
+    def key_mismatches(self, key: str, read, plan) -> dict[str, str]:
+        """Tabs whose rows moved since they were checked (one ``values:batchGet``).
+
+        For every tab with flag changes, the key columns of the changed rows are re-read from
+        row 1 down to the last changed row: each changed row must still hold the keys that were
+        checked, and the header cell of each key column must still be where it was. A tab that
+        only gets its tool-column headers has its header row compared instead."""
+        from ..core.flagplan import key_text
+
+        spans: dict[tuple[str, int], int] = {}
+        for c in plan.changes:
+            if c.sheet in plan.skipped_tabs:
+                continue
+            for col, _text in c.keys:
+                spans[(c.sheet, col)] = max(spans.get((c.sheet, col), 0), c.row)
+        with_changes = {s for s, _ in spans}
+        header_only = [t for t in plan.new_columns
+                       if t not in with_changes and t not in plan.skipped_tabs
+                       and t in plan.tool_columns]
+        ranges = [f"{quote_title(s)}!{_a1(col, 1)}:{_a1(col, last)}"
+                  for (s, col), last in spans.items()]
+        ranges += [f"{quote_title(t)}!{plan.tool_columns[t].header_row}:"
+                   f"{plan.tool_columns[t].header_row}" for t in header_only]
+        if not ranges:
+            return {}
+        got = self.backend.client.http_client.values_batch_get(
+            key, ranges, params={**VALUE_PARAMS, "majorDimension": "COLUMNS"})
+        value_ranges = got.get("valueRanges", [])
+
+        def read_cell(title: str, row: int, col: int) -> str:
+            sheet = read.raw.sheet(title)
+            line = sheet.rows[row - 1] if sheet is not None and row - 1 < len(sheet.rows) else []
+            return key_text(line[col] if col < len(line) else None)
+
+        moved: dict[str, str] = {}
+        columns: dict[tuple[str, int], list] = {}
+        for (title, col), vr in zip(spans, value_ranges):
+            values = vr.get("values", [])
+            column = columns[(title, col)] = values[0] if values else []
+            header_row = plan.tool_columns[title].header_row if title in plan.tool_columns else None
+            if header_row is not None:
+                now = column[header_row - 1] if header_row - 1 < len(column) else None
+                if key_text(now) != read_cell(title, header_row, col):
+                    moved[title] = MOVED
+        for c in plan.changes:
+            for col, text in c.keys:
+                column = columns.get((c.sheet, col))
+                if column is None:
+                    continue
+                now = column[c.row - 1] if c.row - 1 < len(column) else None
+                if key_text(now) != text:
+                    moved[c.sheet] = MOVED
+        for title, vr in zip(header_only, value_ranges[len(spans):]):
+            header_row = plan.tool_columns[title].header_row
+            now = [key_text(v[0] if v else None) for v in vr.get("values", [])]
+            sheet = read.raw.sheet(title)
+            then = [key_text(v) for v in (sheet.rows[header_row - 1]
+                                          if sheet is not None and header_row - 1 < len(sheet.rows)
+                                          else [])]
+            while now and not now[-1]:
+                now.pop()
+            while then and not then[-1]:
+                then.pop()
+            if now != then:
+                moved[title] = MOVED
+        return moved
+
+    def structure(self, read, plan, skip: dict[str, str] | None = None) -> list[dict]:
+        """addSheet / appendDimension requests needed before the values can be written."""
+        skip = skip or {}
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        grid = read.raw.meta.get("grid", {})
+        requests = []
+        for title, cols in plan.new_columns.items():
+            if title in skip or title not in sheet_ids:
+                continue
+            # New tool columns are inserted (not taken from the grid): the metadata created
+            # next in the same atomic request then sits on columns this request made, empty
+            # whatever a person did to the sheet's columns since our read.
+            first, last = min(c for c, _ in cols), max(c for c, _ in cols)
+            requests.append({"insertDimension": {
+                "range": {"sheetId": sheet_ids[title], "dimension": "COLUMNS",
+                          "startIndex": first, "endIndex": last + 1},
+                "inheritFromBefore": False}})
+        for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
+                                       (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
+            if content is None:
+                continue
+            rows = len(content)
+            cols = max([len(r) for r in content] + [1])
+            if not exists:
+                requests.append({"addSheet": {"properties": {
+                    "sheetId": self.rng.randrange(1, 2**31),
+                    "title": title, "gridProperties": {"rowCount": max(rows + 20, 100),
+                                                       "columnCount": max(cols, 26)}}}})
+                continue
+            have_rows, have_cols = grid.get(title, [0, 0])
+            old = read.raw.sheet(title)
+            old_rows = old.rows if old is not None else []
+            rows = max([rows, len(old_rows)])
+            cols = max([cols] + [len(r) for r in old_rows])
+            for dim, need, have in (("ROWS", rows, have_rows), ("COLUMNS", cols, have_cols)):
+                if need > have and title in sheet_ids:
+                    requests.append({"appendDimension": {"sheetId": sheet_ids[title],
+                                                         "dimension": dim,
+                                                         "length": need - have}})
+        return requests
+
+    def anchors(self, read, plan, skip: dict[str, str]) -> tuple[list[dict], dict]:
+        """Developer-metadata requests for tool columns that have none where the plan puts
+        them (a stale one elsewhere is deleted first), and the metadataId of every tool
+        column to write: ``{title: {role: id}}``."""
+        tool_meta = read.raw.meta.get("tool_meta", {})
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        requests: list[dict] = []
+        ids: dict[str, dict[str, int]] = {}
+        for title, cols in plan.tool_columns.items():
+            if title in skip or title not in sheet_ids:
+                continue
+            wanted = {"status": cols.status_col, "details": cols.details_col}
+            more, ids[title] = anchor_requests(sheet_ids[title], tool_meta.get(title, {}),
+                                               wanted)
+            requests += more
+        return requests, ids
+
+    def layout(self, read, plan, skip: dict[str, str]) -> list[dict]:
+        """Kiểm tra: its header rows frozen (Google's print dialog repeats frozen rows; the
+        Sheets API has no page setup, so A4 landscape / fit to width cannot be set)."""
+        rows = getattr(plan, "check_header_rows", 0) or 0
+        title = plan.check_sheet
+        if not rows or plan.check_grid is None or title in skip:
+            return []
+        sheet_id = read.raw.meta.get("sheet_ids", {}).get(title)
+        if sheet_id is None or read.raw.meta.get("frozen", {}).get(title, 0) == rows:
+            return []
+        return [{"updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": rows}},
+            "fields": "gridProperties.frozenRowCount"}}]
+
+    @staticmethod
+    def _record_structure(read, requests: list[dict], reply: dict) -> None:
+        """Keep ``read.raw.meta`` (sheet ids, grid sizes, tool-column metadata) in step with
+        the structural change, so a later write planned from the stored pull is right."""
+        sheet_ids = read.raw.meta.setdefault("sheet_ids", {})
+        grid = read.raw.meta.setdefault("grid", {})
+        tool_meta = read.raw.meta.setdefault("tool_meta", {})
+        frozen = read.raw.meta.setdefault("frozen", {})
+        titles = {v: k for k, v in sheet_ids.items()}
+        for request, answer in zip(requests, reply.get("replies", [])):
+            if "addSheet" in request:
+                props = (answer or {}).get("addSheet", {}).get("properties", {})
+                asked = request["addSheet"]["properties"]
+                title = props.get("title", asked["title"])
+                size = props.get("gridProperties", asked["gridProperties"])
+                sheet_ids[title] = props.get("sheetId", asked.get("sheetId", 0))
+                titles[sheet_ids[title]] = title
+                grid[title] = [size.get("rowCount", 0), size.get("columnCount", 0)]
+            elif "appendDimension" in request:
+                a = request["appendDimension"]
+                title = titles.get(a["sheetId"])
+                if title in grid:
+                    grid[title][0 if a["dimension"] == "ROWS" else 1] += a["length"]
+            elif "insertDimension" in request:
+                r = request["insertDimension"]["range"]
+                title = titles.get(r["sheetId"])
+                if title in grid:
+                    grid[title][0 if r["dimension"] == "ROWS" else 1] += (r["endIndex"]
+                                                                         - r["startIndex"])
+            elif "createDeveloperMetadata" in request:
+                m = request["createDeveloperMetadata"]["developerMetadata"]
+                rng = m["location"]["dimensionRange"]
+                title = titles.get(rng["sheetId"])
+                if title is not None:
+                    tool_meta.setdefault(title, {})[m["metadataValue"]] = [rng["startIndex"],
+                                                                           m["metadataId"]]
+            elif "updateSheetProperties" in request:
+                p = request["updateSheetProperties"]["properties"]
+                title = titles.get(p["sheetId"])
+                if title is not None:
+                    frozen[title] = p["gridProperties"]["frozenRowCount"]
+
+    def values(self, read, plan, skip: dict[str, str], ids: dict
+               ) -> tuple[list[dict], int, dict[int, str]]:
+        """The DataFilterValueRanges: one per tool column (its metadata; the column from row 1,
+        ``None`` = leave the cell) and one per tool tab (its sheet id). Also the cell count and
+        metadataId -> sheet title of the anchored entries."""
+        columns: dict[tuple[str, str], dict[int, str]] = {}
+        for title, cols in plan.new_columns.items():
+            if title in skip or title not in ids:
+                continue
+            tool = plan.tool_columns[title]
+            for col, header in cols:
+                role = "status" if col == tool.status_col else "details"
+                columns.setdefault((title, role), {})[tool.header_row] = header
+        cells = 0
+        for c in plan.changes:
+            if c.sheet in skip or c.sheet not in ids:
+                continue
+            role = "status" if c.col == plan.tool_columns[c.sheet].status_col else "details"
+            columns.setdefault((c.sheet, role), {})[c.row] = c.value
+            cells += 1
+        data: list[dict] = []
+        anchored: dict[int, str] = {}
+        for (title, role), by_row in columns.items():
+            metadata_id = ids[title][role]
+            anchored[metadata_id] = title
+            data.append({"dataFilter": {"developerMetadataLookup": {"metadataId": metadata_id}},
+                         "majorDimension": "COLUMNS",
+                         "values": [[by_row.get(r) for r in range(1, max(by_row) + 1)]]})
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        for title, content in ((plan.check_sheet, plan.check_grid),
+                               (plan.guide_sheet, plan.guide_grid)):
+            if content is None or title in skip or title not in sheet_ids:
+                continue
+            old = read.raw.sheet(title)
+            grid = _padded(content, old.rows if old else [])
+            data.append({"dataFilter": {"gridRange": {
+                "sheetId": sheet_ids[title], "startRowIndex": 0, "endRowIndex": len(grid),
+                "startColumnIndex": 0, "endColumnIndex": len(grid[0]) if grid else 1}},
+                "majorDimension": "ROWS", "values": grid})
+        return data, cells, anchored
+
+    def apply(self, unit: UnitConfig, read, plan):
+        from ..core.flagplan import WriteResult
+
+        if plan.is_empty:
+            return WriteResult("unchanged", "Không có gì thay đổi.")
+        key = spreadsheet_key(unit.spreadsheet)
+        http = self.backend.client.http_client
+
+        def go():
+            import gspread
+
+            skip = dict(plan.skipped_tabs)
+            if not self.guard(unit, read):
+                skip.update(self.key_mismatches(key, read, plan))
+            requests = self.structure(read, plan, skip)
+            anchors, ids = self.anchors(read, plan, skip)
+            requests += anchors + self.layout(read, plan, skip)
+            if requests:
+                reply = http.batch_update(key, {"requests": requests})
+                self._record_structure(read, requests, reply)
+            data, cells, anchored = self.values(read, plan, skip, ids)
+            mutations = 1 if requests else 0
+            if data:
+                try:
+                    got = http.request("post", VALUES_BY_FILTER_URL.format(key),
+                                       json={"valueInputOption": "RAW", "data": data}).json()
+                except gspread.exceptions.APIError as e:
+                    if e.response.status_code != 400:
+                        raise
+                    # The grid shrank under the write (rows deleted): nothing was written.
+                    skip.update({t: MOVED for t in plan.tool_columns if t not in skip})
+                    got = None
+                else:
+                    mutations += 1
+                    reached = {((r.get("dataFilter") or {}).get("developerMetadataLookup")
+                                or {}).get("metadataId") for r in got.get("responses", [])}
+                    for metadata_id, title in anchored.items():
+                        if metadata_id not in reached:
+                            skip.setdefault(title, COLUMN_GONE)
+            skipped_rows = [(c.sheet, c.row) for c in plan.changes if c.sheet in skip]
+            moved = {s: r for s, r in skip.items() if s not in plan.skipped_tabs}
+            if not data or (moved and not mutations):
+                return WriteResult("skipped", "; ".join(f"{s}: {r}" for s, r in skip.items()),
+                                   skipped_rows=skipped_rows, mutations=mutations)
+            status = "skipped" if moved else "written"
+            message = f"Đã ghi {cells} ô kiểm tra."
+            if moved:
+                message += " " + "; ".join(f"{s}: {r}" for s, r in moved.items())
+            return WriteResult(status, message, cells_written=cells, skipped_rows=skipped_rows,
+                               mutations=mutations)
+
+        return self.backend._call(unit, go, "ghi")

@@ -1,0 +1,541 @@
+"""The jobs: pull (with the history store), check, write back, roll-up — unit by unit."""
+from __future__ import annotations
+
+import copy
+from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
+                                as_completed, wait)
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..core.raw import Backend
+from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
+from ..core.config import Config, UnitConfig
+from ..core.errors import UnitReadError
+from ..core.findings import (OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Finding, Report,
+    UnitResult)
+from .store import Store
+from ..core.template import Template, load_template
+from ..core.grid import parse_unit, required_tabs_found
+
+Progress = Callable[[str], None]
+DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
+           as_of: date) -> UnitRead:
+    """A unit that cannot be read now falls back to its last good pull (status "stale")."""
+    last = store.last_pull(unit.code)
+    if last is None:
+        return failed
+    data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
+    if not required_tabs_found(template, data):
+        return failed
+    message = (f"{failed.result.message} Dùng số liệu đọc lúc "
+               f"{last.pulled_at:%H:%M %d/%m/%Y}.")
+    result = UnitResult(unit.code, unit.name, STALE, message,
+                        pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+    return UnitRead(unit, result, data, last.raw)
+
+
+_UNLISTED = object()  # no run-wide listing: ask Drive for this unit's version
+
+
+def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Template,
+           as_of: date, listed: object = _UNLISTED) -> UnitRead | str:
+    """The network part of pulling one unit (runs on a worker thread; no store access).
+
+    ``listed``: the unit's Drive version from the run's one ``files.list`` (None when the
+    listing does not show it); without a listing, one Drive request asks for it.
+    ``known``: the Drive versions of the unit's last stored pull (the pulled one and the one our
+    own last write produced), for a Google unit when there is a store. When the version is one
+    of them, the version is returned and the stored pull is used (``_settle``); otherwise the
+    unit is read and the version kept with the raw workbook (the write-time check compares it
+    with Drive's version just before writing). The version is taken before the read: an edit
+    in between makes the stored version older than the data, never newer."""
+    if known is None and listed is _UNLISTED:
+        return read_unit(backend, template, unit, as_of)
+    if listed is _UNLISTED:
+        try:
+            version = backend.version(unit)
+        except UnitReadError as e:
+            return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
+    else:
+        version = listed  # type: ignore[assignment]
+    if known is not None and version is not None and version in known:
+        return version
+    read = read_unit(backend, template, unit, as_of)
+    if read.raw is not None:
+        read.raw.version = version
+    return read
+
+
+def list_versions(backend_for: Callable[[UnitConfig], Backend],
+                  units: tuple[UnitConfig, ...]) -> dict[str, str | None]:
+    """unit code -> Drive version for every Google unit, from one ``files.list`` per backend
+    (O(1) Drive requests per run instead of one per unit). Units of a backend that cannot list
+    are left out (each then asks Drive itself)."""
+    from ..sources.google_sheets import spreadsheet_key
+
+    out: dict[str, str | None] = {}
+    listed: dict[int, dict[str, str] | None] = {}
+    for unit in units:
+        if not unit.is_google:
+            continue
+        backend = backend_for(unit)
+        lister = getattr(backend, "list_versions", None)
+        if lister is None:
+            continue
+        if id(backend) not in listed:
+            try:
+                listed[id(backend)] = lister()
+            except UnitReadError:
+                listed[id(backend)] = None
+        versions = listed[id(backend)]
+        if versions is not None:
+            out[unit.code] = versions.get(spreadsheet_key(unit.spreadsheet))
+    return out
+
+
+def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template: Template,
+            as_of: date) -> UnitRead:
+    """The store part of pulling one unit (calling thread): an unchanged spreadsheet is
+    re-evaluated from its stored pull (deadlines move); a unit that cannot be read now falls
+    back to its last good pull; a new read gets its time (``pull_each`` records it)."""
+    if isinstance(got, str):
+        last = store.last_pull(unit.code)
+        last.raw.version = got  # the stored grids are what this version holds
+        data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
+        result = UnitResult(unit.code, unit.name, UNCHANGED,
+                            pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+        return UnitRead(unit, result, data, last.raw, pull_id=last.id)
+    if got.data is not None:
+        got.result.pulled_at = _now().isoformat(timespec="seconds")
+        return got
+    return _stale(unit, got, store, template, as_of) if store is not None else got
+
+
+class _Inline(Executor):
+    """An executor running each job when submitted: one worker, the sequential order."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # handed to whoever calls result(), as a pool would
+            future.set_exception(e)
+        return future
+
+
+def workers_for(config: Config, units: tuple[UnitConfig, ...]) -> int:
+    """Threads pulling (and as many writing): ``[google] workers`` (default 8) when a unit is on
+    Google — the time is spent waiting on the network and the quota; 1 otherwise (a local
+    workbook is parsed by the CPU: threads would gain nothing)."""
+    if not any(u.is_google for u in units):
+        return 1
+    return config.google.workers or DEFAULT_WORKERS
+
+
+def _executor(workers: int) -> Executor:
+    return _Inline() if workers <= 1 else ThreadPoolExecutor(workers)
+
+
+def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
+              units: tuple[UnitConfig, ...], store: Store | None, record: bool,
+              template: Template, pool: Executor, ahead: int = 1,
+              progress: Progress | None = None) -> Iterator[UnitRead]:
+    """Each unit's read as soon as it is done, in config order as far as the network allows;
+    ``ahead`` units are pulled at once (on ``pool``; the store stays on the calling thread, and
+    the next unit is started only once the caller has taken a read). One failure never stops
+    the others."""
+    waiting = list(reversed(units))
+    position = {u.code: i for i, u in enumerate(units)}
+    versions = list_versions(backend_for, units)
+    running: dict[Future, UnitConfig] = {}
+    n = 0
+    while waiting or running:
+        while waiting and len(running) < max(1, ahead):
+            unit = waiting.pop()
+            known = (store.last_versions(unit.code) if store is not None and unit.is_google
+                     else None)
+            running[pool.submit(_fetch, unit, backend_for(unit), known, template, as_of,
+                                versions.get(unit.code, _UNLISTED))] = unit
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for job in sorted(done, key=lambda j: position[running[j].code]):
+            unit = running.pop(job)
+            got = job.result()
+            read = _settle(unit, got, store, template, as_of)
+            n += 1
+            if progress:
+                progress(f"[{n}/{len(units)}] Đã đọc {unit.code} — {unit.name}")
+            yield read
+            # Recorded once the caller has evaluated the read (and perhaps started writing
+            # its group): the history findings do not need it recorded, a write should not
+            # wait for it.
+            if record and store is not None and read is got and read.data is not None:
+                read.pull_id = store.record_pull(unit.code, read.raw, read.data,
+                                                 datetime.fromisoformat(read.result.pulled_at),
+                                                 as_of)
+
+
+def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
+         units: tuple[str, ...] = (), store: Store | None = None, record: bool = True,
+         template: Template | None = None, progress: Progress | None = None) -> list[UnitRead]:
+    """Read every selected unit (in config order); one failure never stops the others."""
+    template = template or load_template()
+    selected = config.select(units)
+    workers = workers_for(config, selected)
+    with _executor(workers) as pool:
+        got = {r.config.code: r for r in pull_each(backend_for, as_of, selected, store,
+                                                   record, template, pool, workers, progress)}
+    return [got[u.code] for u in selected]
+
+
+def from_store(config: Config, store: Store, as_of: date, units: tuple[str, ...] = (),
+               template: Template | None = None) -> list[UnitRead]:
+    """The last stored pull of every unit, without opening any spreadsheet (`rollup`)."""
+    template = template or load_template()
+    reads = []
+    for unit in config.select(units):
+        last = store.last_pull(unit.code)
+        if last is None:
+            reads.append(UnitRead(unit, UnitResult(
+                unit.code, unit.name, UNREACHABLE,
+                "Chưa có lần đọc nào trong kho lịch sử (chạy 'sheets-sync run' hoặc 'check').")))
+            continue
+        data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
+        result = UnitResult(unit.code, unit.name, OK,
+                            pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+        reads.append(UnitRead(unit, result, data, last.raw))
+    return reads
+
+
+@dataclass
+class CheckOutcome:
+    report: Report
+    reads: list[UnitRead]
+    started: datetime
+    finished: datetime
+
+    @property
+    def all_read(self) -> bool:
+        return all(r.result.status in READ_STATUSES for r in self.reads)
+
+
+def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
+              year: int | None = None, units: tuple[str, ...] = (), history: bool = True,
+              progress: Progress | None = None) -> CheckOutcome:
+    """`check`: pull (recorded unless ``history`` is False), evaluate; never writes sheets."""
+    started = _now()
+    template = load_template()
+    store = _open_store(config, write=history)
+    try:
+        reads = pull(config, backend_for, as_of, units, store, history, template, progress)
+        year = year or as_of.year
+        report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+        finished = _now()
+        if history:
+            store.record_run("check", started, finished, summarize(report))
+    finally:
+        if store is not None:
+            store.close()
+    return CheckOutcome(report, reads, started, finished)
+
+
+def _open_store(config: Config, write: bool) -> Store | None:
+    """The history store; read-only (None when absent) for --no-history and --dry-run."""
+    return Store.open(config.state_dir) if write else Store.open_readonly(config.state_dir)
+
+
+def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
+    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
+    from .history import history_findings
+
+    if store is None:
+        return None
+    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+
+
+def summarize(report: Report, extra: dict | None = None) -> dict:
+    """The run summary stored in the history and shown by `status`."""
+    by_rule: dict[str, int] = {}
+    for f in report.findings:
+        by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+    return {
+        "as_of": report.as_of.isoformat(),
+        "year": report.year,
+        "units": [u.to_json() for u in report.units],
+        "counts": report.counts(),
+        "by_rule": dict(sorted(by_rule.items())),
+        **(extra or {}),
+    }
+
+
+
+# --- run: pull -> check -> write back -> roll-up -----------------------------------------------
+
+@dataclass
+class UnitWrite:
+    unit: str
+    status: str  # written / unchanged / copy / skipped / dry-run / not-read / error
+    message: str
+    plan_lines: list[str] = field(default_factory=list)
+    cells: int = 0
+
+
+@dataclass
+class RunOutcome(CheckOutcome):
+    writes: list[UnitWrite] = field(default_factory=list)
+    rollup: Path | None = None
+    requests: dict = field(default_factory=dict)
+    published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
+    publish_failed: bool = False
+
+    @property
+    def writes_skipped(self) -> bool:
+        return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
+
+
+def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
+                as_of: date, year: int, backend: Backend, dry_run: bool
+                ) -> tuple[UnitWrite, tuple | None]:
+    """Write one unit's flags (runs on a worker thread; neither the store nor ``read`` is
+    changed here). Returns the write and, for a Google unit written in full,
+    ``(plan, version read, write requests, meta)``: ``_record_own_writes`` records them from the
+    calling thread."""
+    from ..sources.local_writer import write_local
+    from ..core.errors import SheetsSyncError
+    from .writeplan import plan_unit
+
+    code = read.config.code
+    # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
+    if read.result.status not in READ_STATUSES or read.data is None:
+        return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này."), None
+    plan = plan_unit(template, read, findings, as_of, year)
+    lines = plan.describe()
+    if dry_run:
+        return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
+    own = None
+    try:
+        if read.config.is_google:
+            # The writer keeps sheet ids and grid sizes in step with its structural changes: it
+            # does so on a copy, as the calling thread may be recording the read meanwhile.
+            mine = replace(read, raw=replace(read.raw, meta=copy.deepcopy(read.raw.meta)))
+            result = backend.writer().apply(read.config, mine, plan)
+            if result.status == "written" and not result.skipped_rows:
+                # The version our write produced is learnt from one listing after every
+                # write of the run (``_record_own_writes``).
+                own = (plan, read.raw.version, result.mutations, mine.raw.meta)
+        else:
+            result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
+                                 config.state_dir / "backups", config.backup_keep)
+    except SheetsSyncError as e:
+        return UnitWrite(code, "error", str(e)), None
+    status = result.status if result.ok or result.status == "skipped" else "skipped"
+    return UnitWrite(code, status, result.message, lines, result.cells_written), own
+
+
+def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
+    """The stored pull now holds what our write made of it, and the version that write produced
+    (a next run finding that version re-evaluates the stored pull instead of reading)."""
+    from .writeplan import apply_to_raw
+
+    if read.pull_id is not None:
+        read.raw.meta = meta
+        apply_to_raw(read.raw, plan)
+        store.set_own_write_version(read.pull_id, version, read.raw)
+
+
+def _record_own_writes(store: Store, backend_for: Callable[[UnitConfig], Backend],
+                       reads: dict[str, UnitRead], owns: dict[str, tuple]) -> None:
+    """One Drive listing after the run's writes tells the version each write produced; a unit
+    whose version moved by exactly our own write requests records it (the next run then
+    re-evaluates the stored pull without reading). Any other move — a person edited between
+    our read and our write — records nothing, so the next run re-reads the unit and repairs
+    whatever the edit displaced."""
+    units = tuple(reads[code].config for code in owns)
+    versions = list_versions(backend_for, units)
+    for code, (plan, seen, mutations, meta) in owns.items():
+        now = versions.get(code)
+        version = now if _only_our_write(seen, now, mutations) else None
+        _own_write(store, reads[code], plan, version, meta)
+
+
+def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
+    """True when the Drive version moved from the one whose data was checked (``seen``) by
+    exactly our own write requests. Otherwise a person edited the spreadsheet between our read
+    and our version request: recording ``now`` as our own would hide that edit from every later
+    run (the spreadsheet would look unchanged), so it is not recorded and the next run re-reads.
+    """
+    try:
+        return int(now) - int(seen) == mutations
+    except (TypeError, ValueError):
+        return False
+
+
+def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
+        year: int | None = None, units: tuple[str, ...] = (), dry_run: bool = False,
+        progress: Progress | None = None) -> RunOutcome:
+    """The main job. One unit's failure never stops the others; --dry-run writes nothing.
+
+    Pulls run on ``workers_for`` threads; a unit's flags are written (on as many other threads)
+    as soon as its findings are final — when every unit of its supervision group is read
+    (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
+    lower bound; the roll-up is built while the last writes finish. The history store is only
+    used from this thread."""
+    from ..outputs.rollup import build_rollup, rollup_path, write_latest
+
+    started = _now()
+    year = year or as_of.year
+    template = load_template()
+    store = _open_store(config, write=not dry_run)
+    try:
+        selected = config.select(units)
+        evaluator = Evaluator(config, selected, as_of, year,
+                              history_of(config, store, as_of, year))
+        reads: dict[str, UnitRead] = {}
+        jobs: dict[Future, str] = {}
+        workers = workers_for(config, selected)
+        with _executor(workers) as pullers, _executor(workers) as writers:
+            for read in pull_each(backend_for, as_of, selected, store, not dry_run,
+                                  template, pullers, workers, progress):
+                reads[read.config.code] = read
+                for code in evaluator.add(read):
+                    jobs[writers.submit(_write_unit, config, template, reads[code],
+                                        evaluator.group_findings(code), as_of, year,
+                                        backend_for(reads[code].config), dry_run)] = code
+            # Every unit is read and evaluated: the roll-up is built while the last writes are
+            # still under way (it needs findings, not writes).
+            ordered = [reads[u.code] for u in selected]
+            outcome = RunOutcome(evaluator.report(), ordered, started, _now())
+            if not dry_run:
+                path = rollup_path(config, as_of)
+                build_rollup(config, outcome.report, ordered, _run_info(outcome), path)
+                write_latest(config, path, as_of)
+                outcome.rollup = path
+            writes = {}
+            owns: dict[str, tuple] = {}
+            for job in as_completed(jobs):
+                write, own = job.result()
+                writes[jobs[job]] = write
+                if own is not None and store is not None:
+                    owns[write.unit] = own
+                if progress:
+                    progress(f"Đã ghi kết quả {write.unit}")
+            if owns:
+                _record_own_writes(store, backend_for, reads, owns)
+        outcome.writes = [writes[u.code] for u in selected]
+        outcome.requests = _request_counts(ordered, backend_for)
+        if outcome.rollup is not None and config.drive_file_id:
+            _publish(config, backend_for, outcome)
+        outcome.finished = _now()
+        if not dry_run:
+            store.prune(config.history_retention_days)
+            store.record_run("run", started, outcome.finished,
+                             job_summary(outcome, run_exit_code(outcome)))
+        return outcome
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
+             outcome: RunOutcome) -> None:
+    """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
+    from ..sources.google_sheets import GoogleBackend
+    from ..core.errors import SheetsSyncError
+    from ..outputs.publish import publish_rollup
+
+    google = next((u for u in config.units if u.is_google), None)
+    try:
+        backend = backend_for(google) if google else GoogleBackend.from_config(config)
+        result = publish_rollup(backend, config.drive_file_id, outcome.rollup)
+        outcome.published = result.message
+    except SheetsSyncError as e:
+        outcome.published, outcome.publish_failed = str(e), True
+
+
+def _request_counts(reads: list[UnitRead], backend_for: Callable[[UnitConfig], Backend]) -> dict:
+    """Requests sent to Google by this run's backends (``RequestStats.as_dict``; summed when
+    there are several): reads, writes, drive, retries, waited_s, paced_s, quota_exhausted,
+    by_unit. Empty when no unit is on Google."""
+    total: dict = {}
+    seen: set[int] = set()
+    for read in reads:
+        if not read.config.is_google:
+            continue
+        backend = backend_for(read.config)
+        stats = getattr(backend, "stats", None)
+        if stats is None or id(backend) in seen:
+            continue
+        seen.add(id(backend))
+        for key, value in stats.as_dict().items():
+            if key == "by_unit":
+                total.setdefault(key, {}).update(value)
+            elif isinstance(value, bool):
+                total[key] = total.get(key, False) or value
+            else:
+                total[key] = round(total.get(key, 0) + value, 3)
+    return total
+
+
+def _summary_requests(counts: dict) -> dict:
+    """The run-summary fields (runlog.py): ``requests`` {reads, writes, drive}, ``retries``,
+    ``waited_s``, ``quota_exhausted``; nothing when no unit is on Google."""
+    if not counts:
+        return {}
+    return {"requests": {k: counts.get(k, 0) for k in ("reads", "writes", "drive")},
+            "retries": counts.get("retries", 0), "waited_s": counts.get("waited_s", 0.0),
+            "quota_exhausted": counts.get("quota_exhausted", False)}
+
+
+def _run_info(outcome: CheckOutcome) -> dict:
+    read = sum(1 for r in outcome.reads if r.result.status in READ_STATUSES)
+    return {"started": outcome.started.isoformat(timespec="seconds"),
+            "finished": _now().isoformat(timespec="seconds"),
+            "units_read": read, "units_failed": len(outcome.reads) - read}
+
+
+def rollup_from_store(config: Config, as_of: date, year: int | None = None,
+                      units: tuple[str, ...] = ()) -> RunOutcome:
+    """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
+    from ..outputs.rollup import build_rollup, rollup_path, write_latest
+
+    started = _now()
+    with Store.open(config.state_dir) as store:
+        reads = from_store(config, store, as_of, units)
+        year = year or as_of.year
+        report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+    outcome = RunOutcome(report, reads, started, _now())
+    path = rollup_path(config, as_of)
+    build_rollup(config, report, reads, _run_info(outcome), path)
+    write_latest(config, path, as_of)
+    outcome.rollup = path
+    return outcome
+
+
+def run_exit_code(outcome: RunOutcome) -> int:
+    """75 = Google quota still exhausted after the run's retry budget; 1 = a unit not read now
+    or a write skipped; 0 otherwise (findings never change it)."""
+    from ..core.errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
+
+    if outcome.requests.get("quota_exhausted"):
+        return EXIT_TRY_LATER
+    return EXIT_UNITS_FAILED if not outcome.all_read or outcome.writes_skipped else EXIT_OK
+
+
+def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
+    """The JSON run summary of state/runs (read by `status`)."""
+    extra = {"exit_code": exit_code,
+             "started": outcome.started.isoformat(timespec="seconds"),
+             "finished": outcome.finished.isoformat(timespec="seconds")}
+    if isinstance(outcome, RunOutcome):
+        extra.update({"writes": [w.__dict__ for w in outcome.writes],
+                      "rollup": str(outcome.rollup) if outcome.rollup else None,
+                      **_summary_requests(outcome.requests)})
+    return summarize(outcome.report, extra)

@@ -1,0 +1,1 @@
+"""The unit spreadsheet template definitions (package data: *.toml)."""
