@@ -173,6 +173,11 @@ ERROR_TYPES = {"#NULL!": "NULL_VALUE", "#DIV/0!": "DIVIDE_BY_ZERO", "#VALUE!": "
 
 def extended_value(value: Any) -> dict:
     """Sheets ``ExtendedValue`` of a stored or effective value."""
+    kind = type(value)
+    if kind is str:
+        return {"stringValue": value}
+    if kind is float or kind is int:
+        return {"numberValue": value}
     if isinstance(value, ErrorValue):
         return {"errorValue": {"type": ERROR_TYPES.get(value.code, "ERROR"),
                                "message": f"Error {value.code} in this cell."}}
