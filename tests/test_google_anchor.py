@@ -193,3 +193,37 @@ def test_read_is_one_request_and_matches_the_values_api(district):
             "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
         for sheet, vr in zip(raw.sheets, got["valueRanges"]):
             assert sheet.rows == vr.get("values", []), (code, sheet.title)
+
+
+def test_check_links_and_header_rows_on_google(district):
+    """FlagPlan.check_links become link runs to ``#gid=<sheetId>&range=A<row>`` on the Kiểm tra
+    cells (text unchanged, no formula), and check_header_rows its frozen rows — inside the
+    unit's one structural request."""
+    from sheets_sync.core.checker import read_unit
+    from sheets_sync.sync.writeplan import plan_unit
+
+    backend = district.backend()
+    unit = district.config.unit(UNIT)
+    read = read_unit(backend, TEMPLATE, unit, AS_OF)
+    read.raw.version = None  # no listing here: the write re-reads the keys
+    plan = plan_unit(TEMPLATE, read, read.data.findings, AS_OF, YEAR)
+    plan.check_links = {(0, 0): (MEETINGS, 3)}
+    plan.check_header_rows = 2
+    s0 = district.emu.stats()
+    result = backend.writer().apply(unit, read, plan)
+    s1 = district.emu.stats()
+    assert result.status == "written"
+    assert s1["sheets"]["writes"] - s0["sheets"]["writes"] == 2  # structure + values
+    meta = district.emu.spreadsheet_meta(district.ids[UNIT])
+    ids = {s["properties"]["title"]: s["properties"] for s in meta["sheets"]}
+    check = ids[TEMPLATE.check_tab]
+    assert check["gridProperties"]["frozenRowCount"] == 2
+    got = backend.client.http_client.request(
+        "get", f"https://sheets.googleapis.com/v4/spreadsheets/{district.ids[UNIT]}",
+        params={"ranges": f"'{TEMPLATE.check_tab}'!A1:B2",
+                "fields": "sheets.data.rowData.values(userEnteredValue,textFormatRuns)"}).json()
+    a1 = got["sheets"][0]["data"][0]["rowData"][0]["values"][0]
+    assert a1["userEnteredValue"] == {"stringValue": plan.check_grid[0][0]}
+    link = a1["textFormatRuns"][0]["format"]["link"]["uri"]
+    assert link == f"#gid={ids[MEETINGS]['sheetId']}&range=A3"
+    assert district.grids(UNIT)[TEMPLATE.check_tab][1][0] == plan.check_grid[1][0]

@@ -498,10 +498,13 @@ class GoogleWriter:
             rows = len(content)
             cols = max([len(r) for r in content] + [1])
             if not exists:
+                size = {"rowCount": max(rows + 20, 100), "columnCount": max(cols, 26)}
+                frozen = getattr(plan, "check_header_rows", 0) or 0
+                if title == plan.check_sheet and frozen:
+                    size["frozenRowCount"] = frozen  # printed on every page (layout)
                 requests.append({"addSheet": {"properties": {
-                    "sheetId": self.rng.randrange(1, 2**31),
-                    "title": title, "gridProperties": {"rowCount": max(rows + 20, 100),
-                                                       "columnCount": max(cols, 26)}}}})
+                    "sheetId": self.rng.randrange(1, 2**31), "title": title,
+                    "gridProperties": size}}})
                 continue
             have_rows, have_cols = grid.get(title, [0, 0])
             old = read.raw.sheet(title)
@@ -546,6 +549,37 @@ class GoogleWriter:
             "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": rows}},
             "fields": "gridProperties.frozenRowCount"}}]
 
+    def links(self, read, plan, skip: dict[str, str], requests: list[dict]) -> list[dict]:
+        """Kiểm tra cells that link to a sheet row (``plan.check_links``): each written with
+        its text and a link run to ``#gid=<sheetId>&range=A<row>`` (``updateCells``, never a
+        formula built from sheet text). ``requests`` are the structural ones before them (the
+        new tab's sheet id is the one its addSheet asks for)."""
+        title = plan.check_sheet
+        links = getattr(plan, "check_links", None) or {}
+        if not links or plan.check_grid is None or title in skip:
+            return []
+        sheet_ids = dict(read.raw.meta.get("sheet_ids", {}))
+        for r in requests:
+            props = r.get("addSheet", {}).get("properties", {})
+            if props.get("title") == title and "sheetId" in props:
+                sheet_ids[title] = props["sheetId"]
+        if title not in sheet_ids:
+            return []
+        out = []
+        for (gr, gc), (target, row) in sorted(links.items()):
+            line = plan.check_grid[gr] if gr < len(plan.check_grid) else []
+            text = line[gc] if gc < len(line) else ""
+            if not text or target not in sheet_ids:
+                continue
+            uri = f"#gid={sheet_ids[target]}&range=A{int(row)}"
+            out.append({"updateCells": {
+                "start": {"sheetId": sheet_ids[title], "rowIndex": gr, "columnIndex": gc},
+                "rows": [{"values": [{"userEnteredValue": {"stringValue": text},
+                                      "textFormatRuns": [{"startIndex": 0,
+                                                          "format": {"link": {"uri": uri}}}]}]}],
+                "fields": "userEnteredValue,textFormatRuns"}})
+        return out
+
     @staticmethod
     def _record_structure(read, requests: list[dict], reply: dict) -> None:
         """Keep ``read.raw.meta`` (sheet ids, grid sizes, tool-column metadata) in step with
@@ -588,7 +622,8 @@ class GoogleWriter:
                 if title is not None:
                     frozen[title] = p["gridProperties"]["frozenRowCount"]
 
-    def values(self, read, plan, skip: dict[str, str], ids: dict
+    def values(self, read, plan, skip: dict[str, str], ids: dict,
+               linked: set[tuple[int, int]] = frozenset()  # type: ignore[assignment]
                ) -> tuple[list[dict], int, dict[int, str]]:
         """The DataFilterValueRanges: one per tool column (its metadata; the column from row 1,
         ``None`` = leave the cell) and one per tool tab (its sheet id). Also the cell count and
@@ -622,7 +657,10 @@ class GoogleWriter:
             if content is None or title in skip or title not in sheet_ids:
                 continue
             old = read.raw.sheet(title)
-            grid = _padded(content, old.rows if old else [])
+            grid: list[list[Any]] = [list(r) for r in _padded(content, old.rows if old else [])]
+            if title == plan.check_sheet:  # the linked cells were written with their link
+                for gr, gc in linked:
+                    grid[gr][gc] = None
             data.append({"dataFilter": {"gridRange": {
                 "sheetId": sheet_ids[title], "startRowIndex": 0, "endRowIndex": len(grid),
                 "startColumnIndex": 0, "endColumnIndex": len(grid[0]) if grid else 1}},
@@ -646,10 +684,15 @@ class GoogleWriter:
             requests = self.structure(read, plan, skip)
             anchors, ids = self.anchors(read, plan, skip)
             requests += anchors + self.layout(read, plan, skip)
+            linked = self.links(read, plan, skip, requests)
+            requests += linked
             if requests:
                 reply = http.batch_update(key, {"requests": requests})
                 self._record_structure(read, requests, reply)
-            data, cells, anchored = self.values(read, plan, skip, ids)
+            data, cells, anchored = self.values(read, plan, skip, ids,
+                                                {(u["updateCells"]["start"]["rowIndex"],
+                                                  u["updateCells"]["start"]["columnIndex"])
+                                                 for u in linked})
             mutations = 1 if requests else 0
             if data:
                 try:

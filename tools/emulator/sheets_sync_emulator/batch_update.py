@@ -274,7 +274,8 @@ class BatchUpdate:
     @staticmethod
     def _apply_cell_data(old: Cell | None, data: dict, paths: list[list[str]]) -> Cell:
         cell = old or Cell()
-        for path in paths:
+        # a new value first: it drops the old text's runs, which the same request may set again
+        for path in sorted(paths, key=lambda p: p[0] != "userEnteredValue"):
             name = path[0]
             if name == "*":
                 return BatchUpdate._apply_cell_data(
@@ -282,7 +283,7 @@ class BatchUpdate:
                                 ["dataValidation"]])
             if name == "userEnteredValue":
                 value, formula = cells.from_extended(data.get("userEnteredValue") or {})
-                cell = replace(cell, value=value, formula=formula)
+                cell = replace(cell, value=value, formula=formula, runs=None)
             elif name == "userEnteredFormat":
                 fmt = copy.deepcopy(cell.format or {})
                 if len(path) == 1:
@@ -292,6 +293,10 @@ class BatchUpdate:
                 cell = replace(cell, format=fmt or None)
             elif name == "note":
                 cell = replace(cell, note=data.get("note") or None)
+            elif name == "textFormatRuns":
+                runs = data.get("textFormatRuns") or None
+                cell = replace(cell, runs=tuple(proto.prune(copy.deepcopy(r)) for r in runs)
+                               if runs else None)
             elif name == "dataValidation":
                 rule = data.get("dataValidation")
                 cell = replace(cell, validation=proto.prune(rule) if rule else None)

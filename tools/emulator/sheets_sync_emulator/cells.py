@@ -26,6 +26,7 @@ class Cell:
     format: dict | None = None  # userEnteredFormat, incl. numberFormat
     note: str | None = None
     validation: dict | None = None  # DataValidationRule
+    runs: tuple | None = None  # textFormatRuns (rich text, links) of a string value
 
     @property
     def blank(self) -> bool:
@@ -39,8 +40,9 @@ class Cell:
 
 def with_value(old: Cell | None, value: Scalar | None, formula: bool = False,
                number_format: dict | None = None) -> Cell | None:
-    """``old`` with a new value, keeping its format/note/validation; None when fully blank."""
-    cell = replace(old or Cell(), value=value, formula=formula and value is not None)
+    """``old`` with a new value, keeping its format/note/validation (rich-text runs belong to
+    the old text: dropped); None when fully blank."""
+    cell = replace(old or Cell(), value=value, formula=formula and value is not None, runs=None)
     if number_format is not None:
         cell = replace(cell, format={**(cell.format or {}), "numberFormat": number_format})
     return None if cell.blank else cell

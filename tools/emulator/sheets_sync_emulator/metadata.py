@@ -71,6 +71,12 @@ def _cell_data(ss: Spreadsheet, sheet: Sheet, r: int, c: int, evaluator: Evaluat
         out["userEnteredFormat"] = proto.normalise_colours(cell.format)
     if cell.note and _wants(fields, "note"):
         out["note"] = cell.note
+    if cell.runs and _wants(fields, "textFormatRuns"):
+        out["textFormatRuns"] = [copy.deepcopy(r) for r in cell.runs]
+        link = next((r.get("format", {}).get("link", {}).get("uri") for r in cell.runs
+                     if r.get("format", {}).get("link")), None)
+        if link and _wants(fields, "hyperlink"):
+            out["hyperlink"] = link
     if cell.validation and _wants(fields, "dataValidation"):
         out["dataValidation"] = proto.prune(cell.validation)
     return out
