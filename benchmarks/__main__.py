@@ -14,11 +14,10 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, replace
-from datetime import datetime, timezone
+from dataclasses import asdict
+from datetime import UTC, datetime
 
 from . import checking, sync
-from .synthetic import SIZES
 
 QUICK = dict(sync_units=(5,), naive_units=5, naive_sample=1, repeat=1, latency_ms=20.0,
              jitter_ms=20.0, quota=12, window_s=1.0, unit_size="small",
@@ -295,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     check = run_checking(cfg)
     f = figures(cfg, s, sync_res, naive_res, check, args.quick)
     doc = {**f, "meta": {"mode": "quick" if args.quick else "full",
-                         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "date": datetime.now(UTC).isoformat(timespec="seconds"),
                          "seconds": round(time.monotonic() - started, 1),
                          "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
                          "sync_reused": sync_reused,

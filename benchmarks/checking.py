@@ -48,8 +48,8 @@ def _peak_mb() -> float:
 def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
     from sheets_sync.core.checker import UnitRead, evaluate
     from sheets_sync.core.findings import OK, UnitResult
-    from sheets_sync.core.template import load_template
     from sheets_sync.core.grid import parse_unit
+    from sheets_sync.core.template import load_template
 
     from .synthetic import dataset
 

@@ -21,8 +21,8 @@ from .synthetic import SIZES, spreadsheet_id, unit_sheets
 
 
 def _serve(spec: dict) -> int:
-    from sheets_sync_emulator import Emulator
     from sheets_sync.core.template import load_template
+    from sheets_sync_emulator import Emulator
 
     emu = Emulator(latency_ms=spec["latency_ms"], jitter_ms=spec["jitter_ms"],
                    read_quota=spec["read_quota"], write_quota=spec["write_quota"],
@@ -52,7 +52,7 @@ class EmulatorProcess:
         self.proc: subprocess.Popen | None = None
         self.base_url = ""
 
-    def __enter__(self) -> "EmulatorProcess":
+    def __enter__(self) -> EmulatorProcess:
         root = Path(__file__).resolve().parent.parent
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.emu_proc", json.dumps(self.spec)],

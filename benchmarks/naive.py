@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.checker import UnitRead, evaluate
 from sheets_sync.core.findings import OK, UnitResult
-from sheets_sync.core.template import Template, load_template
 from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.core.template import Template, load_template
 from sheets_sync.sync.writeplan import check_grid, row_details, row_status
 
 from .synthetic import Size, habits_of

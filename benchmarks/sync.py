@@ -29,12 +29,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sheets_sync.sync import pipeline
+from sheets_sync.core.config import GoogleConfig
+from sheets_sync.core.grid import col_letter
+from sheets_sync.core.template import load_template
 from sheets_sync.sources.google_http import Quota, RetryPolicy, make_client, request_kind
 from sheets_sync.sources.google_sheets import GoogleBackend
-from sheets_sync.core.config import GoogleConfig
-from sheets_sync.core.template import load_template
-from sheets_sync.core.grid import col_letter
+from sheets_sync.sync import pipeline
 
 from . import naive
 from .emu_proc import EmulatorProcess, account
@@ -191,7 +191,7 @@ def scenario(n: int, variant: str, s: SyncSettings, first_only: bool = False) ->
             "first": first, "unchanged": second, "changed": third}
 
 
-# --- the naive baseline ----------------------------------------------------------------------------
+# --- the naive baseline ---------------------------------------------------------------------------
 
 def naive_counts(n: int, s: SyncSettings) -> dict:
     """Requests of the naive script over n units (first and unchanged run): counted on an

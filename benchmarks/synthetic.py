@@ -22,13 +22,14 @@ Sizes (``SIZES``): ``province`` ≈ 100 units, 3,000 cells, 40,000 meeting rows;
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.config import Config, Supervisor, UnitConfig
+from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.rules import params as rule_params
 from sheets_sync.core.template import Template, load_template
 
@@ -155,7 +156,7 @@ class _Unit:
     # --- tabs ----------------------------------------------------------------------------------
 
     def _cell(self, c: int, extra_thematic: float) -> None:
-        rng, h = self.rng, self.h
+        rng = self.rng
         code = f"CB{c:02d}"
         r = rng.random()
         kind, plain_kind = (("Thôn", "Thon") if r < 0.62 else ("Tổ dân phố", "To dan pho")

@@ -1,5 +1,5 @@
 # Shared by scripts/demo and scripts/test: create or update .venv and install the project.
-# Usage: . scripts/_setup.sh [extras]
+# Usage: . scripts/_setup.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,13 +12,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "Tạo môi trường ảo .venv…"
   "$PY" -m venv .venv
 fi
-EXTRAS="${1:-}"
-STAMP=".venv/.installed${EXTRAS:+-$EXTRAS}"
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ tools/emulator/pyproject.toml -nt "$STAMP" ] || [ tools/demo/pyproject.toml -nt "$STAMP" ]; then
-  echo "Cài đặt sheets-sync${EXTRAS:+ [$EXTRAS]} vào .venv…"
-  # The product, plus the development tools kept out of the product wheel: the Google emulator
-  # (tests, benchmarks, offline demos) and the demo district generator.
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${EXTRAS:+[$EXTRAS]}" \
-    -e tools/emulator -e tools/demo
+STAMP=".venv/.installed"
+if [ ! -f "$STAMP" ] || [ requirements.lock -nt "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  echo "Cài đặt sheets-sync vào .venv…"
+  PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+  # Exact versions with hashes (scripts/lock writes the file), then the project itself without
+  # resolving again: the product, plus the development tools kept out of the product wheel
+  # (the Google emulator for tests, benchmarks and offline demos; the demo district generator).
+  "${PIP[@]}" --require-hashes --no-deps -r requirements.lock
+  "${PIP[@]}" --no-deps --no-build-isolation -e . -e tools/emulator -e tools/demo
   touch "$STAMP"
 fi

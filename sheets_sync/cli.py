@@ -8,8 +8,14 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .core.errors import (EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED, EXIT_USAGE, ConfigError,
-    SheetsSyncError)
+from .core.errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    EXIT_USAGE,
+    ConfigError,
+    SheetsSyncError,
+)
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -24,7 +30,8 @@ CONFIG_OPTION = click.option(
     help="Tệp cấu hình TOML (đơn vị, người phụ trách, tham số quy tắc).")
 AS_OF_OPTION = click.option(
     "--as-of", "as_of", metavar="YYYY-MM-DD",
-    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). Các tháng sau ngày này không được yêu cầu.")
+    help="Kiểm tra tính đến ngày này (mặc định: hôm nay). "
+         "Các tháng sau ngày này không được yêu cầu.")
 UNIT_OPTION = click.option(
     "--unit", "units", multiple=True, metavar="CODE",
     help="Chỉ xử lý đơn vị có mã này (lặp lại được).")
@@ -74,7 +81,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @YEAR_OPTION
 @UNIT_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
+              show_default=True,
+              help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Ghi kết quả vào tệp thay vì in ra màn hình.")
 @click.option("--limit", type=int, default=200, show_default=True,
@@ -84,10 +92,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @click.pass_obj
 def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_history,
           json_log) -> None:
-    from .sources import backend_for
     from .core.config import parse_as_of
-    from .sync.pipeline import job_summary, run_check
     from .outputs.check_formats import to_csv, to_json, to_table
+    from .sources import backend_for
+    from .sync.pipeline import job_summary, run_check
     from .sync.session import job
 
     config = _load(config_path)
@@ -131,7 +139,8 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @cli.command(help="Công việc chính: đọc mọi đơn vị, kiểm tra, ghi kết quả vào hai cột công cụ và "
                   "tab Kiểm tra của bảng tính, rồi lập bảng tổng hợp cho Ban Tổ chức.\n\n"
                   "Ví dụ: sheets-sync run --config config.toml\n\n"
-                  "Chỉ ghi vào cột/tab của công cụ; dòng nào không chắc chắn thì bỏ qua và báo lại. "
+                  "Chỉ ghi vào cột/tab của công cụ; "
+                  "dòng nào không chắc chắn thì bỏ qua và báo lại. "
                   "--dry-run: chỉ cho biết sẽ ghi gì, không ghi gì.\n\n" + EXIT_CODES_HELP)
 @CONFIG_OPTION
 @AS_OF_OPTION
@@ -142,11 +151,11 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 @JSON_LOG_OPTION
 @click.pass_obj
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
-    from .sources import backend_for
     from .core.config import parse_as_of
+    from .outputs.check_formats import run_summary
+    from .sources import backend_for
     from .sync.pipeline import job_summary, run_exit_code
     from .sync.pipeline import run as run_job
-    from .outputs.check_formats import run_summary
     from .sync.session import job
 
     config = _load(config_path)
@@ -162,6 +171,7 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
                 outcome = run_job(config, backend_for(config), as_of_date, year, units,
                                   progress=progress)
                 code = run_exit_code(outcome)
+                assert log is not None  # a recorded job always has its log
                 log.write_summary(job_summary(outcome, code))
     except SheetsSyncError as e:
         fail(e)
@@ -341,7 +351,8 @@ def templates_export(output, unit_name) -> None:
 
 @templates.command("apply", help="Làm cho bảng tính Google có sẵn (do người tạo và chia sẻ với tài "
                                  "khoản dịch vụ) khớp mẫu mà không động đến số liệu: thêm tab, cột "
-                                 "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu và bảo vệ "
+                                 "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu "
+                                 "và bảo vệ "
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
                                  "nhiều lần không sao.\n\nVí dụ: sheets-sync templates apply "
                                  "--config config.toml --unit NT --dry-run")
@@ -351,8 +362,8 @@ def templates_export(output, unit_name) -> None:
 @click.option("--refresh-validations", is_flag=True,
               help="Gửi lại toàn bộ danh sách chọn/kiểm tra dữ liệu (khi ai đó đã xóa tay).")
 def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
-    from .sources.google_sheets import GoogleBackend
     from .ops.provision import apply_template
+    from .sources.google_sheets import GoogleBackend
 
     config = _load(config_path)
     try:
@@ -393,7 +404,8 @@ def doctor(config_path, units) -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-             help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 (cho thử nghiệm và demo).\n\n"
+             help="Chạy máy giả lập Google Sheets/Drive trên 127.0.0.1 "
+                  "(cho thử nghiệm và demo).\n\n"
                   "sheets-sync emulator --port 0 --key-file KEY.json [--seed ID=FILE.xlsx ...] "
                   "[--latency-ms N] [--read-quota N --write-quota N] [--quota-window-s S]\n\n"
                   "Dòng đầu tiên in ra là địa chỉ gốc http://127.0.0.1:PORT.")

@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import openpyxl
 
-from sheets_sync.sources.local_reader import LocalBackend
 from sheets_sync.core.config import Config, load_config
 from sheets_sync.core.template import load_template
 from sheets_sync.core.text import normalize
+from sheets_sync.sources.local_reader import LocalBackend
 
 TEMPLATE = load_template()
 STATUS_H, DETAILS_H = TEMPLATE.status_header, TEMPLATE.details_header
@@ -543,7 +544,7 @@ def malformed_corpus(folder: Path, base: Path) -> dict[str, Path]:
     def with_errors(xml: bytes) -> bytes:
         text = xml.decode("utf-8")
         cells = []
-        for k, (col_id, err) in enumerate((("cell_code", "#REF!"), ("month", "#N/A"),
+        for _k, (col_id, err) in enumerate((("cell_code", "#REF!"), ("month", "#N/A"),
                                            ("meeting_date", "#VALUE!"), ("present", "#DIV/0!"),
                                            ("duration", "#NAME?"), ("rating", "#REF!"))):
             ref = f"{L(_col_of('meetings', col_id) + 1)}3"

@@ -1,14 +1,15 @@
 """Test builders: unit workbooks from rows of column ids, flattened findings."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
+from sheets_sync.core.grid import UnitData, parse_unit
 from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.rules import params as rule_params
 from sheets_sync.core.rules.base import UnitContext, make_context
 from sheets_sync.core.template import load_template
-from sheets_sync.core.grid import UnitData, parse_unit
 
 TEMPLATE = load_template()
 

@@ -47,28 +47,45 @@ import sys
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from unittest import mock
 
 import openpyxl
 import pytest
 
-from chaos_support import (TAB_NAMES, TEMPLATE, UNITS, EditingLocalBackend, Flags, UnitState,
-                           config_text, converge_diff, emu_grids, expected_flags, flag_violations,
-                           flags_diff, load, snapshot, staff_diff, with_dirs, write_unit_workbook,
-                           xlsx_grids)
-from sheets_sync.sync import pipeline
+from chaos_support import (
+    TAB_NAMES,
+    TEMPLATE,
+    UNITS,
+    EditingLocalBackend,
+    Flags,
+    UnitState,
+    config_text,
+    converge_diff,
+    emu_grids,
+    expected_flags,
+    flag_violations,
+    flags_diff,
+    load,
+    snapshot,
+    staff_diff,
+    with_dirs,
+    write_unit_workbook,
+    xlsx_grids,
+)
+from sheets_sync.core.findings import READ_STATUSES
+from sheets_sync.core.grid import col_letter
+from sheets_sync.outputs.rollup import SHEETS, rollup_path
 from sheets_sync.sources.google_http import Quota, RequestStats, RetryPolicy
 from sheets_sync.sources.google_sheets import GoogleBackend
 from sheets_sync.sources.local_reader import LocalBackend
-from sheets_sync_emulator import Emulator
-from sheets_sync.core.findings import READ_STATUSES
-from sheets_sync.outputs.rollup import SHEETS, rollup_path
+from sheets_sync.sync import pipeline
 from sheets_sync.sync.session import job
-from sheets_sync.core.grid import col_letter
+from sheets_sync_emulator import Emulator
 
 pytestmark = pytest.mark.chaos
 
@@ -446,7 +463,7 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
             if r.result.status not in READ_STATUSES or w.status not in ("written", "unchanged"):
                 h.violation("isolation", f"{where} {r.config.code}",
                             f"{r.result.status}/{w.status}: {r.result.message} {w.message}")
-        h.notes["exit %d" % pipeline.run_exit_code(outcome)] += 1
+        h.notes[f"exit {pipeline.run_exit_code(outcome)}"] += 1
     left = leftovers(config)
     if left:
         h.violation("leftovers", where, left)

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from sheets_sync.cli import cli
-from sheets_sync_demo import generate_demo
 from sheets_sync.core.findings import FINDING_FIELDS
+from sheets_sync_demo import generate_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-25"

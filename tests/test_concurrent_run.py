@@ -8,16 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from sheets_sync.sync import pipeline
-from sheets_sync.sources import backend_for
-from sheets_sync.sources.local_reader import LocalBackend
+from google_support import AS_OF, YEAR, findings_tuples, seed_district, tool_columns
 from sheets_sync.core.checker import Evaluator, evaluate
 from sheets_sync.core.config import Supervisor
 from sheets_sync.core.errors import ConfigError
 from sheets_sync.core.findings import OK
 from sheets_sync.core.rules.supervision import unit_groups
-from test_google_support import (AS_OF, YEAR, demo_config, emulator,  # noqa: F401
-                                 findings_tuples, local_copy, seed_district, tool_columns)
+from sheets_sync.sources import backend_for
+from sheets_sync.sources.local_reader import LocalBackend
+from sheets_sync.sync import pipeline
 
 
 def test_unit_groups_join_units_that_share_a_supervisor():
@@ -132,7 +131,7 @@ def test_workers_send_requests_of_several_units_at_once_with_the_same_results(
         backend = district.backend()
         in_flight = _InFlight(backend.transport)
         outcomes.append(pipeline.run(_with_workers(district.config, workers),
-                                     lambda unit: backend, AS_OF, YEAR))
+                                     lambda unit, b=backend: b, AS_OF, YEAR))
         most.append(in_flight.most)
     emulator.latency_ms = 0
     sequential, concurrent = outcomes

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheets_sync_demo import default_period, generate_demo, main
 from sheets_sync.core.template import load_template
+from sheets_sync_demo import default_period, generate_demo, main
 
 YEAR, AS_OF, SEED = 2026, date(2026, 11, 25), 2026
 HISTORY_RULES = {"DATA-DELETED", "DATA-CHANGED-CLOSED"}
@@ -24,9 +24,9 @@ def demo_config(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def checked(demo_config):
-    from sheets_sync.sources.local_reader import LocalBackend
     from sheets_sync.core.checker import check
     from sheets_sync.core.config import load_config
+    from sheets_sync.sources.local_reader import LocalBackend
 
     config = load_config(demo_config)
     report, reads = check(config, lambda unit: LocalBackend(), AS_OF)
@@ -129,8 +129,13 @@ def test_supervisor_month_missed(checked):
 def test_mostly_clean(checked):
     """At least 60% of the due cell-months are clean: the regular meeting exists and no error or
     warning finding is about that cell and month."""
-    from sheets_sync.core.rules.base import (code_key, due_months, first_regular_meetings,
-        make_context, month_key)
+    from sheets_sync.core.rules.base import (
+        code_key,
+        due_months,
+        first_regular_meetings,
+        make_context,
+        month_key,
+    )
 
     _, report, reads = checked
     flagged = {(f.unit, code_key(f.cell), f.period) for f in report.findings
@@ -180,5 +185,8 @@ def test_config_example_is_the_demo_config(tmp_path):
     text = config.read_text(encoding="utf-8").replace('path = "data/', 'path = "demo/data/')
     example = (root / "config.example.toml").read_text(encoding="utf-8")
     example = example[: example.index("\n\n# scripts/demo keeps")] + "\n"
-    strip = lambda s: [line for line in s.splitlines() if not line.startswith("# Đường dẫn")]
+
+    def strip(s: str) -> list[str]:
+        return [line for line in s.splitlines() if not line.startswith("# Đường dẫn")]
+
     assert strip(example) == strip(text)

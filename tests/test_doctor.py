@@ -9,10 +9,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest_emulator import emu, emulator_server  # noqa: F401
 from sheets_sync.core.config import load_config
-from sheets_sync.ops.doctor import (Check, _key_permissions, doctor_exit_code, render_checks,
-    run_doctor)
+from sheets_sync.ops.doctor import (
+    Check,
+    _key_permissions,
+    doctor_exit_code,
+    render_checks,
+    run_doctor,
+)
 from sheets_sync.outputs.template_xlsx import export_template
 
 EMAIL = "doctor-bot@test-project.iam.gserviceaccount.com"

@@ -16,7 +16,7 @@ import gspread
 import openpyxl
 from gspread.utils import ValueRenderOption
 
-from conftest_emulator import redirect
+from emulator_helpers import redirect
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -26,7 +26,7 @@ import pytest
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from conftest_emulator import REFERENCE, redirect
+from emulator_helpers import REFERENCE, redirect
 from sheets_sync_emulator import Emulator
 
 RECORDINGS = REFERENCE / "google-api-recordings"

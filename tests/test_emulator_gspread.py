@@ -12,7 +12,7 @@ import pytest
 import requests
 from gspread.utils import DateTimeOption, ValueRenderOption
 
-from conftest_emulator import emu, emulator_server, gc, make_client, service_account  # noqa: F401
+from emulator_helpers import make_client
 from sheets_sync_emulator import Emulator
 
 SID = "1unitSpreadsheetId0000000000000000000000000"

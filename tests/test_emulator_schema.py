@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest_emulator import emu, emulator_server, gc, service_account  # noqa: F401
 from sheets_sync_emulator import errors, schema
 
 SID = "schemaSheet"

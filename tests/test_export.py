@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from sheets_sync.sources.local_reader import read_xlsx
-from sheets_sync.outputs.template_xlsx import export_template, guide_grid
-from sheets_sync.core.template import load_template
 from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.template import load_template
+from sheets_sync.outputs.template_xlsx import export_template, guide_grid
+from sheets_sync.sources.local_reader import read_xlsx
 
 TEMPLATE = load_template()
 UNIT = "Đảng ủy xã Nhân Thịnh"

@@ -31,14 +31,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from chaos_support import TEMPLATE, malformed_corpus, write_unit_workbook
-from sheets_sync.sync import pipeline
-from sheets_sync.core.raw import RawSheet, RawWorkbook
-from sheets_sync.sources.local_reader import LocalBackend, read_xlsx
 from sheets_sync.core.checker import UnitRead, evaluate, read_unit
 from sheets_sync.core.config import Config, Supervisor, UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, INVALID, OK, STALE, UNREACHABLE, WARNING
-from sheets_sync.sync.history import RULES as HISTORY_RULES
+from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.rules.catalog import RULES
+from sheets_sync.sources.local_reader import LocalBackend, read_xlsx
+from sheets_sync.sync import pipeline
+from sheets_sync.sync.history import RULES as HISTORY_RULES
 from sheets_sync.sync.writeplan import plan_unit
 
 EXE = str(Path(sys.executable).parent / "sheets-sync")

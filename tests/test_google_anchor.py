@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from chaos_support import expected_flags, flags_diff, snapshot
+from google_support import AS_OF, MEETINGS, TEMPLATE, YEAR, assert_staff_unchanged
 from sheets_sync.core.findings import OK, UNCHANGED
 from sheets_sync.sources.google_sheets import TOOL_KEY
 from sheets_sync.sync import pipeline
-from test_google_support import (AS_OF, MEETINGS, TEMPLATE, YEAR,  # noqa: F401
-                                 assert_staff_unchanged, demo_config, district, emulator)
 
 EARLIER = date(2026, 11, 5)  # a first run at this date leaves flags that AS_OF changes
 UNIT = "NM"

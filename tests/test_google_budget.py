@@ -7,12 +7,11 @@ from __future__ import annotations
 import math
 import time
 
-from sheets_sync.sources.google_http import Quota
-from sheets_sync_emulator import Emulator
+from google_support import MEETINGS, TEMPLATE, fast_policy, seed_district
 from sheets_sync.core.findings import OK, UNCHANGED
+from sheets_sync.sources.google_http import Quota
 from sheets_sync.sync.store import Store
-from test_google_support import (MEETINGS, TEMPLATE, demo_config, district,  # noqa: F401
-                                 emulator, fast_policy, seed_district)
+from sheets_sync_emulator import Emulator
 
 
 def _totals(counts: dict) -> dict:

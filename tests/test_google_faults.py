@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 
-from sheets_sync.sync import pipeline
-from sheets_sync.sources.google_sheets import GoogleBackend
+from google_support import (
+    AS_OF,
+    MEETINGS,
+    YEAR,
+    assert_staff_unchanged,
+    fast_policy,
+    roomy_quota,
+    tool_columns,
+)
 from sheets_sync.core.findings import OK, UNCHANGED, UNREACHABLE
 from sheets_sync.core.grid import col_letter
-from test_google_support import (AS_OF, MEETINGS, YEAR, assert_staff_unchanged,  # noqa: F401
-                                 demo_config, district, emulator, fast_policy, roomy_quota,
-                                 tool_columns)
+from sheets_sync.sources.google_sheets import GoogleBackend
+from sheets_sync.sync import pipeline
 
 WRITTEN_ALL = {"NT": "written", "NM": "written", "VT": "written", "NH": "written",
                "HL": "written", "NN": "written"}

@@ -6,13 +6,12 @@ import json
 
 import openpyxl
 
-from sheets_sync.sync import pipeline
-from sheets_sync.sources import backend_for
+from google_support import AS_OF, TOOL_TABS, YEAR, findings_tuples, tool_columns
 from sheets_sync.core.findings import OK
-from sheets_sync.outputs.check_formats import to_json
 from sheets_sync.core.flagplan import normalize_grid
-from test_google_support import (AS_OF, TOOL_TABS, YEAR, demo_config, district,  # noqa: F401
-                                 emulator, findings_tuples, local_copy, tool_columns)
+from sheets_sync.outputs.check_formats import to_json
+from sheets_sync.sources import backend_for
+from sheets_sync.sync import pipeline
 
 
 def test_check_gives_the_same_findings_as_local(district):

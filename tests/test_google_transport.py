@@ -9,9 +9,15 @@ import gspread
 import pytest
 import requests
 
-from sheets_sync.sources.google_http import (GoogleTransport, Pacer, Quota, RetryPolicy,
-    make_client, request_kind, retry_after_seconds)
-from test_google_support import emulator  # noqa: F401
+from sheets_sync.sources.google_http import (
+    GoogleTransport,
+    Pacer,
+    Quota,
+    RetryPolicy,
+    make_client,
+    request_kind,
+    retry_after_seconds,
+)
 
 
 def _response(headers: dict) -> requests.Response:
@@ -45,8 +51,8 @@ def test_backoff_is_capped_exponential_with_jitter_and_honours_retry_after():
 
 
 def test_policy_and_quota_from_optional_google_settings():
-    from sheets_sync.sources.google_sheets import _policy_from
     from sheets_sync.core.config import GoogleConfig
+    from sheets_sync.sources.google_sheets import _policy_from
 
     policy, quota = _policy_from(GoogleConfig())
     assert (policy, quota) == (RetryPolicy(), Quota())
@@ -136,7 +142,7 @@ def test_per_unit_counts_are_per_thread():
 
 
 @pytest.fixture
-def sheet(emulator):  # noqa: F811
+def sheet(emulator):
     emulator.reset()
     info = emulator.make_service_account()
     emulator.seed_values("S1", {"Tab": [["a", 1]]}, shared_with=[info["client_email"]])

@@ -9,15 +9,22 @@ import openpyxl
 import pytest
 
 from helpers import TEMPLATE, cell, meeting, sheet, workbook
-from sheets_sync.core.raw import RawSheet, RawWorkbook
-from sheets_sync.sources.local_reader import LocalBackend
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.errors import SheetsSyncError
-from sheets_sync.sync.history import (ack, closing_date, export_last_pull, history_findings,
-    render_ack, render_history, rows_history)
-from sheets_sync.core.rules import params as rule_params
-from sheets_sync.sync.store import Store
 from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.sources.local_reader import LocalBackend
+from sheets_sync.sync.history import (
+    ack,
+    closing_date,
+    export_last_pull,
+    history_findings,
+    render_ack,
+    render_history,
+    rows_history,
+)
+from sheets_sync.sync.store import Store
 
 PARAMS = rule_params.resolve()
 UNIT = "NT"

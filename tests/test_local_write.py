@@ -19,13 +19,12 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from helpers import TEMPLATE, cell, meeting
-from sheets_sync.sources.local_reader import LocalBackend, file_sha256, read_xlsx
-from sheets_sync.core.flagplan import COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN
-from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
-from sheets_sync.core.flagplan import FlagPlan
+from sheets_sync.core.flagplan import COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN, FlagPlan
+from sheets_sync.sources.local_reader import LocalBackend, file_sha256, read_xlsx
+from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sync.writeplan import plan_unit
 
 AS_OF = date(2026, 11, 25)
@@ -191,7 +190,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "out", tmp_path / "backups"
 
 
-# --- in place --------------------------------------------------------------------------------------
+# --- in place -------------------------------------------------------------------------------------
 
 def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     path = messy_workbook(tmp_path / "nhan-thinh.xlsx")
@@ -326,7 +325,7 @@ def test_backups_rotate(tmp_path):
                                                                 "u-20261125-060300-2.xlsx"]
 
 
-# --- never written ---------------------------------------------------------------------------------
+# --- never written --------------------------------------------------------------------------------
 
 def test_file_changed_between_read_and_write_is_skipped(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx")
@@ -394,7 +393,7 @@ def test_a_zip_of_an_unsupported_version_is_reported_not_raised(tmp_path):
     assert "bị hỏng" in r.result.message and "v64.xlsx" in r.result.message
 
 
-# --- copies ----------------------------------------------------------------------------------------
+# --- copies ---------------------------------------------------------------------------------------
 
 def test_workbook_with_chart_gets_a_flagged_copy(tmp_path):
     path = messy_workbook(tmp_path / "co-bieu-do.xlsx", chart=True)
@@ -469,9 +468,9 @@ def test_refuses_without_a_successful_read(tmp_path, meta):
 
 def test_end_to_end_with_real_findings_is_idempotent(tmp_path):
     """check -> plan -> write, then the same again: the second run writes nothing."""
-    from sheets_sync.sources import backend_for
     from sheets_sync.core.checker import check
     from sheets_sync.core.config import load_config
+    from sheets_sync.sources import backend_for
 
     path = messy_workbook(tmp_path / "nhan-thinh.xlsx")
     cfg = tmp_path / "config.toml"

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from test_google_support import AS_OF, district, demo_config, emulator  # noqa: F401 (fixtures)
+from google_support import AS_OF
 
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 
@@ -31,7 +31,7 @@ def texts_of(folder: Path) -> dict[str, str]:
     return out
 
 
-def test_faulty_run_leaks_no_token_key_slice_or_key_id(district):  # noqa: F811
+def test_faulty_run_leaks_no_token_key_slice_or_key_id(district):
     emu, info = district.emu, district.info
     codes = list(district.ids)
     emu.revoke(district.ids[codes[0]], info["client_email"])  # 403 on one unit

@@ -6,17 +6,15 @@ import datetime as dt
 
 import pytest
 
-from conftest_emulator import emu, emulator_server, service_account  # noqa: F401
-from sheets_sync.sources.google_sheets import GoogleBackend
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.errors import UnitReadError
-from sheets_sync.outputs.template_xlsx import YES_NO, guide_grid
-from sheets_sync.ops.provision import LOCALE, TIME_ZONE, apply_template, validation_rule
+from sheets_sync.core.flagplan import clean_text, normalize_grid
+from sheets_sync.core.grid import col_letter, parse_unit
 from sheets_sync.core.template import load_template
 from sheets_sync.core.text import fold
-from sheets_sync.core.grid import parse_unit
-from sheets_sync.core.flagplan import clean_text, normalize_grid
-from sheets_sync.core.grid import col_letter
+from sheets_sync.ops.provision import LOCALE, TIME_ZONE, apply_template, validation_rule
+from sheets_sync.outputs.template_xlsx import YES_NO, guide_grid
+from sheets_sync.sources.google_sheets import GoogleBackend
 
 TEMPLATE = load_template()
 SID = "1provisionTestSpreadsheet000000000000000000"

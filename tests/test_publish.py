@@ -5,10 +5,9 @@ import hashlib
 
 import pytest
 
-from conftest_emulator import emu, emulator_server, service_account  # noqa: F401
-from sheets_sync.sources.google_sheets import GoogleBackend
-from sheets_sync.outputs.template_xlsx import export_template
 from sheets_sync.outputs.publish import UNCHANGED, UPLOADED, XLSX_MIME, PublishError, publish_rollup
+from sheets_sync.outputs.template_xlsx import export_template
+from sheets_sync.sources.google_sheets import GoogleBackend
 
 FILE_ID = "1rollupFileOnDrive0000000000000000"
 

@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 
 from helpers import TEMPLATE, cell, flat, meeting
-from sheets_sync.sources.local_reader import read_xlsx
 from sheets_sync.core.errors import UnitReadError
 from sheets_sync.core.grid import parse_unit
+from sheets_sync.sources.local_reader import read_xlsx
 
 AS_OF = date(2026, 11, 25)
 FIELDS = ("tab", "row", "rule")
@@ -164,7 +164,8 @@ def test_no_header_row_in_first_five_rows(tmp_path):
     tabs["Dự sinh hoạt"] = [[None]] * 6 + [headers("visits")]
     unit = read(write(tmp_path / "u.xlsx", tabs))
     required = [c for c in TEMPLATE.tab("visits").columns if c.required]
-    assert flat(unit.findings, FIELDS) == [("Dự sinh hoạt", None, "TPL-COLUMN-MISSING")] * len(required)
+    expected = [("Dự sinh hoạt", None, "TPL-COLUMN-MISSING")] * len(required)
+    assert flat(unit.findings, FIELDS) == expected
 
 
 def test_duration_column_optional_when_both_times_exist(tmp_path):

@@ -10,19 +10,19 @@ import openpyxl
 import pytest
 
 from helpers import cell, meeting, sheet, workbook
-from sheets_sync.core.raw import RawWorkbook
-from sheets_sync.sources.local_reader import LocalBackend
 from sheets_sync.core.checker import check
 from sheets_sync.core.config import parse_config
 from sheets_sync.core.errors import SheetsSyncError
 from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
+from sheets_sync.core.raw import RawWorkbook
+from sheets_sync.core.rules.base import make_context
 from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, rollup_path, write_latest
 from sheets_sync.outputs.rollup import build as build_mod
 from sheets_sync.outputs.rollup import sheets as sheets_mod
 from sheets_sync.outputs.rollup import violations as violations_mod
 from sheets_sync.outputs.rollup.indicators import total, unit_indicators
 from sheets_sync.outputs.rollup.layout import date_line, place_name
-from sheets_sync.core.rules.base import make_context
+from sheets_sync.sources.local_reader import LocalBackend
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, meeting, sheet
-
 from sheets_sync.core.rules import annual
 
 TOT, KHA, TB, KEM = "Tốt", "Khá", "Trung bình", "Kém"

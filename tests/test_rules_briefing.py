@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import TEMPLATE, context, flat, sheet
-
 from sheets_sync.core.rules import briefing
 from sheets_sync.core.rules.base import prev_month
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, only, sheet
-
 from sheets_sync.core.rules import cells
 
 AS_OF = date(2026, 11, 25)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import cell, context, flat
-
 from sheets_sync.core.rules import halls
 
 AS_OF = date(2026, 11, 25)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from helpers import TEMPLATE, cell, context, flat, meeting, only, sheet
-
 from sheets_sync.core.rules import meetings
 
 COMBINED = "Thường kỳ kết hợp chuyên đề"
@@ -31,10 +30,11 @@ def without(rows: list[dict], *cols: str) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in cols} for r in rows]
 
 
-# --- clean data, deadlines, active cells -----------------------------------------------------------
+# --- clean data, deadlines, active cells ----------------------------------------------------------
 
 def test_clean_year_has_no_findings():
-    ctx = context(date(2026, 12, 31), cells=[cell("CB01")], meetings=year_of("CB01", 2026, range(1, 13)))
+    ctx = context(date(2026, 12, 31), cells=[cell("CB01")],
+                  meetings=year_of("CB01", 2026, range(1, 13)))
     assert run(ctx) == []
 
 
@@ -128,12 +128,13 @@ def test_blank_type_is_regular():
     assert run(ctx) == [("MEET-WINDOW", 2, "2026-01", "error")]
 
 
-# --- window and preferred day ----------------------------------------------------------------------
+# --- window and preferred day ---------------------------------------------------------------------
 
 def test_window_in_february():
     rows = [meeting("CB01", 2026, 2, day=7), meeting("CB02", 2026, 2, day=8),
             meeting("CB03", 2026, 2, day=1)]
-    ctx = context(date(2026, 2, 28), cells=[cell("CB01"), cell("CB02"), cell("CB03")], meetings=rows)
+    ctx = context(date(2026, 2, 28), cells=[cell("CB01"), cell("CB02"), cell("CB03")],
+                  meetings=rows)
     assert run(ctx) == [
         ("MEET-MISSING", None, "2026-01", "error"),
         ("MEET-MISSING", None, "2026-01", "error"),
@@ -220,7 +221,7 @@ def test_preferred_day_unset_turns_the_rule_off():
     assert run(off) == []
 
 
-# --- duration ---------------------------------------------------------------------------------------
+# --- duration -------------------------------------------------------------------------------------
 
 def test_combined_at_119_fails_and_120_passes():
     rows = [meeting("CB01", 2026, 1, meeting_type=COMBINED, topic="NQ", duration=119,
@@ -281,13 +282,13 @@ def test_small_cell_minimum():
             meeting("CB02", 2026, 1, duration=70, end_time="08:40", rating="Khá", score=80),
             meeting("CB03", 2026, 1, meeting_type=COMBINED, topic="NQ", required_count=8,
                     present=8, excused=0, duration=100, end_time="09:10", rating="Khá", score=80)]
-    ctx = context(date(2026, 1, 31), params=params, cells=[cell(c) for c in ("CB01", "CB02", "CB03")],
-                  meetings=rows)
+    ctx = context(date(2026, 1, 31), params=params,
+                  cells=[cell(c) for c in ("CB01", "CB02", "CB03")], meetings=rows)
     assert run(ctx) == [("MEET-DURATION", 3, "2026-01", "error"),
                         ("MEET-DURATION", 4, "2026-01", "error")]
 
 
-# --- attendance, absences, pre-meeting, flags ------------------------------------------------------
+# --- attendance, absences, pre-meeting, flags -----------------------------------------------------
 
 def test_attendance_17_of_20_fails_18_passes():
     rows = [meeting("CB01", 2026, 1, present=17, excused=3, rating="Khá", score=80),
@@ -353,7 +354,8 @@ def test_missing_premeeting_column_gives_only_the_template_finding():
 
 
 def test_minutes_criticism_only_on_explicit_no():
-    rows = [meeting("CB01", 2026, 1, minutes_full="Không", criticism="Không", rating="Khá", score=80),
+    rows = [meeting("CB01", 2026, 1, minutes_full="Không", criticism="Không", rating="Khá",
+                    score=80),
             meeting("CB02", 2026, 1, minutes_full=None, criticism=None)]
     ctx = context(date(2026, 1, 31), cells=[cell("CB01"), cell("CB02")], meetings=rows)
     assert run(ctx) == [("MEET-CRITICISM", 2, "2026-01", "warning"),
@@ -363,7 +365,8 @@ def test_minutes_criticism_only_on_explicit_no():
 
 def test_content_needs_one_yes_and_fires_on_a_no():
     cases = [(None, "Không"), ("Có", "Không"), (None, None), ("Không", "Không"), ("Không", "Có")]
-    rows = [meeting(f"CB0{k}", 2026, 1, link_tw4=a, link_hcm=b) for k, (a, b) in enumerate(cases, 1)]
+    rows = [meeting(f"CB0{k}", 2026, 1, link_tw4=a, link_hcm=b)
+            for k, (a, b) in enumerate(cases, 1)]
     ctx = context(date(2026, 1, 31), cells=[cell(f"CB0{k}") for k in range(1, 6)], meetings=rows)
     assert run(ctx) == [("MEET-CONTENT", 2, "2026-01", "warning"),
                         ("MEET-CONTENT", 5, "2026-01", "warning")]
@@ -372,7 +375,7 @@ def test_content_needs_one_yes_and_fires_on_a_no():
                        "làm theo Bác.")
 
 
-# --- documents on the handbook app ------------------------------------------------------------------
+# --- documents on the handbook app ----------------------------------------------------------------
 
 def test_docs_app_before_and_after_effective_date():
     rows = [meeting("CB01", 2025, 10, docs_date=date(2025, 10, 3)),  # before 01/11/2025: off
@@ -406,7 +409,7 @@ def test_docs_app_disabled_or_column_absent():
                        ("MEET-DOCS-APP", 2, "2026-01", "error")]
 
 
-# --- ratings ----------------------------------------------------------------------------------------
+# --- ratings --------------------------------------------------------------------------------------
 
 def test_rating_missing_but_not_when_unreadable():
     rows = [meeting("CB01", 2026, 1, rating=None), meeting("CB02", 2026, 1, rating="Xuất sắc")]
@@ -452,7 +455,7 @@ def test_rating_inflated_by_failed_criteria():
                          "biên bản; điểm tự chấm 75 chỉ ứng với mức Khá.")
 
 
-# --- duplicates, non-regular rows, other years -------------------------------------------------------
+# --- duplicates, non-regular rows, other years ----------------------------------------------------
 
 def test_duplicate_regular_meetings():
     rows = [meeting("CB01", 2026, 1),

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, sheet
-
 from sheets_sync.core.rules import members
 
 AS_OF = date(2026, 12, 20)

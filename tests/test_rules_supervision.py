@@ -4,10 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, meeting, sheet
-
 from sheets_sync.core.config import Supervisor
-from sheets_sync.core.rules import params as rule_params
 from sheets_sync.core.rules import data, supervision
+from sheets_sync.core.rules import params as rule_params
 
 PARAMS = rule_params.resolve()
 BINH = "Trần Văn Bình"

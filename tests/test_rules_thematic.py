@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from helpers import TEMPLATE, cell, context, flat, meeting, sheet
-
 from sheets_sync.core.rules import thematic
 
 COMBINED = "Thường kỳ kết hợp chuyên đề"
@@ -30,8 +29,8 @@ def test_pending_until_grace_days_after_the_quarter():
     assert run(ctx) == [("THEME-QUARTERLY", None, "2026-Q1", "error")]
     (f,) = thematic.check(ctx)
     assert (f.tab, f.cell, f.row, f.unit) == ("Sinh hoạt", "CB01", None, "NT")
-    assert f.message == ("Chi bộ CB01 có 0 buổi sinh hoạt chuyên đề trong quý I/2026, cần ít nhất 1 "
-                         "(hạn nhập 05/04/2026).")
+    assert f.message == ("Chi bộ CB01 có 0 buổi sinh hoạt chuyên đề trong quý I/2026, "
+                         "cần ít nhất 1 (hạn nhập 05/04/2026).")
 
 
 def test_what_counts_as_a_thematic_meeting():

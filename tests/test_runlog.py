@@ -17,8 +17,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheets_sync.sync.runlog import (MASK, Progress, Redactor, RunLog, last_runs, prune_runs,
-    redact, render_status, secrets_from_credentials)
+from sheets_sync.sync.runlog import (
+    MASK,
+    Progress,
+    Redactor,
+    RunLog,
+    last_runs,
+    prune_runs,
+    redact,
+    render_status,
+    secrets_from_credentials,
+)
 
 NAME = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]+\.log$")
 
@@ -137,7 +146,8 @@ def test_credentials_never_reach_the_log(tmp_path, key_file):
         log.info(f"khóa qua nhiều dòng: {KEY.splitlines()[3]}\n{KEY.splitlines()[4]}")
         log.add_secret(TOKEN)
         log.warning("gửi yêu cầu", headers={"Authorization": f"Bearer {TOKEN}"})
-        log.error(f"token {TOKEN} bị từ chối", assertion="eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
+        log.error(f"token {TOKEN} bị từ chối",
+                  assertion="eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln")
         logging.getLogger("sheets_sync.auth").error("private_key_id=%s", KEY_ID)
         log.write_summary({"units": [{"code": "NT", "status": "unreachable",
                                       "message": f"401 with token {TOKEN}"}]})

@@ -12,13 +12,20 @@ from pathlib import Path
 import pytest
 
 from helpers import TEMPLATE, cell, meeting, workbook
-from sheets_sync.core.raw import RawWorkbook
 from sheets_sync.core.errors import SheetsSyncError
-from sheets_sync.sync.history import history_findings
-from sheets_sync.core.rules import params as rule_params
-from sheets_sync.sync.store import (DB_NAME, MIGRATIONS, SCHEMA_VERSION, Store, dump_raw,
-    index_unit, load_raw)
 from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.raw import RawWorkbook
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.sync.history import history_findings
+from sheets_sync.sync.store import (
+    DB_NAME,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Store,
+    dump_raw,
+    index_unit,
+    load_raw,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = rule_params.resolve()
@@ -179,7 +186,8 @@ def test_failed_migration_rolls_back_to_the_old_version(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     # A migration list with one that fails half way (the list is data, patched for this test).
-    monkeypatch.setattr("sheets_sync.sync.store.MIGRATIONS", [*MIGRATIONS, (SCHEMA_VERSION + 1, broken)])
+    monkeypatch.setattr("sheets_sync.sync.store.MIGRATIONS",
+                        [*MIGRATIONS, (SCHEMA_VERSION + 1, broken)])
     monkeypatch.setattr("sheets_sync.sync.store.SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(RuntimeError, match="disk full"):
         Store.open(tmp_path)

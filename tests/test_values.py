@@ -8,8 +8,16 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sheets_sync.core.values import (KINDS, Choice, ChoiceSet, code_key, display_raw,
-    format_value, is_date_cell, parse)
+from sheets_sync.core.values import (
+    KINDS,
+    Choice,
+    ChoiceSet,
+    code_key,
+    display_raw,
+    format_value,
+    is_date_cell,
+    parse,
+)
 
 EPOCH = date(1899, 12, 30)
 R_DATE = "không phải ngày hợp lệ (ngày/tháng/năm)"

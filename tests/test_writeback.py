@@ -6,13 +6,13 @@ import unicodedata
 from datetime import date
 
 from helpers import TEMPLATE, cell, meeting, sheet
-from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.checker import UnitRead
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
-from sheets_sync.core.grid import parse_unit
-from sheets_sync.sync.writeplan import CHANGED_DATE_PREFIX, CHECK_DATE_PREFIX, plan_unit
 from sheets_sync.core.flagplan import MAX_CELL_CHARS, FlagPlan
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.raw import RawSheet, RawWorkbook
+from sheets_sync.sync.writeplan import CHANGED_DATE_PREFIX, CHECK_DATE_PREFIX, plan_unit
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
@@ -94,7 +94,8 @@ def test_row_statuses():
     assert got == {2: LABELS["ok"], 3: LABELS["error"], 4: LABELS["warning"],
                    5: LABELS["explained"], 6: LABELS["accepted"], 7: LABELS["ok"],
                    8: LABELS["warning"]}
-    assert cell_value(plan, MEET, 7, tc.details_col) == "[MEET-PREFERRED-DAY] Nội dung MEET-PREFERRED-DAY."
+    assert (cell_value(plan, MEET, 7, tc.details_col)
+            == "[MEET-PREFERRED-DAY] Nội dung MEET-PREFERRED-DAY.")
     assert cell_value(plan, MEET, 2, tc.details_col) is None  # "" vs empty: no change
 
 

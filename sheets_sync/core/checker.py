@@ -1,18 +1,18 @@
 """Read units and evaluate every rule: the library behind `check` and `run`."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Iterable
 
-from .raw import Backend, RawWorkbook
 from .config import Config, UnitConfig
 from .errors import UnitReadError
 from .findings import INVALID, OK, Finding, Report, UnitResult, with_acceptance
+from .grid import UnitData, parse_unit, required_tabs_found
+from .raw import Backend, RawWorkbook
 from .rules import annual, briefing, cells, data, halls, meetings, members, supervision, thematic
 from .rules.base import UnitContext, make_context
 from .template import Template, load_template
-from .grid import UnitData, parse_unit, required_tabs_found
 
 # Families evaluated unit by unit, in report order.
 UNIT_FAMILIES = (data, cells, meetings, thematic, briefing, supervision, members, annual, halls)

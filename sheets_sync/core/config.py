@@ -1,4 +1,5 @@
-"""TOML config -> typed settings. Wrong types and unknown keys are rejected with the key and file."""
+"""TOML config -> typed settings. Wrong types and unknown keys are rejected with the key and
+file."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .findings import Finding
 from .rules import params as rule_params
 from .text import normalize
 
@@ -22,7 +24,7 @@ class UnitConfig:
     name: str
     path: Path | None = None
     spreadsheet: str | None = None
-    rules: MappingProxyType = field(default_factory=lambda: rule_params.resolve())
+    rules: MappingProxyType[str, Any] = field(default_factory=lambda: rule_params.resolve())
 
     @property
     def is_google(self) -> bool:
@@ -53,7 +55,7 @@ class Accepted:
     tab: str | None = None
     note: str = ""
 
-    def matches(self, finding) -> bool:
+    def matches(self, finding: Finding) -> bool:
         for name in ("unit", "rule", "cell", "period", "row", "tab"):
             want = getattr(self, name)
             if want is None:
@@ -76,7 +78,8 @@ class GoogleConfig:
     max_retry_wait_s: int | None = None  # total backoff sleep per run
     reads_per_minute: int | None = None  # client-side pacer (Google: 60 per service account)
     writes_per_minute: int | None = None
-    workers: int | None = None  # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,9 @@ class Config:
     parent_name: str
     units: tuple[UnitConfig, ...]
     supervisors: tuple[Supervisor, ...] = ()
-    labels: MappingProxyType = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_LABELS)))
-    rules: MappingProxyType = field(default_factory=lambda: rule_params.resolve())
+    labels: MappingProxyType[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_LABELS)))
+    rules: MappingProxyType[str, Any] = field(default_factory=lambda: rule_params.resolve())
     accepted: tuple[Accepted, ...] = ()
     state_dir: Path = Path("state")
     out_dir: Path = Path("out")
@@ -135,15 +139,18 @@ class _Reader:
     def fail(self, where: str, msg: str) -> ConfigError:
         return ConfigError(f"Lỗi cấu hình {self.path}, mục {where}: {msg}")
 
-    def table(self, data: Any, schema: dict, where: str, required: tuple[str, ...] = ()) -> dict:
+    def table(self, data: Any, schema: dict[str, Any], where: str,
+              required: tuple[str, ...] = ()) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(where, "phải là một bảng (table).")
         for key, value in data.items():
             if key not in schema:
-                raise self.fail(where, f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
+                raise self.fail(where,
+                                f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
             expected = schema[key]
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise self.fail(f"{where}.{key}", f"phải là {_TYPE_VI[expected]}, không phải {value!r}.")
+                raise self.fail(f"{where}.{key}",
+                                f"phải là {_TYPE_VI[expected]}, không phải {value!r}.")
             if expected is str and not value.strip():
                 raise self.fail(f"{where}.{key}", "không được để trống.")
         for key in required:
@@ -151,7 +158,7 @@ class _Reader:
                 raise self.fail(where, f"thiếu khóa bắt buộc '{key}'.")
         return data
 
-    def strings(self, value: list, where: str) -> tuple[str, ...]:
+    def strings(self, value: list[Any], where: str) -> tuple[str, ...]:
         if not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(where, "phải là danh sách chuỗi.")
         return tuple(v.strip() for v in value)
@@ -164,7 +171,7 @@ class _Reader:
 _TYPE_VI = {str: "chuỗi", int: "số nguyên", bool: "true/false", dict: "bảng", list: "danh sách"}
 
 
-def parse_config(data: dict, path: Path) -> Config:
+def parse_config(data: dict[str, Any], path: Path) -> Config:
     r = _Reader(path)
     for key in data:
         if key not in _TOP:
@@ -181,7 +188,8 @@ def parse_config(data: dict, path: Path) -> Config:
         where = f"units[{i}]"
         r.table(u, _UNIT, where, ("code", "name"))
         if ("path" in u) == ("spreadsheet" in u):
-            raise r.fail(where, "cần đúng một trong hai khóa 'path' (tệp .xlsx) hoặc 'spreadsheet' (Google).")
+            raise r.fail(where, "cần đúng một trong hai khóa 'path' (tệp .xlsx) "
+                                "hoặc 'spreadsheet' (Google).")
         code = u["code"].strip()
         if normalize(code) in seen:
             raise r.fail(where, f"mã đơn vị '{code}' bị trùng.")
@@ -215,14 +223,16 @@ def parse_config(data: dict, path: Path) -> Config:
     for i, a in enumerate(data.get("accepted") or [], start=1):
         r.table(a, _ACCEPTED, f"accepted[{i}]")
         if not (set(a) - {"note"}):
-            raise r.fail(f"accepted[{i}]", "cần ít nhất một khóa unit, rule, cell, period, row hoặc tab.")
+            raise r.fail(f"accepted[{i}]",
+                         "cần ít nhất một khóa unit, rule, cell, period, row hoặc tab.")
         accepted.append(Accepted(**a))
 
     state = r.table(data.get("state") or {}, _STATE, "state")
     output = r.table(data.get("output") or {}, _OUTPUT, "output")
     google = r.table(data.get("google") or {}, _GOOGLE, "google")
     if not 1 <= google.get("workers", 1) <= 16:
-        raise r.fail("google.workers", "cần một số nguyên từ 1 đến 16 (số đơn vị đọc/ghi cùng lúc).")
+        raise r.fail("google.workers",
+                     "cần một số nguyên từ 1 đến 16 (số đơn vị đọc/ghi cùng lúc).")
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")
@@ -249,7 +259,7 @@ def parse_config(data: dict, path: Path) -> Config:
     )
 
 
-def load_config(path: str | os.PathLike) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     path = Path(path).resolve()
     try:
         with open(path, "rb") as fh:

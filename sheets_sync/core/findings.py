@@ -1,9 +1,10 @@
 """Findings and reports: plain values, never exceptions."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Iterable
+from typing import Any
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -21,7 +22,8 @@ STATUS_VI = {
 }
 
 # JSON field order of a finding (template.md contract).
-FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained", "message")
+FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained",
+                  "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,10 @@ class Finding:
     explained: bool = False
     accepted: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in FINDING_FIELDS}
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Any, ...]:
         return (
             self.unit,
             self.tab or "",
@@ -70,8 +72,9 @@ class UnitResult:
     message: str | None = None
     pulled_at: str | None = None  # ISO timestamp of the data used (stale units: the old pull)
 
-    def to_json(self) -> dict:
-        return {"code": self.code, "name": self.name, "status": self.status, "message": self.message}
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "status": self.status,
+                "message": self.message}
 
 
 @dataclass
@@ -84,7 +87,7 @@ class Report:
     def sorted_findings(self) -> list[Finding]:
         return sorted(self.findings, key=Finding.sort_key)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
             "year": self.year,

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .grid import col_letter
 
@@ -26,7 +27,8 @@ DETAILS_WIDTH = 50
 # Characters XML 1.0 (hence .xlsx) cannot hold; removed so a value reads back as written.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
-WRITTEN, UNCHANGED, COPY, SKIPPED, DRY_RUN = "written", "unchanged", "copy", "skipped", "dry-run"  # WriteResult.status
+# WriteResult.status
+WRITTEN, UNCHANGED, COPY, SKIPPED, DRY_RUN = "written", "unchanged", "copy", "skipped", "dry-run"
 
 
 # --- values ---------------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ lists, cheap to scan), plus the TPL-* and cell-level DATA-* findings of reading.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
-from .raw import RawSheet, RawWorkbook
 from .findings import ERROR, WARNING, Finding
+from .raw import RawSheet, RawWorkbook
 from .template import Column, Tab, Template
 from .text import closest, fold, normalize
 from .values import display_raw, format_value, is_date_cell, parse
@@ -156,7 +157,8 @@ def _required_column(tab: Tab, column: Column, present: set[str]) -> bool:
 
 
 def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
-                    header_r: int | None, findings: list[Finding]) -> tuple[dict, dict]:
+                    header_r: int | None, findings: list[Finding]
+                   ) -> tuple[dict[str, int], dict[str, int]]:
     col_index: dict[str, int] = {}
     extra: dict[str, int] = {}
     if header_r is not None:
@@ -255,19 +257,23 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
     return parsed, bad
 
 
-def _fmt_range(lo, hi) -> str:
-    def f(x):
+def _fmt_range(lo: float | None, hi: float | None) -> str:
+    def f(x: float) -> str:
         return str(int(x)) if float(x).is_integer() else str(x).replace(".", ",")
     if lo is not None and hi is not None:
         return f"{f(lo)}–{f(hi)}"
-    return f"≥ {f(lo)}" if lo is not None else f"≤ {f(hi)}"
+    if lo is not None:
+        return f"≥ {f(lo)}"
+    assert hi is not None, "a range has at least one bound"
+    return f"≤ {f(hi)}"
 
 
 def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     """A real date cell whose day and month look swapped (rules.md "Day/month swaps")."""
     if "meeting_date" not in data.values or "month" not in data.values:
         return
-    dates, months, raws = data.values["meeting_date"], data.values["month"], data.raw["meeting_date"]
+    dates, months = data.values["meeting_date"], data.values["month"]
+    raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
     for i, d in enumerate(dates):
         m = months[i]
@@ -360,7 +366,7 @@ def required_tabs_found(template: Template, unit: UnitData) -> bool:
     return any(t.id in unit.tabs for t in template.tabs if t.required)
 
 
-def iter_rows(data: TabData, *col_ids: str) -> Iterator[tuple]:
+def iter_rows(data: TabData, *col_ids: str) -> Iterator[tuple[Any, ...]]:
     """(index, value, value, …) for each data row."""
     cols = [data.col(c) for c in col_ids]
     for i in range(len(data.rows)):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from .values import Choice, ChoiceSet
 
@@ -99,7 +100,7 @@ class Template:
         return (self.status_header, self.details_header)
 
 
-def _column(raw: dict, choice_sets: dict[str, ChoiceSet], where: str) -> Column:
+def _column(raw: dict[str, Any], choice_sets: dict[str, ChoiceSet], where: str) -> Column:
     required = raw.get("required", False)
     if isinstance(required, str) and required not in CONDITIONS:
         raise ValueError(f"{where}: unknown requirement condition {required!r}")
@@ -123,7 +124,7 @@ def _column(raw: dict, choice_sets: dict[str, ChoiceSet], where: str) -> Column:
     )
 
 
-def parse_template(data: dict, path: Path) -> Template:
+def parse_template(data: dict[str, Any], path: Path) -> Template:
     choice_sets = {
         name: ChoiceSet([Choice(c["id"], c["label"], tuple(c.get("aliases", ()))) for c in items])
         for name, items in data["choice_sets"].items()

@@ -4,8 +4,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 _SPACES = re.compile(r"\s+")  # str patterns: Unicode whitespace, NBSP, tabs and newlines included
 _NON_SLUG = re.compile(r"[^a-z0-9]+")

@@ -21,16 +21,16 @@ import os
 import re
 import stat
 import textwrap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..core.config import Config, UnitConfig, load_config
 from ..core.errors import SheetsSyncError
+from ..core.grid import _required_column, parse_unit
 from ..core.template import Template, load_template
 from ..core.text import closest, normalize
-from ..core.grid import _required_column, parse_unit
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 ROLE_VI = {"owner": "Chủ sở hữu", "organizer": "Người quản lý", "fileOrganizer": "Người quản lý",
@@ -285,7 +285,8 @@ def _sharing(unit: UnitConfig, key: str, permissions: list[dict]) -> Check:
     name = f"{unit.code} — chia sẻ"
     anyone = [p for p in permissions if p.get("type") == "anyone"]
     if anyone:
-        role = ROLE_VI.get(anyone[0].get("role"), anyone[0].get("role"))
+        role = anyone[0].get("role")
+        role = ROLE_VI.get(role, role) if isinstance(role, str) else role
         return Check(name, False,
                      f"Bảng tính {key} đang chia sẻ công khai cho bất kỳ ai có đường liên kết "
                      f"(quyền {role}).",
@@ -441,7 +442,6 @@ def render_checks(checks: list[Check], width: int = 100) -> str:
     status_w = max([len(c.status) for c in checks] + [len("Kết quả")])
     name_w = min(max([len(c.name) for c in checks] + [len("Hạng mục")]), 32)
     text_w = max(width - status_w - name_w - 4, 30)
-    pad = " " * (status_w + name_w + 4)
     lines = ["KIỂM TRA CÀI ĐẶT SHEETS-SYNC", "",
              f"{'Kết quả':<{status_w}}  {'Hạng mục':<{name_w}}  Chi tiết / cách khắc phục",
              f"{'-' * status_w}  {'-' * name_w}  {'-' * min(text_w, 40)}"]

@@ -38,19 +38,28 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.raw import RawSheet, RawWorkbook
-from ..sources.google_sheets import (VALUE_PARAMS, GoogleBackend, anchor_requests, quote_title,
-                                     spreadsheet_key, tool_metadata)
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
-from ..outputs.template_xlsx import (FILL_OPTIONAL, FILL_REQUIRED, FILL_TOOL_CELLS,
-    FILL_TOOL_HEADER, GUIDE_WIDTHS, STATUS_FILLS, TOOL_NOTE, YES_NO, column_validation, guide_grid)
 from ..core.findings import UNREACHABLE
+from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
+from ..core.grid import col_letter, find_sheets, locate_columns, locate_header_row, match_name
+from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import Column, Tab, Template, load_template
 from ..core.text import closest, normalize
-from ..core.grid import locate_header_row, locate_columns, match_name, find_sheets
-from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
-from ..core.grid import col_letter
+from ..outputs.template_xlsx import (
+    FILL_OPTIONAL,
+    FILL_REQUIRED,
+    FILL_TOOL_CELLS,
+    FILL_TOOL_HEADER,
+    GUIDE_WIDTHS,
+    STATUS_FILLS,
+    TOOL_NOTE,
+    YES_NO,
+    column_validation,
+    guide_grid,
+)
+from ..sources.google_sheets import (VALUE_PARAMS, GoogleBackend, anchor_requests, quote_title,
+                                     spreadsheet_key, tool_metadata)
 from ..sync.writeplan import find_header, free_columns
 
 LOCALE = "vi_VN"
@@ -230,7 +239,7 @@ class _Sheet:
     formats: list[dict]
 
     @classmethod
-    def from_meta(cls, sheet: dict) -> "_Sheet":
+    def from_meta(cls, sheet: dict) -> _Sheet:
         p = sheet.get("properties", {})
         grid = p.get("gridProperties", {})
         return cls(p.get("sheetId", 0), p.get("title", ""), grid.get("rowCount", 0),
@@ -339,13 +348,14 @@ class _Planner:
             extra: dict[str, int] = {}
             rows = [[]]
         else:
-            header_r = locate_header_row(tab, raw_sheet)
-            if header_r is None:
+            found = locate_header_row(tab, raw_sheet)
+            if found is None:
                 self.warnings.append(
                     f"Tab \"{title}\": không tìm thấy dòng tiêu đề (cột "
                     f"\"{tab.first_required.header}\") trong 5 dòng đầu nên không thêm cột, danh "
                     f"sách chọn hay bảo vệ — hãy sửa tiêu đề rồi chạy lại.")
                 return
+            header_r = found
             col_index, extra = locate_columns(self.unit.code, self.template, tab, raw_sheet,
                                                header_r, [])
         header = rows[header_r] if header_r < len(rows) else []
@@ -458,18 +468,18 @@ class _Planner:
                     "range": _grid(sheet_id, header_r + 1, ci, ci + 1),
                     "cell": {"userEnteredFormat": {"numberFormat": fmt}},
                     "fields": "userEnteredFormat.numberFormat"}})
-        for ci, chars, wrap in ((status, STATUS_WIDTH, False), (details, DETAILS_WIDTH, True)):
-            if ci is None:
+        for tool_ci, chars, wrap in ((status, STATUS_WIDTH, False), (details, DETAILS_WIDTH, True)):
+            if tool_ci is None:
                 continue
-            width(ci, chars)
-            header_cell(ci, FILL_TOOL_HEADER)
+            width(tool_ci, chars)
+            header_cell(tool_ci, FILL_TOOL_HEADER)
             cell: dict = {"backgroundColor": _rgb(FILL_TOOL_CELLS)}
             fields = "userEnteredFormat.backgroundColor"
             if wrap:
                 cell.update(wrapStrategy="WRAP", verticalAlignment="TOP")
                 fields = "userEnteredFormat(backgroundColor,wrapStrategy,verticalAlignment)"
             self.formats.append({"repeatCell": {
-                "range": _grid(sheet_id, header_r + 1, ci, ci + 1),
+                "range": _grid(sheet_id, header_r + 1, tool_ci, tool_ci + 1),
                 "cell": {"userEnteredFormat": cell}, "fields": fields}})
 
     def install_validations(self, tab: Tab, sheet_id: int, header_r: int,

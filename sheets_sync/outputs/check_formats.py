@@ -6,8 +6,17 @@ import io
 import json
 import unicodedata
 
-from ..core.findings import (ERROR, FINDING_FIELDS, INFO, SEVERITY_ORDER, SEVERITY_VI, STATUS_VI,
-    WARNING, Finding, Report)
+from ..core.findings import (
+    ERROR,
+    FINDING_FIELDS,
+    INFO,
+    SEVERITY_ORDER,
+    SEVERITY_VI,
+    STATUS_VI,
+    WARNING,
+    Finding,
+    Report,
+)
 
 SEVERITY_MARK = {ERROR: "✖", WARNING: "⚠", INFO: "ℹ"}
 

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 
@@ -113,7 +114,8 @@ class _Styles:
     """Formats created on demand (one per distinct set of properties), all in FONT."""
 
     def __init__(self, wb: xlsxwriter.Workbook):
-        self._wb, self._cache = wb, {}
+        self._wb = wb
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
 
     def __call__(self, **props):
         key = tuple(sorted(props.items()))
@@ -176,8 +178,9 @@ def _lines(text: str, width: float) -> int:
 
 # --- data validation ------------------------------------------------------------------------------
 
-def column_validation(col: Column) -> dict | None:
+def column_validation(col: Column) -> dict[str, Any] | None:
     """The xlsxwriter data validation of a column, or None."""
+    rule: dict[str, Any]
     message = col.input or KINDS[col.kind].message
     if not message and col.kind in ("int", "number"):
         message = f"Nhập {_type_vi(col)}."

@@ -1,7 +1,7 @@
 """Backends: where a unit's spreadsheet lives (local .xlsx or Google Sheets)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..core.config import Config, UnitConfig
 from ..core.raw import Backend

@@ -11,9 +11,9 @@ import threading
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -150,6 +150,7 @@ class GoogleTransport(HTTPAdapter):
     def _redirect(self, request: requests.PreparedRequest) -> None:
         if self.endpoint is None:
             return
+        assert request.url is not None  # a prepared request has its URL
         u = urllib.parse.urlsplit(request.url)
         request.url = urllib.parse.urlunsplit(
             (self.endpoint.scheme, self.endpoint.netloc, u.path, u.query, ""))
@@ -192,7 +193,7 @@ class GoogleTransport(HTTPAdapter):
                                         cert=cert, proxies=proxies)
             except (requests.ConnectionError, requests.Timeout) as e:
                 error = e
-            if error is None and response.status_code not in RETRY_STATUSES:
+            if response is not None and response.status_code not in RETRY_STATUSES:
                 return response
             delay = self._backoff(attempt, response)
             if delay is None:

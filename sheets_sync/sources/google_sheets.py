@@ -23,14 +23,18 @@ from ..core.raw import RawSheet, RawWorkbook
 from .google_http import Quota, RequestStats, RetryPolicy, make_client
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
-METADATA_FIELDS = "spreadsheetId,properties(title,locale,timeZone),sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount))"
+METADATA_FIELDS = ("spreadsheetId,properties(title,locale,timeZone),sheets.properties(sheetId,"
+                   "title,index,gridProperties(rowCount,columnCount,frozenRowCount))")
 VALUE_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                 "majorDimension": "ROWS"}
 _URL_KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")
 
 
-def spreadsheet_key(value: str) -> str:
-    """A spreadsheet key from a key or a full URL."""
+def spreadsheet_key(value: str | None) -> str:
+    """A spreadsheet key from a key or a full URL (``UnitConfig.spreadsheet``)."""
+    if value is None:
+        raise ConfigError("Đơn vị này không có khóa 'spreadsheet' (bảng tính Google) trong tệp "
+                          "cấu hình.")
     m = _URL_KEY.search(value)
     return m.group(1) if m else value.strip()
 
@@ -79,7 +83,7 @@ class GoogleBackend:
         self.client, self.transport = make_client(info, endpoint, policy, quota, stats)
 
     @classmethod
-    def from_config(cls, config: Config) -> "GoogleBackend":
+    def from_config(cls, config: Config) -> GoogleBackend:
         if config.google.credentials is None:
             raise ConfigError(
                 "Có đơn vị dùng Google Sheets nhưng chưa khai báo [google] credentials "
@@ -88,7 +92,7 @@ class GoogleBackend:
         return cls(load_service_account(config.google.credentials), config.google.endpoint,
                    policy, quota)
 
-    def writer(self) -> "GoogleWriter":
+    def writer(self) -> GoogleWriter:
         return GoogleWriter(self)
 
     @property
@@ -392,7 +396,7 @@ class GoogleWriter:
     data were checked; otherwise the key columns and header rows are re-read
     (``key_mismatches``) and a tab whose rows moved is skipped."""
 
-    def __init__(self, backend: "GoogleBackend"):
+    def __init__(self, backend: GoogleBackend):
         self.backend = backend
         self.rng = random.Random()
 

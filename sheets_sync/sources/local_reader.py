@@ -100,7 +100,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
                 wb.close()
     except UnitReadError:
         raise
-    except Exception as e:  # openpyxl raises many kinds on damaged files
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
@@ -115,9 +115,11 @@ def read_xlsx(path: Path) -> RawWorkbook:
 
 class LocalBackend:
     def read(self, unit: UnitConfig) -> RawWorkbook:
+        assert unit.path is not None, "a local unit has a path (config)"
         return read_xlsx(unit.path)
 
     def version(self, unit: UnitConfig) -> str | None:
+        assert unit.path is not None, "a local unit has a path (config)"
         try:
             return file_sha256(unit.path)
         except OSError:

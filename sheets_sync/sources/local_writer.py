@@ -22,14 +22,28 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.flagplan import (COPY, DETAILS_WIDTH, DRY_RUN, SKIPPED, STATUS_WIDTH, UNCHANGED, WRITTEN,
-                             FlagPlan, WriteResult, clean_text, key_text)
+from ..core.flagplan import (
+    COPY,
+    DETAILS_WIDTH,
+    DRY_RUN,
+    SKIPPED,
+    STATUS_WIDTH,
+    UNCHANGED,
+    WRITTEN,
+    FlagPlan,
+    WriteResult,
+    clean_text,
+    key_text,
+)
 from .local_reader import file_sha256
 
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
 
 FLAGGED_DIR = "flagged"
 HEADER_FILL = "D9D9D9"
@@ -129,7 +143,7 @@ def unsupported_parts(path: Path) -> list[str]:
                 found.append("macro (VBA)")
             if "template.main" in types:
                 found.append("định dạng mẫu (template)")
-    except Exception as e:  # BadZipFile, OSError, zlib errors on damaged members
+    except Exception as e:  # noqa: BLE001 - BadZipFile, OSError, zlib errors on damaged members
         raise _Unreadable(str(e)) from None
     found = list(dict.fromkeys(found))
     if _DRAWINGS in found and ({"biểu đồ", "hình ảnh"} & set(found)):
@@ -146,7 +160,7 @@ def _load(path: Path, data_only: bool = False):
         try:
             wb = openpyxl.load_workbook(path, data_only=data_only, keep_links=True,
                                         rich_text=not data_only)
-        except Exception as e:  # openpyxl raises many kinds on damaged files
+        except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
             raise _Unreadable(f"{type(e).__name__}: {e}") from None
     notes = [str(w.message) for w in caught
              if not any(b in str(w.message) for b in _BENIGN_WARNINGS)]
@@ -274,7 +288,8 @@ class _Cached:
     """Cached values of formula cells, loaded only if a key cell holds a formula."""
 
     def __init__(self, path: Path):
-        self.path, self.wb = path, None
+        self.path = path
+        self.wb: Workbook | None = None
 
     def value(self, sheet: str, row: int, col: int) -> Any:
         if self.wb is None:
@@ -332,8 +347,8 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
             skipped.append((ch.sheet, ch.row))
             continue
         set_text(cell, ch.value)
-        tc = plan.tool_columns.get(ch.sheet)
-        if tc is not None and ch.col == tc.details_col and ch.value:
+        tool = plan.tool_columns.get(ch.sheet)
+        if tool is not None and ch.col == tool.details_col and ch.value:
             al = cell.alignment
             if not al.wrap_text:
                 cell.alignment = Alignment(horizontal=al.horizontal, vertical="top",
@@ -342,7 +357,8 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
     return written, list(dict.fromkeys(skipped))
 
 
-def _write_grid(wb, title: str, grid: list[list[str]], widths: dict[str, float]) -> None:
+def _write_grid(wb: Workbook, title: str, grid: list[list[str]],
+                widths: Mapping[str, float]) -> None:
     """Replace the values of a tool-owned tab (formats and conditional rules are kept)."""
     from openpyxl.styles import Font
 
@@ -446,8 +462,8 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     if plan.is_empty:
         return WriteResult(UNCHANGED, f"Tệp {name}: kết quả kiểm tra đã đúng, không cần ghi.")
     if read_meta.get("truncated"):  # backends.local.MAX_SHEET_CELLS: too big to rewrite
-        tabs = ", ".join(f'"{t}"' for t in read_meta["truncated"])
-        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {tabs} quá lớn (quá nhiều "
+        big = ", ".join(f'"{t}"' for t in read_meta["truncated"])
+        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {big} quá lớn (quá nhiều "
                                     "dòng, cột trống đã định dạng) nên không được đọc hết; hãy "
                                     "xóa các dòng, cột trống thừa rồi chạy lại.")
     if changed_since_read(path, read_meta):

@@ -33,18 +33,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
+from ..core.grid import UnitData
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
-from .store import IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements, row_ref
 from ..core.template import load_template
 from ..core.text import fold, normalize
-from ..core.grid import UnitData
+from .store import IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements, row_ref
 
 DELETED = "DATA-DELETED"
 CHANGED = "DATA-CHANGED-CLOSED"
@@ -367,7 +368,8 @@ def render_ack(result: AckResult, unit: str) -> str:
         keys = _fmt_keys(a["keys"]) if a["keys"] else "cả tab"
         lines.append(f"  [{a['ref']}] {a['tab']}: {what} — {keys}")
     for k in result.unknown:
-        lines.append(f"  Không tìm thấy mục nào có mã {k} (xem 'sheets-sync history --unit {unit}').")
+        lines.append(f"  Không tìm thấy mục nào có mã {k} "
+                     f"(xem 'sheets-sync history --unit {unit}').")
     return "\n".join(lines) + "\n"
 
 
@@ -501,7 +503,8 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
         formats[sheet.title] = cols
 
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    for blank in wb.worksheets:  # the default empty sheet
+        wb.remove(blank)
     for sheet in last.raw.sheets:
         ws = wb.create_sheet(_safe_title(sheet.title, wb.sheetnames))
         fmts = formats.get(sheet.title, {})

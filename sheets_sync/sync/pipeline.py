@@ -2,22 +2,36 @@
 from __future__ import annotations
 
 import copy
-from concurrent.futures import (FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor,
-                                as_completed, wait)
+from collections.abc import Callable, Iterator
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
-from ..core.raw import Backend
 from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
 from ..core.errors import UnitReadError
-from ..core.findings import (OK, READ_STATUSES, STALE, UNCHANGED, UNREACHABLE, Finding, Report,
-    UnitResult)
-from .store import Store
-from ..core.template import Template, load_template
+from ..core.findings import (
+    OK,
+    READ_STATUSES,
+    STALE,
+    UNCHANGED,
+    UNREACHABLE,
+    Finding,
+    Report,
+    UnitResult,
+)
 from ..core.grid import parse_unit, required_tabs_found
+from ..core.raw import Backend
+from ..core.template import Template, load_template
+from .store import Store
 
 Progress = Callable[[str], None]
 DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
@@ -108,7 +122,9 @@ def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template
     re-evaluated from its stored pull (deadlines move); a unit that cannot be read now falls
     back to its last good pull; a new read gets its time (``pull_each`` records it)."""
     if isinstance(got, str):
-        last = store.last_pull(unit.code)
+        # a version string comes back only for a unit whose stored pull has that version
+        last = store.last_pull(unit.code) if store is not None else None
+        assert last is not None, "an unchanged version implies a stored pull"
         last.raw.version = got  # the stored grids are what this version holds
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, UNCHANGED,
@@ -127,7 +143,7 @@ class _Inline(Executor):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # handed to whoever calls result(), as a pool would
+        except BaseException as e:  # noqa: BLE001 - handed to result()'s caller, like a pool
             future.set_exception(e)
         return future
 
@@ -239,7 +255,7 @@ def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
         finished = _now()
-        if history:
+        if history and store is not None:  # history: the store was opened for writing
             store.record_run("check", started, finished, summarize(report))
     finally:
         if store is not None:
@@ -258,7 +274,11 @@ def history_of(config: Config, store: Store | None, as_of: date, year: int) -> H
 
     if store is None:
         return None
-    return lambda r: history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+
+    def of(r: UnitRead) -> list[Finding]:
+        assert r.data is not None, "the evaluator asks only for reads with data"
+        return history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+    return of
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -308,8 +328,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     changed here). Returns the write and, for a Google unit written in full,
     ``(plan, version read, write requests, meta)``: ``_record_own_writes`` records them from the
     calling thread."""
-    from ..sources.local_writer import write_local
     from ..core.errors import SheetsSyncError
+    from ..sources.local_writer import write_local
     from .writeplan import plan_unit
 
     code = read.config.code
@@ -321,18 +341,23 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     if dry_run:
         return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
     own = None
+    raw = read.raw
+    assert raw is not None, "a read with data has its raw grids"
     try:
         if read.config.is_google:
             # The writer keeps sheet ids and grid sizes in step with its structural changes: it
             # does so on a copy, as the calling thread may be recording the read meanwhile.
-            mine = replace(read, raw=replace(read.raw, meta=copy.deepcopy(read.raw.meta)))
-            result = backend.writer().apply(read.config, mine, plan)
+            mine_raw = replace(raw, meta=copy.deepcopy(raw.meta))
+            mine = replace(read, raw=mine_raw)
+            # Google units only: GoogleBackend.writer() (not part of the Backend protocol yet)
+            result = backend.writer().apply(read.config, mine, plan)  # type: ignore[attr-defined]
             if result.status == "written" and not result.skipped_rows:
                 # The version our write produced is learnt from one listing after every
                 # write of the run (``_record_own_writes``).
-                own = (plan, read.raw.version, result.mutations, mine.raw.meta)
+                own = (plan, raw.version, result.mutations, mine_raw.meta)
         else:
-            result = write_local(read.config.path, plan, read.raw.meta, config.out_dir,
+            assert read.config.path is not None, "a local unit has a path"
+            result = write_local(read.config.path, plan, raw.meta, config.out_dir,
                                  config.state_dir / "backups", config.backup_keep)
     except SheetsSyncError as e:
         return UnitWrite(code, "error", str(e)), None
@@ -345,7 +370,7 @@ def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: di
     (a next run finding that version re-evaluates the stored pull instead of reading)."""
     from .writeplan import apply_to_raw
 
-    if read.pull_id is not None:
+    if read.pull_id is not None and read.raw is not None:
         read.raw.meta = meta
         apply_to_raw(read.raw, plan)
         store.set_own_write_version(read.pull_id, version, read.raw)
@@ -372,9 +397,11 @@ def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
     and our version request: recording ``now`` as our own would hide that edit from every later
     run (the spreadsheet would look unchanged), so it is not recorded and the next run re-reads.
     """
+    if now is None or seen is None:
+        return False
     try:
         return int(now) - int(seen) == mutations
-    except (TypeError, ValueError):
+    except ValueError:
         return False
 
 
@@ -434,7 +461,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         if outcome.rollup is not None and config.drive_file_id:
             _publish(config, backend_for, outcome)
         outcome.finished = _now()
-        if not dry_run:
+        if not dry_run and store is not None:  # not a dry run: the store was opened for writing
             store.prune(config.history_retention_days)
             store.record_run("run", started, outcome.finished,
                              job_summary(outcome, run_exit_code(outcome)))
@@ -447,11 +474,12 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
              outcome: RunOutcome) -> None:
     """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
-    from ..sources.google_sheets import GoogleBackend
     from ..core.errors import SheetsSyncError
     from ..outputs.publish import publish_rollup
+    from ..sources.google_sheets import GoogleBackend
 
     google = next((u for u in config.units if u.is_google), None)
+    assert config.drive_file_id and outcome.rollup is not None, "checked by the caller"
     try:
         backend = backend_for(google) if google else GoogleBackend.from_config(config)
         result = publish_rollup(backend, config.drive_file_id, outcome.rollup)

@@ -29,9 +29,15 @@ import re
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 LOGS_DIR = "logs"
 RUNS_DIR = "runs"
@@ -170,7 +176,7 @@ class RedactingFilter(logging.Filter):
         r = self.redactor
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not stop the run
+        except Exception:  # noqa: BLE001 - a bad format string must not stop the run
             message = str(record.msg)
         record.msg, record.args = r(message), None
         fields = getattr(record, "fields", None)
@@ -264,7 +270,7 @@ class RunLog:
         self._saved: tuple[int, bool] | None = None
 
     # context -------------------------------------------------------------------------------
-    def __enter__(self) -> "RunLog":
+    def __enter__(self) -> RunLog:
         self.started = datetime.now()
         logs = self.state_dir / LOGS_DIR
         logs.mkdir(parents=True, exist_ok=True)
@@ -573,7 +579,7 @@ class Progress:
     ``with Progress(total=2 * len(units), label="Đang chạy", log=log) as progress: …``"""
 
     def __init__(self, total: int, label: str = "", log: RunLog | None = None,
-                 enabled: bool | None = None, file: IO[str] | None = None):
+                 enabled: bool | None = None, file: TextIO | None = None):
         self.total = max(int(total), 0)
         self.label = label
         self.log = log
@@ -581,12 +587,10 @@ class Progress:
         if enabled is None:
             enabled = _isatty(self.file) and not (log is not None and log.verbose)
         self.enabled = enabled
-        self._bar = None
+        self._bar: ProgressBar[str | None] | None = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.enabled and self.total:
-            import click
-
             self._bar = click.progressbar(length=self.total, label=self.label, file=self.file,
                                           item_show_func=lambda item: item, show_eta=True)
             self._bar.__enter__()

@@ -1,8 +1,8 @@
 """A job's operational frame: the run log (redacted), the lock, and the summary file."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Iterator
 
 from ..core.config import Config
 from .lock import run_lock

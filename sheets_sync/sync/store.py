@@ -1,8 +1,8 @@
 """History store (SQLite in the state folder): every pull of a unit and every run's summary.
 
 A pull keeps the unit's raw grids (compressed JSON, so `rollup` and stale units can be rebuilt
-without opening the spreadsheets). For the History rules (``sheets_sync.sync.history``) every data row
-is also indexed by its **key values** (template.md "Key columns"; sheet row numbers are not an
+without opening the spreadsheets). For the History rules (``sheets_sync.sync.history``) every data
+row is also indexed by its **key values** (template.md "Key columns"; sheet row numbers are not an
 identity, rows move):
 
 * ``row_keys``: one row per (unit, tab, canonical key): when it was first and last seen, the
@@ -25,15 +25,16 @@ import hashlib
 import json
 import sqlite3
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from ..core.raw import RawSheet, RawWorkbook
 from ..core.errors import SheetsSyncError
-from ..core.text import normalize
 from ..core.grid import UnitData
+from ..core.raw import RawSheet, RawWorkbook
+from ..core.text import normalize
 
 SCHEMA_VERSION = 2
 DB_NAME = "history.sqlite"
@@ -135,8 +136,8 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
     dropped.
     """
-    from ..core.template import load_template
     from ..core.grid import parse_unit
+    from ..core.template import load_template
 
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
@@ -464,7 +465,7 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, state_dir: Path) -> "Store":
+    def open(cls, state_dir: Path) -> Store:
         """Open (creating or upgrading) the store of a state folder."""
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -489,7 +490,7 @@ class Store:
         return store
 
     @classmethod
-    def open_readonly(cls, state_dir: Path) -> "Store | None":
+    def open_readonly(cls, state_dir: Path) -> Store | None:
         """The store for reading only (``--dry-run``, ``--no-history``): None when there is
         none yet or it still needs an upgrade (only a writing open upgrades)."""
         path = Path(state_dir) / DB_NAME
@@ -506,7 +507,7 @@ class Store:
             return None
         return store
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -558,7 +559,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
         finally:
-            conn.isolation_level = ""
+            conn.isolation_level = "DEFERRED"  # sqlite3's default: a plain BEGIN
 
     def _backup(self, version: int) -> Path | None:
         if self.path is None or not self.conn.execute("SELECT 1 FROM pulls LIMIT 1").fetchone():
@@ -590,6 +591,7 @@ class Store:
                 "INSERT INTO pulls (unit, pulled_at, as_of, version, raw) VALUES (?, ?, ?, ?, ?)",
                 (unit, at, as_of.isoformat(), raw.version, dump_raw(raw)))
             pull_id = cur.lastrowid
+            assert pull_id is not None  # set by the INSERT
             _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
         return pull_id
 
@@ -715,6 +717,7 @@ class Store:
                 "INSERT INTO runs (command, started, finished, summary) VALUES (?, ?, ?, ?)",
                 (command, started.isoformat(timespec="seconds"),
                  finished.isoformat(timespec="seconds"), json.dumps(summary)))
+        assert cur.lastrowid is not None  # set by the INSERT
         return cur.lastrowid
 
     def runs(self, limit: int = 10) -> list[dict]:

@@ -19,11 +19,18 @@ from datetime import date
 from typing import Any, Iterable
 
 from ..core.findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
-from ..outputs.template_xlsx import guide_grid
+from ..core.flagplan import (
+    CellChange,
+    FlagPlan,
+    ToolColumns,
+    clean_text,
+    current_text,
+    key_text,
+    normalize_grid,
+)
 from ..core.template import Template
 from ..core.text import fold, normalize
-from ..core.flagplan import (CellChange, FlagPlan,
-    ToolColumns, clean_text, current_text, key_text, normalize_grid)
+from ..outputs.template_xlsx import guide_grid
 
 MONTH_OK, MONTH_ERROR, MONTH_WARNING, MONTH_NONE, MONTH_MISSING = "✔", "✖", "⚠", "–", "✖ Thiếu"
 
@@ -251,7 +258,7 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         if f.row is not None and f.tab is not None:
             by_row.setdefault((f.tab, f.row), []).append(f)
 
-    for tab_id, tab in data.tabs.items():
+    for tab in data.tabs.values():
         title = tab.title or tab.tab.name
         sheet = raw.sheet(title)
         if tab.header_row is None or sheet is None or tab.header_row > len(sheet.rows):
@@ -276,6 +283,7 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
                 details_col = next(free)
                 added.append((details_col, template.details_header))
             plan.new_columns[title] = added
+        assert status_col is not None and details_col is not None
         plan.tool_columns[title] = ToolColumns(title, tab.header_row, status_col, details_col)
 
         key_cols = [tab.col_index[c] for c in tab.tab.key_columns() if c in tab.col_index]

@@ -62,7 +62,7 @@ def derive_annual(ctx: UnitContext) -> dict[str, tuple[str | None, int]]:
                 continue
             i = first.get((key, period))
             rating = ratings[i] if i is not None else None
-            ranks.append(RANK.get(rating, POOR))
+            ranks.append(POOR if rating is None else RANK.get(rating, POOR))
         out[cell.code] = (derive_level(ranks, min_tot, max_kem), len(ranks))
     return out
 

@@ -6,13 +6,14 @@ parsed tabs and the parameters, returns values). Deadline arithmetic lives here,
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Mapping
+from typing import Any, overload
 
 from ..findings import Finding
-from ..text import normalize
 from ..grid import REGULAR_TYPES, THEMATIC_TYPES, TabData, UnitData
+from ..text import normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,10 @@ class UnitContext:
         return list(range(1, last + 1))
 
 
+@overload
+def code_key(code: str) -> str: ...
+@overload
+def code_key(code: None) -> None: ...
 def code_key(code: str | None) -> str | None:
     return normalize(code) if code is not None else None
 

@@ -17,8 +17,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ..findings import ERROR, Finding
-from .base import (UnitContext, brief_deadline, brief_last_day, fmt_date, fmt_month, is_due,
-    month_key)
+from .base import (
+    UnitContext,
+    brief_deadline,
+    brief_last_day,
+    fmt_date,
+    fmt_month,
+    is_due,
+    month_key,
+)
 
 TAB = "Triển khai"
 

@@ -21,7 +21,8 @@ class Rule:
     description: str
 
 
-def _r(id, severity, source, family, tab, params, description):
+def _r(id: str, severity: str, source: str, family: str, tab: str | None,
+       params: tuple[str, ...], description: str) -> Rule:
     return Rule(id, severity, source, family, tab, tuple(params), description)
 
 
@@ -44,7 +45,8 @@ RULES: tuple[Rule, ...] = (
     _r("DATA-DUPLICATE-CELL", ERROR, "template", "data", "Chi bộ", (),
        "Một mã chi bộ xuất hiện hai lần trong tab Chi bộ."),
     _r("DATA-ATTENDANCE-SUM", WARNING, "template", "data", "Sinh hoạt", (),
-       "Có mặt + vắng có lý do + vắng không lý do khác số phải dự, hoặc có mặt nhiều hơn số phải dự."),
+       "Có mặt + vắng có lý do + vắng không lý do khác số phải dự, "
+       "hoặc có mặt nhiều hơn số phải dự."),
     # Cell register
     _r("CELL-ASSIGNEE", WARNING, "CT §4", "cells", "Chi bộ", (),
        "Chưa phân công đảng ủy viên phụ trách chi bộ."),
@@ -86,7 +88,8 @@ RULES: tuple[Rule, ...] = (
     _r("MEET-RATING-MISSING", WARNING, "CT §2", "meetings", "Sinh hoạt", (),
        "Buổi sinh hoạt thường kỳ chưa được xếp loại chất lượng."),
     _r("MEET-RATING-INFLATED", WARNING, "CT §2", "meetings", "Sinh hoạt", ("rating_thresholds",),
-       "Xếp loại Tốt nhưng buổi sinh hoạt vi phạm tiêu chí, hoặc điểm tự chấm thấp hơn mức xếp loại."),
+       "Xếp loại Tốt nhưng buổi sinh hoạt vi phạm tiêu chí, "
+       "hoặc điểm tự chấm thấp hơn mức xếp loại."),
     # Thematic meetings
     _r("THEME-QUARTERLY", ERROR, "HD12", "thematic", "Sinh hoạt",
        ("thematic_per_quarter", "report_grace_days"),
@@ -94,7 +97,8 @@ RULES: tuple[Rule, ...] = (
     # Commune duties
     _r("BRIEF-DEADLINE", ERROR, "CT §4", "briefing", "Triển khai",
        ("brief_deadline_day", "brief_deadline_inclusive", "report_grace_days"),
-       "Đảng ủy triển khai nhiệm vụ tháng sau cho bí thư chi bộ muộn (từ ngày 30) hoặc không triển khai."),
+       "Đảng ủy triển khai nhiệm vụ tháng sau cho bí thư chi bộ muộn (từ ngày 30) "
+       "hoặc không triển khai."),
     # Supervision
     _r("SUP-MONTHLY", ERROR, "CT §8", "supervision", "Dự sinh hoạt", ("report_grace_days",),
        "Đồng chí cấp ủy cấp trên được phân công không dự sinh hoạt chi bộ nào trong tháng."),

@@ -16,7 +16,8 @@ def _duplicate_cells(ctx: UnitContext) -> list[Finding]:
     tab = ctx.tab("cells")
     if tab is None:
         return []
-    out, seen = [], {}
+    out: list[Finding] = []
+    seen: dict[str, int] = {}
     for i, code in enumerate(tab.col("cell_code")):
         if code is None:
             continue

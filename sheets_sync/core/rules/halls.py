@@ -29,7 +29,8 @@ def _needs(ctx: UnitContext, tab: TabData) -> list[tuple[int, int | None, list[s
             if state == "degraded":
                 reasons.append("nhà văn hóa xuống cấp")
             capacity = capacities[i]
-            if capacity is not None and members is not None and capacity < members:
+            if (capacity is not None and cell is not None and members is not None
+                    and capacity < members):
                 reasons.append(f"sức chứa {capacity} chỗ, ít hơn {members} đảng viên của "
                                f"chi bộ {cell.code}")
         if reasons:

@@ -1,9 +1,10 @@
 """`sheets-sync rules`: the catalog with the parameters in force, as table, JSON or Markdown."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..findings import SEVERITY_VI
 from .catalog import RULES
@@ -32,7 +33,7 @@ def _severity(s: str) -> str:
     return " / ".join(SEVERITY_VI[p] for p in s.split("/"))
 
 
-def as_json(params: Mapping[str, Any]) -> list[dict]:
+def as_json(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"id": r.id, "source": r.source, "severity": r.severity, "tab": r.tab,
              "description": r.description,
              "params": {p: _value(params[p]) for p in r.params}} for r in RULES]

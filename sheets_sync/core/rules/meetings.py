@@ -14,8 +14,17 @@ from typing import Any
 
 from ..findings import ERROR, INFO, WARNING, Finding
 from ..grid import REGULAR_TYPES, TabData
-from .base import (UnitContext, code_key, due_months, first_regular_meetings, fmt_date, fmt_month,
-    meeting_deadline, month_key)
+from ..template import Column
+from .base import (
+    UnitContext,
+    code_key,
+    due_months,
+    first_regular_meetings,
+    fmt_date,
+    fmt_month,
+    meeting_deadline,
+    month_key,
+)
 
 TAB = "Sinh hoạt"
 
@@ -363,7 +372,7 @@ def _rating(ctx: UnitContext, tab: TabData, rows: list[int],
     return out
 
 
-def _score_levels(thresholds: Any, column) -> list[tuple[float, str]]:
+def _score_levels(thresholds: Any, column: Column) -> list[tuple[float, str]]:
     """rating_thresholds (label -> minimum score) as (minimum, choice id), highest first.
     Labels are matched through the template's rating choices; unknown labels are ignored."""
     out = []
@@ -397,7 +406,10 @@ def _fmt_number(x: float) -> str:
 def _fmt_pct(x: Fraction, decimals: int | None = None) -> str:
     """Percent with a decimal comma: fixed decimals, or the shortest exact form (85%, 87,5%)."""
     value = float(x * 100)
-    text = f"{value:.{decimals}f}" if decimals is not None else f"{value:.4f}".rstrip("0").rstrip(".")
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+    else:
+        text = f"{value:.4f}".rstrip("0").rstrip(".")
     return text.replace(".", ",") + "%"
 
 

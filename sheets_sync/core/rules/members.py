@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..findings import ERROR, WARNING, Finding
-from ..text import normalize
 from ..grid import TabData
+from ..text import normalize
 from .base import UnitContext, code_key, fmt_month
 
 TAB = "Điểm danh"
@@ -42,14 +42,16 @@ def check(ctx: UnitContext) -> list[Finding]:
     return out
 
 
-def _members(ctx: UnitContext, tab: TabData) -> dict[tuple, list[int]]:
+def _members(ctx: UnitContext, tab: TabData) -> dict[tuple[str | None, str, str | None],
+                                                     list[int]]:
     """Member key -> the member's row indexes of the checked year, one per month, by month."""
     year = f"{ctx.year:04d}"
     codes, months = tab.col("cell_code"), tab.col("month")
     ids, names = tab.col("member_id"), tab.col("member_name")
     cell_keys: dict[str, str] = {}
-    rows: list[tuple[int, str, str | None, str | None]] = []  # (i, cell key, id key, name key)
-    id_of_name: dict[tuple[str, str], set[str]] = defaultdict(set)
+    # (i, cell key, id key, name key)
+    rows: list[tuple[int, str | None, str | None, str | None]] = []
+    id_of_name: dict[tuple[str | None, str | None], set[str]] = defaultdict(set)
     for i, m in enumerate(months):
         if m is None or m[:4] != year:
             continue
@@ -64,7 +66,8 @@ def _members(ctx: UnitContext, tab: TabData) -> dict[tuple, list[int]]:
         rows.append((i, ck, idk, nk))
         if idk is not None and nk is not None:
             id_of_name[(ck, nk)].add(idk)
-    grouped: dict[tuple, dict[str, int]] = defaultdict(dict)  # key -> month -> first row
+    # key -> month -> first row
+    grouped: dict[tuple[str | None, str, str | None], dict[str, int]] = defaultdict(dict)
     for i, ck, idk, nk in rows:
         if idk is None:
             known = id_of_name.get((ck, nk))

@@ -6,8 +6,12 @@ has no null, ``false`` unsets an optional parameter.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
+from typing import Any
+
+from ..errors import ConfigError
 
 DEFAULTS = MappingProxyType({
     # Regular meeting window (CT §5)
@@ -54,14 +58,13 @@ _TYPE_VI = {int: "số nguyên", float: "số", bool: "true/false", dict: "bản
             date: "ngày dạng YYYY-MM-DD"}
 
 
-def _check(name: str, value, where: str) -> object:
-    from ..errors import ConfigError
-
+def _check(name: str, value: Any, where: str) -> object:
     if name not in DEFAULTS:
         raise ConfigError(f"{where}: tham số quy tắc không có: '{name}'. Xem 'sheets-sync rules'.")
     default = DEFAULTS[name]
     if name in OPTIONAL and (value is False or value is None):
         return None
+    expected: type
     if name in OPTIONAL:
         expected = int
     elif isinstance(default, MappingProxyType):
@@ -78,9 +81,10 @@ def _check(name: str, value, where: str) -> object:
     return value
 
 
-def resolve(*layers: dict, where: str = "config") -> MappingProxyType:
+def resolve(*layers: Mapping[str, Any] | None,
+            where: str = "config") -> MappingProxyType[str, Any]:
     """Defaults overlaid by each layer (parent ``[rules]``, then the unit's ``rules``)."""
-    merged = dict(DEFAULTS)
+    merged: dict[str, Any] = dict(DEFAULTS)
     for layer in layers:
         for name, value in (layer or {}).items():
             merged[name] = _check(name, value, where)

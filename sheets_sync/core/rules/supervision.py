@@ -25,15 +25,23 @@ Across the units of the parent (``check_parent``):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..config import Supervisor
 from ..findings import ERROR, WARNING, Finding
-from ..text import fold, normalize
 from ..grid import TabData
-from .base import (UnitContext, code_key, fmt_date, fmt_month, is_due, month_key,
-    supervision_deadline)
+from ..text import fold, normalize
+from .base import (
+    UnitContext,
+    code_key,
+    fmt_date,
+    fmt_month,
+    is_due,
+    month_key,
+    supervision_deadline,
+)
 
 TAB = "Dự sinh hoạt"
 
@@ -119,7 +127,7 @@ def _name_keys(name: str) -> tuple[str, str]:
     return normalize(name), fold(name)
 
 
-def _unit_visits(ctx: UnitContext, year: int, roster: set[str]
+def _unit_visits(ctx: UnitContext, year: int, roster: frozenset[str]
                  ) -> tuple[dict[str, set[int]], dict[str, set[int]]] | None:
     """Months of ``year`` with a counting visit, by normalised and by folded visitor name;
     None when the unit has no usable attendance book (tab or name/date column missing).
@@ -197,7 +205,8 @@ def check_parent(contexts: Mapping[str, UnitContext], unreadable: Iterable[str],
         return []
     by_key = {normalize(code): (code, ctx) for code, ctx in contexts.items()}
     unread = {normalize(code): code for code in unreadable}
-    visits: dict[str, tuple[dict, dict] | None] = {}  # normalised unit code -> _unit_visits
+    # normalised unit code -> _unit_visits
+    visits: dict[str, tuple[dict[str, set[int]], dict[str, set[int]]] | None] = {}
     if roster is None:
         roster = roster_names(supervisors)
     out = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
@@ -168,7 +169,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     except BaseException:
         try:
             wb.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the original error is what gets raised
             pass
         tmp.unlink(missing_ok=True)
         raise

@@ -2,18 +2,26 @@
 units and the findings. Pure functions: no workbook here."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ...core.config import Supervisor
 from ...core.findings import ERROR, WARNING, Finding
+from ...core.grid import REGULAR_TYPES
 from ...core.rules.annual import derive_annual
-from ...core.rules.base import (UnitContext, code_key, due_months, first_regular_meetings, is_due,
-    month_key, supervision_deadline)
+from ...core.rules.base import (
+    UnitContext,
+    code_key,
+    due_months,
+    first_regular_meetings,
+    is_due,
+    month_key,
+    supervision_deadline,
+)
 from ...core.rules.halls import hall_needs
 from ...core.text import fold, normalize
-from ...core.grid import REGULAR_TYPES
 
 # Cell-month states of the matrix.
 OK, ERR, WARN, EXPLAINED, ACCEPTED, MISSING, NONE = (
@@ -88,8 +96,8 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) ->
                 months.append((NONE, None))
                 continue
             found = [f for r in rows for f in by_row.get(r, ())]
-            i = first.get((key, period))
-            letter = RATING_SHORT.get(ratings[i]) if i is not None and ratings else None
+            fi = first.get((key, period))
+            letter = RATING_SHORT.get(ratings[fi]) if fi is not None and ratings else None
             months.append((findings_state(found), letter))
         out.append(MatrixRow(cell.code, names.get(key, ""), months))
     return out
@@ -129,7 +137,8 @@ def supervisor_rows(supervisors: Sequence[Supervisor], contexts: Mapping[str, Un
         for unit in sup.units:
             ctx = contexts.get(normalize(unit))
             tab = ctx.tab("visits") if ctx is not None else None
-            if tab is None or not (tab.has("supervisor") and tab.has("visit_date")):
+            if ctx is None or tab is None or not (tab.has("supervisor")
+                                                  and tab.has("visit_date")):
                 blind = True
                 continue
             check_cells = ctx.cells_known and tab.has("cell_code")

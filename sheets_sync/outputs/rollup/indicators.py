@@ -13,15 +13,24 @@ window: the data-completeness indicator shows what is missing).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from typing import Iterable
 
 from ...core.findings import ERROR, INFO, WARNING, Finding
-from ...core.rules.base import (UnitContext, brief_deadline, brief_last_day, code_key, due_months,
-    first_regular_meetings, is_due, month_key, quarter_deadline)
 from ...core.grid import THEMATIC_TYPES
+from ...core.rules.base import (
+    UnitContext,
+    brief_deadline,
+    brief_last_day,
+    code_key,
+    due_months,
+    first_regular_meetings,
+    is_due,
+    month_key,
+    quarter_deadline,
+)
 
 RATING_LEVELS = ("good", "fair", "average", "poor")
 DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
@@ -41,7 +50,7 @@ class Ratio:
     def value(self) -> float | None:
         return self.num / self.den if self.den else None
 
-    def __add__(self, other: "Ratio") -> "Ratio":
+    def __add__(self, other: Ratio) -> Ratio:
         return Ratio(self.num + other.num, self.den + other.den)
 
 
@@ -68,7 +77,7 @@ class FindingCounts:
         elif f.severity == WARNING:
             self.warnings += 1
 
-    def __add__(self, other: "FindingCounts") -> "FindingCounts":
+    def __add__(self, other: FindingCounts) -> FindingCounts:
         return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
                              self.explained + other.explained, self.accepted + other.accepted,
                              self.info + other.info)
@@ -188,6 +197,7 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
         return
     ind.held, rows = got
     tab = ctx.tab("meetings")
+    assert tab is not None  # held_meetings found it
     p = ctx.params
     start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
     months, dates = tab.col("month"), tab.col("meeting_date")

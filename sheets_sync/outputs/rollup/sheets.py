@@ -1,13 +1,25 @@
 """The detail sheets: `Ma trận`, `Dự sinh hoạt`, `Đánh giá năm`, `Nhà văn hóa`, `Nhật ký`."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ...core.findings import ERROR, INFO, OK, STATUS_VI, UNCHANGED, WARNING
-from .extract import (ACCEPTED, ERR, EXPLAINED, MISSING, NONE, OK as ST_OK, WARN, AnnualRow,
-    Difficulty, MatrixRow, SupervisorRow)
+from .extract import (
+    ACCEPTED,
+    ERR,
+    EXPLAINED,
+    MISSING,
+    NONE,
+    WARN,
+    AnnualRow,
+    Difficulty,
+    MatrixRow,
+    SupervisorRow,
+)
+from .extract import OK as ST_OK
 from .layout import DATE, DATETIME, INT, Writer, page_height, page_setup, parse_iso, row_height
 
 SYMBOL = {ST_OK: "✔", ERR: "✖", WARN: "⚠", EXPLAINED: "✖", ACCEPTED: "✔", MISSING: "Thiếu",

@@ -2,14 +2,29 @@
 units not read, how each indicator is computed, signature) and `Biểu đồ` (charts)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ...core.findings import INVALID, OK, STALE, STATUS_VI, UNCHANGED, UNREACHABLE
 from .indicators import Ratio, UnitIndicators
-from .layout import (BASE_SIZE, FONT, INT, PCT, ROMAN, TOTAL_FILL, Writer, col_px,
-    document_header, page_setup, parse_iso, row_height, signature, wrapped_height)
+from .layout import (
+    BASE_SIZE,
+    FONT,
+    INT,
+    PCT,
+    ROMAN,
+    TOTAL_FILL,
+    Writer,
+    col_px,
+    document_header,
+    page_setup,
+    parse_iso,
+    row_height,
+    signature,
+    wrapped_height,
+)
 
 SHEET = "Tổng hợp"
 CHART_SHEET = "Biểu đồ"
@@ -28,7 +43,7 @@ class Col:
     width: float
     kind: str  # stt | code | name | int | pct | status
     group: str | None = None
-    get: Callable[[UnitIndicators], Any] | None = None
+    get: Callable[[UnitIndicators], Any] = lambda u: None  # the value (int/pct columns)
 
 
 def _ratio(attr: str) -> Callable[[UnitIndicators], Any]:

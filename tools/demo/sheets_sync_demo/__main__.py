@@ -1,6 +1,6 @@
-"""``python -m sheets_sync_demo``: see :func:`sheets_sync_demo.generator.main`."""
+"""``python -m sheets_sync_demo``: see :func:`sheets_sync_demo.cli.main`."""
 import sys
 
-from .generator import main
+from .cli import main
 
 sys.exit(main())

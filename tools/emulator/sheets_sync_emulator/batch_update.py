@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from . import cells, devmeta, errors, fieldmask, metadata, proto
 from .cells import Cell

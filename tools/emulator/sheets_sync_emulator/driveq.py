@@ -9,7 +9,8 @@ with backslash escapes.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Predicate = Callable[[dict], bool]
 

@@ -21,7 +21,8 @@ import random
 import threading
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 from . import edits, errors, metadata, routes, seed
@@ -70,7 +71,7 @@ class Emulator:
         self._server: Server | None = None
 
     # --- lifecycle ------------------------------------------------------------------
-    def start(self, port: int = 0) -> "Emulator":
+    def start(self, port: int = 0) -> Emulator:
         """Serve on 127.0.0.1:``port`` (0 = any free port) in a background thread."""
         if self._server is None:
             self._server = Server(self.handle, port)
@@ -83,7 +84,7 @@ class Emulator:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -9,7 +9,8 @@ Anything else evaluates to an error value (``#NAME?``, ``#ERROR!``...), as Sheet
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import a1
 

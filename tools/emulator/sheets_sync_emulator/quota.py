@@ -10,7 +10,7 @@ limited.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 
 class Quota:

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 _ID = r"([^/:]+)"
 _SHEETS = [
     # (http method, raw path regex, action, kind)
-    ("POST", rf"/v4/spreadsheets", "create", "write"),
+    ("POST", r"/v4/spreadsheets", "create", "write"),
     ("GET", rf"/v4/spreadsheets/{_ID}", "get", "read"),
     ("POST", rf"/v4/spreadsheets/{_ID}:batchUpdate", "batchUpdate", "write"),
     ("GET", rf"/v4/spreadsheets/{_ID}/values:batchGet", "values.batchGet", "read"),

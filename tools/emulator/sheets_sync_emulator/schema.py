@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ _INT_LIMITS = {"int32": (-2 ** 31, 2 ** 31 - 1), "uint32": (0, 2 ** 32 - 1),
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Infinity|NaN")
 
 
-@lru_cache(maxsize=None)
+@cache
 def document(api: str) -> dict:
     """The discovery document of ``sheets.v4`` or ``drive.v3``."""
     return json.loads((_DIR / f"{api}.json").read_text(encoding="utf-8"))

@@ -11,8 +11,9 @@ Google sheet) or larger to hold the data. From .xlsx, frozen panes and list vali
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import cells
 from .cells import Cell
@@ -71,7 +72,7 @@ def _list_rule(validation: Any) -> dict | None:
 def from_xlsx(spreadsheet_id: str, path: str | Path, title: str | None, locale: str,
               time_zone: str, rng: random.Random) -> Spreadsheet:
     import openpyxl
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     workbook = openpyxl.load_workbook(path)
     ss = Spreadsheet(spreadsheet_id, title or Path(path).stem, locale, time_zone)

@@ -47,7 +47,7 @@ class Sheet:
     def column_count(self) -> int:
         return self.properties["gridProperties"]["columnCount"]
 
-    def clone(self) -> "Sheet":
+    def clone(self) -> Sheet:
         """A copy safe to mutate (cells are immutable, so rows are copied shallowly)."""
         other = Sheet(copy.deepcopy(self.properties))
         other.rows = [row[:] for row in self.rows]

@@ -66,7 +66,7 @@ class Spreadsheet:
     def locale(self) -> str:
         return self.properties["locale"]
 
-    def clone(self) -> "Spreadsheet":
+    def clone(self) -> Spreadsheet:
         other = Spreadsheet.__new__(Spreadsheet)
         other.spreadsheet_id = self.spreadsheet_id
         other.properties = copy.deepcopy(self.properties)

@@ -22,7 +22,7 @@ class HttpRequest:
     body: bytes = b""
 
     @classmethod
-    def parse(cls, method: str, target: str, headers: dict[str, str], body: bytes) -> "HttpRequest":
+    def parse(cls, method: str, target: str, headers: dict[str, str], body: bytes) -> HttpRequest:
         path, _, query = target.partition("?")
         return cls(method.upper(), path, parse_qs(query, keep_blank_values=True),
                    {k.lower(): v for k, v in headers.items()}, body)
@@ -53,12 +53,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> "Reply":
+    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
         data = json.dumps(json_numbers(payload), ensure_ascii=False).encode("utf-8")
         return cls(status, data, JSON_TYPE, dict(headers or {}))
 
     @classmethod
-    def error(cls, exc: errors.ApiError) -> "Reply":
+    def error(cls, exc: errors.ApiError) -> Reply:
         if isinstance(exc.body, str):
             return cls(exc.status, exc.body.encode("utf-8"), "text/html; charset=UTF-8",
                        dict(exc.headers))

@@ -1,4 +1,4 @@
-"""Helpers and fixtures for the emulator tests (import them explicitly).
+"""Helpers for the emulator tests (their fixtures live in conftest.py).
 
 ``RedirectAdapter`` is the recipe of sheets_sync/emulator/README.md: mounted on
 ``gc.http_client.session`` it sends Google's hosts to the local emulator, so the real
@@ -11,7 +11,6 @@ import urllib.parse
 from pathlib import Path
 
 import gspread
-import pytest
 import requests
 
 from sheets_sync_emulator import Emulator
@@ -44,26 +43,3 @@ def make_client(emu: Emulator, info: dict, timeout=(5, 30)) -> gspread.Client:
     redirect(gc.http_client.session, emu.base_url)
     gc.set_timeout(timeout)
     return gc
-
-
-@pytest.fixture(scope="module")
-def emulator_server():
-    with Emulator(seed=1234) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def service_account(emulator_server):
-    return emulator_server.make_service_account()
-
-
-@pytest.fixture
-def emu(emulator_server):
-    emulator_server.reset()
-    yield emulator_server
-    emulator_server.reset()
-
-
-@pytest.fixture
-def gc(emu, service_account):
-    return make_client(emu, service_account)
