@@ -31,7 +31,6 @@ this apply always gets its validation.
 """
 from __future__ import annotations
 
-
 import hashlib
 import json
 import zlib
@@ -58,8 +57,14 @@ from ..outputs.template_xlsx import (
     column_validation,
     guide_grid,
 )
-from ..sources.google_sheets import (VALUE_PARAMS, GoogleBackend, anchor_requests, quote_title,
-                                     spreadsheet_key, tool_metadata)
+from ..sources.google_sheets import (
+    VALUE_PARAMS,
+    GoogleBackend,
+    anchor_requests,
+    quote_title,
+    spreadsheet_key,
+    tool_metadata,
+)
 from ..sync.writeplan import find_header, free_columns
 
 LOCALE = "vi_VN"

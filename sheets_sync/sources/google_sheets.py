@@ -1,9 +1,14 @@
 """Google Sheets backend (gspread): the same interface as the local one.
 
-Read = one metadata request + one ``values:batchGet`` covering every tab (UNFORMATTED_VALUE +
-SERIAL_NUMBER). The Drive ``version`` (one Drive request) tells whether a spreadsheet changed
-since the last pull. Write (``GoogleWriter``) = one key-column ``values:batchGet`` + at most one
-structural ``batchUpdate`` + one ``values:batchUpdate`` (RAW). Every request goes through
+Read = one ``spreadsheets.get`` whose field mask returns the sheet properties, every cell's
+effective value, the formula markers and the tool columns' developer metadata (``READ_FIELDS``),
+flattened to the rows ``values:batchGet`` with UNFORMATTED_VALUE + SERIAL_NUMBER gives. One
+Drive ``files.list`` per run (``list_versions``) gives every spreadsheet's ``version``: an
+unchanged one is not read. Write (``GoogleWriter``) = a Drive ``version`` check + one
+``values:batchUpdateByDataFilter`` (RAW) anchored on the tool columns' developer metadata, plus
+one structural ``batchUpdate`` only when tool columns/tabs/metadata are missing or Kiểm tra links
+/ frozen rows change; the key columns are re-read only when the version moved. Every request
+goes through
 ``google_http.GoogleTransport`` (timeouts, retries, pacing, counts). Failures become
 ``UnitReadError`` with a Vietnamese message a person can act on, never with credentials.
 """
@@ -272,8 +277,7 @@ def flatten_grid(data: list[dict]) -> tuple[list[list[Any]], list[int]]:
     rows: list[list[Any]] = []
     formulas: set[int] = set()
     block = data[0] if data else {}
-    for r in range(block.get("startRow", 0)):
-        rows.append([])
+    rows.extend([] for _ in range(block.get("startRow", 0)))
     for row in block.get("rowData", []) or []:
         line = []
         for c, cell in enumerate((row or {}).get("values", []) or []):
@@ -333,8 +337,11 @@ def anchor_requests(sheet_id: int, have: dict[str, list[int]], wanted: dict[str,
 
 
 def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
-    sheets, meta = [], {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
-                        "formula_cols": {}, "tool_meta": {}}
+    """The RawWorkbook of one ``spreadsheets.get`` answer (``READ_FIELDS``); ``meta`` keeps sheet
+    ids, grid sizes, frozen rows, formula columns and the tool columns' metadata."""
+    sheets: list[RawSheet] = []
+    meta: dict[str, Any] = {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
+                            "formula_cols": {}, "tool_meta": {}}
     for sheet in got.get("sheets", []):
         p = sheet.get("properties", {})
         title = p["title"]

@@ -454,7 +454,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                     owns[write.unit] = own
                 if progress:
                     progress(f"Đã ghi kết quả {write.unit}")
-            if owns:
+            if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns)
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)

@@ -15,8 +15,9 @@ Rules kept here (design.md "Reliability invariants", template.md "Tool-owned tab
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from ..core.findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
 from ..core.flagplan import (

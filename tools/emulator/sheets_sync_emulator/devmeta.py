@@ -14,7 +14,7 @@ Supported lookup fields: metadataId, metadataKey, metadataValue, visibility, loc
 from __future__ import annotations
 
 import copy
-from typing import Iterator
+from collections.abc import Iterator
 
 from . import a1, errors, grid
 from .sheet import Sheet

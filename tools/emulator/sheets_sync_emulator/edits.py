@@ -13,7 +13,8 @@ as typed input, i.e. USER_ENTERED, unless ``"input": "RAW"``):
   - insert before / delete from column index 2 (column C);
 * ``{"op": "append_rows", "values": [[...]]}`` - write below the last row holding a value.
 
-Rows/columns inserted/deleted shift developer metadata, values, validations, protected ranges and conditional formats.
+Rows/columns inserted/deleted shift values, validations, protected ranges, conditional formats
+and developer metadata.
 """
 
 from __future__ import annotations
