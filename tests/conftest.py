@@ -2,9 +2,14 @@
 
 Plain helpers live in ``helpers.py``, ``emulator_helpers.py`` (gspread clients redirected to the
 emulator) and ``google_support.py`` (the demo district seeded into the emulator).
+
+The default run is deterministic: hypothesis is derandomised with no example database, so two
+runs give the same tests and results; ``HYPOTHESIS_PROFILE=soak`` (scripts/soak) draws fresh
+examples.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -13,6 +18,7 @@ from typing import Any
 
 import gspread
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -21,6 +27,10 @@ from google_support import AS_OF, YEAR, District, ensure_rollup, seed_district
 from sheets_sync.core.config import Config, load_config
 from sheets_sync_demo import generate_demo
 from sheets_sync_emulator import Emulator
+
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("soak", derandomize=False, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 # --- the emulator alone (tests of the emulator, provisioning, publishing, doctor) ----------------
 

@@ -15,7 +15,10 @@ import requests
 
 from sheets_sync_emulator import Emulator
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# Google's recorded exchanges (gspread's cassettes, MIT) live in the repository: see
+# tests/data/google-api-recordings/PROVENANCE.md. A clone placed anywhere runs every test.
+TEST_DATA = Path(__file__).resolve().parent / "data"
+RECORDINGS = TEST_DATA / "google-api-recordings"
 GOOGLE_PREFIXES = ("https://sheets.googleapis.com/", "https://www.googleapis.com/")
 
 

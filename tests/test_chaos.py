@@ -33,8 +33,9 @@ Invariants after the faulted run (violations are counted, the test fails if any)
 Kill runs also check the local workbook (old bytes, or a complete workbook that opens with
 openpyxl with every staff cell identical), the lock (the rerun takes it) and the backups.
 
-``CHAOS_RUNS`` (default 200: 90 % in process, 10 % killed), ``CHAOS_SEED`` (default fixed) replays a
-whole session, ``CHAOS_ONLY=3,17`` replays single runs of it.
+``CHAOS_RUNS`` (default 200: 90 % in process, 10 % killed), ``CHAOS_SEED`` (printed; default the
+fixed DEFAULT_SEED so the default suite is deterministic, ``random`` = a fresh one, as
+``scripts/soak`` does) replays a whole session, ``CHAOS_ONLY=3,17`` replays single runs of it.
 """
 from __future__ import annotations
 
@@ -77,8 +78,8 @@ from chaos_support import (
     write_unit_workbook,
     xlsx_grids,
 )
+from sheets_sync.core.a1 import col_letter
 from sheets_sync.core.findings import READ_STATUSES
-from sheets_sync.core.grid import col_letter
 from sheets_sync.outputs.rollup import SHEETS, rollup_path
 from sheets_sync.sources.google_http import Quota, RequestStats, RetryPolicy
 from sheets_sync.sources.google_sheets import GoogleBackend
@@ -92,7 +93,18 @@ pytestmark = pytest.mark.chaos
 A0, A1 = date(2026, 11, 5), date(2026, 11, 25)
 RUNS = int(os.environ.get("CHAOS_RUNS", "200"))
 KILLS = max(1, RUNS // 10) if RUNS >= 10 else 0
-SEED = int(os.environ.get("CHAOS_SEED") or 20261203)  # deterministic unless set
+DEFAULT_SEED = 20261125
+
+
+def _seed(value: str | None) -> int:
+    if not value:
+        return DEFAULT_SEED
+    if value == "random":
+        return random.SystemRandom().randrange(2**32)
+    return int(value)
+
+
+SEED = _seed(os.environ.get("CHAOS_SEED"))
 ONLY = {int(x) for x in os.environ.get("CHAOS_ONLY", "").split(",") if x.strip()}
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 KINDS = ("429-storm", "5xx-storm", "timeout", "person-edit", "header-renamed", "row-deleted",
@@ -304,7 +316,7 @@ class Harness:
         must carry exactly the flags derived from the run's findings."""
         key = (start, edit, timing)
         if key not in self.refs:
-            with mock.patch("sheets_sync.outputs.rollup.build_rollup"):  # unit workbooks only
+            with mock.patch("sheets_sync.sync.pipeline.build_rollup"):  # unit workbooks only
                 self.refs[key] = self._reference(start, edit, timing)
             for code, state in self.refs[key].state.items():
                 diff = flags_diff(state, self.refs[key].post[code])
@@ -655,4 +667,5 @@ def test_chaos(harness, capsys):
     detail = ", ".join(f"{k}={v}" for k, v in sorted(h.notes.items()))
     with capsys.disabled():  # the summary line is shown even under -q
         print(f"\n{line}\nCHAOS outcomes: {detail}; reference runs cached: {len(h.refs)}")
-    assert not h.violations, line + "\n" + "\n".join(h.details[:30])
+    replay = f"CHAOS_SEED={SEED} CHAOS_RUNS={RUNS} scripts/test tests/test_chaos.py"
+    assert not h.violations, line + f"\nreplay: {replay}\n" + "\n".join(h.details[:30])

@@ -10,6 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -41,12 +42,40 @@ def test_every_command_has_help_and_is_in_readme(path):
     assert f"sheets-sync {' '.join(path)}" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+def test_readme_command_table_names_only_real_commands_and_the_common_options():
+    """The other direction: every `sheets-sync …` row of the README's command table is a
+    command of --help, the table lists every command, and the common options are documented."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `sheets-sync ([a-z][a-z ]*?)(?: [\[(-]|`)", readme, re.M)
+    paths = {" ".join(p) for p in command_paths()}
+    assert rows and set(rows) <= paths, set(rows) - paths
+    runnable = {p for p in paths if not isinstance(cli.get_command(None, p.split()[0]), click.Group)
+                or " " in p or cli.get_command(None, p).invoke_without_command}
+    assert runnable <= set(rows), runnable - set(rows)
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    for option in ("--config", "--verbose", "--as-of", "--unit", "--json-log"):
+        assert option in help_text and f"`{option}" in readme
+
+
+def test_readme_is_vietnamese_first():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", readme, re.M)
+    assert headings[:2] == ["Bắt đầu nhanh (bản mẫu)", "Từ bản mẫu đến đảng bộ của bạn"]
+    english = headings.index("For maintainers (English)")
+    for title in ("Vận hành hằng ngày", "Các lệnh", "Mã thoát: người vận hành cần làm gì",
+                  "Tệp cấu hình", "Chạy định kỳ (scheduled runs)"):
+        assert headings.index(title) < english
+    for text in ("py -m venv .venv", ".venv\\Scripts\\sheets-sync", "sheets-sync init",
+                 "Task Scheduler", "| 75 |"):
+        assert text in readme[:readme.index("## For maintainers")], text
+
+
 def test_check_json_contract(demo):
     result = CliRunner().invoke(cli, ["check", "--config", str(demo), "--as-of", AS_OF,
                                       "--format", "json", "--no-history"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert list(doc) == ["as_of", "year", "units", "findings"]
+    assert list(doc) == ["as_of", "year", "units", "findings", "counts"]
     assert doc["as_of"] == AS_OF and doc["year"] == 2026
     assert all(list(u) == ["code", "name", "status", "message"] for u in doc["units"])
     assert {u["status"] for u in doc["units"]} == {"ok"}

@@ -154,5 +154,10 @@ def test_workers_setting_is_checked(local_copy, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("[parent]", "[google]\nworkers = 0\n\n[parent]", 1),
                    encoding="utf-8")
+    # A wrong [google] setting stops the Google units only (issue 12): local units are checked.
+    config = load_config(bad)
+    assert "google.workers" in (config.google.problem or "")
+    from sheets_sync.sources.google_sheets import GoogleBackend
+
     with pytest.raises(ConfigError, match="google.workers"):
-        load_config(bad)
+        GoogleBackend.from_config(config)

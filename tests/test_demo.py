@@ -178,15 +178,17 @@ def test_main(tmp_path, capsys):
     assert months and all(m.endswith("/2025") for m in months)
 
 
-def test_config_example_is_the_demo_config(tmp_path):
-    """config.example.toml drives scripts/demo: it must match what the generator writes."""
+def test_config_example_is_a_real_parent_config():
+    """config.example.toml is what `init` writes for a real parent: it loads, keeps state and
+    output beside itself (never under demo/), and names every header label."""
+    from sheets_sync.core.config import load_config
+    from sheets_sync.ops.init import LABEL_QUESTIONS
+
     root = Path(__file__).resolve().parents[1]
-    config = generate_demo(tmp_path, 2026, date(2026, 11, 25), 2026)
-    text = config.read_text(encoding="utf-8").replace('path = "data/', 'path = "demo/data/')
-    example = (root / "config.example.toml").read_text(encoding="utf-8")
-    example = example[: example.index("\n\n# scripts/demo keeps")] + "\n"
-
-    def strip(s: str) -> list[str]:
-        return [line for line in s.splitlines() if not line.startswith("# Đường dẫn")]
-
-    assert strip(example) == strip(text)
+    text = (root / "config.example.toml").read_text(encoding="utf-8")
+    assert "demo/" not in text.replace("demo/config.toml", "")
+    config = load_config(root / "config.example.toml")
+    assert config.state_dir == root / "state" and config.out_dir == root / "out"
+    assert set(config.labels) == set(LABEL_QUESTIONS)
+    assert {u.is_google for u in config.units} == {True, False}
+    assert all(u.path.parent == root / "data" for u in config.units if not u.is_google)

@@ -26,10 +26,9 @@ import pytest
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from emulator_helpers import REFERENCE, redirect
+from emulator_helpers import RECORDINGS, redirect
 from sheets_sync_emulator import Emulator
 
-RECORDINGS = REFERENCE / "google-api-recordings"
 # The recordings' service account: Google made it an editor of protected ranges.
 RECORDED_EMAIL = "telegram-budgeter@telegram-budgeter.iam.gserviceaccount.com"
 
@@ -143,7 +142,14 @@ def inventory() -> dict[str, list[tuple[str, int, str, str]]]:
 
 
 SESSION_IDS = [f"{p.stem}#{n}" for p in sorted(RECORDINGS.glob("*.*.json"))
-               for n in range(len(sessions(p)))] if RECORDINGS.is_dir() else []
+               for n in range(len(sessions(p)))]
+
+
+def test_recordings_are_in_the_repository():
+    """No silent empty parametrisation: the 37 cassettes ship with the tests."""
+    assert len(list(RECORDINGS.glob("*.*.json"))) == 37
+    assert len(SESSION_IDS) >= 37
+    assert (RECORDINGS / "PROVENANCE.md").is_file()
 
 
 @pytest.fixture(scope="module")

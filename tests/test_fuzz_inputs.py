@@ -27,7 +27,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from chaos_support import TEMPLATE, malformed_corpus, write_unit_workbook
@@ -373,3 +373,231 @@ def test_worst_case_time_and_memory(corpus, tmp_path, capsys):
               f"25 cells + a value at row 100,100): "
               + "; ".join(f"{c}: exit {g['exit']}, {g['seconds']:.1f} s, peak RSS "
                           f"{g['rss_mb']:.0f} MB" for c, g in figures.items()))
+
+
+# --- config, key and state-folder mutations (issue 12) ----------------------------------------
+# Whatever the operator's files hold — a mutated config.toml (values, types, bytes, encodings),
+# a mutated service-account key, a state folder in any shape — every command ends with an exit
+# code of 0/1/2/75 and a message, never an exception or a traceback (in process: the CLI's
+# fault boundary is the only thing between a bug and the operator).
+
+ALLOWED_EXITS = {0, 1, 2, 75}
+FUZZ_UNITS = ('[[units]]\ncode = "NT"\nname = "Đảng ủy xã Nhân Thịnh"\npath = "a.xlsx"\n\n'
+              '[[units]]\ncode = "GG"\nname = "Đảng ủy xã Google"\n'
+              'spreadsheet = "1GGfuzzxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"\n')
+BASE_CONFIG = ('[parent]\nname = "Đảng bộ Thử"\n\n{units}\n'
+               '[google]\ncredentials = "key.json"\ntimeout_s = 1\nmax_attempts = 1\n'
+               'max_retry_wait_s = 0\n\n'
+               '[history]\nretention_days = {retention}\n\n'
+               '[rules]\nwindow_end_day = {window}\nmin_attendance_rate = {rate}\n'
+               'docs_app_effective_from = {effective}\nrating_thresholds = {thresholds}\n\n'
+               '[state]\ndir = {state}\n\n[output]\ndir = "out"\n')
+TOML_VALUES = st.sampled_from([
+    "nan", "inf", "-inf", "-1", "0", "1", "7", "31", "32", "99999999999999999999",
+    "9223372036854775807", "-9223372036854775808", "1e309", "0.5", "1.5", "true", '"7"', '""',
+    "2025-11-01", "2025-11-01T08:00:00", "0001-01-01", "9999-12-31", "08:00:00", "[]", "[1, 2]",
+    "{}", '{ "Tốt" = 90 }', '{ "Tốt" = "chín mươi" }', '{ "Tốt" = nan }', '"state"', '"a.xlsx"',
+    '"a.xlsx/x"', '"/dev/null"'])
+
+
+def _fuzz_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="fuzz-ops-"))
+    write_unit_workbook(folder / "a.xlsx", "NT", 1)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ops_folder() -> Path:
+    return _fuzz_folder()
+
+
+def _invoke(args: list[str], cwd: Path):
+    """The CLI in process; returns (exit code, output). Never lets an exception through."""
+    import os
+
+    from click.testing import CliRunner
+
+    from sheets_sync.cli import cli as group
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(group, args, catch_exceptions=True)
+    finally:
+        os.chdir(old)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        args, repr(result.exception), result.output[-2000:])
+    assert result.exit_code in ALLOWED_EXITS, (args, result.exit_code, result.output[-2000:])
+    assert "Traceback" not in result.output, result.output[-3000:]
+    return result.exit_code, result.output
+
+
+def _scan_state(state: Path) -> None:
+    """Every summary is JSON with an allowed exit code; no log holds an unredacted key."""
+    if not state.is_dir():
+        return
+    runs = state / "runs"
+    for p in runs.glob("*.json") if runs.is_dir() else []:
+        if p.name == PLANTED:
+            continue
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        assert doc.get("exit_code", 0) in ALLOWED_EXITS, doc
+        assert "Traceback" not in json.dumps(doc, ensure_ascii=False)
+    logs = state / "logs"
+    for p in logs.glob("*.log") if logs.is_dir() else []:
+        assert "BEGIN PRIVATE KEY" not in p.read_text(encoding="utf-8", errors="replace")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(values=st.fixed_dictionaries({k: TOML_VALUES for k in
+                                     ("retention", "window", "rate", "effective", "thresholds",
+                                      "state")}),
+       units=st.sampled_from([FUZZ_UNITS, FUZZ_UNITS.split("\n\n")[0] + "\n"]))
+def test_mutated_config_values_end_in_a_message(ops_folder, values, units):
+    text = BASE_CONFIG.format(units=units, **values)
+    (ops_folder / "config.toml").write_text(text, encoding="utf-8")
+    code, output = _invoke(["check", "--config", "config.toml", "--as-of", "2026-11-25",
+                            "--format", "json"], ops_folder)
+    event(f"exit {code}")
+    if code == 2:
+        assert "config.toml" in output or "--as-of" in output, output
+    _scan_state(ops_folder / "state")
+
+
+VALID_CONFIG = BASE_CONFIG.format(units=FUZZ_UNITS, retention=800, window=7, rate=0.85,
+                                  effective="2025-11-01", thresholds='{ "Tốt" = 90 }',
+                                  state='"state"')
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(data=st.data())
+def test_mutated_config_bytes_and_encodings_end_in_a_message(ops_folder, data):
+    raw = VALID_CONFIG.encode("utf-8")
+    how = data.draw(st.sampled_from(["flip", "truncate", "insert", "encoding", "bom"]))
+    if how == "flip":
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw = raw[:at] + bytes([data.draw(st.integers(0, 255))]) + raw[at + 1:]
+    elif how == "truncate":
+        raw = raw[:data.draw(st.integers(0, len(raw)))]
+    elif how == "insert":
+        at = data.draw(st.integers(0, len(raw)))
+        raw = raw[:at] + data.draw(st.binary(min_size=1, max_size=8)) + raw[at:]
+    elif how == "encoding":
+        enc = data.draw(st.sampled_from(["utf-16-le", "utf-16-be", "cp1258", "cp1252",
+                                         "latin-1", "utf-32"]))
+        raw = VALID_CONFIG.encode(enc, errors="replace")
+    else:
+        raw = data.draw(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"])) + raw
+    event(how)
+    (ops_folder / "config.toml").write_bytes(raw)
+    _invoke(["check", "--config", "config.toml", "--as-of", "2026-11-25", "--no-history"],
+            ops_folder)
+
+
+KEY_FIELDS = {"type": "service_account", "client_email": "fuzz@fuzz.iam.gserviceaccount.com",
+              "token_uri": "http://127.0.0.1:9/token", "private_key_id": "0123456789abcdef",
+              "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+                             "\n-----END PRIVATE KEY-----\n"}
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                           lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                           max_leaves=6)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(data=st.data())
+def test_mutated_key_files_fail_google_units_only(ops_folder, data):
+    how = data.draw(st.sampled_from(["value", "field", "drop", "raw"]))
+    if how == "value":
+        text = json.dumps(data.draw(JSON_VALUES))
+    elif how in ("field", "drop"):
+        doc = dict(KEY_FIELDS)
+        name = data.draw(st.sampled_from(sorted(doc)))
+        if how == "drop":
+            doc.pop(name)
+        else:
+            doc[name] = data.draw(JSON_VALUES)
+        text = json.dumps(doc)
+    else:
+        text = data.draw(st.binary(max_size=64)).decode("latin-1")
+    event(how)
+    (ops_folder / "key.json").write_text(text, encoding="utf-8", errors="surrogateescape")
+    (ops_folder / "config.toml").write_text(VALID_CONFIG, encoding="utf-8")
+    code, output = _invoke(["check", "--config", "config.toml", "--as-of", "2026-11-25",
+                            "--format", "json", "--no-history"], ops_folder)
+    assert code in (1, 75), output[-2000:]
+    units = {u["code"]: u for u in json.loads(output[output.index("{"):])["units"]}
+    assert units["NT"]["status"] == OK  # a broken key never stops a local unit
+    assert units["GG"]["status"] == UNREACHABLE and units["GG"]["message"]
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in output
+
+
+PLANTED = "20261125-020000-run.json"  # the garbage summary a state shape plants
+STATE_SHAPES = ["db-random", "db-truncated", "db-folder", "logs-file", "runs-file", "lock-folder",
+                "runs-garbage", "state-file", "db-zero", "wal-garbage"]
+
+
+@pytest.fixture(scope="module")
+def ran_folder() -> Path:
+    """A district after one run (history store, logs, summaries, roll-up)."""
+    folder = _fuzz_folder()
+    (folder / "config.toml").write_text(
+        VALID_CONFIG.replace(FUZZ_UNITS, FUZZ_UNITS.split("\n\n")[0] + "\n"), encoding="utf-8")
+    _invoke(["run", "--config", "config.toml", "--as-of", "2026-11-25"], folder)
+    return folder
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(shape=st.sampled_from(STATE_SHAPES), seed=st.integers(0, 2**16),
+       command=st.sampled_from(["check", "run", "rollup", "status", "history"]))
+def test_state_folder_in_any_shape_ends_in_a_message(ran_folder, shape, seed, command):
+    import random
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="fuzz-state-"))
+    try:
+        shutil.copytree(ran_folder, folder, dirs_exist_ok=True)
+        state = folder / "state"
+        db = state / "history.sqlite"
+        rng = random.Random(seed)
+        if shape == "db-random":
+            blob = bytearray(db.read_bytes())
+            for _ in range(rng.randint(1, 50)):
+                blob[rng.randrange(len(blob))] = rng.randrange(256)
+            db.write_bytes(bytes(blob))
+        elif shape == "db-truncated":
+            db.write_bytes(db.read_bytes()[:rng.randrange(max(1, db.stat().st_size))])
+        elif shape == "db-folder":
+            db.unlink()
+            db.mkdir()
+        elif shape == "db-zero":
+            db.write_bytes(b"")
+        elif shape == "wal-garbage":
+            (state / "history.sqlite-wal").write_bytes(rng.randbytes(4096))
+        elif shape == "logs-file":
+            shutil.rmtree(state / "logs")
+            (state / "logs").write_text("x")
+        elif shape == "runs-file":
+            shutil.rmtree(state / "runs")
+            (state / "runs").write_text("x")
+        elif shape == "lock-folder":
+            (state / "sheets-sync.lock").unlink(missing_ok=True)
+            (state / "sheets-sync.lock").mkdir()
+        elif shape == "runs-garbage":
+            (state / "runs" / PLANTED).write_bytes(rng.randbytes(64))
+        elif shape == "state-file":
+            shutil.rmtree(state)
+            state.write_text("x")
+        event(shape)
+        args = {"check": ["check", "--as-of", "2026-11-25"],
+                "run": ["run", "--as-of", "2026-11-25"],
+                "rollup": ["rollup", "--as-of", "2026-11-25"], "status": ["status"],
+                "history": ["history", "--unit", "NT"]}[command]
+        _invoke([*args, "--config", "config.toml"], folder)
+        _scan_state(state)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

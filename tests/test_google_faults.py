@@ -14,8 +14,8 @@ from google_support import (
     roomy_quota,
     tool_columns,
 )
+from sheets_sync.core.a1 import col_letter
 from sheets_sync.core.findings import OK, UNCHANGED, UNREACHABLE
-from sheets_sync.core.grid import col_letter
 from sheets_sync.sources.google_sheets import GoogleBackend
 from sheets_sync.sync import pipeline
 

@@ -22,7 +22,9 @@ from helpers import TEMPLATE, cell, meeting
 from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
-from sheets_sync.core.flagplan import COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN, FlagPlan
+from sheets_sync.core.flagplan import (COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN, FlagPlan,
+                                       flag_row_height)
+from sheets_sync.core.rules.catalog import rule_fix_vi
 from sheets_sync.sources.local_reader import LocalBackend, file_sha256, read_xlsx
 from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sync.writeplan import plan_unit
@@ -217,16 +219,21 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     st, de = hdr.index(STATUS) + 1, hdr.index(DETAILS) + 1
     assert [ws.cell(r, st).value for r in (2, 3, 4)] == [LABELS["ok"], LABELS["error"],
                                                          LABELS["ok"]]
-    assert ws.cell(3, de).value == "[MEET-WINDOW] Sinh hoạt ngày 12/10/2026, ngoài khung ngày 1–7."
-    assert ws.cell(4, de).value == "[MEET-PREFERRED-DAY] Ngày 3."
+    assert ws.cell(3, de).value == ("Sinh hoạt ngoài ngày quy định: Sinh hoạt ngày 12/10/2026, "
+                                     "ngoài khung ngày 1–7 → " + rule_fix_vi("MEET-WINDOW"))
+    assert ws.cell(4, de).value is None  # a note is summarised in Kiểm tra, not in the row
     assert ws.cell(2, de).value is None
+    # the flagged row is as tall as its wrapped tool cells; the others keep the default
+    assert ws.row_dimensions[3].height == flag_row_height(LABELS["error"], ws.cell(3, de).value)
+    assert ws.row_dimensions[3].height > 15 and ws.row_dimensions[4].height is None
     assert ws.cell(4, hdr.index("Ghi chú") + 1).data_type == "s"  # staff "=…" text stays text
     ws = wb["Chi bộ"]
     assert ws.cell(3, 12).value == STATUS and ws.cell(3, 13).value == DETAILS
     assert ws.cell(3, 12).font.b and ws.cell(3, 13).fill.fgColor.rgb.endswith("D9D9D9")
     assert ws.column_dimensions["M"].width == 50
     assert [ws.cell(r, 12).value for r in (4, 5)] == [LABELS["ok"], LABELS["warning"]]
-    assert ws.cell(5, 13).value == "[CELL-ASSIGNEE] Chưa phân công."
+    assert ws.cell(5, 13).value == ("Chưa phân công phụ trách: Chưa phân công → "
+                                     + rule_fix_vi("CELL-ASSIGNEE"))
     assert ws.cell(5, 13).alignment.wrap_text
     ws = wb["Triển khai"]
     assert ws.cell(1, 7).value == STATUS and ws.cell(2, 7).value == LABELS["ok"]
@@ -251,12 +258,13 @@ def test_injection_like_messages_stay_strings(tmp_path):
     wb = openpyxl.load_workbook(path)
     ws = wb[TEMPLATE.check_tab]
     cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
-    assert cells[INJECTION].data_type == "s"
+    late, missing = f"Triển khai muộn: {INJECTION}", "Thiếu sinh hoạt thường kỳ: #N/A"
+    assert cells[late].data_type == "s"
     assert cells["=1+1"].data_type == "s"
-    assert cells["#N/A"].data_type == "s"
+    assert cells[missing].data_type == "s"
     raw = read_xlsx(path)  # and values read back as the same strings (no formula, no error)
     flat = {v for row in raw.sheet(TEMPLATE.check_tab).rows for v in row}
-    assert {INJECTION, "=1+1", "#N/A"} <= flat
+    assert {late, "=1+1", missing} <= flat
     with zipfile.ZipFile(path) as zf:
         xml = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets"))
     assert "<f>" not in xml and "IMPORTRANGE" in xml
@@ -499,7 +507,7 @@ def test_end_to_end_with_real_findings_is_idempotent(tmp_path):
     # every row finding is on the row it names, in the Chi tiết column of that row
     wb = openpyxl.load_workbook(path)
     for f in report.findings:
-        if f.row is None:
+        if f.row is None or f.severity == INFO:  # notes: summarised in Kiểm tra
             continue
         tc = plan.tool_columns[f.tab]
         details = wb[f.tab].cell(f.row, tc.details_col + 1).value or ""

@@ -6,10 +6,11 @@ import datetime as dt
 
 import pytest
 
+from sheets_sync.core.a1 import col_letter
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.errors import UnitReadError
 from sheets_sync.core.flagplan import clean_text, normalize_grid
-from sheets_sync.core.grid import col_letter, parse_unit
+from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.template import load_template
 from sheets_sync.core.text import fold
 from sheets_sync.ops.provision import LOCALE, TIME_ZONE, apply_template, validation_rule

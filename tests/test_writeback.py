@@ -9,10 +9,12 @@ from helpers import TEMPLATE, cell, meeting, sheet
 from sheets_sync.core.checker import UnitRead
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
-from sheets_sync.core.flagplan import MAX_CELL_CHARS, FlagPlan
+from sheets_sync.core.flagplan import LINE_HEIGHT, MAX_CELL_CHARS, FlagPlan
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.raw import RawSheet, RawWorkbook
-from sheets_sync.sync.writeplan import CHANGED_DATE_PREFIX, CHECK_DATE_PREFIX, plan_unit
+from sheets_sync.core.rules.catalog import RULES, rule_fix_vi
+from sheets_sync.sync.writeplan import (CHANGED_DATE_PREFIX, CHECK_DATE_PREFIX, TODO_HEADER,
+                                        plan_unit)
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
@@ -94,8 +96,12 @@ def test_row_statuses():
     assert got == {2: LABELS["ok"], 3: LABELS["error"], 4: LABELS["warning"],
                    5: LABELS["explained"], 6: LABELS["accepted"], 7: LABELS["ok"],
                    8: LABELS["warning"]}
-    assert (cell_value(plan, MEET, 7, tc.details_col)
-            == "[MEET-PREFERRED-DAY] Nội dung MEET-PREFERRED-DAY.")
+    # notes are not written row by row by default: the info-only row stays empty
+    assert cell_value(plan, MEET, 7, tc.details_col) is None
+    accepted = cell_value(plan, MEET, 6, tc.details_col).split("\n")
+    assert accepted == ["✔ Sinh hoạt ngoài ngày quy định: Nội dung MEET-WINDOW — đã chấp nhận "
+                        "giải trình", "✔ Nội dung chưa gắn nghị quyết: Nội dung MEET-CONTENT — "
+                        "đã chấp nhận giải trình"]
     assert cell_value(plan, MEET, 2, tc.details_col) is None  # "" vs empty: no change
 
 
@@ -114,8 +120,16 @@ def test_details_order_errors_then_warnings_then_info():
                 f(2, "MEET-DURATION", ERROR, message="Thiếu giờ.")]
     plan = plan_unit(TEMPLATE, read, findings, AS_OF, YEAR)
     details = cell_value(plan, MEET, 2, plan.tool_columns[MEET].details_col)
-    assert details.split("\n") == ["[MEET-DURATION] Thiếu giờ.", "[MEET-WINDOW] Vi phạm.",
-                                   "[MEET-CONTENT] Cảnh báo.", "[MEET-PREFERRED-DAY] Lưu ý."]
+    fix = {r.id: r.fix_vi for r in RULES}
+    assert details.split("\n") == [
+        f"Chưa đủ thời lượng: Thiếu giờ → {fix['MEET-DURATION']}",
+        f"Sinh hoạt ngoài ngày quy định: Vi phạm → {fix['MEET-WINDOW']}",
+        f"Nội dung chưa gắn nghị quyết: Cảnh báo → {fix['MEET-CONTENT']}"]
+    # with [writeback] notes_per_row = true the note is written last
+    plan = plan_unit(TEMPLATE, read, findings, AS_OF, YEAR, notes_per_row=True)
+    details = cell_value(plan, MEET, 2, plan.tool_columns[MEET].details_col)
+    assert details.split("\n")[3] == ("Không vào ngày sinh hoạt ưu tiên: Lưu ý → "
+                                      f"{fix['MEET-PREFERRED-DAY']}")
 
 
 def test_other_units_findings_ignored_and_long_details_capped():
@@ -127,6 +141,7 @@ def test_other_units_findings_ignored_and_long_details_capped():
     plan = plan_unit(TEMPLATE, read, [huge], AS_OF, YEAR)
     details = cell_value(plan, MEET, 2, plan.tool_columns[MEET].details_col)
     assert len(details) == MAX_CELL_CHARS and details.endswith("…")
+    assert details.startswith("Sinh hoạt ngoài ngày quy định: xxx")
 
 
 def test_missing_tool_columns_appended_after_the_last_column_holding_anything():
@@ -172,7 +187,9 @@ def test_tool_columns_found_by_header_when_moved():
     assert MEET not in plan.new_columns
     assert plan.tool_columns[MEET].status_col == 0 and plan.tool_columns[MEET].details_col == 1
     changes = {(c.row, c.col): c.value for c in plan.changes if c.sheet == MEET}
-    assert changes == {(5, 0): LABELS["error"], (5, 1): "[MEET-WINDOW] Nội dung MEET-WINDOW."}
+    assert changes == {(5, 0): LABELS["error"], (5, 1): (
+        "Sinh hoạt ngoài ngày quy định: Nội dung MEET-WINDOW → "
+        + rule_fix_vi("MEET-WINDOW"))}
     ch = next(c for c in plan.changes if (c.sheet, c.row, c.col) == (MEET, 5, 0))
     # keys: Mã chi bộ, Kỳ tháng, Loại sinh hoạt, Ngày sinh hoạt as read, by column index
     key_cols = [cols.index(k) + 2 for k in ("cell_code", "month", "meeting_type", "meeting_date")]
@@ -221,16 +238,28 @@ def test_rerun_plans_nothing_and_check_tab_is_stable():
     grid = plan.check_grid
     assert grid[1] == [f"{CHECK_DATE_PREFIX}25/11/2026"]
     assert grid[2] == [f"{CHANGED_DATE_PREFIX}25/11/2026"]
-    assert ["Vi phạm", "3"] in grid and ["Cảnh báo", "0"] in grid and ["Lưu ý", "0"] in grid
+    assert grid[3] == ["Vi phạm: 3 · Cảnh báo: 0 · Lưu ý: 0 · Đã chấp nhận giải trình: 0"]
+    assert grid[4] == TODO_HEADER and plan.check_header_rows == 5
     header = grid.index(["Mã chi bộ", *[f"T{m}" for m in range(1, 13)]])
     cb01, cb02 = grid[header + 1], grid[header + 2]
     assert cb01[0] == "CB01" and cb01[9:12] == ["✔", "✖", "–"]
     assert cb02[0] == "CB02" and cb02[9:11] == ["✔", "✖ Thiếu"] and cb02[1] == "–"
-    loose = [r for r in grid if r and r[0] == "Vi phạm" and len(r) > 2]
-    assert ["Vi phạm", "BRIEF-DEADLINE", "09/2026", "", "Triển khai",
-            "=IMPORTRANGE(\"x\";\"A1\")"] in loose
-    assert ["Vi phạm", "MEET-MISSING", "10/2026", "CB02", MEET,
-            "Chi bộ CB02 chưa sinh hoạt."] in loose
+    # the to-do list: by tab in template order, row findings in row order, then those of no row
+    fix = {r.id: r.fix_vi[:1].upper() + r.fix_vi[1:] for r in RULES}
+    assert grid[5:8] == [
+        ["✖ Vi phạm", f"{MEET}, dòng 3", "CB01", "10/2026",
+         "Sinh hoạt ngoài ngày quy định: Nội dung MEET-WINDOW.", fix["MEET-WINDOW"], "",
+         "MEET-WINDOW"],
+        ["✖ Vi phạm", MEET, "CB02", "10/2026", "Thiếu sinh hoạt thường kỳ: Chi bộ CB02 chưa "
+         "sinh hoạt.", fix["MEET-MISSING"], "", "MEET-MISSING"],
+        ["✖ Vi phạm", "Triển khai", "", "09/2026", "Triển khai muộn: =IMPORTRANGE(\"x\";\"A1\")",
+         fix["BRIEF-DEADLINE"], "", "BRIEF-DEADLINE"]]
+    # each links to its row (the tab's first row for a finding of no row); no tab, no link
+    assert plan.check_links == {(5, 1): (MEET, 3), (6, 1): (MEET, 1)}
+    # every row of the rewritten grid has a height entry; the wrapped to-do rows a height
+    heights = plan.row_heights[plan.check_sheet]
+    assert set(heights) == set(range(1, len(grid) + 1))
+    assert heights[1] is None and heights[6] is not None and heights[6] >= 2 * LINE_HEIGHT
 
     # a later as-of date with the same data: only "Ngày kiểm tra" changes
     later = date(2026, 11, 26)
@@ -256,4 +285,4 @@ def test_kiem_tra_matrix_warning_accepted_and_inactive():
     cb01, cb02 = plan.check_grid[header + 1], plan.check_grid[header + 2]
     assert cb01[9:11] == ["⚠", "✔"]  # warning; accepted error counts as compliant
     assert cb02[1:13] == ["–"] * 12  # a thematic meeting only is not the regular one
-    assert ["Không có."] in plan.check_grid  # no finding outside rows
+    assert ["", "", "", "", "Không có."] in plan.check_grid  # no notes

@@ -34,7 +34,8 @@ def read_unit(backend: Backend, template: Template, unit: UnitConfig, as_of: dat
     try:
         raw = backend.read(unit)
     except UnitReadError as e:
-        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
+        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e),
+                                         try_later=e.try_later))
     parsed = parse_unit(template, raw, unit.code, unit.name, as_of)
     if not required_tabs_found(template, parsed):
         names = ", ".join(t.name for t in template.tabs if t.required)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .findings import Finding
 from .rules import params as rule_params
 from .text import normalize
+from .typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULT_LABELS = {"parent": "Huyện ủy", "unit": "Đảng ủy xã, thị trấn", "cell": "Chi bộ"}
 
@@ -80,6 +81,9 @@ class GoogleConfig:
     writes_per_minute: int | None = None
     # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
     workers: int | None = None
+    # A wrong [google] setting (type, range): reported for the Google units only, so that the
+    # local units are still checked (``GoogleBackend.from_config`` raises it).
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Config:
     show_member_names: bool = False
     backup_keep: int = 5
     history_retention_days: int = 800
+    notes_per_row: bool = False  # [writeback] notes_per_row: write info findings in each row
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -113,23 +118,28 @@ class Config:
 
 
 # --- schema ---------------------------------------------------------------------------------
-# Each table: key -> expected Python type(s). Anything else is rejected.
+
+# Each table: key -> expected type (or Typed with its range). Anything else is rejected.
 _TOP = {"parent", "units", "supervisors", "labels", "rules", "accepted", "state", "output",
         "google", "rollup", "writeback", "history"}
 _PARENT = {"name": str}
 _UNIT = {"code": str, "name": str, "path": str, "spreadsheet": str, "rules": dict}
 _SUPERVISOR = {"name": str, "role": str, "units": list, "aliases": list, "code": str}
-_LABELS = {"parent": str, "unit": str, "cell": str}
-_ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str, "row": int, "tab": str,
-             "note": str}
+# committee/board/symbol/place: the Party document header ("HUYỆN ỦY LÝ NHÂN" / "BAN TỔ CHỨC",
+# "Số   -BC/BTCHU", "Lý Nhân, ngày …"); optional, written by `sheets-sync init`.
+_LABELS = {"parent": str, "unit": str, "cell": str, "committee": str, "board": str, "symbol": str,
+           "place": str}
+_ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str,
+             "row": Typed(int, 1, 1_048_576), "tab": str, "note": str}
 _STATE = {"dir": str}
 _OUTPUT = {"dir": str, "drive_file_id": str}
-_GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": int, "max_attempts": int,
-           "max_retry_wait_s": int, "reads_per_minute": int, "writes_per_minute": int,
-           "workers": int}
+_GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": Typed(int, 1, 3600),
+           "max_attempts": Typed(int, 1, 20), "max_retry_wait_s": Typed(int, 0, 86_400),
+           "reads_per_minute": Typed(int, 1, 60_000), "writes_per_minute": Typed(int, 1, 60_000),
+           "workers": Typed(int, 1, 16)}
 _ROLLUP = {"show_member_names": bool}
-_WRITEBACK = {"backup_keep": int}
-_HISTORY = {"retention_days": int}
+_WRITEBACK = {"backup_keep": Typed(int, 0, 1000), "notes_per_row": bool}
+_HISTORY = {"retention_days": Typed(int, 1, 36_500)}
 
 
 class _Reader:
@@ -147,12 +157,9 @@ class _Reader:
             if key not in schema:
                 raise self.fail(where,
                                 f"khóa không hợp lệ '{key}' (cho phép: {', '.join(schema)}).")
-            expected = schema[key]
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise self.fail(f"{where}.{key}",
-                                f"phải là {_TYPE_VI[expected]}, không phải {value!r}.")
-            if expected is str and not value.strip():
-                raise self.fail(f"{where}.{key}", "không được để trống.")
+            wrong = check_value(value, schema[key])
+            if wrong:
+                raise self.fail(f"{where}.{key}", wrong)
         for key in required:
             if key not in data:
                 raise self.fail(where, f"thiếu khóa bắt buộc '{key}'.")
@@ -167,8 +174,21 @@ class _Reader:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else (self.path.parent / p)
 
-
-_TYPE_VI = {str: "chuỗi", int: "số nguyên", bool: "true/false", dict: "bảng", list: "danh sách"}
+    def folder(self, value: str, where: str) -> Path:
+        """A folder the job writes into: neither it nor a parent may be an existing file."""
+        path = self.resolve_path(value)
+        probe = path
+        while True:
+            if probe.exists():
+                if not probe.is_dir():
+                    what = "là một tệp" if probe == path else f"nằm dưới tệp {probe}"
+                    raise self.fail(where, f"'{value}' ({path}) {what}, không phải thư mục. Hãy "
+                                           "ghi đường dẫn tới một thư mục (sẽ được tạo nếu "
+                                           "chưa có).")
+                return path
+            if probe.parent == probe:
+                return path
+            probe = probe.parent
 
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
@@ -229,10 +249,11 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
 
     state = r.table(data.get("state") or {}, _STATE, "state")
     output = r.table(data.get("output") or {}, _OUTPUT, "output")
-    google = r.table(data.get("google") or {}, _GOOGLE, "google")
-    if not 1 <= google.get("workers", 1) <= 16:
-        raise r.fail("google.workers",
-                     "cần một số nguyên từ 1 đến 16 (số đơn vị đọc/ghi cùng lúc).")
+    google_problem = None
+    try:
+        google = r.table(data.get("google") or {}, _GOOGLE, "google")
+    except ConfigError as e:  # reported by the Google units only; local units are checked
+        google, google_problem = {}, str(e)
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")
@@ -246,35 +267,85 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         labels=MappingProxyType(labels),
         rules=parent_rules,
         accepted=tuple(accepted),
-        state_dir=r.resolve_path(state.get("dir", "state")),
-        out_dir=r.resolve_path(output.get("dir", "out")),
+        state_dir=r.folder(state.get("dir", "state"), "state.dir"),
+        out_dir=r.folder(output.get("dir", "out"), "output.dir"),
         drive_file_id=output.get("drive_file_id"),
         google=GoogleConfig(
             credentials=r.resolve_path(credentials) if credentials else None,
             **{k: v for k, v in google.items() if k != "credentials"},
+            problem=google_problem,
         ),
         show_member_names=rollup.get("show_member_names", False),
         backup_keep=writeback.get("backup_keep", 5),
+        notes_per_row=writeback.get("notes_per_row", False),
         history_retention_days=history.get("retention_days", 800),
     )
+
+
+UTF8_HINT = ("Hãy mở tệp bằng Notepad, chọn File → Save As…, ở ô Encoding chọn UTF-8, rồi "
+             "lưu lại tệp cấu hình dạng UTF-8.")
+
+
+def decode_text(raw: bytes, path: Path, what: str = "Tệp cấu hình") -> str:
+    """UTF-8 (with or without BOM) or UTF-16 with BOM, as Notepad saves them; anything else
+    (ANSI / cp1258, UTF-16 without BOM) is refused with the way to fix it."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{what} {path} bị hỏng (UTF-16 không hợp lệ). {UTF8_HINT}") \
+                from None
+    if b"\x00" in raw:
+        raise ConfigError(f"{what} {path} không phải văn bản UTF-8 (có thể là UTF-16 không có "
+                          f"BOM). {UTF8_HINT}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{what} {path} không phải UTF-8 (dòng {line} có ký tự lưu theo bảng "
+                          f"mã khác, ví dụ ANSI/Windows-1258). {UTF8_HINT}") from None
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     path = Path(path).resolve()
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"Không tìm thấy tệp cấu hình {path}.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} là một thư mục, không phải tệp cấu hình (.toml).") from None
+    except OSError as e:
+        raise ConfigError(f"Không đọc được tệp cấu hình {path}: {e.strerror}.") from None
+    try:
+        data = tomllib.loads(decode_text(raw, path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"Tệp cấu hình {path} không đúng cú pháp TOML: {e}") from None
     return parse_config(data, path)
+
+
 
 
 def parse_as_of(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"Ngày --as-of không hợp lệ: '{value}' (cần dạng YYYY-MM-DD).") from None
+    if isinstance(day, datetime) or len(value.strip()) != 10:
+        raise ConfigError(f"Ngày --as-of không hợp lệ: '{value}' (cần dạng YYYY-MM-DD, không kèm "
+                          "giờ).")
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ConfigError(f"Ngày --as-of '{value}' nằm ngoài khoảng cho phép (01/01/{FIRST_YEAR} – "
+                          f"31/12/{LAST_YEAR}); hãy kiểm tra lại năm.")
+    return day
+
+
+def check_year(year: int | None) -> int | None:
+    """``--year``: None, or a year from FIRST_YEAR to LAST_YEAR."""
+    if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ConfigError(f"Năm --year {year} nằm ngoài khoảng cho phép ({FIRST_YEAR}–"
+                          f"{LAST_YEAR}).")
+    return year

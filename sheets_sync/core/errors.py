@@ -19,12 +19,38 @@ class ConfigError(SheetsSyncError):
 
 
 class UnitReadError(SheetsSyncError):
-    """A unit's spreadsheet could not be read; ``status`` is "unreachable" or "invalid"."""
+    """A unit's spreadsheet could not be read; ``status`` is "unreachable" or "invalid".
+    ``try_later``: a passing fault (Google 5xx, timeouts, the token endpoint down) — the run
+    then exits 75 rather than 1 when nothing else needs a person."""
 
-    def __init__(self, message: str, status: str = "unreachable"):
+    def __init__(self, message: str, status: str = "unreachable", try_later: bool = False):
         super().__init__(message)
         self.status = status
+        self.try_later = try_later
 
 
 class TryLater(SheetsSyncError):
     exit_code = EXIT_TRY_LATER
+
+
+class StateFolderError(SheetsSyncError):
+    """The state folder (or the output folder) cannot be used: not a folder or read-only
+    (exit 2, the setup must change), or the disk is full (exit 1). Nothing in it was renamed
+    or deleted."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class HistoryDamaged(SheetsSyncError):
+    """The history database is damaged; it is left untouched (``sheets-sync history repair``)."""
+
+
+class Fault(SheetsSyncError):
+    """An unexpected failure caught at the fault boundary: the message names what failed and
+    the log file holding the (redacted) traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_UNITS_FAILED):
+        super().__init__(message)
+        self.exit_code = exit_code

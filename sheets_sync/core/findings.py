@@ -9,6 +9,9 @@ from typing import Any
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 SEVERITY_VI = {ERROR: "Vi phạm", WARNING: "Cảnh báo", INFO: "Lưu ý"}
+ACCEPTED = "accepted"  # the count of findings whose explanation the Board accepted
+ACCEPTED_VI = "Đã chấp nhận giải trình"
+PENDING_VI = "Đã giải trình – chờ xem xét"
 
 # Unit statuses (template.md): the same words in JSON, run summaries, status and the roll-up.
 OK, UNCHANGED, STALE, UNREACHABLE, INVALID = "ok", "unchanged", "stale", "unreachable", "invalid"
@@ -22,8 +25,10 @@ STATUS_VI = {
 }
 
 # JSON field order of a finding (template.md contract).
+# ``accepted``: the Board accepted the explanation (config ``[[accepted]]``); such a finding is
+# not counted as a violation or warning anywhere (PLAN_INTERFACES.md).
 FINDING_FIELDS = ("unit", "tab", "row", "cell", "period", "rule", "severity", "explained",
-                  "message")
+                  "accepted", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +60,34 @@ class Finding:
         )
 
     @property
+    def counts_as(self) -> str:
+        """The count this finding belongs to: "accepted" when the Board accepted its
+        explanation (errors and warnings only), else its severity. A pending explanation still
+        counts as its severity."""
+        return ACCEPTED if self.accepted and self.severity != INFO else self.severity
+
+    @property
+    def explanation_vi(self) -> str:
+        """"Đã chấp nhận giải trình", "Đã giải trình – chờ xem xét" or ""."""
+        if self.severity == INFO:
+            return ""
+        if self.accepted:
+            return ACCEPTED_VI
+        return PENDING_VI if self.explained else ""
+
+    @property
     def flag_text(self) -> str:
-        """One line of the "Chi tiết kiểm tra" tool column."""
-        return f"[{self.rule}] {self.message}"
+        """One line of the "Chi tiết kiểm tra" tool column, for people: the rule's short
+        Vietnamese name, what is wrong with the row's own values, and what to do."""
+        from .rules.catalog import rule_fix_vi, rule_name_vi
+
+        message = self.message.strip()
+        message = message.removesuffix(".")
+        line = f"{rule_name_vi(self.rule)}: {message}"
+        if self.counts_as == ACCEPTED:
+            return f"✔ {line} — đã chấp nhận giải trình"
+        fix = rule_fix_vi(self.rule, self.severity)
+        return f"{line} → {fix}" if fix else line
 
 
 def with_acceptance(finding: Finding, accepted: bool) -> Finding:
@@ -71,6 +101,7 @@ class UnitResult:
     status: str
     message: str | None = None
     pulled_at: str | None = None  # ISO timestamp of the data used (stale units: the old pull)
+    try_later: bool = False  # not read for a passing reason (Google 5xx, timeouts): exit 75
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "status": self.status,
@@ -93,6 +124,7 @@ class Report:
             "year": self.year,
             "units": [u.to_json() for u in self.units],
             "findings": [f.to_json() for f in self.sorted_findings()],
+            "counts": self.counts(),
         }
 
     @property
@@ -100,7 +132,13 @@ class Report:
         return all(u.status in READ_STATUSES for u in self.units)
 
     def counts(self, findings: Iterable[Finding] | None = None) -> dict[str, int]:
-        out = {ERROR: 0, WARNING: 0, INFO: 0}
-        for f in self.findings if findings is None else findings:
-            out[f.severity] += 1
-        return out
+        """Errors, warnings, notes and accepted explanations; each finding counted once
+        (an accepted error or warning only under "accepted")."""
+        return count_findings(self.findings if findings is None else findings)
+
+
+def count_findings(findings: Iterable[Finding]) -> dict[str, int]:
+    out = {ERROR: 0, WARNING: 0, INFO: 0, ACCEPTED: 0}
+    for f in findings:
+        out[f.counts_as] += 1
+    return out

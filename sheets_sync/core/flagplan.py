@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from .grid import col_letter
+from .a1 import a1, col_letter
 
 # Excel stores at most 32,767 characters in a cell (openpyxl silently truncates longer text) and
 # Google Sheets 50,000. A plan is backend-independent and must read back exactly as written (or
@@ -21,8 +21,14 @@ from .grid import col_letter
 MAX_CELL_CHARS = 32_767
 ELLIPSIS = "…"
 
-STATUS_WIDTH = 18  # suggested widths of appended tool columns (characters)
+# Widths of the tool columns (characters). Row heights are computed for these widths, so
+# writers keep the tool columns at them (tool-owned) and wrap both: the longest status label
+# ("⚠ Đã giải trình – chờ xem xét") takes two lines, which the row height allows for. (A wider
+# status column would add a printed page to narrow staff tabs printed at 100 %.)
+STATUS_WIDTH = 18
 DETAILS_WIDTH = 50
+LINE_HEIGHT = 15.0  # points per text line (11 pt Calibri / Carlito / Liberation Sans, Arial 10)
+ROW_PADDING = 2.0  # points added to a multi-line row
 
 # Characters XML 1.0 (hence .xlsx) cannot hold; removed so a value reads back as written.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -87,6 +93,46 @@ def normalize_grid(rows: Iterable[Iterable[Any]] | None) -> list[list[str]]:
     return out
 
 
+# --- row heights ---------------------------------------------------------------------------------
+
+def _text_width(text: str) -> int:
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes word-wrapped in a column ``width`` characters wide (an estimate that
+    errs on the tall side: one character of margin, a word longer than a line is split)."""
+    if not text:
+        return 1
+    capacity = max(int(width) - 1, 1)
+    count = 0
+    for paragraph in text.split("\n"):
+        lines, used = 1, 0
+        for word in paragraph.split():
+            w = _text_width(word)
+            if used and used + 1 + w > capacity:
+                lines, used = lines + 1, 0
+            if w > capacity:  # split inside the word
+                extra, used = divmod(used + w, capacity)
+                lines += extra
+                continue
+            used += (1 if used else 0) + w
+        count += lines
+    return count
+
+
+def row_height(cells: Iterable[tuple[str, float]]) -> float | None:
+    """The height (points) a row needs to show every line of ``cells`` ((text, column width)
+    pairs), or None when one line is enough (the sheet's default height)."""
+    lines = max((wrapped_lines(t, w) for t, w in cells), default=1)
+    return None if lines <= 1 else lines * LINE_HEIGHT + ROW_PADDING
+
+
+def flag_row_height(status: str, details: str) -> float | None:
+    """The height of a data row from its two tool cells (None = default height)."""
+    return row_height(((status, STATUS_WIDTH), (details, DETAILS_WIDTH)))
+
+
 # --- the plan -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -103,7 +149,7 @@ class CellChange:
 
     @property
     def a1(self) -> str:
-        return f"{col_letter(self.col)}{self.row}"
+        return a1(self.row, self.col)
 
 
 @dataclass(frozen=True)
@@ -129,12 +175,18 @@ class FlagPlan:
     guide_grid: list[list[str]] | None = None
     guide_exists: bool = False
     skipped_tabs: dict[str, str] = field(default_factory=dict)  # sheet title -> reason (vi)
-    # PLAN_INTERFACES.md (filled by the texts work; writers accept them empty):
-    # sheet title -> 1-based row -> height in points (None = default height)
+    # PLAN_INTERFACES.md. Sheet title -> 1-based row -> height in points (None = default
+    # height). Data tabs: only rows whose height changes. The Kiểm tra tab: every row of a
+    # rewritten grid; its rows with a height are the ones to wrap (top-aligned).
     row_heights: dict[str, dict[int, float | None]] = field(default_factory=dict)
-    # (grid row, grid col) in check_grid -> (target sheet title, target 1-based row)
+    # (0-based grid row, 0-based grid col) of ``check_grid`` -> (sheet title, 1-based row):
+    # an internal link from the Kiểm tra cell to that row.
     check_links: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
-    check_header_rows: int = 0  # rows of Kiểm tra repeated when printing
+    # Rows at the top of ``check_grid`` repeated on every printed page (A4 landscape, 1 page
+    # wide); 0 = none.
+    check_header_rows: int = 0
+    # Suggested widths (characters) of the Kiểm tra columns A, B, …; empty = writer's default.
+    check_widths: list[float] = field(default_factory=list)
 
     @property
     def check_tab_changed(self) -> bool:
@@ -147,7 +199,11 @@ class FlagPlan:
     @property
     def is_empty(self) -> bool:
         return not (self.changes or self.new_columns or self.check_grid is not None
-                    or self.guide_grid is not None)
+                    or self.guide_grid is not None or self.data_row_heights())
+
+    def data_row_heights(self) -> dict[str, dict[int, float | None]]:
+        """``row_heights`` without the Kiểm tra tab (heights planned for the data tabs)."""
+        return {t: h for t, h in self.row_heights.items() if h and t != self.check_sheet}
 
     def changes_by_sheet(self) -> dict[str, list[CellChange]]:
         out: dict[str, list[CellChange]] = {}
@@ -155,20 +211,32 @@ class FlagPlan:
             out.setdefault(c.sheet, []).append(c)
         return out
 
-    def describe(self) -> list[str]:
-        """Vietnamese lines for --dry-run."""
+    def describe(self, limit: int | None = None) -> list[str]:
+        """Vietnamese lines for --dry-run: per tab the cells to write (``tab!A1: old → new``, at
+        most ``limit`` (default DESCRIBE_CELLS) cells in all, then a count of the rest), the columns
+        and tabs to add."""
         lines: list[str] = []
         by_sheet = self.changes_by_sheet()
-        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns])):
-            parts = []
-            n = len(by_sheet.get(sheet, ()))
-            if n:
-                parts.append(f"{n} ô cần cập nhật")
+        budget = DESCRIBE_CELLS if limit is None else limit
+        heights = self.data_row_heights()
+        for sheet in list(dict.fromkeys([*by_sheet, *self.new_columns, *heights])):
             cols = self.new_columns.get(sheet)
             if cols:
                 names = ", ".join(f"'{h}'" for _, h in cols)
-                parts.append(f"thêm cột {names} (cột {', '.join(col_letter(c) for c, _ in cols)})")
-            lines.append(f"{sheet}: {'; '.join(parts)}.")
+                lines.append(f"{sheet}: thêm cột {names} "
+                             f"(cột {', '.join(col_letter(c) for c, _ in cols)}).")
+            if heights.get(sheet):
+                lines.append(f"{sheet}: chỉnh chiều cao {len(heights[sheet])} dòng.")
+            changes = by_sheet.get(sheet, [])
+            if not changes:
+                continue
+            lines.append(f"{sheet}: {len(changes)} ô cần cập nhật.")
+            shown = changes[:max(budget, 0)]
+            budget -= len(shown)
+            lines += [f"  {c.sheet}!{c.a1}: {_shown_value(c.old)} → {_shown_value(c.value)}"
+                      for c in shown]
+            if shown and len(changes) > len(shown):
+                lines.append(f"  … và {len(changes) - len(shown)} ô khác của tab {sheet}.")
         for sheet, reason in self.skipped_tabs.items():
             lines.append(f"{sheet}: bỏ qua — {reason}")
         if self.check_grid is not None:
@@ -180,6 +248,18 @@ class FlagPlan:
         if self.is_empty:
             lines.insert(0, "Không có gì cần ghi: các ô kiểm tra đã đúng.")
         return lines
+
+
+DESCRIBE_CELLS = 20  # cells listed per unit by --dry-run; the rest are counted
+_SHOWN_CHARS = 36
+
+
+def _shown_value(text: str) -> str:
+    """A cell value on one short line for --dry-run ("(trống)" for an empty cell)."""
+    flat = " ".join(str(text).split())
+    if not flat:
+        return "(trống)"
+    return flat if len(flat) <= _SHOWN_CHARS else flat[:_SHOWN_CHARS - 1] + "…"
 
 
 # --- what a writer reports -----------------------------------------------------------------------

@@ -11,19 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .a1 import col_letter
 from .findings import ERROR, WARNING, Finding
 from .raw import RawSheet, RawWorkbook
 from .template import Column, Tab, Template
 from .text import closest, fold, normalize
-from .values import display_raw, format_value, is_date_cell, parse
+from .values import display_raw, format_value, is_date_cell, is_empty, parse
 
 HEADER_SEARCH_ROWS = 5
 REGULAR_TYPES = frozenset({"regular", "combined"})
 THEMATIC_TYPES = frozenset({"thematic", "combined"})
-
-
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
 
 
 @dataclass
@@ -56,7 +53,7 @@ class TabData:
         return i in self.invalid.get(col_id, ())
 
     def is_empty(self, col_id: str, i: int) -> bool:
-        return col_id not in self.raw or _is_empty(self.raw[col_id][i])
+        return col_id not in self.raw or is_empty(self.raw[col_id][i])
 
     def cell_code(self, i: int) -> str | None:
         return self.values["cell_code"][i] if "cell_code" in self.values else None
@@ -165,7 +162,7 @@ def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
         by_header = {normalize(c.header): c.id for c in tab.columns}
         tool = {normalize(h) for h in template.tool_headers}
         for ci, v in enumerate(sheet.rows[header_r]):
-            if _is_empty(v):
+            if is_empty(v):
                 continue
             text = str(v)
             col_id = None if normalize(text) in tool else match_name(text, by_header)
@@ -193,15 +190,6 @@ def locate_columns(unit: str, template: Template, tab: Tab, sheet: RawSheet,
     return col_index, extra
 
 
-def col_letter(index: int) -> str:
-    """0-based column index -> A1 letters."""
-    s, n = "", index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
-
-
 # --- typed rows --------------------------------------------------------------------------------
 
 def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: date,
@@ -219,7 +207,7 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
     for r in range(header_r + 1, len(sheet.rows)):
         row = sheet.rows[r]
         width = len(row)
-        if all(ci >= width or _is_empty(row[ci]) for ci in data_cols):
+        if all(ci >= width or is_empty(row[ci]) for ci in data_cols):
             continue
         data.rows.append(r + 1)
         kept.append(row)
@@ -313,7 +301,7 @@ def _check_required(data: TabData, findings: list[Finding]) -> None:
             continue
         applies = conditions.get(column.required) if isinstance(column.required, str) else None
         for i, raw in enumerate(raws):
-            if _is_empty(raw) and (applies is None or applies[i]):
+            if is_empty(raw) and (applies is None or applies[i]):
                 findings.append(data.finding(
                     i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
                 ))

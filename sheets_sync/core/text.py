@@ -25,11 +25,17 @@ def normalize(s: str) -> str:
     return nfc(_SPACES.sub(" ", s.translate(_INVISIBLE)).strip().casefold())
 
 
+def strip_diacritics(s: str) -> str:
+    """The text without Vietnamese diacritics, case kept: "Đảng ủy" -> "Dang uy"."""
+    decomposed = unicodedata.normalize("NFD", s)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("đ", "d").replace("Đ", "D")
+
+
 @lru_cache(maxsize=1 << 16)
 def fold(s: str) -> str:
     """``normalize`` without diacritics: "Mã chi bộ" -> "ma chi bo", "Đảng" -> "dang"."""
-    decomposed = unicodedata.normalize("NFD", normalize(s))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d")
+    return strip_diacritics(normalize(s))
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:

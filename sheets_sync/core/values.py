@@ -34,6 +34,12 @@ _MIN_SERIAL = (date(MIN_YEAR, 1, 1) - EPOCH).days
 _MAX_SERIAL = (date(MAX_YEAR, 12, 31) - EPOCH).days
 _CACHE_SIZE = 1 << 16
 
+
+def is_empty(v: Any) -> bool:
+    """A cell that holds nothing: None, or text that is only whitespace."""
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
 R_CODE = "không phải mã hợp lệ"
 R_INT = "không phải số nguyên"
 R_NUMBER = "không phải số"

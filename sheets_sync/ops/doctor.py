@@ -31,6 +31,7 @@ from ..core.errors import SheetsSyncError
 from ..core.grid import _required_column, parse_unit
 from ..core.template import Template, load_template
 from ..core.text import closest, normalize
+from ..sources.local_reader import LocalBackend
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 ROLE_VI = {"owner": "Chủ sở hữu", "organizer": "Người quản lý", "fileOrganizer": "Người quản lý",
@@ -84,11 +85,13 @@ def run_doctor(config: Config | str | os.PathLike, backend_factory: Callable | N
     ``units`` limits the per-unit checks to those codes. Reads only; never writes."""
     checks: list[Check] = []
     if not isinstance(config, Config):
+        path = config
         try:
-            config = load_config(config)
+            config = load_config(path)
         except SheetsSyncError as e:
             checks.append(Check("Cấu hình", False, _scrub(str(e)),
-                                "Sửa tệp cấu hình theo thông báo rồi chạy lại sheets-sync doctor."))
+                                "Sửa tệp cấu hình theo thông báo rồi chạy lại: "
+                                + rerun_command(path)))
             return checks
     try:
         selected = config.select(tuple(units or ()))
@@ -306,8 +309,6 @@ def _sharing(unit: UnitConfig, key: str, permissions: list[dict]) -> Check:
 # --- local units --------------------------------------------------------------------------------
 
 def _local_unit(unit: UnitConfig, template: Template, as_of: date, checks: list[Check]) -> None:
-    from ..sources.local_reader import LocalBackend
-
     name = f"{unit.code} — tệp"
     if unit.path is None or not Path(unit.path).exists():
         checks.append(Check(name, False, f"Không tìm thấy tệp {unit.path}.",
@@ -437,7 +438,18 @@ def doctor_exit_code(checks: list[Check]) -> int:
     return 1 if any(not c.ok for c in checks) else 0
 
 
-def render_checks(checks: list[Check], width: int = 100) -> str:
+def rerun_command(config_path: str | os.PathLike | None = None) -> str:
+    """ "sheets-sync doctor --config <path>" (quoted when the path has spaces)."""
+    if config_path is None:
+        return "sheets-sync doctor"
+    text = str(config_path)
+    if not text or any(ch.isspace() or ch in "'\"&;|" for ch in text):
+        text = '"' + text.replace('"', '\\"') + '"'
+    return f"sheets-sync doctor --config {text}"
+
+
+def render_checks(checks: list[Check], width: int = 100,
+                  config_path: str | os.PathLike | None = None) -> str:
     """A Vietnamese table a person can act on: result, item, details and the fix."""
     status_w = max([len(c.status) for c in checks] + [len("Kết quả")])
     name_w = min(max([len(c.name) for c in checks] + [len("Hạng mục")]), 32)
@@ -460,5 +472,6 @@ def render_checks(checks: list[Check], width: int = 100) -> str:
     passed = len(checks) - failed - noted
     lines += ["", f"Tổng cộng: {passed} mục đạt, {failed} mục cần sửa, {noted} mục cần lưu ý."]
     if failed:
-        lines.append("Sửa các mục \"Cần sửa\" theo hướng dẫn rồi chạy lại: sheets-sync doctor")
+        lines.append("Sửa các mục \"Cần sửa\" theo hướng dẫn rồi chạy lại: "
+                     + rerun_command(config_path))
     return "\n".join(lines) + "\n"

@@ -35,16 +35,21 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
 
+import google.auth.exceptions
+import gspread
+import requests as _requests
+
+from ..core.a1 import col_letter
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
 from ..core.findings import UNREACHABLE
 from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
-from ..core.grid import col_letter, find_sheets, locate_columns, locate_header_row, match_name
+from ..core.grid import find_sheets, locate_columns, locate_header_row, match_name
 from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import Column, Tab, Template, load_template
 from ..core.text import closest, normalize
+from ..core.values import is_empty
 from ..outputs.template_xlsx import (
     FILL_OPTIONAL,
     FILL_REQUIRED,
@@ -133,10 +138,6 @@ def _rgb(hex_colour: str) -> dict:
 
 def _pixels(chars: float) -> int:
     return max(MIN_PIXELS, int(round(chars * PIXELS_PER_CHAR)))
-
-
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _grid(sheet_id: int, row0: int | None = None, col0: int | None = None,
@@ -347,7 +348,7 @@ class _Planner:
         state = self.by_title[raw_sheet.title]
         title = raw_sheet.title
         rows = raw_sheet.rows
-        if not any(not _is_empty(v) for row in rows for v in row):
+        if not any(not is_empty(v) for row in rows for v in row):
             header_r = 0  # an empty tab: lay the header out on row 1
             col_index: dict[str, int] = {}
             extra: dict[str, int] = {}
@@ -678,10 +679,6 @@ def apply_template(backend: GoogleBackend, unit: UnitConfig, template: Template 
     result.actions, result.warnings = planner.actions, planner.warnings
     if dry_run or not result.changed:
         return result
-
-    import google.auth.exceptions
-    import gspread
-    import requests as _requests
 
     http = backend.client.http_client
     backend.transport.unit = unit.code

@@ -29,7 +29,12 @@ UPLOADED, UNCHANGED = "uploaded", "unchanged"
 
 
 class PublishError(SheetsSyncError):
-    """The roll-up could not be published to Drive (the local file is still there)."""
+    """The roll-up could not be published to Drive (the local file is still there).
+    ``try_later``: a passing fault (Drive 5xx, timeouts, the token endpoint down)."""
+
+    def __init__(self, message: str, try_later: bool = False):
+        super().__init__(message)
+        self.try_later = try_later
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,21 @@ def _reason(error) -> str:
 
 
 def _failure(backend, file_id: str, path: Path, error: Exception) -> PublishError:
+    import google.auth.exceptions as auth_errors
     import requests
 
     email = backend.client_email
+    if isinstance(error, auth_errors.GoogleAuthError):
+        if getattr(error, "retryable", False) or isinstance(error, auth_errors.TransportError):
+            return PublishError(
+                "Máy chủ xác thực của Google tạm thời không trả lời nên chưa tải được bảng tổng "
+                f"hợp lên Drive; bảng tổng hợp vẫn được ghi trên máy: {path}. Thử lại sau.",
+                try_later=True)
+        return PublishError(
+            f"Google không cấp quyền truy cập cho tài khoản dịch vụ {email} (khóa sai, đã bị "
+            "xóa/thu hồi, hoặc đồng hồ máy tính lệch giờ) nên chưa tải được bảng tổng hợp lên "
+            f"Drive. Hãy kiểm tra tệp khóa ở [google] credentials. Bảng tổng hợp vẫn được ghi "
+            f"trên máy: {path}.")
     code = getattr(getattr(error, "response", None), "status_code", None)
     if code == 404:
         return PublishError(
@@ -78,13 +95,14 @@ def _failure(backend, file_id: str, path: Path, error: Exception) -> PublishErro
         return PublishError(
             f"Tài khoản dịch vụ {email} không có quyền sửa tệp Drive {file_id}. Hãy chia sẻ tệp "
             f"với {email} quyền Người chỉnh sửa. Bảng tổng hợp vẫn được ghi trên máy: {path}.")
-    if isinstance(error, requests.RequestException):
+    if isinstance(error, requests.RequestException) and code is None:
         return PublishError(
             f"Không kết nối được Google Drive ({type(error).__name__}); bảng tổng hợp vẫn được "
-            f"ghi trên máy: {path}. Sẽ tải lên ở lần chạy sau.")
+            f"ghi trên máy: {path}. Sẽ tải lên ở lần chạy sau.", try_later=True)
     return PublishError(
         f"Google Drive trả lỗi {code} khi tải bảng tổng hợp lên tệp {file_id}; bảng tổng hợp vẫn "
-        f"được ghi trên máy: {path}. Sẽ thử lại ở lần chạy sau.")
+        f"được ghi trên máy: {path}. Sẽ thử lại ở lần chạy sau.",
+        try_later=code is not None and (code >= 500 or code in (408, 429)))
 
 
 def publish_rollup(backend, file_id: str, path: Path) -> PublishResult:
@@ -92,6 +110,7 @@ def publish_rollup(backend, file_id: str, path: Path) -> PublishResult:
 
     ``backend`` is a ``GoogleBackend`` (its ``client.http_client`` and ``client_email`` are
     used). Raises ``PublishError`` with a Vietnamese, actionable message."""
+    import google.auth.exceptions as auth_errors
     import gspread
     import requests
 
@@ -121,7 +140,8 @@ def publish_rollup(backend, file_id: str, path: Path) -> PublishResult:
                            params={"uploadType": "media", "supportsAllDrives": "true",
                                    "fields": "id,name,md5Checksum"},
                            data=content, headers={"Content-Type": XLSX_MIME}).json()
-    except (gspread.exceptions.APIError, requests.RequestException) as e:
+    except (gspread.exceptions.APIError, requests.RequestException,
+            auth_errors.GoogleAuthError) as e:
         raise _failure(backend, file_id, path, e) from None
     remote = got.get("md5Checksum")
     if remote is not None and remote != md5:

@@ -23,6 +23,7 @@ from typing import Any
 
 import xlsxwriter
 
+from ..core.atomic import atomic_path
 from ..core.template import Column, Tab, Template, load_template
 from ..core.text import fold
 
@@ -89,7 +90,7 @@ def export_template(path: str | os.PathLike[str], template: Template | None = No
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(target, tmp):
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
                                             "strings_to_urls": False})
         wb.formats[0].set_font_name(FONT)
@@ -104,9 +105,6 @@ def export_template(path: str | os.PathLike[str], template: Template | None = No
             _data_tab(wb, styles, template, tab, rows)
         _check_tab(wb, styles, template)
         wb.close()
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

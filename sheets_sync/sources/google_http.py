@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
+import gspread
 import requests
+from google.oauth2.service_account import Credentials
 from requests.adapters import HTTPAdapter
 
 SHEETS_PREFIX = "https://sheets.googleapis.com/"
@@ -212,9 +214,6 @@ def make_client(service_account_info: dict, endpoint: str | None = None,
                 policy: RetryPolicy | None = None, quota: Quota | None = None,
                 stats: RequestStats | None = None):
     """A gspread Client on real google-auth service-account credentials and our transport."""
-    import gspread
-    from google.oauth2.service_account import Credentials
-
     credentials = Credentials.from_service_account_info(service_account_info, scopes=SCOPES)
     client = gspread.Client(auth=credentials)
     transport = GoogleTransport(endpoint, policy, quota, stats)

@@ -21,9 +21,16 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import google.auth.exceptions as auth_errors
+import gspread
+import requests
+from google.auth import crypt
+
+from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
 from ..core.errors import ConfigError, UnitReadError
 from ..core.findings import UNREACHABLE
+from ..core.flagplan import WriteResult, key_text
 from ..core.raw import RawSheet, RawWorkbook
 from .google_http import Quota, RequestStats, RetryPolicy, make_client
 
@@ -48,17 +55,47 @@ def quote_title(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
+KEY_FIX = ("Hãy tải lại tệp khóa JSON của tài khoản dịch vụ từ Google Cloud Console (IAM → "
+           "Tài khoản dịch vụ → Khóa → Thêm khóa → JSON) và ghi đường dẫn vào [google] "
+           "credentials.")
+
+
 def load_service_account(path: Path) -> dict:
+    """The service-account key as a dict, checked: JSON object, the fields google-auth needs
+    as text, a private key that can be loaded. Every fault is a ``ConfigError`` naming the
+    file and the field — never the key's content."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            info = json.load(fh)
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"Không tìm thấy tệp khóa tài khoản dịch vụ {path}.") from None
-    except (OSError, ValueError):
-        raise ConfigError(f"Tệp khóa tài khoản dịch vụ {path} không đọc được (cần JSON).") from None
+        raise ConfigError(f"Không tìm thấy tệp khóa tài khoản dịch vụ {path}. {KEY_FIX}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"[google] credentials = {path} là một thư mục, không phải tệp khóa "
+                          f"JSON. {KEY_FIX}") from None
+    except OSError as e:
+        raise ConfigError(f"Không đọc được tệp khóa tài khoản dịch vụ {path} ({e.strerror}).") \
+            from None
+    try:
+        info = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        raise ConfigError(f"Tệp khóa tài khoản dịch vụ {path} không đọc được (cần JSON). "
+                          f"{KEY_FIX}") from None
+    if not isinstance(info, dict):
+        raise ConfigError(f"Tệp khóa {path} không phải khóa tài khoản dịch vụ (nội dung là "
+                          f"{type(info).__name__ if info is not None else 'null'}, cần một đối "
+                          f"tượng JSON có client_email, private_key, token_uri). {KEY_FIX}")
     missing = [k for k in ("client_email", "private_key", "token_uri") if k not in info]
     if missing:
-        raise ConfigError(f"Tệp khóa {path} thiếu trường {', '.join(missing)}.")
+        raise ConfigError(f"Tệp khóa {path} thiếu trường {', '.join(missing)}. {KEY_FIX}")
+    wrong = [k for k in ("client_email", "private_key", "token_uri", "private_key_id")
+             if k in info and not (isinstance(info[k], str) and info[k].strip())]
+    if wrong:
+        raise ConfigError(f"Tệp khóa {path}: trường {', '.join(wrong)} phải là chuỗi không rỗng. "
+                          f"{KEY_FIX}")
+    try:
+        crypt.RSASigner.from_service_account_info(info)
+    except (ValueError, TypeError, IndexError):
+        raise ConfigError(f"Khóa riêng (private_key) trong tệp khóa {path} bị hỏng hoặc không "
+                          f"phải khóa PEM hợp lệ. {KEY_FIX}") from None
     return info
 
 
@@ -89,6 +126,8 @@ class GoogleBackend:
 
     @classmethod
     def from_config(cls, config: Config) -> GoogleBackend:
+        if config.google.problem:
+            raise ConfigError(config.google.problem)
         if config.google.credentials is None:
             raise ConfigError(
                 "Có đơn vị dùng Google Sheets nhưng chưa khai báo [google] credentials "
@@ -112,11 +151,14 @@ class GoogleBackend:
         return f"Hãy chia sẻ bảng tính với {self.client_email} quyền Người chỉnh sửa."
 
     def _failure(self, unit: UnitConfig, error: Exception, action: str = "đọc") -> UnitReadError:
-        import google.auth.exceptions as auth_errors
-        import requests
-
         key = spreadsheet_key(unit.spreadsheet)
         code = getattr(getattr(error, "response", None), "status_code", None)
+        if isinstance(error, auth_errors.GoogleAuthError) and (
+                getattr(error, "retryable", False)
+                or isinstance(error, auth_errors.TransportError)):
+            return UnitReadError(
+                "Máy chủ xác thực của Google tạm thời không trả lời (lỗi máy chủ hoặc hết thời "
+                "gian chờ); khóa không sai. Thử lại sau.", UNREACHABLE, try_later=True)
         if isinstance(error, auth_errors.RefreshError):
             return UnitReadError(
                 f"Google không cấp quyền truy cập cho tài khoản dịch vụ {self.client_email} "
@@ -124,7 +166,7 @@ class GoogleBackend:
                 "khóa ở [google] credentials.", UNREACHABLE)
         if isinstance(error, auth_errors.GoogleAuthError):
             return UnitReadError("Không kết nối được máy chủ xác thực của Google; thử lại sau.",
-                                 UNREACHABLE)
+                                 UNREACHABLE, try_later=True)
         if isinstance(error, PermissionError) or code == 403:
             return UnitReadError(
                 f"Không có quyền {action} bảng tính {key}. {self._share_hint()}", UNREACHABLE)
@@ -136,24 +178,22 @@ class GoogleBackend:
         if code == 429:
             return UnitReadError(
                 f"Google báo vượt hạn mức truy cập khi {action} bảng tính {key} dù đã thử lại "
-                "nhiều lần; thử lại sau.", UNREACHABLE)
+                "nhiều lần; thử lại sau.", UNREACHABLE, try_later=True)
         if isinstance(error, requests.Timeout):
             return UnitReadError(f"Google không trả lời kịp khi {action} bảng tính {key} "
-                                 "(hết thời gian chờ); thử lại sau.", UNREACHABLE)
+                                 "(hết thời gian chờ); thử lại sau.", UNREACHABLE,
+                                 try_later=True)
         if isinstance(error, requests.RequestException) and code is None:
             return UnitReadError(f"Không kết nối được Google khi {action} bảng tính {key} "
-                                 f"({type(error).__name__}); thử lại sau.", UNREACHABLE)
+                                 f"({type(error).__name__}); thử lại sau.", UNREACHABLE,
+                                 try_later=True)
         if code is not None and code >= 500:
             return UnitReadError(f"Google đang gặp sự cố (lỗi {code}) khi {action} bảng tính "
-                                 f"{key}; thử lại sau.", UNREACHABLE)
+                                 f"{key}; thử lại sau.", UNREACHABLE, try_later=True)
         return UnitReadError(f"Google trả lỗi {code or ''} khi {action} bảng tính {key}.",
                              UNREACHABLE)
 
     def _call(self, unit: UnitConfig, fn, action: str = "đọc"):
-        import google.auth.exceptions as auth_errors
-        import gspread
-        import requests
-
         outer = self.transport.unit  # a nested call (the write's guard) keeps the unit counted
         self.transport.unit = unit.code
         try:
@@ -172,8 +212,6 @@ class GoogleBackend:
         Drive answers 404 both for a deleted file and for one not shared with the service
         account; only then one Sheets metadata request tells the two apart (403 = not shared).
         """
-        import gspread
-
         key = spreadsheet_key(unit.spreadsheet)
         http = self.client.http_client
 
@@ -361,12 +399,6 @@ def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
 
 # --- write-back --------------------------------------------------------------------------------
 
-def _a1(col: int, row: int) -> str:
-    from ..core.grid import col_letter
-
-    return f"{col_letter(col)}{row}"
-
-
 def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
     """``grid`` padded with "" so that it also clears what the old content covered."""
     height = max(len(grid), len(old_rows))
@@ -425,8 +457,6 @@ class GoogleWriter:
         row 1 down to the last changed row: each changed row must still hold the keys that were
         checked, and the header cell of each key column must still be where it was. A tab that
         only gets its tool-column headers has its header row compared instead."""
-        from ..core.flagplan import key_text
-
         spans: dict[tuple[str, int], int] = {}
         for c in plan.changes:
             if c.sheet in plan.skipped_tabs:
@@ -437,7 +467,7 @@ class GoogleWriter:
         header_only = [t for t in plan.new_columns
                        if t not in with_changes and t not in plan.skipped_tabs
                        and t in plan.tool_columns]
-        ranges = [f"{quote_title(s)}!{_a1(col, 1)}:{_a1(col, last)}"
+        ranges = [f"{quote_title(s)}!{a1(1, col)}:{a1(last, col)}"
                   for (s, col), last in spans.items()]
         ranges += [f"{quote_title(t)}!{plan.tool_columns[t].header_row}:"
                    f"{plan.tool_columns[t].header_row}" for t in header_only]
@@ -679,8 +709,6 @@ class GoogleWriter:
         return data, cells, anchored
 
     def apply(self, unit: UnitConfig, read, plan):
-        from ..core.flagplan import WriteResult
-
         if plan.is_empty:
             return WriteResult("unchanged", "Không có gì thay đổi.")
         key = spreadsheet_key(unit.spreadsheet)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
+from ..core.faults import not_regular_file
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.raw import RawSheet, RawWorkbook
 
@@ -68,7 +69,12 @@ def read_xlsx(path: Path) -> RawWorkbook:
     """Values of every sheet of an .xlsx file (formulas as their cached values)."""
     import openpyxl
 
+
     path = Path(path)
+    odd = not_regular_file(path)  # before any open: a FIFO or /dev/zero would block or never end
+    if odd is not None:
+        raise UnitReadError(f"Không đọc tệp {path}: đường dẫn {odd}. Hãy sửa 'path' của đơn vị "
+                            "trong tệp cấu hình thành tệp .xlsx của đơn vị.", INVALID)
     if not path.exists():
         raise UnitReadError(f"Không tìm thấy tệp {path}.", UNREACHABLE)
     try:
@@ -120,6 +126,8 @@ class LocalBackend:
 
     def version(self, unit: UnitConfig) -> str | None:
         assert unit.path is not None, "a local unit has a path (config)"
+        if not_regular_file(unit.path) is not None:
+            return None
         try:
             return file_sha256(unit.path)
         except OSError:

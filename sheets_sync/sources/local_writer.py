@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.atomic import replace_durably, write_text_atomic
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
@@ -167,6 +168,26 @@ def _load(path: Path, data_only: bool = False):
     return wb, notes
 
 
+EXCEL_MAX_COLUMN = 16_384  # XFD
+
+
+def _blocked(wb, plan: FlagPlan, name: str) -> str | None:
+    """Why the plan cannot be written into this workbook at all (None: it can): a chart sheet
+    holding the name of a tab the tool writes, or tool columns beyond Excel's last column."""
+    charts = {ws.title for ws in getattr(wb, "chartsheets", [])}
+    for title in (plan.check_sheet, plan.guide_sheet):
+        if title in charts:
+            return (f"Không ghi vào tệp {name}: trang \"{title}\" là trang biểu đồ (chart "
+                    f"sheet), trùng tên tab mà công cụ ghi kết quả. Hãy đổi tên trang biểu đồ "
+                    f"đó (ví dụ \"Biểu đồ\") rồi chạy lại.")
+    for title, tc in plan.tool_columns.items():
+        if max(tc.status_col, tc.details_col) + 1 > EXCEL_MAX_COLUMN:
+            return (f"Không ghi vào tệp {name}: tab \"{title}\" có ô ở quá cột XFD (16.384 cột, "
+                    "giới hạn của Excel) nên không còn chỗ cho hai cột kết quả. Hãy xóa các ô "
+                    "thừa ở bên phải bảng rồi chạy lại.")
+    return None
+
+
 def _tool_cells(plan: FlagPlan) -> dict[str, tuple[int, set[int]]]:
     """sheet title -> (header row, 1-based tool column numbers)."""
     return {t: (tc.header_row, {tc.status_col + 1, tc.details_col + 1})
@@ -225,7 +246,7 @@ def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
         target = backup_dir / f"{base}-{n}{path.suffix}"
     partial = target.with_name(f".{target.name}.partial")
     shutil.copy2(path, partial)  # copied aside, then renamed: a kill never leaves half a backup
-    os.replace(partial, target)
+    replace_durably(partial, target)
     return target
 
 
@@ -348,7 +369,7 @@ def _apply_changes(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple
             continue
         set_text(cell, ch.value)
         tool = plan.tool_columns.get(ch.sheet)
-        if tool is not None and ch.col == tool.details_col and ch.value:
+        if tool is not None and ch.col in (tool.details_col, tool.status_col) and ch.value:
             al = cell.alignment
             if not al.wrap_text:
                 cell.alignment = Alignment(horizontal=al.horizontal, vertical="top",
@@ -390,9 +411,66 @@ def _apply(wb, plan: FlagPlan, cached: _Cached) -> tuple[int, list[tuple[str, in
     if plan.check_grid is not None:
         widths = {"A": 16, **{chr(ord("B") + k): 9 for k in range(12)}}
         _write_grid(wb, plan.check_sheet, plan.check_grid, widths)
+        _check_layout(wb, plan)
     if plan.guide_grid is not None:
         _write_grid(wb, plan.guide_sheet, plan.guide_grid, {"A": 120})
+    _row_heights(wb, plan, set(skipped))
     return written, skipped
+
+
+def _row_heights(wb, plan: FlagPlan, skipped: set[tuple[str, int]]) -> None:
+    """Heights of flagged data rows (None = default) and the tool columns' fixed widths."""
+    from openpyxl.utils import get_column_letter
+
+    for title, heights in plan.data_row_heights().items():
+        if title not in wb.sheetnames:
+            continue
+        ws = wb[title]
+        for row, height in heights.items():
+            if (title, row) not in skipped:
+                ws.row_dimensions[row].height = height
+        tc = plan.tool_columns.get(title)
+        if tc is not None:
+            for col, width in ((tc.status_col, STATUS_WIDTH), (tc.details_col, DETAILS_WIDTH)):
+                if not _in_column_range(ws, col + 1):
+                    ws.column_dimensions[get_column_letter(col + 1)].width = width
+
+
+def _check_layout(wb, plan: FlagPlan) -> None:
+    """Kiểm tra: column widths, wrapped rows and their heights, links to the rows, A4
+    landscape one page wide with the header rows repeated."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws = wb[plan.check_sheet]
+    for c, width in enumerate(plan.check_widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.hyperlink is not None:
+                cell.hyperlink = None
+    heights = plan.row_heights.get(plan.check_sheet, {})
+    for r, height in heights.items():
+        ws.row_dimensions[r].height = height
+        if height is not None and plan.check_grid is not None:
+            for c in range(1, len(plan.check_grid[r - 1]) + 1):
+                ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
+    for (gr, gc), (title, row) in plan.check_links.items():
+        cell = ws.cell(gr + 1, gc + 1)
+        quoted = "'" + title.replace("'", "''") + "'"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quoted}!A{row}")
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if plan.check_header_rows:
+        ws.print_title_rows = f"1:{plan.check_header_rows}"
 
 
 def _plan_digest(plan: FlagPlan, source_sha: str) -> str:
@@ -473,6 +551,9 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         wb, notes = _load(path)
     except _Unreadable:
         return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc không mở được.")
+    blocked = _blocked(wb, plan, name)
+    if blocked:
+        return WriteResult(SKIPPED, blocked)
     reasons += [f"cảnh báo khi mở tệp ({n})" for n in notes]
     formulas = _formula_cells(wb, plan)
     if formulas:
@@ -506,7 +587,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         backup = _backup(path, Path(backup_dir), now or datetime.now())
         if changed_since_read(path, read_meta, hash_check=False):
             raise PermissionError
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except OSError:  # PermissionError on Windows while Excel holds the file
         _unlink(tmp)
         _unlink(backup)
@@ -541,7 +622,7 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
     written, skipped = _apply(wb, plan, cached)
     try:
         tmp = _save_atomic(wb, target)
-        os.replace(tmp, target)
+        replace_durably(tmp, target)
     except OSError as e:
         return WriteResult(SKIPPED, f"Không ghi được bản có cờ {target}: {e.strerror or e}.",
                            reasons=reasons)
@@ -549,8 +630,8 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
         if skipped:  # rows still to write: the next run must not count the copy as up to date
             _unlink(sidecar)
         else:
-            sidecar.write_text(json.dumps({"digest": digest, "sha256": file_sha256(target)}),
-                               encoding="utf-8")
+            write_text_atomic(sidecar, json.dumps({"digest": digest,
+                                                   "sha256": file_sha256(target)}))
     except OSError:
         pass
     msg = (f"Tệp {name} có {why} nên không ghi trực tiếp; đã ghi bản có cờ vào {target}."

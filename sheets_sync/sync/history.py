@@ -39,9 +39,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ..core.atomic import atomic_path
 from ..core.errors import SheetsSyncError
 from ..core.findings import WARNING, Finding
-from ..core.grid import UnitData
+from ..core.grid import UnitData, find_sheets, parse_unit
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
 from ..core.template import load_template
 from ..core.text import fold, normalize
@@ -480,8 +481,6 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
     from openpyxl.utils import get_column_letter
 
-    from ..core.grid import find_sheets, parse_unit
-
     last = store.last_pull(unit)
     if last is None:
         raise SheetsSyncError(f"Chưa có lần đọc nào của đơn vị {unit} trong kho lịch sử.")
@@ -537,12 +536,8 @@ def export_last_pull(store: Store, unit: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    try:
+    with atomic_path(path, Path(tmp)):
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from ..core.atomic import write_text_atomic
 from ..core.errors import TryLater
 
 LOCK_NAME = "sheets-sync.lock"
@@ -65,11 +66,10 @@ def run_lock(state_dir: Path, command: str = "") -> Iterator[Path]:
     info = state_dir / INFO_NAME
     try:
         try:
-            tmp = info.with_name(f"{INFO_NAME}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({
+            write_text_atomic(info, json.dumps({
                 "pid": os.getpid(), "command": command, "host": socket.gethostname(),
-                "started": datetime.now().isoformat(timespec="seconds")}), encoding="utf-8")
-            os.replace(tmp, info)
+                "started": datetime.now().isoformat(timespec="seconds")}),
+                newline="", tmp=info.with_name(f"{INFO_NAME}.{os.getpid()}.tmp"))
         except OSError:
             pass  # the hint is optional
         yield path

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
-from ..core.errors import UnitReadError
+from ..core.errors import (
+    EXIT_OK,
+    EXIT_TRY_LATER,
+    EXIT_UNITS_FAILED,
+    HistoryDamaged,
+    SheetsSyncError,
+    UnitReadError,
+)
 from ..core.findings import (
     OK,
     READ_STATUSES,
@@ -31,7 +38,12 @@ from ..core.findings import (
 from ..core.grid import parse_unit, required_tabs_found
 from ..core.raw import Backend
 from ..core.template import Template, load_template
-from .store import Store
+from ..outputs.publish import publish_rollup
+from ..outputs.rollup import build_rollup, rollup_path, write_latest
+from ..sources.local_writer import write_local
+from .history import history_findings
+from .store import GuardedStore, Store
+from .writeplan import apply_to_raw, plan_unit
 
 Progress = Callable[[str], None]
 DEFAULT_WORKERS = 8  # threads pulling (and as many writing) when units are on Google
@@ -53,7 +65,8 @@ def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
     message = (f"{failed.result.message} Dùng số liệu đọc lúc "
                f"{last.pulled_at:%H:%M %d/%m/%Y}.")
     result = UnitResult(unit.code, unit.name, STALE, message,
-                        pulled_at=last.pulled_at.isoformat(timespec="seconds"))
+                        pulled_at=last.pulled_at.isoformat(timespec="seconds"),
+                        try_later=failed.result.try_later)
     return UnitRead(unit, result, data, last.raw)
 
 
@@ -78,7 +91,8 @@ def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Te
         try:
             version = backend.version(unit)
         except UnitReadError as e:
-            return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e)))
+            return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e),
+                                             try_later=e.try_later))
     else:
         version = listed  # type: ignore[assignment]
     if known is not None and version is not None and version in known:
@@ -122,9 +136,12 @@ def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template
     re-evaluated from its stored pull (deadlines move); a unit that cannot be read now falls
     back to its last good pull; a new read gets its time (``pull_each`` records it)."""
     if isinstance(got, str):
-        # a version string comes back only for a unit whose stored pull has that version
         last = store.last_pull(unit.code) if store is not None else None
-        assert last is not None, "an unchanged version implies a stored pull"
+        if last is None:  # the stored pull became unreadable (damaged history store)
+            return UnitRead(unit, UnitResult(
+                unit.code, unit.name, UNREACHABLE,
+                "Bảng tính không đổi nhưng lần đọc đã lưu không đọc lại được (kho lịch sử bị "
+                "hỏng); đơn vị sẽ được đọc lại ở lần chạy sau."))
         last.raw.version = got  # the stored grids are what this version holds
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, UNCHANGED,
@@ -237,6 +254,7 @@ class CheckOutcome:
     reads: list[UnitRead]
     started: datetime
     finished: datetime
+    history_problem: str | None = None  # the history store could not be used (damaged)
 
     @property
     def all_read(self) -> bool:
@@ -260,24 +278,29 @@ def run_check(config: Config, backend_for: Callable[[UnitConfig], Backend], as_o
     finally:
         if store is not None:
             store.close()
-    return CheckOutcome(report, reads, started, finished)
+    return CheckOutcome(report, reads, started, finished,
+                        history_problem=store.damaged if store is not None else None)
 
 
-def _open_store(config: Config, write: bool) -> Store | None:
-    """The history store; read-only (None when absent) for --no-history and --dry-run."""
-    return Store.open(config.state_dir) if write else Store.open_readonly(config.state_dir)
+def _open_store(config: Config, write: bool) -> GuardedStore | None:
+    """The history store; read-only (None when absent) for --no-history and --dry-run.
+    A damaged store is left untouched and the job goes on without history
+    (``GuardedStore.damaged`` says why)."""
+    return GuardedStore.guard(config.state_dir, readonly=not write)
 
 
 def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
     """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
-    from .history import history_findings
-
     if store is None:
         return None
 
     def of(r: UnitRead) -> list[Finding]:
         assert r.data is not None, "the evaluator asks only for reads with data"
-        return history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+        if getattr(store, "damaged", None):
+            return []
+        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+        return [] if getattr(store, "damaged", None) else found  # half-read history: none
+
     return of
 
 
@@ -306,6 +329,7 @@ class UnitWrite:
     message: str
     plan_lines: list[str] = field(default_factory=list)
     cells: int = 0
+    try_later: bool = False  # failed for a passing reason (Google 5xx, timeouts)
 
 
 @dataclass
@@ -315,10 +339,27 @@ class RunOutcome(CheckOutcome):
     requests: dict = field(default_factory=dict)
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
+    publish_try_later: bool = False  # the upload failed for a passing reason
 
     @property
     def writes_skipped(self) -> bool:
         return self.publish_failed or any(w.status in ("skipped", "error") for w in self.writes)
+
+
+_WRITE_PROGRESS = {
+    "written": "Đã ghi kết quả {unit}.",
+    "copy": "Đã ghi bản sao có kết quả của {unit}.",
+    "unchanged": "{unit}: không có gì thay đổi, không ghi.",
+    "dry-run": "{unit}: chạy thử, không ghi gì.",
+}
+
+
+def write_progress_line(write: UnitWrite) -> str:
+    """The -v log line of a unit's write: "đã ghi" only when something was written."""
+    template = _WRITE_PROGRESS.get(write.status)
+    if template is not None:
+        return template.format(unit=write.unit)
+    return f"{write.unit}: {write.message}"
 
 
 def _write_unit(config: Config, template: Template, read: UnitRead, findings: list[Finding],
@@ -328,15 +369,12 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     changed here). Returns the write and, for a Google unit written in full,
     ``(plan, version read, write requests, meta)``: ``_record_own_writes`` records them from the
     calling thread."""
-    from ..core.errors import SheetsSyncError
-    from ..sources.local_writer import write_local
-    from .writeplan import plan_unit
-
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
         return UnitWrite(code, "not-read", "Không ghi: đơn vị không đọc được lúc này."), None
-    plan = plan_unit(template, read, findings, as_of, year)
+    plan = plan_unit(template, read, findings, as_of, year,
+                     notes_per_row=config.notes_per_row)
     lines = plan.describe()
     if dry_run:
         return UnitWrite(code, "dry-run", "Chạy thử: không ghi gì.", lines), None
@@ -360,7 +398,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
             result = write_local(read.config.path, plan, raw.meta, config.out_dir,
                                  config.state_dir / "backups", config.backup_keep)
     except SheetsSyncError as e:
-        return UnitWrite(code, "error", str(e)), None
+        return UnitWrite(code, "error", str(e),
+                         try_later=bool(getattr(e, "try_later", False))), None
     status = result.status if result.ok or result.status == "skipped" else "skipped"
     return UnitWrite(code, status, result.message, lines, result.cells_written), own
 
@@ -368,8 +407,6 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
 def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
     """The stored pull now holds what our write made of it, and the version that write produced
     (a next run finding that version re-evaluates the stored pull instead of reading)."""
-    from .writeplan import apply_to_raw
-
     if read.pull_id is not None and read.raw is not None:
         read.raw.meta = meta
         apply_to_raw(read.raw, plan)
@@ -415,8 +452,6 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     (``Evaluator``) — so that writing overlaps pulling and a run stays close to the quota's
     lower bound; the roll-up is built while the last writes finish. The history store is only
     used from this thread."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
     year = year or as_of.year
     template = load_template()
@@ -453,7 +488,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 if own is not None and store is not None:
                     owns[write.unit] = own
                 if progress:
-                    progress(f"Đã ghi kết quả {write.unit}")
+                    progress(write_progress_line(write))
             if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns)
         outcome.writes = [writes[u.code] for u in selected]
@@ -461,10 +496,13 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         if outcome.rollup is not None and config.drive_file_id:
             _publish(config, backend_for, outcome)
         outcome.finished = _now()
+        if store is not None:
+            outcome.history_problem = store.damaged
         if not dry_run and store is not None:  # not a dry run: the store was opened for writing
-            store.prune(config.history_retention_days)
+            store.prune(config.history_retention_days, since=started)
             store.record_run("run", started, outcome.finished,
                              job_summary(outcome, run_exit_code(outcome)))
+            outcome.history_problem = store.damaged
         return outcome
     finally:
         if store is not None:
@@ -474,18 +512,21 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
              outcome: RunOutcome) -> None:
     """Upload the roll-up over the existing Drive file ``[output] drive_file_id``."""
-    from ..core.errors import SheetsSyncError
-    from ..outputs.publish import publish_rollup
     from ..sources.google_sheets import GoogleBackend
 
     google = next((u for u in config.units if u.is_google), None)
     assert config.drive_file_id and outcome.rollup is not None, "checked by the caller"
     try:
         backend = backend_for(google) if google else GoogleBackend.from_config(config)
+        problem = getattr(backend, "problem", None)  # backends.UnavailableBackend
+        if problem:
+            raise SheetsSyncError(f"Không tải bảng tổng hợp lên Drive: {problem} Bảng tổng hợp "
+                                  f"vẫn được ghi trên máy: {outcome.rollup}.")
         result = publish_rollup(backend, config.drive_file_id, outcome.rollup)
         outcome.published = result.message
     except SheetsSyncError as e:
         outcome.published, outcome.publish_failed = str(e), True
+        outcome.publish_try_later = bool(getattr(e, "try_later", False))
 
 
 def _request_counts(reads: list[UnitRead], backend_for: Callable[[UnitConfig], Backend]) -> dict:
@@ -532,10 +573,12 @@ def _run_info(outcome: CheckOutcome) -> dict:
 def rollup_from_store(config: Config, as_of: date, year: int | None = None,
                       units: tuple[str, ...] = ()) -> RunOutcome:
     """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
-    from ..outputs.rollup import build_rollup, rollup_path, write_latest
-
     started = _now()
-    with Store.open(config.state_dir) as store:
+    guarded = GuardedStore.guard(config.state_dir)
+    assert guarded is not None, "a store opened for writing always exists"
+    with guarded as store:
+        if store.damaged:  # the roll-up is built from the store alone: nothing to build from
+            raise HistoryDamaged(store.damaged)
         reads = from_store(config, store, as_of, units)
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
@@ -547,14 +590,34 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
     return outcome
 
 
-def run_exit_code(outcome: RunOutcome) -> int:
-    """75 = Google quota still exhausted after the run's retry budget; 1 = a unit not read now
-    or a write skipped; 0 otherwise (findings never change it)."""
-    from ..core.errors import EXIT_OK, EXIT_TRY_LATER, EXIT_UNITS_FAILED
-
-    if outcome.requests.get("quota_exhausted"):
-        return EXIT_TRY_LATER
-    return EXIT_UNITS_FAILED if not outcome.all_read or outcome.writes_skipped else EXIT_OK
+def run_exit_code(outcome: CheckOutcome) -> int:
+    """0 when every unit was read and written (findings never change it); 1 when something
+    needs a person (a unit unreachable or invalid for a lasting reason, a write skipped, the
+    roll-up not published, the history store damaged); 75 when the only problems are passing
+    ones — Google quota still exhausted after the retry budget, Google 5xx, timeouts, the
+    token endpoint down — so the scheduler should simply try later."""
+    later = bool(getattr(outcome, "requests", {}).get("quota_exhausted"))
+    person = bool(getattr(outcome, "history_problem", None))
+    for r in outcome.reads:
+        if r.result.status not in READ_STATUSES:
+            if r.result.try_later:
+                later = True
+            else:
+                person = True
+    for w in getattr(outcome, "writes", []):
+        if w.status in ("skipped", "error"):
+            if w.try_later:
+                later = True
+            else:
+                person = True
+    if getattr(outcome, "publish_failed", False):
+        if getattr(outcome, "publish_try_later", False):
+            later = True
+        else:
+            person = True
+    if person:
+        return EXIT_UNITS_FAILED
+    return EXIT_TRY_LATER if later else EXIT_OK
 
 
 def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
@@ -562,6 +625,8 @@ def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
     extra = {"exit_code": exit_code,
              "started": outcome.started.isoformat(timespec="seconds"),
              "finished": outcome.finished.isoformat(timespec="seconds")}
+    if outcome.history_problem:
+        extra["history"] = outcome.history_problem
     if isinstance(outcome, RunOutcome):
         extra.update({"writes": [w.__dict__ for w in outcome.writes],
                       "rollup": str(outcome.rollup) if outcome.rollup else None,

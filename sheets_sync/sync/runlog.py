@@ -39,6 +39,9 @@ import click
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+from ..core.atomic import write_text_atomic
+from ..core.errors import SheetsSyncError
+
 LOGS_DIR = "logs"
 RUNS_DIR = "runs"
 MASK = "[đã ẩn]"
@@ -231,6 +234,14 @@ class _JsonFormatter(logging.Formatter):
 
 # --- the run log ---------------------------------------------------------------------------------
 
+class _QuietHandler(logging.StreamHandler):
+    """A handler that never prints logging's own "--- Logging error ---" traceback (a full
+    disk, a console that cannot encode a character): the run goes on, the line is lost."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def _safe_command(command: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", command.lower()).strip("-") or "run"
 
@@ -238,15 +249,8 @@ def _safe_command(command: str) -> str:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    os.close(fd)  # mkstemp: the file is private to this user (0600), as the rename keeps it
+    write_text_atomic(path, text, tmp=Path(tmp))
 
 
 class RunLog:
@@ -290,12 +294,12 @@ class RunLog:
         file = open(fd, "w", encoding="utf-8", newline="\n", buffering=1)
         fmt = _JsonFormatter() if self.json_lines else _TextFormatter()
         redacting = RedactingFilter(self.redactor)
-        handler = logging.StreamHandler(file)
+        handler = _QuietHandler(file)
         handler.setFormatter(fmt)
         handler.addFilter(redacting)
         self._handlers = [handler]
         if self.verbose:
-            echo = logging.StreamHandler(self.stream or sys.stderr)
+            echo = _QuietHandler(self.stream or sys.stderr)
             echo.setFormatter(fmt)
             echo.addFilter(redacting)
             self._handlers.append(echo)
@@ -316,6 +320,8 @@ class RunLog:
                     self.error("Bị ngắt (Ctrl+C).")
                 elif issubclass(exc_type, SystemExit):
                     self.info("Kết thúc.", exit_code=exc.code if exc is not None else None)
+                elif isinstance(exc, SheetsSyncError):  # an operational failure: no traceback
+                    self.error(f"Lỗi: {exc}", exit_code=exc.exit_code)
                 else:
                     self._log(logging.ERROR, f"Lỗi: {exc}", {}, (exc_type, exc, tb))
             else:
@@ -381,6 +387,27 @@ class RunLog:
         return path
 
 
+def record_failure(state_dir: str | os.PathLike | None, command: str, message: str,
+                   exit_code: int, error: BaseException,
+                   secrets: Iterable[str] = ()) -> Path | None:
+    """A run that failed outside a job's log (the CLI's fault boundary): its redacted traceback
+    in a new log file of ``state/logs`` — or of the temporary folder when the state folder is
+    unknown or unusable — and, in the state folder, a summary with the exit code and the
+    reason. Returns the log file (None when nothing could be written)."""
+    exc_info = (type(error), error, error.__traceback__)
+    for folder in ([Path(state_dir)] if state_dir else []) + [
+            Path(tempfile.gettempdir()) / "sheets-sync"]:
+        try:
+            with RunLog(folder, command, secrets=secrets) as log:
+                log._log(logging.ERROR, f"Lỗi: {message}", {"exit_code": exit_code}, exc_info)
+                if state_dir and folder == Path(state_dir):
+                    log.write_summary({"exit_code": exit_code, "error": message})
+            return log.path
+        except OSError:
+            continue
+    return None
+
+
 # --- status --------------------------------------------------------------------------------------
 
 def _parse_time(s: Any) -> datetime | None:
@@ -417,13 +444,45 @@ def last_runs(state_dir: str | os.PathLike, n: int = 10,
         m = _STEM.match(path.stem)
         if not m:
             continue
-        started = datetime.strptime(m[1], "%Y%m%d-%H%M%S").isoformat()
-        entries.append(((started, path.stem), {
-            "stem": path.stem, "command": m[2], "started": started, "incomplete": True,
-            "log": f"{LOGS_DIR}/{path.name}"}))
+        try:
+            started = datetime.strptime(m[1], "%Y%m%d-%H%M%S").isoformat()
+        except ValueError:
+            continue
+        doc = {"stem": path.stem, "command": m[2], "started": started, "incomplete": True,
+               "log": f"{LOGS_DIR}/{path.name}"}
+        reason = _last_error(path)
+        if reason:
+            doc["error"] = reason
+        entries.append(((started, path.stem), doc))
     entries.sort(key=lambda e: (e[0][0], _stem_counter(e[0][1])), reverse=True)
     out = [doc for _, doc in entries if wanted is None or doc.get("command") in wanted]
     return out[:n]
+
+
+def _last_error(log: Path, tail: int = 8192) -> str | None:
+    """The last "Lỗi: …" line of a log without a summary (a run killed after an error)."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - tail))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = None
+    for line in text.splitlines():
+        at = line.find("Lỗi: ")
+        if at >= 0 and ("ERROR" in line[:at] or '"level": "error"' in line):
+            found = line[at + 5:].strip().strip('"')
+    return found
+
+
+def last_exit_code(runs: list[dict]) -> int:
+    """`status`'s own exit code: that of the newest run that ended (0 when none did)."""
+    for run in runs:
+        code = run.get("exit_code")
+        if not run.get("incomplete") and isinstance(code, int) and code in _EXIT_VI:
+            return code
+    return 0
 
 
 def _stem_counter(stem: str) -> int:
@@ -485,6 +544,8 @@ def _units_ok(run: dict) -> tuple[int, int]:
 
 def _problems(run: dict) -> list[str]:
     out = [f"Lỗi: {run['error']}"] if run.get("error") else []
+    if run.get("history"):
+        out.append(f"Kho lịch sử: {run['history']}")
     for u in run.get("units") or []:
         if u.get("status") not in _READ_OK:
             name = u.get("name") or u.get("code") or "?"
@@ -505,9 +566,22 @@ def _result(run: dict) -> str:
         return "chưa xong (đang chạy hoặc bị ngắt)"
     code = run.get("exit_code")
     if code is not None:
-        return _EXIT_VI.get(code, f"mã thoát {code}")
+        return f"{_EXIT_VI.get(code, 'mã thoát')} ({code})"
     ok, total = _units_ok(run)
     return "xong" if ok == total and not _problems(run) else "có đơn vị lỗi"
+
+
+def _reason(run: dict, limit: int = 70) -> str:
+    """Why a run did not end well, in a few words (the stop reason, else the first problem)."""
+    if run.get("error"):
+        text = str(run["error"])
+    elif run.get("history"):
+        text = str(run["history"])
+    else:
+        problems = _problems(run)
+        text = problems[0] if problems else ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def render_status(runs: list[dict]) -> str:
@@ -517,14 +591,14 @@ def render_status(runs: list[dict]) -> str:
         return ("Chưa có lần chạy nào được ghi lại (thư mục state/runs trống). "
                 "Chạy 'sheets-sync run' để bắt đầu.\n")
     header = ["Thời gian", "Lệnh", "Đơn vị đọc được", "Vi phạm", "Cảnh báo", "Thời lượng",
-              "Kết quả"]
+              "Kết quả (mã thoát)", "Lý do"]
     rows = []
     for r in runs:
         ok, total = _units_ok(r)
         counts = r.get("counts") or {}
         rows.append([_when(r), str(r.get("command") or ""),
                      f"{ok}/{total}" if total else "", str(counts.get("error", "")),
-                     str(counts.get("warning", "")), _duration(r), _result(r)])
+                     str(counts.get("warning", "")), _duration(r), _result(r), _reason(r)])
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
     lines = ["Các lần chạy gần nhất",
              "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),

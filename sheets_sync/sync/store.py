@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
@@ -31,10 +32,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import SheetsSyncError
-from ..core.grid import UnitData
+from ..core.errors import HistoryDamaged, SheetsSyncError
+from ..core.faults import damaged_message, sqlite_error, sqlite_kind
+from ..core.grid import UnitData, parse_unit
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.template import load_template
 from ..core.text import normalize
+from ..core.values import display_raw, is_empty
 
 SCHEMA_VERSION = 2
 DB_NAME = "history.sqlite"
@@ -136,9 +140,6 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
     dropped.
     """
-    from ..core.grid import parse_unit
-    from ..core.template import load_template
-
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
     template = load_template()
@@ -203,15 +204,11 @@ def load_raw(blob: bytes) -> RawWorkbook:
 
 # --- key index: canonical keys and values of every data row -----------------------------------
 
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def _canon(column, parsed: Any, raw: Any) -> Any:
     """A JSON value equal for equal cell contents, whatever their spelling or backend
     (a date typed as text or as a serial number, "tot" and "Tốt", "CB01" and "cb01")."""
     if parsed is None:
-        if _is_empty(raw):
+        if is_empty(raw):
             return column.blank  # "Loại sinh hoạt" blank = Thường kỳ; None elsewhere
         return "?" + normalize(str(raw))  # unreadable: compared as typed
     if isinstance(parsed, str):
@@ -224,12 +221,10 @@ def _canon(column, parsed: Any, raw: Any) -> Any:
 
 
 def _display(tab, col_id: str, i: int) -> str:
-    from ..core.values import display_raw
-
     if tab.values.get(col_id, [None] * len(tab.rows))[i] is not None:
         return tab.display(col_id, i)
     raw = tab.raw.get(col_id, [None] * len(tab.rows))[i]
-    return "" if _is_empty(raw) else display_raw(raw)
+    return "" if is_empty(raw) else display_raw(raw)
 
 
 class IndexedRow:
@@ -470,7 +465,10 @@ class Store:
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / DB_NAME
-        conn = sqlite3.connect(path, timeout=60)
+        try:
+            conn = sqlite3.connect(path, timeout=60)
+        except sqlite3.Error as e:
+            raise _store_error(e, path) from None
         try:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -480,10 +478,7 @@ class Store:
             conn.close()
             if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
                 raise
-            raise SheetsSyncError(
-                f"Kho lịch sử {path} bị hỏng hoặc không phải tệp SQLite ({e}). Đổi tên tệp này "
-                "(giữ lại để kiểm tra) rồi chạy lại: một kho mới sẽ được tạo, các đơn vị được "
-                "đọc lại từ đầu.") from None
+            raise _store_error(e, path) from None
         except BaseException:
             conn.close()
             raise
@@ -556,7 +551,8 @@ class Store:
                         version = target
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite already rolled back after "disk is full"
+                    conn.execute("ROLLBACK")
                 raise
         finally:
             conn.isolation_level = "DEFERRED"  # sqlite3's default: a plain BEGIN
@@ -680,15 +676,27 @@ class Store:
 
     # --- retention ---------------------------------------------------------------------------
 
-    def prune(self, retention_days: int, now: datetime | None = None) -> dict[str, int]:
+    def prune(self, retention_days: int, now: datetime | None = None,
+              since: datetime | None = None) -> dict[str, int]:
         """Delete pulls and run records older than ``retention_days`` days, always keeping each
         unit's last pull (its raw grids are the fallback for stale units and `rollup`). Row keys
         last seen before the cutoff (and not in a unit's last pull) and row versions that ended
-        before it go too; acknowledgements of deleted keys with them."""
+        before it go too; acknowledgements of deleted keys with them.
+
+        The clock is not trusted: with ``since`` (the current run's start), the cutoff counts
+        back from the newest pull stored *before* this run, or from ``now`` when that is
+        earlier. A clock jumped forward (say to 2031 for one run) therefore deletes nothing that
+        the correct clock would have kept — neither in that run nor in the next one, whose
+        ``now`` is correct again while the stored 2031 pulls are newer."""
         if retention_days < 0:
             raise ValueError("retention_days must be >= 0")
-        cutoff = ((now or datetime.now()) - timedelta(days=retention_days)
-                  ).isoformat(timespec="seconds")
+        reference = now or datetime.now()
+        if since is not None:
+            before = self.conn.execute("SELECT max(pulled_at) FROM pulls WHERE pulled_at < ?",
+                                       (since.isoformat(timespec="seconds"),)).fetchone()[0]
+            if before is not None:
+                reference = min(reference, datetime.fromisoformat(before))
+        cutoff = (reference - timedelta(days=retention_days)).isoformat(timespec="seconds")
         last = "SELECT max(id) FROM pulls GROUP BY unit"
         with self.conn:
             pulls = self.conn.execute(
@@ -732,3 +740,105 @@ class Store:
 
 def _pull_info(row) -> PullInfo:
     return PullInfo(row[0], row[1], datetime.fromisoformat(row[2]), date.fromisoformat(row[3]))
+
+
+def _store_error(e: sqlite3.Error, path: Path) -> SheetsSyncError:
+    """The operator's message for an SQLite failure: a full disk or a read-only folder names
+    the folder and what to do; a damaged database is left untouched (``history repair``)."""
+    known = sqlite_error(e, path)
+    if known is not None:
+        return known
+    if _damaged(path):  # e.g. "table ... already exists": the schema pages are garbage
+        return HistoryDamaged(damaged_message(path))
+    return SheetsSyncError(f"Kho lịch sử {path} báo lỗi ({type(e).__name__}: {e}). Tệp được giữ "
+                           "nguyên; hãy chạy 'sheets-sync history repair' nếu lỗi lặp lại.")
+
+
+def _damaged(path: Path) -> bool:
+    """SQLite's own quick check fails (only called after an unexplained error)."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok"
+    except sqlite3.DatabaseError:
+        return True
+    finally:
+        conn.close()
+
+
+class GuardedStore(Store):
+    """The store as the jobs use it: a damaged database never stops a job.
+
+    ``guard`` gives a store whose ``damaged`` is the reason (Vietnamese) when the database is
+    damaged — found when opening or by any later query. From then on nothing is read from or
+    written to it (every method answers "nothing stored"), the file is left untouched, and the
+    job checks and writes from the sheets alone (the history rules are reported unavailable).
+    A full disk or a read-only folder raises ``StateFolderError``."""
+
+    damaged: str | None = None
+
+    @classmethod
+    def guard(cls, state_dir: Path, readonly: bool = False) -> GuardedStore | None:
+        """The store of a state folder (created or upgraded unless ``readonly``; None when
+        ``readonly`` and there is none yet)."""
+        path = Path(state_dir) / DB_NAME
+        try:
+            if readonly:
+                plain = Store.open_readonly(state_dir)
+                if plain is None:
+                    return None
+            else:
+                plain = Store.open(state_dir)
+        except HistoryDamaged as e:
+            store = cls(None, path)  # type: ignore[arg-type]  # no connection: nothing is read
+            store.damaged = str(e)
+            return store
+        return cls(plain.conn, plain.path)
+
+    def __enter__(self) -> GuardedStore:
+        return self
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+_NEUTRAL: dict[str, Any] = {
+    "record_pull": None, "set_own_write_version": None, "last_pull": None,
+    "last_versions": (), "last_pull_info": None, "pulls": [], "known_rows": [],
+    "row_versions": {}, "acks": [], "add_acks": 0, "prune": {}, "record_run": None, "runs": [],
+}
+
+
+def _guarded(name: str) -> Callable[..., Any]:
+    method = getattr(Store, name)
+
+    def call(self: GuardedStore, *args: Any, **kwargs: Any) -> Any:
+        if self.damaged or self.conn is None:
+            return copy_neutral(name)
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if sqlite_kind(e) != "damaged":
+                mapped = _store_error(e, self.path or Path(DB_NAME))
+                if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                    raise
+                raise mapped from None
+            self.damaged = damaged_message(self.path or DB_NAME)
+            logging.getLogger(__name__).warning(f"Kho lịch sử bị hỏng ({e}) khi gọi {name}.")
+            return copy_neutral(name)
+
+    call.__name__ = name
+    call.__doc__ = method.__doc__
+    return call
+
+
+def copy_neutral(name: str) -> Any:
+    value = _NEUTRAL[name]
+    return type(value)() if isinstance(value, (list, dict)) else value
+
+
+for _name in _NEUTRAL:
+    setattr(GuardedStore, _name, _guarded(_name))

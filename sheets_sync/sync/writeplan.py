@@ -1,36 +1,55 @@
 """Write-back planning: the minimal set of flag cells to change, backend-independent.
 
 ``plan_unit`` compares what the tool wants in its own cells (the two tool columns of every data
-tab, the ``Kiểm tra`` and ``Hướng dẫn`` tabs) with what the unit's spreadsheet held when it was
-read, and returns a ``FlagPlan`` holding only the differences. A backend writer
-(``backends.local_write``, the Google writer) applies the plan; before writing a row it checks
-that the row's key values (``CellChange.keys``) still equal those that were checked.
+tab with their row heights, the ``Kiểm tra`` and ``Hướng dẫn`` tabs) with what the unit's
+spreadsheet held when it was read, and returns a ``FlagPlan`` holding only the differences. A
+writer (``sources.local_writer``, the Google writer) applies the plan; before writing a row it
+checks that the row's key values (``CellChange.keys``) still equal those that were checked.
 
 Rules kept here (design.md "Reliability invariants", template.md "Tool-owned tabs"):
 - tool columns are found by header text, never by position; a missing one is appended after
   the last used column of the header row (staff columns never move);
 - values are plain strings (writers store them as data, never as formulas);
+- flag lines are written for people: the rule's short name, what is wrong, what to do; notes
+  (info) are summarised in ``Kiểm tra`` unless ``notes_per_row``;
 - a rerun with the same data and as-of date plans nothing.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..core.findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
+from ..core.findings import (
+    ACCEPTED,
+    ACCEPTED_VI,
+    ERROR,
+    INFO,
+    SEVERITY_ORDER,
+    SEVERITY_VI,
+    WARNING,
+    Finding,
+    count_findings,
+)
 from ..core.flagplan import (
     CellChange,
     FlagPlan,
     ToolColumns,
     clean_text,
     current_text,
+    flag_row_height,
     key_text,
     normalize_grid,
+    row_height,
 )
+from ..core.periods import fmt_period
+from ..core.raw import RawSheet
+from ..core.rules.catalog import rule_fix_vi, rule_name_vi
 from ..core.template import Template
 from ..core.text import fold, normalize
+from ..core.values import is_empty
 from ..outputs.template_xlsx import guide_grid
 
 MONTH_OK, MONTH_ERROR, MONTH_WARNING, MONTH_NONE, MONTH_MISSING = "✔", "✖", "⚠", "–", "✖ Thiếu"
@@ -41,22 +60,18 @@ CHANGED_DATE_PREFIX = "Nội dung thay đổi lần cuối: "
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
-def fmt_period(period: str | None) -> str:
-    """ "2026-10" -> "10/2026", "2026-Q3" -> "Quý 3/2026", "2026" -> "2026"."""
-    if not period:
-        return ""
-    if re.fullmatch(r"\d{4}-\d{2}", period):
-        return f"{period[5:7]}/{period[:4]}"
-    m = re.fullmatch(r"(\d{4})-Q(\d)", period)
-    if m:
-        return f"Quý {m.group(2)}/{m.group(1)}"
-    return period
-
-
 # --- row statuses ---------------------------------------------------------------------------------
 
 def _by_severity(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.sort_key()))
+
+
+_LINE_ORDER = {ERROR: 0, WARNING: 1, ACCEPTED: 2, INFO: 3}
+
+
+def _for_people(findings: list[Finding]) -> list[Finding]:
+    """Errors, warnings, accepted explanations, then notes."""
+    return sorted(findings, key=lambda f: (_LINE_ORDER[f.counts_as], f.sort_key()))
 
 
 def row_status(template: Template, findings: list[Finding], explained: bool = False) -> str:
@@ -75,9 +90,12 @@ def row_status(template: Template, findings: list[Finding], explained: bool = Fa
     return labels["warning"]
 
 
-def row_details(findings: list[Finding]) -> str:
-    """The "Chi tiết kiểm tra" text: errors, then warnings, then info, one per line."""
-    return clean_text("\n".join(f.flag_text for f in _by_severity(findings)))
+def row_details(findings: list[Finding], notes_per_row: bool = False) -> str:
+    """The "Chi tiết kiểm tra" text, one line per finding: errors, warnings, accepted
+    explanations; notes (info) only when ``notes_per_row`` (else they are summarised in
+    ``Kiểm tra``)."""
+    shown = [f for f in findings if notes_per_row or f.severity != INFO]
+    return clean_text("\n".join(f.flag_text for f in _for_people(shown)))
 
 
 # --- locating tool columns ------------------------------------------------------------------------
@@ -93,12 +111,8 @@ def find_header(row: list[Any], header: str) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _is_empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def _column_empty(rows: list[list[Any]], ci: int) -> bool:
-    return all(ci >= len(r) or _is_empty(r[ci]) for r in rows)
+    return all(ci >= len(r) or is_empty(r[ci]) for r in rows)
 
 
 def free_columns(rows: list[list[Any]], header_r: int, count: int,
@@ -176,40 +190,148 @@ def _matrix(template: Template, data, unit_findings: list[Finding], year: int
     return out
 
 
-def check_grid(template: Template, unit_name: str, data, unit_findings: list[Finding],
-               as_of: date, year: int, changed_on: date) -> list[list[str]]:
-    """The content of the ``Kiểm tra`` tab (rows 2 and 3 are the two date lines)."""
-    counts = {ERROR: 0, WARNING: 0, INFO: 0}
-    for f in unit_findings:
-        counts[f.severity] += 1
+SEVERITY_MARKED = {ERROR: "✖ Vi phạm", WARNING: "⚠ Cảnh báo", ACCEPTED: "✔ Đã chấp nhận",
+                   INFO: "ℹ Lưu ý"}
+EXPLANATION_SHORT = {ACCEPTED: "Đã chấp nhận", "pending": "Chờ xem xét"}
+TODO_HEADER = ["Mức độ", "Vị trí (bấm để tới dòng)", "Chi bộ", "Kỳ", "Nội dung",
+               "Cách khắc phục", "Giải trình", "Quy tắc"]
+# Kiểm tra columns A–M: the to-do list uses A–H, the month matrix A–M.
+CHECK_WIDTHS: tuple[float, ...] = (15, 18, 8, 12, 42, 32, 13, 22, 7, 7, 7, 7, 7)
+NOTE_ROWS_SHOWN = 30  # row numbers listed per note rule before "…"
+
+
+@dataclass
+class CheckTab:
+    """The ``Kiểm tra`` tab: values, links, row heights and print titles."""
+
+    grid: list[list[str]]
+    links: dict[tuple[int, int], tuple[str, int]]
+    heights: dict[int, float | None]  # 1-based row -> height (None = default), every row
+    header_rows: int
+    widths: list[float]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _row_list(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:NOTE_ROWS_SHOWN])
+    return shown + (", …" if len(rows) > NOTE_ROWS_SHOWN else "")
+
+
+def _counts_line(findings: list[Finding]) -> str:
+    c = count_findings(findings)
+    pending = sum(1 for f in findings if f.counts_as in (ERROR, WARNING) and f.explained)
+    line = (f"{SEVERITY_VI[ERROR]}: {c[ERROR]} · {SEVERITY_VI[WARNING]}: {c[WARNING]} · "
+            f"{SEVERITY_VI[INFO]}: {c[INFO]} · {ACCEPTED_VI}: {c[ACCEPTED]}")
+    if pending:
+        line += f" (trong số vi phạm, cảnh báo có {pending} đã giải trình, chờ xem xét)"
+    return line
+
+
+def check_tab(template: Template, unit_name: str, data, unit_findings: list[Finding],
+              as_of: date, year: int, changed_on: date,
+              notes_per_row: bool = False) -> CheckTab:
+    """The ``Kiểm tra`` tab: title, the two date lines (rows 2 and 3), the counts, the to-do
+    list (every error, warning and accepted explanation, by tab in row order, each linked to its
+    row), the notes summarised per rule, and the cell × month matrix."""
+    titles: dict[str, str] = {}  # template tab name -> actual sheet title
+    order: dict[str, int] = {}
+    for n, tab in enumerate(template.tabs):
+        order[tab.name] = n
+    for tab in data.tabs.values():
+        titles[tab.tab.name] = tab.title or tab.tab.name
+
+    def tab_key(f: Finding) -> tuple:
+        return (order.get(f.tab or "", len(order)), f.tab or "",
+                f.row if f.row is not None else 10**9, _LINE_ORDER[f.counts_as], f.sort_key())
+
     grid: list[list[str]] = [
         [f"KẾT QUẢ KIỂM TRA — {unit_name}"],
         [f"{CHECK_DATE_PREFIX}{as_of:%d/%m/%Y}"],
         [f"{CHANGED_DATE_PREFIX}{changed_on:%d/%m/%Y}"],
-        [],
-        ["Số vấn đề theo mức độ"],
-        *[[SEVERITY_VI[s], str(counts[s])] for s in (ERROR, WARNING, INFO)],
-        [],
-        [f"Tình hình sinh hoạt chi bộ năm {year}"],
-        ["Mã chi bộ", *[f"T{m}" for m in range(1, 13)]],
+        [_counts_line(unit_findings)],
+        list(TODO_HEADER),
     ]
+    header_rows = len(grid)
+    links: dict[tuple[int, int], tuple[str, int]] = {}
+    todo = sorted((f for f in unit_findings if f.severity != INFO), key=tab_key)
+    for f in todo:
+        where = f.tab or ""
+        if f.row is not None:
+            where = f"{where}, dòng {f.row}" if where else f"dòng {f.row}"
+        title = titles.get(f.tab or "")
+        if title is not None:
+            links[(len(grid), 1)] = (title, f.row if f.row is not None else 1)
+        state = f.counts_as
+        explanation = (EXPLANATION_SHORT[ACCEPTED] if state == ACCEPTED
+                       else EXPLANATION_SHORT["pending"] if f.explained else "")
+        fix = "" if state == ACCEPTED else _capital(rule_fix_vi(f.rule, f.severity))
+        grid.append([SEVERITY_MARKED[state], where, f.cell or "", fmt_period(f.period),
+                     f"{rule_name_vi(f.rule)}: {f.message}", fix, explanation, f.rule])
+    if not todo:
+        grid.append(["✔ Không có", "", "", "", "Không có vi phạm hay cảnh báo nào."])
+
+    grid.append([])
+    grid.append(["LƯU Ý (không phải vi phạm; " + ("ghi cả vào từng dòng)" if notes_per_row
+                                                   else "không ghi vào từng dòng)")])
+    notes: dict[str, list[Finding]] = {}
+    for f in sorted((f for f in unit_findings if f.severity == INFO), key=tab_key):
+        notes.setdefault(f.rule, []).append(f)
+    for rule, found in notes.items():
+        by_tab: dict[str, list[int]] = {}
+        loose = 0
+        for f in found:
+            if f.row is None:
+                loose += 1
+            else:
+                by_tab.setdefault(f.tab or "", []).append(f.row)
+        parts = [f"{tab} dòng {_row_list(rows)}" if tab else f"dòng {_row_list(rows)}"
+                 for tab, rows in by_tab.items()]
+        if loose:
+            parts.append(f"{loose} lần không gắn với dòng")
+        tabs = list(dict.fromkeys(f.tab for f in found if f.tab))
+        link_title = titles.get(tabs[0]) if len(tabs) == 1 else None
+        first_row = min((f.row for f in found if f.row is not None), default=1)
+        if link_title is not None:
+            links[(len(grid), 1)] = (link_title, first_row)
+        grid.append([SEVERITY_MARKED[INFO], ", ".join(tabs), "", "",
+                     f"{rule_name_vi(rule)}: {len(found)} lần — " + "; ".join(parts),
+                     _capital(rule_fix_vi(rule)), "", rule])
+    if not notes:
+        grid.append(["", "", "", "", "Không có."])
+
+    grid.append([])
+    grid.append([f"TÌNH HÌNH SINH HOẠT CHI BỘ NĂM {year}"])
+    grid.append(["Mã chi bộ", *[f"T{m}" for m in range(1, 13)]])
     matrix = _matrix(template, data, unit_findings, year)
     grid.extend(matrix if matrix else [["Chưa có danh sách chi bộ (tab Chi bộ)."]])
-    grid.append([f"Ký hiệu: {MONTH_OK} = đã sinh hoạt thường kỳ, không có vấn đề; "
-                 f"{MONTH_ERROR} = có vi phạm; {MONTH_WARNING} = có cảnh báo; "
-                 f"{MONTH_MISSING} = chưa có buổi sinh hoạt thường kỳ (đã quá hạn); "
-                 f"{MONTH_NONE} = chưa đến hạn, chưa có số liệu hoặc chi bộ không hoạt động."])
-    grid.append([])
-    grid.append(["Các vấn đề không gắn với một dòng cụ thể"])
-    loose = _by_severity([f for f in unit_findings if f.row is None])
-    if loose:
-        grid.append(["Mức độ", "Quy tắc", "Kỳ", "Chi bộ", "Tab", "Nội dung"])
-        for f in loose:
-            grid.append([SEVERITY_VI[f.severity], f.rule, fmt_period(f.period), f.cell or "",
-                         f.tab or "", clean_text(f.message)])
-    else:
-        grid.append(["Không có."])
-    return [[clean_text(v) for v in row] for row in grid]
+    grid += [["Ký hiệu:"],
+             [(f"{MONTH_OK} = đã sinh hoạt thường kỳ, không có vấn đề (hoặc giải trình đã "
+               "được chấp nhận)")],
+             [f"{MONTH_ERROR} = có vi phạm; {MONTH_WARNING} = có cảnh báo"],
+             [f"{MONTH_MISSING} = chưa có buổi sinh hoạt thường kỳ (đã quá hạn)"],
+             [f"{MONTH_NONE} = chưa đến hạn, chưa có số liệu hoặc chi bộ không hoạt động"]]
+    grid = [[clean_text(v) for v in row] for row in grid]
+
+    widths = list(CHECK_WIDTHS)
+    heights: dict[int, float | None] = {}
+    for r, row in enumerate(grid):
+        # Only rows with more than one filled cell wrap: a lone text in column A (titles,
+        # legend) runs over the empty cells to its right.
+        multi = sum(1 for v in row if v) > 1
+        heights[r + 1] = (row_height((v, widths[c]) for c, v in enumerate(row)
+                                     if v and c < len(widths)) if multi else None)
+    return CheckTab(grid, links, heights, header_rows, widths)
+
+
+def check_grid(template: Template, unit_name: str, data, unit_findings: list[Finding],
+               as_of: date, year: int, changed_on: date,
+               notes_per_row: bool = False) -> list[list[str]]:
+    """The content of the ``Kiểm tra`` tab (rows 2 and 3 are the two date lines)."""
+    return check_tab(template, unit_name, data, unit_findings, as_of, year, changed_on,
+                     notes_per_row).grid
 
 
 def _shown_changed_date(current: list[list[str]]) -> date | None:
@@ -242,11 +364,12 @@ def _find_sheet(raw, title: str):
 
 
 def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
-              year: int) -> FlagPlan:
-    """The flag cells and tool tabs of one unit that differ from what was read.
+              year: int, notes_per_row: bool = False) -> FlagPlan:
+    """The flag cells, row heights and tool tabs of one unit that differ from what was read.
 
     ``read`` is a ``checker.UnitRead`` with data and raw; ``findings`` may hold other units'
-    findings too (only this unit's are used)."""
+    findings too (only this unit's are used). ``notes_per_row``: also write info findings in
+    the rows (config ``[writeback] notes_per_row``); they are always summarised in Kiểm tra."""
     data, raw = read.data, read.raw
     if data is None or raw is None:
         raise ValueError(f"Đơn vị {read.config.code} chưa đọc được nên không thể lập kế hoạch ghi.")
@@ -284,9 +407,13 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
                 details_col = next(free)
                 added.append((details_col, template.details_header))
             plan.new_columns[title] = added
-        assert status_col is not None and details_col is not None
+        assert status_col is not None and details_col is not None  # found or appended above
         plan.tool_columns[title] = ToolColumns(title, tab.header_row, status_col, details_col)
 
+        # Row heights: what the sheet had is the height our last write gave the tool cells
+        # read now, unless the backend reports the actual heights (``RawSheet.row_heights``).
+        had_heights: dict[int, float] | None = getattr(sheet, "row_heights", None)
+        heights: dict[int, float | None] = {}
         key_cols = [tab.col_index[c] for c in tab.tab.key_columns() if c in tab.col_index]
         if not key_cols:  # no key column: the whole row must be unchanged
             key_cols = sorted(tab.col_index.values())
@@ -301,7 +428,18 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
             else:
                 found = by_row.get((tab.tab.name, sheet_row), [])
                 want_status = row_status(template, found, tab.explained(i))
-                want_details = row_details(found)
+                want_details = row_details(found, notes_per_row)
+            cur_status = line[status_col] if status_col < len(line) else None
+            cur_details = line[details_col] if details_col < len(line) else None
+            want_h = flag_row_height(want_status, want_details)
+            if had_heights is not None:
+                had_h = had_heights.get(sheet_row)
+            else:
+                had_h = flag_row_height(cur_status if isinstance(cur_status, str) else "",
+                                        cur_details if isinstance(cur_details, str) else "")
+            if (want_h is None) != (had_h is None) or (
+                    want_h is not None and had_h is not None and abs(want_h - had_h) > 0.5):
+                heights[sheet_row] = want_h
             keys = None
             for col, want in ((status_col, want_status), (details_col, want_details)):
                 current = line[col] if col < len(line) else None
@@ -312,6 +450,8 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
                                  for kc in key_cols)
                 plan.changes.append(CellChange(title, sheet_row, col, want, keys,
                                                key_text(current)))
+        if heights:
+            plan.row_heights[title] = heights
 
     # Kiểm tra: rewritten only when its content differs.
     current_sheet = _find_sheet(raw, template.check_tab)
@@ -319,11 +459,17 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
     if current_sheet is not None:
         plan.check_sheet, plan.check_exists = current_sheet.title, True
     shown = _shown_changed_date(current)
-    grid = check_grid(template, read.config.name, data, mine, as_of, year, shown or as_of)
-    if shown is None or _body(normalize_grid(grid)) != _body(current):
-        grid = check_grid(template, read.config.name, data, mine, as_of, year, as_of)
-    if normalize_grid(grid) != current:
-        plan.check_grid = grid
+    tab_ = check_tab(template, read.config.name, data, mine, as_of, year, shown or as_of,
+                     notes_per_row)
+    if shown is None or _body(normalize_grid(tab_.grid)) != _body(current):
+        tab_ = check_tab(template, read.config.name, data, mine, as_of, year, as_of,
+                         notes_per_row)
+    plan.check_header_rows = tab_.header_rows
+    plan.check_widths = tab_.widths
+    if normalize_grid(tab_.grid) != current:
+        plan.check_grid = tab_.grid
+        plan.check_links = tab_.links
+        plan.row_heights[plan.check_sheet] = tab_.heights
 
     # Hướng dẫn: the template's guide.
     guide = [[clean_text(c) for c in row] for row in guide_grid(template, read.config.name)]
@@ -338,8 +484,6 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
 def apply_to_raw(raw, plan: FlagPlan) -> None:
     """Update the raw grids in memory as if ``plan`` had been written (the stored pull then
     matches the spreadsheet our own write produced, so an unchanged unit plans nothing)."""
-    from ..core.raw import RawSheet
-
     def put(rows: list[list[Any]], r: int, c: int, value: Any) -> None:
         while len(rows) <= r:
             rows.append([])
@@ -354,6 +498,15 @@ def apply_to_raw(raw, plan: FlagPlan) -> None:
             put(sheet.rows, plan.tool_columns[title].header_row - 1, col, header)
     for c in plan.changes:
         put(raw.sheet(c.sheet).rows, c.row - 1, c.col, c.value)
+    for title, heights in plan.row_heights.items():
+        sheet = raw.sheet(title)
+        had = getattr(sheet, "row_heights", None) if sheet is not None else None
+        if isinstance(had, dict):  # a backend that reports heights: keep them in step
+            for r, h in heights.items():
+                if h is None:
+                    had.pop(r, None)
+                else:
+                    had[r] = h
     for title, grid in ((plan.check_sheet, plan.check_grid), (plan.guide_sheet, plan.guide_grid)):
         if grid is None:
             continue

@@ -1,4 +1,5 @@
-"""Every rule as data: ID, severity, source, tab, parameters, Vietnamese description.
+"""Every rule as data: ID, severity, source, tab, parameters, Vietnamese description, and the
+short Vietnamese name and fix that staff read in the flag cells.
 
 The check functions live in one module per family; this table is what `sheets-sync rules`
 prints and what the README's rule table is generated from.
@@ -19,11 +20,99 @@ class Rule:
     tab: str | None  # template tab name the findings are about
     params: tuple[str, ...]
     description: str
+    name_vi: str = ""  # short name starting a staff-facing line ("Thiếu họp chi ủy")
+    fix_vi: str = ""  # what to do, lower-case, after "→ " ("nhập ngày họp chi ủy chuẩn bị")
+
+
+# Rule ID -> (short Vietnamese name, what to do). Every rule must have an entry (checked at
+# import time by ``_r``). Staff read "<name>: <what is wrong with the row> → <what to do>".
+TEXTS: dict[str, tuple[str, str]] = {
+    "TPL-TAB-MISSING": ("Thiếu tab", "thêm tab theo mẫu (xem tab Hướng dẫn) hoặc sửa lại tên tab"),
+    "TPL-COLUMN-MISSING": ("Thiếu cột",
+                           "thêm cột theo mẫu hoặc sửa tiêu đề cột cho đúng (xem tab Hướng dẫn)"),
+    "TPL-COLUMN-DUPLICATE": ("Trùng cột", "xóa hoặc đổi tên một trong hai cột trùng tên"),
+    "DATA-REQUIRED": ("Thiếu số liệu", "nhập ô còn trống"),
+    "DATA-INVALID": ("Giá trị không đọc được",
+                     "sửa lại giá trị theo đúng kiểu của cột (xem tab Hướng dẫn)"),
+    "DATA-FUTURE-DATE": ("Ngày chưa tới", "kiểm tra lại ngày đã nhập"),
+    "DATA-UNKNOWN-CELL": ("Mã chi bộ không có trong danh sách",
+                          "sửa mã chi bộ, hoặc thêm chi bộ vào tab Chi bộ"),
+    "DATA-DUPLICATE-CELL": ("Trùng mã chi bộ", "mỗi chi bộ chỉ một dòng: sửa hoặc xóa dòng trùng"),
+    "DATA-ATTENDANCE-SUM": ("Số dự không khớp",
+                            "kiểm tra lại số phải dự, số có mặt và số vắng"),
+    "CELL-ASSIGNEE": ("Chưa phân công phụ trách", "nhập tên đảng ủy viên phụ trách chi bộ"),
+    "CELL-SIZE": ("Chi bộ ít đảng viên chính thức", "báo Đảng ủy xem xét kiện toàn chi bộ"),
+    "CELL-SECRETARY-DUAL": ("Bí thư chưa kiêm nhiệm",
+                            ("xem xét bố trí bí thư kiêm trưởng thôn, tổ trưởng hoặc thủ trưởng "
+                             "(thực hiện từng bước)")),
+    "MEET-MISSING": ("Thiếu sinh hoạt thường kỳ",
+                     ("nhập buổi sinh hoạt của tháng vào tab Sinh hoạt; nếu chưa sinh hoạt thì "
+                      "báo cáo lý do với Đảng ủy")),
+    "MEET-DUPLICATE": ("Trùng buổi sinh hoạt",
+                       "xóa dòng nhập trùng, hoặc sửa loại sinh hoạt / kỳ tháng cho đúng"),
+    "MEET-WINDOW": ("Sinh hoạt ngoài ngày quy định",
+                    ("sửa ngày nếu nhập sai; nếu đúng thì ghi lý do vào cột \"Lý do ngoài ngày "
+                     "quy định\"")),
+    "MEET-PREFERRED-DAY": ("Không vào ngày sinh hoạt ưu tiên",
+                           "nên sinh hoạt vào ngày ưu tiên (chỉ lưu ý, không phải vi phạm)"),
+    "MEET-DURATION": ("Chưa đủ thời lượng",
+                      ("sinh hoạt đủ thời gian; nếu nhập sai thì sửa thời lượng hoặc giờ bắt đầu, "
+                       "kết thúc")),
+    "MEET-ATTENDANCE": ("Tỷ lệ dự thấp",
+                        "kiểm tra lại số phải dự và số có mặt; đôn đốc đảng viên dự sinh hoạt"),
+    "MEET-UNEXCUSED": ("Vắng không lý do",
+                       "chi bộ nhắc nhở, kiểm điểm đảng viên vắng không lý do"),
+    "MEET-PREMEETING": ("Thiếu họp chi ủy", "nhập ngày họp chi ủy chuẩn bị"),
+    "MEET-MINUTES": ("Biên bản chưa đầy đủ",
+                     "ghi biên bản đầy đủ rồi sửa cột \"Biên bản ghi đầy đủ\""),
+    "MEET-CONTENT": ("Nội dung chưa gắn nghị quyết",
+                     "gắn nội dung sinh hoạt với Nghị quyết TW4 hoặc học tập, làm theo Bác"),
+    "MEET-CRITICISM": ("Chưa tự phê bình và phê bình",
+                       "tiến hành tự phê bình và phê bình, ghi vào biên bản"),
+    "MEET-DOCS-APP": ("Đăng tài liệu muộn",
+                      "đăng tài liệu lên Sổ tay đảng viên trước buổi sinh hoạt ít nhất 1 ngày"),
+    "MEET-RATING-MISSING": ("Chưa xếp loại",
+                            "nhập xếp loại buổi sinh hoạt (Tốt, Khá, Trung bình, Kém)"),
+    "MEET-RATING-INFLATED": ("Xếp loại chưa sát",
+                             "xem lại xếp loại cho sát với kết quả buổi sinh hoạt"),
+    "THEME-QUARTERLY": ("Thiếu sinh hoạt chuyên đề",
+                        "tổ chức sinh hoạt chuyên đề trong quý và nhập vào tab Sinh hoạt"),
+    "BRIEF-DEADLINE": ("Triển khai muộn",
+                       ("triển khai nhiệm vụ tháng sau cho bí thư chi bộ trước ngày 30 và nhập "
+                        "vào tab Triển khai")),
+    "SUP-MONTHLY": ("Cấp ủy cấp trên chưa dự sinh hoạt",
+                    ("đồng chí được phân công dự sinh hoạt ít nhất một chi bộ mỗi tháng; nhập "
+                     "vào tab Dự sinh hoạt")),
+    "SUP-RECORD": ("Thiếu ghi sổ, xác nhận",
+                   "ghi Sổ dự sinh hoạt và lấy xác nhận của chi ủy và đảng ủy"),
+    "SUP-NO-MEETING": ("Ngày dự không có buổi sinh hoạt",
+                       "kiểm tra lại ngày dự, hoặc nhập buổi sinh hoạt của chi bộ ngày đó"),
+    "MEMBER-EXCUSED-STREAK": ("Vắng có lý do nhiều kỳ liên tiếp",
+                              "chi bộ gặp gỡ, nhắc nhở đảng viên"),
+    "MEMBER-ABANDON": ("Vắng không lý do nhiều tháng",
+                       "chi bộ xem xét, đề nghị xóa tên theo Điều lệ Đảng"),
+    "ANNUAL-RATING": ("Tự xếp loại năm cao",
+                      "xem lại tự xếp loại năm cho sát với xếp loại các tháng"),
+    "HOUSE-NEED": ("Nhà văn hóa chưa đáp ứng",
+                   "đề xuất xây mới hoặc nâng cấp trong kế hoạch ngân sách"),
+    "DATA-DELETED": ("Dòng bị xóa",
+                     "khôi phục dòng nếu xóa nhầm; nếu xóa đúng thì báo người vận hành xác nhận"),
+    "DATA-CHANGED-CLOSED": ("Sửa số liệu tháng đã khóa sổ",
+                            "báo lý do sửa cho người vận hành để xác nhận"),
+}
+
+
+# Two-level rules whose lower level needs another fix (MEET-WINDOW is a warning when a reason
+# was written: nothing left to type, a person reviews it).
+FIX_BY_SEVERITY: dict[tuple[str, str], str] = {
+    ("MEET-WINDOW", WARNING): "không cần sửa nếu ngày đúng; nếu nhập sai thì sửa ngày",
+}
 
 
 def _r(id: str, severity: str, source: str, family: str, tab: str | None,
        params: tuple[str, ...], description: str) -> Rule:
-    return Rule(id, severity, source, family, tab, tuple(params), description)
+    name_vi, fix_vi = TEXTS[id]
+    return Rule(id, severity, source, family, tab, tuple(params), description, name_vi, fix_vi)
 
 
 RULES: tuple[Rule, ...] = (
@@ -127,3 +216,17 @@ RULES: tuple[Rule, ...] = (
 )
 
 BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+def rule_name_vi(rule_id: str) -> str:
+    """The rule's short Vietnamese name ("Thiếu họp chi ủy"); the ID itself when unknown."""
+    rule = BY_ID.get(rule_id)
+    return rule.name_vi if rule is not None and rule.name_vi else rule_id
+
+
+def rule_fix_vi(rule_id: str, severity: str | None = None) -> str:
+    """What to do about a finding of this rule (lower-case); "" when unknown."""
+    if severity is not None and (rule_id, severity) in FIX_BY_SEVERITY:
+        return FIX_BY_SEVERITY[(rule_id, severity)]
+    rule = BY_ID.get(rule_id)
+    return rule.fix_vi if rule is not None else ""

@@ -34,8 +34,8 @@ def _severity(s: str) -> str:
 
 
 def as_json(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"id": r.id, "source": r.source, "severity": r.severity, "tab": r.tab,
-             "description": r.description,
+    return [{"id": r.id, "name_vi": r.name_vi, "fix_vi": r.fix_vi, "source": r.source,
+             "severity": r.severity, "tab": r.tab, "description": r.description,
              "params": {p: _value(params[p]) for p in r.params}} for r in RULES]
 
 
@@ -50,8 +50,9 @@ def as_markdown(params: Mapping[str, Any]) -> str:
 def as_table(params: Mapping[str, Any]) -> str:
     out = []
     for r in RULES:
-        out.append(f"{r.id}  [{_severity(r.severity)}]  ({r.source})")
+        out.append(f"{r.name_vi} — {r.id}  [{_severity(r.severity)}]  ({r.source})")
         out.append(f"    {r.description}")
+        out.append(f"    Cách khắc phục: {r.fix_vi}.")
         for p in r.params:
             out.append(f"    {p} = {_show(params[p])}")
     return "\n".join(out) + "\n"

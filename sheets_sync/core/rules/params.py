@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConfigError
+from ..typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULTS = MappingProxyType({
     # Regular meeting window (CT §5)
@@ -54,8 +55,19 @@ DEFAULTS = MappingProxyType({
 OPTIONAL = frozenset({"preferred_day", "small_cell_members", "min_minutes_small_cell"})
 
 
-_TYPE_VI = {int: "số nguyên", float: "số", bool: "true/false", dict: "bảng",
-            date: "ngày dạng YYYY-MM-DD"}
+# Allowed ranges (inclusive) of the numeric parameters: a value outside is a typo.
+RANGES: dict[str, tuple[float, float]] = {
+    "window_start_day": (1, 31), "window_end_day": (1, 31), "preferred_day": (1, 31),
+    "report_grace_days": (0, 366), "thematic_per_quarter": (0, 12),
+    "brief_deadline_day": (1, 31), "min_minutes_regular": (0, 1440),
+    "min_minutes_combined": (0, 1440), "small_cell_members": (0, 10_000),
+    "min_minutes_small_cell": (0, 1440), "duration_tolerance_minutes": (0, 1440),
+    "min_attendance_rate": (0.0, 1.0), "premeeting_max_days": (0, 366),
+    "docs_app_lead_days": (0, 366), "min_official_members": (0, 10_000),
+    "max_consecutive_excused": (0, 120), "abandon_months": (0, 120),
+    "annual_min_tot": (0, 12), "annual_max_kem": (0, 12),
+}
+SCORE_RANGE = (0, 100)  # rating_thresholds: a meeting's score
 
 
 def _check(name: str, value: Any, where: str) -> object:
@@ -71,11 +83,19 @@ def _check(name: str, value: Any, where: str) -> object:
         expected = dict
     else:
         expected = type(default)
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value, ok = float(value), True
-    if not ok:
-        raise ConfigError(f"{where}: '{name}' phải là {_TYPE_VI[expected]}, không phải {value!r}.")
+    lo, hi = RANGES.get(name, (None, None))
+    wrong = check_value(value, Typed(expected, lo, hi))
+    if wrong is None and expected is date and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        wrong = f"phải là một ngày từ năm {FIRST_YEAR} đến {LAST_YEAR}."
+    if wrong is None and expected is dict:
+        for label, score in value.items():
+            bad = check_value(score, Typed(float, *SCORE_RANGE))
+            if bad:
+                raise ConfigError(f"{where}: '{name}.{label}' (điểm tối thiểu) {bad}")
+    if wrong:
+        raise ConfigError(f"{where}: '{name}' {wrong}")
+    if expected is float:
+        value = float(value)
     if expected is dict:
         return MappingProxyType(dict(value))
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -13,10 +14,12 @@ import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
+from ...core.atomic import replace_durably, write_text_atomic
 from ...core.config import Config
 from ...core.errors import SheetsSyncError
 from ...core.findings import Finding, Report
 from ...core.rules.base import UnitContext, make_context
+from ...core.template import load_template
 from ...core.text import normalize, slug
 from . import extract, sheets, summary, violations
 from .indicators import UnitIndicators, total, unit_indicators
@@ -42,16 +45,7 @@ def csv_path(path: Path) -> Path:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, tmp=path.with_name(f".{path.name}.{os.getpid()}.tmp"))
 
 
 def write_latest(config: Config, path: Path, as_of: date) -> Path:
@@ -176,7 +170,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     try:
         wb.close()
         violations.write_csv(csv_file, all_findings, vctx)
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     except (OSError, FileCreateError) as e:
         raise SheetsSyncError(
             f"Không ghi được bảng tổng hợp {path} ({_reason(e)}). Nếu tệp đang mở (ví dụ "
@@ -189,15 +183,37 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
 
 def _remove_stale_temps(path: Path, csv_file: Path) -> None:
     """Temporary files of an earlier build that was killed before its renames (half-written
-    workbooks nobody should open); the run lock keeps other builds out."""
-    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.\d+\.tmp\.xlsx"
-                       rf"|{re.escape(csv_file.name)}\.\d+\.tmp)")
+    workbooks nobody should open). Only files whose process has ended are removed (and, where
+    that cannot be told, files older than a day): another process's build is never touched."""
+    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.(\d+)\.tmp\.xlsx"
+                       rf"|{re.escape(csv_file.name)}\.(\d+)\.tmp)")
     try:
         for p in path.parent.iterdir():
-            if stale.fullmatch(p.name):
+            m = stale.fullmatch(p.name)
+            if m and _abandoned(p, int(m[1] or m[2])):
                 p.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def _abandoned(temp: Path, pid: int) -> bool:
+    """True when the process that wrote ``temp`` is gone (POSIX: signal 0; elsewhere, or when
+    the pid may have been reused, the file must also be a day old)."""
+    if pid == os.getpid():
+        return False
+    try:
+        old = time.time() - temp.stat().st_mtime > 86400
+    except OSError:
+        return False
+    if os.name != "posix":
+        return old  # os.kill(pid, 0) would end the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
 
 
 def _reason(e: BaseException) -> str:
@@ -260,7 +276,6 @@ def _write_workbook(wb, config: Config, report: Report, units: list[_Unit],
     sheets.write_halls(ws["Nhà văn hóa"], Writer(ws["Nhà văn hóa"], st),
                        extract.sort_halls(halls, order), blocks, year, as_of)
 
-    from ...core.template import load_template
     template_path = run_info.get("template") or str(load_template().path)
     sheets.write_log(
         ws["Nhật ký"], Writer(ws["Nhật ký"], st), as_of=as_of, year=year, run_info=run_info,

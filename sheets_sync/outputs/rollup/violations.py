@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+from ...core.atomic import atomic_path
 from ...core.findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
 from .layout import INT, Writer, clip, fmt_period, page_setup, row_height
 
@@ -220,20 +221,15 @@ def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
     written to a temporary file and renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(CSV_HEADERS)
-            for f in findings:
-                fields = list(_fields(f, ctx))
-                unit_links = ctx.links.get(f.unit)
-                fields.append(location(f, ctx.titles.get(f.unit, {})))
-                fields.append(unit_links.url(f) if unit_links is not None else "")
-                out.writerow([_csv_safe(v) if v is not None else "" for v in fields])
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(CSV_HEADERS)
+        for f in findings:
+            fields = list(_fields(f, ctx))
+            unit_links = ctx.links.get(f.unit)
+            fields.append(location(f, ctx.titles.get(f.unit, {})))
+            fields.append(unit_links.url(f) if unit_links is not None else "")
+            out.writerow([_csv_safe(v) if v is not None else "" for v in fields])
 
 
 def read_csv(path: Path) -> list[list[str]]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import calendar
 import random
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
 from sheets_sync.core.rules.annual import POOR, RANK, derive_level
 from sheets_sync.core.rules.base import is_due, meeting_deadline
 from sheets_sync.core.rules.params import DEFAULTS
 from sheets_sync.core.template import Template
+from sheets_sync.core.text import strip_diacritics as strip_marks  # one home: core.text
 
 PARENT_NAME = "Đảng bộ huyện Lý Nhân"
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -319,11 +321,6 @@ class Unit:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def strip_marks(text: str) -> str:
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-
 
 def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)

@@ -1,0 +1,193 @@
+"""Faults of the machine the job runs on, described for the operator (Vietnamese).
+
+``describe(error)``: one line naming what failed and what to do, and the exit code, for any
+exception — disk full, read-only or missing folders, a damaged history database, memory.
+``usable_folder(path, what)``: make sure a folder the job writes into exists, is a folder and
+takes a new file (a real write probe: permission bits say nothing when the job runs as root or
+the file system is mounted read-only); raises ``StateFolderError`` otherwise. Nothing is ever
+renamed or deleted here.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+from pathlib import Path
+
+from .errors import (
+    EXIT_UNITS_FAILED,
+    EXIT_USAGE,
+    HistoryDamaged,
+    SheetsSyncError,
+    StateFolderError,
+)
+
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+_NOT_A_FOLDER = {errno.ENOTDIR, errno.EEXIST}
+NOTHING_TOUCHED = "Không có tệp nào bị đổi tên hay xóa."
+
+
+def _where(path: str | os.PathLike[str] | None, what: str) -> str:
+    return f"{what} {path}" if path else what
+
+
+def full_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái") -> str:
+    folder = Path(path).parent if path and Path(path).suffix and not Path(path).is_dir() \
+        else path
+    return (f"Ổ đĩa chứa {_where(folder, what)} đã đầy (hết chỗ trống) nên không ghi được. "
+            "Hãy giải phóng dung lượng trên ổ đĩa đó (xóa tệp không cần, dọn thùng rác) hoặc "
+            f"đổi [state] dir / [output] dir sang ổ khác, rồi chạy lại. {NOTHING_TOUCHED}")
+
+
+def read_only_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái") -> str:
+    return (f"Không ghi được vào {_where(path, what)}: thư mục chỉ đọc hoặc tài khoản chạy "
+            "sheets-sync không có quyền ghi. Hãy cấp quyền ghi cho thư mục đó (hoặc bỏ thuộc "
+            f"tính chỉ đọc) hoặc đổi [state] dir / [output] dir trong tệp cấu hình. "
+            f"{NOTHING_TOUCHED}")
+
+
+def not_a_folder_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái"
+                         ) -> str:
+    return (f"{_where(path, what).capitalize()} là một tệp (hoặc nằm dưới một tệp), không phải "
+            "thư mục. Hãy sửa [state] dir / [output] dir trong tệp cấu hình thành một thư mục. "
+            f"{NOTHING_TOUCHED}")
+
+
+def os_error(e: OSError, what: str = "thư mục trạng thái") -> StateFolderError | None:
+    """The operator's message for a file-system error, None when it is none of these. The
+    folder named is the one holding the file that could not be written."""
+    path = e.filename
+    if path and not Path(path).is_dir() and e.errno not in _NOT_A_FOLDER:
+        path = str(Path(path).parent)
+    if e.errno in _FULL:
+        return StateFolderError(full_message(path, what), EXIT_UNITS_FAILED)
+    if e.errno in _READ_ONLY or isinstance(e, PermissionError):
+        return StateFolderError(read_only_message(path, what), EXIT_USAGE)
+    if e.errno in _NOT_A_FOLDER or isinstance(e, NotADirectoryError):
+        return StateFolderError(not_a_folder_message(path, what), EXIT_USAGE)
+    return None
+
+
+def sqlite_kind(e: sqlite3.Error) -> str:
+    """"full", "read-only", "damaged", "locked" or "" for an sqlite3 error."""
+    text = str(e).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return "full"
+    if "readonly" in text or "read-only" in text or "unable to open database" in text:
+        return "read-only"
+    if "locked" in text or "busy" in text:
+        return "locked"
+    if ("malformed" in text or "not a database" in text or "encrypted" in text
+            or "disk image" in text or "corrupt" in text or "could not decode" in text):
+        return "damaged"
+    if "disk i/o error" in text:
+        return "io"
+    return ""
+
+
+def damaged_message(path: str | os.PathLike[str]) -> str:
+    return (f"Kho lịch sử {path} bị hỏng. Tệp được giữ nguyên, không bị đổi tên hay xóa; lần "
+            "chạy vẫn đọc, kiểm tra và ghi kết quả từ bảng tính, chỉ các quy tắc lịch sử "
+            "(DATA-DELETED, DATA-CHANGED-CLOSED) tạm không kiểm tra được và lần đọc không được "
+            "lưu. Hãy chạy 'sheets-sync history repair' để khôi phục kho.")
+
+
+def sqlite_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> SheetsSyncError | None:
+    kind = sqlite_kind(e)
+    if kind == "full":
+        return StateFolderError(full_message(path, "kho lịch sử"), EXIT_UNITS_FAILED)
+    if kind == "read-only":
+        return StateFolderError(read_only_message(Path(path).parent), EXIT_USAGE)
+    if kind == "damaged":
+        return HistoryDamaged(damaged_message(path))
+    if kind == "io" and _nearly_full(Path(path).parent):
+        return StateFolderError(full_message(path, "kho lịch sử"), EXIT_UNITS_FAILED)
+    if kind == "io":
+        return StateFolderError(
+            f"Lỗi đọc/ghi đĩa với kho lịch sử {path} (ổ đĩa lỗi, đầy, hoặc bị rút ra). Hãy "
+            f"kiểm tra ổ đĩa rồi chạy lại. {NOTHING_TOUCHED}", EXIT_UNITS_FAILED)
+    return None
+
+
+def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
+    """Less than ``margin`` bytes free where ``folder`` lives (SQLite reports a full disk as a
+    plain I/O error when its shared-memory file cannot grow)."""
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
+
+
+def describe(e: BaseException, what: str = "thư mục") -> tuple[str, int]:
+    """One line for the operator, and the exit code (0/1/2/75), for any failure."""
+    if isinstance(e, SheetsSyncError):
+        return str(e), e.exit_code
+    if isinstance(e, OSError):
+        known = os_error(e, what)
+        if known is not None:
+            return str(known), known.exit_code
+        where = f" với {e.filename}" if e.filename else ""
+        return ((f"Lỗi hệ thống{where}: {e.strerror or type(e).__name__}. Hãy kiểm tra tệp/thư "
+                "mục đó rồi chạy lại."), EXIT_UNITS_FAILED)
+    if isinstance(e, sqlite3.Error):
+        mapped = sqlite_error(e, "history.sqlite")
+        if mapped is not None:
+            return str(mapped), mapped.exit_code
+        return (f"Kho lịch sử báo lỗi ({type(e).__name__}).", EXIT_UNITS_FAILED)
+    if isinstance(e, MemoryError):
+        return (("Không đủ bộ nhớ để chạy xong. Hãy đóng bớt chương trình khác hoặc chạy với "
+                "--unit từng đơn vị."), EXIT_UNITS_FAILED)
+    return (f"Lỗi ngoài dự kiến ({type(e).__name__}).", EXIT_UNITS_FAILED)
+
+
+def usable_folder(path: str | os.PathLike[str], what: str = "thư mục trạng thái") -> Path:
+    """``path`` as a folder the job can write into (created when missing)."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise StateFolderError(not_a_folder_message(folder, what), EXIT_USAGE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".sheets-sync-probe-", dir=folder)
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
+            os.unlink(probe)  # our own probe: a unique name created just now
+    except OSError as e:
+        known = os_error(e, what)
+        if known is None:
+            raise
+        if e.errno in _READ_ONLY or isinstance(e, PermissionError):
+            raise StateFolderError(read_only_message(folder, what), EXIT_USAGE) from None
+        if e.errno in _FULL:
+            raise StateFolderError(full_message(folder, what), EXIT_UNITS_FAILED) from None
+        raise StateFolderError(not_a_folder_message(folder, what), EXIT_USAGE) from None
+    return folder
+
+
+def not_regular_file(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` must not be opened as a workbook (None when it is a regular file, or does
+    not exist: the caller says "not found"). Checked with ``stat`` alone, so a FIFO, a device
+    (``/dev/zero``), a socket or a folder is refused before any ``open`` could block or read
+    for ever."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"không truy cập được ({e.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "là một thư mục, không phải tệp .xlsx"
+    if stat.S_ISFIFO(mode):
+        return "là một ống dẫn (FIFO), không phải tệp .xlsx"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "là một thiết bị (device), không phải tệp .xlsx"
+    if stat.S_ISSOCK(mode):
+        return "là một socket, không phải tệp .xlsx"
+    return "không phải tệp thường"
