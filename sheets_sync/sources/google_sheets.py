@@ -284,7 +284,7 @@ LIST_QUERY = "mimeType='application/vnd.google-apps.spreadsheet' and trashed=fal
 # One read: sheet properties + effective values + formula markers + column metadata.
 READ_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
                "frozenRowCount)),data(rowData(values(effectiveValue,userEnteredValue/"
-               "formulaValue)),columnMetadata/developerMetadata))")
+               "formulaValue,hyperlink)),columnMetadata/developerMetadata))")
 TOOL_KEY = "sheets_sync.tool_column"  # developer metadata on each tool column: value status/details
 ROLES = ("status", "details")
 # ErrorValue.type -> what the values API shows for the cell (UNFORMATTED_VALUE)
@@ -309,9 +309,11 @@ def cell_value(cell: dict) -> Any:
     return None
 
 
-def flatten_grid(data: list[dict]) -> tuple[list[list[Any]], list[int]]:
+def flatten_grid(data: list[dict], links: dict[str, str] | None = None
+                 ) -> tuple[list[list[Any]], list[int]]:
     """(rows, formula columns) of a sheet's GridData (one block from A1): trailing empty cells
-    and rows trimmed, inner empty cells "" and inner empty rows [] (the values API's shape)."""
+    and rows trimmed, inner empty cells "" and inner empty rows [] (the values API's shape).
+    ``links`` collects the cells' hyperlinks ("row:col" 0-based -> uri)."""
     rows: list[list[Any]] = []
     formulas: set[int] = set()
     block = data[0] if data else {}
@@ -322,6 +324,8 @@ def flatten_grid(data: list[dict]) -> tuple[list[list[Any]], list[int]]:
             cell = cell or {}
             if (cell.get("userEnteredValue") or {}).get("formulaValue") is not None:
                 formulas.add(c)
+            if links is not None and cell.get("hyperlink"):
+                links[f"{len(rows)}:{c}"] = cell["hyperlink"]
             line.append(cell_value(cell))
         while line and line[-1] in (None, ""):
             line.pop()
@@ -383,7 +387,10 @@ def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
     for sheet in got.get("sheets", []):
         p = sheet.get("properties", {})
         title = p["title"]
-        rows, formulas = flatten_grid(sheet.get("data", []))
+        links: dict[str, str] = {}
+        rows, formulas = flatten_grid(sheet.get("data", []), links)
+        if links:
+            meta.setdefault("links", {})[title] = links
         sheets.append(RawSheet(title, rows))
         grid = p.get("gridProperties", {})
         meta["sheet_ids"][title] = p.get("sheetId", 0)
@@ -576,13 +583,36 @@ class GoogleWriter:
             requests += more
         return requests, ids
 
-    def layout(self, read, plan, skip: dict[str, str]) -> list[dict]:
+    def layout(self, read, plan, skip: dict[str, str], requests: list[dict] = ()
+               ) -> list[dict]:  # type: ignore[assignment]
         """Kiểm tra: its header rows frozen (Google's print dialog repeats frozen rows; the
-        Sheets API has no page setup, so A4 landscape / fit to width cannot be set)."""
+        Sheets API has no page setup, so A4 landscape / fit to width cannot be set); when the
+        tab is created by ``requests``, its cells wrap, top-aligned, and its columns get the
+        planned widths (Google then sizes each row to its text: ``row_heights`` are not sent,
+        as a fixed height would stop Google's own fitting when the text changes)."""
         rows = getattr(plan, "check_header_rows", 0) or 0
         title = plan.check_sheet
-        if not rows or plan.check_grid is None or title in skip:
+        if plan.check_grid is None or title in skip:
             return []
+        out: list[dict] = []
+        created = next((r["addSheet"]["properties"]["sheetId"] for r in requests
+                        if r.get("addSheet", {}).get("properties", {}).get("title") == title),
+                       None)
+        if created is not None:
+            out.append({"repeatCell": {
+                "range": {"sheetId": created},
+                "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP",
+                                               "verticalAlignment": "TOP"}},
+                "fields": "userEnteredFormat(wrapStrategy,verticalAlignment)"}})
+            for c, width in enumerate(getattr(plan, "check_widths", None) or []):
+                out.append({"updateDimensionProperties": {
+                    "range": {"sheetId": created, "dimension": "COLUMNS", "startIndex": c,
+                              "endIndex": c + 1},
+                    "properties": {"pixelSize": max(40, round(float(width) * 7 + 10))},
+                    "fields": "pixelSize"}})
+            return out  # frozen rows were set by addSheet
+        if not rows:
+            return out
         sheet_id = read.raw.meta.get("sheet_ids", {}).get(title)
         if sheet_id is None or read.raw.meta.get("frozen", {}).get(title, 0) == rows:
             return []
@@ -606,6 +636,7 @@ class GoogleWriter:
                 sheet_ids[title] = props["sheetId"]
         if title not in sheet_ids:
             return []
+        current = read.raw.meta.get("links", {}).get(title, {})
         out = []
         for (gr, gc), (target, row) in sorted(links.items()):
             line = plan.check_grid[gr] if gr < len(plan.check_grid) else []
@@ -613,6 +644,11 @@ class GoogleWriter:
             if not text or target not in sheet_ids:
                 continue
             uri = f"#gid={sheet_ids[target]}&range=A{int(row)}"
+            old = read.raw.sheet(title)
+            now = (old.rows[gr][gc] if old is not None and gr < len(old.rows)
+                   and gc < len(old.rows[gr]) else None)
+            if now == text and current.get(f"{gr}:{gc}") == uri:
+                continue  # the cell already shows this text with this link: left as it is
             out.append({"updateCells": {
                 "start": {"sheetId": sheet_ids[title], "rowIndex": gr, "columnIndex": gc},
                 "rows": [{"values": [{"userEnteredValue": {"stringValue": text},
@@ -620,6 +656,22 @@ class GoogleWriter:
                                                           "format": {"link": {"uri": uri}}}]}]}],
                 "fields": "userEnteredValue,textFormatRuns"}})
         return out
+
+    @staticmethod
+    def linked_cells(read, plan, linked: list[dict]) -> set[tuple[int, int]]:
+        """Kiểm tra cells the value write leaves alone: those written with their link now, and
+        those that already show the same text and link (a value write would drop the link)."""
+        cells = {(u["updateCells"]["start"]["rowIndex"], u["updateCells"]["start"]["columnIndex"])
+                 for u in linked}
+        current = read.raw.meta.get("links", {}).get(plan.check_sheet, {})
+        old = read.raw.sheet(plan.check_sheet)
+        for (gr, gc) in (getattr(plan, "check_links", None) or {}):
+            if f"{gr}:{gc}" in current and old is not None and gr < len(old.rows) \
+                    and gc < len(old.rows[gr]) and plan.check_grid is not None \
+                    and gr < len(plan.check_grid) and gc < len(plan.check_grid[gr]) \
+                    and old.rows[gr][gc] == plan.check_grid[gr][gc]:
+                cells.add((gr, gc))
+        return cells
 
     @staticmethod
     def _record_structure(read, requests: list[dict], reply: dict) -> None:
@@ -657,6 +709,14 @@ class GoogleWriter:
                 if title is not None:
                     tool_meta.setdefault(title, {})[m["metadataValue"]] = [rng["startIndex"],
                                                                            m["metadataId"]]
+            elif "updateCells" in request and "textFormatRuns" in request["updateCells"]["fields"]:
+                u = request["updateCells"]
+                title = titles.get(u["start"]["sheetId"])
+                run = u["rows"][0]["values"][0]["textFormatRuns"][0]
+                if title is not None:
+                    read.raw.meta.setdefault("links", {}).setdefault(title, {})[
+                        f"{u['start']['rowIndex']}:{u['start']['columnIndex']}"] = \
+                        run["format"]["link"]["uri"]
             elif "updateSheetProperties" in request:
                 p = request["updateSheetProperties"]["properties"]
                 title = titles.get(p["sheetId"])
@@ -722,16 +782,21 @@ class GoogleWriter:
                 skip.update(self.key_mismatches(key, read, plan))
             requests = self.structure(read, plan, skip)
             anchors, ids = self.anchors(read, plan, skip)
-            requests += anchors + self.layout(read, plan, skip)
+            requests += anchors
+            requests += self.layout(read, plan, skip, requests)
             linked = self.links(read, plan, skip, requests)
             requests += linked
             if requests:
                 reply = http.batch_update(key, {"requests": requests})
                 self._record_structure(read, requests, reply)
-            data, cells, anchored = self.values(read, plan, skip, ids,
-                                                {(u["updateCells"]["start"]["rowIndex"],
-                                                  u["updateCells"]["start"]["columnIndex"])
-                                                 for u in linked})
+            kept = self.linked_cells(read, plan, linked)
+            data, cells, anchored = self.values(read, plan, skip, ids, kept)
+            if plan.check_grid is not None and plan.check_sheet not in skip:
+                # cells the value write rewrote lost any link they had
+                links_meta = read.raw.meta.get("links", {}).get(plan.check_sheet, {})
+                for where in [k for k in links_meta
+                              if tuple(int(x) for x in k.split(":")) not in kept]:
+                    del links_meta[where]
             mutations = 1 if requests else 0
             if data:
                 try:

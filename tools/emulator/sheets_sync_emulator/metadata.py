@@ -39,6 +39,13 @@ def conditional_format(rule: dict) -> dict:
     return proto.prune(out)
 
 
+def _link(runs: tuple) -> str | None:
+    """CellData.hyperlink: the link of a cell whose runs carry exactly one."""
+    uris = {r.get("format", {}).get("link", {}).get("uri") for r in runs
+            if r.get("format", {}).get("link")}
+    return uris.pop() if len(uris) == 1 else None
+
+
 def _wants(fields: dict | None, name: str) -> bool:
     return fields is None or "*" in fields or name in fields
 
@@ -73,8 +80,7 @@ def _cell_data(ss: Spreadsheet, sheet: Sheet, r: int, c: int, evaluator: Evaluat
         out["note"] = cell.note
     if cell.runs and _wants(fields, "textFormatRuns"):
         out["textFormatRuns"] = [copy.deepcopy(r) for r in cell.runs]
-        link = next((r.get("format", {}).get("link", {}).get("uri") for r in cell.runs
-                     if r.get("format", {}).get("link")), None)
+        link = _link(cell.runs)
         if link and _wants(fields, "hyperlink"):
             out["hyperlink"] = link
     if cell.validation and _wants(fields, "dataValidation"):
@@ -101,7 +107,7 @@ def values_only_mask(cell_fields: dict | None) -> bool:
     """True for the common read mask ``values(effectiveValue,userEnteredValue/formulaValue)``
     (or a part of it), which has a fast path."""
     return (isinstance(cell_fields, dict) and bool(cell_fields)
-            and set(cell_fields) <= {"effectiveValue", "userEnteredValue"}
+            and set(cell_fields) <= {"effectiveValue", "userEnteredValue", "hyperlink"}
             and cell_fields.get("userEnteredValue", _FORMULA_ONLY) == _FORMULA_ONLY)
 
 
@@ -109,6 +115,7 @@ def _values_only(sheet: Sheet, box: a1.Box, evaluator: Evaluator,
                  cell_fields: dict) -> list[dict]:
     """rowData with effective values and formula markers only (what the mask keeps)."""
     effective, formulas = "effectiveValue" in cell_fields, "userEnteredValue" in cell_fields
+    links = "hyperlink" in cell_fields
     rows: list[dict] = []
     for r in range(box.row0, min(box.row1, len(sheet.rows))):
         line = sheet.rows[r]
@@ -126,6 +133,10 @@ def _values_only(sheet: Sheet, box: a1.Box, evaluator: Evaluator,
                     out["effectiveValue"] = cells.extended_value(evaluator.value(sheet, r, c))
             elif effective:
                 out["effectiveValue"] = cells.extended_value(cell.value)
+            if links and cell.runs:
+                uri = _link(cell.runs)
+                if uri:
+                    out["hyperlink"] = uri
             values.append(out)
         while values and not values[-1]:
             values.pop()
