@@ -583,8 +583,8 @@ class GoogleWriter:
             requests += more
         return requests, ids
 
-    def layout(self, read, plan, skip: dict[str, str], requests: list[dict] = ()
-               ) -> list[dict]:  # type: ignore[assignment]
+    def layout(self, read, plan, skip: dict[str, str],
+               requests: list[dict] | None = None) -> list[dict]:
         """Kiểm tra: its header rows frozen (Google's print dialog repeats frozen rows; the
         Sheets API has no page setup, so A4 landscape / fit to width cannot be set); when the
         tab is created by ``requests``, its cells wrap, top-aligned, and its columns get the
@@ -595,7 +595,7 @@ class GoogleWriter:
         if plan.check_grid is None or title in skip:
             return []
         out: list[dict] = []
-        created = next((r["addSheet"]["properties"]["sheetId"] for r in requests
+        created = next((r["addSheet"]["properties"]["sheetId"] for r in requests or []
                         if r.get("addSheet", {}).get("properties", {}).get("title") == title),
                        None)
         if created is not None:
