@@ -13,7 +13,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from sheets_sync_demo import generate_demo
 
 from sheets_sync.cli import cli
 from sheets_sync.core.config import load_config
@@ -50,6 +49,7 @@ from sheets_sync.sync.writeplan import (
     row_details,
     row_status,
 )
+from sheets_sync_demo import generate_demo
 
 TEMPLATE = load_template()
 AS_OF = date(2026, 11, 25)

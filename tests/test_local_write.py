@@ -22,8 +22,15 @@ from helpers import TEMPLATE, cell, meeting
 from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
-from sheets_sync.core.flagplan import (COPY, DRY_RUN, SKIPPED, UNCHANGED, WRITTEN, FlagPlan,
-                                       flag_row_height)
+from sheets_sync.core.flagplan import (
+    COPY,
+    DRY_RUN,
+    SKIPPED,
+    UNCHANGED,
+    WRITTEN,
+    FlagPlan,
+    flag_row_height,
+)
 from sheets_sync.core.rules.catalog import rule_fix_vi
 from sheets_sync.sources.local_reader import LocalBackend, file_sha256, read_xlsx
 from sheets_sync.sources.local_writer import backups_of, write_local

@@ -13,8 +13,12 @@ from sheets_sync.core.flagplan import LINE_HEIGHT, MAX_CELL_CHARS, FlagPlan
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.rules.catalog import RULES, rule_fix_vi
-from sheets_sync.sync.writeplan import (CHANGED_DATE_PREFIX, CHECK_DATE_PREFIX, TODO_HEADER,
-                                        plan_unit)
+from sheets_sync.sync.writeplan import (
+    CHANGED_DATE_PREFIX,
+    CHECK_DATE_PREFIX,
+    TODO_HEADER,
+    plan_unit,
+)
 
 AS_OF = date(2026, 11, 25)
 YEAR = 2026
