@@ -31,6 +31,7 @@ from test_chaos import A0, A1, GOOGLE, harness  # noqa: F401
 pytestmark = pytest.mark.chaos
 
 RUNS = int(os.environ.get("CHAOS_RACE_RUNS", "40"))
+ONLY = {int(x) for x in os.environ.get("CHAOS_ONLY", "").split(",") if x.strip()}
 SEED = int(os.environ.get("CHAOS_SEED") or 20261203)
 OPS = ("insert-column", "delete-column", "insert-row", "delete-row")
 TOOL = (TEMPLATE.status_header, TEMPLATE.details_header)
@@ -114,8 +115,9 @@ def race_once(h, n: int, rng: random.Random, counts: Counter, violations: Counte
 
         h.emu.on_request(hook, spreadsheet_id=sid, after=k)
     others = {c: emu_grids(h.emu, h.ids[c]) for c in GOOGLE if c != code}
+    outcome = None
     try:
-        h.run(config, A1, google=h.fast)
+        outcome = h.run(config, A1, google=h.fast)
     except Exception as e:  # noqa: BLE001 - the job must never raise
         violations["exception"] += 1
         details.append(f"[{where}] exception: {type(e).__name__}: {e}")
@@ -129,9 +131,13 @@ def race_once(h, n: int, rng: random.Random, counts: Counter, violations: Counte
         if t in (TEMPLATE.check_tab, TEMPLATE.guide_tab):
             continue
         want = staff_only(edited(g, op) if t == title else g)
-        if staff_only(after.get(t, [])) != want:
+        got = staff_only(after.get(t, []))
+        if got != want:
             violations["staff"] += 1
-            details.append(f"[{where}] staff: {t}")
+            diff = next((f"row {r}: {a!r} != {b!r}" for r, (a, b) in enumerate(zip(got, want))
+                         if a != b), f"{len(got)} rows != {len(want)}")
+            writes = [(w.unit, w.status, w.message) for w in outcome.writes] if outcome else []
+            details.append(f"[{where}] staff: {t} {diff} writes={writes}")
     for c, grids in others.items():
         now = emu_grids(h.emu, h.ids[c])
         for t, g in grids.items():
@@ -161,6 +167,8 @@ def test_chaos_column_and_row_races(harness, capsys):  # noqa: F811 - the fixtur
     details: list[str] = []
     t0 = time.perf_counter()
     for n in range(RUNS):
+        if ONLY and n not in ONLY:
+            continue
         rng = random.Random(f"{SEED}-race-{n}")
         try:
             race_once(h, n, rng, counts, violations, details)

@@ -539,6 +539,17 @@ class GoogleWriter:
                 "range": {"sheetId": sheet_ids[title], "dimension": "COLUMNS",
                           "startIndex": first, "endIndex": last + 1},
                 "inheritFromBefore": False}})
+            # Their headers in the same atomic request: if the value write then fails (or this
+            # request is retried after being applied), the next run finds the columns by header.
+            headers = dict(cols)
+            requests.append({"updateCells": {
+                "start": {"sheetId": sheet_ids[title],
+                          "rowIndex": plan.tool_columns[title].header_row - 1,
+                          "columnIndex": first},
+                "rows": [{"values": [{"userEnteredValue": {"stringValue": headers[c]}}
+                                     if c in headers else {}
+                                     for c in range(first, last + 1)]}],
+                "fields": "userEnteredValue"}})
         for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
                                        (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
             if content is None:
@@ -729,14 +740,8 @@ class GoogleWriter:
         """The DataFilterValueRanges: one per tool column (its metadata; the column from row 1,
         ``None`` = leave the cell) and one per tool tab (its sheet id). Also the cell count and
         metadataId -> sheet title of the anchored entries."""
+        # (new columns get their headers from the structural request that inserts them)
         columns: dict[tuple[str, str], dict[int, str]] = {}
-        for title, cols in plan.new_columns.items():
-            if title in skip or title not in ids:
-                continue
-            tool = plan.tool_columns[title]
-            for col, header in cols:
-                role = "status" if col == tool.status_col else "details"
-                columns.setdefault((title, role), {})[tool.header_row] = header
         cells = 0
         for c in plan.changes:
             if c.sheet in skip or c.sheet not in ids:
