@@ -155,8 +155,8 @@ def test_missing_tool_columns_appended_after_the_last_column_holding_anything():
     last = len(ms.rows[0]) - 1
     read = make_read(base_raw(meeting_sheet=ms))
     plan = plan_unit(TEMPLATE, read, [], AS_OF, YEAR)
-    # column last+2 holds a stray staff value: the tool columns go after it, side by side
-    # (issue 11: after the last column that holds anything in any row)
+    # column last+2 holds a stray staff value: both tool columns go after it (issue 11: never
+    # between staff cells, whatever row they are in)
     assert plan.new_columns[MEET] == [(last + 3, STATUS), (last + 4, DETAILS)]
     assert plan.tool_columns[MEET].status_col == last + 3
     assert "thêm cột 'Kết quả kiểm tra', 'Chi tiết kiểm tra'" in " ".join(plan.describe())
@@ -170,7 +170,7 @@ def test_formula_columns_are_never_free_space():
     ms = sheet("meetings", [meeting("CB01", YEAR, 10)])
     last = len(ms.rows[0]) - 1
     raw = base_raw(meeting_sheet=ms)
-    raw.meta["formula_cols"] = {MEET: [last + 1, last + 2]}
+    raw.meta["formula_cols"] = {MEET: last + 2}
     plan = plan_unit(TEMPLATE, make_read(raw), [], AS_OF, YEAR)
     assert plan.new_columns[MEET] == [(last + 3, STATUS), (last + 4, DETAILS)]
 

@@ -396,8 +396,8 @@ def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
         meta["sheet_ids"][title] = p.get("sheetId", 0)
         meta["grid"][title] = [grid.get("rowCount", 0), grid.get("columnCount", 0)]
         meta["frozen"][title] = grid.get("frozenRowCount", 0)
-        if formulas:
-            meta["formula_cols"][title] = formulas
+        if formulas:  # the last column holding a formula (core: tool columns go after it)
+            meta["formula_cols"][title] = max(formulas)
         found = tool_metadata(sheet.get("data", []))
         if found:
             meta["tool_meta"][title] = found
