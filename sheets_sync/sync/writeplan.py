@@ -17,7 +17,6 @@ Rules kept here (design.md "Reliability invariants", template.md "Tool-owned tab
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
