@@ -125,6 +125,7 @@ def _rebuild_index(path: Path) -> None:
         conn.executescript(_SCHEMA_V1)
         if "acks" in tables:
             conn.execute("DROP TABLE IF EXISTS acks_saved")
+            conn.execute("DROP INDEX IF EXISTS acks_unit")  # the migration creates it again
             conn.execute("ALTER TABLE acks RENAME TO acks_saved")
         for table in ("row_versions", "row_keys"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
