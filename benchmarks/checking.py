@@ -117,10 +117,10 @@ def store_worker(size_name: str, from_store: bool = True) -> dict:
     from dataclasses import replace
     from datetime import datetime
 
+    from sheets_sync.core.grid import parse_unit
+    from sheets_sync.core.template import load_template
     from sheets_sync.sync import pipeline
     from sheets_sync.sync.store import Store
-    from sheets_sync.core.template import load_template
-    from sheets_sync.core.grid import parse_unit
 
     from .synthetic import dataset
 

@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 
 from helpers import TEMPLATE
-from sheets_sync.sources import local_reader as local
-from sheets_sync.sources.local_reader import MAX_CELL_CHARS, _capped_strings, read_xlsx
 from sheets_sync.core.errors import UnitReadError
 from sheets_sync.core.grid import parse_unit
+from sheets_sync.sources import local_reader as local
+from sheets_sync.sources.local_reader import MAX_CELL_CHARS, _capped_strings, read_xlsx
 
 MEETINGS = TEMPLATE.tab("meetings")
 HEADERS = [c.header for c in MEETINGS.columns]

@@ -12,12 +12,12 @@ import hashlib
 from datetime import date, datetime, time
 
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
-from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.checker import UnitRead, evaluate
 from sheets_sync.core.findings import OK, UnitResult
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.template import load_template
 from sheets_sync.core.values import is_empty, parse
-from sheets_sync.core.grid import parse_unit
 
 GOLDEN_PROVINCE = ("6476689b6c2673f95e2a34be1aad11dc32ed15cc2760f7357ebf0d172b418f74", 17616)
 

@@ -9,12 +9,18 @@ from datetime import date, datetime
 from pathlib import Path
 
 from helpers import TEMPLATE, cell, meeting, workbook
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.rules import params as rule_params
 from sheets_sync.sync import history
 from sheets_sync.sync.history import ack, history_findings
-from sheets_sync.core.rules import params as rule_params
-from sheets_sync.sync.store import (DB_NAME, SCHEMA_VERSION, Store, compact_rkey, file_fingerprint,
-                               index_unit)
-from sheets_sync.core.grid import parse_unit
+from sheets_sync.sync.store import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    Store,
+    compact_rkey,
+    file_fingerprint,
+    index_unit,
+)
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v2"
 PARAMS = rule_params.resolve()

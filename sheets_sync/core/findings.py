@@ -6,9 +6,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
-SEVERITY_VI = {ERROR: "Vi phạm", WARNING: "Cảnh báo", INFO: "Lưu ý"}
+from .rules.catalog import rule_fix_vi, rule_name_vi
+from .severity import ERROR as ERROR
+from .severity import INFO as INFO
+from .severity import SEVERITY_ORDER as SEVERITY_ORDER
+from .severity import SEVERITY_VI as SEVERITY_VI
+from .severity import WARNING as WARNING
+
 ACCEPTED = "accepted"  # the count of findings whose explanation the Board accepted
 ACCEPTED_VI = "Đã chấp nhận giải trình"
 PENDING_VI = "Đã giải trình – chờ xem xét"
@@ -79,8 +83,6 @@ class Finding:
     def flag_text(self) -> str:
         """One line of the "Chi tiết kiểm tra" tool column, for people: the rule's short
         Vietnamese name, what is wrong with the row's own values, and what to do."""
-        from .rules.catalog import rule_fix_vi, rule_name_vi
-
         message = self.message.strip()
         message = message.removesuffix(".")
         line = f"{rule_name_vi(self.rule)}: {message}"
@@ -142,3 +144,47 @@ def count_findings(findings: Iterable[Finding]) -> dict[str, int]:
     for f in findings:
         out[f.counts_as] += 1
     return out
+
+
+@dataclass
+class FindingCounts:
+    """``count_findings`` with one more figure, for the roll-up and the report: errors and
+    warnings as ``Finding.counts_as`` puts them (an accepted explanation only under
+    ``accepted``), and of those errors and warnings, how many carry a pending explanation
+    (``explained``: still counted as their severity)."""
+
+    errors: int = 0
+    warnings: int = 0
+    explained: int = 0
+    accepted: int = 0
+    info: int = 0
+
+    def add(self, f: Finding) -> None:
+        kind = f.counts_as
+        if kind == ERROR:
+            self.errors += 1
+        elif kind == WARNING:
+            self.warnings += 1
+        elif kind == ACCEPTED:
+            self.accepted += 1
+        else:
+            self.info += 1
+        if f.explained and kind in (ERROR, WARNING):
+            self.explained += 1
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> FindingCounts:
+        out = cls()
+        for f in findings:
+            out.add(f)
+        return out
+
+    def as_dict(self) -> dict[str, int]:
+        """``count_findings``'s keys, plus "explained"."""
+        return {ERROR: self.errors, WARNING: self.warnings, INFO: self.info,
+                ACCEPTED: self.accepted, "explained": self.explained}
+
+    def __add__(self, other: FindingCounts) -> FindingCounts:
+        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
+                             self.explained + other.explained, self.accepted + other.accepted,
+                             self.info + other.info)

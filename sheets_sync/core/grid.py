@@ -456,7 +456,27 @@ def parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
                 f"Tab \"{sheet.title}\" quá lớn (quá nhiều ô, kể cả ô trống đã định dạng): chỉ "
                 f"đọc đến dòng {cut}, các dòng bên dưới không được kiểm tra. Hãy xóa các dòng, "
                 f"cột trống thừa ở cuối tab."))
+        _uncomputed(unit, unit.tabs[tab.id], raw.meta.get("uncomputed", {}).get(sheet.title))
     return unit
+
+
+def _uncomputed(unit: UnitData, data: TabData, cells: list[list[int]] | None) -> None:
+    """DATA-INVALID for formula cells that were never calculated (the local reader took their
+    formula text, never evaluated, instead of an empty value)."""
+    by_row: dict[int, list[str]] = {}
+    for row, col in cells or ():
+        by_row.setdefault(row, []).append(f"{col_letter(col - 1)}{row}")
+    index = {r: i for i, r in enumerate(data.rows)}
+    for row, refs in by_row.items():
+        msg = (f"Ô {', '.join(refs)} có công thức chưa từng được tính (tệp do chương trình tạo, "
+               "chưa mở bằng Excel/LibreOffice): công cụ đọc nội dung công thức thay cho giá trị. "
+               "Hãy mở và lưu lại tệp bằng Excel/LibreOffice.")
+        i = index.get(row)
+        if i is not None:
+            unit.findings.append(data.finding(i, "DATA-INVALID", WARNING, msg))
+        else:
+            unit.findings.append(Finding(unit.code, data.tab.name, None, None, None,
+                                         "DATA-INVALID", WARNING, msg))
 
 
 def required_tabs_found(template: Template, unit: UnitData) -> bool:

@@ -20,6 +20,7 @@ from ..core.config import Config, load_config
 from ..core.errors import ConfigError, SheetsSyncError
 from ..core.text import fold, nfc, normalize, slug
 from ..outputs.rollup.layout import place_name
+from ..outputs.template_xlsx import export_template
 
 # [labels] keys written by init, with the question asked for each (config.py `_LABELS`).
 LABEL_QUESTIONS: dict[str, str] = {
@@ -375,8 +376,6 @@ def refuse_existing(path: Path) -> None:
 def prepare_units(config: Config) -> InitResult:
     """A template .xlsx for each local unit without a file (existing files untouched), the
     template applied to each Google unit. A unit that fails is reported, the others go on."""
-    from ..outputs.template_xlsx import export_template
-
     result = InitResult(config)
     for unit in config.units:
         if unit.is_google or unit.path is None:

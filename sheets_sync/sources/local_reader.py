@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat as stat_module
 import warnings
 import zipfile
 from pathlib import Path
@@ -239,14 +237,52 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
+    extra = _formulas(path, sheets)
     return RawWorkbook(
         sheets=sheets,
         version=digest,
         meta={"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
               "sha256": digest, "warnings": [str(w.message) for w in caught],
               **({"truncated": truncated} if truncated else {}),
-              **({"others_cut": others_cut} if others_cut else {})},
+              **({"others_cut": others_cut} if others_cut else {}), **extra},
     )
+
+
+def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
+    """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
+    formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
+    (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
+    never calculated). An uncomputed formula is read as its text (never evaluated) instead of
+    as an empty cell."""
+    from .xlsx_patch import PackageError, scan_formulas
+
+    try:
+        scans = scan_formulas(path)
+    except (PackageError, OSError):
+        return {}  # the workbook was read; only the formula details are missing
+    by_title = {s.title: s for s in sheets}
+    cols: dict[str, int] = {}
+    missing: dict[str, list[list[int]]] = {}
+    for title, scan in scans.items():
+        cols[title] = scan.last_col
+        sheet = by_title.get(title)
+        for row, col, text in scan.uncomputed:
+            missing.setdefault(title, []).append([row, col])
+            if sheet is None:
+                continue
+            while len(sheet.rows) < row:
+                sheet.rows.append([])
+            line = sheet.rows[row - 1]
+            while len(line) < col:
+                line.append(None)
+            if line[col - 1] in (None, ""):
+                line[col - 1] = text
+    out: dict = {}
+    if cols:
+        out["formula_cols"] = cols
+    if missing:
+        out["uncomputed"] = missing
+    return out
 
 
 class LocalBackend:

@@ -46,8 +46,16 @@ from ..core.grid import UnitData, find_sheets, parse_unit
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
 from ..core.template import load_template
 from ..core.text import fold, normalize
-from .store import (IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements,
-                    release_index, row_ref)
+from .store import (
+    IndexedTab,
+    KnownRow,
+    RowVersion,
+    Store,
+    index_unit,
+    pair_replacements,
+    release_index,
+    row_ref,
+)
 
 DELETED = "DATA-DELETED"
 CHANGED = "DATA-CHANGED-CLOSED"

@@ -444,7 +444,7 @@ class IndexedRow:
     __slots__ = ("index", "sheet_row", "rkey", "keys_json", "period", "cell", "vhash", "_tab",
                  "_vals")
 
-    def __init__(self, tab: "IndexedTab", index: int, sheet_row: int, rkey: str,
+    def __init__(self, tab: IndexedTab, index: int, sheet_row: int, rkey: str,
                  keys_json: str, period: str | None, cell: str | None, vhash: str):
         self.index = index  # row index in the TabData
         self.sheet_row = sheet_row
@@ -989,6 +989,18 @@ class Store:
         return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
                           date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
 
+    def last_pull_of_year(self, unit: str, year: int) -> StoredPull | None:
+        """The last pull checked as of a date in ``year`` (the previous year's comparison of
+        the report, when the sheets no longer hold that year)."""
+        row = self.conn.execute(
+            "SELECT id, unit, pulled_at, as_of, version, own_write_version, raw FROM pulls "
+            "WHERE unit = ? AND as_of >= ? AND as_of <= ? ORDER BY id DESC LIMIT 1",
+            (unit, f"{year:04d}-01-01", f"{year:04d}-12-31")).fetchone()
+        if row is None:
+            return None
+        return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
+                          date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
+
     def last_versions(self, unit: str) -> tuple[str, ...]:
         """The Drive versions of the last pull: the one read and the one our own write made
         (either may be absent); empty when the unit was never pulled."""
@@ -1301,6 +1313,7 @@ class GuardedStore(Store):
 
 _NEUTRAL: dict[str, Any] = {
     "record_pull": None, "set_own_write_version": None, "last_pull": None,
+    "last_pull_of_year": None,
     "last_versions": (), "last_pull_info": None, "pulls": [], "known_rows": [],
     "row_versions": {}, "acks": [], "add_acks": 0, "prune": {}, "record_run": None, "runs": [],
 }

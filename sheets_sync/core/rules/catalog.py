@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..findings import ERROR, INFO, WARNING
+from ..severity import ERROR, INFO, WARNING
 
 
 @dataclass(frozen=True)
