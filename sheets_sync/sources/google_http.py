@@ -136,6 +136,11 @@ class GoogleTransport(HTTPAdapter):
         self.rng = random.Random()
 
     @property
+    def retried_here(self) -> int:
+        """Retries sent by this thread so far (a write retried may have been applied once)."""
+        return int(getattr(self._local, "retried", 0))
+
+    @property
     def unit(self) -> str | None:
         """The unit this thread is serving, for per-unit counts."""
         return getattr(self._local, "unit", None)
@@ -207,6 +212,7 @@ class GoogleTransport(HTTPAdapter):
             if response is not None:
                 response.close()
             self._add(retries=1, waited_s=delay)
+            self._local.retried = self.retried_here + 1
             self.sleep(delay)
 
 

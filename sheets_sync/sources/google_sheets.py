@@ -420,6 +420,8 @@ MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở l�
 MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
 COLUMN_GONE = ("cột kiểm tra vừa bị xóa trong lúc ghi nên không ghi vào đó; sẽ ghi lại ở lần "
                "sau.")
+UNSURE = ("Google trả lời chậm nên chưa chắc lần ghi cấu trúc đã xong; sẽ đọc lại và ghi ở lần "
+          "sau.")
 VALUES_BY_FILTER_URL = ("https://sheets.googleapis.com/v4/spreadsheets/{}"
                         "/values:batchUpdateByDataFilter")
 
@@ -792,7 +794,18 @@ class GoogleWriter:
             linked = self.links(read, plan, skip, requests)
             requests += linked
             if requests:
-                reply = http.batch_update(key, {"requests": requests})
+                retried = self.backend.transport.retried_here
+                try:
+                    reply = http.batch_update(key, {"requests": requests})
+                except gspread.exceptions.APIError as e:
+                    if e.response.status_code != 400 \
+                            or self.backend.transport.retried_here == retried:
+                        raise
+                    # Retried after a timeout: the first attempt was applied (the columns, their
+                    # headers and metadata exist), the replay was refused. The next run reads
+                    # the spreadsheet again and writes the flags.
+                    return WriteResult("skipped", UNSURE, skipped_rows=[
+                        (c.sheet, c.row) for c in plan.changes], mutations=1)
                 self._record_structure(read, requests, reply)
             kept = self.linked_cells(read, plan, linked)
             data, cells, anchored = self.values(read, plan, skip, ids, kept)
