@@ -17,16 +17,18 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from . import checking, sync
+from . import bigunit, checking, sync
 
 QUICK = dict(sync_units=(5,), naive_units=5, naive_sample=1, repeat=1, latency_ms=20.0,
              jitter_ms=20.0, quota=12, window_s=1.0, unit_size="small",
              check_sizes=(("one", 1), ("tiny", 1), ("province", 1)),
-             growth=("tiny", "province"), store_growth=("one", "tiny"))
+             growth=("tiny", "province"), store_growth=("one", "tiny"), store_sizes=(),
+             bigunit=False)
 FULL = dict(sync_units=(25, 100), naive_units=25, naive_sample=3, repeat=3, latency_ms=150.0,
             jitter_ms=150.0, quota=60, window_s=20.0, unit_size="province",
             check_sizes=(("province", 5), ("province10", 3), ("national", 3)),
-            growth=("province", "province10"), store_growth=("province", "province10"))
+            growth=("province", "province10"), store_growth=("province", "province10"),
+            store_sizes=("national",), bigunit=True)
 
 
 def _median(values):
@@ -116,6 +118,47 @@ def run_checking(cfg: dict) -> dict:
     return out
 
 
+def run_scale(cfg: dict) -> dict:
+    """The history store at national size (``checking.store_worker``: first pull, `rollup`
+    from the store) and the big-unit benchmark (``bigunit``); full mode only."""
+    out: dict = {"store": {}, "bigunit": None}
+    for size in cfg.get("store_sizes", ()):
+        _log(f"history store: {size}")
+        out["store"][size] = checking.measure_store(size, timeout=7200)
+    if cfg.get("bigunit"):
+        _log("big unit")
+        out["bigunit"] = bigunit.main()
+    return out
+
+
+def scale_figures(scale: dict | None) -> dict:
+    """The national store and big-unit figures (None when not measured: quick mode)."""
+    st = (scale or {}).get("store", {}).get("national")
+    big = (scale or {}).get("bigunit")
+
+    def pick(d: dict | None, *path: str):
+        for key in path:
+            if d is None:
+                return None
+            d = d.get(key)
+        return d
+
+    return {
+        "national_store_first_pull_seconds": pick(st, "store_record_s"),
+        "national_store_peak_rss_mb": pick(st, "peak_store_mb"),
+        "national_store_file_mb": pick(st, "store_file_mb"),
+        "national_rollup_from_store_seconds": pick(st, "rollup_from_store_s"),
+        "national_rollup_from_store_again_seconds": pick(st, "rollup_from_store_again_s"),
+        "bigunit_check_seconds": pick(big, "check_first", "seconds"),
+        "bigunit_check_peak_rss_mb": pick(big, "check_first", "peak_rss_mb"),
+        "bigunit_check_unchanged_seconds": pick(big, "check_unchanged", "seconds"),
+        "bigunit_run_seconds": pick(big, "run_first", "seconds"),
+        "bigunit_run_peak_rss_mb": pick(big, "run_first", "peak_rss_mb"),
+        "bigunit_run_unchanged_seconds": pick(big, "run_unchanged", "seconds"),
+        "bigunit_run_one_cell_edited_seconds": pick(big, "run_one_cell_edited", "seconds"),
+    }
+
+
 # --- figures --------------------------------------------------------------------------------------
 
 def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, check: dict,
@@ -162,6 +205,7 @@ def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, ch
         "province_check_seconds": province["check_s"],
         "national_check_seconds": nat["check_s"] if nat else None,
         "national_peak_rss_mb": nat["peak_check_mb"] if nat else None,
+        "national_rollup_seconds": nat["rollup_s"] if nat else None,
         # sync, pipeline.run as shipped (concurrent), largest N
         "sync_units": n_big,
         "quota_window_s": s.window_s,
@@ -255,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                                  if k not in ("margin", "repeat")})
         det = doc["details"]
         f = figures(cfg, s, det["sync"], det["naive"], det["checking"], args.quick)
+        f.update(scale_figures(det.get("scale")))
         doc = {**f, "meta": doc["meta"], "details": det}
         if args.json:
             with open(args.json, "w", encoding="utf-8") as fh:
@@ -277,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         naive_res = run_naive(cfg, s)
         sync_reused = None
     check = run_checking(cfg)
+    scale = run_scale(cfg)
     f = figures(cfg, s, sync_res, naive_res, check, args.quick)
+    f.update(scale_figures(scale))
     doc = {**f, "meta": {"mode": "quick" if args.quick else "full",
                          "date": datetime.now(UTC).isoformat(timespec="seconds"),
                          "seconds": round(time.monotonic() - started, 1),
@@ -285,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                          "sync_reused": sync_reused,
                          "machine": machine(), "settings": {**asdict(s), "margin": s.margin,
                                                             "repeat": cfg["repeat"]}},
-           "details": {"sync": sync_res, "naive": naive_res, "checking": check}}
+           "details": {"sync": sync_res, "naive": naive_res, "checking": check,
+                       "scale": scale}}
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, ensure_ascii=False, indent=1)
@@ -335,6 +383,18 @@ def report(f: dict, cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: 
                f"time ×{f['growth_store_time_ratio']:.1f} "
                f"({f['store_seconds_per_unit_1x'] * 1000:.0f} "
                f"→ {f['store_seconds_per_unit_10x'] * 1000:.0f} ms per unit)\n")
+    if f.get("national_store_first_pull_seconds") is not None:
+        out.append(f"History store, national first pull: {f['national_store_first_pull_seconds']}"
+                   f" s, peak {f['national_store_peak_rss_mb']} MB, "
+                   f"{f['national_store_file_mb']} MB on disk; rollup from the store "
+                   f"{f['national_rollup_from_store_seconds']} s (again: "
+                   f"{f['national_rollup_from_store_again_seconds']} s)")
+    if f.get("bigunit_check_seconds") is not None:
+        out.append(f"Big unit: check {f['bigunit_check_seconds']} s, "
+                   f"{f['bigunit_check_peak_rss_mb']} MB; run {f['bigunit_run_seconds']} s, "
+                   f"{f['bigunit_run_peak_rss_mb']} MB; unchanged run "
+                   f"{f['bigunit_run_unchanged_seconds']} s; one cell edited "
+                   f"{f['bigunit_run_one_cell_edited_seconds']} s")
     return "\n".join(out)
 
 

@@ -109,6 +109,79 @@ def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
     return out
 
 
+def store_worker(size_name: str, from_store: bool = True) -> dict:
+    """The history store alone, in its own process: parse every unit, record it as a first pull
+    into a fresh store (timed; peak RSS after it), the history findings of every unit, then
+    `rollup` from the store (``pipeline.rollup_from_store``: every unit's last pull parsed
+    again, every rule and the history findings, the roll-up workbook)."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from sheets_sync.core.grid import parse_unit
+    from sheets_sync.core.template import load_template
+    from sheets_sync.sync import pipeline
+    from sheets_sync.sync.store import Store
+
+    from .synthetic import dataset
+
+    size = SIZES[size_name]
+    template = load_template()
+    config, units = dataset(size)
+    out: dict = {"size": size_name, "units": size.units}
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        config = replace(config, state_dir=Path(tmp) / "state", out_dir=Path(tmp) / "out")
+        at = datetime(2027, 1, 20, 8)
+        # As `check` holds them: every unit's raw workbook and parsed data in memory.
+        reads = [(unit, raw, parse_unit(template, raw, unit.code, unit.name, AS_OF))
+                 for unit, raw in units]
+        out["indexed_rows"] = sum(len(t.rows) for _, _, d in reads for t in d.tabs.values())
+        out["rss_parsed_mb"] = round(_rss_now_mb(), 1)
+        start, cpu = time.perf_counter(), time.process_time()
+        with Store.open(config.state_dir) as db:
+            for unit, raw, data in reads:
+                db.record_pull(unit.code, raw, data, at, AS_OF)
+        out["store_record_s"] = round(time.perf_counter() - start, 3)
+        out["store_record_cpu_s"] = round(time.process_time() - cpu, 3)
+        out["peak_store_mb"] = round(_peak_mb(), 1)
+        del reads
+        out["store_file_mb"] = round(sum(p.stat().st_size for p in config.state_dir.rglob("*"))
+                                     / 2**20, 1)
+        # `rollup` from the store (pipeline.rollup_from_store, step by step): every unit's last
+        # pull read back and parsed, every rule with the history findings, then the workbook
+        # (``build_rollup``, timed apart: its cost is the roll-up's, measured above). The first
+        # time computes every unit's history findings; the second finds them in the store.
+        from sheets_sync.core.checker import evaluate
+
+        for key in ("rollup_from_store", "rollup_from_store_again"):
+            start, cpu = time.perf_counter(), time.process_time()
+            with Store.open(config.state_dir) as db:
+                reads = pipeline.from_store(config, db, AS_OF)
+                report = evaluate(config, reads, AS_OF, YEAR,
+                                  pipeline.history_of(config, db, AS_OF, YEAR))
+            out[f"{key}_read_s"] = round(time.perf_counter() - start, 3)
+            out[f"{key}_read_cpu_s"] = round(time.process_time() - cpu, 3)
+            if from_store:
+                from sheets_sync.outputs.rollup import build_rollup
+
+                build_rollup(config, report, reads, {}, Path(tmp) / "tong-hop.xlsx")
+                out[f"{key}_s"] = round(time.perf_counter() - start, 3)
+            del reads, report
+        out["peak_rollup_from_store_mb"] = round(_peak_mb(), 1)
+    return out
+
+
+def measure_store(size_name: str, from_store: bool = True, timeout: float = 3600) -> dict:
+    """``store_worker`` in a fresh interpreter."""
+    root = Path(__file__).resolve().parent.parent
+    args = [sys.executable, "-m", "benchmarks.checking", size_name, "--store-only"]
+    if not from_store:
+        args.append("--no-rollup")
+    done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"store benchmark {size_name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(size_name: str, rollup: bool = True, store: bool = False,
             timeout: float = 3600) -> dict:
     """One measurement in a fresh interpreter."""
@@ -125,5 +198,8 @@ def measure(size_name: str, rollup: bool = True, store: bool = False,
 
 
 if __name__ == "__main__":
-    print(json.dumps(worker(sys.argv[1], "--no-rollup" not in sys.argv[2:],
-                            "--store" in sys.argv[2:])))
+    if "--store-only" in sys.argv[2:]:
+        print(json.dumps(store_worker(sys.argv[1], "--no-rollup" not in sys.argv[2:])))
+    else:
+        print(json.dumps(worker(sys.argv[1], "--no-rollup" not in sys.argv[2:],
+                                "--store" in sys.argv[2:])))

@@ -22,7 +22,6 @@ from .core.errors import (
     EXIT_TRY_LATER,
     EXIT_UNITS_FAILED,
     EXIT_USAGE,
-    ConfigError,
     Fault,
     SheetsSyncError,
 )
@@ -31,6 +30,7 @@ from .core.rules import listing
 from .core.rules import params as rule_params
 from .ops import init as setup
 from .ops.doctor import doctor_exit_code, render_checks, run_doctor
+from .ops.provision_local import apply_template_local, check_export_target
 from .outputs.check_formats import run_summary, to_csv, to_json, to_table
 from .outputs.template_xlsx import export_template
 from .sources import backend_for
@@ -43,7 +43,13 @@ from .sync.history import (
     rows_history,
 )
 from .sync.history_repair import repair
-from .sync.pipeline import job_summary, rollup_from_store, run_check, run_exit_code
+from .sync.pipeline import (
+    job_summary,
+    report_from_store,
+    rollup_from_store,
+    run_check,
+    run_exit_code,
+)
 from .sync.pipeline import run as run_job
 from .sync.runlog import (
     last_exit_code,
@@ -362,6 +368,38 @@ def rollup(config_path, as_of, year, units) -> None:
     sys.exit(code)
 
 
+@cli.command(short_help="Dự thảo báo cáo năm (Word .docx), cùng số liệu với bảng tổng hợp.",
+             help="Dự thảo Báo cáo tình hình, chất lượng sinh hoạt chi bộ năm (Word .docx, "
+                  "thể thức văn bản của Đảng) từ lần đọc gần nhất đã lưu trong kho lịch sử; "
+                  "cùng số liệu với bảng tổng hợp; không mở bảng tính nào. --unit CODE: báo cáo "
+                  "riêng của một đơn vị (theo từng chi bộ của đơn vị).\n\n"
+                  "Ví dụ: sheets-sync report --config config.toml --year 2026\n\n"
+                  + EXIT_CODES_HELP)
+@common("config", "as_of", "unit")
+@YEAR_OPTION
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Tệp .docx sẽ ghi (mặc định: out/bao-cao-<cấp trên>[-<đơn vị>]-<năm>.docx).")
+def report(config_path, as_of, year, units, output) -> None:
+    if len(units) > 1:
+        raise click.UsageError("Lệnh 'report' nhận nhiều nhất một --unit (báo cáo của một đơn vị).")
+    config = _load(config_path)
+    try:
+        as_of_date = parse_as_of(as_of)
+        with job(config, "report") as (log, _):  # the lock: never beside a run or a rollup
+            outcome = report_from_store(config, as_of_date, year, units[0] if units else None,
+                                        Path(output) if output else None)
+            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
+            if log is not None:
+                log.write_summary(job_summary(outcome, code))
+    except SheetsSyncError as e:
+        fail(e)
+    for r in outcome.reads:
+        if r.result.message:
+            click.echo(f"  {r.result.code}: {r.result.message}", err=True)
+    click.echo(f"Báo cáo (bản dự thảo): {outcome.report_docx}")
+    sys.exit(code)
+
+
 @cli.command(short_help="Các lần chạy gần nhất và lý do từng đơn vị lỗi.",
              help="Các lần chạy gần nhất: thời gian, số đơn vị đọc được, vi phạm/cảnh báo, mã "
                   "thoát và lý do (kể cả lần dừng sớm), lý do từng đơn vị lỗi — để biết ngay "
@@ -519,13 +557,19 @@ def templates() -> None:
 @click.option("--output", required=True, type=click.Path(dir_okay=False),
               help="Đường dẫn tệp .xlsx sẽ tạo.")
 @click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
-def templates_export(output, unit_name) -> None:
+@click.option("--force", is_flag=True,
+              help="Ghi đè tệp đã có (không bao giờ ghi đè tệp đang có số liệu).")
+def templates_export(output, unit_name, force) -> None:
+    try:
+        check_export_target(Path(output), force)
+    except SheetsSyncError as e:
+        fail(e)
     path = export_template(Path(output), unit_name=unit_name)
     click.echo(f"Đã xuất mẫu: {path}")
 
 
-@templates.command("apply", help="Làm cho bảng tính Google có sẵn (do người tạo và chia sẻ với tài "
-                                 "khoản dịch vụ) khớp mẫu mà không động đến số liệu: thêm tab, cột "
+@templates.command("apply", help="Làm cho bảng tính của đơn vị (Google hoặc tệp .xlsx) khớp "
+                                 "mẫu mà không động đến số liệu: thêm tab, cột "
                                  "còn thiếu, danh sách chọn, cố định dòng tiêu đề, tô màu "
                                  "và bảo vệ "
                                  "(chỉ cảnh báo) các cột của công cụ, ngôn ngữ vi_VN. Chạy lại "
@@ -542,18 +586,20 @@ def templates_apply(config_path, units, dry_run, refresh_validations) -> None:
     config = _load(config_path)
     try:
         selected = config.select(units)
-        local = [u.code for u in selected if not u.is_google]
-        if units and local:
-            raise ConfigError(f"Đơn vị {', '.join(local)} dùng tệp .xlsx: hãy dùng "
-                              "'sheets-sync templates export'.")
-        backend = GoogleBackend.from_config(config)
+        backend = (GoogleBackend.from_config(config) if any(u.is_google for u in selected)
+                   else None)
     except SheetsSyncError as e:
         fail(e)
     failed = False
-    for unit in (u for u in selected if u.is_google):
+    for unit in selected:
         try:
-            result = apply_template(backend, unit, dry_run=dry_run,
-                                    refresh_validations=refresh_validations)
+            if unit.is_google:
+                assert backend is not None
+                result = apply_template(backend, unit, dry_run=dry_run,
+                                        refresh_validations=refresh_validations)
+            else:
+                result = apply_template_local(unit, config.state_dir / "backups",
+                                              dry_run=dry_run, backup_keep=config.backup_keep)
         except SheetsSyncError as e:
             click.echo(f"{unit.code}: Lỗi: {e}", err=True)
             failed = True

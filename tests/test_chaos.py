@@ -14,6 +14,9 @@ roll-up, a history store), then runs `sheets-sync run` at the as-of date with on
   row-deleted              a person deletes a data row (before / between read and write);
   revoke                   the unit's spreadsheet stops being shared with the service account
                            (before the run / between read and write); shared again afterwards;
+  file-opened              a person opens the local workbook in Excel/LibreOffice (its lock file
+                           appears beside it) before the run or between its read and its write;
+                           closed again before the clean rerun;
   kill                     the real console script `sheets-sync run` killed with SIGKILL at a
                            random moment.
 
@@ -28,7 +31,9 @@ Invariants after the faulted run (violations are counted, the test fails if any)
   leftovers   in-process runs leave no temporary files;
   exception   the job never raises;
   converge    a clean rerun gives, per unit, the tool cells and staff cells of a reference
-              run that never saw the fault (the person's edit applied at the same point).
+              run that never saw the fault (the person's edit applied at the same point);
+  opened      a workbook open in Excel/LibreOffice is never written (same bytes), its unit is
+              reported skipped (exit code 1).
 
 Kill runs also check the local workbook (old bytes, or a complete workbook that opens with
 openpyxl with every staff cell identical), the lock (the rerun takes it) and the backups.
@@ -108,9 +113,9 @@ SEED = _seed(os.environ.get("CHAOS_SEED"))
 ONLY = {int(x) for x in os.environ.get("CHAOS_ONLY", "").split(",") if x.strip()}
 EXE = str(Path(sys.executable).parent / "sheets-sync")
 KINDS = ("429-storm", "5xx-storm", "timeout", "person-edit", "header-renamed", "row-deleted",
-         "revoke")
+         "revoke", "file-opened")
 INVARIANTS = ("staff", "wrong-row", "rollup", "isolation", "leftovers", "exception", "converge",
-              "kill-workbook", "kill-lock", "backups")
+              "kill-workbook", "kill-lock", "backups", "opened")
 GOOGLE = [c for c, _, k in UNITS if k == "google"]
 LOCAL = [c for c, _, k in UNITS if k == "local"]
 READ_TIMEOUT = 0.25  # the faulted runs' read timeout; a slow answer takes 0.1 s more
@@ -437,6 +442,18 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
             at_read(revoked, action)
         where += f" {revoked} {timing}"
         timing = None
+    elif kind == "file-opened":
+        target = LOCAL[0]
+        book = Path(config.unit(target).path)
+        opened_lock = book.with_name(rng.choice([f"~${book.name}", f".~lock.{book.name}#"]))
+        opened_bytes = book.read_bytes()
+        action = lambda: opened_lock.write_text("Lan,máy-xã,", encoding="utf-8")  # noqa: E731
+        opened_timing = rng.choice(["before", "mid"])
+        if opened_timing == "before":
+            action()
+        else:
+            at_read(target, action)
+        where += f" {target} {opened_lock.name} {opened_timing}"
     else:
         target = rng.choice([c for c, _, _ in UNITS])
         choices = [e for e in edit_variants(target, h.rows[target]) if e.kind == kind]
@@ -479,6 +496,20 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
     left = leftovers(config)
     if left:
         h.violation("leftovers", where, left)
+
+    if kind == "file-opened":
+        if not opened_lock.exists():
+            pass  # the moment never came (the unit was not read): nothing to check
+        elif book.read_bytes() != opened_bytes:
+            h.violation("opened", where, "the open workbook was written")
+        elif outcome is not None:
+            w = next(w for r, w in zip(outcome.reads, outcome.writes)
+                     if r.config.code == target)
+            h.notes[f"file-opened: {w.status}"] += 1
+            if w.status == "written" or (w.status != "unchanged"
+                                         and pipeline.run_exit_code(outcome) != 1):
+                h.violation("opened", where, f"{w.status}: {w.message}")
+        opened_lock.unlink(missing_ok=True)  # the person closes the file
 
     # a clean rerun
     h.emu.clear_faults()

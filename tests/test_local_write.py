@@ -1,6 +1,6 @@
 """Local write-back on real .xlsx files: staff cells untouched, flags on the right rows, no
-rewrite when nothing changed, copies for workbooks openpyxl cannot round-trip, never a write to
-a corrupt or changed file, backups rotated."""
+rewrite when nothing changed, workbooks with charts, formulas or macros written in place, never
+a write to a corrupt or changed file, backups rotated."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +23,6 @@ from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, INFO, WARNING, Finding
 from sheets_sync.core.flagplan import (
-    COPY,
     DRY_RUN,
     SKIPPED,
     UNCHANGED,
@@ -217,8 +216,8 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     assert "Đã ghi" in res.message and "Kiểm tra" in res.message
     assert snapshot(path, plan) == before
     assert col_ranges_ok(path)
-    assert backups_of(path, backups)[0].read_bytes() == original
-    assert backups_of(path, backups)[0].name == "nhan-thinh-20261125-060000.xlsx"
+    assert backups_of(path, backups, "NT")[0].read_bytes() == original
+    assert backups_of(path, backups, "NT")[0].name == "NT-nhan-thinh-20261125-060000.xlsx"
 
     wb = openpyxl.load_workbook(path)
     ws = wb["Sinh hoạt"]
@@ -252,7 +251,7 @@ def test_flags_written_staff_cells_untouched_and_rerun_is_a_no_op(tmp_path):
     assert plan2.is_empty, plan2.describe()
     res2 = write_local(path, plan2, r2.raw.meta, out, backups, now=NOW + timedelta(hours=1))
     assert res2.status == UNCHANGED and stamp(path) == stamp1
-    assert len(backups_of(path, backups)) == 1
+    assert len(backups_of(path, backups, "NT")) == 1
 
 
 def test_injection_like_messages_stay_strings(tmp_path):
@@ -330,14 +329,14 @@ def test_backups_rotate(tmp_path):
         res = write_local(path, plan, r.raw.meta, out, backups, backup_keep=2,
                           now=NOW + timedelta(minutes=k))
         assert res.status == WRITTEN
-    assert [p.name for p in backups_of(path, backups)] == ["u-20261125-060200.xlsx",
-                                                           "u-20261125-060300.xlsx"]
+    assert [p.name for p in backups_of(path, backups, "NT")] == ["NT-u-20261125-060200.xlsx",
+                                                           "NT-u-20261125-060300.xlsx"]
     assert (backups / "u-extra-20200101-000000.xlsx").exists()
     # same second twice: a second backup name, not an overwrite
     r, plan = plan_for(path, findings_for(msg="Lần 5."))
     write_local(path, plan, r.raw.meta, out, backups, backup_keep=5, now=NOW + timedelta(minutes=3))
-    assert [p.name for p in backups_of(path, backups)][-2:] == ["u-20261125-060300.xlsx",
-                                                                "u-20261125-060300-2.xlsx"]
+    assert [p.name for p in backups_of(path, backups, "NT")][-2:] == ["NT-u-20261125-060300.xlsx",
+                                                                "NT-u-20261125-060300-2.xlsx"]
 
 
 # --- never written --------------------------------------------------------------------------------
@@ -408,59 +407,57 @@ def test_a_zip_of_an_unsupported_version_is_reported_not_raised(tmp_path):
     assert "bị hỏng" in r.result.message and "v64.xlsx" in r.result.message
 
 
-# --- copies ---------------------------------------------------------------------------------------
+# --- in place, whatever the workbook holds (issue 11) ---------------------------------------------
 
-def test_workbook_with_chart_gets_a_flagged_copy(tmp_path):
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def test_workbook_with_chart_is_flagged_in_place(tmp_path):
     path = messy_workbook(tmp_path / "co-bieu-do.xlsx", chart=True)
     out, backups = dirs(tmp_path)
-    original = path.read_bytes()
-    s = stamp(path)
+    before = _parts(path)
     r, plan = plan_for(path, findings_for())
+    snap = snapshot(path, plan)
     res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
-    assert res.status == COPY, res.message
-    assert path.read_bytes() == original and stamp(path) == s
-    assert not backups.exists()
-    copy = out / "flagged" / "co-bieu-do.xlsx"
-    assert res.path == copy and copy.exists()
-    assert res.reasons == ["biểu đồ"]
-    assert "biểu đồ" in res.message and "không ghi trực tiếp" in res.message
-    assert str(copy) in res.message
-    ws = openpyxl.load_workbook(copy)["Sinh hoạt"]
+    assert res.status == WRITTEN and res.path == path, res.message
+    assert not out.exists()
+    after = _parts(path)
+    for name in before:
+        if name.startswith(("xl/charts/", "xl/drawings/", "xl/comments", "xl/sharedStrings")):
+            assert after[name] == before[name], name
+    assert snapshot(path, plan) == snap
+    ws = openpyxl.load_workbook(path)["Sinh hoạt"]
     hdr = [c.value for c in ws[1]]
     assert ws.cell(3, hdr.index(STATUS) + 1).value == LABELS["error"]
-
-    # rerun with the same data: the copy is already right, nothing is rewritten
-    cs = stamp(copy)
+    s = stamp(path)
     r2, plan2 = plan_for(path, findings_for())
-    res2 = write_local(path, plan2, r2.raw.meta, out, backups, now=NOW)
-    assert res2.status == UNCHANGED and stamp(copy) == cs and path.read_bytes() == original
-    # new findings: the copy is rewritten, the original still untouched
-    r3, plan3 = plan_for(path, findings_for(msg="Khác."))
-    assert write_local(path, plan3, r3.raw.meta, out, backups, now=NOW).status == COPY
-    assert path.read_bytes() == original
+    assert plan2.is_empty
+    assert write_local(path, plan2, r2.raw.meta, out, backups, now=NOW).status == UNCHANGED
+    assert stamp(path) == s
 
 
-def test_formula_in_staff_cell_gets_a_flagged_copy(tmp_path):
+def test_formula_in_staff_cell_is_kept_and_written_in_place(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx", formula=True)
     out, backups = dirs(tmp_path)
-    original = path.read_bytes()
     r, plan = plan_for(path, findings_for())
     res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
-    assert res.status == COPY and any("công thức" in x for x in res.reasons)
-    assert "Sinh hoạt!" in res.message
-    assert path.read_bytes() == original
+    assert res.status == WRITTEN, res.message
+    ws = openpyxl.load_workbook(path)["Sinh hoạt"]
+    hdr = [c.value for c in ws[1]]
+    assert ws.cell(2, hdr.index("Cột riêng của xã") + 1).value == "=1+1"
 
 
-def test_unsupported_part_gets_a_flagged_copy(tmp_path):
+def test_macro_part_survives_byte_for_byte(tmp_path):
     path = messy_workbook(tmp_path / "u.xlsx")
     with zipfile.ZipFile(path, "a") as zf:  # e.g. a macro project left by another tool
         zf.writestr("xl/vbaProject.bin", b"\x00\x01")
-    original = path.read_bytes()
     out, backups = dirs(tmp_path)
     r, plan = plan_for(path, findings_for())
     res = write_local(path, plan, r.raw.meta, out, backups, now=NOW)
-    assert res.status == COPY and "macro (VBA)" in res.reasons
-    assert path.read_bytes() == original
+    assert res.status == WRITTEN, res.message
+    assert _parts(path)["xl/vbaProject.bin"] == b"\x00\x01"
 
 
 def test_empty_plan_touches_nothing_even_without_backup_dir(tmp_path):

@@ -148,19 +148,20 @@ def test_other_units_findings_ignored_and_long_details_capped():
     assert details.startswith("Sinh hoạt ngoài ngày quy định: xxx")
 
 
-def test_missing_tool_columns_appended_after_last_used_header_column():
+def test_missing_tool_columns_appended_after_the_last_column_holding_anything():
     ms = sheet("meetings", [meeting("CB01", YEAR, 10)])
     ms.rows[0] += [None, "Người nhập"]  # a staff column after a gap
     ms.rows[1] += [None, "Lan", None, "ghi chú lạc"]  # a stray value right of the header
     last = len(ms.rows[0]) - 1
     read = make_read(base_raw(meeting_sheet=ms))
     plan = plan_unit(TEMPLATE, read, [], AS_OF, YEAR)
-    # column last+2 holds a stray staff value: skipped, never overwritten
-    assert plan.new_columns[MEET] == [(last + 1, STATUS), (last + 3, DETAILS)]
-    assert plan.tool_columns[MEET].status_col == last + 1
+    # column last+2 holds a stray staff value: both tool columns go after it (issue 11: never
+    # between staff cells, whatever row they are in)
+    assert plan.new_columns[MEET] == [(last + 3, STATUS), (last + 4, DETAILS)]
+    assert plan.tool_columns[MEET].status_col == last + 3
     assert "thêm cột 'Kết quả kiểm tra', 'Chi tiết kiểm tra'" in " ".join(plan.describe())
     # every staff cell stays: no change touches a non-tool column
-    assert {c.col for c in plan.changes if c.sheet == MEET} <= {last + 1, last + 3}
+    assert {c.col for c in plan.changes if c.sheet == MEET} <= {last + 3, last + 4}
 
 
 def test_tool_columns_found_by_header_when_moved():

@@ -17,6 +17,24 @@ from .text import normalize
 from .typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULT_LABELS = {"parent": "Huyện ủy", "unit": "Đảng ủy xã, thị trấn", "cell": "Chi bộ"}
+# Lines of the Party document header and signature (Hướng dẫn 36-HD/VPTW) of the roll-up and
+# the report. Empty here = derived from the parent's name and the labels above
+# (``document_labels``), e.g. committee "HUYỆN ỦY LÝ NHÂN", symbol "-BC/BTCHU". The keys
+# committee, board, symbol and place are the ones `sheets-sync init` writes.
+DOCUMENT_LABELS = {
+    "committee": "",  # the issuing committee, top left: "HUYỆN ỦY LÝ NHÂN"
+    "board": "BAN TỔ CHỨC",  # the issuing body under it (bold)
+    "place": "",  # the place of the date line: "Lý Nhân"
+    "symbol": "",  # số ký hiệu after "Số": "-BC/BTCHU" (the dash is added when missing)
+    "signer_for": "",  # "T/M …" / "K/T …" line above the title, when the signer signs for
+    "signer_title": "TRƯỞNG BAN",
+    "signer_name": "",  # printed under the signature space when given
+    # A unit's own report (`report --unit`): the unit's committee issues it.
+    "unit_committee": "",  # the level above the unit: "ĐẢNG BỘ HUYỆN LÝ NHÂN"
+    "unit_symbol": "-BC/ĐU",
+    "unit_signer_for": "T/M ĐẢNG ỦY",
+    "unit_signer_title": "BÍ THƯ",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,19 @@ class GoogleConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """``[report]``: the December report and the §6 proposals (commendation / correction)."""
+    enabled: bool = False  # `run` also writes the report
+    commend_unit_min_score: float = 95.0  # composite score (0–100) at or above: commend …
+    commend_unit_max_errors: int = 2  # … with at most this many violations
+    correct_unit_max_score: float = 85.0  # below: needs correction
+    correct_unit_min_errors: int = 10  # or at least this many violations
+    correct_cell_min_errors: int = 3  # a cell with this many violations needs correction
+    findings_rows: int = 500  # rows of errors and warnings on the roll-up's `Vi phạm` sheet
+    recipients: tuple[str, ...] = ()  # "Nơi nhận" lines; empty = derived from the labels
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     parent_name: str
@@ -104,6 +135,7 @@ class Config:
     backup_keep: int = 5
     history_retention_days: int = 800
     notes_per_row: bool = False  # [writeback] notes_per_row: write info findings in each row
+    report: ReportConfig = ReportConfig()
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -121,16 +153,22 @@ class Config:
 
 # Each table: key -> expected type (or Typed with its range). Anything else is rejected.
 _TOP = {"parent", "units", "supervisors", "labels", "rules", "accepted", "state", "output",
-        "google", "rollup", "writeback", "history"}
+        "google", "rollup", "writeback", "history", "report"}
 _PARENT = {"name": str}
 _UNIT = {"code": str, "name": str, "path": str, "spreadsheet": str, "rules": dict}
 _SUPERVISOR = {"name": str, "role": str, "units": list, "aliases": list, "code": str}
 # committee/board/symbol/place: the Party document header ("HUYỆN ỦY LÝ NHÂN" / "BAN TỔ CHỨC",
-# "Số   -BC/BTCHU", "Lý Nhân, ngày …"); optional, written by `sheets-sync init`.
-_LABELS = {"parent": str, "unit": str, "cell": str, "committee": str, "board": str, "symbol": str,
-           "place": str}
+# "Số   -BC/BTCHU", "Lý Nhân, ngày …"), written by `sheets-sync init`; with the signer and the
+# unit report's lines (DOCUMENT_LABELS), derived when absent (``document_labels``).
+_LABELS = {"parent": str, "unit": str, "cell": str, **{k: str for k in DOCUMENT_LABELS}}
 _ACCEPTED = {"unit": str, "rule": str, "cell": str, "period": str,
              "row": Typed(int, 1, 1_048_576), "tab": str, "note": str}
+_REPORT = {"enabled": bool, "commend_unit_min_score": Typed(float, 0, 100),
+           "commend_unit_max_errors": Typed(int, 0, 1_000_000),
+           "correct_unit_max_score": Typed(float, 0, 100),
+           "correct_unit_min_errors": Typed(int, 0, 1_000_000),
+           "correct_cell_min_errors": Typed(int, 0, 1_000_000),
+           "findings_rows": Typed(int, 0, 1_000_000), "recipients": list}
 _STATE = {"dir": str}
 _OUTPUT = {"dir": str, "drive_file_id": str}
 _GOOGLE = {"credentials": str, "endpoint": str, "timeout_s": Typed(int, 1, 3600),
@@ -257,6 +295,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     rollup = r.table(data.get("rollup") or {}, _ROLLUP, "rollup")
     writeback = r.table(data.get("writeback") or {}, _WRITEBACK, "writeback")
     history = r.table(data.get("history") or {}, _HISTORY, "history")
+    report = _report_config(r, data.get("report") or {})
     credentials = google.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
 
     return Config(
@@ -279,7 +318,46 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         backup_keep=writeback.get("backup_keep", 5),
         notes_per_row=writeback.get("notes_per_row", False),
         history_retention_days=history.get("retention_days", 800),
+        report=report,
     )
+
+
+def _report_config(r: _Reader, data: Any) -> ReportConfig:
+    """``[report]``: types and ranges checked by the schema; scores as floats."""
+    got = dict(r.table(data, _REPORT, "report"))
+    for key in ("commend_unit_min_score", "correct_unit_max_score"):
+        if key in got:
+            got[key] = float(got[key])
+    if "recipients" in got:
+        got["recipients"] = r.strings(got["recipients"], "report.recipients")
+    return ReportConfig(**got)
+
+
+def document_labels(parent_name: str, labels: Any) -> dict[str, str]:
+    """The document labels with the derived defaults filled in: committee "<PARENT LABEL> <PLACE>"
+    in capitals, place from the parent's name, symbol "-BC/" + initials of the body and of
+    the parent label ("BAN TỔ CHỨC", "Huyện ủy" -> "-BC/BTCHU"), unit committee = the parent's
+    name in capitals."""
+    from .text import place_name
+
+    out = {**DEFAULT_LABELS, **DOCUMENT_LABELS, **dict(labels)}
+    place = out["place"] or place_name(parent_name)
+    out["place"] = place
+    if not out["committee"]:
+        out["committee"] = f"{out['parent']} {place}".upper()
+    if not out["symbol"]:
+        out["symbol"] = f"BC/{_initials(out['board'])}{_initials(out['parent'])}"
+    out["symbol"] = "-" + out["symbol"].lstrip("-")
+    if not out["unit_committee"]:
+        out["unit_committee"] = parent_name.upper()
+    out["unit_symbol"] = "-" + out["unit_symbol"].lstrip("-")
+    return out
+
+
+def _initials(text: str) -> str:
+    from .text import fold, nfc
+
+    return "".join("Đ" if w[0] in "đĐ" else fold(w[0]).upper() for w in nfc(text).split())
 
 
 UTF8_HINT = ("Hãy mở tệp bằng Notepad, chọn File → Save As…, ở ô Encoding chọn UTF-8, rồi "

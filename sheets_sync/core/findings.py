@@ -144,3 +144,47 @@ def count_findings(findings: Iterable[Finding]) -> dict[str, int]:
     for f in findings:
         out[f.counts_as] += 1
     return out
+
+
+@dataclass
+class FindingCounts:
+    """``count_findings`` with one more figure, for the roll-up and the report: errors and
+    warnings as ``Finding.counts_as`` puts them (an accepted explanation only under
+    ``accepted``), and of those errors and warnings, how many carry a pending explanation
+    (``explained``: still counted as their severity)."""
+
+    errors: int = 0
+    warnings: int = 0
+    explained: int = 0
+    accepted: int = 0
+    info: int = 0
+
+    def add(self, f: Finding) -> None:
+        kind = f.counts_as
+        if kind == ERROR:
+            self.errors += 1
+        elif kind == WARNING:
+            self.warnings += 1
+        elif kind == ACCEPTED:
+            self.accepted += 1
+        else:
+            self.info += 1
+        if f.explained and kind in (ERROR, WARNING):
+            self.explained += 1
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> FindingCounts:
+        out = cls()
+        for f in findings:
+            out.add(f)
+        return out
+
+    def as_dict(self) -> dict[str, int]:
+        """``count_findings``'s keys, plus "explained"."""
+        return {ERROR: self.errors, WARNING: self.warnings, INFO: self.info,
+                ACCEPTED: self.accepted, "explained": self.explained}
+
+    def __add__(self, other: FindingCounts) -> FindingCounts:
+        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
+                             self.explained + other.explained, self.accepted + other.accepted,
+                             self.info + other.info)

@@ -25,6 +25,11 @@ ELLIPSIS = "…"
 # writers keep the tool columns at them (tool-owned) and wrap both: the longest status label
 # ("⚠ Đã giải trình – chờ xem xét") takes two lines, which the row height allows for. (A wider
 # status column would add a printed page to narrow staff tabs printed at 100 %.)
+# ``FlagPlan.skipped_tabs`` reason of a tab with no free column left before XFD (Excel's last):
+# the writers refuse the whole workbook with it (the operator must clear the far-right cells).
+NO_ROOM = ("có ô ở quá cột XFD (16.384 cột, giới hạn của Excel) nên không còn chỗ cho hai cột "
+           "kết quả")
+
 STATUS_WIDTH = 18
 DETAILS_WIDTH = 50
 LINE_HEIGHT = 15.0  # points per text line (11 pt Calibri / Carlito / Liberation Sans, Arial 10)

@@ -6,9 +6,11 @@ lists, cheap to scan), plus the TPL-* and cell-level DATA-* findings of reading.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import compress, zip_longest
+from operator import itemgetter
 from typing import Any
 
 from .a1 import col_letter
@@ -37,6 +39,10 @@ class TabData:
     values: dict[str, list[Any]] = field(default_factory=dict)  # parsed (None = empty/invalid)
     raw: dict[str, list[Any]] = field(default_factory=dict)  # as read
     invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes
+    # column id -> per row: raw value empty? (computed while parsing; None = not known)
+    _empty: dict[str, list[bool]] | None = field(default=None, repr=False, compare=False)
+    # results derived once and shared by several rules (rules.base), never mutated
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def has(self, col_id: str) -> bool:
         return col_id in self.col_index
@@ -200,49 +206,145 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
                    col_index, extra)
     if header_r is None:
         return data
-    # Column by column over the kept rows: no per-row copy (a tracked list per row would make
-    # the cyclic GC run, and walk every unit's data, far more often on national-size years).
-    data_cols = list(col_index.values())
-    kept: list[list[Any]] = []
-    for r in range(header_r + 1, len(sheet.rows)):
-        row = sheet.rows[r]
-        width = len(row)
-        if all(ci >= width or is_empty(row[ci]) for ci in data_cols):
-            continue
-        data.rows.append(r + 1)
-        kept.append(row)
+    # Batched, column by column: the data rows are transposed once (C-level zip), emptiness is
+    # decided once per distinct value of a column, and each distinct value is parsed once.
+    columns, masks, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
+    data.rows = [header_r + 2 + i for i in keep]
+    pick = _picker(keep)
+    empty: dict[str, list[bool]] = {}
     for col_id, ci in col_index.items():
         column = tab.column(col_id)
-        raws = [row[ci] if ci < len(row) else None for row in kept]
+        raws = pick(columns[ci])
         parsed, bad = _parse_column(column, raws)
         data.raw[col_id] = raws
         data.values[col_id] = parsed
         data.invalid[col_id] = set(bad)
+        empty[col_id] = pick(masks[ci])
         for i, reason in bad.items():
             findings.append(data.finding(
                 i, "DATA-INVALID", WARNING,
                 f"Cột \"{column.header}\": giá trị \"{display_raw(raws[i])}\" {reason}.",
             ))
+    data._empty = empty
     _check_swaps(data, findings)
     _check_required(data, findings)
     _check_future(data, as_of, findings)
+    data._empty = None  # only reading needs the masks: a pointer per cell is not kept
     return data
 
 
+def _empty_values(values: Iterable[Any]) -> set[Any]:
+    return {v for v in values if is_empty(v)}
+
+
+def _empty_mask(raws: list[Any]) -> list[bool]:
+    """Per cell: empty (None, "" or whitespace only)? Decided once per distinct value."""
+    try:
+        empties = _empty_values(set(raws))
+    except TypeError:  # an unhashable value (no reader produces one): cell by cell
+        return [is_empty(v) for v in raws]
+    if not empties:
+        return [False] * len(raws)
+    return list(map(empties.__contains__, raws))
+
+
+def _transpose(rows: list[list[Any]], data_cols: list[int]
+               ) -> tuple[dict[int, list[Any]], dict[int, list[bool]], list[int]]:
+    """The columns ``data_cols`` of ``rows`` (None where a row is short), their emptiness masks
+    and the indexes of the rows holding at least one non-empty value in them."""
+    if not rows or not data_cols:
+        return {ci: [] for ci in data_cols}, {ci: [] for ci in data_cols}, []
+    width = max(data_cols) + 1
+    if max(map(len, rows)) > width:
+        rows = [r[:width] for r in rows]
+    table = list(zip_longest(*rows))
+    cols: dict[int, list[Any]] = {}
+    masks: dict[int, list[bool]] = {}
+    for ci in data_cols:
+        col = list(table[ci]) if ci < len(table) else [None] * len(rows)
+        cols[ci] = col
+        masks[ci] = _empty_mask(col)
+    keep = list(compress(range(len(rows)), map(_not_all, zip(*masks.values()))))
+    return cols, masks, keep
+
+
+def _not_all(flags: tuple[bool, ...]) -> bool:
+    return not all(flags)
+
+
+def _picker(keep: list[int]) -> Callable[[list[Any]], list[Any]]:
+    """A C-level ``lambda col: [col[i] for i in keep]``."""
+    if not keep:
+        return lambda col: []
+    if len(keep) == 1:
+        i = keep[0]
+        return lambda col: [col[i]]
+    get = itemgetter(*keep)
+    return lambda col: list(get(col))
+
+
+def _parse_one(column: Column, raw: Any) -> tuple[Any, str | None]:
+    value, reason = parse(column.kind, raw, column.choices)
+    lo, hi = column.min, column.max
+    if reason is None and value is not None and (lo is not None or hi is not None):
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            return None, f"ngoài khoảng cho phép ({_fmt_range(lo, hi)})"
+    return value, reason
+
+
 def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int, str]]:
-    parsed: list[Any] = []
-    bad: dict[int, str] = {}
-    kind, choices, lo, hi = column.kind, column.choices, column.min, column.max
-    for i, raw in enumerate(raws):
-        value, reason = parse(kind, raw, choices)
-        if reason is None and value is not None and (lo is not None or hi is not None):
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                reason = f"ngoài khoảng cho phép ({_fmt_range(lo, hi)})"
-                value = None
-        if reason is not None:
-            bad[i] = reason
-        parsed.append(value)
-    return parsed, bad
+    """Parsed values and (row index -> reason) of the unreadable ones; each distinct value is
+    parsed once. True, 1 and 1.0 are equal keys but different cells: when a column mixes such
+    types, values are keyed by (type, value)."""
+    types = set(map(type, raws))
+    keys: list[Any] = raws
+    if len(types & _NUMERIC) > 1:
+        keys = list(zip(map(type, raws), raws))
+    try:
+        known = _known_values(column)
+        if keys is raws:
+            table = {k: known(k) for k in dict.fromkeys(raws)}
+        else:
+            table = {k: known(k[1]) for k in dict.fromkeys(keys)}
+    except TypeError:  # an unhashable value (no reader produces one): cell by cell
+        results = [_parse_one(column, raw) for raw in raws]
+    else:
+        results = list(map(table.__getitem__, keys))
+        unreadable = {k for k, (_, reason) in table.items() if reason is not None}
+        if not unreadable:
+            return list(map(_first, results)), {}
+        where = compress(range(len(keys)), map(unreadable.__contains__, keys))
+        return list(map(_first, results)), {i: results[i][1] for i in where}
+    bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
+    return list(map(_first, results)), bad
+
+
+_NUMERIC = frozenset({bool, int, float})
+_SHARED_MAX = 1 << 15  # parsed values kept per column and value type, across units
+_SHARED: dict[Column, dict[type, dict[Any, tuple[Any, str | None]]]] = {}
+
+
+def _known_values(column: Column) -> Callable[[Any], tuple[Any, str | None]]:
+    """``_parse_one(column, v)``, remembered across units (the same dates, counts and labels
+    recur in every unit) per value type, so that True, 1 and 1.0 never share a result."""
+    if column.kind in ("text", "code"):  # mostly distinct, and cheaper to parse than to keep
+        return lambda v: _parse_one(column, v)
+    by_type = _SHARED.setdefault(column, {})
+
+    def known(v: Any) -> tuple[Any, str | None]:
+        cls = v.__class__
+        table = by_type.get(cls)
+        if table is None:
+            table = by_type[cls] = {}
+        got = table.get(v)
+        if got is None:
+            if len(table) >= _SHARED_MAX:
+                table.clear()
+            got = table[v] = _parse_one(column, v)
+        return got
+
+    return known
+_first = itemgetter(0)
 
 
 def _fmt_range(lo: float | None, hi: float | None) -> str:
@@ -300,8 +402,13 @@ def _check_required(data: TabData, findings: list[Finding]) -> None:
         if column.required is False or column.missing_rule:
             continue
         applies = conditions.get(column.required) if isinstance(column.required, str) else None
-        for i, raw in enumerate(raws):
-            if is_empty(raw) and (applies is None or applies[i]):
+        empty = data._empty.get(col_id) if data._empty is not None else None
+        if empty is None:
+            empty = _empty_mask(raws)
+        if not any(empty):
+            continue
+        for i, blank in enumerate(empty):
+            if blank and (applies is None or applies[i]):
                 findings.append(data.finding(
                     i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
                 ))
@@ -311,6 +418,8 @@ def _check_future(data: TabData, as_of: date, findings: list[Finding]) -> None:
     for col_id, values in data.values.items():
         column = data.tab.column(col_id)
         if not column.past:
+            continue
+        if not any(v is not None and v > as_of for v in set(values)):
             continue
         for i, v in enumerate(values):
             if v is not None and v > as_of:
@@ -347,7 +456,27 @@ def parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
                 f"Tab \"{sheet.title}\" quá lớn (quá nhiều ô, kể cả ô trống đã định dạng): chỉ "
                 f"đọc đến dòng {cut}, các dòng bên dưới không được kiểm tra. Hãy xóa các dòng, "
                 f"cột trống thừa ở cuối tab."))
+        _uncomputed(unit, unit.tabs[tab.id], raw.meta.get("uncomputed", {}).get(sheet.title))
     return unit
+
+
+def _uncomputed(unit: UnitData, data: TabData, cells: list[list[int]] | None) -> None:
+    """DATA-INVALID for formula cells that were never calculated (the local reader took their
+    formula text, never evaluated, instead of an empty value)."""
+    by_row: dict[int, list[str]] = {}
+    for row, col in cells or ():
+        by_row.setdefault(row, []).append(f"{col_letter(col - 1)}{row}")
+    index = {r: i for i, r in enumerate(data.rows)}
+    for row, refs in by_row.items():
+        msg = (f"Ô {', '.join(refs)} có công thức chưa từng được tính (tệp do chương trình tạo, "
+               "chưa mở bằng Excel/LibreOffice): công cụ đọc nội dung công thức thay cho giá trị. "
+               "Hãy mở và lưu lại tệp bằng Excel/LibreOffice.")
+        i = index.get(row)
+        if i is not None:
+            unit.findings.append(data.finding(i, "DATA-INVALID", WARNING, msg))
+        else:
+            unit.findings.append(Finding(unit.code, data.tab.name, None, None, None,
+                                         "DATA-INVALID", WARNING, msg))
 
 
 def required_tabs_found(template: Template, unit: UnitData) -> bool:

@@ -59,3 +59,24 @@ def clean_text(raw: Any) -> str | None:
     if raw is None:
         return None
     return nfc(str(raw)).strip() or None
+
+
+_PLACE_PREFIXES = tuple(sorted((
+    "đảng bộ", "đảng ủy", "đảng uỷ", "huyện ủy", "huyện uỷ", "tỉnh ủy", "tỉnh uỷ", "thành ủy",
+    "thành uỷ", "thị ủy", "thị uỷ", "quận ủy", "quận uỷ", "huyện", "tỉnh", "thành phố", "thị xã",
+    "thị trấn", "quận", "xã", "phường", "đặc khu",
+), key=len, reverse=True))
+
+
+def place_name(parent_name: str) -> str:
+    """The place for the date line: "Đảng bộ huyện Lý Nhân" -> "Lý Nhân"."""
+    s = unicodedata.normalize("NFC", parent_name).strip()
+    while True:
+        low = s.casefold()
+        for p in _PLACE_PREFIXES:
+            if low.startswith(p + " "):
+                s = s[len(p):].strip()
+                break
+        else:
+            break
+    return s or parent_name.strip()

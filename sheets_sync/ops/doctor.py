@@ -381,12 +381,9 @@ def template_drift(template: Template, raw, unit: UnitConfig, as_of: date | None
 def _drift(unit: UnitConfig, raw, template: Template, as_of: date, google: bool) -> Check:
     name = f"{unit.code} — mẫu bảng tính"
     problems, optional = template_drift(template, raw, unit, as_of)
-    if google:
-        fix = (f"Chạy: sheets-sync templates apply --unit {unit.code} (thêm tab/cột còn thiếu, "
-               f"không đụng dữ liệu); tab/cột có tên gần giống thì sửa lại tên cho đúng mẫu.")
-    else:
-        fix = ("Thêm tab/cột còn thiếu theo mẫu (xem mẫu: sheets-sync templates export --output "
-               "mau.xlsx); tab/cột có tên gần giống thì sửa lại tên cho đúng mẫu.")
+    # both kinds: templates apply edits a local workbook surgically too (issue 11)
+    fix = (f"Chạy: sheets-sync templates apply --unit {unit.code} (thêm tab/cột còn thiếu, "
+           f"không đụng dữ liệu); tab/cột có tên gần giống thì sửa lại tên cho đúng mẫu.")
     if problems:
         message = " ".join(problems)
         if optional:

@@ -374,7 +374,13 @@ class _Planner:
         new_headers: list[str] = [c.header for c in missing]
         new_headers += [h for h, ci in ((self.template.status_header, status),
                                         (self.template.details_header, details)) if ci is None]
-        free = iter(free_columns(rows, header_r, len(new_headers)) if new_headers else [])
+        spots = free_columns(rows, header_r, len(new_headers)) if new_headers else []
+        if new_headers and not spots:
+            self.warnings.append(
+                f"Tab \"{title}\": không còn cột trống sau cột cuối cùng có dữ liệu nên không "
+                f"thêm cột — hãy xóa giá trị thừa ở các cột xa bên phải rồi chạy lại.")
+            return
+        free = iter(spots)
         added: list[tuple[int, Column]] = [(next(free), c) for c in missing]
         tool_added: list[tuple[int, str]] = []
         if status is None:

@@ -232,6 +232,8 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
                        f"chờ {r.get('waited_s', 0)} giây.")]
     if outcome.rollup:
         lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
+    if getattr(outcome, "report_docx", None):
+        lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
     if outcome.published:
         lines.append(f"Drive: {outcome.published}")
     return "\n".join(lines) + "\n"

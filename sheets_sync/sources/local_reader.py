@@ -5,12 +5,16 @@ import hashlib
 import warnings
 import zipfile
 from pathlib import Path
+from typing import IO
+from xml.parsers import expat
 
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
 from ..core.faults import not_regular_file
 from ..core.findings import INVALID, UNREACHABLE
+from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.text import normalize
 
 
 def file_sha256(path: Path) -> str:
@@ -21,11 +25,23 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-# Cells read per sheet at most, empty formatted cells included (a commune's largest tab holds
-# a few hundred thousand). Beyond it the sheet is cut (meta "truncated": title -> last sheet row
-# read), a finding says so and the workbook is not rewritten: reading 100,000 formatted empty
-# rows takes seconds, rewriting them with openpyxl more than a gigabyte.
-MAX_SHEET_CELLS = 1_000_000
+# Bounded work (issue 12). Sizes are counted in *staff cells*: cells read in columns that are
+# not the tool's own (the two flag columns the tool appends never push a unit over a cap).
+# Empty formatted cells count: reading 100,000 formatted empty rows takes seconds and rewriting
+# them with openpyxl more than a gigabyte.
+#
+# Set for the largest realistic unit, a merged commune: 1,500 members × 12 months × 3 years of
+# "Điểm danh" = 54,000 rows × 6–8 columns ≈ 0.45 million cells, and 5 years of meetings — up to
+# 43,000 rows × 27 template columns (+ a staff column or two) ≈ 1.2 million cells — with about
+# 70 % to spare:
+MAX_SHEET_CELLS = 2_000_000  # per template tab; beyond it the tab is cut (meta "truncated")
+MAX_WORKBOOK_CELLS = 3_000_000  # all template tabs together
+# Sheets that are not template tabs are never checked; they are kept (history store, restore)
+# only up to this many cells in all (meta "others_cut": title -> last row kept).
+MAX_OTHER_CELLS = 200_000
+MAX_CELL_CHARS = 32_767  # Excel's own limit on the text of a cell; longer text is cut on reading
+# The tool columns are recognised by their header in the first rows (as the parser does).
+HEADER_ROWS = 5
 
 # Other formats saved under an .xlsx name (zip members that tell them apart).
 _OTHER_FORMATS = (("word/document.xml", "Word (.docx)"), ("ppt/presentation.xml",
@@ -45,31 +61,111 @@ def _other_format(path: Path) -> str | None:
     return next((kind for member, kind in _OTHER_FORMATS if member in names), "không rõ")
 
 
-def _sheet_rows(ws) -> tuple[list[list], int | None]:
-    """A sheet's rows (trailing empty rows dropped) and, when it was cut after
-    ``MAX_SHEET_CELLS`` cells with more rows following, the last sheet row read."""
+def _tool_columns(row: list, tool_headers: frozenset[str]) -> set[int]:
+    return {i for i, v in enumerate(row) if isinstance(v, str) and normalize(v) in tool_headers}
+
+
+def _sheet_rows(ws, limit: int, tool_headers: frozenset[str]
+                ) -> tuple[list[list], int | None, int]:
+    """A sheet's rows (trailing empty rows dropped, text capped at ``MAX_CELL_CHARS``), the
+    last sheet row read when it was cut after ``limit`` staff cells with more rows following
+    (else None), and the staff cells read."""
     ws.reset_dimensions()  # the declared size may be anything, e.g. A1:XFD1048576
     rows: list[list] = []
     cells = 0
     truncated = None
+    tool: set[int] = set()
     it = ws.iter_rows(values_only=True)
     for r in it:
-        rows.append(list(r))
-        cells += len(r)
-        if cells >= MAX_SHEET_CELLS:
+        row = list(r)
+        for i, v in enumerate(row):
+            if v.__class__ is str and len(v) > MAX_CELL_CHARS:
+                row[i] = v[:MAX_CELL_CHARS]
+        if len(rows) < HEADER_ROWS:
+            tool |= _tool_columns(row, tool_headers)
+        rows.append(row)
+        width = len(row)
+        cells += width - (sum(1 for c in tool if c < width) if tool else 0)
+        if cells >= limit:
             if next(it, None) is not None:
                 truncated = len(rows)
             break
     while rows and not any(v not in (None, "") for v in rows[-1]):
         rows.pop()
-    return rows, truncated
+    return rows, truncated, cells
+
+
+def _capped_strings(src: IO[bytes]) -> list[str]:
+    """The shared strings of a workbook (as openpyxl's ``read_string_table`` returns them:
+    each ``<si>``'s text runs joined, phonetic runs left out), streamed so that no string
+    longer than ``MAX_CELL_CHARS`` is ever held: a 300 MB string costs 32,767 characters."""
+    strings: list[str] = []
+    parts: list[str] = []
+    state = {"si": False, "t": 0, "rph": 0, "size": 0}
+
+    def start(name: str, _attrs: dict) -> None:
+        local = name.rpartition("}")[2]
+        if local == "si":
+            state["si"], state["size"] = True, 0
+            parts.clear()
+        elif local == "rPh":
+            state["rph"] += 1
+        elif local == "t" and state["si"] and not state["rph"]:
+            state["t"] += 1
+
+    def end(name: str) -> None:
+        local = name.rpartition("}")[2]
+        if local == "si":
+            strings.append("".join(parts).replace("x005F_", ""))
+            state["si"] = False
+        elif local == "rPh":
+            state["rph"] -= 1
+        elif local == "t" and state["t"]:
+            state["t"] -= 1
+
+    def text(data: str) -> None:
+        if state["t"] and state["size"] < MAX_CELL_CHARS:
+            data = data[:MAX_CELL_CHARS - state["size"]]
+            state["size"] += len(data)
+            parts.append(data)
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.ParseFile(src)
+    return strings
+
+
+def _load_workbook(path: Path):
+    """``openpyxl.load_workbook(path, read_only=True, data_only=True)`` with the shared
+    strings streamed and capped (``_capped_strings``)."""
+    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+
+    class Reader(ExcelReader):
+        def read_strings(self) -> None:
+            ct = self.package.find(SHARED_STRINGS)
+            if ct is not None:
+                with self.archive.open(ct.PartName[1:]) as src:
+                    self.shared_strings = _capped_strings(src)
+
+    reader = Reader(path, read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
+def _template_titles() -> tuple[dict[str, str], frozenset[str]]:
+    """Normalised template tab names -> tab id, and the normalised tool headers."""
+    from ..core.template import load_template
+
+    template = load_template()
+    return ({normalize(t.name): t.id for t in template.tabs},
+            frozenset(normalize(h) for h in template.tool_headers))
 
 
 def read_xlsx(path: Path) -> RawWorkbook:
-    """Values of every sheet of an .xlsx file (formulas as their cached values)."""
-    import openpyxl
-
-
+    """Values of every sheet of an .xlsx file (formulas as their cached values), within the
+    bounds above; only regular files are opened."""
     path = Path(path)
     odd = not_regular_file(path)  # before any open: a FIFO or /dev/zero would block or never end
     if odd is not None:
@@ -91,17 +187,48 @@ def read_xlsx(path: Path) -> RawWorkbook:
             + (f" mà là tệp {other}" if other != "không rõ" else "")
             + "; hãy mở tệp bằng Excel hoặc LibreOffice rồi lưu lại dưới dạng .xlsx.", INVALID)
     truncated: dict[str, int] = {}
+    others_cut: dict[str, int] = {}
+    tabs, tool_headers = _template_titles()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            wb = _load_workbook(path)
             try:
-                sheets = []
-                for ws in wb.worksheets:
-                    rows, cut = _sheet_rows(ws)
+                worksheets = wb.worksheets
+                # Template tabs first (they are what is checked), each at most once; then the
+                # other sheets with what is left of their own budget.
+                seen: set[str] = set()
+                first, rest = [], []
+                for n, ws in enumerate(worksheets):
+                    tab_id = match_name(ws.title, tabs)
+                    if tab_id is not None and tab_id not in seen:
+                        seen.add(tab_id)
+                        first.append(n)
+                    else:
+                        rest.append(n)
+                rows_of: dict[int, list[list]] = {}
+                budget = MAX_WORKBOOK_CELLS
+                for n in first:
+                    ws = worksheets[n]
+                    rows, cut, used = _sheet_rows(ws, max(1, min(MAX_SHEET_CELLS, budget)),
+                                                  tool_headers)
+                    budget -= used
                     if cut is not None:
                         truncated[ws.title] = cut
-                    sheets.append(RawSheet(ws.title, rows))
+                    rows_of[n] = rows
+                budget = MAX_OTHER_CELLS
+                for n in rest:
+                    ws = worksheets[n]
+                    if budget <= 0:
+                        rows_of[n] = []
+                        others_cut[ws.title] = 0
+                        continue
+                    rows, cut, used = _sheet_rows(ws, budget, tool_headers)
+                    budget -= used
+                    if cut is not None:
+                        others_cut[ws.title] = cut
+                    rows_of[n] = rows
+                sheets = [RawSheet(ws.title, rows_of[n]) for n, ws in enumerate(worksheets)]
             finally:
                 wb.close()
     except UnitReadError:
@@ -110,13 +237,52 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
+    extra = _formulas(path, sheets)
     return RawWorkbook(
         sheets=sheets,
         version=digest,
         meta={"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
               "sha256": digest, "warnings": [str(w.message) for w in caught],
-              **({"truncated": truncated} if truncated else {})},
+              **({"truncated": truncated} if truncated else {}),
+              **({"others_cut": others_cut} if others_cut else {}), **extra},
     )
+
+
+def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
+    """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
+    formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
+    (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
+    never calculated). An uncomputed formula is read as its text (never evaluated) instead of
+    as an empty cell."""
+    from .xlsx_patch import PackageError, scan_formulas
+
+    try:
+        scans = scan_formulas(path)
+    except (PackageError, OSError):
+        return {}  # the workbook was read; only the formula details are missing
+    by_title = {s.title: s for s in sheets}
+    cols: dict[str, int] = {}
+    missing: dict[str, list[list[int]]] = {}
+    for title, scan in scans.items():
+        cols[title] = scan.last_col
+        sheet = by_title.get(title)
+        for row, col, text in scan.uncomputed:
+            missing.setdefault(title, []).append([row, col])
+            if sheet is None:
+                continue
+            while len(sheet.rows) < row:
+                sheet.rows.append([])
+            line = sheet.rows[row - 1]
+            while len(line) < col:
+                line.append(None)
+            if line[col - 1] in (None, ""):
+                line[col - 1] = text
+    out: dict = {}
+    if cols:
+        out["formula_cols"] = cols
+    if missing:
+        out["uncomputed"] = missing
+    return out
 
 
 class LocalBackend:

@@ -1,15 +1,21 @@
-"""Apply a ``FlagPlan`` to a local .xlsx workbook, safely.
+"""Apply a ``FlagPlan`` to a local .xlsx/.xlsm workbook, in place and surgically.
 
 Safety rules (design.md "Reliability invariants"):
 - an empty plan touches nothing (SHA-256 and mtime stay);
-- the file is changed in place only when openpyxl can round-trip everything in it: no drawings,
-  charts, images, pivot tables, macros, slicers, threaded comments, controls, external links,
-  unknown parts, load warnings, nor formulas in staff cells. Otherwise a flagged copy is written
-  to ``out_dir/flagged/`` and the original stays byte-identical;
+- the workbook is edited as a package (``sources.xlsx_patch``): every zip part stays byte for
+  byte as it was except the worksheets whose tool cells change (only those cells, rows and
+  elements are spliced) and the few parts a new tool tab or style needs. Staff cells, cached
+  formula values, charts, pictures, pivots, macros, comments, validations survive untouched;
+- a workbook the package editor cannot edit with certainty (encrypted, Strict Open XML, …) is
+  never changed: a flagged copy is written to ``out_dir/flagged/`` (named by unit code) with a
+  message naming the reason;
 - each flag goes to its row only if the row's key values still equal those that were checked;
-- the new workbook is written to a temporary file in the same folder, the original is compared
-  with what was read (size, mtime, SHA-256) right before it is replaced, a timestamped backup is
-  kept, and ``os.replace`` swaps the files (a reader never sees a half-written workbook);
+- the unit file must be a regular file (a symlink's target is written; the link stays), not
+  open in Excel/LibreOffice (no lock file beside it) and not read-only;
+- the new workbook is written to a temporary file in the same folder and fsynced, the original
+  is compared with what was read (size, mtime, SHA-256) right before it is replaced, a
+  timestamped backup is kept (named by unit code), ``os.replace`` swaps the files and the folder
+  is fsynced (a reader never sees a half-written workbook, a power cut never an empty one);
 - strings are stored as strings: a value starting with "=" never becomes a formula.
 """
 from __future__ import annotations
@@ -21,84 +27,36 @@ import re
 import shutil
 import tempfile
 import warnings
-import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.atomic import replace_durably, write_text_atomic
+from ..core.atomic import fsync_folder, fsync_path, replace_durably, write_text_atomic
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
     DRY_RUN,
+    NO_ROOM,
     SKIPPED,
     STATUS_WIDTH,
     UNCHANGED,
     WRITTEN,
+    CellChange,
     FlagPlan,
     WriteResult,
     clean_text,
     key_text,
 )
+from ..core.raw import RawWorkbook
 from .local_reader import file_sha256
+from .xlsx_patch import MAX_COL, CellWrite, Package, PackageError, SheetDoc
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
 
 FLAGGED_DIR = "flagged"
 HEADER_FILL = "D9D9D9"
-
-# Zip parts openpyxl reads and writes back faithfully (case-insensitive full match).
-_SAFE_PARTS = [re.compile(p, re.IGNORECASE) for p in (
-    r"\[Content_Types\]\.xml",
-    r"_rels/\.rels",
-    r"docProps/(app|core|custom)\.xml",
-    r"docProps/thumbnail\.(jpe?g|png|wmf|emf)",  # dropped on save; shows nothing staff typed
-    r"xl/workbook\.xml",
-    r"xl/_rels/workbook\.xml\.rels",
-    r"xl/styles\.xml",
-    r"xl/sharedStrings\.xml",
-    r"xl/theme/theme\d*\.xml",
-    r"xl/worksheets/[^/]+\.xml",
-    r"xl/worksheets/_rels/[^/]+\.xml\.rels",
-    r"xl/calcChain\.xml",
-    r"xl/tables/[^/]+\.xml",
-    r"xl/comments[^/]*\.xml",
-    r"xl/comments/[^/]+\.xml",
-    r"xl/printerSettings/[^/]+\.bin",  # dropped on save; the page setup itself is kept
-    r"xl/drawings/[^/]+\.vml",  # legacy comment boxes; checked by _vml_problem
-)]
-
-# Known parts openpyxl cannot round-trip, with the Vietnamese name shown to the operator.
-_UNSAFE_PREFIXES = (
-    ("xl/charts/", "biểu đồ"),
-    ("xl/chartsheets/", "biểu đồ"),
-    ("xl/media/", "hình ảnh"),
-    ("xl/drawings/", "hình vẽ hoặc hình ảnh"),
-    ("xl/pivottables/", "bảng tổng hợp (PivotTable)"),
-    ("xl/pivotcache/", "bảng tổng hợp (PivotTable)"),
-    ("xl/vbaproject.bin", "macro (VBA)"),
-    ("xl/macrosheets/", "macro"),
-    ("xl/dialogsheets/", "macro"),
-    ("xl/slicers/", "bộ lọc slicer"),
-    ("xl/slicercaches/", "bộ lọc slicer"),
-    ("xl/timelines/", "bộ lọc timeline"),
-    ("xl/timelinecaches/", "bộ lọc timeline"),
-    ("xl/threadedcomments/", "ghi chú dạng hội thoại"),
-    ("xl/persons/", "ghi chú dạng hội thoại"),
-    ("xl/ctrlprops/", "nút điều khiển (form control)"),
-    ("xl/activex/", "điều khiển ActiveX"),
-    ("xl/externallinks/", "liên kết tới tệp khác"),
-    ("xl/embeddings/", "đối tượng nhúng"),
-    ("xl/diagrams/", "sơ đồ SmartArt"),
-    ("xl/querytables/", "kết nối dữ liệu"),
-    ("xl/connections.xml", "kết nối dữ liệu"),
-    ("xl/model/", "mô hình dữ liệu"),
-    ("xl/richdata/", "hình ảnh trong ô"),
-)
-
-_DRAWINGS = "hình vẽ hoặc hình ảnh"
 
 # openpyxl load warnings that lose nothing staff typed.
 _BENIGN_WARNINGS = ("contains no default style",)
@@ -108,49 +66,7 @@ class _Unreadable(Exception):
     pass
 
 
-# --- inspection -----------------------------------------------------------------------------------
-
-def _vml_problem(data: bytes) -> bool:
-    """A VML part holding anything besides comment boxes (controls, header/footer pictures)."""
-    text = data.decode("utf-8", "replace")
-    if "imagedata" in text.lower():
-        return True
-    kinds = set(re.findall(r'ObjectType\s*=\s*"([^"]*)"', text))
-    return bool(kinds - {"Note"})
-
-
-def unsupported_parts(path: Path) -> list[str]:
-    """Vietnamese names of what openpyxl cannot round-trip in this workbook (zip parts)."""
-    found: list[str] = []
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                name = info.filename
-                if name.endswith("/"):
-                    continue
-                lower = name.lower()
-                if any(p.fullmatch(name) for p in _SAFE_PARTS):
-                    if lower.endswith(".vml") and _vml_problem(zf.read(info)):
-                        found.append("nút điều khiển hoặc hình ảnh đầu/cuối trang")
-                    continue
-                label = next((lbl for prefix, lbl in _UNSAFE_PREFIXES if lower.startswith(prefix)),
-                             None)
-                found.append(label or f"thành phần không hỗ trợ ({name})")
-            try:
-                types = zf.read("[Content_Types].xml").decode("utf-8", "replace")
-            except KeyError:
-                types = ""
-            if "macroEnabled" in types:
-                found.append("macro (VBA)")
-            if "template.main" in types:
-                found.append("định dạng mẫu (template)")
-    except Exception as e:  # noqa: BLE001 - BadZipFile, OSError, zlib errors on damaged members
-        raise _Unreadable(str(e)) from None
-    found = list(dict.fromkeys(found))
-    if _DRAWINGS in found and ({"biểu đồ", "hình ảnh"} & set(found)):
-        found.remove(_DRAWINGS)  # the drawing part only anchors the chart or picture
-    return found
-
+# --- the openpyxl fallback (flagged copies only) ----------------------------------------------
 
 def _load(path: Path, data_only: bool = False):
     """openpyxl workbook (styles, validations, widths, rich text kept) and its load warnings."""
@@ -194,29 +110,6 @@ def _tool_cells(plan: FlagPlan) -> dict[str, tuple[int, set[int]]]:
             for t, tc in plan.tool_columns.items()}
 
 
-def _formula_cells(wb, plan: FlagPlan, limit: int = 3) -> list[str]:
-    """Up to ``limit`` staff cells holding formulas ("Sheet!A1"); openpyxl would drop their
-    cached values."""
-    tool = _tool_cells(plan)
-    tool_tabs = {plan.check_sheet, plan.guide_sheet}
-    out: list[str] = []
-    for ws in wb.worksheets:
-        if ws.title in tool_tabs:
-            continue
-        header_row, cols = tool.get(ws.title, (None, set()))
-        # The cells that exist, in sheet order: ws.iter_rows() would create every cell of the
-        # used range (a stray value in column XFD, or 100,000 formatted rows, gives millions).
-        for (r, c), cell in sorted(ws._cells.items()):
-            if cell.data_type != "f":
-                continue
-            if header_row is not None and c in cols and r > header_row:
-                continue
-            out.append(f"{ws.title}!{cell.coordinate}")
-            if len(out) >= limit:
-                return out
-    return out
-
-
 # --- file checks ----------------------------------------------------------------------------------
 
 def changed_since_read(path: Path, read_meta: dict[str, Any], hash_check: bool = True) -> bool:
@@ -237,9 +130,16 @@ def changed_since_read(path: Path, read_meta: dict[str, Any], hash_check: bool =
         return True
 
 
-def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
+def _base(path: Path, unit: str) -> str:
+    """File-name stem of a unit's backups and flagged copy: the unit code first, so two units
+    whose files share a name (every commune's "so-theo-doi.xlsx") never share one."""
+    code = re.sub(r"[^\w.-]+", "_", unit, flags=re.UNICODE).strip("._")
+    return f"{code}-{path.stem}" if code else path.stem
+
+
+def _backup(path: Path, backup_dir: Path, now: datetime, unit: str = "") -> Path:
     backup_dir.mkdir(parents=True, exist_ok=True)
-    base = f"{path.stem}-{now:%Y%m%d-%H%M%S}"
+    base = f"{_base(path, unit)}-{now:%Y%m%d-%H%M%S}"
     target, n = backup_dir / f"{base}{path.suffix}", 1
     while target.exists():
         n += 1
@@ -250,9 +150,9 @@ def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
     return target
 
 
-def backups_of(path: Path, backup_dir: Path) -> list[Path]:
-    """The backups of ``path`` in ``backup_dir``, oldest first."""
-    pattern = re.compile(rf"{re.escape(path.stem)}-(\d{{8}}-\d{{6}})(?:-(\d+))?"
+def backups_of(path: Path, backup_dir: Path, unit: str = "") -> list[Path]:
+    """The backups of ``path`` (of unit ``unit``) in ``backup_dir``, oldest first."""
+    pattern = re.compile(rf"{re.escape(_base(path, unit))}-(\d{{8}}-\d{{6}})(?:-(\d+))?"
                          rf"{re.escape(path.suffix)}")
     found = []
     if backup_dir.is_dir():
@@ -263,8 +163,8 @@ def backups_of(path: Path, backup_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def rotate_backups(path: Path, backup_dir: Path, keep: int) -> None:
-    olds = backups_of(path, backup_dir)
+def rotate_backups(path: Path, backup_dir: Path, keep: int, unit: str = "") -> None:
+    olds = backups_of(path, backup_dir, unit)
     for p in olds[: max(0, len(olds) - max(keep, 1))]:
         try:
             p.unlink()
@@ -452,10 +352,11 @@ def _check_layout(wb, plan: FlagPlan) -> None:
             if cell.hyperlink is not None:
                 cell.hyperlink = None
     heights = plan.row_heights.get(plan.check_sheet, {})
+    grid = plan.check_grid or []
     for r, height in heights.items():
         ws.row_dimensions[r].height = height
-        if height is not None and plan.check_grid is not None:
-            for c in range(1, len(plan.check_grid[r - 1]) + 1):
+        if height is not None and r <= len(grid):
+            for c in range(1, len(grid[r - 1]) + 1):
                 ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
     for (gr, gc), (title, row) in plan.check_links.items():
         cell = ws.cell(gr + 1, gc + 1)
@@ -525,12 +426,219 @@ def _rows_note(skipped: list[tuple[str, int]]) -> str:
     return f" Bỏ qua {len(skipped)} dòng ({where}{more}): dòng đã thay đổi, sẽ ghi ở lần sau."
 
 
-# --- entry point ----------------------------------------------------------------------------------
+
+
+# --- unit files -----------------------------------------------------------------------------------
+
+def lock_file(path: Path) -> Path | None:
+    """The Office/LibreOffice lock file beside ``path`` (the workbook is open), if any."""
+    name = path.name
+    for cand in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
+        p = path.with_name(cand)
+        if p.exists():
+            return p
+    return None
+
+
+def _refusal(path: Path, real: Path) -> str | None:
+    """Why the unit file must not be written now (Vietnamese), or None."""
+    import stat
+
+    name = path.name
+    try:
+        st = real.stat()
+    except OSError as e:
+        return f"Không ghi vào tệp {name}: không mở được tệp ({e.strerror or e})."
+    if not stat.S_ISREG(st.st_mode):
+        return (f"Không ghi vào tệp {name}: đây không phải là một tệp thông thường (thư mục, "
+                "thiết bị hoặc đường ống); hãy trỏ cấu hình tới chính tệp .xlsx.")
+    for candidate in dict.fromkeys((path, real)):
+        lock = lock_file(candidate)
+        if lock is not None:
+            return (f"Không ghi vào tệp {name}: tệp đang mở / chỉ đọc — đóng tệp rồi chạy lại "
+                    f"(có tệp khóa {lock.name} của Excel/LibreOffice bên cạnh).")
+    if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
+        return (f"Không ghi vào tệp {name}: tệp đang mở / chỉ đọc — đóng tệp rồi chạy lại "
+                "(tệp được đặt chỉ đọc; bỏ thuộc tính chỉ đọc nếu muốn công cụ ghi kết quả).")
+    return None
+
+
+# --- surgical write -------------------------------------------------------------------------------
+
+CHECK_WIDTHS = {1: 16.0, **{c: 9.0 for c in range(2, 14)}}
+GUIDE_WIDTHS = {1: 120.0}
+
+
+def _key_ok(raw: RawWorkbook, ch: CellChange) -> bool:
+    sheet = raw.sheet(ch.sheet)
+    if sheet is None:
+        return False
+    line = sheet.rows[ch.row - 1] if ch.row - 1 < len(sheet.rows) else []
+    return all(key_text(line[c] if c < len(line) else None) == want for c, want in ch.keys)
+
+
+def _sheet_rows(plan: FlagPlan) -> dict[str, set[int]]:
+    rows: dict[str, set[int]] = {}
+    for title, tc in plan.tool_columns.items():
+        rows.setdefault(title, set()).add(tc.header_row)
+    for ch in plan.changes:
+        rows.setdefault(ch.sheet, set()).add(ch.row)
+    for title, heights in plan.row_heights.items():
+        rows.setdefault(title, set()).update(heights)
+    return rows
+
+
+def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
+           ) -> tuple[int, list[tuple[str, int]], list[str]]:
+    """Record the plan's edits in ``pkg``. Returns (flag cells set, rows skipped, notes)."""
+    written = 0
+    skipped: list[tuple[str, int]] = []
+    notes: list[str] = []
+    blocked: set[str] = set()
+    wanted_rows = _sheet_rows(plan)
+
+    def doc_of(title: str) -> SheetDoc | None:
+        if pkg.entry(title) is None:
+            return None
+        return pkg.sheet(title, wanted_rows.get(title, set()))
+
+    for title, cols in plan.new_columns.items():
+        doc = doc_of(title)
+        tc = plan.tool_columns[title]
+        if doc is None or any(
+                col + 1 > MAX_COL or (col + 1) in doc.occupied
+                or doc.merged_hidden(tc.header_row, col + 1) for col, _ in cols):
+            blocked.add(title)
+            skipped.append((title, tc.header_row))
+            notes.append(f"tab \"{title}\": chỗ định thêm cột kết quả kiểm tra đã có dữ liệu "
+                         "hoặc vượt quá cột XFD, không ghi tab này")
+            continue
+        header = pkg.styles.header()
+        for col, text in cols:
+            doc.cells[(tc.header_row, col + 1)] = CellWrite(clean_text(text), header)
+            doc.widths[col + 1] = DETAILS_WIDTH if col == tc.details_col else STATUS_WIDTH
+    for ch in plan.changes:
+        doc = None if ch.sheet in blocked else doc_of(ch.sheet)
+        if doc is None or not _key_ok(raw, ch) or doc.merged_hidden(ch.row, ch.col + 1):
+            skipped.append((ch.sheet, ch.row))
+            continue
+        style = None
+        tools = plan.tool_columns.get(ch.sheet)
+        text = clean_text(ch.value)
+        if tools is not None and ch.col in (tools.details_col, tools.status_col) and text:
+            style = pkg.styles.wrapped_top(doc.style_at(ch.row, ch.col + 1))
+        doc.cells[(ch.row, ch.col + 1)] = CellWrite(text, style)
+        written += 1
+    skipped = list(dict.fromkeys(skipped))
+    for title, heights in plan.data_row_heights().items():
+        doc = None if title in blocked else doc_of(title)
+        if doc is None:
+            continue
+        for row, height in heights.items():
+            if (title, row) not in skipped:
+                doc.heights[row] = height
+    for title, tc in plan.tool_columns.items():  # the tool columns' widths, where unset
+        doc = pkg.docs.get(title)
+        if doc is not None and title not in blocked and (doc.cells or doc.heights):
+            doc.widths.setdefault(tc.status_col + 1, float(STATUS_WIDTH))
+            doc.widths.setdefault(tc.details_col + 1, float(DETAILS_WIDTH))
+    if plan.check_grid is not None:
+        links = {(r + 1, c + 1): "'" + sheet.replace("'", "''") + f"'!A{row}"
+                 for (r, c), (sheet, row) in plan.check_links.items()}
+        widths = ({c: float(w) for c, w in enumerate(plan.check_widths, start=1)}
+                  if plan.check_widths else CHECK_WIDTHS)
+        doc = _tool_tab(pkg, plan.check_sheet, plan.check_grid, widths, links)
+        doc.print_setup = True
+        doc.replace_widths = bool(plan.check_widths)
+        for row, height in plan.row_heights.get(plan.check_sheet, {}).items():
+            doc.heights[row] = height
+            if height is None or row > len(plan.check_grid):
+                continue
+            for c in range(1, len(plan.check_grid[row - 1]) + 1):
+                cell = doc.cells.get((row, c))
+                base = cell.style if cell is not None and cell.style is not None \
+                    else doc.style_at(row, c)
+                wrapped = pkg.styles.wrapped_top(base)
+                doc.cells[(row, c)] = CellWrite(cell.text if cell else "",
+                                                wrapped if wrapped is not None else base)
+        pkg.set_print_titles(plan.check_sheet, plan.check_header_rows)
+    if plan.guide_grid is not None:
+        _tool_tab(pkg, plan.guide_sheet, plan.guide_grid, GUIDE_WIDTHS, None)
+    return written, skipped, notes
+
+
+def _tool_tab(pkg: Package, title: str, grid: list[list[str]], widths: dict[int, float],
+              links: dict[tuple[int, int], str] | None) -> SheetDoc:
+    """Create or refill a tool-owned tab: its cells become ``grid`` (inline strings), other
+    values are cleared, cell formats, widths and conditional formats stay."""
+    created = pkg.entry(title) is None
+    doc = pkg.add_sheet(title) if created else pkg.sheet(title)
+    doc.clear_others = True
+    for r, row in enumerate(grid, start=1):
+        for c, text in enumerate(row, start=1):
+            if text:
+                doc.cells[(r, c)] = CellWrite(clean_text(text))
+    if created:
+        if grid and grid[0] and grid[0][0]:
+            doc.cells[(1, 1)] = CellWrite(clean_text(grid[0][0]), pkg.styles.title())
+        doc.widths.update(widths)
+    else:
+        doc.widths.update(widths)  # kept where the tab already sets them (unless replaced)
+    if links is not None:
+        doc.links = links
+    return doc
+
+
+def _temp_for(target: Path) -> Path:
+    _remove_stale_temps(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.xlsx",
+                                    dir=target.parent)
+    os.close(fd)
+    return Path(tmp_name)
+
+
+def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_dir: Path,
+                  unit: str, now: datetime) -> Path | str:
+    """Write the edited package over ``real``: temp file beside it (fsynced), the original
+    checked again (unchanged since read, not open, not read-only), a backup, ``os.replace``,
+    the folder fsynced. Returns the backup, or why nothing was written (Vietnamese).
+    Raises ``PackageError`` (nothing written) and ``OSError`` (temp file not writable)."""
+    busy = f"Tệp {path.name} đang mở hoặc vừa được sửa, sẽ ghi ở lần sau."
+    tmp = _temp_for(real)
+    try:
+        pkg.save(tmp)
+        shutil.copymode(real, tmp)
+        fsync_path(tmp)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    backup = None
+    try:
+        refusal = _refusal(path, real)
+        if changed_since_read(real, read_meta) or refusal is not None:
+            _unlink(tmp)
+            return refusal or busy
+        backup = _backup(real, backup_dir, now, unit)
+        if changed_since_read(real, read_meta, hash_check=False):
+            raise PermissionError
+        os.replace(tmp, real)
+        fsync_folder(real.parent)
+    except OSError:  # PermissionError on Windows while Excel holds the file
+        _unlink(tmp)
+        _unlink(backup)
+        return busy
+    return backup
+
 
 def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, backup_dir: Path,
                 backup_keep: int = 5, now: datetime | None = None,
-                dry_run: bool = False) -> WriteResult:
-    """Apply ``plan`` to the workbook at ``path`` (see the module docstring)."""
+                dry_run: bool = False, raw: RawWorkbook | None = None) -> WriteResult:
+    """Apply ``plan`` to the workbook at ``path`` (see the module docstring). ``raw``: the
+    ``RawWorkbook`` the plan was made from, if at hand (row keys are checked against it when
+    it is the file's current content, SHA-256 compared; otherwise the file is read again)."""
+    from ..core.errors import UnitReadError
+    from .local_reader import read_xlsx
+
     path = Path(path)
     name = path.name
     busy = f"Tệp {name} đang mở hoặc vừa được sửa, sẽ ghi ở lần sau."
@@ -539,69 +647,101 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
                                     "nên không thể ghi an toàn.")
     if plan.is_empty:
         return WriteResult(UNCHANGED, f"Tệp {name}: kết quả kiểm tra đã đúng, không cần ghi.")
-    if read_meta.get("truncated"):  # backends.local.MAX_SHEET_CELLS: too big to rewrite
+    if read_meta.get("truncated"):  # local_reader.MAX_SHEET_CELLS: too big to check fully
         big = ", ".join(f'"{t}"' for t in read_meta["truncated"])
         return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {big} quá lớn (quá nhiều "
                                     "dòng, cột trống đã định dạng) nên không được đọc hết; hãy "
                                     "xóa các dòng, cột trống thừa rồi chạy lại.")
-    if changed_since_read(path, read_meta):
+    full = [t for t, why in plan.skipped_tabs.items() if why.startswith(NO_ROOM)]
+    if full:
+        tabs = ", ".join(f'"{t}"' for t in full)
+        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tab {tabs} {NO_ROOM}. Hãy xóa "
+                                    "các ô thừa ở bên phải bảng rồi chạy lại.")
+    real = path.resolve() if path.is_symlink() else path
+    refusal = _refusal(path, real)
+    if refusal is not None:
+        return WriteResult(SKIPPED, refusal)
+    if changed_since_read(real, read_meta):
         return WriteResult(SKIPPED, busy)
+    copy_target = Path(out_dir) / FLAGGED_DIR / f"{_base(path, plan.unit)}.xlsx"
     try:
-        reasons = unsupported_parts(path)
-        wb, notes = _load(path)
-    except _Unreadable:
-        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc không mở được.")
-    blocked = _blocked(wb, plan, name)
-    if blocked:
-        return WriteResult(SKIPPED, blocked)
-    reasons += [f"cảnh báo khi mở tệp ({n})" for n in notes]
-    formulas = _formula_cells(wb, plan)
-    if formulas:
-        reasons.append(f"ô có công thức ({', '.join(formulas)})")
-    if path.suffix.lower() != ".xlsx":  # openpyxl saves plain .xlsx content
-        reasons.append(f"định dạng {path.suffix or '(không có đuôi)'}")
-    copy_target = Path(out_dir) / FLAGGED_DIR / f"{path.stem}.xlsx"
-
-    if dry_run:
-        lines = " ".join(plan.describe())
-        where = (f"sẽ ghi bản có cờ vào {copy_target} (tệp có {', '.join(reasons)})"
-                 if reasons else "sẽ ghi trực tiếp vào tệp")
-        return WriteResult(DRY_RUN, f"Tệp {name}: {where}. {lines}",
-                           path=copy_target if reasons else path, reasons=reasons)
-
-    cached = _Cached(path)
-    if reasons:
-        return _write_copy(wb, plan, read_meta, path, copy_target, reasons, cached)
-
-    written, skipped = _apply(wb, plan, cached)
-    try:
-        tmp = _save_atomic(wb, path, mode_from=path)
-    except OSError as e:
-        return WriteResult(SKIPPED, f"Không ghi được tệp {name}: {e.strerror or e}.",
-                           skipped_rows=skipped)
-    backup = None
-    try:
-        if changed_since_read(path, read_meta):
-            _unlink(tmp)
+        pkg = Package(real)
+    except PackageError as e:
+        return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
+    with pkg:
+        charts = pkg.other_sheet_titles()
+        for title in (plan.check_sheet, plan.guide_sheet):
+            if title in charts:
+                return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: trang \"{title}\" là "
+                                            "trang biểu đồ (chart sheet), trùng tên tab mà công "
+                                            "cụ ghi kết quả. Hãy đổi tên trang biểu đồ đó (ví dụ "
+                                            "\"Biểu đồ\") rồi chạy lại.")
+        if dry_run:
+            lines = " ".join(plan.describe())
+            return WriteResult(DRY_RUN, f"Tệp {name}: sẽ ghi trực tiếp vào tệp. {lines}",
+                               path=path)
+        try:
+            if raw is None or raw.version != read_meta.get("sha256"):
+                raw = read_xlsx(real)
+        except UnitReadError:
+            return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc không mở "
+                                        "được.")
+        if raw.version != read_meta.get("sha256"):
             return WriteResult(SKIPPED, busy)
-        backup = _backup(path, Path(backup_dir), now or datetime.now())
-        if changed_since_read(path, read_meta, hash_check=False):
-            raise PermissionError
-        replace_durably(tmp, path)
-    except OSError:  # PermissionError on Windows while Excel holds the file
-        _unlink(tmp)
-        _unlink(backup)
-        return WriteResult(SKIPPED, busy)
-    rotate_backups(path, Path(backup_dir), backup_keep)
+        skipped: list[tuple[str, int]] = []
+        try:
+            written, skipped, notes = _patch(pkg, plan, raw)
+            changed = any(d.changed for d in pkg.docs.values()) or bool(pkg.new_sheets)
+            if not changed:
+                msg = f"Không ghi vào tệp {name}"
+                msg += f": {'; '.join(notes)}." if notes else "."
+                return WriteResult(SKIPPED, msg + _rows_note(skipped), skipped_rows=skipped)
+            saved = save_in_place(pkg, path, real, read_meta, Path(backup_dir), plan.unit,
+                                  now or datetime.now())
+        except PackageError as e:
+            pkg.close()
+            return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
+        except OSError as e:
+            return WriteResult(SKIPPED, f"Không ghi được tệp {name}: {e.strerror or e}.",
+                               skipped_rows=skipped)
+    if isinstance(saved, str):
+        return WriteResult(SKIPPED, saved)
+    backup = saved
+    rotate_backups(real, Path(backup_dir), backup_keep, plan.unit)
     msg = f"Đã ghi {written} ô kết quả kiểm tra vào tệp {name}"
-    tabs = [t for t, g in ((plan.check_sheet, plan.check_grid),
-                           (plan.guide_sheet, plan.guide_grid)) if g is not None]
-    if tabs:
-        msg += f"; cập nhật tab {', '.join(tabs)}"
-    msg += f" (bản sao lưu: {backup.name})." + _rows_note(skipped)
-    return WriteResult(WRITTEN, msg, written, path, skipped, backup)
+    tool_tabs = [t for t, g in ((plan.check_sheet, plan.check_grid),
+                                (plan.guide_sheet, plan.guide_grid)) if g is not None]
+    if tool_tabs:
+        msg += f"; cập nhật tab {', '.join(tool_tabs)}"
+    msg += f" (bản sao lưu: {backup.name})."
+    if notes:
+        msg += " Lưu ý: " + "; ".join(notes) + "."
+    msg += _rows_note([s for s in skipped if not any(f'"{s[0]}"' in n for n in notes)])
+    return WriteResult(WRITTEN, msg, written, real, skipped, backup)
 
 
+def _fallback(path: Path, real: Path, plan: FlagPlan, read_meta: dict, target: Path,
+              reason: str, dry_run: bool) -> WriteResult:
+    """The workbook cannot be edited with certainty: the original stays as it is; a flagged
+    copy is written when openpyxl can read it."""
+    name = path.name
+    reasons = [reason]
+    if dry_run:
+        return WriteResult(DRY_RUN, f"Tệp {name}: {reason} nên sẽ không ghi trực tiếp; sẽ ghi "
+                                    f"bản có cờ vào {target}. {' '.join(plan.describe())}",
+                           path=target, reasons=reasons)
+    try:
+        wb, _ = _load(real)
+        blocked = _blocked(wb, plan, name)
+        if blocked:
+            return WriteResult(SKIPPED, blocked, reasons=reasons)
+    except _Unreadable:
+        return WriteResult(SKIPPED, f"Không ghi vào tệp {name}: tệp bị hỏng hoặc công cụ không "
+                                    f"sửa được ({reason}). Hãy mở tệp bằng Excel hoặc "
+                                    "LibreOffice và lưu lại dạng .xlsx thông thường (không đặt "
+                                    "mật khẩu).",
+                           reasons=reasons)
+    return _write_copy(wb, plan, read_meta, path, target, reasons, _Cached(real))
 def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
                 reasons: list[str], cached: _Cached) -> WriteResult:
     """The flagged copy for a workbook openpyxl cannot round-trip; rewritten only when the
@@ -616,7 +756,7 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
         recorded = {}
     if (recorded.get("digest") == digest and target.exists()
             and recorded.get("sha256") == file_sha256(target)):
-        return WriteResult(UNCHANGED, f"Tệp {name} có {why} nên không ghi trực tiếp; bản có cờ "
+        return WriteResult(UNCHANGED, f"Tệp {name}: {why} nên không ghi trực tiếp; bản có cờ "
                                       f"{target} đã đúng, không cần ghi.",
                            path=target, reasons=reasons)
     written, skipped = _apply(wb, plan, cached)
@@ -634,6 +774,6 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
                                                    "sha256": file_sha256(target)}))
     except OSError:
         pass
-    msg = (f"Tệp {name} có {why} nên không ghi trực tiếp; đã ghi bản có cờ vào {target}."
+    msg = (f"Tệp {name}: {why} nên không ghi trực tiếp; đã ghi bản có cờ vào {target}."
            + _rows_note(skipped))
     return WriteResult(COPY, msg, written, target, skipped, reasons=reasons)

@@ -34,7 +34,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,16 @@ from ..core.grid import UnitData, find_sheets, parse_unit
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
 from ..core.template import load_template
 from ..core.text import fold, normalize
-from .store import IndexedTab, KnownRow, RowVersion, Store, index_unit, pair_replacements, row_ref
+from .store import (
+    IndexedTab,
+    KnownRow,
+    RowVersion,
+    Store,
+    index_unit,
+    pair_replacements,
+    release_index,
+    row_ref,
+)
 
 DELETED = "DATA-DELETED"
 CHANGED = "DATA-CHANGED-CLOSED"
@@ -179,10 +188,37 @@ def _load_state(store: Store, unit: str) -> _State:
 # --- the History rules ---------------------------------------------------------------------------
 
 def history_findings(store: Store, unit_code: str, current: UnitData, as_of: date, year: int,
-                     params: Mapping[str, Any]) -> list[Finding]:
+                     params: Mapping[str, Any], source: str | None = None,
+                     keep_index: bool = True) -> list[Finding]:
     """DATA-DELETED and DATA-CHANGED-CLOSED of one unit: ``current`` (its data as used by this
     run — a fresh read, or the stored pull of an unchanged/stale unit) against every earlier
-    pull in ``store``. Works whether or not ``current`` has been recorded yet."""
+    pull in ``store``. Works whether or not ``current`` has been recorded yet.
+
+    ``source``: the version (Drive) or SHA-256 (local file) of the data ``current`` was parsed
+    from. With it, the findings are kept in the store and reused while neither the unit's stored
+    history, its acknowledgements, the data, the year nor the rule parameters changed — an
+    unchanged unit costs a few indexed queries instead of decoding its whole history.
+
+    ``keep_index``: keep the key index computed here on ``current`` (recording its pull next
+    reuses, then releases it); False when ``current`` is already recorded."""
+    token = store.history_token(unit_code, source, {"year": year, "params": dict(params)})
+    if token is not None:
+        cached = store.cached_history(unit_code, token)
+        if cached is not None:
+            return [Finding(**f) for f in cached]
+    had_index = current.key_index is not None
+    try:
+        findings = _history_findings(store, unit_code, current, year, params)
+    finally:
+        if not keep_index and not had_index:
+            release_index(current)
+    if token is not None:
+        store.cache_history(unit_code, token, [asdict(f) for f in findings])
+    return findings
+
+
+def _history_findings(store: Store, unit_code: str, current: UnitData, year: int,
+                      params: Mapping[str, Any]) -> list[Finding]:
     state = _load_state(store, unit_code)
     if not state.known:
         return []

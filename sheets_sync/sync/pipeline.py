@@ -35,7 +35,7 @@ from ..core.findings import (
     Report,
     UnitResult,
 )
-from ..core.grid import parse_unit, required_tabs_found
+from ..core.grid import UnitData, parse_unit, required_tabs_found
 from ..core.raw import Backend
 from ..core.template import Template, load_template
 from ..outputs.publish import publish_rollup
@@ -205,7 +205,7 @@ def from_store(config: Config, store: Store, as_of: date, units: tuple[str, ...]
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, OK,
                             pulled_at=last.pulled_at.isoformat(timespec="seconds"))
-        reads.append(UnitRead(unit, result, data, last.raw))
+        reads.append(UnitRead(unit, result, data, last.raw, pull_id=last.id))
     return reads
 
 
@@ -259,7 +259,10 @@ def history_of(config: Config, store: Store | None, as_of: date, year: int) -> H
         assert r.data is not None, "the evaluator asks only for reads with data"
         if getattr(store, "damaged", None):
             return []
-        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules)
+        # A read not recorded yet keeps the key index for its recording, which releases it.
+        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
+                                 r.raw.version if r.raw is not None else None,
+                                 keep_index=r.pull_id is None)
         return [] if getattr(store, "damaged", None) else found  # half-read history: none
 
     return of
@@ -300,6 +303,7 @@ class RunOutcome(CheckOutcome):
     requests: dict = field(default_factory=dict)
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
+    report_docx: Path | None = None  # the December report, when [report] enabled = true
     publish_try_later: bool = False  # the upload failed for a passing reason
 
     @property
@@ -361,7 +365,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
         else:
             assert read.config.path is not None, "a local unit has a path"
             result = write_local(read.config.path, plan, raw.meta, config.out_dir,
-                                 config.state_dir / "backups", config.backup_keep)
+                                 config.state_dir / "backups", config.backup_keep,
+                                 raw=raw)
     except SheetsSyncError as e:
         return UnitWrite(code, "error", str(e),
                          try_later=bool(getattr(e, "try_later", False))), None
@@ -427,9 +432,12 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             outcome = RunOutcome(evaluator.report(), ordered, started, _now())
             if not dry_run:
                 path = rollup_path(config, as_of)
-                build_rollup(config, outcome.report, ordered, _run_info(outcome), path)
+                model = _model(config, outcome.report, ordered, store)
+                build_rollup(config, outcome.report, ordered, _run_info(outcome), path,
+                             model=model)
                 write_latest(config, path, as_of)
                 outcome.rollup = path
+                outcome.report_docx = _report(config, model)
             writes = {}
             for job in as_completed(jobs):
                 write, own = job.result()
@@ -517,6 +525,56 @@ def _run_info(outcome: CheckOutcome) -> dict:
             "units_read": read, "units_failed": len(outcome.reads) - read}
 
 
+def _model(config: Config, report: Report, reads: list[UnitRead], store: Store | None = None):
+    """The values every output shows (roll-up, report), computed once; the previous year from
+    the history store for a unit whose sheets no longer hold it."""
+    from ..outputs.rollup.model import build_model
+
+    template = load_template()
+
+    def stored_year(code: str, year: int) -> UnitData | None:
+        pull = store.last_pull_of_year(code, year) if store is not None else None
+        if pull is None:
+            return None
+        unit = config.unit(code)
+        return parse_unit(template, pull.raw, unit.code, unit.name, pull.as_of)
+
+    return build_model(config, report, reads, stored_year)
+
+
+def _report(config: Config, model) -> Path | None:
+    """`run` writes the December report next to the roll-up when ``[report] enabled``."""
+    if not config.report.enabled:
+        return None
+    from ..outputs.report import build_report
+
+    return build_report(model)
+
+
+def report_from_store(config: Config, as_of: date, year: int | None = None,
+                      unit: str | None = None, output: Path | None = None) -> RunOutcome:
+    """`report`: the December report (.docx) from the last stored pull of every unit (the same
+    numbers as `rollup`); ``unit``: that unit's own report. Opens no spreadsheet."""
+    from ..outputs.report import build_report
+
+    started = _now()
+    if unit is not None:
+        config.unit(unit)  # a clear error for an unknown code
+    guarded = GuardedStore.guard(config.state_dir)
+    assert guarded is not None, "a store opened for writing always exists"
+    with guarded as store:
+        if store.damaged:  # the report is built from the store alone: nothing to build from
+            from ..core.errors import HistoryDamaged
+            raise HistoryDamaged(store.damaged)
+        reads = from_store(config, store, as_of)
+        year = year or as_of.year
+        report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+        model = _model(config, report, reads, store)
+    outcome = RunOutcome(report, reads, started, _now())
+    outcome.report_docx = build_report(model, output, unit)
+    return outcome
+
+
 def rollup_from_store(config: Config, as_of: date, year: int | None = None,
                       units: tuple[str, ...] = ()) -> RunOutcome:
     """`rollup`: the workbook from the last stored pull of every unit; opens no spreadsheet."""
@@ -529,9 +587,10 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
         reads = from_store(config, store, as_of, units)
         year = year or as_of.year
         report = evaluate(config, reads, as_of, year, history_of(config, store, as_of, year))
+        model = _model(config, report, reads, store)
     outcome = RunOutcome(report, reads, started, _now())
     path = rollup_path(config, as_of)
-    build_rollup(config, report, reads, _run_info(outcome), path)
+    build_rollup(config, report, reads, _run_info(outcome), path, model=model)
     write_latest(config, path, as_of)
     outcome.rollup = path
     return outcome

@@ -27,20 +27,20 @@ import logging
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import HistoryDamaged, SheetsSyncError
 from ..core.faults import damaged_message, sqlite_error, sqlite_kind
-from ..core.grid import UnitData, parse_unit
+from ..core.grid import TabData, UnitData, parse_unit
 from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import load_template
 from ..core.text import normalize
-from ..core.values import display_raw, is_empty
+from ..core.values import display_raw, format_value, is_empty
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "history.sqlite"
 
 # Columns whose edits are not "changes" for DATA-CHANGED-CLOSED: staff are asked to explain
@@ -142,6 +142,9 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     """
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
+    # the index below is written as the current code writes it (positional values)
+    conn.execute("CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY,"
+                 " cols TEXT NOT NULL UNIQUE)")
     template = load_template()
     previous: dict[str, int] = {}
     ids = [r[0] for r in conn.execute("SELECT id FROM pulls ORDER BY id")]
@@ -155,54 +158,186 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS pull_rows")
 
 
+_SCHEMA_V3 = """
+ALTER TABLE pulls ADD COLUMN fingerprint TEXT;
+ALTER TABLE pulls ADD COLUMN seen_at TEXT;
+ALTER TABLE pulls ADD COLUMN seen_as_of TEXT;
+CREATE TABLE history_cache (
+    unit TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    findings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY, cols TEXT NOT NULL UNIQUE);
+DROP INDEX IF EXISTS row_keys_ref
+"""
+
+
+def _migrate_3(conn: sqlite3.Connection) -> None:
+    """v2 -> v3: compact canonical values, unchanged local files, cached history findings.
+
+    * ``pulls`` gains ``fingerprint`` (a local file's size, mtime and SHA-256: an unchanged file
+      is not stored again), ``seen_at`` / ``seen_as_of`` (when such a file was last read again:
+      the keys and versions of that pull count as seen then).
+    * Row keys (``row_keys.rkey``, ``acks.rkey``) are rewritten as compact JSON (no escaped
+      Unicode, no spaces) and value hashes (``row_versions.vhash``, the state of DATA-CHANGED-
+      CLOSED acknowledgements) recomputed from the stored canonical values with ``vhash_of``;
+      new versions store their values compactly (``vals_entry``). Older ``vals`` and ``keys``
+      forms stay readable as they are.
+    * ``history_cache``: the history findings of a unit, reused while neither the unit's
+      stored history nor its data changed.
+    * The index on ``row_keys.ref`` goes: references are matched in Python (``history ack``),
+      never looked up by SQL.
+    * ``layouts``: the column ids of positional values: a version's ``vals`` is then
+      ``[layout id, value, …]`` (each value canonical, or ``[canonical, display]``), a row
+      key's ``keys`` is "" when its displays follow from its canonical key values.
+    """
+    for sql in _statements(_SCHEMA_V3):
+        conn.execute(sql)
+    conn.executemany("UPDATE row_keys SET rkey = ? WHERE id = ?", [
+        (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM row_keys").fetchall()
+        if (new := compact_rkey(rkey)) != rkey])
+    conn.executemany("UPDATE acks SET rkey = ? WHERE id = ?", [
+        (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM acks").fetchall()
+        if (new := compact_rkey(rkey)) != rkey])
+    layouts = {i: cols.split(",") if cols else []
+               for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+    conn.executemany("UPDATE row_versions SET vhash = ? WHERE id = ?", [
+        (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
+        for i, vals in conn.execute("SELECT id, vals FROM row_versions").fetchall()])
+    conn.executemany("UPDATE acks SET state = ? WHERE id = ?", [
+        (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
+        for i, vals in conn.execute(
+            "SELECT id, vals FROM acks WHERE rule = 'DATA-CHANGED-CLOSED' AND vals IS NOT NULL"
+        ).fetchall()])
+
+
 # (target version, migration). Each runs inside the upgrade transaction.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (2, _migrate_2),
+    (3, _migrate_3),
 ]
 
 
 # --- JSON for raw cell values (dates and times tagged) -----------------------------------------
 
 def _encode(v: Any) -> Any:
+    """``json.dumps`` default: what JSON has no type for (dates and times tagged)."""
     if isinstance(v, datetime):
         return {"dt": v.isoformat()}
     if isinstance(v, date):
         return {"d": v.isoformat()}
     if isinstance(v, time):
         return {"t": v.isoformat()}
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
     return str(v)
 
 
-def _decode(v: Any) -> Any:
-    if isinstance(v, dict):
-        if "dt" in v:
-            return datetime.fromisoformat(v["dt"])
-        if "d" in v:
-            return date.fromisoformat(v["d"])
-        if "t" in v:
-            return time.fromisoformat(v["t"])
-    return v
+_TAGS = {"dt": datetime.fromisoformat, "d": date.fromisoformat, "t": time.fromisoformat}
+
+
+def _decode(obj: dict) -> Any:
+    """``json.loads`` object hook: a tagged date or time back to its type."""
+    if len(obj) == 1:
+        (tag, text), = obj.items()
+        conv = _TAGS.get(tag)
+        if conv is not None and isinstance(text, str):
+            try:
+                return conv(text)
+            except ValueError:
+                pass
+    return obj
 
 
 def dump_raw(raw: RawWorkbook) -> bytes:
     doc = {"version": raw.version,
-           "sheets": [{"title": s.title, "rows": [[_encode(v) for v in r] for r in s.rows]}
-                      for s in raw.sheets],
+           "sheets": [{"title": s.title, "rows": s.rows} for s in raw.sheets],
            "meta": {k: v for k, v in raw.meta.items() if isinstance(v, (str, int, float, dict))}}
     # ASCII JSON: a lone surrogate a cell may hold is escaped instead of failing to encode.
-    return zlib.compress(json.dumps(doc).encode("ascii"))
+    return zlib.compress(json.dumps(doc, default=_encode, separators=(",", ":")).encode("ascii"))
 
 
 def load_raw(blob: bytes) -> RawWorkbook:
-    doc = json.loads(zlib.decompress(blob).decode("utf-8"))
-    sheets = [RawSheet(s["title"], [[_decode(v) for v in r] for r in s["rows"]])
-              for s in doc["sheets"]]
+    doc = json.loads(zlib.decompress(blob).decode("utf-8"), object_hook=_decode)
+    sheets = [RawSheet(s["title"], s["rows"]) for s in doc["sheets"]]
     return RawWorkbook(sheets, doc.get("version"), doc.get("meta") or {})
 
 
 # --- key index: canonical keys and values of every data row -----------------------------------
+#
+# Everything a pull stores per row is computed column by column, each distinct value once
+# (a national first pull indexes ≈ 3 million rows), and stored as compact JSON (no escaped
+# Unicode, no spaces). A row's value hash (``vhash``) covers its canonical values only.
+
+HASH_LEN = 16  # hex digits of a value hash: 64 bits, compared within one key's history
+
+
+def _jdump(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, Unicode kept
+
+
+def _jscalar(v: Any) -> str:
+    """Compact JSON of a cell-sized value, fast for the common types; text holding a lone
+    surrogate (not UTF-8) is escaped instead."""
+    cls = v.__class__
+    if cls is str:
+        if v.isascii():
+            return _encode_str(v)
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(v)
+        return _encode_str(v)
+    if v is None:
+        return "null"
+    if cls is bool:
+        return "true" if v else "false"
+    if cls is int:
+        return str(v)
+    if cls is list:
+        return "[" + ",".join(map(_jscalar, v)) + "]"
+    return _jdump(v)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_LEN]
+
+
+def _hash_frag(col: str, canon: Any) -> str:
+    return f"{_jscalar(col)}:{_jscalar(canon)},"
+
+
+def vhash_of(canon: dict[str, Any]) -> str:
+    """The hash of a row's canonical values (column id -> value; None values left out)."""
+    return _digest("".join(_hash_frag(c, canon[c]) for c in sorted(canon)
+                           if canon[c] is not None))
+
+
+def canon_of_vals(vals: Any, layouts: Callable[[int], list[str]] | None = None
+                  ) -> dict[str, Any]:
+    """Column id -> canonical value of stored values (``[canonical, display]`` pairs or, for
+    values whose display follows from them, the canonical value alone; a dict, or positional
+    ``[layout id, value, …]`` decoded with ``layouts``)."""
+    if isinstance(vals, list):
+        if layouts is None:
+            raise ValueError("positional values need their layout")
+        vals = dict(zip(layouts(vals[0]), vals[1:]))
+    return {c: (v[0] if isinstance(v, list) else v) for c, v in vals.items() if v is not None}
+
+
+def compact_rkey(rkey: str) -> str:
+    """A stored row key in the compact form (keys written before schema v3 were spaced and
+    ASCII-escaped); "#n" marks the n-th duplicate."""
+    if rkey == "*":
+        return rkey
+    base, dup = (rkey, "") if rkey.endswith("]") else rkey.rsplit("#", 1)
+    try:
+        out = _jscalar(json.loads(base))
+    except ValueError:
+        return rkey
+    return out if not dup else f"{out}#{dup}"
+
 
 def _canon(column, parsed: Any, raw: Any) -> Any:
     """A JSON value equal for equal cell contents, whatever their spelling or backend
@@ -220,6 +355,76 @@ def _canon(column, parsed: Any, raw: Any) -> Any:
     return parsed
 
 
+def derived_display(column, canon: Any) -> str:
+    """The display a canonical value implies (stored values keep their own display only when
+    it differs: typed capitals, an unreadable value, a blank)."""
+    if canon is None:
+        return ""
+    kind = getattr(column, "kind", None)
+    try:
+        if kind == "date" and isinstance(canon, str):
+            return format_value("date", date.fromisoformat(canon))
+        if kind in ("month", "time", "yesno", "number", "int"):
+            return format_value(kind, canon)
+        if kind == "choice":
+            return column.label_of(canon) or str(canon)
+        if kind == "code" and isinstance(canon, str):
+            return canon.upper()  # codes are typed in capitals ("CB01")
+    except (TypeError, ValueError, IndexError):
+        pass
+    return str(canon)
+
+
+def vals_entry(column, canon: Any, display: str) -> Any:
+    """A stored value: the canonical value, or ``[canonical, display]`` when the display does
+    not follow from it."""
+    return canon if derived_display(column, canon) == display else [canon, display]
+
+
+def _mapped(values: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    """``[fn(v) for v in values]``, ``fn`` called once per distinct (type, value)."""
+    keys = list(zip(map(type, values), values))
+    try:
+        table = {k: fn(k[1]) for k in dict.fromkeys(keys)}
+    except TypeError:  # unhashable (no reader produces one)
+        return [fn(v) for v in values]
+    return list(map(table.__getitem__, keys))
+
+
+def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
+    unset = object()
+    out = _mapped(parsed, lambda p: unset if p is None else _canon(column, p, None))
+    holes = [i for i, v in enumerate(out) if v is unset]
+    if holes:
+        fixed = _mapped([raws[i] for i in holes], lambda r: _canon(column, None, r))
+        for i, v in zip(holes, fixed):
+            out[i] = v
+    return out
+
+
+def _display_column(tab: TabData, col_id: str) -> list[str]:
+    """``_display`` of every row of a column."""
+    column = tab.tab.column(col_id)
+    parsed, raws = tab.values[col_id], tab.raw[col_id]
+    unset = object()
+
+    def shown(v: Any) -> Any:
+        if v is None:
+            return unset
+        if column.kind == "choice":
+            return column.label_of(v) or str(v)
+        return format_value(column.kind, v)
+
+    out = _mapped(parsed, shown)
+    holes = [i for i, v in enumerate(out) if v is unset]
+    if holes:
+        fixed = _mapped([raws[i] for i in holes],
+                        lambda r: "" if is_empty(r) else display_raw(r))
+        for i, v in zip(holes, fixed):
+            out[i] = v
+    return out
+
+
 def _display(tab, col_id: str, i: int) -> str:
     if tab.values.get(col_id, [None] * len(tab.rows))[i] is not None:
         return tab.display(col_id, i)
@@ -230,72 +435,152 @@ def _display(tab, col_id: str, i: int) -> str:
 class IndexedRow:
     """One data row of a tab, identified by its canonical key values."""
 
-    __slots__ = ("index", "sheet_row", "rkey", "keys", "period", "cell", "vhash", "canon",
-                 "_tab", "_vals")
+    __slots__ = ("index", "sheet_row", "rkey", "keys_json", "period", "cell", "vhash", "_tab",
+                 "_vals")
 
-    def __init__(self, tab, index: int, sheet_row: int, rkey: str, keys: list,
-                 period: str | None, cell: str | None, vhash: str, canon: dict):
+    def __init__(self, tab: IndexedTab, index: int, sheet_row: int, rkey: str,
+                 keys_json: str, period: str | None, cell: str | None, vhash: str):
         self.index = index  # row index in the TabData
         self.sheet_row = sheet_row
-        self.rkey = rkey  # canonical key values (JSON), "#n" appended for the n-th duplicate
-        self.keys = keys  # [[header, display], ...] in key order
+        self.rkey = rkey  # canonical key values (compact JSON), "#n" for the n-th duplicate
+        self.keys_json = keys_json  # the key columns' displays (compact JSON list)
         self.period = period
         self.cell = cell
-        self.vhash = vhash  # hash of ``canon``
-        self.canon = canon  # column id -> canonical value (non-empty, ignored columns left out)
+        self.vhash = vhash  # hash of the canonical values (``vhash_of``)
         self._tab = tab
         self._vals: dict | None = None
 
     @property
+    def keys(self) -> list[list[str]]:
+        """[[header, display], ...] in key order."""
+        shown = json.loads(self.keys_json) if self.keys_json else \
+            [derived_display(self._tab.data.tab.column(c), self._tab.canon[c][self.index])
+             for c in self._tab.key_cols]
+        return [[h, d] for h, d in zip(self._tab.headers, shown)]
+
+    @property
     def vals(self) -> dict:
-        """column id -> [canonical, display] (display computed on demand: it is costly and
-        only needed for a new version or a message)."""
+        """column id -> [canonical, display] (computed on demand: only needed for a message)."""
         if self._vals is None:
-            self._vals = {c: [v, _display(self._tab, c, self.index)] for c, v in self.canon.items()}
+            t = self._tab
+            self._vals = {c: [v, _display(t.data, c, self.index)]
+                          for c in t.val_cols if (v := t.canon[c][self.index]) is not None}
         return self._vals
 
 
-@dataclass(slots=True)
 class IndexedTab:
-    tab_id: str
-    name: str
-    cols: str  # the key columns present, comma-joined
-    rows: list[IndexedRow]
+    """The key index of one tab: one ``IndexedRow`` per data row, plus what storing them
+    needs (the stored values, computed for every row at once when first asked for)."""
+
+    def __init__(self, tab_id: str, name: str, cols: str, data: TabData,
+                 key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]]):
+        self.tab_id, self.name, self.cols, self.data = tab_id, name, cols, data
+        self.key_cols, self.val_cols, self.canon = key_cols, val_cols, canon
+        self.headers = [data.tab.column(c).header for c in key_cols]
+        self.rows: list[IndexedRow] = []
+        self._vals_json: list[str] | None = None
+
+    def vals_json(self, i: int, layout: int) -> str:
+        """The stored values of row ``i``: ``[layout, value, …]`` in ``val_cols`` order (each
+        a ``vals_entry``; trailing empty values left out), compact JSON."""
+        if self._vals_json is None:
+            frags = []
+            for c in self.val_cols:
+                column = self.data.tab.column(c)
+                canon = self.canon[c]
+                keys = list(zip(map(type, canon), canon, _display_column(self.data, c)))
+                table = {k: "," + ("null" if k[1] is None
+                                   else _jscalar(vals_entry(column, k[1], k[2])))
+                         for k in dict.fromkeys(keys)}
+                frags.append(list(map(table.__getitem__, keys)))
+            self._vals_json = [_trim_nulls(t) + "]" for t in map("".join, zip(*frags))] \
+                if frags else ["]"] * len(self.rows)
+        return f"[{layout}{self._vals_json[i]}"
+
+
+def _trim_nulls(text: str) -> str:
+    while text.endswith(",null"):
+        text = text[:-5]
+    return text
+
+
+def release_index(data: UnitData) -> None:
+    """Drop a parsed unit's key index (the largest thing it holds), breaking the row <-> tab
+    references at once rather than leaving a national run's worth to the cyclic collector."""
+    tabs = data.key_index
+    data.key_index = None
+    for tab in (tabs or {}).values():
+        tab.rows = []
+        tab._vals_json = None
+        tab.canon = {}
 
 
 def index_unit(data: UnitData) -> dict[str, IndexedTab]:
     """The key index of every tab found in a parsed unit (tab id -> rows); computed once per
-    parsed unit (recording a pull and its history findings both need it)."""
+    parsed unit (its history findings and recording its pull both need it; ``record_pull``
+    releases it)."""
     if data.key_index is None:
-        data.key_index = _index_tabs(data)
+        data.key_index = {tab_id: _index_tab(tab) for tab_id, tab in data.tabs.items()}
     return data.key_index
 
 
-def _index_tabs(data: UnitData) -> dict[str, IndexedTab]:
-    out: dict[str, IndexedTab] = {}
-    for tab_id, tab in data.tabs.items():
-        key_cols = [k for k in tab.tab.key_columns() if tab.has(k)]
-        val_cols = [c for c in tab.raw if c not in HISTORY_IGNORED_COLUMNS]
-        columns = {c: tab.tab.column(c) for c in tab.raw}
-        headers = [columns[c].header for c in key_cols]
-        rows: list[IndexedRow] = []
-        seen: dict[str, int] = {}
-        for i, sheet_row in enumerate(tab.rows):
-            canon = {c: _canon(columns[c], tab.values[c][i], tab.raw[c][i]) for c in val_cols}
-            keyvals = [canon[c] if c in canon else
-                       _canon(columns[c], tab.values[c][i], tab.raw[c][i]) for c in key_cols]
-            base = json.dumps(keyvals)
-            n = seen.get(base, 0) + 1
-            seen[base] = n
-            rkey = base if n == 1 else f"{base}#{n}"
-            canon = {c: v for c, v in canon.items() if v is not None}
-            vhash = hashlib.sha1(json.dumps(canon, sort_keys=True)
-                                 .encode()).hexdigest()
-            keys = [[h, _display(tab, c, i)] for h, c in zip(headers, key_cols)]
-            rows.append(IndexedRow(tab, i, sheet_row, rkey, keys, tab.period(i),
-                                   tab.cell_code(i), vhash, canon))
-        out[tab_id] = IndexedTab(tab_id, tab.tab.name, ",".join(key_cols), rows)
+def _index_tab(tab: TabData) -> IndexedTab:
+    n = len(tab.rows)
+    key_cols = [k for k in tab.tab.key_columns() if tab.has(k)]
+    val_cols = sorted(c for c in tab.raw if c not in HISTORY_IGNORED_COLUMNS)
+    canon = {c: _canon_column(tab.tab.column(c), tab.values[c], tab.raw[c])
+             for c in dict.fromkeys([*val_cols, *key_cols])}
+    out = IndexedTab(tab.tab.id, tab.tab.name, ",".join(key_cols), tab, key_cols, val_cols,
+                     canon)
+    if not n:
+        return out
+    # value hashes: per column "col":value, fragments, joined per row
+    frags = []
+    for c in val_cols:
+        prefix = _jscalar(c) + ":"
+        frags.append(_mapped(canon[c], lambda v, p=prefix: "" if v is None
+                             else p + _jscalar(v) + ","))
+    hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
+    # keys: compact JSON of the key columns' canonical values; displays for messages
+    if key_cols:
+        kv = [_mapped(canon[c], _jscalar) for c in key_cols]
+        bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
+        shown = [_display_column(tab, c) for c in key_cols]
+        kd = [_mapped(d, _jscalar) for d in shown]
+        keys_json = ["[" + b + "]" for b in map(",".join, zip(*kd))]
+        # "" when every display follows from the canonical key value
+        same = []
+        for c, d in zip(key_cols, shown):
+            column = tab.tab.column(c)
+            pairs = list(zip(map(type, canon[c]), canon[c], d))
+            table = {k: derived_display(column, k[1]) == k[2] for k in dict.fromkeys(pairs)}
+            same.append(list(map(table.__getitem__, pairs)))
+        keys_json = ["" if ok else k for ok, k in zip(map(all, zip(*same)), keys_json)]
+    else:
+        bases, keys_json = ["[]"] * n, ["[]"] * n
+    periods = _period_column(tab)
+    cells = tab.values.get("cell_code") or [None] * n
+    seen: dict[str, int] = {}
+    rows = out.rows
+    for i, sheet_row in enumerate(tab.rows):
+        base = bases[i]
+        k = seen.get(base, 0) + 1
+        seen[base] = k
+        rows.append(IndexedRow(out, i, sheet_row, base if k == 1 else f"{base}#{k}",
+                               keys_json[i], periods[i], cells[i], hashes[i]))
     return out
+
+
+def _period_column(tab: TabData) -> list[str | None]:
+    """``tab.period(i)`` of every row."""
+    p = tab.tab.period
+    n = len(tab.rows)
+    if p is None or p not in tab.values:
+        return [None] * n
+    if tab.tab.column(p).kind == "date":
+        return _mapped(tab.values[p], lambda v: None if v is None
+                       else f"{v.year:04d}-{v.month:02d}")
+    return _mapped(tab.values[p], lambda v: None if v is None else str(v))
 
 
 def row_ref(unit: str, tab_id: str, rkey: str) -> str:
@@ -335,54 +620,108 @@ def pair_replacements(gone: Iterable[tuple[Any, str, str, int, str | None, str |
 
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: str, as_of: str,
                 tabs: dict[str, IndexedTab], previous_pull: int | None) -> None:
-    existing = {(t, k): i for i, t, k in conn.execute(
-        "SELECT id, tab_id, rkey FROM row_keys WHERE unit = ?", (unit,))}
-    latest = {key_id: (vid, vhash) for key_id, vid, vhash in conn.execute(
-        "SELECT v.key_id, v.id, v.vhash FROM row_versions v JOIN row_keys k ON k.id = v.key_id "
-        "WHERE k.unit = ? AND v.id = (SELECT max(id) FROM row_versions WHERE key_id = v.key_id)",
-        (unit,))}
+    """Index a pull's rows, in statements proportional to what changed since the previous
+    pull: keys and versions that are simply still there are moved on to this pull by two
+    set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
+    ``executemany``."""
+    stored: dict[tuple[str, str], tuple] = {}
+    latest: dict[int, tuple] = {}
+    if previous_pull is not None or conn.execute(
+            "SELECT 1 FROM row_keys WHERE unit = ? LIMIT 1", (unit,)).fetchone():
+        stored = {(r[1], r[2]): r for r in conn.execute(
+            "SELECT id, tab_id, rkey, tab, keys, period, cell, last_row, last_pull"
+            " FROM row_keys WHERE unit = ?", (unit,))}
+        for vid, key_id, vhash, sheet_row, last_pull in conn.execute(
+                "SELECT v.id, v.key_id, v.vhash, v.sheet_row, v.last_pull FROM row_versions v"
+                " JOIN row_keys k ON k.id = v.key_id WHERE k.unit = ? ORDER BY v.id", (unit,)):
+            latest[key_id] = (vid, vhash, sheet_row, last_pull)
+    next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
+    next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
+    layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+    for tab in tabs.values():
+        cols = ",".join(tab.val_cols)
+        if cols not in layouts:
+            layouts[cols] = conn.execute("INSERT INTO layouts (cols) VALUES (?)",
+                                         (cols,)).lastrowid
+    new_keys: list[tuple] = []
+    key_updates: list[tuple] = []
+    new_versions: list[tuple] = []
+    version_updates: list[tuple] = []
+    present: set[int] = set()
+    changed: list[int] = []  # keys of the previous pull with a new version now
     new: list[tuple] = []
     for tab in tabs.values():
+        layout = layouts[",".join(tab.val_cols)]
         for r in tab.rows:
-            keys = json.dumps(r.keys)
-            key_id = existing.get((tab.tab_id, r.rkey))
-            if key_id is None:
-                key_id = conn.execute(
-                    "INSERT INTO row_keys (unit, tab_id, tab, rkey, cols, ref, keys, period, cell,"
-                    " first_pull, first_seen, last_pull, last_seen, last_row)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (unit, tab.tab_id, tab.name, r.rkey, tab.cols,
-                     row_ref(unit, tab.tab_id, r.rkey), keys, r.period, r.cell, pull_id,
-                     pulled_at, pull_id, pulled_at, r.sheet_row)).lastrowid
-                existing[(tab.tab_id, r.rkey)] = key_id
+            s = stored.get((tab.tab_id, r.rkey))
+            last = None
+            if s is None:
+                key_id = next_key
+                next_key += 1
+                new_keys.append((key_id, unit, tab.tab_id, tab.name, r.rkey, tab.cols,
+                                 row_ref(unit, tab.tab_id, r.rkey), r.keys_json, r.period,
+                                 r.cell, pull_id, pulled_at, pull_id, pulled_at, r.sheet_row))
                 new.append((key_id, tab.tab_id, tab.cols, r.sheet_row, r.period, r.cell))
             else:
-                conn.execute(
-                    "UPDATE row_keys SET tab = ?, keys = ?, period = ?, cell = ?, last_pull = ?,"
-                    " last_seen = ?, last_row = ? WHERE id = ?",
-                    (tab.name, keys, r.period, r.cell, pull_id, pulled_at, r.sheet_row, key_id))
-            last = latest.get(key_id)
+                key_id = s[0]
+                if s[8] != previous_pull or s[3:8] != (tab.name, r.keys_json, r.period, r.cell,
+                                                       r.sheet_row):
+                    key_updates.append((tab.name, r.keys_json, r.period, r.cell, pull_id,
+                                        pulled_at, r.sheet_row, key_id))
+                last = latest.get(key_id)
+            present.add(key_id)
             if last is not None and last[1] == r.vhash:
-                conn.execute(
-                    "UPDATE row_versions SET last_pull = ?, last_seen = ?, sheet_row = ?,"
-                    " max_as_of = max(max_as_of, ?) WHERE id = ?",
-                    (pull_id, pulled_at, r.sheet_row, as_of, last[0]))
+                if last[3] != previous_pull or last[2] != r.sheet_row:
+                    version_updates.append((pull_id, pulled_at, r.sheet_row, as_of, last[0]))
             else:
-                vid = conn.execute(
-                    "INSERT INTO row_versions (key_id, vhash, vals, first_pull, first_seen,"
-                    " last_pull, last_seen, max_as_of, sheet_row)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key_id, r.vhash, json.dumps(r.vals), pull_id, pulled_at,
-                     pull_id, pulled_at, as_of, r.sheet_row)).lastrowid
-                latest[key_id] = (vid, r.vhash)
+                new_versions.append((next_version, key_id, r.vhash, tab.vals_json(r.index, layout),
+                                     pull_id, pulled_at, pull_id, pulled_at, as_of, r.sheet_row))
+                next_version += 1
+                if last is not None:
+                    changed.append(key_id)
+    if previous_pull is not None and stored:
+        # Keys of the previous pull that are gone, and those with a new version, are left out
+        # of the set-based moves.
+        gone_ids = [(k[0],) for k in stored.values()
+                    if k[8] == previous_pull and k[0] not in present]
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS index_skip (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.index_skip")
+        conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)", gone_ids)
+        conn.execute(
+            "UPDATE row_keys SET last_pull = ?, last_seen = ? WHERE unit = ? AND last_pull = ?"
+            " AND id NOT IN (SELECT id FROM temp.index_skip)",
+            (pull_id, pulled_at, unit, previous_pull))
+        conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)",
+                         [(k,) for k in changed])
+        conn.execute(
+            "UPDATE row_versions SET last_pull = ?, last_seen = ?, max_as_of = max(max_as_of, ?)"
+            " WHERE last_pull = ? AND key_id IN (SELECT id FROM row_keys WHERE unit = ?"
+            " AND last_pull = ?) AND key_id NOT IN (SELECT id FROM temp.index_skip)",
+            (pull_id, pulled_at, as_of, previous_pull, unit, pull_id))
+        conn.execute("DELETE FROM temp.index_skip")
+    conn.executemany(
+        "INSERT INTO row_keys (id, unit, tab_id, tab, rkey, cols, ref, keys, period, cell,"
+        " first_pull, first_seen, last_pull, last_seen, last_row)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_keys)
+    conn.executemany(
+        "UPDATE row_keys SET tab = ?, keys = ?, period = ?, cell = ?, last_pull = ?,"
+        " last_seen = ?, last_row = ? WHERE id = ?", key_updates)
+    conn.executemany(
+        "UPDATE row_versions SET last_pull = ?, last_seen = ?, sheet_row = ?,"
+        " max_as_of = max(max_as_of, ?) WHERE id = ?", version_updates)
+    conn.executemany(
+        "INSERT INTO row_versions (id, key_id, vhash, vals, first_pull, first_seen,"
+        " last_pull, last_seen, max_as_of, sheet_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        new_versions)
     if previous_pull is None or not new:
         return
     gone = conn.execute(
         "SELECT id, tab_id, cols, last_row, period, cell FROM row_keys"
         " WHERE unit = ? AND last_pull = ? AND replaced_by IS NULL", (unit, previous_pull)
     ).fetchall()
-    for old, replacement in pair_replacements(gone, new).items():
-        conn.execute("UPDATE row_keys SET replaced_by = ? WHERE id = ?", (replacement, old))
+    conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?",
+                     [(replacement, old) for old, replacement
+                      in pair_replacements(gone, new).items()])
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -414,7 +753,7 @@ class KnownRow:
     rkey: str
     cols: str
     ref: str
-    keys: list
+    stored_keys: str = field(repr=False, compare=False)  # as stored: see ``keys``
     period: str | None
     cell: str | None
     first_pull: int
@@ -424,19 +763,37 @@ class KnownRow:
     last_row: int
     replaced_by: int | None
 
+    @property
+    def keys(self) -> list:
+        """[[header, display], ...] in key order (decoded when asked for: only messages and
+        listings need it)."""
+        return _keys_of(self.tab_id, self.cols, self.stored_keys, self.rkey)
+
 
 @dataclass(frozen=True)
 class RowVersion:
     id: int
     key_id: int
     vhash: str
-    vals: dict
+    stored_vals: str = field(repr=False, compare=False)  # as stored: see ``vals``
     first_pull: int
     first_seen: datetime
     last_pull: int
     last_seen: datetime
     max_as_of: date
     sheet_row: int
+    tab_id: str = ""
+    layouts: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def vals(self) -> dict:
+        """column id -> [canonical, display], decoded once when first asked for (only a
+        finding's message or a listing needs it)."""
+        memo = self.__dict__.get("_vals")
+        if memo is None:
+            memo = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
+            object.__setattr__(self, "_vals", memo)
+        return memo
 
 
 @dataclass(frozen=True)
@@ -577,31 +934,62 @@ class Store:
 
     def record_pull(self, unit: str, raw: RawWorkbook, data: UnitData, pulled_at: datetime,
                     as_of: date) -> int:
-        """Store a pull and index its rows by key (one transaction)."""
+        """Store a pull and index its rows by key (one transaction); the unit's key index is
+        released afterwards. A local file whose size, modification time and SHA-256 equal
+        those of the unit's last pull is not stored again: that pull is marked as seen now."""
         at = pulled_at.isoformat(timespec="seconds")
-        tabs = index_unit(data)
-        with self.conn:
-            previous = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
-                                         (unit,)).fetchone()[0]
-            cur = self.conn.execute(
-                "INSERT INTO pulls (unit, pulled_at, as_of, version, raw) VALUES (?, ?, ?, ?, ?)",
-                (unit, at, as_of.isoformat(), raw.version, dump_raw(raw)))
-            pull_id = cur.lastrowid
-            assert pull_id is not None  # set by the INSERT
-            _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
-        return pull_id
+        fingerprint = file_fingerprint(raw)
+        try:
+            if fingerprint is not None:
+                last = self.conn.execute(
+                    "SELECT id, fingerprint FROM pulls WHERE unit = ? ORDER BY id DESC LIMIT 1",
+                    (unit,)).fetchone()
+                if last is not None and last[1] == fingerprint:
+                    with self.conn:
+                        self.conn.execute(
+                            "UPDATE pulls SET seen_at = max(coalesce(seen_at, ''), ?),"
+                            " seen_as_of = max(coalesce(seen_as_of, as_of), ?) WHERE id = ?",
+                            (at, as_of.isoformat(), last[0]))
+                    return last[0]
+            tabs = index_unit(data)
+            with self.conn:
+                previous = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
+                                             (unit,)).fetchone()[0]
+                cur = self.conn.execute(
+                    "INSERT INTO pulls (unit, pulled_at, as_of, version, raw, fingerprint)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (unit, at, as_of.isoformat(), raw.version, dump_raw(raw), fingerprint))
+                pull_id = cur.lastrowid
+                assert pull_id is not None  # set by the INSERT
+                _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
+            return pull_id
+        finally:
+            release_index(data)
 
     def set_own_write_version(self, pull_id: int, version: str | None,
                               raw: RawWorkbook) -> None:
         """After our own write: the version it produced and the grids as written."""
         with self.conn:
-            self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ? WHERE id = ?",
-                              (version, dump_raw(raw), pull_id))
+            self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ?, fingerprint = ?"
+                              " WHERE id = ?",
+                              (version, dump_raw(raw), file_fingerprint(raw), pull_id))
 
     def last_pull(self, unit: str) -> StoredPull | None:
         row = self.conn.execute(
             "SELECT id, unit, pulled_at, as_of, version, own_write_version, raw FROM pulls "
             "WHERE unit = ? ORDER BY id DESC LIMIT 1", (unit,)).fetchone()
+        if row is None:
+            return None
+        return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
+                          date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
+
+    def last_pull_of_year(self, unit: str, year: int) -> StoredPull | None:
+        """The last pull checked as of a date in ``year`` (the previous year's comparison of
+        the report, when the sheets no longer hold that year)."""
+        row = self.conn.execute(
+            "SELECT id, unit, pulled_at, as_of, version, own_write_version, raw FROM pulls "
+            "WHERE unit = ? AND as_of >= ? AND as_of <= ? ORDER BY id DESC LIMIT 1",
+            (unit, f"{year:04d}-01-01", f"{year:04d}-12-31")).fetchone()
         if row is None:
             return None
         return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
@@ -632,30 +1020,86 @@ class Store:
     # --- key index ---------------------------------------------------------------------------
 
     def known_rows(self, unit: str) -> list[KnownRow]:
-        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9],
-                         datetime.fromisoformat(r[10]), r[11], datetime.fromisoformat(r[12]),
-                         r[13], r[14])
+        """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
+        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                         r[8], r[9], datetime.fromisoformat(r[10]), r[11],
+                         datetime.fromisoformat(r[12]), r[13], r[14])
                 for r in self.conn.execute(
-                    "SELECT id, tab_id, tab, rkey, cols, ref, keys, period, cell, first_pull,"
-                    " first_seen, last_pull, last_seen, last_row, replaced_by FROM row_keys"
-                    " WHERE unit = ? ORDER BY id", (unit,))]
+                    "SELECT k.id, k.tab_id, k.tab, k.rkey, k.cols, k.ref, k.keys, k.period,"
+                    " k.cell, k.first_pull, k.first_seen, k.last_pull,"
+                    " max(k.last_seen, coalesce(p.seen_at, '')), k.last_row, k.replaced_by"
+                    " FROM row_keys k LEFT JOIN pulls p ON p.id = k.last_pull"
+                    " WHERE k.unit = ? ORDER BY k.id", (unit,))]
 
     def row_versions(self, unit: str) -> dict[int, list[RowVersion]]:
-        """key id -> its versions, oldest first."""
+        """key id -> its versions, oldest first (values as ``[canonical, display]``)."""
         out: dict[int, list[RowVersion]] = {}
+        layouts = {i: cols.split(",") if cols else []
+                   for i, cols in self.conn.execute("SELECT id, cols FROM layouts")}
         for r in self.conn.execute(
                 "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
-                " v.last_seen, v.max_as_of, v.sheet_row FROM row_versions v"
-                " JOIN row_keys k ON k.id = v.key_id WHERE k.unit = ? ORDER BY v.id", (unit,)):
+                " max(v.last_seen, coalesce(p.seen_at, '')),"
+                " max(v.max_as_of, coalesce(p.seen_as_of, '')), v.sheet_row, k.tab_id"
+                " FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+                " LEFT JOIN pulls p ON p.id = v.last_pull WHERE k.unit = ? ORDER BY v.id",
+                (unit,)):
             out.setdefault(r[1], []).append(RowVersion(
-                r[0], r[1], r[2], json.loads(r[3]), r[4], datetime.fromisoformat(r[5]), r[6],
-                datetime.fromisoformat(r[7]), date.fromisoformat(r[8]), r[9]))
+                r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), r[6],
+                datetime.fromisoformat(r[7]), date.fromisoformat(r[8]), r[9], r[10],
+                layouts.__getitem__))
         return out
+
+    def _layouts(self, layout: int) -> list[str]:
+        """The column ids of a stored layout (cached per store)."""
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        if layout not in cache:
+            row = self.conn.execute("SELECT cols FROM layouts WHERE id = ?", (layout,)).fetchone()
+            cache[layout] = row[0].split(",") if row and row[0] else []
+        return cache[layout]
+
+    # --- history findings of unchanged units -------------------------------------------------
+
+    def history_token(self, unit: str, source: str | None, settings: Any) -> str | None:
+        """What the history findings of ``unit`` depend on: its stored key history (last pull,
+        keys, versions, acknowledgements), the data checked (``source``: the version or file
+        hash of the pull it came from) and ``settings`` (year, rule parameters). None when
+        the data's source is unknown (then nothing is cached)."""
+        if source is None:
+            return None
+        last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
+        keys = self.conn.execute("SELECT count(*), max(id) FROM row_keys WHERE unit = ?",
+                                 (unit,)).fetchone()
+        versions = self.conn.execute(
+            "SELECT max(v.id) FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+            " WHERE k.unit = ?", (unit,)).fetchone()
+        acks = self.conn.execute("SELECT count(*), max(id) FROM acks WHERE unit = ?",
+                                 (unit,)).fetchone()
+        state = [HISTORY_CACHE_VERSION, unit, source, last[0], *keys, versions[0], *acks,
+                 settings]
+        try:
+            return _digest(json.dumps(state, default=str, sort_keys=True))
+        except (TypeError, ValueError):  # settings that cannot be written down: no cache
+            return None
+
+    def cached_history(self, unit: str, token: str) -> list[dict] | None:
+        row = self.conn.execute("SELECT token, findings FROM history_cache WHERE unit = ?",
+                                (unit,)).fetchone()
+        return json.loads(row[1]) if row is not None and row[0] == token else None
+
+    def cache_history(self, unit: str, token: str, findings: list[dict]) -> None:
+        """Keep a unit's history findings (skipped on a read-only store)."""
+        try:
+            with self.conn:
+                self.conn.execute("INSERT OR REPLACE INTO history_cache VALUES (?, ?, ?)",
+                                  (unit, token, _jdump(findings)))
+        except sqlite3.OperationalError:  # read-only (--dry-run, --no-history)
+            pass
 
     # --- acknowledgements --------------------------------------------------------------------
 
     def acks(self, unit: str) -> list[Ack]:
-        return [Ack(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else None,
+        return [Ack(r[0], r[1], r[2], r[3], r[4], r[5],
+                    expand_vals(r[3], json.loads(r[6]), self._layouts) if r[6] else None,
                     datetime.fromisoformat(r[7]), r[8])
                 for r in self.conn.execute(
                     "SELECT id, unit, rule, tab_id, rkey, state, vals, acked_at, note FROM acks"
@@ -665,7 +1109,7 @@ class Store:
                  acked_at: datetime, note: str = "") -> int:
         """items: (rule, tab_id, rkey, state, vals)."""
         rows = [(unit, rule, tab_id, rkey, state,
-                 json.dumps(vals) if vals is not None else None,
+                 _jdump(vals) if vals is not None else None,
                  acked_at.isoformat(timespec="seconds"), note)
                 for rule, tab_id, rkey, state, vals in items]
         with self.conn:
@@ -742,6 +1186,62 @@ def _pull_info(row) -> PullInfo:
     return PullInfo(row[0], row[1], datetime.fromisoformat(row[2]), date.fromisoformat(row[3]))
 
 
+HISTORY_CACHE_VERSION = 1  # bump when the history findings' logic or wording changes
+
+
+def file_fingerprint(raw: RawWorkbook) -> str | None:
+    """Size, modification time and SHA-256 of the local file a pull was read from (None for
+    Google units)."""
+    meta = raw.meta or {}
+    if not meta.get("sha256") or "size" not in meta or "mtime_ns" not in meta:
+        return None
+    return f"{meta['size']}:{meta['mtime_ns']}:{meta['sha256']}"
+
+
+def _template_tab(tab_id: str):
+    try:
+        return load_template().tab(tab_id)
+    except KeyError:
+        return None
+
+
+def _keys_of(tab_id: str, cols: str, stored: str, rkey: str) -> list:
+    """[[header, display], ...] of a row key: its stored displays (before schema v3: the pairs
+    themselves), or "" when they follow from the canonical key values of ``rkey``."""
+    tab = _template_tab(tab_id)
+    ids = cols.split(",") if cols else []
+    if stored:
+        keys = json.loads(stored)
+        if not keys or isinstance(keys[0], list):
+            return keys
+    else:
+        base = rkey if rkey.endswith("]") else rkey.rsplit("#", 1)[0]
+        values = json.loads(base)
+        keys = [derived_display(tab.by_id.get(c) if tab is not None else None, v)
+                for c, v in zip(ids, values)]
+    headers = [tab.column(c).header if tab is not None and c in tab.by_id else c for c in ids]
+    return [[h, d] for h, d in zip(headers, keys)]
+
+
+def expand_vals(tab_id: str, vals: Any, layouts: Callable[[int], list[str]] | None = None
+                ) -> dict[str, list]:
+    """Stored values as column id -> [canonical, display] (``vals``: a dict, or positional
+    ``[layout id, value, …]`` with ``layouts`` giving a layout's column ids)."""
+    if isinstance(vals, list):
+        if layouts is None:
+            raise ValueError("positional values need their layout")
+        vals = {c: v for c, v in zip(layouts(vals[0]), vals[1:]) if v is not None}
+    tab = _template_tab(tab_id)
+    out: dict[str, list] = {}
+    for c, v in vals.items():
+        if isinstance(v, list):
+            out[c] = v
+        else:
+            column = tab.by_id.get(c) if tab is not None else None
+            out[c] = [v, derived_display(column, v)]
+    return out
+
+
 def _store_error(e: sqlite3.Error, path: Path) -> SheetsSyncError:
     """The operator's message for an SQLite failure: a full disk or a read-only folder names
     the folder and what to do; a damaged database is left untouched (``history repair``)."""
@@ -807,6 +1307,7 @@ class GuardedStore(Store):
 
 _NEUTRAL: dict[str, Any] = {
     "record_pull": None, "set_own_write_version": None, "last_pull": None,
+    "last_pull_of_year": None,
     "last_versions": (), "last_pull_info": None, "pulls": [], "known_rows": [],
     "row_versions": {}, "acks": [], "add_acks": 0, "prune": {}, "record_run": None, "runs": [],
 }

@@ -33,6 +33,7 @@ from ..core.findings import (
     count_findings,
 )
 from ..core.flagplan import (
+    NO_ROOM,
     CellChange,
     FlagPlan,
     ToolColumns,
@@ -48,7 +49,6 @@ from ..core.raw import RawSheet
 from ..core.rules.catalog import rule_fix_vi, rule_name_vi
 from ..core.template import Template
 from ..core.text import fold, normalize
-from ..core.values import is_empty
 from ..outputs.template_xlsx import guide_grid
 
 MONTH_OK, MONTH_ERROR, MONTH_WARNING, MONTH_NONE, MONTH_MISSING = "✔", "✖", "⚠", "–", "✖ Thiếu"
@@ -110,22 +110,22 @@ def find_header(row: list[Any], header: str) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _column_empty(rows: list[list[Any]], ci: int) -> bool:
-    return all(ci >= len(r) or is_empty(r[ci]) for r in rows)
+MAX_COLUMNS = 16_384  # XFD, the last column Excel (and LibreOffice) can hold
 
 
-def free_columns(rows: list[list[Any]], header_r: int, count: int) -> list[int]:
-    """``count`` wholly empty columns after the last used column of the header row (a stray
-    staff value further right in a data row is never overwritten)."""
-    header = rows[header_r]
-    last = max((ci for ci, v in enumerate(header) if not is_empty(v)), default=-1)
-    out: list[int] = []
-    ci = last + 1
-    while len(out) < count:
-        if _column_empty(rows, ci):
-            out.append(ci)
-        ci += 1
-    return out
+def free_columns(rows: list[list[Any]], header_r: int, count: int,
+                 occupied_to: int = -1, limit: int = MAX_COLUMNS) -> list[int]:
+    """``count`` columns after the last column holding anything in any row (a value, or a
+    formula up to ``occupied_to``, 0-based, even one whose result is empty); [] when they would
+    not fit before column ``limit``."""
+    last = occupied_to
+    for row in rows:
+        for ci in range(len(row) - 1, last, -1):
+            if row[ci] is not None and row[ci] != "":
+                last = ci
+                break
+    out = list(range(last + 1, last + 1 + count))
+    return out if out[-1] < limit else []
 
 
 # --- the Kiểm tra tab -----------------------------------------------------------------------------
@@ -400,7 +400,13 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
         wanted_new = [h for h, c in ((template.status_header, status_col),
                                      (template.details_header, details_col)) if c is None]
         if wanted_new:
-            free = iter(free_columns(rows, header_r, len(wanted_new)))
+            formula_to = (raw.meta.get("formula_cols") or {}).get(title, -1)
+            spots = free_columns(rows, header_r, len(wanted_new), formula_to)
+            if not spots:
+                plan.skipped_tabs[title] = (f"{NO_ROOM}; hãy xóa các ô thừa ở bên phải bảng "
+                                            "rồi chạy lại.")
+                continue
+            free = iter(spots)
             added = []
             if status_col is None:
                 status_col = next(free)

@@ -9,6 +9,7 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, overload
 
 from ..findings import Finding
@@ -67,7 +68,13 @@ def code_key(code: str) -> str: ...
 @overload
 def code_key(code: None) -> None: ...
 def code_key(code: str | None) -> str | None:
-    return normalize(code) if code is not None else None
+    return _code_key(code) if code is not None else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _code_key(code: str) -> str:
+    """The form codes are compared in; cached: every rule family keys rows by cell code."""
+    return normalize(code)
 
 
 def build_cells(unit: UnitData) -> tuple[dict[str, Cell], bool]:
@@ -164,13 +171,18 @@ def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = {}
     if tab is None:
         return out
+    memo = tab.memo.get("first_regular_meetings")
+    if memo is not None:  # computed once per tab (several rule families use it); read-only
+        return memo
     codes, months = tab.col("cell_code"), tab.col("month")
     for i, regular in enumerate(regular_rows(tab)):
         if regular and codes[i] is not None and months[i] is not None:
             out.setdefault((code_key(codes[i]), months[i]), i)
+    tab.memo["first_regular_meetings"] = out
     return out
 
 
+@lru_cache(maxsize=1 << 14)
 def fmt_date(d: date) -> str:
     return f"{d:%d/%m/%Y}"
 

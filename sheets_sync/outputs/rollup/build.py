@@ -15,18 +15,17 @@ from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
 from ...core.atomic import replace_durably, write_text_atomic
-from ...core.config import Config
+from ...core.config import Config, document_labels
 from ...core.errors import SheetsSyncError
 from ...core.findings import Finding, Report
-from ...core.rules.base import UnitContext, make_context
 from ...core.template import load_template
-from ...core.text import normalize, slug
-from . import extract, sheets, summary, violations
-from .indicators import UnitIndicators, total, unit_indicators
+from ...core.text import slug
+from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
+from .model import Model, build_model
 
-SHEETS = ("Tổng hợp", "Biểu đồ", "Ma trận", "Vi phạm", "Dự sinh hoạt", "Đánh giá năm",
-          "Nhà văn hóa", "Nhật ký")
+SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
+          "Đánh giá năm", "Nhà văn hóa", "Nhật ký")
 # Above this many findings the workbook is written in xlsxwriter's constant_memory mode
 # (rows streamed to disk; every sheet writer writes row by row).
 STREAM_THRESHOLD = 100_000
@@ -57,22 +56,6 @@ def write_latest(config: Config, path: Path, as_of: date) -> Path:
     doc = {"path": str(path.resolve()), "as_of": as_of.isoformat(), "file": path.name}
     _atomic_write_text(latest, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     return latest
-
-
-# --- the units, once ---------------------------------------------------------------------------
-
-class _Unit:
-    def __init__(self, result, read, as_of: date, year: int):
-        self.result = result
-        self.read = read
-        self.ctx: UnitContext | None = None
-        if read is not None and read.data is not None:
-            self.ctx = make_context(read.data, read.config.rules, as_of, year)
-
-    @property
-    def block(self) -> sheets.UnitBlock:
-        r = self.result
-        return sheets.UnitBlock(r.code, r.name, r.status, r.message, self.ctx is not None)
 
 
 def _titles(read) -> dict[str, str]:
@@ -113,35 +96,26 @@ def _overrides(config: Config) -> list[tuple[str, str, Any]]:
 # --- build -------------------------------------------------------------------------------------
 
 def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info: dict,
-                 path: Path) -> Path:
+                 path: Path, model: Model | None = None) -> Path:
     """Write the roll-up workbook to ``path`` (via a temporary file in the same folder and a
     rename) and the full findings CSV next to it. Every sheet but `Nhật ký` depends only on
-    the data, the config and the as-of date, so a rerun gives identical sheets."""
+    the data, the config and the as-of date, so a rerun gives identical sheets. ``model``: the
+    values already computed for the report (``model.build_model``), so both show one set of
+    numbers."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    as_of, year = report.as_of, report.year
-    labels = dict(config.labels)
+    model = model if model is not None else build_model(config, report, reads)
     run_info = dict(run_info or {})
-
-    by_code = {r.config.code: r for r in reads}
-    units = [_Unit(res, by_code.get(res.code), as_of, year) for res in report.units]
-    order = {u.result.code: k for k, u in enumerate(units)}
-    findings_of: dict[str, list[Finding]] = {}
-    for f in report.findings:
-        findings_of.setdefault(f.unit, []).append(f)
-
-    indicators: list[UnitIndicators] = [
-        unit_indicators(u.ctx, u.result, findings_of.get(u.result.code, [])) for u in units]
-    tot = total(indicators)
-
-    titles = {u.result.code: _titles(u.read) for u in units}
+    units = model.units
+    order = {u.code: k for k, u in enumerate(units)}
+    titles = {u.code: _titles(u.read) for u in units}
     links = {}
     for u in units:
-        got = _links(u.read, titles[u.result.code])
+        got = _links(u.read, titles[u.code])
         if got is not None:
-            links[u.result.code] = got
+            links[u.code] = got
     vctx = violations.Context(
-        unit_names={u.result.code: u.result.name for u in units},
+        unit_names={u.code: u.name for u in units},
         titles=titles, links=links, show_member_names=config.show_member_names)
     all_findings = violations.ordered(report.findings, order)
     csv_file = csv_path(path)
@@ -158,8 +132,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
         "default_format_properties": {"font_name": FONT, "font_size": BASE_SIZE},
     })
     try:
-        _write_workbook(wb, config, report, units, indicators, tot, all_findings, vctx,
-                        findings_of, labels, run_info, path, csv_file)
+        _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file)
     except BaseException:
         try:
             wb.close()
@@ -225,11 +198,11 @@ def _reason(e: BaseException) -> str:
     return type(inner).__name__
 
 
-def _write_workbook(wb, config: Config, report: Report, units: list[_Unit],
-                    indicators: list[UnitIndicators], tot: UnitIndicators,
-                    all_findings: list[Finding], vctx, findings_of, labels: dict,
-                    run_info: dict, path: Path, csv_file: Path) -> None:
+def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_info: dict,
+                    path: Path, csv_file: Path) -> None:
+    config, report = model.config, model.report
     as_of, year = report.as_of, report.year
+    labels = document_labels(config.parent_name, model.labels)
     cell_label = labels.get("cell", "Chi bộ")
     wb.set_properties({
         "title": f"Báo cáo tổng hợp chất lượng sinh hoạt chi bộ năm {year} – "
@@ -242,46 +215,40 @@ def _write_workbook(wb, config: Config, report: Report, units: list[_Unit],
     })
     st = Styles(wb)
     ws = {name: wb.add_worksheet(name) for name in SHEETS}
+    units = model.units
     blocks = [u.block for u in units]
+    indicators = [u.ind for u in units]
 
-    layout = summary.write_summary(ws["Tổng hợp"], Writer(ws["Tổng hợp"], st), indicators, tot,
-                                   config.parent_name, labels, as_of, year, csv_file.name)
-    summary.write_charts(wb, ws["Biểu đồ"], Writer(ws["Biểu đồ"], st), layout, len(units),
-                         year, labels)
+    layout = summary.write_summary(ws["Tổng hợp"], Writer(ws["Tổng hợp"], st), indicators,
+                                   model.total, config.parent_name, labels, as_of, year,
+                                   csv_file.name, previous=model.previous)
+    summary.write_charts(wb, ws["Biểu đồ"], Writer(ws["Biểu đồ"], st), layout, model, labels)
+    ranking.write_ranking(ws["Xếp thứ"], Writer(ws["Xếp thứ"], st), model, labels)
 
-    matrix = [(u.block, extract.matrix_rows(u.ctx, findings_of.get(u.result.code, []),
-                                            MEETINGS_TAB) if u.ctx is not None else [])
-              for u in units]
-    sheets.write_matrix(ws["Ma trận"], Writer(ws["Ma trận"], st), matrix, year, as_of,
+    sheets.write_matrix(ws["Ma trận"], Writer(ws["Ma trận"], st), model.matrix, year, as_of,
                         cell_label)
 
     violations.write_violations(ws["Vi phạm"], Writer(ws["Vi phạm"], st), all_findings, vctx,
-                                year, as_of, csv_file.name)
+                                year, as_of, csv_file.name,
+                                max_rows=config.report.findings_rows, counts=model.counts)
+    violations.write_notes(ws["Lưu ý"], Writer(ws["Lưu ý"], st), model.notes_by_rule, units,
+                           year, as_of, csv_file.name)
 
-    contexts = {normalize(u.result.code): u.ctx for u in units if u.ctx is not None}
-    sup_rows = extract.supervisor_rows(config.supervisors, contexts, config.rules, as_of, year)
-    notes = [d for u in units if u.ctx is not None
-             for d in extract.difficulties(u.result.code, u.result.name, u.ctx)]
-    sheets.write_supervision(ws["Dự sinh hoạt"], Writer(ws["Dự sinh hoạt"], st), sup_rows,
-                             notes, blocks, year, as_of, labels.get("parent", ""))
-
-    annual = [(u.block, extract.annual_rows(u.ctx) if u.ctx is not None else []) for u in units]
-    sheets.write_annual(ws["Đánh giá năm"], Writer(ws["Đánh giá năm"], st), annual, year,
+    sheets.write_supervision(ws["Dự sinh hoạt"], Writer(ws["Dự sinh hoạt"], st),
+                             model.supervisors, model.difficulties, blocks, year, as_of,
+                             labels.get("parent", ""))
+    sheets.write_annual(ws["Đánh giá năm"], Writer(ws["Đánh giá năm"], st), model.annual, year,
                         as_of, cell_label, config.rules["annual_min_tot"],
                         config.rules["annual_max_kem"])
-
-    halls = [h for u in units if u.ctx is not None
-             for h in extract.hall_rows(u.result.code, u.result.name, u.ctx)]
-    order = {u.result.code: k for k, u in enumerate(units)}
-    sheets.write_halls(ws["Nhà văn hóa"], Writer(ws["Nhà văn hóa"], st),
-                       extract.sort_halls(halls, order), blocks, year, as_of)
+    sheets.write_halls(ws["Nhà văn hóa"], Writer(ws["Nhà văn hóa"], st), model.halls, blocks,
+                       year, as_of)
 
     template_path = run_info.get("template") or str(load_template().path)
     sheets.write_log(
         ws["Nhật ký"], Writer(ws["Nhật ký"], st), as_of=as_of, year=year, run_info=run_info,
         units=[u.result for u in units],
-        sources={u.result.code: _source(u.read) for u in units},
-        counts=report.counts(), parent_rules=config.rules, overrides=_overrides(config),
+        sources={u.code: _source(u.read) for u in units},
+        counts=model.counts.as_dict(), parent_rules=config.rules, overrides=_overrides(config),
         template_path=str(template_path), version=__version__,
         files=[("Tệp tổng hợp", path.name), ("Danh sách phát hiện đầy đủ (CSV)", csv_file.name)],
         parent_label=labels.get("parent", ""))

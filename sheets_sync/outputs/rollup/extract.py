@@ -81,7 +81,7 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) ->
                 rows_of.setdefault((code_key(code), m), []).append(tab.rows[i])
         first = first_regular_meetings(tab)
         ratings = tab.col("rating")
-    names = _cell_names(ctx)
+    names = cell_names(ctx)
     out = []
     for key, cell in ctx.cells.items():
         months: list[tuple[str, str | None]] = []
@@ -103,7 +103,8 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) ->
     return out
 
 
-def _cell_names(ctx: UnitContext) -> dict[str, str]:
+def cell_names(ctx: UnitContext) -> dict[str, str]:
+    """Cell code key -> the cell's name in the register."""
     tab = ctx.tab("cells")
     if tab is None:
         return {}
@@ -220,7 +221,7 @@ def annual_rows(ctx: UnitContext) -> list[AnnualRow]:
                                    annual.col("self_rating")):
             if code is not None and y == ctx.year and rating in RANK:
                 reported.setdefault(code_key(code), rating)
-    names = _cell_names(ctx)
+    names = cell_names(ctx)
     out = []
     for key, cell in ctx.cells.items():
         counts = {k: 0 for k in (*RANK, "none")}

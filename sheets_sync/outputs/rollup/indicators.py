@@ -14,11 +14,11 @@ window: the data-completeness indicator shows what is missing).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 
-from ...core.findings import ERROR, INFO, WARNING, Finding
+from ...core.findings import ERROR, Finding, FindingCounts
 from ...core.grid import THEMATIC_TYPES
 from ...core.rules.base import (
     UnitContext,
@@ -55,35 +55,6 @@ class Ratio:
 
 
 @dataclass
-class FindingCounts:
-    """Errors and warnings split so that each is counted once: accepted explanations, pending
-    explanations, then open errors and open warnings. Info is counted apart."""
-
-    errors: int = 0
-    warnings: int = 0
-    explained: int = 0
-    accepted: int = 0
-    info: int = 0
-
-    def add(self, f: Finding) -> None:
-        if f.severity == INFO:
-            self.info += 1
-        elif f.accepted:
-            self.accepted += 1
-        elif f.explained:
-            self.explained += 1
-        elif f.severity == ERROR:
-            self.errors += 1
-        elif f.severity == WARNING:
-            self.warnings += 1
-
-    def __add__(self, other: FindingCounts) -> FindingCounts:
-        return FindingCounts(self.errors + other.errors, self.warnings + other.warnings,
-                             self.explained + other.explained, self.accepted + other.accepted,
-                             self.info + other.info)
-
-
-@dataclass
 class UnitIndicators:
     code: str
     name: str
@@ -104,9 +75,29 @@ class UnitIndicators:
     briefing: Ratio | None = None  # due months with an on-time briefing
     visits: int | None = None  # visit rows of the checked year
     completeness: Ratio | None = None  # data rows without DATA-REQUIRED / DATA-INVALID
+    clean: Ratio | None = None  # held meetings without an error (accepted ones excepted)
     counts: FindingCounts = field(default_factory=FindingCounts)
     window_days: tuple[int, int] | None = None
     preferred_day: int | None = None
+    # Month by month (index 0 = January): "held", "window", "attendance", "clean" and "good"
+    # (meetings rated Tốt / rated meetings); empty when the meetings cannot be read.
+    monthly: dict[str, list[Ratio]] = field(default_factory=dict)
+
+    @property
+    def good(self) -> Ratio | None:
+        """Held meetings rated Tốt / held meetings with a rating."""
+        if self.ratings is None:
+            return None
+        return Ratio(self.ratings.get("good", 0), sum(self.ratings.values()))
+
+    @property
+    def thematic_all(self) -> Ratio | None:
+        """The due quarters pooled."""
+        got = [q for q in self.thematic if q is not None]
+        return sum(got, Ratio()) if got else None
+
+
+MONTHLY = ("held", "window", "attendance", "clean", "good")
 
 
 def _add_opt(a, b):
@@ -123,20 +114,53 @@ def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitI
     for u in units:
         out.has_data = out.has_data or u.has_data
         for attr in ("cells", "members", "held", "window", "preferred", "duration",
-                     "attendance", "pooled", "briefing", "visits", "completeness"):
+                     "attendance", "pooled", "briefing", "visits", "completeness", "clean"):
             setattr(out, attr, _add_opt(getattr(out, attr), getattr(u, attr)))
         out.thematic = [_add_opt(a, b) for a, b in zip(out.thematic, u.thematic)]
         if u.ratings is not None:
             base = out.ratings or {k: 0 for k in RATING_LEVELS}
             out.ratings = {k: base[k] + u.ratings.get(k, 0) for k in RATING_LEVELS}
         out.counts = out.counts + u.counts
+        for key, series in u.monthly.items():
+            mine = out.monthly.setdefault(key, [Ratio() for _ in range(12)])
+            out.monthly[key] = [a + b for a, b in zip(mine, series)]
     return out
 
 
 # --- one unit ----------------------------------------------------------------------------------
 
-def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding]) -> UnitIndicators:
-    """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule)."""
+@dataclass
+class TabIndex:
+    """What every cell of a unit shares, computed once per unit (``index``): the first regular
+    meeting of each cell-month, the meeting types, thematic meetings per cell and quarter."""
+    first: dict[tuple[str, str], int]
+    types: list[str | None]
+    thematic: dict[tuple[str, int], int]
+    rate: tuple[int, int]  # min_attendance_rate as an exact fraction
+
+
+def index(ctx: UnitContext) -> TabIndex | None:
+    tab = ctx.tab("meetings")
+    if tab is None:
+        return None
+    types = tab.meeting_types()
+    held: dict[tuple[str, int], int] = {}
+    if all(tab.has(c) for c in ("cell_code", "month", "meeting_type")):
+        year = f"{ctx.year:04d}"
+        for t, code, m in zip(types, tab.col("cell_code"), tab.col("month")):
+            if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
+                k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
+                held[k] = held.get(k, 0) + 1
+    exact = Fraction(str(ctx.params["min_attendance_rate"]))
+    return TabIndex(first_regular_meetings(tab), types, held,
+                    (exact.numerator, exact.denominator))
+
+
+def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
+                    idx: TabIndex | None = None, unit_level: bool = True) -> UnitIndicators:
+    """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule);
+    ``idx``: the unit's ``index`` when already computed; ``unit_level``: also the criteria
+    that belong to the unit (briefing, visits, data completeness)."""
     ind = UnitIndicators(result.code, result.name, result.status, result.message,
                          result.pulled_at)
     for f in findings:
@@ -147,9 +171,12 @@ def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding]) ->
     p = ctx.params
     ind.window_days = (p["window_start_day"], p["window_end_day"])
     ind.preferred_day = p["preferred_day"]
+    idx = idx if idx is not None else index(ctx)
     _register(ctx, ind)
-    _meetings(ctx, ind)
-    _thematic(ctx, ind)
+    _meetings(ctx, ind, findings, idx)
+    _thematic(ctx, ind, idx)
+    if not unit_level:
+        return ind
     _briefing(ctx, ind)
     visits = ctx.tab("visits")
     if visits is not None and visits.has("visit_date"):
@@ -171,13 +198,14 @@ def _register(ctx: UnitContext, ind: UnitIndicators) -> None:
     ind.members = sum(c.members or 0 for c in active)
 
 
-def held_meetings(ctx: UnitContext) -> tuple[Ratio, list[int]] | None:
+def held_meetings(ctx: UnitContext, first: dict[tuple[str, str], int] | None = None
+                  ) -> tuple[Ratio, list[int]] | None:
     """(due active cell-months with a meeting, row indexes of those first regular meetings);
     None when the register or the meetings tab (cell, month) cannot be read."""
     tab = ctx.tab("meetings")
     if not ctx.cells_known or tab is None or not (tab.has("cell_code") and tab.has("month")):
         return None
-    first = first_regular_meetings(tab)
+    first = first if first is not None else first_regular_meetings(tab)
     ratio, rows = Ratio(), []
     for m in due_months(ctx):
         period = month_key(ctx.year, m)
@@ -191,30 +219,115 @@ def held_meetings(ctx: UnitContext) -> tuple[Ratio, list[int]] | None:
     return ratio, rows
 
 
-def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
-    got = held_meetings(ctx)
-    if got is None:
+def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
+                    idx: TabIndex | None = None) -> UnitIndicators:
+    """The same indicators for one cell of a unit (``key``: its code key): a context holding
+    only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
+    completeness) are left empty. ``idx``: the unit's ``index``, computed once for all its
+    cells."""
+    one = replace(ctx, cells={key: ctx.cells[key]})
+    return unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
+                           unit_level=False)
+
+
+def cells_indicators(ctx: UnitContext, result, findings: list[Finding],
+                     idx: TabIndex | None = None) -> dict[str, UnitIndicators]:
+    """``cell_indicators`` of every cell of the unit (code key -> indicators) in one pass: the
+    due months, the register and the meetings' columns are looked at once per unit, not once
+    per cell. The same values as ``cell_indicators`` (a test holds them equal)."""
+    idx = idx if idx is not None else index(ctx)
+    out: dict[str, UnitIndicators] = {}
+    p = ctx.params
+    months = ctx.months()
+    due = due_months(ctx)
+    periods = [(m, month_key(ctx.year, m)) for m in due]
+    tab = ctx.tab("meetings")
+    readable = (idx is not None and ctx.cells_known and tab is not None
+                and tab.has("cell_code") and tab.has("month"))
+    by_cell: dict[str | None, list[Finding]] = {}
+    for f in findings:
+        by_cell.setdefault(code_key(f.cell), []).append(f)
+    name = tab.tab.name if tab is not None else None
+    for key, cell in ctx.cells.items():
+        mine = by_cell.get(key, [])
+        ind = UnitIndicators(result.code, result.name, result.status, result.message,
+                             result.pulled_at, has_data=True)
+        for f in mine:
+            ind.counts.add(f)
+        ind.window_days = (p["window_start_day"], p["window_end_day"])
+        ind.preferred_day = p["preferred_day"]
+        if ctx.cells_known:
+            active = cell.active(ctx.year, months[-1]) if months else True
+            ind.cells, ind.members = (1, cell.members or 0) if active else (0, 0)
+        out[key] = ind
+        if not readable:
+            continue
+        assert idx is not None  # readable
+        held, monthly, rows = Ratio(), [Ratio() for _ in range(12)], []
+        for m, period in periods:
+            if cell.active(ctx.year, m):
+                i = idx.first.get((key, period))
+                held.add(i is not None)
+                monthly[m - 1].add(i is not None)
+                if i is not None:
+                    rows.append(i)
+        ind.held = held
+        ind.monthly["held"] = monthly
+        failed = {f.row for f in mine if f.severity == ERROR and not f.accepted
+                  and f.row is not None and f.tab == name}
+        _criteria(ctx, ind, rows, failed, idx)
+        _thematic(replace(ctx, cells={key: cell}), ind, idx)
+    return out
+
+
+def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
+              idx: TabIndex | None) -> None:
+    got = held_meetings(ctx, idx.first if idx is not None else None)
+    if got is None or idx is None:
         return
     ind.held, rows = got
     tab = ctx.tab("meetings")
     assert tab is not None  # held_meetings found it
+    _monthly_held(ctx, ind, idx.first)
+    failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
+              and f.row is not None and f.tab == tab.tab.name}
+    _criteria(ctx, ind, rows, failed, idx)
+
+
+def _criteria(ctx: UnitContext, ind: UnitIndicators, rows: list[int], failed: set[int],
+              idx: TabIndex) -> None:
+    """The criteria of the held meetings ``rows`` (indexes of their first regular rows);
+    ``failed``: sheet rows with an error that counts."""
+    tab = ctx.tab("meetings")
+    assert tab is not None  # the caller found the held meetings in it
+    sheet_rows = tab.rows
+    clean = Ratio()
+    monthly = ind.monthly
+    for key in ("window", "attendance", "clean", "good"):
+        monthly[key] = [Ratio() for _ in range(12)]
     p = ctx.params
     start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
     months, dates = tab.col("month"), tab.col("meeting_date")
-    types = tab.meeting_types()
+    types = idx.types
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
     required, present, ratings = tab.col("required_count"), tab.col("present"), tab.col("rating")
-    exact = Fraction(str(p["min_attendance_rate"]))
-    rate_num, rate_den = exact.numerator, exact.denominator
+    rate_num, rate_den = idx.rate
     small_members, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
 
     window, pref, duration, attendance, pooled = Ratio(), Ratio(), Ratio(), Ratio(), Ratio()
     counted = {k: 0 for k in RATING_LEVELS}
     for i in rows:
         d, m = dates[i], months[i]
+        k = int(m[5:7]) - 1
+        ok = sheet_rows[i] not in failed
+        clean.add(ok)
+        monthly["clean"][k].add(ok)
+        if ratings[i] in counted:
+            monthly["good"][k].add(ratings[i] == "good")
         if d is not None and m is not None:
             same = d.year == int(m[:4]) and d.month == int(m[5:7])
             window.add(same and start <= d.day <= end)
+            monthly["window"][k].add(same and start <= d.day <= end)
             if preferred is not None:
                 pref.add(same and d.day == preferred)
         s, e, col = starts[i], ends[i], minutes[i]
@@ -232,11 +345,13 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
         req, pres = required[i], present[i]
         if req is not None and pres is not None and req > 0:
             attendance.add(pres * rate_den > rate_num * req)
+            monthly["attendance"][k].add(pres * rate_den > rate_num * req)
             pooled.num += pres
             pooled.den += req
         if ratings[i] in counted:
             counted[ratings[i]] += 1
     ind.window = window
+    ind.clean = clean
     ind.preferred = pref if preferred is not None else None
     ind.duration = duration if tab.has("duration") or tab.has("start_time") else None
     ind.attendance = attendance if tab.has("required_count") and tab.has("present") else None
@@ -244,17 +359,23 @@ def _meetings(ctx: UnitContext, ind: UnitIndicators) -> None:
     ind.ratings = counted if tab.has("rating") else None
 
 
-def _thematic(ctx: UnitContext, ind: UnitIndicators) -> None:
+def _monthly_held(ctx: UnitContext, ind: UnitIndicators,
+                  first: dict[tuple[str, str], int]) -> None:
+    held = [Ratio() for _ in range(12)]
+    for m in due_months(ctx):
+        period = month_key(ctx.year, m)
+        for key, cell in ctx.cells.items():
+            if cell.active(ctx.year, m):
+                held[m - 1].add((key, period) in first)
+    ind.monthly["held"] = held
+
+
+def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None) -> None:
     tab = ctx.tab("meetings")
-    if (not ctx.cells_known or tab is None
+    if (not ctx.cells_known or tab is None or idx is None
             or not all(tab.has(c) for c in ("cell_code", "month", "meeting_type"))):
         return
-    year = f"{ctx.year:04d}"
-    held: dict[tuple[str, int], int] = {}
-    for t, code, m in zip(tab.meeting_types(), tab.col("cell_code"), tab.col("month")):
-        if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
-            k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
-            held[k] = held.get(k, 0) + 1
+    held = idx.thematic
     needed = ctx.params["thematic_per_quarter"]
     for q in range(1, 5):
         if not is_due(quarter_deadline(ctx.year, q, ctx.params), ctx.as_of):

@@ -11,7 +11,10 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
+
+from ...core.text import place_name  # noqa: F401  (re-exported: layout.place_name)
 
 FONT = "Times New Roman"
 BASE_SIZE = 11
@@ -187,7 +190,15 @@ def text_lines(text: Any, width_chars: float, size: float = TABLE_SIZE, bold: bo
     word wrap (breaking at spaces and after hyphens, long words split) with estimated widths."""
     if text is None or text == "":
         return 1
-    text = unicodedata.normalize("NFC", str(text))
+    return _text_lines(str(text), float(width_chars), float(size), bool(bold))
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_lines(text: str, width_chars: float, size: float, bold: bool) -> int:
+    """``text_lines``, computed once per distinct text, width, size and weight (a national
+    roll-up repeats the same rule names, units and messages over hundreds of thousands of
+    rows)."""
+    text = unicodedata.normalize("NFC", text)
     scale = size * _PX_PER_PT * (1.07 if bold else 1.0)
     avail = max(10.0, col_px(width_chars) - 5)  # less the cell's inner margins
     if "\n" not in text and _text_em(text) * scale <= avail:
@@ -257,27 +268,6 @@ def page_setup(ws, repeat: tuple[int, int] | None = None, fit_height: int = 0) -
 
 # --- Party document layout ----------------------------------------------------------------------
 
-_PLACE_PREFIXES = tuple(sorted((
-    "đảng bộ", "đảng ủy", "đảng uỷ", "huyện ủy", "huyện uỷ", "tỉnh ủy", "tỉnh uỷ", "thành ủy",
-    "thành uỷ", "thị ủy", "thị uỷ", "quận ủy", "quận uỷ", "huyện", "tỉnh", "thành phố", "thị xã",
-    "thị trấn", "quận", "xã", "phường", "đặc khu",
-), key=len, reverse=True))
-
-
-def place_name(parent_name: str) -> str:
-    """The place for the date line: "Đảng bộ huyện Lý Nhân" -> "Lý Nhân"."""
-    s = unicodedata.normalize("NFC", parent_name).strip()
-    while True:
-        low = s.casefold()
-        for p in _PLACE_PREFIXES:
-            if low.startswith(p + " "):
-                s = s[len(p):].strip()
-                break
-        else:
-            break
-    return s or parent_name.strip()
-
-
 def date_line(place: str, d: date) -> str:
     """"Lý Nhân, ngày 25 tháng 11 năm 2026"; days below 10 and months 1–2 get a leading zero."""
     day = f"{d.day:02d}"
@@ -294,39 +284,46 @@ def lower_first(s: str) -> str:
 
 
 def document_header(w: Writer, last_col: int, left_cols: int, right_cols: int,
-                    parent_name: str, as_of: date) -> int:
-    """Issuing body top left, "ĐẢNG CỘNG SẢN VIỆT NAM" top right, number and the place-date
-    line in italics; rows 0–3. Returns the next free row."""
+                    labels: Mapping[str, str], as_of: date) -> int:
+    """Hướng dẫn 36-HD/VPTW: the issuing committee and, bold, the issuing body top left, "*"
+    and the số ký hiệu under them; "ĐẢNG CỘNG SẢN VIỆT NAM" top right and the place-date line
+    in italics; rows 0–3, every line from ``labels`` (``config.document_labels``). Returns the
+    next free row."""
     st = w.st
     left_end, right_start = left_cols - 1, last_col - right_cols + 1
     centre = dict(align="center", valign="vcenter")
     w.ws.set_row(0, 18)
-    w.merge(0, 0, left_end, upper_vi(parent_name), st.get(font_size=12, **centre))
+    w.merge(0, 0, left_end, upper_vi(labels.get("committee", "")), st.get(font_size=12, **centre))
     w.merge(0, right_start, last_col, "ĐẢNG CỘNG SẢN VIỆT NAM",
             st.get(bold=True, underline=1, font_size=13, **centre))
     w.ws.set_row(1, 18)
-    w.merge(1, 0, left_end, "BAN TỔ CHỨC", st.get(bold=True, font_size=12, **centre))
+    w.merge(1, 0, left_end, upper_vi(labels.get("board", "")),
+            st.get(bold=True, font_size=12, **centre))
     w.merge(2, 0, left_end, "*", st.get(font_size=12, **centre))
-    w.merge(3, 0, left_end, "Số        -BC/BTC", st.get(font_size=12, **centre))
-    w.merge(3, right_start, last_col, date_line(place_name(parent_name), as_of),
+    w.merge(3, 0, left_end, f"Số        {labels.get('symbol', '')}", st.get(font_size=12, **centre))
+    w.merge(3, right_start, last_col, date_line(labels.get("place", ""), as_of),
             st.get(italic=True, font_size=12, **centre))
     return 4
 
 
 def signature(w: Writer, row: int, last_col: int, left_cols: int, right_cols: int,
               labels: Mapping[str, str]) -> int:
-    """"Nơi nhận" at the left, "T/M BAN TỔ CHỨC / TRƯỞNG BAN" at the right."""
+    """"Nơi nhận" at the left; the signer's lines (``signer_for``, ``signer_title``) at the
+    right, space to sign, the name when configured."""
     st = w.st
     parent = labels.get("parent", "")
     unit = labels.get("unit", "")
     left_end, right_start = left_cols - 1, last_col - right_cols + 1
+    body = " ".join(x.capitalize() if k < 2 else x.lower()
+                    for k, x in enumerate(labels.get("board", "Ban Tổ chức").split()))
     recipients = [
         f"- Ban Thường vụ {parent} (để báo cáo),",
         f"- Thường trực {parent} (để báo cáo),",
         f"- Các {lower_first(unit)} (để thực hiện),",
-        "- Lưu Ban Tổ chức.",
+        f"- Lưu {body}.",
     ]
-    right = ["T/M BAN TỔ CHỨC", "TRƯỞNG BAN", "", "", "", "(Ký, ghi rõ họ tên)"]
+    right = [x for x in (labels.get("signer_for", ""), labels.get("signer_title", "")) if x]
+    right += ["", "", "", labels.get("signer_name", "") or "(Ký, ghi rõ họ tên)"]
     left_fmt = st.get(font_size=TABLE_SIZE, valign="top")
     for k in range(max(len(recipients) + 1, len(right))):
         r = row + k

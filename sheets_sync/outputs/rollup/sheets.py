@@ -20,7 +20,17 @@ from .extract import (
     SupervisorRow,
 )
 from .extract import OK as ST_OK
-from .layout import DATE, DATETIME, INT, Writer, page_height, page_setup, parse_iso, row_height
+from .layout import (
+    DATE,
+    DATETIME,
+    INT,
+    TOTAL_FILL,
+    Writer,
+    page_height,
+    page_setup,
+    parse_iso,
+    row_height,
+)
 
 SYMBOL = {ST_OK: "✔", ERR: "✖", WARN: "⚠", EXPLAINED: "✖", ACCEPTED: "✔", MISSING: "Thiếu",
           NONE: "–"}
@@ -80,7 +90,7 @@ MATRIX_LEGEND = (
     (EXPLAINED, "✖", "Vi phạm hoặc cảnh báo đã giải trình – chờ xem xét (không tính là đạt)."),
     (WARN, "⚠", "Cảnh báo: thiếu hoặc sai số liệu, cần xem lại."),
     (ACCEPTED, "✔", "Đã chấp nhận giải trình (theo danh sách của Ban Tổ chức)."),
-    (MISSING, "Thiếu", "Không có buổi sinh hoạt thường kỳ sau thời hạn (MEET-MISSING)."),
+    (MISSING, "Thiếu", "Không có buổi sinh hoạt thường kỳ sau thời hạn nhập."),
     (NONE, "–", "Chưa đến hạn, chi bộ chưa thành lập/đã giải thể, hoặc không đánh giá được."),
 )
 
@@ -203,7 +213,7 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
     row += 1
     legend = (
         ("ok", "1", "Có dự sinh hoạt (số lượt)."),
-        ("error", "0", "Tháng đã hết hạn mà không dự chi bộ nào (SUP-MONTHLY)."),
+        ("error", "0", "Tháng đã hết hạn mà không dự chi bộ nào."),
         ("unknown", "?", "Chưa biết: có đơn vị phụ trách chưa đọc được hoặc thiếu tab Dự "
                          "sinh hoạt."),
         ("none", "–", "Tháng chưa đến hạn."))
@@ -278,6 +288,7 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
                      f"từ Khá trở lên; Trung bình khi không quá {max_kem} tháng Kém; còn lại "
                      f"Kém (số {min_tot} tính theo tỷ lệ khi chưa đủ 12 tháng; tháng thiếu hoặc "
                      f"chưa xếp loại tính là Kém).")), total_w)
+    row = _annual_totals(w, row, blocks, cell_label, widths)
     header = row
     _head_row(w, header, heads, widths)
     row += 1
@@ -304,9 +315,78 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
     if k == 0:
         w.merge(row, 0, last, "Không có số liệu.", st.text())
         row += 1
-    ws.freeze_panes(header + 1, 4)
     ws.autofilter(header, 0, max(row - 1, header), last)
     page_setup(ws, repeat=(header, header))
+
+
+def level_counts(rows: Sequence[AnnualRow]) -> tuple[dict[str, int], int]:
+    """Cells by derived level ("none": not derivable) and cells rated above the derived level."""
+    got = {k: 0 for k in (*LEVEL_VI, "none")}
+    higher = 0
+    for a in rows:
+        got[a.derived or "none"] += 1
+        higher += a.comparison == "higher"
+    return got, higher
+
+
+def _annual_totals(w: Writer, row: int, blocks: Sequence[tuple[UnitBlock, list[AnnualRow]]],
+                   cell_label: str, widths: Sequence[float]) -> int:
+    """Totals by derived level per unit and overall: the counts, then the percentages under
+    them. Columns: STT, unit (1–3), cells (4), Tốt … Kém (5–8), not derivable (9), rated
+    higher than derived (10–12)."""
+    st = w.st
+    w.ws.set_row(row, 20)
+    w.merge(row, 0, 12, f"1. Tổng hợp mức xếp loại suy ra theo đơn vị (số {cell_label.lower()} "
+                        "và tỷ lệ)", st.get(bold=True, font_size=12))
+    row += 1
+    heads = [(0, 0, "STT"), (1, 3, "Đơn vị"), (4, 4, f"Số {cell_label.lower()}"),
+             (5, 5, "Tốt"), (6, 6, "Khá"), (7, 7, "TB"), (8, 8, "Kém"),
+             (9, 9, "Chưa suy ra được"), (10, 12, "Tự xếp loại cao hơn mức suy ra")]
+    w.ws.set_row(row, 30)
+    for c1, c2, text in heads:
+        w.merge(row, c1, c2, text, st.head())
+    row += 1
+    num, pct = st.num(INT, align="center"), st.num("0.0%", align="center", italic=True)
+    bold_num = st.num(INT, align="center", bold=True, bg_color=TOTAL_FILL)
+    bold_pct = st.num("0.0%", align="center", italic=True, bold=True, bg_color=TOTAL_FILL)
+    levels = (*LEVEL_VI, "none")
+    overall = {k: 0 for k in levels}
+    overall_higher = 0
+    lines: list[tuple[str, dict[str, int], int, bool]] = []
+    for unit, rows in blocks:
+        got, higher = level_counts(rows)
+        for lv in levels:
+            overall[lv] += got[lv]
+        overall_higher += higher
+        lines.append((f"{unit.code} – {unit.name}", got, higher, False))
+    lines.append(("Cộng", overall, overall_higher, True))
+    for k, (label, got, higher, total) in enumerate(lines, start=1):
+        n = sum(got.values())
+        nf, pf = (bold_num, bold_pct) if total else (num, pct)
+        tf = st.text(bold=True, bg_color=TOTAL_FILL) if total else st.text()
+        w.ws.set_row(row, row_height([(label, sum(widths[1:4]))]))
+        w.num(row, 0, None if total else k, nf)
+        w.merge(row, 1, 3, label, tf)
+        w.num(row, 4, n, nf)
+        for c, lv in enumerate(levels, start=5):
+            w.num(row, c, got[lv], nf)
+        w.merge(row, 10, 12, "", nf)
+        w.ws.write_number(row, 10, higher, nf)
+        row += 1
+        w.num(row, 0, None, pf)
+        w.merge(row, 1, 3, "tỷ lệ", st.text(italic=True, align="right",
+                                             **({"bg_color": TOTAL_FILL} if total else {})))
+        w.num(row, 4, 1.0 if n else None, pf)
+        for c, lv in enumerate(levels, start=5):
+            w.num(row, c, got[lv] / n if n else None, pf)
+        w.merge(row, 10, 12, "", pf)
+        if n:
+            w.ws.write_number(row, 10, higher / n, pf)
+        row += 1
+    row += 1
+    w.ws.set_row(row, 20)
+    w.merge(row, 0, 12, f"2. Chi tiết từng {cell_label.lower()}", st.get(bold=True, font_size=12))
+    return row + 1
 
 
 # --- Nhà văn hóa -------------------------------------------------------------------------------
@@ -432,7 +512,9 @@ def write_log(ws, w: Writer, *, as_of: date, year: int, run_info: Mapping[str, A
             ("Số đơn vị không đọc được", failed, "num"),
             ("Số vi phạm", counts.get(ERROR, 0), "num"),
             ("Số cảnh báo", counts.get(WARNING, 0), "num"),
-            ("Số lưu ý", counts.get(INFO, 0), "num")):
+            ("Số lưu ý", counts.get(INFO, 0), "num"),
+            ("Số đã chấp nhận giải trình (không tính là vi phạm)", counts.get("accepted", 0),
+             "num")):
         kv(row, key, val, kind)
         row += 1
     requests = run_info.get("requests") or {}

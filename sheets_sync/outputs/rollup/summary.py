@@ -19,6 +19,7 @@ from .layout import (
     Writer,
     col_px,
     document_header,
+    lower_first,
     page_setup,
     parse_iso,
     row_height,
@@ -99,7 +100,8 @@ def columns(labels: Mapping[str, str], units: Sequence[UnitIndicators]) -> list[
         Col("completeness", "Dữ liệu đầy đủ (tỷ lệ)", 7, "pct", g_data, _ratio("completeness")),
         Col("errors", "Vi phạm", 6, "int", g_data, _count("errors")),
         Col("warnings", "Cảnh báo", 6, "int", g_data, _count("warnings")),
-        Col("explained", "Đã giải trình, chờ xem xét", 7.5, "int", g_data, _count("explained")),
+        Col("explained", "Trong đó: đã giải trình, chờ xem xét", 7.5, "int", g_data,
+            _count("explained")),
         Col("accepted", "Đã chấp nhận giải trình", 7.5, "int", g_data, _count("accepted")),
         Col("status", "Tình trạng số liệu", 16, "status"),
     ]
@@ -134,14 +136,15 @@ class SummaryLayout:
 
 def write_summary(ws, w: Writer, units: list[UnitIndicators], tot: UnitIndicators,
                   parent_name: str, labels: Mapping[str, str], as_of: date, year: int,
-                  csv_name: str) -> SummaryLayout:
+                  csv_name: str, previous: UnitIndicators | None = None) -> SummaryLayout:
+    """``labels``: the document labels (``config.document_labels``); ``previous``: the previous
+    year's pooled indicators, shown under the total row when the sheets hold that year."""
     st = w.st
     cols = columns(labels, units)
     last = len(cols) - 1
     for c, col in enumerate(cols):
         ws.set_column(c, c, col.width)
-    row = document_header(w, last, left_cols=5, right_cols=12, parent_name=parent_name,
-                          as_of=as_of)
+    row = document_header(w, last, left_cols=5, right_cols=12, labels=labels, as_of=as_of)
     ws.set_row(row, 8)
     row += 1
     ws.set_row(row, 22)
@@ -201,6 +204,19 @@ def write_summary(ws, w: Writer, units: list[UnitIndicators], tot: UnitIndicator
               st.text(**bold), st.text(align="center", **bold), total=True,
               read=read, count=len(units))
     row += 1
+    if previous is not None:
+        italic = dict(italic=True, font_size=BODY_SIZE)
+        prev = UnitIndicators(code="", name=f"Năm {year - 1} (cùng tiêu chí, để so sánh)",
+                              status="")
+        for attr in ("cells", "members", "held", "window", "preferred", "duration",
+                     "attendance", "pooled", "thematic", "ratings", "briefing", "visits"):
+            setattr(prev, attr, getattr(previous, attr))
+        ws.set_row(row, row_height([(prev.name, name_w)], size=BODY_SIZE, minimum=18))
+        _unit_row(w, row, cols, prev, None, st.num(PCT_PAD, **italic),
+                  st.num(INT_PAD, **italic), st.text(**italic),
+                  st.text(align="center", **italic), total=True, read=0, count=0,
+                  status_text_=f"Số liệu năm {year - 1} trong sổ", no_counts=True)
+        row += 1
 
     ws.freeze_panes(h_row + 1, 3)
     ws.autofilter(h_row, 0, max(last_unit, h_row), last)
@@ -220,7 +236,8 @@ def _total_status(read: int, count: int) -> str:
 
 
 def _unit_row(w: Writer, r: int, cols: list[Col], u: UnitIndicators, k: int | None, pct, num,
-              text, centre, total: bool = False, read: int = 0, count: int = 0) -> None:
+              text, centre, total: bool = False, read: int = 0, count: int = 0,
+              status_text_: str | None = None, no_counts: bool = False) -> None:
     for c, col in enumerate(cols):
         if col.kind == "stt":
             w.num(r, c, k, centre if k is None else num)
@@ -229,13 +246,18 @@ def _unit_row(w: Writer, r: int, cols: list[Col], u: UnitIndicators, k: int | No
         elif col.kind == "name":
             w.text(r, c, u.name, text)
         elif col.kind == "status":
-            if total:
+            if status_text_ is not None:
+                w.text(r, c, status_text_, centre)
+            elif total:
                 w.text(r, c, _total_status(read, count), centre)
             else:
                 w.text(r, c, status_text(u), _status_fmt(w, u.status))
         elif col.kind == "pct":
             value = col.get(u)
             w.num(r, c, value.value if isinstance(value, Ratio) else None, pct)
+        elif no_counts and col.key in ("completeness", "errors", "warnings", "explained",
+                                       "accepted"):
+            w.num(r, c, None, num)
         else:
             value = col.get(u)
             w.num(r, c, value, num)
@@ -263,7 +285,7 @@ def _notes(w: Writer, row: int, last: int, width: float, units: list[UnitIndicat
         f"hoạt thường kỳ / số {cell}-tháng phải sinh hoạt.",
         "- Các tỷ lệ \"trong khung ngày\", \"đúng ngày\", \"đủ thời lượng\", \"đạt tỷ lệ dự\" "
         "tính trên các buổi sinh hoạt thường kỳ đã tổ chức có đủ số liệu của tiêu chí đó, theo "
-        "tham số đang áp dụng cho từng đơn vị (sheet Nhật ký); "
+        "tham số đang áp dụng cho từng đơn vị (trang Nhật ký); "
         "\"tỷ lệ dự chung\" = tổng số có mặt / tổng số phải dự. Ô trống: chưa đến hạn (ví dụ "
         "quý chưa kết thúc), không có số liệu để tính, hoặc tiêu chí không áp dụng.",
         f"- Chuyên đề theo quý = số {cell} có đủ buổi sinh hoạt chuyên đề (hoặc thường kỳ kết "
@@ -271,11 +293,15 @@ def _notes(w: Writer, row: int, last: int, width: float, units: list[UnitIndicat
         "- Triển khai đúng hạn = số tháng đã triển khai trước hạn / số tháng đã đến hạn. "
         "Lượt cấp trên dự = số dòng trong tab Dự sinh hoạt của năm. Dữ liệu đầy đủ = số dòng "
         "không thiếu ô bắt buộc, không có giá trị sai kiểu / tổng số dòng.",
-        "- Vi phạm, cảnh báo: chưa có giải trình. Đã giải trình: đang chờ xem xét, tính riêng, "
-        "không tính là đạt. Đã chấp nhận: có trong danh sách chấp nhận của Ban Tổ chức.",
+        "- Vi phạm, cảnh báo: mọi trường hợp trừ những trường hợp Ban Tổ chức đã chấp nhận giải "
+        "trình; trong đó đã giải trình, chờ xem xét: vẫn tính là vi phạm, cảnh báo cho đến khi "
+        "được chấp nhận. Đã chấp nhận giải trình: tính riêng, không tính là vi phạm. Lưu ý "
+        "(khuyến nghị) không tính ở đây: xem trang \"Lưu ý\". Các con số này giống nhau ở mọi "
+        "trang, trong báo cáo và trong kết quả lệnh kiểm tra.",
         "- Dòng tổng cộng: cộng các số đếm; các tỷ lệ tính lại từ tổng tử số và tổng mẫu số "
-        f"(không lấy trung bình). Danh sách đầy đủ các phát hiện: sheet \"Vi phạm\" và tệp "
-        f"{csv_name}.",
+        f"(không lấy trung bình). Danh sách vi phạm, cảnh báo: trang \"Vi phạm\"; danh sách "
+        f"đầy đủ (cả lưu ý): tệp {csv_name}. Xếp thứ các đơn vị và đề xuất biểu dương, chấn "
+        f"chỉnh: trang \"Xếp thứ\".",
     ):
         lines.append((text, st.note()))
     for text, fmt in lines:
@@ -293,18 +319,46 @@ CHART_PAGE_UNITS = 30
 CHART_LABEL_UNITS = 12
 
 
-def write_charts(wb, ws, w: Writer, layout: SummaryLayout, n_units: int, year: int,
-                 labels: Mapping[str, str]) -> None:
-    """Two bar charts side by side on one A4 landscape page (up to CHART_PAGE_UNITS units;
-    taller charts beyond)."""
+# Criteria a chart may compare between units (keys of the `Tổng hợp` columns): the rules'
+# criteria, not the advisory preferred day.
+CHART_CRITERIA = ("held", "window", "duration", "attendance", "pooled", "briefing",
+                  "completeness")
+TREND = (("held", "Có sinh hoạt thường kỳ", "#2E75B6"),
+         ("window", "Trong khung ngày", "#FFC000"),
+         ("attendance", "Đạt tỷ lệ dự", "#7030A0"),
+         ("clean", "Không có vi phạm", "#ED7D31"),
+         ("good", "Xếp loại Tốt", "#00B050"))
+
+
+def differing(units: Sequence[UnitIndicators], keys: Sequence[str] = CHART_CRITERIA,
+              most: int = 3) -> list[str]:
+    """The criteria whose rates differ most between units (largest max − min), at most
+    ``most`` of them, in that order; those equal for every unit are left out."""
+    spread = []
+    for key in keys:
+        values = [getattr(u, key).value for u in units
+                  if isinstance(getattr(u, key), Ratio) and getattr(u, key).den]
+        if len(values) >= 2 and max(values) - min(values) > 1e-9:
+            spread.append((max(values) - min(values), key))
+    spread.sort(key=lambda x: -x[0])
+    return [k for _, k in spread[:most]]
+
+
+def write_charts(wb, ws, w: Writer, layout: SummaryLayout, model, labels: Mapping[str, str]
+                 ) -> None:
+    """Page 1: the criteria that differ most between units, and the ratings, side by side
+    (up to CHART_PAGE_UNITS units; taller charts beyond). Page 2: the month-by-month trend of
+    the whole parent, with its table."""
     st = w.st
+    n_units, year = len(model.units), model.year
     ws.set_column(0, 0, 2)
     ws.set_column(1, 14, 9)
     ws.set_row(0, 24)
     w.merge(0, 1, 14, f"BIỂU ĐỒ CHẤT LƯỢNG SINH HOẠT {labels.get('cell', 'Chi bộ').upper()} "
                       f"NĂM {year}", st.title())
-    w.merge(1, 1, 14, "Số liệu lấy từ sheet \"Tổng hợp\" (các đơn vị theo thứ tự trong "
-                      "bảng).", st.subtitle())
+    w.merge(1, 1, 14, "Số liệu lấy từ trang \"Tổng hợp\" (các đơn vị theo thứ tự trong "
+                      "bảng); biểu đồ bên trái chỉ vẽ các tiêu chí có khác biệt giữa các đơn vị.",
+            st.subtitle())
     page_setup(ws)
     if n_units == 0:
         return
@@ -317,29 +371,28 @@ def write_charts(wb, ws, w: Writer, layout: SummaryLayout, n_units: int, year: i
     width = int(7 * col_px(9) - 10)
     height = 540 if n_units <= CHART_PAGE_UNITS else 540 * n_units // CHART_PAGE_UNITS
 
-    held = wb.add_chart({"type": "bar"})
-    # Holding the meeting and its window are near 100 % almost everywhere; the preferred day
-    # is where units differ.
-    preferred = layout.headers.get("preferred", "Đúng ngày ưu tiên")
-    for key, name, colour in (("held", "Có sinh hoạt thường kỳ", "#2E75B6"),
-                              ("window", "Trong khung ngày", "#70AD47"),
-                              ("preferred", preferred, "#ED7D31")):
-        series = {"name": name, "categories": cats,
+    keys = differing([u.ind for u in model.units if u.ind.has_data]) or ["held", "window"]
+    colours = ("#2E75B6", "#ED7D31", "#70AD47")
+    diff = wb.add_chart({"type": "bar"})
+    for key, colour in zip(keys, colours):
+        series = {"name": layout.headers.get(key, key), "categories": cats,
                   "values": [SHEET, first, col[key], last, col[key]],
                   "fill": {"color": colour}, "gap": 60}
         if n_units <= CHART_LABEL_UNITS:
             series["data_labels"] = {"value": True, "num_format": "0%", "font": font}
-        held.add_series(series)
-    held.set_title({"name": "Sinh hoạt thường kỳ: tỷ lệ có sinh hoạt, đúng thời gian",
+        diff.add_series(series)
+    low = min((getattr(u.ind, k).value for u in model.units for k in keys
+               if isinstance(getattr(u.ind, k), Ratio) and getattr(u.ind, k).den), default=0)
+    axis_min = max(0.0, (int(low * 10) - 1) / 10) if low is not None else 0.0
+    diff.set_title({"name": "Các tiêu chí có khác biệt giữa các đơn vị (tỷ lệ đạt)",
                     "name_font": title_font})
-    held.set_x_axis({"min": 0, "max": 1, "major_unit": 0.2, "num_format": "0%",
-                     "num_font": font,
+    diff.set_x_axis({"min": axis_min, "max": 1, "major_unit": 0.05 if axis_min >= 0.7 else 0.2,
+                     "num_format": "0%", "num_font": font,
                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    # Units top to bottom in the table's order, the value axis at the bottom.
-    held.set_y_axis({"reverse": True, "crossing": "max", "num_font": cat_font})
-    held.set_legend({"position": "bottom", "font": font})
-    held.set_size({"width": width, "height": height})
-    ws.insert_chart(3, 1, held)
+    diff.set_y_axis({"reverse": True, "crossing": "max", "num_font": cat_font})
+    diff.set_legend({"position": "bottom", "font": font})
+    diff.set_size({"width": width, "height": height})
+    ws.insert_chart(3, 1, diff)
 
     ratings = wb.add_chart({"type": "bar", "subtype": "percent_stacked"})
     for key, name, colour, text in (("good", "Tốt", "#00B050", "#FFFFFF"),
@@ -364,3 +417,51 @@ def write_charts(wb, ws, w: Writer, layout: SummaryLayout, n_units: int, year: i
     ratings.set_legend({"position": "bottom", "font": font})
     ratings.set_size({"width": width, "height": height})
     ws.insert_chart(3, 8, ratings)
+
+    # Page 2: the trend, month by month (pooled over every unit), its table under it.
+    chart_rows = 3 + int(height / 20) + 2
+    top = chart_rows
+    ws.set_h_pagebreaks([top])
+    ws.set_row(top, 22)
+    w.merge(top, 1, 14, f"DIỄN BIẾN THEO THÁNG NĂM {year} (toàn "
+                        f"{lower_first(model.config.parent_name)})", st.title())
+    table = top + 1 + 20
+    series_rows = {key: table + 1 + k for k, (key, _, _) in enumerate(TREND)}
+    trend = wb.add_chart({"type": "line"})
+    months = [SHEET_CHARTS, table, 2, table, 13]
+    for key, name, colour in TREND:
+        r = series_rows[key]
+        trend.add_series({"name": name, "categories": months,
+                          "values": [SHEET_CHARTS, r, 2, r, 13],
+                          "line": {"color": colour, "width": 2.25},
+                          "marker": {"type": "circle", "size": 5,
+                                     "fill": {"color": colour}, "border": {"color": colour}}})
+    trend.set_title({"name": "Tỷ lệ đạt theo tháng", "name_font": title_font})
+    trend.set_y_axis({"num_format": "0%", "num_font": font, "max": 1,
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    trend.set_x_axis({"num_font": font})
+    trend.set_legend({"position": "bottom", "font": font})
+    trend.set_size({"width": int(14 * col_px(9) - 10), "height": 380})
+    trend.show_blanks_as("gap")
+    ws.insert_chart(top + 1, 1, trend)
+    head = w.st.head()
+    w.text(table, 1, "Tiêu chí", head)
+    ws.set_column(1, 1, 9)
+    for m in range(12):
+        w.text(table, 2 + m, f"T{m + 1}", head)
+    pct = w.st.num("0%", align="center")
+    for key, name, _ in TREND:
+        r = series_rows[key]
+        ws.set_row(r, row_height([(name, 9)]))
+        w.text(r, 1, name, w.st.text())
+        by_month = model.total.monthly.get(key) or []
+        for m in range(12):
+            value = by_month[m].value if m < len(by_month) else None
+            w.num(r, 2 + m, value, pct)
+    note = table + len(TREND) + 1
+    w.merge(note, 1, 14, "Mỗi tháng: tỷ lệ trên các chi bộ – tháng đã đến hạn (có sinh hoạt) "
+                         "hoặc trên các buổi sinh hoạt đã tổ chức (các tiêu chí khác); ô trống: "
+                         "tháng chưa đến hạn.", st.note())
+
+
+SHEET_CHARTS = CHART_SHEET

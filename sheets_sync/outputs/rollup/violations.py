@@ -10,10 +10,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ...core.atomic import atomic_path
-from ...core.findings import ERROR, INFO, SEVERITY_ORDER, SEVERITY_VI, WARNING, Finding
+from ...core.findings import (
+    ERROR,
+    INFO,
+    SEVERITY_ORDER,
+    SEVERITY_VI,
+    WARNING,
+    Finding,
+    FindingCounts,
+)
+from ...core.rules.catalog import rule_name_vi
 from .layout import INT, Writer, clip, fmt_period, page_setup, row_height
 
 SHEET = "Vi phạm"
@@ -21,10 +31,11 @@ MAX_ROWS = 1_000_000  # findings rows on the sheet (Excel holds 1,048,576)
 MAX_LINKS = 65_000  # hyperlinks per sheet (Excel's limit is 65,530)
 MEMBER_TAB = "Điểm danh"
 
-HEADERS = ("STT", "Mã đơn vị", "Tên đơn vị", "Chi bộ", "Tab", "Dòng", "Kỳ", "Quy tắc", "Mức độ",
-           "Nội dung", "Đã giải trình", "Đã chấp nhận", "Vị trí")
-WIDTHS = (5, 6, 21, 7, 11, 6, 9, 26, 8, 63, 7, 7, 16)
-CSV_HEADERS = (*HEADERS[1:-1], "Vị trí", "Liên kết")
+HEADERS = ("STT", "Mã đơn vị", "Tên đơn vị", "Chi bộ", "Tab", "Dòng", "Kỳ", "Nội dung", "Mức độ",
+           "Chi tiết", "Đã giải trình", "Đã chấp nhận", "Vị trí", "Mã quy tắc")
+WIDTHS = (5, 6, 19, 7, 10, 6, 8, 22, 8, 50, 7, 7, 15, 14)
+CSV_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Chi bộ", "Tab", "Dòng", "Kỳ", "Quy tắc", "Tên quy tắc",
+               "Mức độ", "Nội dung", "Đã giải trình", "Đã chấp nhận", "Vị trí", "Liên kết")
 SEVERITY_STATE = {ERROR: "error", WARNING: "warning", INFO: "none"}
 
 _KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")
@@ -118,43 +129,51 @@ class Context:
 
 def _fields(f: Finding, ctx: Context) -> tuple:
     return (f.unit, ctx.unit_names.get(f.unit, ""), f.cell or "", f.tab or "", f.row,
-            fmt_period(f.period), f.rule, SEVERITY_VI.get(f.severity, f.severity),
+            fmt_period(f.period), rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity),
             display_message(f, ctx.show_member_names), "Có" if f.explained else "",
-            "Có" if f.accepted else "")
+            "Có" if f.accepted else "", f.rule)
+
+
+def listed(findings: Sequence[Finding]) -> list[Finding]:
+    """What `Vi phạm` lists, in order: open errors, open warnings, then the accepted ones
+    (``findings`` already ordered by ``ordered``); info is summarised on `Lưu ý`."""
+    shown = [f for f in findings if f.severity != INFO]
+    return [f for f in shown if not f.accepted] + [f for f in shown if f.accepted]
 
 
 def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year: int,
                      as_of: date, csv_name: str, max_rows: int | None = None,
-                     max_links: int | None = None) -> dict:
-    """``findings`` already ordered. Returns what was written (rows, links, left out)."""
-    max_rows = MAX_ROWS if max_rows is None else max_rows
+                     max_links: int | None = None, counts: FindingCounts | None = None) -> dict:
+    """``findings`` already ordered (``ordered``): the errors and warnings (``listed``), at
+    most ``max_rows`` of them, what was left out said on top; the CSV keeps everything.
+    ``counts``: the model's counts (the same as `Tổng hợp`). Returns what was written."""
+    max_rows = MAX_ROWS if max_rows is None else min(max_rows, MAX_ROWS)
     max_links = MAX_LINKS if max_links is None else max_links
     st = w.st
     last = len(HEADERS) - 1
     for c, width in enumerate(WIDTHS):
         ws.set_column(c, c, width)
-    n = len(findings)
-    shown = findings[:max_rows]
-    counts = {s: 0 for s in (ERROR, WARNING, INFO)}
-    for f in findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
-    left = {s: 0 for s in (ERROR, WARNING, INFO)}
-    for f in findings[max_rows:]:
-        left[f.severity] += 1
+    rows = listed(findings)
+    n = len(rows)
+    shown = rows[:max_rows]
+    counts = counts if counts is not None else FindingCounts.of(findings)
     ws.set_row(0, 24)
-    w.merge(0, 0, last, f"DANH SÁCH VI PHẠM, CẢNH BÁO VÀ LƯU Ý NĂM {year}", st.title())
+    w.merge(0, 0, last, f"DANH SÁCH VI PHẠM, CẢNH BÁO NĂM {year}", st.title())
     subtitle = (
-        f"Số liệu đến ngày {as_of:%d/%m/%Y}. Tổng số {nvi(n)} phát hiện: {nvi(counts[ERROR])} vi "
-        f"phạm, {nvi(counts[WARNING])} cảnh báo, {nvi(counts[INFO])} lưu ý (vi phạm xếp trước). "
-        f"Danh sách đầy đủ: tệp {csv_name}.")
+        f"Số liệu đến ngày {as_of:%d/%m/%Y}: {nvi(counts.errors)} vi phạm, "
+        f"{nvi(counts.warnings)} cảnh báo (trong đó {nvi(counts.explained)} đã giải trình, chờ "
+        f"xem xét), {nvi(counts.accepted)} trường hợp đã chấp nhận giải trình (xếp cuối, không "
+        f"tính là vi phạm); như trang \"Tổng hợp\". Vi phạm xếp trước. {nvi(counts.info)} lưu ý "
+        f"(khuyến nghị) tổng hợp ở trang \"Lưu ý\". Danh sách đầy đủ: tệp {csv_name}.")
     ws.set_row(1, row_height([(subtitle, sum(WIDTHS))], size=11, minimum=18))
     w.merge(1, 0, last, subtitle, st.subtitle())
     notes = []
     if len(shown) < n:
+        left = FindingCounts.of(rows[max_rows:])
         notes.append(
-            f"Sheet này chỉ hiển thị {nvi(len(shown))} dòng đầu; {nvi(n - len(shown))} phát hiện "
-            f"không hiển thị ({nvi(left[ERROR])} vi phạm, {nvi(left[WARNING])} cảnh báo, "
-            f"{nvi(left[INFO])} lưu ý) — xem tệp {csv_name}.")
+            f"Trang này chỉ in {nvi(len(shown))} dòng đầu; {nvi(n - len(shown))} dòng không in "
+            f"({nvi(left.errors)} vi phạm, {nvi(left.warnings)} cảnh báo, {nvi(left.accepted)} "
+            f"đã chấp nhận giải trình) — tệp {csv_name} có đủ mọi dòng.")
     linkable = sum(1 for f in shown if f.unit in ctx.links)
     if linkable > max_links:
         notes.append(f"Chỉ {nvi(max_links)} dòng đầu có liên kết đến bảng tính; "
@@ -168,9 +187,11 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
     for c, text in enumerate(HEADERS):
         w.text(header, c, text, st.head())
     text, centre = st.text(), st.text(align="center")
+    small = st.text(align="center", font_size=7, font_color="#595959")
     num = st.num(INT, align="center")
     link_fmt = st.text(font_color="#0563C1", underline=1)
     sev_fmt = {s: st.state(state) for s, state in SEVERITY_STATE.items()}
+    accepted_fmt = st.state("accepted")
     links = 0
     r = header
     for k, f in enumerate(shown, start=1):
@@ -188,7 +209,7 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
         w.num(r, 5, values[4], num)
         w.text(r, 6, values[5], centre)
         w.text(r, 7, values[6], text)
-        w.text(r, 8, values[7], sev_fmt.get(f.severity, centre))
+        w.text(r, 8, values[7], accepted_fmt if f.accepted else sev_fmt.get(f.severity, centre))
         w.text(r, 9, values[8], text)
         w.text(r, 10, values[9], centre)
         w.text(r, 11, values[10], centre)
@@ -199,10 +220,55 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
             links += 1
         else:
             w.text(r, 12, where, text)
+        w.text(r, 13, values[11], small)
+    if not shown:
+        r = header + 1
+        w.merge(r, 0, last, "Không có vi phạm, cảnh báo.", text)
     ws.freeze_panes(header + 1, 0)
     ws.autofilter(header, 0, max(r, header), last)
     page_setup(ws, repeat=(header, header))
     return {"rows": len(shown), "links": links, "left_out": n - len(shown)}
+
+
+def write_notes(ws, w: Writer, notes: Sequence[Any], units: Sequence[Any], year: int,
+                as_of: date, csv_name: str) -> None:
+    """`Lưu ý`: the info findings (advice, never counted as non-compliance) as one table, a
+    row per rule and a column per unit; the rule ID in a narrow last column."""
+    st = w.st
+    heads = ["STT", "Lưu ý", *(u.code for u in units), "Cộng", "Mã quy tắc"]
+    widths = [5, 40, *([6.5] * len(units)), 7, 20]
+    last = len(heads) - 1
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    ws.set_row(0, 24)
+    w.merge(0, 0, last, f"TỔNG HỢP CÁC LƯU Ý NĂM {year}", st.title())
+    sub = (f"Số liệu đến ngày {as_of:%d/%m/%Y}. Lưu ý là khuyến nghị, không tính là vi phạm, "
+           f"cảnh báo; số trường hợp theo từng nội dung và đơn vị. Từng trường hợp: tệp "
+           f"{csv_name} (cột Mức độ = Lưu ý). Mã đơn vị: "
+           + "; ".join(f"{u.code} = {u.name}" for u in units) + ".")
+    ws.set_row(1, row_height([(sub, sum(widths))], size=11, minimum=18))
+    w.merge(1, 0, last, sub, st.subtitle())
+    header = 3
+    ws.set_row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True))
+    for c, text in enumerate(heads):
+        w.text(header, c, text, st.head())
+    num, text = st.num(INT, align="center"), st.text()
+    small = st.text(align="center", font_size=7, font_color="#595959")
+    row = header + 1
+    for k, rc in enumerate(notes, start=1):
+        ws.set_row(row, row_height([(rc.name, widths[1])]))
+        w.num(row, 0, k, num)
+        w.text(row, 1, rc.name, text)
+        for c, u in enumerate(units, start=2):
+            w.num(row, c, rc.by_unit.get(u.code, 0) or None, num)
+        w.num(row, 2 + len(units), rc.total, st.num(INT, align="center", bold=True))
+        w.text(row, 3 + len(units), rc.rule, small)
+        row += 1
+    if not notes:
+        w.merge(row, 0, last, "Không có lưu ý.", text)
+        row += 1
+    ws.freeze_panes(header + 1, 2)
+    page_setup(ws, repeat=(header, header))
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -225,10 +291,11 @@ def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
         out = csv.writer(fh)
         out.writerow(CSV_HEADERS)
         for f in findings:
-            fields = list(_fields(f, ctx))
+            v = _fields(f, ctx)
             unit_links = ctx.links.get(f.unit)
-            fields.append(location(f, ctx.titles.get(f.unit, {})))
-            fields.append(unit_links.url(f) if unit_links is not None else "")
+            fields = [*v[:6], f.rule, v[6], *v[7:11],
+                      location(f, ctx.titles.get(f.unit, {})),
+                      unit_links.url(f) if unit_links is not None else ""]
             out.writerow([_csv_safe(v) if v is not None else "" for v in fields])
 
 

@@ -1,0 +1,270 @@
+"""History store v3: migration of a real v2 store, compact values, unchanged local files not
+stored again, cached history findings equal to a full recomputation, index released."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+from helpers import TEMPLATE, cell, meeting, workbook
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.rules import params as rule_params
+from sheets_sync.sync import history
+from sheets_sync.sync.history import ack, history_findings
+from sheets_sync.sync.store import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    Store,
+    compact_rkey,
+    file_fingerprint,
+    index_unit,
+)
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v2"
+PARAMS = rule_params.resolve()
+ATT = [{"cell_code": "CB01", "month": "03/2026", "member_name": n, "status": "Có mặt"}
+       for n in ("Nguyễn Văn Ấn", "Phạm Thị Ðào", "Hồ Sĩ Đức")]
+
+
+def raw_of(rows, att=ATT, meta=None):
+    raw = workbook(cells=[cell("CB01", cell_name="Chi bộ Thôn Đông"),
+                          cell("CB02", cell_name="Chi bộ Phước Hải")],
+                   meetings=rows, attendance=att)
+    if meta:
+        raw.meta.update(meta)
+    return raw
+
+
+def parsed(raw, as_of):
+    return parse_unit(TEMPLATE, raw, "NT", "Đơn vị NT", as_of)
+
+
+ROWS1 = [meeting(c, 2026, m, topic="Nguyễn Văn Ấn") for c in ("CB01", "CB02") for m in range(1, 10)]
+ROWS2 = [dict(r, topic="Trần Thị Bích") if (r["cell_code"], r["month"]) == ("CB01", "03/2026")
+         else r for r in ROWS1 if (r["cell_code"], r["month"]) != ("CB02", "05/2026")]
+ROWS3 = [dict(r, topic="Lê Văn Cường") if (r["cell_code"], r["month"]) == ("CB02", "02/2026")
+         else r for r in ROWS2]
+
+
+def test_a_v2_store_upgrades_without_changing_any_finding(tmp_path):
+    """The fixture was written by the schema-v2 code (make_v2.py, commit 3c2927d): two pulls,
+    an acknowledged deletion and an acknowledged change, Vietnamese keys. After the upgrade,
+    the same current data gives exactly the findings v2 gave (no spurious change from the new
+    value hashes, keys still found, acknowledgements still honoured)."""
+    shutil.copy(FIXTURE / DB_NAME, tmp_path / DB_NAME)
+    expected = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
+    with Store.open(tmp_path) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        current = parsed(raw_of(ROWS3, ATT[:1]), date(2026, 12, 5))
+        found = history_findings(store, "NT", current, date(2026, 12, 5), 2026, PARAMS)
+        rkeys = [r[0] for r in store.conn.execute("SELECT rkey FROM row_keys")]
+        states = [r[0] for r in store.conn.execute(
+            "SELECT state FROM acks WHERE rule = 'DATA-CHANGED-CLOSED'")]
+    assert [[f.rule, f.tab, f.row, f.cell, f.period, f.message] for f in found] == expected
+    assert all("\\u" not in k and ", " not in k for k in rkeys)
+    assert any("nguyễn văn ấn" in k for k in rkeys)
+    assert states and all(len(s) == 16 for s in states)
+    assert list(tmp_path.glob("history-v2-backup-*.sqlite"))  # the v2 file kept aside
+
+
+def test_compact_rkey():
+    assert compact_rkey('["cb01", "2026-03", null, "h\\u1ed3 s\\u0129"]#2') == \
+        '["cb01","2026-03",null,"hồ sĩ"]#2'
+    assert compact_rkey('["a#b", 1.5]') == '["a#b",1.5]'
+    assert compact_rkey("*") == "*"
+
+
+def test_stored_values_are_compact(tmp_path):
+    raw = raw_of(ROWS1)
+    with Store.open(tmp_path) as store:
+        store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)), datetime(2026, 10, 20),
+                          date(2026, 10, 20))
+        layouts = dict(store.conn.execute("SELECT id, cols FROM layouts"))
+        vals = [r[0] for r in store.conn.execute(
+            "SELECT vals FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+            " WHERE k.tab_id = 'meetings'")]
+        keys = [r[0] for r in store.conn.execute(
+            "SELECT keys FROM row_keys WHERE tab_id = 'meetings'")]
+        known = store.known_rows("NT")
+        versions = store.row_versions("NT")
+    assert all("\\u" not in v and ", " not in v for v in vals + keys)
+    # positional values; dates, numbers, codes and choices without their display, names with it
+    first = json.loads(vals[0])
+    meeting_vals = dict(zip(layouts[first[0]].split(","), first[1:]))
+    assert meeting_vals["meeting_date"] == "2026-01-03" and meeting_vals["rating"] == "good"
+    assert meeting_vals["cell_code"] == "cb01"
+    assert meeting_vals["topic"] == ["nguyễn văn ấn", "Nguyễn Văn Ấn"]
+    # meeting keys follow from their canonical values ("" stored), and read back in full
+    assert set(keys) == {""}
+    jan = next(k for k in known if k.tab_id == "meetings")
+    assert jan.keys == [["Mã chi bộ", "CB01"], ["Kỳ tháng", "01/2026"],
+                        ["Loại sinh hoạt", "Thường kỳ"], ["Ngày sinh hoạt", "03/01/2026"]]
+    # … and read back as [canonical, display]
+    full = next(v.vals for vs in versions.values() for v in vs if "meeting_date" in v.vals)
+    assert full["meeting_date"] == ["2026-01-03", "03/01/2026"]
+    assert full["rating"] == ["good", "Tốt"]
+
+
+LOCAL = {"path": "/x/nt.xlsx", "size": 1000, "mtime_ns": 5, "sha256": "ab" * 32}
+
+
+def test_an_unchanged_local_file_is_not_stored_again(tmp_path):
+    raw = raw_of(ROWS1, meta=LOCAL)
+    assert file_fingerprint(raw) == f"1000:5:{'ab' * 32}"
+    with Store.open(tmp_path) as store:
+        first = store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)),
+                                  datetime(2026, 10, 20), date(2026, 10, 20))
+        size = store.conn.execute("SELECT count(*) FROM row_versions").fetchone()[0]
+        again = raw_of(ROWS1, meta=LOCAL)
+        data = parsed(again, date(2026, 11, 20))
+        second = store.record_pull("NT", again, data, datetime(2026, 11, 20), date(2026, 11, 20))
+        assert second == first and data.key_index is None
+        assert store.conn.execute("SELECT count(*) FROM pulls").fetchone()[0] == 1
+        assert store.conn.execute("SELECT count(*) FROM row_versions").fetchone()[0] == size
+        # the rows count as seen by the re-read
+        k = store.known_rows("NT")[0]
+        assert k.last_seen == datetime(2026, 11, 20)
+        v = next(iter(store.row_versions("NT").values()))[0]
+        assert v.max_as_of == date(2026, 11, 20)
+        # the same content in a file touched since (mtime) is stored again
+        touched = raw_of(ROWS1, meta=dict(LOCAL, mtime_ns=6))
+        third = store.record_pull("NT", touched, parsed(touched, date(2026, 11, 21)),
+                                  datetime(2026, 11, 21), date(2026, 11, 21))
+        assert third != first
+        assert store.conn.execute("SELECT count(*) FROM row_versions").fetchone()[0] == size
+
+
+def test_recording_releases_the_key_index(tmp_path):
+    raw = raw_of(ROWS1)
+    data = parsed(raw, date(2026, 10, 20))
+    index_unit(data)
+    assert data.key_index is not None
+    with Store.open(tmp_path) as store:
+        store.record_pull("NT", raw, data, datetime(2026, 10, 20), date(2026, 10, 20))
+    assert data.key_index is None
+
+
+def _history(store, rows, att, as_of, source):
+    data = parsed(raw_of(rows, att), as_of)
+    return history_findings(store, "NT", data, as_of, 2026, PARAMS, source)
+
+
+def test_cached_history_findings_equal_a_full_recomputation(tmp_path, monkeypatch):
+    calls = []
+    real = history._load_state
+    monkeypatch.setattr(history, "_load_state", lambda s, u: calls.append(u) or real(s, u))
+    with Store.open(tmp_path) as store:
+        for rows, att, at in ((ROWS1, ATT, datetime(2026, 10, 20)),
+                              (ROWS2, ATT[:2], datetime(2026, 11, 20))):
+            raw = raw_of(rows, att)
+            store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date())
+        as_of = date(2026, 12, 5)
+        full = _history(store, ROWS3, ATT[:1], as_of, None)  # no source: never cached
+        assert len(calls) == 1 and {f.rule for f in full} == {"DATA-DELETED",
+                                                               "DATA-CHANGED-CLOSED"}
+        first = _history(store, ROWS3, ATT[:1], as_of, "v3")
+        again = _history(store, ROWS3, ATT[:1], date(2026, 12, 6), "v3")
+        assert first == full and again == full
+        assert len(calls) == 2  # the second run with the same source read the cache
+        # anything the findings depend on invalidates the cache …
+        ack(store, "NT", rule="DATA-DELETED", all=True, now=datetime(2026, 12, 6))
+        calls.clear()
+        after_ack = _history(store, ROWS3, ATT[:1], as_of, "v3")
+        assert len(calls) == 1 and after_ack != full
+        assert after_ack == _history(store, ROWS3, ATT[:1], as_of, None)
+        calls.clear()
+        other = _history(store, ROWS2, ATT[:2], as_of, "v2")  # other data
+        assert len(calls) == 1
+        assert other == _history(store, ROWS2, ATT[:2], as_of, None)
+        year = history_findings(store, "NT", parsed(raw_of(ROWS3, ATT[:1]), as_of), as_of,
+                                2025, PARAMS, "v3")
+        assert year == history_findings(store, "NT", parsed(raw_of(ROWS3, ATT[:1]), as_of),
+                                        as_of, 2025, PARAMS, None)
+
+
+def test_a_read_only_store_does_not_fail_on_the_cache(tmp_path):
+    raw = raw_of(ROWS1)
+    with Store.open(tmp_path) as store:
+        store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)), datetime(2026, 10, 20),
+                          date(2026, 10, 20))
+    ro = Store.open_readonly(tmp_path)
+    try:
+        assert _history(ro, ROWS2, ATT, date(2026, 12, 5), "v2")
+    finally:
+        ro.close()
+
+
+def test_changed_pull_updates_only_what_changed(tmp_path):
+    """Unchanged rows are moved on by set-based statements; a second identical pull adds no
+    version, a one-cell edit adds one."""
+    with Store.open(tmp_path) as store:
+        for at in (datetime(2026, 10, 20), datetime(2026, 10, 21)):
+            raw = raw_of(ROWS1)
+            store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date())
+        n = store.conn.execute("SELECT count(*) FROM row_versions").fetchone()[0]
+        raw = raw_of(ROWS2)
+        store.record_pull("NT", raw, parsed(raw, date(2026, 10, 22)), datetime(2026, 10, 22),
+                          date(2026, 10, 22))
+        assert store.conn.execute("SELECT count(*) FROM row_versions").fetchone()[0] == n + 1
+        rows = {tuple(v for _, v in k.keys)[:2]: k for k in store.known_rows("NT")
+                if k.tab_id == "meetings"}
+        assert rows[("CB01", "01/2026")].last_seen == datetime(2026, 10, 22)
+        assert rows[("CB02", "05/2026")].last_seen == datetime(2026, 10, 21)  # deleted
+        conn = sqlite3.connect(tmp_path / DB_NAME)
+        try:
+            assert conn.execute("SELECT count(*) FROM row_keys WHERE last_pull = 3").fetchone()[0] \
+                == len(ROWS2) + len(ATT) + 2
+        finally:
+            conn.close()
+
+
+def test_an_xlsx_file_read_again_unchanged_is_not_stored_again(tmp_path):
+    """Through the local reader: the same file read twice is one pull; touched (same bytes,
+    new modification time) it is stored again."""
+    import os
+
+    import openpyxl
+
+    from sheets_sync.core.config import UnitConfig
+    from sheets_sync.sources.local_reader import LocalBackend
+
+    path = tmp_path / "nt.xlsx"
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for sheet in raw_of(ROWS1).sheets:
+        ws = wb.create_sheet(sheet.title)
+        for row in sheet.rows:
+            ws.append(row)
+    wb.save(path)
+    unit = UnitConfig(code="NT", name="NT", path=path)
+    with Store.open(tmp_path / "state") as store:
+        ids = []
+        for day in (20, 21):
+            raw = LocalBackend().read(unit)
+            at = datetime(2026, 10, day)
+            ids.append(store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date()))
+        assert ids[0] == ids[1]
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        raw = LocalBackend().read(unit)
+        assert store.record_pull("NT", raw, parsed(raw, date(2026, 10, 22)),
+                                 datetime(2026, 10, 22), date(2026, 10, 22)) != ids[0]
+        assert store.conn.execute("SELECT count(*) FROM pulls").fetchone()[0] == 2
+
+
+def test_history_of_a_recorded_read_releases_the_index(tmp_path):
+    with Store.open(tmp_path) as store:
+        raw = raw_of(ROWS1)
+        store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)), datetime(2026, 10, 20),
+                          date(2026, 10, 20))
+        data = parsed(raw_of(ROWS2), date(2026, 11, 20))
+        history_findings(store, "NT", data, date(2026, 11, 20), 2026, PARAMS)
+        assert data.key_index is not None  # kept for the recording that follows
+        store.record_pull("NT", raw_of(ROWS2), data, datetime(2026, 11, 20), date(2026, 11, 20))
+        assert data.key_index is None
+        again = parsed(raw_of(ROWS2), date(2026, 11, 21))
+        found = history_findings(store, "NT", again, date(2026, 11, 21), 2026, PARAMS,
+                                 keep_index=False)  # already recorded (`check`, `rollup`)
+        assert found and again.key_index is None
