@@ -140,7 +140,8 @@ def _capped_strings(src: IO[bytes]) -> list[str]:
 def _load_workbook(path: Path):
     """``openpyxl.load_workbook(path, read_only=True, data_only=True)`` with the shared
     strings streamed and capped (``_capped_strings``)."""
-    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
 
     class Reader(ExcelReader):
         def read_strings(self) -> None:
