@@ -14,7 +14,9 @@ from ..core.faults import not_regular_file
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.template import load_template
 from ..core.text import normalize
+from .xlsx_patch import PackageError, scan_formulas
 
 
 def file_sha256(path: Path) -> str:
@@ -157,8 +159,6 @@ def _load_workbook(path: Path):
 
 def _template_titles() -> tuple[dict[str, str], frozenset[str]]:
     """Normalised template tab names -> tab id, and the normalised tool headers."""
-    from ..core.template import load_template
-
     template = load_template()
     return ({normalize(t.name): t.id for t in template.tabs},
             frozenset(normalize(h) for h in template.tool_headers))
@@ -255,8 +255,6 @@ def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
     (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
     never calculated). An uncomputed formula is read as its text (never evaluated) instead of
     as an empty cell."""
-    from .xlsx_patch import PackageError, scan_formulas
-
     try:
         scans = scan_formulas(path)
     except (PackageError, OSError):
