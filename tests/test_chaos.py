@@ -394,9 +394,9 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
 
     def at_read(code: str, action: Callable[[], None]) -> None:
         """Run ``action`` right after the tool has what it checks of ``code`` and before it
-        writes: after the unit's Drive version request when the stored pull will be used (an
-        unchanged spreadsheet), after its data ``values:batchGet`` otherwise; local units:
-        right after the file was read."""
+        writes: after the run's Drive listing when the stored pull will be used (an unchanged
+        spreadsheet), after the unit's one read otherwise; local units: right after the file
+        was read. (Edits right before a Google write: test_chaos_races.py.)"""
         nonlocal local
         if code in LOCAL:
             local = EditingLocalBackend(code, lambda _path: action())
@@ -409,10 +409,10 @@ def chaos_once(h: Harness, n: int, rng: random.Random, kind: str) -> None:
                 state["armed"] = False
                 action()
 
-        if start == "a0":
-            h.emu.on_request(hook, spreadsheet_id=h.ids[code], kind="drive")
-        else:
-            h.emu.on_request(hook, spreadsheet_id=h.ids[code], path_regex="values:batchGet")
+        if start == "a0":  # the run's one Drive listing, which gives every unit's version
+            h.emu.on_request(hook, method="GET", path_regex=r"^/drive/v3/files$", kind="drive")
+        else:  # the unit's one read (spreadsheets.get)
+            h.emu.on_request(hook, spreadsheet_id=h.ids[code], kind="read")
 
     if kind in ("429-storm", "5xx-storm", "timeout"):
         target = rng.choice(GOOGLE) if rng.random() < 0.75 else None

@@ -104,15 +104,19 @@ def test_dry_run_lists_cells_columns_and_tabs_and_writes_nothing(demo):
     assert "NT: chạy thử, không ghi gì." in r.output
 
 
-def test_log_says_written_only_when_something_was_written(demo):
-    first = invoke("run", "--config", str(demo), "--as-of", AS_OF, "-v")
+def test_log_says_written_only_when_something_was_written(tmp_path):
+    cfg = str(tmp_path / "config.toml")
+    made = invoke("init", "--config", cfg, "--no-input", "--parent-name", "Đảng bộ huyện Lý Nhân",
+                  "--unit-name", "Đảng ủy xã Nhân Thịnh", "--unit-name", "Đảng ủy xã Nhân Mỹ")
+    assert made.exit_code == 0, made.output
+    first = invoke("run", "--config", cfg, "--as-of", AS_OF, "-v")
     assert first.exit_code == 0, first.output
     assert "Đã ghi kết quả NT." in first.output
-    again = invoke("run", "--config", str(demo), "--as-of", AS_OF, "-v")
+    again = invoke("run", "--config", cfg, "--as-of", AS_OF, "-v")
     assert again.exit_code == 0, again.output
-    assert "Đã ghi kết quả" not in again.output
+    assert "Đã ghi" not in again.output.replace("Đã ghi tóm tắt lần chạy", "")
     assert "NT: không có gì thay đổi, không ghi." in again.output
-    dry = invoke("run", "--config", str(demo), "--as-of", AS_OF, "--dry-run")
+    dry = invoke("run", "--config", cfg, "--as-of", AS_OF, "--dry-run")
     assert "NT: Không có gì cần ghi: các ô kiểm tra đã đúng." in dry.output
 
 

@@ -471,8 +471,8 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
     the traceback only in the log and redacted, a summary with exit code 1."""
     from click.testing import CliRunner
 
-    from sheets_sync import cli as cli_module
     from sheets_sync.cli import cli as group
+    from sheets_sync.sync import pipeline
 
     secret = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
               "-----END PRIVATE KEY-----")
@@ -480,7 +480,7 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
     def broken(*args, **kwargs):
         raise RuntimeError(f"bug with {secret} and Bearer ya29.abcdefghijklmnop")
 
-    monkeypatch.setattr(cli_module, "run_check", broken)  # the library call the CLI makes
+    monkeypatch.setattr(pipeline, "pull", broken)  # deep inside `check`: a bug while reading
     cfg = district(work)
     r = CliRunner().invoke(group, ["check", "--config", str(cfg), "--as-of", AS_OF])
     assert r.exit_code == 1
@@ -499,13 +499,14 @@ def test_an_unexpected_error_is_one_line_a_redacted_log_and_a_summary(work, monk
 def test_an_unexpected_error_outside_a_job_is_caught_too(work, monkeypatch):
     from click.testing import CliRunner
 
-    from sheets_sync import cli as cli_module
     from sheets_sync.cli import cli as group
 
     def broken(*args, **kwargs):
         raise KeyError("private_key=abcdefghijklmnopqrstuvwxyz0123456789")
 
-    monkeypatch.setattr(cli_module, "render_status", broken)
+    import sheets_sync.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "last_runs", broken)  # a bug while listing the runs
     cfg = district(work)
     r = CliRunner().invoke(group, ["status", "--config", str(cfg)])
     assert r.exit_code == 1 and "Traceback" not in r.output

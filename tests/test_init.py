@@ -123,7 +123,9 @@ def test_init_local_units_end_to_end_then_run(tmp_path, monkeypatch):
     assert run.exit_code == 0, run.output
     assert "Đã ghi kết quả NT." in run.output
     assert list((tmp_path / "out").glob("tong-hop-*.xlsx"))
-    assert sha(kept) != before  # the run (not init) writes its flags
+    # the run (not init) writes NM's flags: in place, or as a flagged copy when the writer
+    # cannot round-trip the workbook
+    assert sha(kept) != before or list((tmp_path / "out" / "flagged").glob("*nhan-my.xlsx"))
 
 
 def test_init_refuses_an_existing_config(tmp_path):

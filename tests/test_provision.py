@@ -333,11 +333,15 @@ def test_run_after_apply_needs_no_structural_write(emu, backend, seeded):
     plan = plan_unit(TEMPLATE, read, read.data.findings, as_of, 2026)
     assert not plan.new_columns and not plan.skipped_tabs
     assert plan.guide_grid is None and plan.check_exists and plan.guide_exists
-    assert backend.writer().structure(read, plan) == []
+    writer = backend.writer()
+    assert writer.structure(read, plan) == []
+    assert writer.anchors(read, plan, {})[0] == []  # apply anchored the tool columns
     before = emu.get_values(SID, "Sinh hoạt")
     writes = _writes(emu)
-    result = backend.writer().apply(UNIT, read, plan)
-    assert result.status == "written" and _writes(emu) - writes == 1
+    result = writer.apply(UNIT, read, plan)
+    # the value write, + the Kiểm tra link cells (updateCells) when the grid has links
+    assert result.status == "written"
+    assert _writes(emu) - writes == (2 if plan.check_links else 1)
     after = emu.get_values(SID, "Sinh hoạt")
     status = _header_cols(after, 1)[fold(TEMPLATE.status_header)]
     assert after[2][status] and after[2][status][0] in TOOL_MARKS  # written under protection

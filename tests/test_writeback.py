@@ -164,6 +164,17 @@ def test_missing_tool_columns_appended_after_the_last_column_holding_anything():
     assert {c.col for c in plan.changes if c.sheet == MEET} <= {last + 3, last + 4}
 
 
+def test_formula_columns_are_never_free_space():
+    """A staff formula column whose results are all empty (Google: ``formula_cols`` from the
+    read) is not taken for the tool columns."""
+    ms = sheet("meetings", [meeting("CB01", YEAR, 10)])
+    last = len(ms.rows[0]) - 1
+    raw = base_raw(meeting_sheet=ms)
+    raw.meta["formula_cols"] = {MEET: last + 2}
+    plan = plan_unit(TEMPLATE, make_read(raw), [], AS_OF, YEAR)
+    assert plan.new_columns[MEET] == [(last + 3, STATUS), (last + 4, DETAILS)]
+
+
 def test_tool_columns_found_by_header_when_moved():
     cols = [c.id for c in TEMPLATE.tab("meetings").columns]
     ms = sheet("meetings", [meeting("CB01", YEAR, 10), meeting("CB02", YEAR, 10)],

@@ -62,7 +62,14 @@ from ..outputs.template_xlsx import (
     column_validation,
     guide_grid,
 )
-from ..sources.google_sheets import VALUE_PARAMS, GoogleBackend, quote_title, spreadsheet_key
+from ..sources.google_sheets import (
+    VALUE_PARAMS,
+    GoogleBackend,
+    anchor_requests,
+    quote_title,
+    spreadsheet_key,
+    tool_metadata,
+)
 from ..sync.writeplan import find_header, free_columns
 
 LOCALE = "vi_VN"
@@ -77,7 +84,8 @@ METADATA_FIELDS = (
     "properties(locale,timeZone),"
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,frozenRowCount)),"
     "protectedRanges(protectedRangeId,range,description,warningOnly),"
-    "conditionalFormats(ranges,booleanRule(condition)))"
+    "conditionalFormats(ranges,booleanRule(condition)),"
+    "data(columnMetadata(developerMetadata)))"
 )
 TOOL_TAB_NOTE = "Tab do phần mềm ghi — không sửa"
 NUMBER_FORMATS = {
@@ -258,6 +266,9 @@ class _Planner:
         self.sheets = [_Sheet.from_meta(s) for s in meta.get("sheets", [])]
         self.by_title = {s.title: s for s in self.sheets}
         self.used_ids = {s.sheet_id for s in self.sheets}
+        # developer metadata anchoring each tab's tool columns (backends.gsheets.TOOL_KEY)
+        self.tool_meta = {s.get("properties", {}).get("sheetId", 0):
+                          tool_metadata(s.get("data", [])) for s in meta.get("sheets", [])}
         self.head: list[dict] = []  # spreadsheet properties, addSheet, appendDimension
         self.props: list[dict] = []  # frozen rows, column widths
         self.formats: list[dict] = []  # repeatCell on cells the tool added
@@ -528,6 +539,9 @@ class _Planner:
 
     def install_tool_protection(self, tab: Tab, sheet_id: int, ours: list[dict], header_r: int,
                                 status: int, details: int, title: str | None = None) -> None:
+        anchors, _ = anchor_requests(sheet_id, self.tool_meta.get(sheet_id, {}),
+                                     {"status": status, "details": details})
+        self.protection.extend(anchors)
         fingerprint = validation_fingerprint(tab)
         description = _description(TOOL_NOTE, fingerprint)
         cols = sorted({status, details})

@@ -1,17 +1,25 @@
 """Google Sheets backend (gspread): the same interface as the local one.
 
-Read = one metadata request + one ``values:batchGet`` covering every tab (UNFORMATTED_VALUE +
-SERIAL_NUMBER). The Drive ``version`` (one Drive request) tells whether a spreadsheet changed
-since the last pull. Write (``GoogleWriter``) = one key-column ``values:batchGet`` + at most one
-structural ``batchUpdate`` + one ``values:batchUpdate`` (RAW). Every request goes through
+Read = one ``spreadsheets.get`` whose field mask returns the sheet properties, every cell's
+effective value, the formula markers and the tool columns' developer metadata (``READ_FIELDS``),
+flattened to the rows ``values:batchGet`` with UNFORMATTED_VALUE + SERIAL_NUMBER gives. One
+Drive ``files.list`` per run (``list_versions``) gives every spreadsheet's ``version``: an
+unchanged one is not read. Write (``GoogleWriter``) = a Drive ``version`` check + one
+``values:batchUpdateByDataFilter`` (RAW) anchored on the tool columns' developer metadata, plus
+one structural ``batchUpdate`` only when tool columns/tabs/metadata are missing or Kiểm tra links
+/ frozen rows change; the key columns are re-read only when the version moved. Every request
+goes through
 ``google_http.GoogleTransport`` (timeouts, retries, pacing, counts). Failures become
 ``UnitReadError`` with a Vietnamese message a person can act on, never with credentials.
 """
 from __future__ import annotations
 
 import json
+import random
 import re
+import zlib
 from pathlib import Path
+from typing import Any
 
 import google.auth.exceptions as auth_errors
 import gspread
@@ -186,6 +194,7 @@ class GoogleBackend:
                              UNREACHABLE)
 
     def _call(self, unit: UnitConfig, fn, action: str = "đọc"):
+        outer = self.transport.unit  # a nested call (the write's guard) keeps the unit counted
         self.transport.unit = unit.code
         try:
             return fn()
@@ -193,7 +202,7 @@ class GoogleBackend:
                 auth_errors.GoogleAuthError) as e:
             raise self._failure(unit, e, action) from None
         finally:
-            self.transport.unit = None
+            self.transport.unit = outer
 
     # --- interface -----------------------------------------------------------------------------
 
@@ -220,29 +229,179 @@ class GoogleBackend:
 
         return self._call(unit, get)
 
+    def list_versions(self) -> dict[str, str]:
+        """Drive ``version`` of every spreadsheet the service account can see: one
+        ``files.list`` (1,000 files a page) for the whole run, instead of one ``files.get`` per
+        unit. Raises ``UnitReadError`` when Drive cannot be listed."""
+        http = self.client.http_client
+        versions: dict[str, str] = {}
+        token: str | None = None
+
+        def page() -> dict:
+            params = {"q": LIST_QUERY, "fields": "nextPageToken,files(id,version)",
+                      "pageSize": 1000, "supportsAllDrives": True,
+                      "includeItemsFromAllDrives": True}
+            if token:
+                params["pageToken"] = token
+            return http.request("get", DRIVE_FILES_URL, params=params).json()
+
+        import google.auth.exceptions as auth_errors
+        import gspread
+        import requests
+
+        while True:
+            try:
+                got = page()
+            except (gspread.exceptions.GSpreadException, requests.RequestException,
+                    auth_errors.GoogleAuthError, ValueError) as e:
+                raise UnitReadError(f"Không liệt kê được các bảng tính trên Google Drive "
+                                    f"({type(e).__name__}).", UNREACHABLE) from None
+            for f in got.get("files", []):
+                if f.get("id") and f.get("version") is not None:
+                    versions[f["id"]] = str(f["version"])
+            token = got.get("nextPageToken")
+            if not token:
+                return versions
+
     def read(self, unit: UnitConfig) -> RawWorkbook:
-        """One metadata request + one ``values:batchGet`` of every tab."""
+        """One ``spreadsheets.get`` whose field mask returns the sheet properties, every cell's
+        effective value (serial dates/times, numbers, booleans, strings, errors), which cells
+        hold formulas and the developer metadata of the columns (where the tool columns are),
+        flattened to the rows ``values:batchGet`` with UNFORMATTED_VALUE + SERIAL_NUMBER gives."""
         key = spreadsheet_key(unit.spreadsheet)
 
         def get() -> RawWorkbook:
-            http = self.client.http_client
-            meta = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})
-            props = [s["properties"] for s in meta.get("sheets", [])]
-            ranges = [quote_title(p["title"]) for p in props]
-            sheets = []
-            if ranges:
-                got = http.values_batch_get(key, ranges, params=dict(VALUE_PARAMS))
-                for p, vr in zip(props, got.get("valueRanges", [])):
-                    sheets.append(RawSheet(p["title"], vr.get("values", [])))
-            return RawWorkbook(sheets, meta={
-                "spreadsheet": key,
-                "sheet_ids": {p["title"]: p.get("sheetId", 0) for p in props},
-                "grid": {p["title"]: [p.get("gridProperties", {}).get("rowCount", 0),
-                                      p.get("gridProperties", {}).get("columnCount", 0)]
-                         for p in props},
-            })
+            got = self.client.http_client.request(
+                "get", SPREADSHEET_URL.format(key),
+                params={"includeGridData": "false", "fields": READ_FIELDS}).json()
+            return flatten_spreadsheet(key, got)
 
         return self._call(unit, get)
+
+
+SPREADSHEET_URL = "https://sheets.googleapis.com/v4/spreadsheets/{}"
+LIST_QUERY = "mimeType='application/vnd.google-apps.spreadsheet' and trashed=false"
+# One read: sheet properties + effective values + formula markers + column metadata.
+READ_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
+               "frozenRowCount)),data(rowData(values(effectiveValue,userEnteredValue/"
+               "formulaValue,hyperlink)),columnMetadata/developerMetadata))")
+TOOL_KEY = "sheets_sync.tool_column"  # developer metadata on each tool column: value status/details
+ROLES = ("status", "details")
+# ErrorValue.type -> what the values API shows for the cell (UNFORMATTED_VALUE)
+ERROR_CODES = {"NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!",
+               "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A",
+               "ERROR": "#ERROR!", "LOADING": "Loading..."}
+
+
+def cell_value(cell: dict) -> Any:
+    """A CellData's effective value as the values API renders it with UNFORMATTED_VALUE."""
+    value = cell.get("effectiveValue")
+    if not value:
+        return None
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "numberValue" in value:
+        return value["numberValue"]
+    if "boolValue" in value:
+        return value["boolValue"]
+    if "errorValue" in value:
+        return ERROR_CODES.get((value["errorValue"] or {}).get("type", "ERROR"), "#ERROR!")
+    return None
+
+
+def flatten_grid(data: list[dict], links: dict[str, str] | None = None
+                 ) -> tuple[list[list[Any]], list[int]]:
+    """(rows, formula columns) of a sheet's GridData (one block from A1): trailing empty cells
+    and rows trimmed, inner empty cells "" and inner empty rows [] (the values API's shape).
+    ``links`` collects the cells' hyperlinks ("row:col" 0-based -> uri)."""
+    rows: list[list[Any]] = []
+    formulas: set[int] = set()
+    block = data[0] if data else {}
+    rows.extend([] for _ in range(block.get("startRow", 0)))
+    for row in block.get("rowData", []) or []:
+        line = []
+        for c, cell in enumerate((row or {}).get("values", []) or []):
+            cell = cell or {}
+            if (cell.get("userEnteredValue") or {}).get("formulaValue") is not None:
+                formulas.add(c)
+            if links is not None and cell.get("hyperlink"):
+                links[f"{len(rows)}:{c}"] = cell["hyperlink"]
+            line.append(cell_value(cell))
+        while line and line[-1] in (None, ""):
+            line.pop()
+        rows.append(["" if v is None else v for v in line])
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows, sorted(formulas)
+
+
+def tool_metadata(data: list[dict]) -> dict[str, list[int]]:
+    """role -> [column, metadataId] of the tool columns' developer metadata (first found)."""
+    out: dict[str, list[int]] = {}
+    block = data[0] if data else {}
+    for c, props in enumerate(block.get("columnMetadata", []) or []):
+        for m in (props or {}).get("developerMetadata", []) or []:
+            role = m.get("metadataValue")
+            if m.get("metadataKey") == TOOL_KEY and role in ROLES and role not in out:
+                rng = (m.get("location") or {}).get("dimensionRange") or {}
+                out[role] = [int(rng.get("startIndex", c)), int(m["metadataId"])]
+    return out
+
+
+def metadata_id(sheet_id: int, role: str, col: int) -> int:
+    """A deterministic metadataId (a dry run plans the requests a real run sends)."""
+    return zlib.crc32(f"{TOOL_KEY}:{sheet_id}:{role}:{col}".encode()) % (2**31 - 1) + 1
+
+
+def anchor_requests(sheet_id: int, have: dict[str, list[int]], wanted: dict[str, int]
+                    ) -> tuple[list[dict], dict[str, int]]:
+    """``batchUpdate`` requests that put the tool-column developer metadata on the columns
+    ``wanted`` (role -> 0-based column) of a sheet whose metadata is ``have`` (role ->
+    [column, metadataId]), and the metadataId of each role afterwards."""
+    requests: list[dict] = []
+    ids: dict[str, int] = {}
+    for role, col in wanted.items():
+        found = have.get(role)
+        if found and found[0] == col:
+            ids[role] = found[1]
+            continue
+        if found:  # on another column (the header was renamed or retyped elsewhere)
+            requests.append({"deleteDeveloperMetadata": {"dataFilter": {
+                "developerMetadataLookup": {"metadataId": found[1]}}}})
+        new_id = metadata_id(sheet_id, role, col)
+        requests.append({"createDeveloperMetadata": {"developerMetadata": {
+            "metadataId": new_id, "metadataKey": TOOL_KEY, "metadataValue": role,
+            "location": {"dimensionRange": {"sheetId": sheet_id, "dimension": "COLUMNS",
+                                            "startIndex": col, "endIndex": col + 1}},
+            "visibility": "DOCUMENT"}}})
+        ids[role] = new_id
+    return requests, ids
+
+
+def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
+    """The RawWorkbook of one ``spreadsheets.get`` answer (``READ_FIELDS``); ``meta`` keeps sheet
+    ids, grid sizes, frozen rows, formula columns and the tool columns' metadata."""
+    sheets: list[RawSheet] = []
+    meta: dict[str, Any] = {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
+                            "formula_cols": {}, "tool_meta": {}}
+    for sheet in got.get("sheets", []):
+        p = sheet.get("properties", {})
+        title = p["title"]
+        links: dict[str, str] = {}
+        rows, formulas = flatten_grid(sheet.get("data", []), links)
+        if links:
+            meta.setdefault("links", {})[title] = links
+        sheets.append(RawSheet(title, rows))
+        grid = p.get("gridProperties", {})
+        meta["sheet_ids"][title] = p.get("sheetId", 0)
+        meta["grid"][title] = [grid.get("rowCount", 0), grid.get("columnCount", 0)]
+        meta["frozen"][title] = grid.get("frozenRowCount", 0)
+        if formulas:  # the last column holding a formula (core: tool columns go after it)
+            meta["formula_cols"][title] = max(formulas)
+        found = tool_metadata(sheet.get("data", []))
+        if found:
+            meta["tool_meta"][title] = found
+    return RawWorkbook(sheets, meta=meta)
 
 
 # --- write-back --------------------------------------------------------------------------------
@@ -258,13 +417,45 @@ def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
 MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
 
 
+MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
+COLUMN_GONE = ("cột kiểm tra vừa bị xóa trong lúc ghi nên không ghi vào đó; sẽ ghi lại ở lần "
+               "sau.")
+VALUES_BY_FILTER_URL = ("https://sheets.googleapis.com/v4/spreadsheets/{}"
+                        "/values:batchUpdateByDataFilter")
+
+
 class GoogleWriter:
-    """Applies a ``FlagPlan`` to a spreadsheet: 1 key re-read (``values:batchGet``), at most 1
-    structural ``batchUpdate`` (only when tool columns/tabs must be added or grown) and 1
-    ``values:batchUpdate`` (RAW), only into tool columns and tool tabs."""
+    """Applies a ``FlagPlan`` to a spreadsheet with one ``values:batchUpdateByDataFilter``
+    (RAW), plus one ``spreadsheets.batchUpdate`` only when something structural is missing.
+
+    Anchoring: each tool column carries developer metadata (key ``TOOL_KEY``, value
+    status/details) on its COLUMN location, and its cells are written through a DataFilter on
+    that metadata: Google resolves the column when it applies the write, so a column a person
+    inserted or deleted anywhere between our read and our write cannot redirect flags onto a
+    staff column (a deleted tool column takes its metadata with it: nothing is written there).
+    Tool tabs are addressed by sheet id. Rows stay positional inside the column: a person
+    inserting or deleting rows in the instant between the write-time check and the write can
+    shift flags by a row *inside the tool column*; the Drive version then differs from ours
+    alone, so the next run re-reads and rewrites them.
+
+    Write-time check: Drive ``version`` (one Drive request) still equal to the version whose
+    data were checked; otherwise the key columns and header rows are re-read
+    (``key_mismatches``) and a tab whose rows moved is skipped."""
 
     def __init__(self, backend: GoogleBackend):
         self.backend = backend
+        self.rng = random.Random()
+
+    def guard(self, unit: UnitConfig, read) -> bool:
+        """True when Drive's version is still the one of the data that were checked."""
+        seen = read.raw.version
+        if seen is None:
+            return False
+        try:
+            now = self.backend.version(unit)
+        except UnitReadError:
+            return False
+        return now is not None and str(now) == str(seen)
 
     def key_mismatches(self, key: str, read, plan) -> dict[str, str]:
         """Tabs whose rows moved since they were checked (one ``values:batchGet``).
@@ -338,14 +529,27 @@ class GoogleWriter:
         grid = read.raw.meta.get("grid", {})
         requests = []
         for title, cols in plan.new_columns.items():
-            if title in skip:
+            if title in skip or title not in sheet_ids:
                 continue
-            need = max(c for c, _ in cols) + 1
-            have = grid.get(title, [0, 0])[1]
-            if need > have and title in sheet_ids:
-                requests.append({"appendDimension": {"sheetId": sheet_ids[title],
-                                                     "dimension": "COLUMNS",
-                                                     "length": need - have}})
+            # New tool columns are inserted (not taken from the grid): the metadata created
+            # next in the same atomic request then sits on columns this request made, empty
+            # whatever a person did to the sheet's columns since our read.
+            first, last = min(c for c, _ in cols), max(c for c, _ in cols)
+            requests.append({"insertDimension": {
+                "range": {"sheetId": sheet_ids[title], "dimension": "COLUMNS",
+                          "startIndex": first, "endIndex": last + 1},
+                "inheritFromBefore": False}})
+            # Their headers in the same atomic request: if the value write then fails (or this
+            # request is retried after being applied), the next run finds the columns by header.
+            headers = dict(cols)
+            requests.append({"updateCells": {
+                "start": {"sheetId": sheet_ids[title],
+                          "rowIndex": plan.tool_columns[title].header_row - 1,
+                          "columnIndex": first},
+                "rows": [{"values": [{"userEnteredValue": {"stringValue": headers[c]}}
+                                     if c in headers else {}
+                                     for c in range(first, last + 1)]}],
+                "fields": "userEnteredValue"}})
         for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
                                        (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
             if content is None:
@@ -353,9 +557,13 @@ class GoogleWriter:
             rows = len(content)
             cols = max([len(r) for r in content] + [1])
             if not exists:
+                size = {"rowCount": max(rows + 20, 100), "columnCount": max(cols, 26)}
+                frozen = getattr(plan, "check_header_rows", 0) or 0
+                if title == plan.check_sheet and frozen:
+                    size["frozenRowCount"] = frozen  # printed on every page (layout)
                 requests.append({"addSheet": {"properties": {
-                    "title": title, "gridProperties": {"rowCount": max(rows + 20, 100),
-                                                       "columnCount": max(cols, 26)}}}})
+                    "sheetId": self.rng.randrange(1, 2**31), "title": title,
+                    "gridProperties": size}}})
                 continue
             have_rows, have_cols = grid.get(title, [0, 0])
             old = read.raw.sheet(title)
@@ -369,49 +577,201 @@ class GoogleWriter:
                                                          "length": need - have}})
         return requests
 
+    def anchors(self, read, plan, skip: dict[str, str]) -> tuple[list[dict], dict]:
+        """Developer-metadata requests for tool columns that have none where the plan puts
+        them (a stale one elsewhere is deleted first), and the metadataId of every tool
+        column to write: ``{title: {role: id}}``."""
+        tool_meta = read.raw.meta.get("tool_meta", {})
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        requests: list[dict] = []
+        ids: dict[str, dict[str, int]] = {}
+        for title, cols in plan.tool_columns.items():
+            if title in skip or title not in sheet_ids:
+                continue
+            wanted = {"status": cols.status_col, "details": cols.details_col}
+            more, ids[title] = anchor_requests(sheet_ids[title], tool_meta.get(title, {}),
+                                               wanted)
+            requests += more
+        return requests, ids
+
+    def layout(self, read, plan, skip: dict[str, str],
+               requests: list[dict] | None = None) -> list[dict]:
+        """Kiểm tra: its header rows frozen (Google's print dialog repeats frozen rows; the
+        Sheets API has no page setup, so A4 landscape / fit to width cannot be set); when the
+        tab is created by ``requests``, its cells wrap, top-aligned, and its columns get the
+        planned widths (Google then sizes each row to its text: ``row_heights`` are not sent,
+        as a fixed height would stop Google's own fitting when the text changes)."""
+        rows = getattr(plan, "check_header_rows", 0) or 0
+        title = plan.check_sheet
+        if plan.check_grid is None or title in skip:
+            return []
+        out: list[dict] = []
+        created = next((r["addSheet"]["properties"]["sheetId"] for r in requests or []
+                        if r.get("addSheet", {}).get("properties", {}).get("title") == title),
+                       None)
+        if created is not None:
+            out.append({"repeatCell": {
+                "range": {"sheetId": created},
+                "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP",
+                                               "verticalAlignment": "TOP"}},
+                "fields": "userEnteredFormat(wrapStrategy,verticalAlignment)"}})
+            for c, width in enumerate(getattr(plan, "check_widths", None) or []):
+                out.append({"updateDimensionProperties": {
+                    "range": {"sheetId": created, "dimension": "COLUMNS", "startIndex": c,
+                              "endIndex": c + 1},
+                    "properties": {"pixelSize": max(40, round(float(width) * 7 + 10))},
+                    "fields": "pixelSize"}})
+            return out  # frozen rows were set by addSheet
+        if not rows:
+            return out
+        sheet_id = read.raw.meta.get("sheet_ids", {}).get(title)
+        if sheet_id is None or read.raw.meta.get("frozen", {}).get(title, 0) == rows:
+            return []
+        return [{"updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": rows}},
+            "fields": "gridProperties.frozenRowCount"}}]
+
+    def links(self, read, plan, skip: dict[str, str], requests: list[dict]) -> list[dict]:
+        """Kiểm tra cells that link to a sheet row (``plan.check_links``): each written with
+        its text and a link run to ``#gid=<sheetId>&range=A<row>`` (``updateCells``, never a
+        formula built from sheet text). ``requests`` are the structural ones before them (the
+        new tab's sheet id is the one its addSheet asks for)."""
+        title = plan.check_sheet
+        links = getattr(plan, "check_links", None) or {}
+        if not links or plan.check_grid is None or title in skip:
+            return []
+        sheet_ids = dict(read.raw.meta.get("sheet_ids", {}))
+        for r in requests:
+            props = r.get("addSheet", {}).get("properties", {})
+            if props.get("title") == title and "sheetId" in props:
+                sheet_ids[title] = props["sheetId"]
+        if title not in sheet_ids:
+            return []
+        current = read.raw.meta.get("links", {}).get(title, {})
+        out = []
+        for (gr, gc), (target, row) in sorted(links.items()):
+            line = plan.check_grid[gr] if gr < len(plan.check_grid) else []
+            text = line[gc] if gc < len(line) else ""
+            if not text or target not in sheet_ids:
+                continue
+            uri = f"#gid={sheet_ids[target]}&range=A{int(row)}"
+            old = read.raw.sheet(title)
+            now = (old.rows[gr][gc] if old is not None and gr < len(old.rows)
+                   and gc < len(old.rows[gr]) else None)
+            if now == text and current.get(f"{gr}:{gc}") == uri:
+                continue  # the cell already shows this text with this link: left as it is
+            out.append({"updateCells": {
+                "start": {"sheetId": sheet_ids[title], "rowIndex": gr, "columnIndex": gc},
+                "rows": [{"values": [{"userEnteredValue": {"stringValue": text},
+                                      "textFormatRuns": [{"startIndex": 0,
+                                                          "format": {"link": {"uri": uri}}}]}]}],
+                "fields": "userEnteredValue,textFormatRuns"}})
+        return out
+
+    @staticmethod
+    def linked_cells(read, plan, linked: list[dict]) -> set[tuple[int, int]]:
+        """Kiểm tra cells the value write leaves alone: those written with their link now, and
+        those that already show the same text and link (a value write would drop the link)."""
+        cells = {(u["updateCells"]["start"]["rowIndex"], u["updateCells"]["start"]["columnIndex"])
+                 for u in linked}
+        current = read.raw.meta.get("links", {}).get(plan.check_sheet, {})
+        old = read.raw.sheet(plan.check_sheet)
+        for (gr, gc) in (getattr(plan, "check_links", None) or {}):
+            if f"{gr}:{gc}" in current and old is not None and gr < len(old.rows) \
+                    and gc < len(old.rows[gr]) and plan.check_grid is not None \
+                    and gr < len(plan.check_grid) and gc < len(plan.check_grid[gr]) \
+                    and old.rows[gr][gc] == plan.check_grid[gr][gc]:
+                cells.add((gr, gc))
+        return cells
+
     @staticmethod
     def _record_structure(read, requests: list[dict], reply: dict) -> None:
-        """Keep ``read.raw.meta`` (sheet ids, grid sizes) in step with the structural change,
-        so a later write planned from the stored pull sizes the grid right."""
+        """Keep ``read.raw.meta`` (sheet ids, grid sizes, tool-column metadata) in step with
+        the structural change, so a later write planned from the stored pull is right."""
         sheet_ids = read.raw.meta.setdefault("sheet_ids", {})
         grid = read.raw.meta.setdefault("grid", {})
+        tool_meta = read.raw.meta.setdefault("tool_meta", {})
+        frozen = read.raw.meta.setdefault("frozen", {})
         titles = {v: k for k, v in sheet_ids.items()}
         for request, answer in zip(requests, reply.get("replies", [])):
             if "addSheet" in request:
                 props = (answer or {}).get("addSheet", {}).get("properties", {})
-                title = props.get("title", request["addSheet"]["properties"]["title"])
-                size = props.get("gridProperties", request["addSheet"]["properties"]
-                                 ["gridProperties"])
-                sheet_ids[title] = props.get("sheetId", 0)
+                asked = request["addSheet"]["properties"]
+                title = props.get("title", asked["title"])
+                size = props.get("gridProperties", asked["gridProperties"])
+                sheet_ids[title] = props.get("sheetId", asked.get("sheetId", 0))
+                titles[sheet_ids[title]] = title
                 grid[title] = [size.get("rowCount", 0), size.get("columnCount", 0)]
             elif "appendDimension" in request:
                 a = request["appendDimension"]
                 title = titles.get(a["sheetId"])
                 if title in grid:
                     grid[title][0 if a["dimension"] == "ROWS" else 1] += a["length"]
+            elif "insertDimension" in request:
+                r = request["insertDimension"]["range"]
+                title = titles.get(r["sheetId"])
+                if title in grid:
+                    grid[title][0 if r["dimension"] == "ROWS" else 1] += (r["endIndex"]
+                                                                         - r["startIndex"])
+            elif "createDeveloperMetadata" in request:
+                m = request["createDeveloperMetadata"]["developerMetadata"]
+                rng = m["location"]["dimensionRange"]
+                title = titles.get(rng["sheetId"])
+                if title is not None:
+                    tool_meta.setdefault(title, {})[m["metadataValue"]] = [rng["startIndex"],
+                                                                           m["metadataId"]]
+            elif "updateCells" in request and "textFormatRuns" in request["updateCells"]["fields"]:
+                u = request["updateCells"]
+                title = titles.get(u["start"]["sheetId"])
+                run = u["rows"][0]["values"][0]["textFormatRuns"][0]
+                if title is not None:
+                    read.raw.meta.setdefault("links", {}).setdefault(title, {})[
+                        f"{u['start']['rowIndex']}:{u['start']['columnIndex']}"] = \
+                        run["format"]["link"]["uri"]
+            elif "updateSheetProperties" in request:
+                p = request["updateSheetProperties"]["properties"]
+                title = titles.get(p["sheetId"])
+                if title is not None:
+                    frozen[title] = p["gridProperties"]["frozenRowCount"]
 
-    def values(self, read, plan, skip: dict[str, str]) -> tuple[list[dict], int]:
-        data, cells = [], 0
-        for title, cols in plan.new_columns.items():
-            if title in skip:
-                continue
-            header_row = plan.tool_columns[title].header_row
-            for col, header in cols:
-                data.append({"range": f"{quote_title(title)}!{a1(header_row, col)}",
-                             "values": [[header]]})
+    def values(self, read, plan, skip: dict[str, str], ids: dict,
+               linked: set[tuple[int, int]] = frozenset()  # type: ignore[assignment]
+               ) -> tuple[list[dict], int, dict[int, str]]:
+        """The DataFilterValueRanges: one per tool column (its metadata; the column from row 1,
+        ``None`` = leave the cell) and one per tool tab (its sheet id). Also the cell count and
+        metadataId -> sheet title of the anchored entries."""
+        # (new columns get their headers from the structural request that inserts them)
+        columns: dict[tuple[str, str], dict[int, str]] = {}
+        cells = 0
         for c in plan.changes:
-            if c.sheet in skip:
+            if c.sheet in skip or c.sheet not in ids:
                 continue
-            data.append({"range": f"{quote_title(c.sheet)}!{c.a1}", "values": [[c.value]]})
+            role = "status" if c.col == plan.tool_columns[c.sheet].status_col else "details"
+            columns.setdefault((c.sheet, role), {})[c.row] = c.value
             cells += 1
+        data: list[dict] = []
+        anchored: dict[int, str] = {}
+        for (title, role), by_row in columns.items():
+            metadata_id = ids[title][role]
+            anchored[metadata_id] = title
+            data.append({"dataFilter": {"developerMetadataLookup": {"metadataId": metadata_id}},
+                         "majorDimension": "COLUMNS",
+                         "values": [[by_row.get(r) for r in range(1, max(by_row) + 1)]]})
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
         for title, content in ((plan.check_sheet, plan.check_grid),
                                (plan.guide_sheet, plan.guide_grid)):
-            if content is None:
+            if content is None or title in skip or title not in sheet_ids:
                 continue
             old = read.raw.sheet(title)
-            data.append({"range": f"{quote_title(title)}!A1",
-                         "values": _padded(content, old.rows if old else [])})
-        return data, cells
+            grid: list[list[Any]] = [list(r) for r in _padded(content, old.rows if old else [])]
+            if title == plan.check_sheet:  # the linked cells were written with their link
+                for gr, gc in linked:
+                    grid[gr][gc] = None
+            data.append({"dataFilter": {"gridRange": {
+                "sheetId": sheet_ids[title], "startRowIndex": 0, "endRowIndex": len(grid),
+                "startColumnIndex": 0, "endColumnIndex": len(grid[0]) if grid else 1}},
+                "majorDimension": "ROWS", "values": grid})
+        return data, cells, anchored
 
     def apply(self, unit: UnitConfig, read, plan):
         if plan.is_empty:
@@ -420,20 +780,51 @@ class GoogleWriter:
         http = self.backend.client.http_client
 
         def go():
+            import gspread
+
             skip = dict(plan.skipped_tabs)
-            skip.update(self.key_mismatches(key, read, plan))
-            data, cells = self.values(read, plan, skip)
-            skipped_rows = [(c.sheet, c.row) for c in plan.changes if c.sheet in skip]
-            if not data:
-                return WriteResult("skipped", "; ".join(f"{s}: {r}" for s, r in skip.items()),
-                                   skipped_rows=skipped_rows)
+            if not self.guard(unit, read):
+                skip.update(self.key_mismatches(key, read, plan))
             requests = self.structure(read, plan, skip)
+            anchors, ids = self.anchors(read, plan, skip)
+            requests += anchors
+            requests += self.layout(read, plan, skip, requests)
+            linked = self.links(read, plan, skip, requests)
+            requests += linked
             if requests:
                 reply = http.batch_update(key, {"requests": requests})
                 self._record_structure(read, requests, reply)
-            http.values_batch_update(key, {"valueInputOption": "RAW", "data": data})
-            mutations = 2 if requests else 1
+            kept = self.linked_cells(read, plan, linked)
+            data, cells, anchored = self.values(read, plan, skip, ids, kept)
+            if plan.check_grid is not None and plan.check_sheet not in skip:
+                # cells the value write rewrote lost any link they had
+                links_meta = read.raw.meta.get("links", {}).get(plan.check_sheet, {})
+                for where in [k for k in links_meta
+                              if tuple(int(x) for x in k.split(":")) not in kept]:
+                    del links_meta[where]
+            mutations = 1 if requests else 0
+            if data:
+                try:
+                    got = http.request("post", VALUES_BY_FILTER_URL.format(key),
+                                       json={"valueInputOption": "RAW", "data": data}).json()
+                except gspread.exceptions.APIError as e:
+                    if e.response.status_code != 400:
+                        raise
+                    # The grid shrank under the write (rows deleted): nothing was written.
+                    skip.update({t: MOVED for t in plan.tool_columns if t not in skip})
+                    got = None
+                else:
+                    mutations += 1
+                    reached = {((r.get("dataFilter") or {}).get("developerMetadataLookup")
+                                or {}).get("metadataId") for r in got.get("responses", [])}
+                    for metadata_id, title in anchored.items():
+                        if metadata_id not in reached:
+                            skip.setdefault(title, COLUMN_GONE)
+            skipped_rows = [(c.sheet, c.row) for c in plan.changes if c.sheet in skip]
             moved = {s: r for s, r in skip.items() if s not in plan.skipped_tabs}
+            if not data or (moved and not mutations):
+                return WriteResult("skipped", "; ".join(f"{s}: {r}" for s, r in skip.items()),
+                                   skipped_rows=skipped_rows, mutations=mutations)
             status = "skipped" if moved else "written"
             message = f"Đã ghi {cells} ô kiểm tra."
             if moved:

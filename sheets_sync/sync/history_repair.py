@@ -21,12 +21,14 @@ import sqlite3
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from ..core.atomic import replace_durably
+from ..core.grid import parse_unit
+from ..core.template import load_template
 from .lock import run_lock
-from .store import _SCHEMA_V1, DB_NAME, SCHEMA_VERSION, Store, load_raw
+from .store import DB_NAME, SCHEMA_VERSION, Store, load_raw
 
 log = logging.getLogger(__name__)
 HEALTHY, RECOVERED, FRESH, DECLINED = "healthy", "recovered", "fresh", "declined"
@@ -107,37 +109,52 @@ def _recover_dump(damaged: Path, target: Path) -> bool:
 
 
 def _rebuild_index(path: Path) -> None:
-    """Make a recovered database a complete store: the pulls whose grids still load are kept,
-    the key index (row_keys, row_versions) is rebuilt from them by the v1 → v2 migration — the
-    same code that built it — and the acknowledgements are kept."""
-    conn = sqlite3.connect(path)
+    """Make a recovered database a complete store of the current schema: a fresh store is
+    created next to it and every pull whose grids still load is recorded into it again, in
+    order, by ``Store.record_pull`` — the code that builds the key index — then the runs and
+    the acknowledgements are copied. The recovered file is replaced by the rebuilt one."""
+    template = load_template()
+    fresh_dir = path.parent / "fresh"
+    fresh_dir.mkdir(exist_ok=True)
+    src = sqlite3.connect(path)
     try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "pulls" not in tables:
-            return
-        bad = []
-        for pull_id, blob in conn.execute("SELECT id, raw FROM pulls"):
-            try:
-                load_raw(blob)
-            except Exception:  # noqa: BLE001 — zlib/JSON/any: a damaged blob, that pull is lost
-                bad.append((pull_id,))
-        conn.executemany("DELETE FROM pulls WHERE id = ?", bad)
-        conn.executescript(_SCHEMA_V1)
-        if "acks" in tables:
-            conn.execute("DROP TABLE IF EXISTS acks_saved")
-            conn.execute("ALTER TABLE acks RENAME TO acks_saved")
-        for table in ("row_versions", "row_keys"):
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute("DROP INDEX IF EXISTS pulls_pulled_at")
-        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '1')")
-        conn.commit()
-    finally:
-        conn.close()
-    with Store.open(path.parent) as store:  # migrates: the index is rebuilt from the pulls
-        if "acks" in tables:
+            raise ValueError("no pulls table recovered")
+        with Store.open(fresh_dir) as store:
+            for unit, pulled_at, as_of, own, blob in src.execute(
+                    "SELECT unit, pulled_at, as_of, own_write_version, raw FROM pulls "
+                    "ORDER BY id").fetchall():
+                try:
+                    raw = load_raw(blob)
+                    day = date.fromisoformat(as_of)
+                    data = parse_unit(template, raw, unit, unit, day)
+                    pull_id = store.record_pull(unit, raw, data,
+                                                datetime.fromisoformat(pulled_at), day)
+                except Exception:  # noqa: BLE001 — a damaged pull is lost, the others kept
+                    log.info("Một lần đọc của %s không khôi phục được.", unit)
+                    continue
+                if own is not None:
+                    with store.conn:
+                        store.conn.execute("UPDATE pulls SET own_write_version = ? WHERE id = ?",
+                                           (own, pull_id))
             with store.conn:
-                store.conn.execute("INSERT INTO acks SELECT * FROM acks_saved")
-                store.conn.execute("DROP TABLE acks_saved")
+                if "runs" in tables:
+                    store.conn.executemany(
+                        "INSERT INTO runs (command, started, finished, summary) "
+                        "VALUES (?, ?, ?, ?)",
+                        src.execute("SELECT command, started, finished, summary FROM runs "
+                                    "ORDER BY id").fetchall())
+                if "acks" in tables:
+                    store.conn.executemany(
+                        "INSERT INTO acks (unit, rule, tab_id, rkey, state, vals, acked_at, "
+                        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        src.execute("SELECT unit, rule, tab_id, rkey, state, vals, acked_at, "
+                                    "note FROM acks ORDER BY id").fetchall())
+    finally:
+        src.close()
+    os.replace(fresh_dir / DB_NAME, path)
+    shutil.rmtree(fresh_dir, ignore_errors=True)
 
 
 def _usable(path: Path) -> int | None:

@@ -71,27 +71,64 @@ def _stale(unit: UnitConfig, failed: UnitRead, store: Store, template: Template,
     return UnitRead(unit, result, data, last.raw)
 
 
+_UNLISTED = object()  # no run-wide listing: ask Drive for this unit's version
+
+
 def _fetch(unit: UnitConfig, backend: Backend, known: tuple | None, template: Template,
-           as_of: date) -> UnitRead | str:
+           as_of: date, listed: object = _UNLISTED) -> UnitRead | str:
     """The network part of pulling one unit (runs on a worker thread; no store access).
 
+    ``listed``: the unit's Drive version from the run's one ``files.list`` (None when the
+    listing does not show it); without a listing, one Drive request asks for it.
     ``known``: the Drive versions of the unit's last stored pull (the pulled one and the one our
-    own last write produced), for a Google unit when there is a store. One Drive request first:
-    when the version is one of them, the version is returned and the stored pull is used
-    (``_settle``); otherwise the unit is read and the version kept with the raw workbook."""
-    if known is None:
+    own last write produced), for a Google unit when there is a store. When the version is one
+    of them, the version is returned and the stored pull is used (``_settle``); otherwise the
+    unit is read and the version kept with the raw workbook (the write-time check compares it
+    with Drive's version just before writing). The version is taken before the read: an edit
+    in between makes the stored version older than the data, never newer."""
+    if known is None and listed is _UNLISTED:
         return read_unit(backend, template, unit, as_of)
-    try:
-        version = backend.version(unit)
-    except UnitReadError as e:
-        return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e),
-                                         try_later=e.try_later))
-    if version is not None and version in known:
+    if listed is _UNLISTED:
+        try:
+            version = backend.version(unit)
+        except UnitReadError as e:
+            return UnitRead(unit, UnitResult(unit.code, unit.name, e.status, str(e),
+                                             try_later=e.try_later))
+    else:
+        version = listed  # type: ignore[assignment]
+    if known is not None and version is not None and version in known:
         return version
     read = read_unit(backend, template, unit, as_of)
     if read.raw is not None:
         read.raw.version = version
     return read
+
+
+def list_versions(backend_for: Callable[[UnitConfig], Backend],
+                  units: tuple[UnitConfig, ...]) -> dict[str, str | None]:
+    """unit code -> Drive version for every Google unit, from one ``files.list`` per backend
+    (O(1) Drive requests per run instead of one per unit). Units of a backend that cannot list
+    are left out (each then asks Drive itself)."""
+    from ..sources.google_sheets import spreadsheet_key
+
+    out: dict[str, str | None] = {}
+    listed: dict[int, dict[str, str] | None] = {}
+    for unit in units:
+        if not unit.is_google:
+            continue
+        backend = backend_for(unit)
+        lister = getattr(backend, "list_versions", None)
+        if lister is None:
+            continue
+        if id(backend) not in listed:
+            try:
+                listed[id(backend)] = lister()
+            except UnitReadError:
+                listed[id(backend)] = None
+        versions = listed[id(backend)]
+        if versions is not None:
+            out[unit.code] = versions.get(spreadsheet_key(unit.spreadsheet))
+    return out
 
 
 def _settle(unit: UnitConfig, got: UnitRead | str, store: Store | None, template: Template,
@@ -152,6 +189,7 @@ def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
     the others."""
     waiting = list(reversed(units))
     position = {u.code: i for i, u in enumerate(units)}
+    versions = list_versions(backend_for, units)
     running: dict[Future, UnitConfig] = {}
     n = 0
     while waiting or running:
@@ -159,7 +197,8 @@ def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
             unit = waiting.pop()
             known = (store.last_versions(unit.code) if store is not None and unit.is_google
                      else None)
-            running[pool.submit(_fetch, unit, backend_for(unit), known, template, as_of)] = unit
+            running[pool.submit(_fetch, unit, backend_for(unit), known, template, as_of,
+                                versions.get(unit.code, _UNLISTED))] = unit
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for job in sorted(done, key=lambda j: position[running[j].code]):
             unit = running.pop(job)
@@ -332,9 +371,9 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
                 as_of: date, year: int, backend: Backend, dry_run: bool
                 ) -> tuple[UnitWrite, tuple | None]:
     """Write one unit's flags (runs on a worker thread; neither the store nor ``read`` is
-    changed here). Returns the write and, for a Google unit whose spreadsheet was changed by
-    our write alone, ``(plan, version, meta)``: ``_own_write`` records them from the calling
-    thread."""
+    changed here). Returns the write and, for a Google unit written in full,
+    ``(plan, version read, write requests, meta)``: ``_record_own_writes`` records them from the
+    calling thread."""
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
@@ -356,13 +395,9 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
             # Google units only: GoogleBackend.writer() (not part of the Backend protocol yet)
             result = backend.writer().apply(read.config, mine, plan)  # type: ignore[attr-defined]
             if result.status == "written" and not result.skipped_rows:
-                try:
-                    version = backend.version(read.config)
-                except UnitReadError:  # written anyway; the next run simply re-reads the unit
-                    version = None
-                if not _only_our_write(raw.version, version, result.mutations):
-                    version = None  # someone else edited since the read: the next run re-reads
-                own = (plan, version, mine_raw.meta)
+                # The version our write produced is learnt from one listing after every
+                # write of the run (``_record_own_writes``).
+                own = (plan, raw.version, result.mutations, mine_raw.meta)
         else:
             assert read.config.path is not None, "a local unit has a path"
             result = write_local(read.config.path, plan, raw.meta, config.out_dir,
@@ -382,6 +417,21 @@ def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: di
         read.raw.meta = meta
         apply_to_raw(read.raw, plan)
         store.set_own_write_version(read.pull_id, version, read.raw)
+
+
+def _record_own_writes(store: Store, backend_for: Callable[[UnitConfig], Backend],
+                       reads: dict[str, UnitRead], owns: dict[str, tuple]) -> None:
+    """One Drive listing after the run's writes tells the version each write produced; a unit
+    whose version moved by exactly our own write requests records it (the next run then
+    re-evaluates the stored pull without reading). Any other move — a person edited between
+    our read and our write — records nothing, so the next run re-reads the unit and repairs
+    whatever the edit displaced."""
+    units = tuple(reads[code].config for code in owns)
+    versions = list_versions(backend_for, units)
+    for code, (plan, seen, mutations, meta) in owns.items():
+        now = versions.get(code)
+        version = now if _only_our_write(seen, now, mutations) else None
+        _own_write(store, reads[code], plan, version, meta)
 
 
 def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
@@ -440,13 +490,16 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 outcome.rollup = path
                 outcome.report_docx = _report(config, model)
             writes = {}
+            owns: dict[str, tuple] = {}
             for job in as_completed(jobs):
                 write, own = job.result()
                 writes[jobs[job]] = write
                 if own is not None and store is not None:
-                    _own_write(store, reads[write.unit], *own)
+                    owns[write.unit] = own
                 if progress:
                     progress(write_progress_line(write))
+            if owns and store is not None:
+                _record_own_writes(store, backend_for, reads, owns)
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from . import cells, errors, fieldmask, metadata, proto
+from . import cells, devmeta, errors, fieldmask, metadata, proto
 from .cells import Cell
 from .sheet import Sheet
 from .spreadsheet import DEFAULT_COLUMNS, DEFAULT_ROWS, MAX_CELLS, Spreadsheet, new_sheet_properties
@@ -79,6 +79,8 @@ class BatchUpdate:
             "addConditionalFormatRule": self.add_conditional_format_rule,
             "updateConditionalFormatRule": self.update_conditional_format_rule,
             "deleteConditionalFormatRule": self.delete_conditional_format_rule,
+            "createDeveloperMetadata": self.create_developer_metadata,
+            "deleteDeveloperMetadata": self.delete_developer_metadata,
         }
 
     def run(self, requests: list[dict]) -> list[dict]:
@@ -273,7 +275,8 @@ class BatchUpdate:
     @staticmethod
     def _apply_cell_data(old: Cell | None, data: dict, paths: list[list[str]]) -> Cell:
         cell = old or Cell()
-        for path in paths:
+        # a new value first: it drops the old text's runs, which the same request may set again
+        for path in sorted(paths, key=lambda p: p[0] != "userEnteredValue"):
             name = path[0]
             if name == "*":
                 return BatchUpdate._apply_cell_data(
@@ -281,7 +284,7 @@ class BatchUpdate:
                                 ["dataValidation"]])
             if name == "userEnteredValue":
                 value, formula = cells.from_extended(data.get("userEnteredValue") or {})
-                cell = replace(cell, value=value, formula=formula)
+                cell = replace(cell, value=value, formula=formula, runs=None)
             elif name == "userEnteredFormat":
                 fmt = copy.deepcopy(cell.format or {})
                 if len(path) == 1:
@@ -291,6 +294,10 @@ class BatchUpdate:
                 cell = replace(cell, format=fmt or None)
             elif name == "note":
                 cell = replace(cell, note=data.get("note") or None)
+            elif name == "textFormatRuns":
+                runs = data.get("textFormatRuns") or None
+                cell = replace(cell, runs=tuple(proto.prune(copy.deepcopy(r)) for r in runs)
+                               if runs else None)
             elif name == "dataValidation":
                 rule = data.get("dataValidation")
                 cell = replace(cell, validation=proto.prune(rule) if rule else None)
@@ -449,3 +456,21 @@ class BatchUpdate:
     def delete_conditional_format_rule(self, request: dict) -> dict:
         sheet, index = self._rule_at(request.get("sheetId"), request.get("index"))
         return {"rule": metadata.conditional_format(sheet.conditional_formats.pop(index))}
+
+    # --- developer metadata ---------------------------------------------------------
+    def create_developer_metadata(self, request: dict) -> dict:
+        used = {m["metadataId"] for _, m in devmeta.all_metadata(self.ss)}
+        new_id = self.rng.randrange(1, 2**31)
+        while new_id in used:
+            new_id = self.rng.randrange(1, 2**31)
+        try:
+            return {"developerMetadata": devmeta.create(self.ss, request, new_id)}
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+
+    def delete_developer_metadata(self, request: dict) -> dict:
+        try:
+            deleted = devmeta.delete(self.ss, request.get("dataFilter") or {})
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+        return {"deletedDeveloperMetadata": deleted} if deleted else {}

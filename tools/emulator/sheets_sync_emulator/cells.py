@@ -26,6 +26,7 @@ class Cell:
     format: dict | None = None  # userEnteredFormat, incl. numberFormat
     note: str | None = None
     validation: dict | None = None  # DataValidationRule
+    runs: tuple | None = None  # textFormatRuns (rich text, links) of a string value
 
     @property
     def blank(self) -> bool:
@@ -39,8 +40,9 @@ class Cell:
 
 def with_value(old: Cell | None, value: Scalar | None, formula: bool = False,
                number_format: dict | None = None) -> Cell | None:
-    """``old`` with a new value, keeping its format/note/validation; None when fully blank."""
-    cell = replace(old or Cell(), value=value, formula=formula and value is not None)
+    """``old`` with a new value, keeping its format/note/validation (rich-text runs belong to
+    the old text: dropped); None when fully blank."""
+    cell = replace(old or Cell(), value=value, formula=formula and value is not None, runs=None)
     if number_format is not None:
         cell = replace(cell, format={**(cell.format or {}), "numberFormat": number_format})
     return None if cell.blank else cell
@@ -165,10 +167,22 @@ def render(cell: Cell | None, effective: Any, value_option: str, datetime_option
     return effective
 
 
+# ErrorValue.type (discovery ``ErrorValue``) of each error code a cell can show.
+ERROR_TYPES = {"#NULL!": "NULL_VALUE", "#DIV/0!": "DIVIDE_BY_ZERO", "#VALUE!": "VALUE",
+               "#REF!": "REF", "#NAME?": "NAME", "#NUM!": "NUM", "#N/A": "N_A",
+               "#ERROR!": "ERROR"}
+
+
 def extended_value(value: Any) -> dict:
     """Sheets ``ExtendedValue`` of a stored or effective value."""
+    kind = type(value)
+    if kind is str:
+        return {"stringValue": value}
+    if kind is float or kind is int:
+        return {"numberValue": value}
     if isinstance(value, ErrorValue):
-        return {"errorValue": {"type": "ERROR", "message": value.code}}
+        return {"errorValue": {"type": ERROR_TYPES.get(value.code, "ERROR"),
+                               "message": f"Error {value.code} in this cell."}}
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, (int, float)):

@@ -9,9 +9,12 @@ as typed input, i.e. USER_ENTERED, unless ``"input": "RAW"``):
   before row index 5 (the 6th row); ``values`` (optional) fill the new rows;
   ``count`` defaults to the number of value rows, else 1;
 * ``{"op": "delete_rows", "index": 5, "count": 1}``;
+* ``{"op": "insert_columns", "index": 2, "count": 1}`` / ``{"op": "delete_columns", ...}``
+  - insert before / delete from column index 2 (column C);
 * ``{"op": "append_rows", "values": [[...]]}`` - write below the last row holding a value.
 
-Rows inserted/deleted shift values, validations, protected ranges and conditional formats.
+Rows/columns inserted/deleted shift values, validations, protected ranges, conditional formats
+and developer metadata.
 """
 
 from __future__ import annotations
@@ -52,6 +55,17 @@ def apply(ss: Spreadsheet, sheet_title: str, op: dict[str, Any]) -> None:
             if index < 0 or index + count > sheet.row_count or count >= sheet.row_count:
                 raise ValueError(f"cannot delete rows {index}..{index + count - 1}")
             sheet.delete("ROWS", index, index + count)
+        elif kind in ("insert_columns", "delete_columns"):
+            index, count = int(op["index"]), int(op.get("count") or 1)
+            if kind == "insert_columns":
+                if not 0 <= index <= sheet.column_count:
+                    raise ValueError(f"cannot insert columns at {index}")
+                sheet.insert("COLUMNS", index, count)
+            else:
+                if index < 0 or index + count > sheet.column_count \
+                        or count >= sheet.column_count:
+                    raise ValueError(f"cannot delete columns {index}..{index + count - 1}")
+                sheet.delete("COLUMNS", index, index + count)
         elif kind == "append_rows":
             row = sheet.value_extent()[0]
             if row + len(values) > sheet.row_count:

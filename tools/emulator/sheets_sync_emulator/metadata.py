@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from . import a1, cells, grid, proto
+from . import a1, cells, devmeta, grid, proto
 from .formula import Evaluator
 from .sheet import Sheet
 from .spreadsheet import Spreadsheet
@@ -39,57 +39,151 @@ def conditional_format(rule: dict) -> dict:
     return proto.prune(out)
 
 
-def _cell_data(ss: Spreadsheet, sheet: Sheet, r: int, c: int, evaluator: Evaluator) -> dict:
+def _link(runs: tuple) -> str | None:
+    """CellData.hyperlink: the link of a cell whose runs carry exactly one."""
+    uris = {r.get("format", {}).get("link", {}).get("uri") for r in runs
+            if r.get("format", {}).get("link")}
+    return uris.pop() if len(uris) == 1 else None
+
+
+def _wants(fields: dict | None, name: str) -> bool:
+    return fields is None or "*" in fields or name in fields
+
+
+def _cell_data(ss: Spreadsheet, sheet: Sheet, r: int, c: int, evaluator: Evaluator,
+               fields: dict | None = None) -> dict:
+    """One CellData; ``fields`` (a field-mask tree of CellData, None = all) limits the work to
+    what the response keeps."""
     cell = sheet.cell(r, c)
     if cell is None:
         return {}
     out: dict = {}
     if cell.value is not None:
-        effective = evaluator.value(sheet, r, c)
-        out["userEnteredValue"] = ({"formulaValue": cell.value} if cell.formula
-                                   else cells.extended_value(cell.value))
-        out["effectiveValue"] = cells.extended_value(effective)
-        formatted = cells.render(cell, effective, "FORMATTED_VALUE", "FORMATTED_STRING",
-                                 ss.locale)
-        out["formattedValue"] = str(formatted)
-    if cell.format:
+        effective = None
+        if _wants(fields, "effectiveValue") or _wants(fields, "formattedValue"):
+            effective = evaluator.value(sheet, r, c)
+        if _wants(fields, "userEnteredValue"):
+            sub = None if fields is None or "*" in fields else fields["userEnteredValue"]
+            if cell.formula:
+                out["userEnteredValue"] = {"formulaValue": cell.value}
+            elif sub is None or set(sub) - {"formulaValue"}:
+                out["userEnteredValue"] = cells.extended_value(cell.value)
+        if _wants(fields, "effectiveValue"):
+            out["effectiveValue"] = cells.extended_value(effective)
+        if _wants(fields, "formattedValue"):
+            formatted = cells.render(cell, effective, "FORMATTED_VALUE", "FORMATTED_STRING",
+                                     ss.locale)
+            out["formattedValue"] = str(formatted)
+    if cell.format and _wants(fields, "userEnteredFormat"):
         out["userEnteredFormat"] = proto.normalise_colours(cell.format)
-    if cell.note:
+    if cell.note and _wants(fields, "note"):
         out["note"] = cell.note
-    if cell.validation:
+    if cell.runs and _wants(fields, "textFormatRuns"):
+        out["textFormatRuns"] = [copy.deepcopy(r) for r in cell.runs]
+        link = _link(cell.runs)
+        if link and _wants(fields, "hyperlink"):
+            out["hyperlink"] = link
+    if cell.validation and _wants(fields, "dataValidation"):
         out["dataValidation"] = proto.prune(cell.validation)
     return out
 
 
 def _dimension(sheet: Sheet, dimension: str, index: int) -> dict:
     props = sheet.dimension_props[dimension].get(index, {})
-    return proto.prune({"pixelSize": _PIXELS[dimension], **props})
+    out = proto.prune({"pixelSize": _PIXELS[dimension], **props})
+    located = [devmeta.resource(m) for m in sheet.developer_metadata
+               if m["location"].get("dimensionRange", {}).get("dimension") == dimension
+               and m["location"]["dimensionRange"]["startIndex"] <= index
+               < m["location"]["dimensionRange"]["endIndex"]]
+    if located:
+        out["developerMetadata"] = located
+    return out
 
 
-def grid_data(ss: Spreadsheet, sheet: Sheet, box: a1.Box, evaluator: Evaluator) -> dict:
-    out: dict = {}
-    if box.row0:
-        out["startRow"] = box.row0
-    if box.col0:
-        out["startColumn"] = box.col0
-    rows = []
+_FORMULA_ONLY = {"formulaValue": None}
+
+
+def values_only_mask(cell_fields: dict | None) -> bool:
+    """True for the common read mask ``values(effectiveValue,userEnteredValue/formulaValue)``
+    (or a part of it), which has a fast path."""
+    return (isinstance(cell_fields, dict) and bool(cell_fields)
+            and set(cell_fields) <= {"effectiveValue", "userEnteredValue", "hyperlink"}
+            and cell_fields.get("userEnteredValue", _FORMULA_ONLY) == _FORMULA_ONLY)
+
+
+def _values_only(sheet: Sheet, box: a1.Box, evaluator: Evaluator,
+                 cell_fields: dict) -> list[dict]:
+    """rowData with effective values and formula markers only (what the mask keeps)."""
+    effective, formulas = "effectiveValue" in cell_fields, "userEnteredValue" in cell_fields
+    links = "hyperlink" in cell_fields
+    rows: list[dict] = []
     for r in range(box.row0, min(box.row1, len(sheet.rows))):
-        values = [_cell_data(ss, sheet, r, c, evaluator)
-                  for c in range(box.col0, min(box.col1, len(sheet.rows[r])))]
+        line = sheet.rows[r]
+        values: list[dict] = []
+        for c in range(box.col0, min(box.col1, len(line))):
+            cell = line[c]
+            if cell is None or cell.value is None:
+                values.append({})
+                continue
+            out: dict = {}
+            if cell.formula:
+                if formulas:
+                    out["userEnteredValue"] = {"formulaValue": cell.value}
+                if effective:
+                    out["effectiveValue"] = cells.extended_value(evaluator.value(sheet, r, c))
+            elif effective:
+                out["effectiveValue"] = cells.extended_value(cell.value)
+            if links and cell.runs:
+                uri = _link(cell.runs)
+                if uri:
+                    out["hyperlink"] = uri
+            values.append(out)
         while values and not values[-1]:
             values.pop()
         rows.append({"values": values} if values else {})
     while rows and not rows[-1]:
         rows.pop()
-    if rows:
-        out["rowData"] = rows
-    out["rowMetadata"] = [_dimension(sheet, "ROWS", i) for i in range(box.row0, box.row1)]
-    out["columnMetadata"] = [_dimension(sheet, "COLUMNS", i) for i in range(box.col0, box.col1)]
+    return rows
+
+
+def grid_data(ss: Spreadsheet, sheet: Sheet, box: a1.Box, evaluator: Evaluator,
+              fields: dict | None = None) -> dict:
+    """GridData of ``box``; ``fields`` (a field-mask tree of GridData, None = all) skips the
+    parts the response drops."""
+    out: dict = {}
+    if box.row0:
+        out["startRow"] = box.row0
+    if box.col0:
+        out["startColumn"] = box.col0
+    if _wants(fields, "rowData"):
+        sub = fields.get("rowData") if fields is not None and "*" not in fields else None
+        cell_fields = sub.get("values") if isinstance(sub, dict) and "*" not in sub else None
+        if values_only_mask(cell_fields):
+            rows = _values_only(sheet, box, evaluator, cell_fields)
+        else:
+            rows = []
+            for r in range(box.row0, min(box.row1, len(sheet.rows))):
+                values = [_cell_data(ss, sheet, r, c, evaluator, cell_fields)
+                          for c in range(box.col0, min(box.col1, len(sheet.rows[r])))]
+                while values and not values[-1]:
+                    values.pop()
+                rows.append({"values": values} if values else {})
+            while rows and not rows[-1]:
+                rows.pop()
+        if rows:
+            out["rowData"] = rows
+    if _wants(fields, "rowMetadata"):
+        out["rowMetadata"] = [_dimension(sheet, "ROWS", i) for i in range(box.row0, box.row1)]
+    if _wants(fields, "columnMetadata"):
+        out["columnMetadata"] = [_dimension(sheet, "COLUMNS", i)
+                                 for i in range(box.col0, box.col1)]
     return out
 
 
-def render(ss: Spreadsheet, ranges: list[str] | None = None, include_grid: bool = False) -> dict:
-    """The Spreadsheet resource; ``ranges`` limits sheets (and grid data) to those ranges."""
+def render(ss: Spreadsheet, ranges: list[str] | None = None, include_grid: bool = False,
+           data_fields: dict | None = None) -> dict:
+    """The Spreadsheet resource; ``ranges`` limits sheets (and grid data) to those ranges;
+    ``data_fields`` (the ``fields`` tree under ``sheets.data``) limits the grid work."""
     selected: dict[int, list[a1.Box]] = {}
     for text in ranges or []:
         sheet, box = grid.read_box(ss, text)
@@ -102,13 +196,17 @@ def render(ss: Spreadsheet, ranges: list[str] | None = None, include_grid: bool 
         out: dict = {"properties": sheet_properties(sheet)}
         if include_grid:
             boxes = selected.get(sheet.sheet_id) or [sheet.whole()]
-            out["data"] = [grid_data(ss, sheet, box, evaluator) for box in boxes]
+            out["data"] = [grid_data(ss, sheet, box, evaluator, data_fields) for box in boxes]
         if sheet.merges:
             out["merges"] = [grid_range(m) for m in sheet.merges]
         if sheet.conditional_formats:
             out["conditionalFormats"] = [conditional_format(r) for r in sheet.conditional_formats]
         if sheet.protected_ranges:
             out["protectedRanges"] = [protected_range(p) for p in sheet.protected_ranges]
+        on_sheet = [devmeta.resource(m) for m in sheet.developer_metadata
+                    if "dimensionRange" not in m["location"]]
+        if on_sheet:
+            out["developerMetadata"] = on_sheet
         sheets.append(out)
     return {
         "spreadsheetId": ss.spreadsheet_id,

@@ -19,6 +19,8 @@ _SHEETS = [
     ("GET", rf"/v4/spreadsheets/{_ID}/values:batchGet", "values.batchGet", "read"),
     ("POST", rf"/v4/spreadsheets/{_ID}/values:batchUpdate", "values.batchUpdate", "write"),
     ("POST", rf"/v4/spreadsheets/{_ID}/values:batchClear", "values.batchClear", "write"),
+    ("POST", rf"/v4/spreadsheets/{_ID}/values:batchUpdateByDataFilter",
+     "values.batchUpdateByDataFilter", "write"),
     ("POST", rf"/v4/spreadsheets/{_ID}/values/([^/]+):append", "values.append", "write"),
     ("POST", rf"/v4/spreadsheets/{_ID}/values/([^/]+):clear", "values.clear", "write"),
     ("GET", rf"/v4/spreadsheets/{_ID}/values/([^/]+)", "values.get", "read"),

@@ -26,6 +26,9 @@ class Sheet:
         self.conditional_formats: list[dict] = []
         self.merges: list[dict] = []
         self.dimension_props: dict[str, dict[int, dict]] = {"ROWS": {}, "COLUMNS": {}}
+        # DeveloperMetadata resources located on this sheet or on its rows/columns
+        # (``location.dimensionRange`` moves with inserted/deleted rows and columns).
+        self.developer_metadata: list[dict] = []
 
     # --- properties -----------------------------------------------------------------
     @property
@@ -52,6 +55,7 @@ class Sheet:
         other.conditional_formats = copy.deepcopy(self.conditional_formats)
         other.merges = copy.deepcopy(self.merges)
         other.dimension_props = copy.deepcopy(self.dimension_props)
+        other.developer_metadata = copy.deepcopy(self.developer_metadata)
         return other
 
     # --- cells ----------------------------------------------------------------------
@@ -126,6 +130,12 @@ class Sheet:
             if rng.get(high) is not None and rng[high] > start:
                 rng[high] += count
         self._shift_dimension_props(dimension, lambda i: i + count if i >= start else i)
+        for rng in self._metadata_ranges(dimension):
+            if rng["startIndex"] >= start:
+                rng["startIndex"] += count
+                rng["endIndex"] += count
+            elif rng["endIndex"] > start:
+                rng["endIndex"] += count
 
     def delete(self, dimension: str, start: int, end: int) -> None:
         count = end - start
@@ -153,10 +163,22 @@ class Sheet:
         self.conditional_formats = [r for r in self.conditional_formats if r["ranges"]]
         self._shift_dimension_props(
             dimension, lambda i: None if start <= i < end else (i - count if i >= end else i))
+        for rng in self._metadata_ranges(dimension):
+            rng["startIndex"], rng["endIndex"] = moved(rng["startIndex"]), moved(rng["endIndex"])
+        # "If the associated object is deleted then its metadata is deleted too."
+        self.developer_metadata = [
+            m for m in self.developer_metadata
+            if "dimensionRange" not in m["location"]
+            or m["location"]["dimensionRange"]["startIndex"]
+            < m["location"]["dimensionRange"]["endIndex"]]
 
     def _ranges(self) -> list[dict]:
         return ([p["range"] for p in self.protected_ranges] + self.merges
                 + [r for rule in self.conditional_formats for r in rule["ranges"]])
+
+    def _metadata_ranges(self, dimension: str) -> list[dict]:
+        return [m["location"]["dimensionRange"] for m in self.developer_metadata
+                if m["location"].get("dimensionRange", {}).get("dimension") == dimension]
 
     def _shift_dimension_props(self, dimension: str, move) -> None:
         props = self.dimension_props[dimension]

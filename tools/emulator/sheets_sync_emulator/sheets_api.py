@@ -26,7 +26,23 @@ def _get(ss: Spreadsheet, req: HttpRequest) -> dict:
     sheets_mask = tree.get("sheets") if tree else None
     wants_data = req.flag("includeGridData") or (
         isinstance(sheets_mask, dict) and "data" in sheets_mask)
-    return metadata.render(ss, req.query.get("ranges"), wants_data)
+    data_fields = None
+    if isinstance(sheets_mask, dict) and "*" not in sheets_mask:
+        data_fields = sheets_mask.get("data")
+    out = metadata.render(ss, req.query.get("ranges"), wants_data, data_fields)
+    cell_fields = ((data_fields or {}).get("rowData") or {}).get("values") \
+        if isinstance((data_fields or {}).get("rowData"), dict) else None
+    if not metadata.values_only_mask(cell_fields):
+        return fieldmask.apply(out, tree)
+    # The rowData are already exactly what the mask keeps (and most of the bytes): mask the rest.
+    kept = [[block.pop("rowData", None) for block in sheet.get("data", [])]
+            for sheet in out.get("sheets", [])]
+    out = fieldmask.apply(out, tree)
+    for sheet, rows in zip(out.get("sheets", []), kept):
+        for block, grid in zip(sheet.get("data", []), rows):
+            if grid is not None:
+                block["rowData"] = grid
+    return out
 
 
 class SheetsApi:
@@ -53,7 +69,7 @@ class SheetsApi:
                 result = values_api.ACTIONS[route.action](copy, req, *route.args)
             file.spreadsheet = copy
             self.store.touch(file)
-        return 200, fieldmask.apply(result, _mask(req))
+        return 200, result if route.action == "get" else fieldmask.apply(result, _mask(req))
 
     def _batch_update(self, ss: Spreadsheet, req: HttpRequest, email: str) -> dict:
         body = schema.validate_body("sheets.spreadsheets.batchUpdate", req.json() or {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from . import a1, errors, grid, schema
+from . import a1, devmeta, errors, grid, schema
 from .formula import Evaluator
 from .sheet import Sheet
 from .spreadsheet import MAX_CELLS, Spreadsheet
@@ -105,6 +105,42 @@ def batch_update(ss: Spreadsheet, req: HttpRequest) -> dict:
     return out
 
 
+def batch_update_by_data_filter(ss: Spreadsheet, req: HttpRequest) -> dict:
+    """Each DataFilterValueRange is written into every range its filter selects ("if the
+    provided values exceed any of the ranges matched by the data filter then the request
+    fails"); a filter that selects nothing writes nothing and has no entry in ``responses``."""
+    body = schema.validate_body("sheets.spreadsheets.values.batchUpdateByDataFilter",
+                                req.json() or {})
+    option = _input_option(body.get("valueInputOption"))
+    writes: list[tuple[dict, grid.Write]] = []
+    for i, item in enumerate(body.get("data") or []):
+        try:
+            for sheet, _box, bounds in devmeta.filter_boxes(ss, item.get("dataFilter") or {}):
+                text = a1.format_box(sheet.title, sheet.box(bounds))
+                writes.append((item.get("dataFilter") or {}, grid.plan_write(
+                    sheet, bounds, text, item.get("values"), _major(item.get("majorDimension")))))
+        except errors.ApiError as exc:
+            raise errors.bad_request(f"Invalid data[{i}]: {exc.body['error']['message']}") from None
+    for _, write in writes:
+        grid.apply_write(write, option, ss.locale)
+    out: dict = {"spreadsheetId": ss.spreadsheet_id}
+    cells = {(w.sheet.sheet_id, r, c) for _, w in writes for r, c, _ in w.cells}
+    totals = {"totalUpdatedRows": len({(s, r) for s, r, _ in cells}),
+              "totalUpdatedColumns": len({(s, c) for s, _, c in cells}),
+              "totalUpdatedCells": len(cells),
+              "totalUpdatedSheets": len({s for s, _, _ in cells})}
+    out.update({k: v for k, v in totals.items() if v})
+    responses = []
+    for data_filter, write in writes:
+        response = write.response(ss.spreadsheet_id)
+        response.pop("spreadsheetId", None)
+        response["dataFilter"] = data_filter
+        responses.append(response)
+    if responses:
+        out["responses"] = responses
+    return out
+
+
 def clear(ss: Spreadsheet, req: HttpRequest, text: str) -> dict:
     schema.validate_body("sheets.spreadsheets.values.clear", req.json())
     sheet, box = grid.read_box(ss, text)
@@ -194,4 +230,5 @@ ACTIONS: dict[str, Any] = {
     "values.get": get, "values.batchGet": batch_get, "values.update": update,
     "values.batchUpdate": batch_update, "values.clear": clear,
     "values.batchClear": batch_clear, "values.append": append,
+    "values.batchUpdateByDataFilter": batch_update_by_data_filter,
 }
