@@ -81,7 +81,7 @@ def test_stored_values_are_compact(tmp_path):
     with Store.open(tmp_path) as store:
         store.record_pull("NT", raw, parsed(raw, date(2026, 10, 20)), datetime(2026, 10, 20),
                           date(2026, 10, 20))
-        layouts = dict(store.conn.execute("SELECT id, cols FROM layouts"))
+        layouts = dict(store.conn.execute("SELECT id, cols FROM value_layouts"))
         vals = [r[0] for r in store.conn.execute(
             "SELECT vals FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
             " WHERE k.tab_id = 'meetings'")]

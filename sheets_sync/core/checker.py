@@ -98,6 +98,8 @@ class Evaluator:
             found.extend(read.data.findings)
             for family in UNIT_FAMILIES:
                 found.extend(family.check(ctx))
+            for tab in read.data.tabs.values():
+                tab.memo.clear()  # shared by this unit's rules only: not kept for the run
             if self.history is not None:
                 self._history[code] = apply_acceptances(self.history(read), self.config)
         self._own[code] = apply_acceptances(found, self.config)

@@ -1176,8 +1176,11 @@ class Package:
         data = self._read(self.workbook_part)
         _, root, kids = _children(data)
         p = _prefix(data, root)
-        rp = self._rel_prefix(data, root)
+        rp, declare = self._rel_prefix(data, root)
         edits: list[tuple[int, int, bytes]] = []
+        if declare and self.new_sheets:
+            close = root.tag_end - 1  # before the ">" of the root start tag
+            edits.append((close, close, f' xmlns:{rp}="{REL_NS}"'.encode()))
         sheets = next((e for e in kids if e.name == "sheets"), None)
         if sheets is None or sheets.empty:
             raise PackageError("sổ tính không có danh sách tab")
@@ -1226,12 +1229,17 @@ class Package:
                     edits.append((close, close, items))
         return _splice(data, edits)
 
-    def _rel_prefix(self, data: bytes, root: _Elem) -> str:
+    def _rel_prefix(self, data: bytes, root: _Elem) -> tuple[str, bool]:
+        """The prefix bound to the relationships namespace on the root element, and whether the
+        declaration must be added there (writers such as openpyxl 3.1.5 declare it on each
+        ``<sheet>`` instead): then a prefix the root tag does not use yet."""
         tag = data[root.start:root.tag_end].decode("utf-8", "replace")
         m = re.search(r"xmlns:(\w+)\s*=\s*[\"']" + re.escape(REL_NS) + r"[\"']", tag)
-        if not m:
-            raise PackageError("sổ tính thiếu khai báo quan hệ (relationships)")
-        return m.group(1)
+        if m:
+            return m.group(1), False
+        used = set(re.findall(r"xmlns:(\w+)\s*=", tag))
+        prefix = next(p for p in ("r", *(f"r{n}" for n in range(1, 100))) if p not in used)
+        return prefix, True
 
     def _new_rel_ids(self) -> list[str]:
         used = {r.get("Id") for r in self.rels}

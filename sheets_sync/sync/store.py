@@ -143,8 +143,8 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
     # the index below is written as the current code writes it (positional values)
-    conn.execute("CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY,"
-                 " cols TEXT NOT NULL UNIQUE)")
+    conn.execute("CREATE TABLE IF NOT EXISTS value_layouts (id INTEGER PRIMARY KEY,"
+                 " cols TEXT NOT NULL)")
     template = load_template()
     previous: dict[str, int] = {}
     ids = [r[0] for r in conn.execute("SELECT id FROM pulls ORDER BY id")]
@@ -159,15 +159,12 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
 
 
 _SCHEMA_V3 = """
-ALTER TABLE pulls ADD COLUMN fingerprint TEXT;
-ALTER TABLE pulls ADD COLUMN seen_at TEXT;
-ALTER TABLE pulls ADD COLUMN seen_as_of TEXT;
-CREATE TABLE history_cache (
+CREATE TABLE IF NOT EXISTS unit_history_cache (
     unit TEXT PRIMARY KEY,
     token TEXT NOT NULL,
     findings TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS layouts (id INTEGER PRIMARY KEY, cols TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS value_layouts (id INTEGER PRIMARY KEY, cols TEXT NOT NULL);
 DROP INDEX IF EXISTS row_keys_ref
 """
 
@@ -183,16 +180,25 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
       CLOSED acknowledgements) recomputed from the stored canonical values with ``vhash_of``;
       new versions store their values compactly (``vals_entry``). Older ``vals`` and ``keys``
       forms stay readable as they are.
-    * ``history_cache``: the history findings of a unit, reused while neither the unit's
+    * ``unit_history_cache``: the history findings of a unit, reused while neither the unit's
       stored history nor its data changed.
     * The index on ``row_keys.ref`` goes: references are matched in Python (``history ack``),
       never looked up by SQL.
-    * ``layouts``: the column ids of positional values: a version's ``vals`` is then
+    * (Both new tables sort after ``pulls`` and the key index by name, so that a dump that
+      stops at a damaged page of theirs — ``history repair`` — has already kept the pulls.)
+    * ``value_layouts``: the column ids of positional values: a version's ``vals`` is then
       ``[layout id, value, …]`` (each value canonical, or ``[canonical, display]``), a row
       key's ``keys`` is "" when its displays follow from its canonical key values.
     """
+    # Columns added only when missing: a store recovered by `history repair` from a v3 file
+    # is migrated again from v1 (its key index rebuilt) with these columns already there.
+    have = {r[1] for r in conn.execute("PRAGMA table_info(pulls)")}
+    for column in ("fingerprint", "seen_at", "seen_as_of"):
+        if column not in have:
+            conn.execute(f"ALTER TABLE pulls ADD COLUMN {column} TEXT")
     for sql in _statements(_SCHEMA_V3):
         conn.execute(sql)
+    conn.execute("DELETE FROM unit_history_cache")  # the index may have been rebuilt: recompute
     conn.executemany("UPDATE row_keys SET rkey = ? WHERE id = ?", [
         (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM row_keys").fetchall()
         if (new := compact_rkey(rkey)) != rkey])
@@ -200,7 +206,7 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
         (new, i) for i, rkey in conn.execute("SELECT id, rkey FROM acks").fetchall()
         if (new := compact_rkey(rkey)) != rkey])
     layouts = {i: cols.split(",") if cols else []
-               for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+               for i, cols in conn.execute("SELECT id, cols FROM value_layouts")}
     conn.executemany("UPDATE row_versions SET vhash = ? WHERE id = ?", [
         (vhash_of(canon_of_vals(json.loads(vals), layouts.__getitem__)), i)
         for i, vals in conn.execute("SELECT id, vals FROM row_versions").fetchall()])
@@ -639,11 +645,11 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
             latest[key_id] = (vid, vhash, sheet_row, last_pull)
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
-    layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM layouts")}
+    layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM value_layouts")}
     for tab in tabs.values():
         cols = ",".join(tab.val_cols)
         if cols not in layouts:
-            layouts[cols] = conn.execute("INSERT INTO layouts (cols) VALUES (?)",
+            layouts[cols] = conn.execute("INSERT INTO value_layouts (cols) VALUES (?)",
                                          (cols,)).lastrowid
     new_keys: list[tuple] = []
     key_updates: list[tuple] = []
@@ -1037,7 +1043,7 @@ class Store:
         """key id -> its versions, oldest first (values as ``[canonical, display]``)."""
         out: dict[int, list[RowVersion]] = {}
         layouts = {i: cols.split(",") if cols else []
-                   for i, cols in self.conn.execute("SELECT id, cols FROM layouts")}
+                   for i, cols in self.conn.execute("SELECT id, cols FROM value_layouts")}
         for r in self.conn.execute(
                 "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
                 " max(v.last_seen, coalesce(p.seen_at, '')),"
@@ -1055,7 +1061,7 @@ class Store:
         """The column ids of a stored layout (cached per store)."""
         cache = self.__dict__.setdefault("_layout_cache", {})
         if layout not in cache:
-            row = self.conn.execute("SELECT cols FROM layouts WHERE id = ?", (layout,)).fetchone()
+            row = self.conn.execute("SELECT cols FROM value_layouts WHERE id = ?", (layout,)).fetchone()
             cache[layout] = row[0].split(",") if row and row[0] else []
         return cache[layout]
 
@@ -1084,7 +1090,7 @@ class Store:
             return None
 
     def cached_history(self, unit: str, token: str) -> list[dict] | None:
-        row = self.conn.execute("SELECT token, findings FROM history_cache WHERE unit = ?",
+        row = self.conn.execute("SELECT token, findings FROM unit_history_cache WHERE unit = ?",
                                 (unit,)).fetchone()
         return json.loads(row[1]) if row is not None and row[0] == token else None
 
@@ -1092,7 +1098,7 @@ class Store:
         """Keep a unit's history findings (skipped on a read-only store)."""
         try:
             with self.conn:
-                self.conn.execute("INSERT OR REPLACE INTO history_cache VALUES (?, ?, ?)",
+                self.conn.execute("INSERT OR REPLACE INTO unit_history_cache VALUES (?, ?, ?)",
                                   (unit, token, _jdump(findings)))
         except sqlite3.OperationalError:  # read-only (--dry-run, --no-history)
             pass
