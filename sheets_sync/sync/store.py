@@ -1061,7 +1061,8 @@ class Store:
         """The column ids of a stored layout (cached per store)."""
         cache = self.__dict__.setdefault("_layout_cache", {})
         if layout not in cache:
-            row = self.conn.execute("SELECT cols FROM value_layouts WHERE id = ?", (layout,)).fetchone()
+            row = self.conn.execute("SELECT cols FROM value_layouts WHERE id = ?",
+                                    (layout,)).fetchone()
             cache[layout] = row[0].split(",") if row and row[0] else []
         return cache[layout]
 
