@@ -38,7 +38,7 @@ def build(path: Path) -> dict[str, int]:
     template = load_template()
     size = Size("big", 1, CELLS, 4 / 3)
     tabs: dict[str, list[list[Any]]] = {}
-    for n, year in enumerate(YEARS):
+    for year in YEARS:
         sheets = unit_sheets(0, size, year, template=template)
         for title, rows in sheets.items():
             if title not in tabs:

@@ -13,7 +13,7 @@ from typing import Any
 from .errors import ConfigError
 from .findings import Finding
 from .rules import params as rule_params
-from .text import normalize
+from .text import fold, nfc, normalize, place_name
 from .typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULT_LABELS = {"parent": "Huyện ủy", "unit": "Đảng ủy xã, thị trấn", "cell": "Chi bộ"}
@@ -338,8 +338,6 @@ def document_labels(parent_name: str, labels: Any) -> dict[str, str]:
     in capitals, place from the parent's name, symbol "-BC/" + initials of the body and of
     the parent label ("BAN TỔ CHỨC", "Huyện ủy" -> "-BC/BTCHU"), unit committee = the parent's
     name in capitals."""
-    from .text import place_name
-
     out = {**DEFAULT_LABELS, **DOCUMENT_LABELS, **dict(labels)}
     place = out["place"] or place_name(parent_name)
     out["place"] = place
@@ -355,8 +353,6 @@ def document_labels(parent_name: str, labels: Any) -> dict[str, str]:
 
 
 def _initials(text: str) -> str:
-    from .text import fold, nfc
-
     return "".join("Đ" if w[0] in "đĐ" else fold(w[0]).upper() for w in nfc(text).split())
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress, zip_longest
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from .a1 import col_letter
 from .findings import ERROR, WARNING, Finding
@@ -314,7 +314,8 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
         if not unreadable:
             return list(map(_first, results)), {}
         where = compress(range(len(keys)), map(unreadable.__contains__, keys))
-        return list(map(_first, results)), {i: results[i][1] for i in where}
+        # every row in ``where`` has a reason (its key is unreadable)
+        return list(map(_first, results)), cast(dict[int, str], {i: results[i][1] for i in where})
     bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
     return list(map(_first, results)), bad
 

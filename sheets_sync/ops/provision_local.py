@@ -10,6 +10,7 @@ the second time.
 """
 from __future__ import annotations
 
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -215,8 +216,6 @@ class ExportRefused(UnitReadError):
 def holds_data(path: Path, template: Template | None = None) -> bool:
     """True when the workbook at ``path`` has anything below a header row (a data row in any
     tab but the tool tabs), or is a workbook that cannot be read (it may hold data)."""
-    import zipfile
-
     template = template or load_template()
     try:
         raw = read_xlsx(path)

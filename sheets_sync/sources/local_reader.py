@@ -14,7 +14,9 @@ from ..core.faults import not_regular_file
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.template import load_template
 from ..core.text import normalize
+from .xlsx_patch import PackageError, scan_formulas
 
 
 def file_sha256(path: Path) -> str:
@@ -140,7 +142,8 @@ def _capped_strings(src: IO[bytes]) -> list[str]:
 def _load_workbook(path: Path):
     """``openpyxl.load_workbook(path, read_only=True, data_only=True)`` with the shared
     strings streamed and capped (``_capped_strings``)."""
-    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
 
     class Reader(ExcelReader):
         def read_strings(self) -> None:
@@ -156,8 +159,6 @@ def _load_workbook(path: Path):
 
 def _template_titles() -> tuple[dict[str, str], frozenset[str]]:
     """Normalised template tab names -> tab id, and the normalised tool headers."""
-    from ..core.template import load_template
-
     template = load_template()
     return ({normalize(t.name): t.id for t in template.tabs},
             frozenset(normalize(h) for h in template.tool_headers))
@@ -254,8 +255,6 @@ def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
     (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
     never calculated). An uncomputed formula is read as its text (never evaluated) instead of
     as an empty cell."""
-    from .xlsx_patch import PackageError, scan_formulas
-
     try:
         scans = scan_formulas(path)
     except (PackageError, OSError):

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.atomic import fsync_folder, fsync_path, replace_durably, write_text_atomic
+from ..core.errors import UnitReadError
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
@@ -49,7 +51,7 @@ from ..core.flagplan import (
     key_text,
 )
 from ..core.raw import RawWorkbook
-from .local_reader import file_sha256
+from .local_reader import file_sha256, read_xlsx
 from .xlsx_patch import MAX_COL, CellWrite, Package, PackageError, SheetDoc
 
 if TYPE_CHECKING:
@@ -442,8 +444,6 @@ def lock_file(path: Path) -> Path | None:
 
 def _refusal(path: Path, real: Path) -> str | None:
     """Why the unit file must not be written now (Vietnamese), or None."""
-    import stat
-
     name = path.name
     try:
         st = real.stat()
@@ -636,9 +636,6 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     """Apply ``plan`` to the workbook at ``path`` (see the module docstring). ``raw``: the
     ``RawWorkbook`` the plan was made from, if at hand (row keys are checked against it when
     it is the file's current content, SHA-256 compared; otherwise the file is read again)."""
-    from ..core.errors import UnitReadError
-    from .local_reader import read_xlsx
-
     path = Path(path)
     name = path.name
     busy = f"Tệp {name} đang mở hoặc vừa được sửa, sẽ ghi ở lần sau."

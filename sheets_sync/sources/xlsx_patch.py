@@ -30,6 +30,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PurePosixPath
 from xml.sax.saxutils import escape, quoteattr
 
@@ -767,8 +768,6 @@ def _num(value: float) -> str:
 
 def validation_xml(prefix: str, sqref: str, rule: dict) -> bytes:
     """A ``<dataValidation>`` from an xlsxwriter-style rule (``export.column_validation``)."""
-    from datetime import date
-
     def value(v: object) -> str:
         if isinstance(v, date):
             return str((v - date(1899, 12, 30)).days)

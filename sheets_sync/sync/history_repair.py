@@ -21,10 +21,12 @@ import sqlite3
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from ..core.atomic import replace_durably
+from ..core.grid import parse_unit
+from ..core.template import load_template
 from .lock import run_lock
 from .store import DB_NAME, SCHEMA_VERSION, Store, load_raw
 
@@ -111,11 +113,6 @@ def _rebuild_index(path: Path) -> None:
     created next to it and every pull whose grids still load is recorded into it again, in
     order, by ``Store.record_pull`` — the code that builds the key index — then the runs and
     the acknowledgements are copied. The recovered file is replaced by the rebuilt one."""
-    from datetime import date
-
-    from ..core.grid import parse_unit
-    from ..core.template import load_template
-
     template = load_template()
     fresh_dir = path.parent / "fresh"
     fresh_dir.mkdir(exist_ok=True)

@@ -40,6 +40,7 @@ from ..core.raw import Backend
 from ..core.template import Template, load_template
 from ..outputs.publish import publish_rollup
 from ..outputs.rollup import build_rollup, rollup_path, write_latest
+from ..outputs.rollup.model import build_model
 from ..sources.local_writer import write_local
 from .history import history_findings
 from .store import GuardedStore, Store
@@ -581,8 +582,6 @@ def _run_info(outcome: CheckOutcome) -> dict:
 def _model(config: Config, report: Report, reads: list[UnitRead], store: Store | None = None):
     """The values every output shows (roll-up, report), computed once; the previous year from
     the history store for a unit whose sheets no longer hold it."""
-    from ..outputs.rollup.model import build_model
-
     template = load_template()
 
     def stored_year(code: str, year: int) -> UnitData | None:
@@ -617,7 +616,6 @@ def report_from_store(config: Config, as_of: date, year: int | None = None,
     assert guarded is not None, "a store opened for writing always exists"
     with guarded as store:
         if store.damaged:  # the report is built from the store alone: nothing to build from
-            from ..core.errors import HistoryDamaged
             raise HistoryDamaged(store.damaged)
         reads = from_store(config, store, as_of)
         year = year or as_of.year

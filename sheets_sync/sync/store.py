@@ -280,7 +280,7 @@ def _jdump(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
 
 
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C, Unicode kept
+_encode_str = json.encoder.encode_basestring  # C, Unicode kept
 
 
 def _jscalar(v: Any) -> str:
@@ -544,8 +544,10 @@ def _index_tab(tab: TabData) -> IndexedTab:
     frags = []
     for c in val_cols:
         prefix = _jscalar(c) + ":"
-        frags.append(_mapped(canon[c], lambda v, p=prefix: "" if v is None
-                             else p + _jscalar(v) + ","))
+
+        def frag(v: Any, p: str = prefix) -> str:
+            return "" if v is None else p + _jscalar(v) + ","
+        frags.append(_mapped(canon[c], frag))
     hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
     # keys: compact JSON of the key columns' canonical values; displays for messages
     if key_cols:
@@ -1059,7 +1061,8 @@ class Store:
         """The column ids of a stored layout (cached per store)."""
         cache = self.__dict__.setdefault("_layout_cache", {})
         if layout not in cache:
-            row = self.conn.execute("SELECT cols FROM value_layouts WHERE id = ?", (layout,)).fetchone()
+            row = self.conn.execute("SELECT cols FROM value_layouts WHERE id = ?",
+                                    (layout,)).fetchone()
             cache[layout] = row[0].split(",") if row and row[0] else []
         return cache[layout]
 

@@ -171,7 +171,7 @@ def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = {}
     if tab is None:
         return out
-    memo = tab.memo.get("first_regular_meetings")
+    memo: dict[tuple[str, str], int] | None = tab.memo.get("first_regular_meetings")
     if memo is not None:  # computed once per tab (several rule families use it); read-only
         return memo
     codes, months = tab.col("cell_code"), tab.col("month")

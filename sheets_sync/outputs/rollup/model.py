@@ -19,9 +19,11 @@ from ...core.findings import ERROR, INFO, WARNING, Finding, FindingCounts, Repor
 from ...core.grid import UnitData
 from ...core.rules.base import UnitContext, make_context
 from ...core.rules.catalog import rule_name_vi
+from ...core.template import load_template
 from ...core.text import normalize
 from . import extract
 from .indicators import Ratio, UnitIndicators, cells_indicators, index, total, unit_indicators
+from .sheets import UnitBlock
 
 LEVELS = ("good", "fair", "average", "poor")
 LEVEL_VI = {"good": "Tốt", "fair": "Khá", "average": "Trung bình", "poor": "Kém"}
@@ -65,7 +67,6 @@ class UnitModel:
 
     @property
     def block(self):
-        from .sheets import UnitBlock
         r = self.result
         return UnitBlock(r.code, r.name, r.status, r.message, self.ctx is not None)
 
@@ -246,8 +247,6 @@ def _rank(units: list[UnitModel]) -> None:
 
 
 def _cells(units: list[UnitModel], annual, criteria) -> list[CellModel]:
-    from ...core.template import load_template
-
     kinds = load_template().tab("cells").column("kind")
     out = []
     annual_of = {normalize(b.code): {normalize(a.cell_code): a for a in rows}
