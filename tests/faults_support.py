@@ -89,8 +89,10 @@ def assert_no_traceback(result: subprocess.CompletedProcess, *folders: Path) -> 
 
 
 def summaries(state: Path) -> list[dict]:
+    """Run summaries in the order they were written (file names sort by start second, then by
+    command name, which is not the order of two runs started in the same second)."""
     return [json.loads(p.read_text(encoding="utf-8"))
-            for p in sorted((state / "runs").glob("*.json"))]
+            for p in sorted((state / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)]
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:

@@ -415,9 +415,6 @@ def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
 
 
 MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
-
-
-MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
 COLUMN_GONE = ("cột kiểm tra vừa bị xóa trong lúc ghi nên không ghi vào đó; sẽ ghi lại ở lần "
                "sau.")
 UNSURE = ("Google trả lời chậm nên chưa chắc lần ghi cấu trúc đã xong; sẽ đọc lại và ghi ở lần "
