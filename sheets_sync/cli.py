@@ -31,18 +31,13 @@ from .core.rules import params as rule_params
 from .ops import init as setup
 from .ops.doctor import doctor_exit_code, render_checks, run_doctor
 from .ops.provision_local import apply_template_local, check_export_target
+from .ops.status import last_exit_code, last_runs, render_status
 from .outputs.check_formats import run_summary, to_csv, to_json, to_table
 from .outputs.template_xlsx import export_template
 from .sources import backend_for
-from .sync.history import (
-    ack,
-    export_last_pull,
-    history_json,
-    render_ack,
-    render_history,
-    rows_history,
-)
+from .sync.history_ack import ack, render_ack
 from .sync.history_repair import repair
+from .sync.history_views import export_last_pull, history_json, render_history, rows_history
 from .sync.pipeline import (
     job_summary,
     report_from_store,
@@ -51,14 +46,8 @@ from .sync.pipeline import (
     run_exit_code,
 )
 from .sync.pipeline import run as run_job
-from .sync.runlog import (
-    last_exit_code,
-    last_runs,
-    record_failure,
-    redact,
-    render_status,
-    secrets_from_credentials,
-)
+from .sync.redact import redact, secrets_from_credentials
+from .sync.runlog import record_failure
 from .sync.session import job
 from .sync.store import Store
 

@@ -15,15 +15,9 @@ from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.rules import params as rule_params
 from sheets_sync.sources.local_reader import LocalBackend
-from sheets_sync.sync.history import (
-    ack,
-    closing_date,
-    export_last_pull,
-    history_findings,
-    render_ack,
-    render_history,
-    rows_history,
-)
+from sheets_sync.sync.history import closing_date, history_findings
+from sheets_sync.sync.history_ack import ack, render_ack
+from sheets_sync.sync.history_views import export_last_pull, render_history, rows_history
 from sheets_sync.sync.store import Store
 
 PARAMS = rule_params.resolve()

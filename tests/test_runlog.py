@@ -17,17 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheets_sync.sync.runlog import (
-    MASK,
-    Progress,
-    Redactor,
-    RunLog,
-    last_runs,
-    prune_runs,
-    redact,
-    render_status,
-    secrets_from_credentials,
-)
+from sheets_sync.ops.status import last_runs, render_status
+from sheets_sync.sync.progress import Progress
+from sheets_sync.sync.redact import MASK, Redactor, redact, secrets_from_credentials
+from sheets_sync.sync.runlog import RunLog, prune_runs
 
 NAME = re.compile(r"^\d{8}-\d{6}-[a-z0-9-]+\.log$")
 

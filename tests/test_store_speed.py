@@ -12,7 +12,8 @@ from helpers import TEMPLATE, cell, meeting, workbook
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.rules import params as rule_params
 from sheets_sync.sync import history
-from sheets_sync.sync.history import ack, history_findings
+from sheets_sync.sync.history import history_findings
+from sheets_sync.sync.history_ack import ack
 from sheets_sync.sync.store import (
     DB_NAME,
     SCHEMA_VERSION,
@@ -153,8 +154,8 @@ def _history(store, rows, att, as_of, source):
 
 def test_cached_history_findings_equal_a_full_recomputation(tmp_path, monkeypatch):
     calls = []
-    real = history._load_state
-    monkeypatch.setattr(history, "_load_state", lambda s, u: calls.append(u) or real(s, u))
+    real = history.load_state
+    monkeypatch.setattr(history, "load_state", lambda s, u: calls.append(u) or real(s, u))
     with Store.open(tmp_path) as store:
         for rows, att, at in ((ROWS1, ATT, datetime(2026, 10, 20)),
                               (ROWS2, ATT[:2], datetime(2026, 11, 20))):

@@ -13,7 +13,9 @@ from ..core.config import Config
 from ..core.errors import Fault, SheetsSyncError
 from ..core.faults import describe, usable_folder
 from .lock import run_lock
-from .runlog import Progress, RunLog, secrets_from_credentials
+from .progress import Progress
+from .redact import secrets_from_credentials
+from .runlog import RunLog
 
 
 def _failed(log: RunLog, exit_code: int, message: str) -> None:
