@@ -37,6 +37,7 @@ from typing import Any
 
 from ..core.findings import WARNING, Finding
 from ..core.grid import UnitData
+from ..core.periods import fmt_period
 from ..core.rules.base import brief_deadline, meeting_deadline, supervision_deadline
 from ..core.template import load_template
 from .store import (
@@ -89,11 +90,9 @@ def _in_year(period: str | None, year: int) -> bool:
 # --- wording -------------------------------------------------------------------------------------
 
 def _fmt_period(period: str | None) -> str:
-    if not period:
-        return ""
-    if len(period) == 7:
-        return f"{period[5:7]}/{period[:4]}"
-    return f"năm {period}"
+    """A period in a History message: "04/2026", "Quý III/2026", "năm 2026"."""
+    text = fmt_period(period)
+    return f"năm {text}" if period and period.isdigit() else text
 
 
 def fmt_keys(keys: list) -> str:

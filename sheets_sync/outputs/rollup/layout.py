@@ -340,24 +340,6 @@ def signature(w: Writer, row: int, last_col: int, left_cols: int, right_cols: in
     return row + max(len(recipients) + 1, len(right))
 
 
-_PERIOD_Q = re.compile(r"^(\d{4})-Q([1-4])$")
-_PERIOD_M = re.compile(r"^(\d{4})-(\d{2})$")
-ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-
-
-def fmt_period(period: str | None) -> str:
-    """"2026-11" -> "11/2026", "2026-Q4" -> "Quý IV/2026", "2026" -> "2026"."""
-    if not period:
-        return ""
-    m = _PERIOD_M.match(period)
-    if m:
-        return f"{m.group(2)}/{m.group(1)}"
-    m = _PERIOD_Q.match(period)
-    if m:
-        return f"Quý {ROMAN[int(m.group(2))]}/{m.group(1)}"
-    return period
-
-
 def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None

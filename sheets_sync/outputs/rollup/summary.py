@@ -8,13 +8,13 @@ from datetime import date
 from typing import Any
 
 from ...core.findings import INVALID, OK, STALE, STATUS_VI, UNCHANGED, UNREACHABLE
+from ...core.periods import ROMAN
 from .indicators import Ratio, UnitIndicators
 from .layout import (
     BASE_SIZE,
     FONT,
     INT,
     PCT,
-    ROMAN,
     TOTAL_FILL,
     Writer,
     col_px,

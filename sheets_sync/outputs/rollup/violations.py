@@ -23,8 +23,9 @@ from ...core.findings import (
     Finding,
     FindingCounts,
 )
+from ...core.periods import fmt_period
 from ...core.rules.catalog import rule_name_vi
-from .layout import INT, Writer, clip, fmt_period, page_setup, row_height
+from .layout import INT, Writer, clip, page_setup, row_height
 
 SHEET = "Vi phạm"
 MAX_ROWS = 1_000_000  # findings rows on the sheet (Excel holds 1,048,576)
