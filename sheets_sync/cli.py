@@ -10,13 +10,14 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from . import __version__
-from .core.config import check_year, load_config, parse_as_of
+from .core.config import Config, check_year, load_config, parse_as_of
 from .core.errors import (
     EXIT_OK,
     EXIT_TRY_LATER,
@@ -39,6 +40,7 @@ from .sync.history_ack import ack, render_ack
 from .sync.history_repair import repair
 from .sync.history_views import export_last_pull, history_json, render_history, rows_history
 from .sync.pipeline import (
+    RunOutcome,
     job_summary,
     report_from_store,
     rollup_from_store,
@@ -341,10 +343,20 @@ def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
 @YEAR_OPTION
 def rollup(config_path, as_of, year, units) -> None:
     config = _load(config_path)
+    outcome, code = _from_store(config, "rollup", as_of,
+                                lambda day: rollup_from_store(config, day, year, units))
+    click.echo(f"Bảng tổng hợp: {outcome.rollup}")
+    sys.exit(code)
+
+
+def _from_store(config: Config, command: str, as_of: str | None,
+                build: Callable[[date], RunOutcome]) -> tuple[RunOutcome, int]:
+    """``rollup`` and ``report``: build from the stored pulls under the job's lock (never beside
+    a run), write the summary, print each unit's problem; the outcome and the exit code."""
     try:
         as_of_date = parse_as_of(as_of)
-        with job(config, "rollup") as (log, _):  # the lock: never beside a run or another rollup
-            outcome = rollup_from_store(config, as_of_date, year, units)
+        with job(config, command) as (log, _):
+            outcome = build(as_of_date)
             code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
             if log is not None:
                 log.write_summary(job_summary(outcome, code))
@@ -353,8 +365,7 @@ def rollup(config_path, as_of, year, units) -> None:
     for r in outcome.reads:
         if r.result.message:
             click.echo(f"  {r.result.code}: {r.result.message}", err=True)
-    click.echo(f"Bảng tổng hợp: {outcome.rollup}")
-    sys.exit(code)
+    return outcome, code
 
 
 @cli.command(short_help="Dự thảo báo cáo năm (Word .docx), cùng số liệu với bảng tổng hợp.",
@@ -372,19 +383,10 @@ def report(config_path, as_of, year, units, output) -> None:
     if len(units) > 1:
         raise click.UsageError("Lệnh 'report' nhận nhiều nhất một --unit (báo cáo của một đơn vị).")
     config = _load(config_path)
-    try:
-        as_of_date = parse_as_of(as_of)
-        with job(config, "report") as (log, _):  # the lock: never beside a run or a rollup
-            outcome = report_from_store(config, as_of_date, year, units[0] if units else None,
-                                        Path(output) if output else None)
-            code = EXIT_OK if outcome.all_read else EXIT_UNITS_FAILED
-            if log is not None:
-                log.write_summary(job_summary(outcome, code))
-    except SheetsSyncError as e:
-        fail(e)
-    for r in outcome.reads:
-        if r.result.message:
-            click.echo(f"  {r.result.code}: {r.result.message}", err=True)
+    outcome, code = _from_store(
+        config, "report", as_of,
+        lambda day: report_from_store(config, day, year, units[0] if units else None,
+                                      Path(output) if output else None))
     click.echo(f"Báo cáo (bản dự thảo): {outcome.report_docx}")
     sys.exit(code)
 
