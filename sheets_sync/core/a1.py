@@ -14,3 +14,11 @@ def col_letter(index: int) -> str:
 def a1(row: int, col: int) -> str:
     """1-based sheet row and 0-based column index -> "C7"."""
     return f"{col_letter(col)}{row}"
+
+
+def col_number(letters: str) -> int:
+    """A1 letters -> 1-based column number ("A" -> 1, "XFD" -> 16384)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n

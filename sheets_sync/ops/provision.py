@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import google.auth.exceptions
@@ -95,6 +96,27 @@ NUMBER_FORMATS = {
     "date": {"type": "DATE", "pattern": "dd/mm/yyyy"},
     "time": {"type": "TIME", "pattern": "hh:mm"},
 }
+
+
+def missing_columns(template: Template, tab: Tab, title: str, col_index: dict[str, int],
+                    extra: Iterable[str], warnings: list[str]) -> list[Column]:
+    """The template columns a tab lacks. A column whose header is close to one already there
+    (a typo, missing diacritics) is not added: a warning asks to fix that header instead."""
+    tool_norm = {normalize(h) for h in template.tool_headers}
+    unknown = [h for h in extra if normalize(h) not in tool_norm]
+    missing: list[Column] = []
+    for col in tab.columns:
+        if col.id in col_index:
+            continue
+        hint = closest(col.header, unknown)
+        if hint:
+            warnings.append(
+                f"Tab \"{title}\": không thêm cột \"{col.header}\" vì đã có cột \"{hint}\" "
+                f"gần giống — hãy sửa tiêu đề cột đó thành \"{col.header}\" (nếu đúng là nó) "
+                f"rồi chạy lại.")
+            continue
+        missing.append(col)
+    return missing
 
 
 @dataclass
@@ -365,21 +387,7 @@ class _Planner:
             col_index, extra = locate_columns(self.unit.code, self.template, tab, raw_sheet,
                                                header_r, [])
         header = rows[header_r] if header_r < len(rows) else []
-        tool_norm = {normalize(h) for h in self.template.tool_headers}
-        unknown = [h for h in extra if normalize(h) not in tool_norm]
-
-        missing: list[Column] = []
-        for col in tab.columns:
-            if col.id in col_index:
-                continue
-            hint = closest(col.header, unknown)
-            if hint:
-                self.warnings.append(
-                    f"Tab \"{title}\": không thêm cột \"{col.header}\" vì đã có cột \"{hint}\" "
-                    f"gần giống — hãy sửa tiêu đề cột đó thành \"{col.header}\" (nếu đúng là nó) "
-                    f"rồi chạy lại.")
-                continue
-            missing.append(col)
+        missing = missing_columns(self.template, tab, title, col_index, extra, self.warnings)
         status = find_header(header, self.template.status_header)
         details = find_header(header, self.template.details_header)
         new_headers: list[str] = [c.header for c in missing]

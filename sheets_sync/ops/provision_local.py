@@ -33,7 +33,7 @@ from ..sources.xlsx_patch import (
     validation_xml,
 )
 from ..sync.writeplan import find_header, free_columns
-from .provision import ApplyResult
+from .provision import ApplyResult, missing_columns
 
 CHECKED_ROWS = 500  # data rows given value checks (as ``templates export``)
 
@@ -158,20 +158,8 @@ class _Planner:
                 f"sách chọn — hãy sửa tiêu đề rồi chạy lại.")
             return
         col_index, extra = locate_columns(self.unit.code, self.template, tab, sheet, header_r, [])
-        tool_norm = {normalize(h) for h in self.template.tool_headers}
-        unknown = [h for h in extra if normalize(h) not in tool_norm]
-        missing: list[Column] = []
-        for col in tab.columns:
-            if col.id in col_index:
-                continue
-            hint = closest(col.header, unknown)
-            if hint:
-                self.result.warnings.append(
-                    f"Tab \"{title}\": không thêm cột \"{col.header}\" vì đã có cột \"{hint}\" "
-                    f"gần giống — hãy sửa tiêu đề cột đó thành \"{col.header}\" (nếu đúng là nó) "
-                    f"rồi chạy lại.")
-                continue
-            missing.append(col)
+        missing = missing_columns(self.template, tab, title, col_index, extra,
+                                  self.result.warnings)
         header = sheet.rows[header_r] if header_r < len(sheet.rows) else []
         tool_new = [h for h in (self.template.status_header, self.template.details_header)
                     if find_header(header, h) is None]

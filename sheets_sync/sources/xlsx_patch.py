@@ -34,6 +34,9 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from xml.sax.saxutils import escape, quoteattr
 
+from ..core import a1
+from ..core.a1 import col_number
+
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -86,19 +89,8 @@ class PackageError(Exception):
 # --- small helpers --------------------------------------------------------------------------------
 
 def col_letter(col: int) -> str:
-    """1-based column number -> letters (1 -> A)."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def col_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
+    """1-based column number (the numbering of this module) -> letters (1 -> A)."""
+    return a1.col_letter(col - 1)
 
 
 def parse_ref(ref: str) -> tuple[int, int]:
