@@ -98,6 +98,30 @@ NUMBER_FORMATS = {
 }
 
 
+def template_tabs(template: Template, raw: RawWorkbook, warnings: list[str],
+                  titles: list[str] | None = None) -> list[tuple[Tab, RawSheet | None]]:
+    """Each template tab with its sheet, or None when the tab is to be added. A missing tab whose
+    name is close to a sheet already there (a typo, missing diacritics) is not added: a warning
+    asks to rename that sheet instead. ``titles``: every sheet of the spreadsheet (default: the
+    sheets read)."""
+    found = find_sheets(template, raw)
+    tool_titles = {normalize(template.guide_tab), normalize(template.check_tab)}
+    taken = {s.title for s in found.values()}
+    free_titles = [t for t in (titles if titles is not None else [s.title for s in raw.sheets])
+                   if t not in taken and normalize(t) not in tool_titles]
+    out: list[tuple[Tab, RawSheet | None]] = []
+    for tab in template.tabs:
+        sheet = found.get(tab.id)
+        hint = closest(tab.name, free_titles) if sheet is None else None
+        if hint:
+            warnings.append(
+                f"Không thêm tab \"{tab.name}\" vì đã có tab \"{hint}\" gần giống tên — hãy "
+                f"đổi tên tab đó thành \"{tab.name}\" (nếu đúng là nó) rồi chạy lại.")
+            continue
+        out.append((tab, sheet))
+    return out
+
+
 def missing_columns(template: Template, tab: Tab, title: str, col_index: dict[str, int],
                     extra: Iterable[str], warnings: list[str]) -> list[Column]:
     """The template columns a tab lacks. A column whose header is close to one already there
@@ -334,23 +358,12 @@ class _Planner:
 
     # --- data tabs ------------------------------------------------------------------------------
     def data_tabs(self) -> None:
-        found = find_sheets(self.template, self.raw)
-        tool_titles = {normalize(self.template.guide_tab), normalize(self.template.check_tab)}
-        taken = {s.title for s in found.values()}
-        free_titles = [s.title for s in self.sheets
-                       if s.title not in taken and normalize(s.title) not in tool_titles]
-        for tab in self.template.tabs:
-            sheet = found.get(tab.id)
+        for tab, sheet in template_tabs(self.template, self.raw, self.warnings,
+                                         [s.title for s in self.sheets]):
             if sheet is not None:
                 self.existing_tab(tab, sheet)
-                continue
-            hint = closest(tab.name, free_titles)
-            if hint:
-                self.warnings.append(
-                    f"Không thêm tab \"{tab.name}\" vì đã có tab \"{hint}\" gần giống tên — hãy "
-                    f"đổi tên tab đó thành \"{tab.name}\" (nếu đúng là nó) rồi chạy lại.")
-                continue
-            self.new_tab(tab)
+            else:
+                self.new_tab(tab)
 
     def new_tab(self, tab: Tab) -> None:
         headers = [c.header for c in tab.columns] + list(self.template.tool_headers)

@@ -18,9 +18,9 @@ from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.flagplan import DETAILS_WIDTH, STATUS_WIDTH, clean_text
-from ..core.grid import find_sheets, locate_columns, locate_header_row, match_name
+from ..core.grid import locate_columns, locate_header_row, match_name
 from ..core.template import Column, Tab, Template, load_template
-from ..core.text import closest, normalize
+from ..core.text import normalize
 from ..outputs.template_xlsx import column_validation, guide_grid
 from ..sources.local_reader import read_xlsx
 from ..sources.local_writer import _refusal, rotate_backups, save_in_place
@@ -33,7 +33,7 @@ from ..sources.xlsx_patch import (
     validation_xml,
 )
 from ..sync.writeplan import find_header, free_columns
-from .provision import ApplyResult, missing_columns
+from .provision import ApplyResult, missing_columns, template_tabs
 
 CHECKED_ROWS = 500  # data rows given value checks (as ``templates export``)
 
@@ -88,23 +88,11 @@ class _Planner:
 
     def plan(self) -> None:
         template = self.template
-        found = find_sheets(template, self.raw)
-        tool_titles = {normalize(template.guide_tab), normalize(template.check_tab)}
-        taken = {s.title for s in found.values()}
-        free_titles = [s.title for s in self.raw.sheets
-                       if s.title not in taken and normalize(s.title) not in tool_titles]
-        for tab in template.tabs:
-            sheet = found.get(tab.id)
+        for tab, sheet in template_tabs(template, self.raw, self.result.warnings):
             if sheet is not None:
                 self.existing_tab(tab, sheet)
-                continue
-            hint = closest(tab.name, free_titles)
-            if hint:
-                self.result.warnings.append(
-                    f"Không thêm tab \"{tab.name}\" vì đã có tab \"{hint}\" gần giống tên — hãy "
-                    f"đổi tên tab đó thành \"{tab.name}\" (nếu đúng là nó) rồi chạy lại.")
-                continue
-            self.new_tab(tab)
+            else:
+                self.new_tab(tab)
         by_name = {normalize(s.title): s.title for s in self.raw.sheets}
         if match_name(template.guide_tab, by_name) is None:
             doc = self.pkg.add_sheet(template.guide_tab)
