@@ -34,7 +34,7 @@ import pandas as pd  # type: ignore[import-untyped]  # no stubs installed
 
 from ..core.config import Config
 from ..core.findings import ERROR, FINDING_FIELDS, Report
-from ..core.rules.base import due_months, first_regular_meetings, month_key
+from ..core.rules.base import due_cell_months, first_regular_meetings
 from ..core.rules.catalog import rule_name_vi
 from .rollup.model import Model, build_model
 
@@ -101,46 +101,42 @@ def _cell_months(model: Model) -> pd.DataFrame:
             if f.row is not None and f.tab == tab.tab.name and f.severity == ERROR \
                     and not f.accepted:
                 errors[f.row] = errors.get(f.row, 0) + 1
-        for m in due_months(ctx):
-            period = month_key(ctx.year, m)
-            for key, cell in ctx.cells.items():
-                if not cell.active(ctx.year, m):
-                    continue
-                i = first.get((key, period))
-                cols["unit"].append(u.code)
-                cols["cell"].append(cell.code)
-                cols["month"].append(period)
-                cols["held"].append(i is not None)
-                if i is None:
-                    for k in ("row", "meeting_date", "in_window", "duration_ok",
-                              "attendance_ok", "rating", "errors"):
-                        cols[k].append(None)
-                    continue
-                d = dates[i]
-                cols["row"].append(tab.rows[i])
-                cols["meeting_date"].append(d)
-                cols["in_window"].append(
-                    None if d is None else (d.year == ctx.year and d.month == m
-                                            and p["window_start_day"] <= d.day
-                                            <= p["window_end_day"]))
-                length = minutes[i] if minutes[i] is not None else (
-                    ends[i] - starts[i] if starts[i] is not None and ends[i] is not None
-                    and ends[i] > starts[i] else None)
-                small, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
-                if types[i] == "combined":
-                    minimum = p["min_minutes_combined"]
-                elif (small is not None and small_min is not None and required[i] is not None
-                      and required[i] <= small):
-                    minimum = small_min
-                else:
-                    minimum = p["min_minutes_regular"]
-                cols["duration_ok"].append(None if length is None else length >= minimum)
-                req, pres = required[i], present[i]
-                cols["attendance_ok"].append(
-                    None if req is None or pres is None or req <= 0
-                    else pres * rate.denominator > rate.numerator * req)
-                cols["rating"].append(ratings[i])
-                cols["errors"].append(errors.get(tab.rows[i], 0))
+        for m, period, key, cell in due_cell_months(ctx):
+            i = first.get((key, period))
+            cols["unit"].append(u.code)
+            cols["cell"].append(cell.code)
+            cols["month"].append(period)
+            cols["held"].append(i is not None)
+            if i is None:
+                for k in ("row", "meeting_date", "in_window", "duration_ok",
+                          "attendance_ok", "rating", "errors"):
+                    cols[k].append(None)
+                continue
+            d = dates[i]
+            cols["row"].append(tab.rows[i])
+            cols["meeting_date"].append(d)
+            cols["in_window"].append(
+                None if d is None else (d.year == ctx.year and d.month == m
+                                        and p["window_start_day"] <= d.day
+                                        <= p["window_end_day"]))
+            length = minutes[i] if minutes[i] is not None else (
+                ends[i] - starts[i] if starts[i] is not None and ends[i] is not None
+                and ends[i] > starts[i] else None)
+            small, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
+            if types[i] == "combined":
+                minimum = p["min_minutes_combined"]
+            elif (small is not None and small_min is not None and required[i] is not None
+                  and required[i] <= small):
+                minimum = small_min
+            else:
+                minimum = p["min_minutes_regular"]
+            cols["duration_ok"].append(None if length is None else length >= minimum)
+            req, pres = required[i], present[i]
+            cols["attendance_ok"].append(
+                None if req is None or pres is None or req <= 0
+                else pres * rate.denominator > rate.numerator * req)
+            cols["rating"].append(ratings[i])
+            cols["errors"].append(errors.get(tab.rows[i], 0))
     out = pd.DataFrame(cols)
     out["meeting_date"] = pd.to_datetime(out["meeting_date"])
     for c in ("in_window", "duration_ok", "attendance_ok"):

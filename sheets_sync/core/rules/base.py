@@ -6,7 +6,7 @@ parsed tabs and the parameters, returns values). Deadline arithmetic lives here,
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -153,6 +153,15 @@ def supervision_deadline(year: int, month: int, params: Mapping[str, Any]) -> da
 def due_months(ctx: UnitContext) -> list[int]:
     """Months of the checked year whose regular meeting is due by the as-of date."""
     return [m for m in ctx.months() if is_due(meeting_deadline(ctx.year, m, ctx.params), ctx.as_of)]
+
+
+def due_cell_months(ctx: UnitContext) -> Iterator[tuple[int, str, str, Cell]]:
+    """(month, period key, cell key, cell) for every cell active in every due month."""
+    for m in due_months(ctx):
+        period = month_key(ctx.year, m)
+        for key, cell in ctx.cells.items():
+            if cell.active(ctx.year, m):
+                yield m, period, key, cell
 
 
 # --- meetings ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ...core.rules.base import (
     brief_deadline,
     brief_last_day,
     code_key,
+    due_cell_months,
     due_months,
     first_regular_meetings,
     is_due,
@@ -207,15 +208,11 @@ def held_meetings(ctx: UnitContext, first: dict[tuple[str, str], int] | None = N
         return None
     first = first if first is not None else first_regular_meetings(tab)
     ratio, rows = Ratio(), []
-    for m in due_months(ctx):
-        period = month_key(ctx.year, m)
-        for key, cell in ctx.cells.items():
-            if not cell.active(ctx.year, m):
-                continue
-            i = first.get((key, period))
-            ratio.add(i is not None)
-            if i is not None:
-                rows.append(i)
+    for _, period, key, _ in due_cell_months(ctx):
+        i = first.get((key, period))
+        ratio.add(i is not None)
+        if i is not None:
+            rows.append(i)
     return ratio, rows
 
 
@@ -362,11 +359,8 @@ def _criteria(ctx: UnitContext, ind: UnitIndicators, rows: list[int], failed: se
 def _monthly_held(ctx: UnitContext, ind: UnitIndicators,
                   first: dict[tuple[str, str], int]) -> None:
     held = [Ratio() for _ in range(12)]
-    for m in due_months(ctx):
-        period = month_key(ctx.year, m)
-        for key, cell in ctx.cells.items():
-            if cell.active(ctx.year, m):
-                held[m - 1].add((key, period) in first)
+    for m, period, key, _ in due_cell_months(ctx):
+        held[m - 1].add((key, period) in first)
     ind.monthly["held"] = held
 
 
