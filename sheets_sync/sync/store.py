@@ -13,9 +13,14 @@ identity, rows move):
   row per pull).
 * ``acks``: the operator's acknowledgements (``sheets-sync history ack``).
 
+Per row only what cannot be derived is stored (schema v4, ``_SCHEMA_V4``): a key names its unit
+and tab through ``key_tabs`` and its tab name and key columns through ``key_labels``; times are
+integers; a name is stored as typed (its canonical value is its normalized form).
+
 Schema changes are migrations: ``_SCHEMA_V1`` is the first schema exactly as released, and every
 later version is one entry of ``MIGRATIONS``. A new database runs the same path (v1 DDL, then
-every migration), so the upgrade path is the one that is always exercised. A store written by a
+every migration; a v1 store's key index is then rebuilt from its pulls), so the upgrade path
+is the one that is always exercised. A store written by a
 newer version is refused rather than damaged. Before upgrading a store that holds data, a copy is
 saved next to it (``history-v<N>-backup-<timestamp>.sqlite``).
 """
@@ -40,7 +45,7 @@ from ..core.template import load_template
 from ..core.text import normalize
 from ..core.values import display_raw, format_value, is_empty
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "history.sqlite"
 
 # Columns whose edits are not "changes" for DATA-CHANGED-CLOSED: staff are asked to explain
@@ -135,16 +140,20 @@ def _statements(script: str) -> list[str]:
 def _migrate_2(conn: sqlite3.Connection) -> None:
     """v1 -> v2: key-indexed row history, acknowledgements; ``pull_rows`` is replaced.
 
-    The index is rebuilt from every stored pull's raw grids (parsed with the current template),
-    in pull order, exactly as ``record_pull`` builds it; ``pull_rows`` (raw values keyed by
-    column id, one copy per pull) then holds nothing the raw grids and the index do not, and is
-    dropped.
+    ``pull_rows`` (raw values keyed by column id, one copy per pull) holds nothing the raw grids
+    do not, and is dropped. The key index is left empty here: once every migration has run,
+    ``Store._upgrade`` rebuilds it from every stored pull's raw grids, in pull order, with
+    ``record_pull``'s own code (``_reindex_pulls``), so it is written as the current schema
+    wants it.
     """
     for sql in _statements(_SCHEMA_V2):
         conn.execute(sql)
-    # the index below is written as the current code writes it (positional values)
-    conn.execute("CREATE TABLE IF NOT EXISTS value_layouts (id INTEGER PRIMARY KEY,"
-                 " cols TEXT NOT NULL)")
+    conn.execute("DROP TABLE IF EXISTS pull_rows")
+
+
+def _reindex_pulls(conn: sqlite3.Connection) -> None:
+    """The key index of every stored pull, rebuilt from its raw grids (parsed with the current
+    template) in pull order, exactly as ``record_pull`` builds it (a store upgraded from v1)."""
     template = load_template()
     previous: dict[str, int] = {}
     ids = [r[0] for r in conn.execute("SELECT id FROM pulls ORDER BY id")]
@@ -152,10 +161,9 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
         unit, pulled_at, as_of, blob = conn.execute(
             "SELECT unit, pulled_at, as_of, raw FROM pulls WHERE id = ?", (pull_id,)).fetchone()
         data = parse_unit(template, load_raw(blob), unit, unit, date.fromisoformat(as_of))
-        _index_pull(conn, unit, pull_id, pulled_at, as_of, index_unit(data),
-                    previous.get(unit))
+        _index_pull(conn, unit, pull_id, datetime.fromisoformat(pulled_at),
+                    date.fromisoformat(as_of), index_unit(data), previous.get(unit))
         previous[unit] = pull_id
-    conn.execute("DROP TABLE IF EXISTS pull_rows")
 
 
 _SCHEMA_V3 = """
@@ -217,11 +225,150 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
         ).fetchall()])
 
 
+# Schema v4: what a key or a version holds per row, without what can be derived. The unit,
+# tab id, tab name and key columns of a key are two small integers (``key_tabs``: one row per
+# unit and tab; ``key_labels``: one row per tab name and key columns); times are integer
+# seconds (``seconds_of``), as-of dates day ordinals, value hashes 64-bit integers; a key's
+# short reference is computed when read (``row_ref``), and stored (``ref``) only for keys
+# whose reference was given before their key text was made compact (schema v3), since a
+# reference is never changed. A key is unique in its unit and tab by a 64-bit hash of its key
+# text (``key_hash``: an index a fifth the size of one on the text; a collision would be
+# refused, never merged); a unit's keys are found through that index, none on the last pull.
+_SCHEMA_V4 = """
+CREATE TABLE key_tabs (
+    id INTEGER PRIMARY KEY,
+    unit TEXT NOT NULL,
+    tab_id TEXT NOT NULL,
+    UNIQUE (unit, tab_id)
+);
+CREATE TABLE key_labels (
+    id INTEGER PRIMARY KEY,
+    tab TEXT NOT NULL,
+    cols TEXT NOT NULL,
+    UNIQUE (tab, cols)
+);
+CREATE TABLE row_keys_v4 (
+    id INTEGER PRIMARY KEY,
+    tab INTEGER NOT NULL REFERENCES key_tabs (id),
+    khash INTEGER NOT NULL,
+    label INTEGER NOT NULL REFERENCES key_labels (id),
+    rkey TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    period TEXT,
+    cell TEXT,
+    first_pull INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_pull INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    last_row INTEGER NOT NULL,
+    replaced_by INTEGER REFERENCES row_keys (id) ON DELETE SET NULL,
+    ref TEXT,
+    UNIQUE (tab, khash)
+);
+CREATE TABLE row_versions_v4 (
+    id INTEGER PRIMARY KEY,
+    key_id INTEGER NOT NULL REFERENCES row_keys (id) ON DELETE CASCADE,
+    vhash INTEGER NOT NULL,
+    vals TEXT NOT NULL,
+    first_pull INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_pull INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    max_as_of INTEGER NOT NULL,
+    sheet_row INTEGER NOT NULL
+)
+"""
+
+
+def _migrate_4(conn: sqlite3.Connection) -> None:
+    """v3 -> v4: row keys and versions without the per-row columns that can be derived
+    (``_SCHEMA_V4``). Every key and version is copied with its id, its values and its history
+    (first/last pull, first/last seen, as-of, sheet row, replacement) unchanged in meaning; the
+    tables are rebuilt (SQLite cannot drop columns that are part of a constraint) with foreign
+    key enforcement off for the upgrade, checked before it commits (``Store._upgrade``)."""
+    for sql in _statements(_SCHEMA_V4):
+        conn.execute(sql)
+    conn.create_function("seconds_of", 1, seconds_of, deterministic=True)
+    conn.create_function("day_of", 1, day_of, deterministic=True)
+    conn.create_function("hash_int", 1, hash_int, deterministic=True)
+    conn.create_function("row_ref", 3, row_ref, deterministic=True)
+    conn.create_function("key_hash", 1, key_hash, deterministic=True)
+    conn.execute("INSERT INTO key_tabs (unit, tab_id)"
+                 " SELECT DISTINCT unit, tab_id FROM row_keys ORDER BY unit, tab_id")
+    conn.execute("INSERT INTO key_labels (tab, cols)"
+                 " SELECT DISTINCT tab, cols FROM row_keys ORDER BY tab, cols")
+    conn.execute(
+        "INSERT INTO row_keys_v4 (id, tab, khash, label, rkey, keys, period, cell, first_pull,"
+        " first_seen, last_pull, last_seen, last_row, replaced_by, ref)"
+        " SELECT k.id, t.id, key_hash(k.rkey), l.id, k.rkey, k.keys, k.period, k.cell,"
+        " k.first_pull, seconds_of(k.first_seen), k.last_pull, seconds_of(k.last_seen), k.last_row,"
+        " k.replaced_by, nullif(k.ref, row_ref(k.unit, k.tab_id, k.rkey)) FROM row_keys k"
+        " JOIN key_tabs t ON t.unit = k.unit AND t.tab_id = k.tab_id"
+        " JOIN key_labels l ON l.tab = k.tab AND l.cols = k.cols ORDER BY k.id")
+    conn.execute(
+        "INSERT INTO row_versions_v4 (id, key_id, vhash, vals, first_pull, first_seen,"
+        " last_pull, last_seen, max_as_of, sheet_row)"
+        " SELECT id, key_id, hash_int(vhash), vals, first_pull, seconds_of(first_seen),"
+        " last_pull, seconds_of(last_seen), day_of(max_as_of), sheet_row FROM row_versions"
+        " ORDER BY id")
+    copied = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
+              ("row_keys", "row_keys_v4", "row_versions", "row_versions_v4")]
+    if copied[0] != copied[1] or copied[2] != copied[3]:  # never: every key has its tab, label
+        raise sqlite3.DatabaseError(f"schema v4: rows not all copied {copied}")
+    conn.execute("DROP TABLE row_versions")
+    conn.execute("DROP TABLE row_keys")
+    conn.execute("ALTER TABLE row_keys_v4 RENAME TO row_keys")
+    conn.execute("ALTER TABLE row_versions_v4 RENAME TO row_versions")
+    conn.execute("CREATE INDEX row_versions_key ON row_versions (key_id, id)")
+    conn.execute("DELETE FROM unit_history_cache")
+
+
 # (target version, migration). Each runs inside the upgrade transaction.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (2, _migrate_2),
     (3, _migrate_3),
+    (4, _migrate_4),
 ]
+
+
+# --- compact per-row encodings (schema v4) -----------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+_MASK64 = (1 << 64) - 1
+
+
+def seconds_of(at: datetime | str) -> int:
+    """A pull time (naive, as the tool records it; a datetime or its ISO text) as whole
+    seconds since 1970-01-01 (an offset, never written by the tool, is dropped)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return (at.replace(tzinfo=None) - _EPOCH) // _SECOND
+
+
+def time_of(seconds: int) -> datetime:
+    return _EPOCH + timedelta(seconds=seconds)
+
+
+def day_of(day: date | str) -> int:
+    """An as-of date (or its ISO text) as its proleptic ordinal."""
+    return (date.fromisoformat(day) if isinstance(day, str) else day).toordinal()
+
+
+def hash_int(vhash: str) -> int:
+    """A value hash (16 hex digits) as the signed 64-bit integer SQLite stores."""
+    value = int(vhash, 16)
+    return value - (1 << 64) if value >> 63 else value
+
+
+def hash_hex(value: int) -> str:
+    return f"{value & _MASK64:0{HASH_LEN}x}"
+
+
+def key_hash(rkey: str) -> int:
+    """A stored row key's 64-bit hash (signed, as SQLite stores it)."""
+    return int.from_bytes(hashlib.blake2b(rkey.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "big", signed=True)
 
 
 # --- JSON for raw cell values (dates and times tagged) -----------------------------------------
@@ -329,7 +476,8 @@ def canon_of_vals(vals: Any, layouts: Callable[[int], list[str]] | None = None
         if layouts is None:
             raise ValueError("positional values need their layout")
         vals = dict(zip(layouts(vals[0]), vals[1:]))
-    return {c: (v[0] if isinstance(v, list) else v) for c, v in vals.items() if v is not None}
+    return {c: (_pair(v)[0] if isinstance(v, list) else v) for c, v in vals.items()
+            if v is not None}
 
 
 def compact_rkey(rkey: str) -> str:
@@ -382,9 +530,19 @@ def derived_display(column, canon: Any) -> str:
 
 
 def vals_entry(column, canon: Any, display: str) -> Any:
-    """A stored value: the canonical value, or ``[canonical, display]`` when the display does
-    not follow from it."""
-    return canon if derived_display(column, canon) == display else [canon, display]
+    """A stored value: the canonical value when the display follows from it; ``[display]``
+    when the canonical value is the normalized display (names as typed); else
+    ``[canonical, display]``."""
+    if derived_display(column, canon) == display:
+        return canon
+    if display and canon.__class__ is str and normalize(display) == canon:
+        return [display]
+    return [canon, display]
+
+
+def _pair(entry: list) -> list:
+    """A stored ``[display]`` or ``[canonical, display]`` as ``[canonical, display]``."""
+    return entry if len(entry) != 1 else [normalize(entry[0]), entry[0]]
 
 
 def _mapped(values: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
@@ -626,22 +784,48 @@ def pair_replacements(gone: Iterable[tuple[Any, str, str, int, str | None, str |
     return pairs
 
 
-def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: str, as_of: str,
-                tabs: dict[str, IndexedTab], previous_pull: int | None) -> None:
+def _unit_tabs(conn: sqlite3.Connection, unit: str, tab_ids: Iterable[str]) -> dict[str, int]:
+    """``key_tabs`` ids of a unit's tabs (created when missing)."""
+    conn.executemany("INSERT OR IGNORE INTO key_tabs (unit, tab_id) VALUES (?, ?)",
+                     [(unit, t) for t in tab_ids])
+    return dict(conn.execute("SELECT tab_id, id FROM key_tabs WHERE unit = ?", (unit,)))
+
+
+def _label_ids(conn: sqlite3.Connection, labels: Iterable[tuple[str, str]]
+               ) -> dict[tuple[str, str], int]:
+    """``key_labels`` ids of (tab name, key columns) pairs (created when missing)."""
+    out: dict[tuple[str, str], int] = {}
+    for tab, cols in labels:
+        conn.execute("INSERT OR IGNORE INTO key_labels (tab, cols) VALUES (?, ?)", (tab, cols))
+        out[(tab, cols)] = conn.execute("SELECT id FROM key_labels WHERE tab = ? AND cols = ?",
+                                        (tab, cols)).fetchone()[0]
+    return out
+
+
+_UNIT_KEYS = "tab IN (SELECT id FROM key_tabs WHERE unit = ?)"  # the row keys of a unit
+
+
+def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
+                as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None) -> None:
     """Index a pull's rows, in statements proportional to what changed since the previous
     pull: keys and versions that are simply still there are moved on to this pull by two
     set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
     ``executemany``."""
+    seen, day = seconds_of(pulled_at), day_of(as_of)
     stored: dict[tuple[str, str], tuple] = {}
     latest: dict[int, tuple] = {}
+    unit_tabs = _unit_tabs(conn, unit, tabs)
+    labels = _label_ids(conn, {(tab.name, tab.cols) for tab in tabs.values()})
     if previous_pull is not None or conn.execute(
-            "SELECT 1 FROM row_keys WHERE unit = ? LIMIT 1", (unit,)).fetchone():
-        stored = {(r[1], r[2]): r for r in conn.execute(
-            "SELECT id, tab_id, rkey, tab, keys, period, cell, last_row, last_pull"
-            " FROM row_keys WHERE unit = ?", (unit,))}
+            f"SELECT 1 FROM row_keys WHERE {_UNIT_KEYS} LIMIT 1", (unit,)).fetchone():
+        tab_ids = {i: t for t, i in unit_tabs.items()}
+        stored = {(tab_ids[r[1]], r[2]): r for r in conn.execute(
+            "SELECT id, tab, rkey, label, keys, period, cell, last_row, last_pull"
+            f" FROM row_keys WHERE {_UNIT_KEYS}", (unit,))}
         for vid, key_id, vhash, sheet_row, last_pull in conn.execute(
                 "SELECT v.id, v.key_id, v.vhash, v.sheet_row, v.last_pull FROM row_versions v"
-                " JOIN row_keys k ON k.id = v.key_id WHERE k.unit = ? ORDER BY v.id", (unit,)):
+                f" JOIN row_keys k ON k.id = v.key_id WHERE k.{_UNIT_KEYS} ORDER BY v.id",
+                (unit,)):
             latest[key_id] = (vid, vhash, sheet_row, last_pull)
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
@@ -660,30 +844,31 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
     new: list[tuple] = []
     for tab in tabs.values():
         layout = layouts[",".join(tab.val_cols)]
+        tab_ref, label = unit_tabs[tab.tab_id], labels[(tab.name, tab.cols)]
         for r in tab.rows:
+            vhash = hash_int(r.vhash)
             s = stored.get((tab.tab_id, r.rkey))
             last = None
             if s is None:
                 key_id = next_key
                 next_key += 1
-                new_keys.append((key_id, unit, tab.tab_id, tab.name, r.rkey, tab.cols,
-                                 row_ref(unit, tab.tab_id, r.rkey), r.keys_json, r.period,
-                                 r.cell, pull_id, pulled_at, pull_id, pulled_at, r.sheet_row))
+                new_keys.append((key_id, tab_ref, key_hash(r.rkey), label, r.rkey, r.keys_json,
+                                 r.period, r.cell, pull_id, seen, pull_id, seen, r.sheet_row))
                 new.append((key_id, tab.tab_id, tab.cols, r.sheet_row, r.period, r.cell))
             else:
                 key_id = s[0]
-                if s[8] != previous_pull or s[3:8] != (tab.name, r.keys_json, r.period, r.cell,
+                if s[8] != previous_pull or s[3:8] != (label, r.keys_json, r.period, r.cell,
                                                        r.sheet_row):
-                    key_updates.append((tab.name, r.keys_json, r.period, r.cell, pull_id,
-                                        pulled_at, r.sheet_row, key_id))
+                    key_updates.append((label, r.keys_json, r.period, r.cell, pull_id, seen,
+                                        r.sheet_row, key_id))
                 last = latest.get(key_id)
             present.add(key_id)
-            if last is not None and last[1] == r.vhash:
+            if last is not None and last[1] == vhash:
                 if last[3] != previous_pull or last[2] != r.sheet_row:
-                    version_updates.append((pull_id, pulled_at, r.sheet_row, as_of, last[0]))
+                    version_updates.append((pull_id, seen, r.sheet_row, day, last[0]))
             else:
-                new_versions.append((next_version, key_id, r.vhash, tab.vals_json(r.index, layout),
-                                     pull_id, pulled_at, pull_id, pulled_at, as_of, r.sheet_row))
+                new_versions.append((next_version, key_id, vhash, tab.vals_json(r.index, layout),
+                                     pull_id, seen, pull_id, seen, day, r.sheet_row))
                 next_version += 1
                 if last is not None:
                     changed.append(key_id)
@@ -696,23 +881,23 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
         conn.execute("DELETE FROM temp.index_skip")
         conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)", gone_ids)
         conn.execute(
-            "UPDATE row_keys SET last_pull = ?, last_seen = ? WHERE unit = ? AND last_pull = ?"
-            " AND id NOT IN (SELECT id FROM temp.index_skip)",
-            (pull_id, pulled_at, unit, previous_pull))
+            f"UPDATE row_keys SET last_pull = ?, last_seen = ? WHERE {_UNIT_KEYS}"
+            " AND last_pull = ? AND id NOT IN (SELECT id FROM temp.index_skip)",
+            (pull_id, seen, unit, previous_pull))
         conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)",
                          [(k,) for k in changed])
         conn.execute(
             "UPDATE row_versions SET last_pull = ?, last_seen = ?, max_as_of = max(max_as_of, ?)"
-            " WHERE last_pull = ? AND key_id IN (SELECT id FROM row_keys WHERE unit = ?"
+            f" WHERE last_pull = ? AND key_id IN (SELECT id FROM row_keys WHERE {_UNIT_KEYS}"
             " AND last_pull = ?) AND key_id NOT IN (SELECT id FROM temp.index_skip)",
-            (pull_id, pulled_at, as_of, previous_pull, unit, pull_id))
+            (pull_id, seen, day, previous_pull, unit, pull_id))
         conn.execute("DELETE FROM temp.index_skip")
     conn.executemany(
-        "INSERT INTO row_keys (id, unit, tab_id, tab, rkey, cols, ref, keys, period, cell,"
-        " first_pull, first_seen, last_pull, last_seen, last_row)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_keys)
+        "INSERT INTO row_keys (id, tab, khash, label, rkey, keys, period, cell, first_pull,"
+        " first_seen, last_pull, last_seen, last_row)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_keys)
     conn.executemany(
-        "UPDATE row_keys SET tab = ?, keys = ?, period = ?, cell = ?, last_pull = ?,"
+        "UPDATE row_keys SET label = ?, keys = ?, period = ?, cell = ?, last_pull = ?,"
         " last_seen = ?, last_row = ? WHERE id = ?", key_updates)
     conn.executemany(
         "UPDATE row_versions SET last_pull = ?, last_seen = ?, sheet_row = ?,"
@@ -724,8 +909,9 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: st
     if previous_pull is None or not new:
         return
     gone = conn.execute(
-        "SELECT id, tab_id, cols, last_row, period, cell FROM row_keys"
-        " WHERE unit = ? AND last_pull = ? AND replaced_by IS NULL", (unit, previous_pull)
+        "SELECT k.id, t.tab_id, l.cols, k.last_row, k.period, k.cell FROM row_keys k"
+        " JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
+        " WHERE t.unit = ? AND k.last_pull = ? AND k.replaced_by IS NULL", (unit, previous_pull)
     ).fetchall()
     conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?",
                      [(replacement, old) for old, replacement
@@ -899,10 +1085,15 @@ class Store:
             self._backup(version)
         conn = self.conn
         conn.isolation_level = None  # explicit transaction: DDL and data move together
+        # Tables are rebuilt by migrations (SQLite's way to change a constraint): foreign key
+        # actions stay off meanwhile (dropping a rebuilt table must not cascade) and every
+        # reference is checked before the upgrade commits.
+        conn.execute("PRAGMA foreign_keys = OFF")
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = self.schema_version()  # another process may have upgraded meanwhile
+                start = version
                 if version == 0:
                     for sql in _statements(_SCHEMA_V1):
                         conn.execute(sql)
@@ -914,13 +1105,22 @@ class Store:
                         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                                      (str(target),))
                         version = target
+                if start == 1:  # v1 kept no key index: build it from the stored pulls
+                    _reindex_pulls(conn)
+                broken = [r for t in ("row_keys", "row_versions")
+                          for r in conn.execute(f"PRAGMA foreign_key_check({t})")]
+                if broken:
+                    raise sqlite3.IntegrityError(f"foreign key check failed: {broken}")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:  # SQLite already rolled back after "disk is full"
                     conn.execute("ROLLBACK")
                 raise
+            if start == 0:  # a new store: the pages of tables that migrations replaced go
+                conn.execute("VACUUM")
         finally:
             conn.isolation_level = "DEFERRED"  # sqlite3's default: a plain BEGIN
+            conn.execute("PRAGMA foreign_keys = ON")
 
     def _backup(self, version: int) -> Path | None:
         if self.path is None or not self.conn.execute("SELECT 1 FROM pulls LIMIT 1").fetchone():
@@ -969,7 +1169,7 @@ class Store:
                     (unit, at, as_of.isoformat(), raw.version, dump_raw(raw), fingerprint))
                 pull_id = cur.lastrowid
                 assert pull_id is not None  # set by the INSERT
-                _index_pull(self.conn, unit, pull_id, at, as_of.isoformat(), tabs, previous)
+                _index_pull(self.conn, unit, pull_id, pulled_at, as_of, tabs, previous)
             return pull_id
         finally:
             release_index(data)
@@ -1029,32 +1229,45 @@ class Store:
 
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
-        return [KnownRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                         r[8], r[9], datetime.fromisoformat(r[10]), r[11],
-                         datetime.fromisoformat(r[12]), r[13], r[14])
-                for r in self.conn.execute(
-                    "SELECT k.id, k.tab_id, k.tab, k.rkey, k.cols, k.ref, k.keys, k.period,"
-                    " k.cell, k.first_pull, k.first_seen, k.last_pull,"
-                    " max(k.last_seen, coalesce(p.seen_at, '')), k.last_row, k.replaced_by"
-                    " FROM row_keys k LEFT JOIN pulls p ON p.id = k.last_pull"
-                    " WHERE k.unit = ? ORDER BY k.id", (unit,))]
+        seen_again = self._seen_again(unit)
+        out = []
+        for r in self.conn.execute(
+                "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell,"
+                " k.first_pull, k.first_seen, k.last_pull, k.last_seen, k.last_row,"
+                " k.replaced_by, k.ref FROM row_keys k JOIN key_tabs t ON t.id = k.tab"
+                " JOIN key_labels l ON l.id = k.label WHERE t.unit = ? ORDER BY k.id", (unit,)):
+            again = seen_again.get(r[10])
+            last_seen = r[11] if again is None else max(r[11], again[0])
+            ref = r[14] or row_ref(unit, r[1], r[3])
+            out.append(KnownRow(r[0], r[1], r[2], r[3], r[4], ref, r[5], r[6], r[7], r[8],
+                                time_of(r[9]), r[10], time_of(last_seen), r[12], r[13]))
+        return out
+
+    def _seen_again(self, unit: str) -> dict[int, tuple[int, int]]:
+        """Pull id -> (seconds, day ordinal) of the last re-read of an unchanged local file
+        (``pulls.seen_at`` / ``seen_as_of``), for the pulls of ``unit`` that have one."""
+        return {i: (seconds_of(at), day_of(day) if day else 0) for i, at, day in self.conn.execute(
+            "SELECT id, seen_at, seen_as_of FROM pulls WHERE unit = ? AND seen_at IS NOT NULL",
+            (unit,))}
 
     def row_versions(self, unit: str) -> dict[int, list[RowVersion]]:
         """key id -> its versions, oldest first (values as ``[canonical, display]``)."""
         out: dict[int, list[RowVersion]] = {}
         layouts = {i: cols.split(",") if cols else []
                    for i, cols in self.conn.execute("SELECT id, cols FROM value_layouts")}
+        seen_again = self._seen_again(unit)
         for r in self.conn.execute(
                 "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
-                " max(v.last_seen, coalesce(p.seen_at, '')),"
-                " max(v.max_as_of, coalesce(p.seen_as_of, '')), v.sheet_row, k.tab_id"
+                " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id"
                 " FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
-                " LEFT JOIN pulls p ON p.id = v.last_pull WHERE k.unit = ? ORDER BY v.id",
-                (unit,)):
+                " JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ? ORDER BY v.id", (unit,)):
+            last_seen, max_as_of = r[7], r[8]
+            again = seen_again.get(r[6])
+            if again is not None:
+                last_seen, max_as_of = max(last_seen, again[0]), max(max_as_of, again[1])
             out.setdefault(r[1], []).append(RowVersion(
-                r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), r[6],
-                datetime.fromisoformat(r[7]), date.fromisoformat(r[8]), r[9], r[10],
-                layouts.__getitem__))
+                r[0], r[1], hash_hex(r[2]), r[3], r[4], time_of(r[5]), r[6], time_of(last_seen),
+                date.fromordinal(max_as_of), r[9], r[10], layouts.__getitem__))
         return out
 
     def _layouts(self, layout: int) -> list[str]:
@@ -1076,11 +1289,11 @@ class Store:
         if source is None:
             return None
         last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
-        keys = self.conn.execute("SELECT count(*), max(id) FROM row_keys WHERE unit = ?",
+        keys = self.conn.execute(f"SELECT count(*), max(id) FROM row_keys WHERE {_UNIT_KEYS}",
                                  (unit,)).fetchone()
         versions = self.conn.execute(
             "SELECT max(v.id) FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
-            " WHERE k.unit = ?", (unit,)).fetchone()
+            f" WHERE k.{_UNIT_KEYS}", (unit,)).fetchone()
         acks = self.conn.execute("SELECT count(*), max(id) FROM acks WHERE unit = ?",
                                  (unit,)).fetchone()
         state = [HISTORY_CACHE_VERSION, unit, source, last[0], *keys, versions[0], *acks,
@@ -1149,7 +1362,8 @@ class Store:
                                        (since.isoformat(timespec="seconds"),)).fetchone()[0]
             if before is not None:
                 reference = min(reference, datetime.fromisoformat(before))
-        cutoff = (reference - timedelta(days=retention_days)).isoformat(timespec="seconds")
+        cutoff_at = reference - timedelta(days=retention_days)
+        cutoff = cutoff_at.isoformat(timespec="seconds")
         last = "SELECT max(id) FROM pulls GROUP BY unit"
         with self.conn:
             pulls = self.conn.execute(
@@ -1157,14 +1371,15 @@ class Store:
             ).rowcount
             keys = self.conn.execute(
                 f"DELETE FROM row_keys WHERE last_seen < ? AND last_pull NOT IN ({last})",
-                (cutoff,)).rowcount
+                (seconds_of(cutoff_at),)).rowcount
             versions = self.conn.execute(
                 "DELETE FROM row_versions WHERE last_seen < ? AND id NOT IN"
-                " (SELECT max(id) FROM row_versions GROUP BY key_id)", (cutoff,)).rowcount
+                " (SELECT max(id) FROM row_versions GROUP BY key_id)",
+                (seconds_of(cutoff_at),)).rowcount
             acks = self.conn.execute(
                 "DELETE FROM acks WHERE rkey != '*' AND NOT EXISTS (SELECT 1 FROM row_keys k"
-                " WHERE k.unit = acks.unit AND k.tab_id = acks.tab_id AND k.rkey = acks.rkey)"
-            ).rowcount
+                " JOIN key_tabs t ON t.id = k.tab WHERE t.unit = acks.unit"
+                " AND t.tab_id = acks.tab_id AND k.rkey = acks.rkey)").rowcount
             runs = self.conn.execute("DELETE FROM runs WHERE started < ?", (cutoff,)).rowcount
         return {"pulls": pulls, "row_keys": keys, "row_versions": versions, "acks": acks,
                 "runs": runs}
@@ -1244,7 +1459,7 @@ def expand_vals(tab_id: str, vals: Any, layouts: Callable[[int], list[str]] | No
     out: dict[str, list] = {}
     for c, v in vals.items():
         if isinstance(v, list):
-            out[c] = v
+            out[c] = _pair(v)
         else:
             column = tab.by_id.get(c) if tab is not None else None
             out[c] = [v, derived_display(column, v)]
