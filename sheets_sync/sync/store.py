@@ -946,7 +946,8 @@ class KnownRow:
     tab: str
     rkey: str
     cols: str
-    ref: str
+    unit: str = field(repr=False, compare=False)
+    stored_ref: str | None = field(repr=False, compare=False)  # as stored: see ``ref``
     stored_keys: str = field(repr=False, compare=False)  # as stored: see ``keys``
     period: str | None
     cell: str | None
@@ -962,6 +963,12 @@ class KnownRow:
         """[[header, display], ...] in key order (decoded when asked for: only messages and
         listings need it)."""
         return _keys_of(self.tab_id, self.cols, self.stored_keys, self.rkey)
+
+    @property
+    def ref(self) -> str:
+        """The short reference (``row_ref``; the stored one for keys referenced before their
+        key text was made compact)."""
+        return self.stored_ref or row_ref(self.unit, self.tab_id, self.rkey)
 
 
 @dataclass(frozen=True)
@@ -1230,6 +1237,7 @@ class Store:
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
         seen_again = self._seen_again(unit)
+        times: dict[int, datetime] = {}
         out = []
         for r in self.conn.execute(
                 "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell,"
@@ -1238,9 +1246,10 @@ class Store:
                 " JOIN key_labels l ON l.id = k.label WHERE t.unit = ? ORDER BY k.id", (unit,)):
             again = seen_again.get(r[10])
             last_seen = r[11] if again is None else max(r[11], again[0])
-            ref = r[14] or row_ref(unit, r[1], r[3])
-            out.append(KnownRow(r[0], r[1], r[2], r[3], r[4], ref, r[5], r[6], r[7], r[8],
-                                time_of(r[9]), r[10], time_of(last_seen), r[12], r[13]))
+            out.append(KnownRow(r[0], r[1], r[2], r[3], r[4], unit, r[14], r[5], r[6], r[7],
+                                r[8], times.get(r[9]) or times.setdefault(r[9], time_of(r[9])),
+                                r[10], times.get(last_seen) or times.setdefault(
+                                    last_seen, time_of(last_seen)), r[12], r[13]))
         return out
 
     def _seen_again(self, unit: str) -> dict[int, tuple[int, int]]:
@@ -1256,6 +1265,8 @@ class Store:
         layouts = {i: cols.split(",") if cols else []
                    for i, cols in self.conn.execute("SELECT id, cols FROM value_layouts")}
         seen_again = self._seen_again(unit)
+        times: dict[int, datetime] = {}
+        days: dict[int, date] = {}
         for r in self.conn.execute(
                 "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
                 " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id"
@@ -1266,8 +1277,11 @@ class Store:
             if again is not None:
                 last_seen, max_as_of = max(last_seen, again[0]), max(max_as_of, again[1])
             out.setdefault(r[1], []).append(RowVersion(
-                r[0], r[1], hash_hex(r[2]), r[3], r[4], time_of(r[5]), r[6], time_of(last_seen),
-                date.fromordinal(max_as_of), r[9], r[10], layouts.__getitem__))
+                r[0], r[1], hash_hex(r[2]), r[3], r[4],
+                times.get(r[5]) or times.setdefault(r[5], time_of(r[5])), r[6],
+                times.get(last_seen) or times.setdefault(last_seen, time_of(last_seen)),
+                days.get(max_as_of) or days.setdefault(max_as_of, date.fromordinal(max_as_of)),
+                r[9], r[10], layouts.__getitem__))
         return out
 
     def _layouts(self, layout: int) -> list[str]:
