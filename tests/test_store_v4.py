@@ -133,3 +133,21 @@ def test_a_name_is_stored_once_and_read_back_in_full():
     # a display whose normalized form is not the canonical value keeps both
     assert vals_entry(None, "?x", "y") == ["?x", "y"]
     assert expand_vals("meetings", {"topic": ["?x", "y"]}) == {"topic": ["?x", "y"]}
+
+
+def test_mapping_each_distinct_value_once_equals_mapping_every_value():
+    from sheets_sync.sync.store import _mapped
+
+    def fn(v):
+        return f"{type(v).__name__}:{v!r}"
+
+    columns = [
+        ["a", "a", None, "b", "a"],
+        [True, 1, 1.0, False, 0, 0.0, None, True],  # equal across types: kept apart
+        [1, 1, 2, None, 3, 1],
+        [date(2026, 1, 1), datetime(2026, 1, 1), date(2026, 1, 1), None],
+        [1.5, 1.5, float("nan"), 2.0],
+        [["x"], ["x"], "x"],  # unhashable
+    ]
+    for values in columns:
+        assert _mapped(values, fn) == [fn(v) for v in values]

@@ -545,14 +545,28 @@ def _pair(entry: list) -> list:
     return entry if len(entry) != 1 else [normalize(entry[0]), entry[0]]
 
 
+# Types whose values compare equal across types (True == 1 == 1.0): a column holding more than
+# one of them is mapped by (type, value); any other column by value alone (faster).
+_CROSS_EQUAL = frozenset({bool, int, float})
+
+
 def _mapped(values: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
     """``[fn(v) for v in values]``, ``fn`` called once per distinct (type, value)."""
-    keys = list(zip(map(type, values), values))
-    try:
-        table = {k: fn(k[1]) for k in dict.fromkeys(keys)}
-    except TypeError:  # unhashable (no reader produces one)
-        return [fn(v) for v in values]
-    return list(map(table.__getitem__, keys))
+    types = set(map(type, values))
+    if len(types & _CROSS_EQUAL) > 1 or not types <= _HASHED_ALONE:
+        keys: list[Any] = list(zip(map(type, values), values))
+        try:
+            table = {k: fn(k[1]) for k in dict.fromkeys(keys)}
+        except TypeError:  # unhashable (no reader produces one)
+            return [fn(v) for v in values]
+        return list(map(table.__getitem__, keys))
+    by_value = {v: fn(v) for v in dict.fromkeys(values)}
+    return list(map(by_value.__getitem__, values))
+
+
+# Types whose equal values are interchangeable for every ``fn`` (a str equals no other type;
+# a date never equals a datetime).
+_HASHED_ALONE = frozenset({type(None), str, bool, int, float, date, datetime, time})
 
 
 def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
