@@ -1,8 +1,14 @@
 """History store v4 (no per-row columns that can be derived): a real v3 store upgrades with
-every finding, listing and reference unchanged, and a store written by the v4 code from the
-same pulls gives the same findings and listings as the v3 code did."""
+every finding, listing and reference unchanged, a store written by the v4 code from the same
+pulls gives the same findings and listings as the v3 code did, and the key index of the
+synthetic province (computed with results kept across units) equals the v3 code's.
+
+GOLDEN_INDEX was computed with the schema-v3 code (commit 103d24a) by ``_index_digest``: per
+indexed row its unit, tab, key columns, sheet row, key, key displays, period, cell, value hash
+and its values as stored and read back (``expand_vals``) and as computed (``IndexedRow.vals``)."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -12,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synthetic import AS_OF, SIZES, dataset
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.template import load_template
 from sheets_sync.sync.history import history_findings
 from sheets_sync.sync.history_ack import ack
 from sheets_sync.sync.history_views import rows_history
@@ -23,6 +32,8 @@ from sheets_sync.sync.store import (
     expand_vals,
     hash_hex,
     hash_int,
+    index_unit,
+    release_index,
     seconds_of,
     time_of,
     vals_entry,
@@ -151,3 +162,30 @@ def test_mapping_each_distinct_value_once_equals_mapping_every_value():
     ]
     for values in columns:
         assert _mapped(values, fn) == [fn(v) for v in values]
+
+
+GOLDEN_INDEX = ("a98cb403dd445a9fb37a54acf819eb8496c202e31ab13d64a014a85f0d81a49a", 57440)
+
+
+def _index_digest(size_name: str) -> tuple[str, int]:
+    template = load_template()
+    _, units = dataset(SIZES[size_name])
+    h, n = hashlib.sha256(), 0
+    layouts: dict[str, int] = {}
+    for unit, raw in units:
+        data = parse_unit(template, raw, unit.code, unit.name, AS_OF)
+        for tab_id, tab in index_unit(data).items():
+            layout = layouts.setdefault(",".join(tab.val_cols), len(layouts) + 1)
+            for r in tab.rows:
+                stored = expand_vals(tab_id, json.loads(tab.vals_json(r.index, layout)),
+                                     lambda _, cols=tab.val_cols: cols)
+                h.update(json.dumps([unit.code, tab_id, tab.name, tab.cols, r.sheet_row, r.rkey,
+                                     r.keys, r.period, r.cell, r.vhash, stored, r.vals],
+                                    ensure_ascii=False, sort_keys=True, default=str).encode())
+                n += 1
+        release_index(data)
+    return h.hexdigest(), n
+
+
+def test_the_province_key_index_equals_the_v3_codes():
+    assert _index_digest("province") == GOLDEN_INDEX

@@ -34,6 +34,9 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
+from itertools import compress
+from operator import eq, ne
 from pathlib import Path
 from typing import Any
 
@@ -550,18 +553,46 @@ def _pair(entry: list) -> list:
 _CROSS_EQUAL = frozenset({bool, int, float})
 
 
-def _mapped(values: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
-    """``[fn(v) for v in values]``, ``fn`` called once per distinct (type, value)."""
+def _mapped(values: list[Any], fn: Callable[[Any], Any], memo: dict | None = None
+            ) -> list[Any]:
+    """``[fn(v) for v in values]``, ``fn`` called once per distinct (type, value); with
+    ``memo`` (``_memo``: ``fn`` a pure function of the value), its results are kept for the
+    next call (the same dates, codes and choices recur in every unit)."""
     types = set(map(type, values))
-    if len(types & _CROSS_EQUAL) > 1 or not types <= _HASHED_ALONE:
+    cross = types & _CROSS_EQUAL
+    if len(cross) > 1 or not types <= _HASHED_ALONE:
         keys: list[Any] = list(zip(map(type, values), values))
         try:
             table = {k: fn(k[1]) for k in dict.fromkeys(keys)}
         except TypeError:  # unhashable (no reader produces one)
             return [fn(v) for v in values]
         return list(map(table.__getitem__, keys))
-    by_value = {v: fn(v) for v in dict.fromkeys(values)}
+    if memo is None:
+        by_value = {v: fn(v) for v in dict.fromkeys(values)}
+    else:  # one table per numeric type, so that 1 and True never share a result
+        by_value = memo.setdefault(next(iter(cross), None), {})
+        new = [v for v in dict.fromkeys(values) if v not in by_value]
+        if len(by_value) + len(new) > _MEMO_LIMIT:
+            by_value.clear()
+            new = list(dict.fromkeys(values))
+        for v in new:
+            by_value[v] = fn(v)
     return list(map(by_value.__getitem__, values))
+
+
+_MEMO_LIMIT = 1 << 13  # distinct values kept per function and column (names churn: cleared)
+_MEMOS: dict[tuple[str, int], tuple[Any, dict]] = {}
+_UNSET = object()  # "no value parsed": the raw value decides
+
+
+def _memo(purpose: str, owner: Any = None) -> dict:
+    """The kept results of one pure function of a value (``purpose``) for one column
+    (``owner``, held so that its id is not reused)."""
+    key = (purpose, id(owner))
+    entry = _MEMOS.get(key)
+    if entry is None or entry[0] is not owner:
+        entry = _MEMOS[key] = (owner, {})
+    return entry[1]
 
 
 # Types whose equal values are interchangeable for every ``fn`` (a str equals no other type;
@@ -570,11 +601,12 @@ _HASHED_ALONE = frozenset({type(None), str, bool, int, float, date, datetime, ti
 
 
 def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
-    unset = object()
-    out = _mapped(parsed, lambda p: unset if p is None else _canon(column, p, None))
-    holes = [i for i, v in enumerate(out) if v is unset]
+    out = _mapped(parsed, lambda p: _UNSET if p is None else _canon(column, p, None),
+                  _memo("canon", column))
+    holes = [i for i, v in enumerate(out) if v is _UNSET]
     if holes:
-        fixed = _mapped([raws[i] for i in holes], lambda r: _canon(column, None, r))
+        fixed = _mapped([raws[i] for i in holes], lambda r: _canon(column, None, r),
+                        _memo("canon_raw", column))
         for i, v in zip(holes, fixed):
             out[i] = v
     return out
@@ -584,20 +616,19 @@ def _display_column(tab: TabData, col_id: str) -> list[str]:
     """``_display`` of every row of a column."""
     column = tab.tab.column(col_id)
     parsed, raws = tab.values[col_id], tab.raw[col_id]
-    unset = object()
 
     def shown(v: Any) -> Any:
         if v is None:
-            return unset
+            return _UNSET
         if column.kind == "choice":
             return column.label_of(v) or str(v)
         return format_value(column.kind, v)
 
-    out = _mapped(parsed, shown)
-    holes = [i for i, v in enumerate(out) if v is unset]
+    out = _mapped(parsed, shown, _memo("display", column))
+    holes = [i for i, v in enumerate(out) if v is _UNSET]
     if holes:
         fixed = _mapped([raws[i] for i in holes],
-                        lambda r: "" if is_empty(r) else display_raw(r))
+                        lambda r: "" if is_empty(r) else display_raw(r), _memo("display_raw"))
         for i, v in zip(holes, fixed):
             out[i] = v
     return out
@@ -666,11 +697,17 @@ class IndexedTab:
             for c in self.val_cols:
                 column = self.data.tab.column(c)
                 canon = self.canon[c]
-                keys = list(zip(map(type, canon), canon, _display_column(self.data, c)))
-                table = {k: "," + ("null" if k[1] is None
-                                   else _jscalar(vals_entry(column, k[1], k[2])))
-                         for k in dict.fromkeys(keys)}
-                frags.append(list(map(table.__getitem__, keys)))
+                shown = _display_column(self.data, c)
+                # the canonical value where the display follows from it ...
+                frag = _mapped(canon, lambda v: ",null" if v is None else "," + _jscalar(v),
+                               _memo("vals_json"))
+                implied = _mapped(canon, partial(derived_display, column),
+                                  _memo("derived", column))
+                # ... else the display too (``vals_entry``)
+                for j in compress(range(len(canon)), map(ne, implied, shown)):
+                    if canon[j] is not None:
+                        frag[j] = "," + _jscalar(vals_entry(column, canon[j], shown[j]))
+                frags.append(frag)
             self._vals_json = [_trim_nulls(t) + "]" for t in map("".join, zip(*frags))] \
                 if frags else ["]"] * len(self.rows)
         return f"[{layout}{self._vals_json[i]}"
@@ -719,22 +756,22 @@ def _index_tab(tab: TabData) -> IndexedTab:
 
         def frag(v: Any, p: str = prefix) -> str:
             return "" if v is None else p + _jscalar(v) + ","
-        frags.append(_mapped(canon[c], frag))
+        frags.append(_mapped(canon[c], frag, _memo("hash_frag", c)))
     hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
     # keys: compact JSON of the key columns' canonical values; displays for messages
     if key_cols:
-        kv = [_mapped(canon[c], _jscalar) for c in key_cols]
+        kv = [_mapped(canon[c], _jscalar, _memo("json")) for c in key_cols]
         bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
         shown = [_display_column(tab, c) for c in key_cols]
-        kd = [_mapped(d, _jscalar) for d in shown]
+        kd = [_mapped(d, _jscalar, _memo("json")) for d in shown]
         keys_json = ["[" + b + "]" for b in map(",".join, zip(*kd))]
         # "" when every display follows from the canonical key value
         same = []
         for c, d in zip(key_cols, shown):
             column = tab.tab.column(c)
-            pairs = list(zip(map(type, canon[c]), canon[c], d))
-            table = {k: derived_display(column, k[1]) == k[2] for k in dict.fromkeys(pairs)}
-            same.append(list(map(table.__getitem__, pairs)))
+            implied = _mapped(canon[c], partial(derived_display, column),
+                              _memo("derived", column))
+            same.append(list(map(eq, implied, d)))
         keys_json = ["" if ok else k for ok, k in zip(map(all, zip(*same)), keys_json)]
     else:
         bases, keys_json = ["[]"] * n, ["[]"] * n
