@@ -79,6 +79,8 @@ def test_a_v3_store_upgrades_with_every_finding_listing_and_reference_unchanged(
         got = _findings_and_views(store, _make_v3())
         known = {(u, k.tab_id, k.rkey): k.ref for u in ("NT", "LX") for k in store.known_rows(u)}
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(row_keys)")}
+        # the replaced tables' pages went back to the disk
+        assert store.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
     assert got == EXPECTED
     assert known == refs
     assert not {"unit", "tab_id", "first_seen_text"} & columns

@@ -1174,8 +1174,14 @@ class Store:
                 if conn.in_transaction:  # SQLite already rolled back after "disk is full"
                     conn.execute("ROLLBACK")
                 raise
-            if start == 0:  # a new store: the pages of tables that migrations replaced go
+            # The pages of the tables that migrations replaced are given back to the disk (an
+            # upgraded store would otherwise keep the old tables' size as free pages). Not
+            # essential: when it cannot run now (disk full, another reader) the store is used
+            # as it is and its free pages are reused by the next pulls.
+            try:
                 conn.execute("VACUUM")
+            except sqlite3.OperationalError as e:
+                logging.getLogger(__name__).info(f"VACUUM sau khi nâng cấp kho chưa chạy được: {e}")
         finally:
             conn.isolation_level = "DEFERRED"  # sqlite3's default: a plain BEGIN
             conn.execute("PRAGMA foreign_keys = ON")
