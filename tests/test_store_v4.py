@@ -191,3 +191,16 @@ def _index_digest(size_name: str) -> tuple[str, int]:
 
 def test_the_province_key_index_equals_the_v3_codes():
     assert _index_digest("province") == GOLDEN_INDEX
+
+
+def test_kept_results_stay_right_past_their_limit(monkeypatch):
+    from sheets_sync.sync import store
+
+    monkeypatch.setattr(store, "_MEMO_LIMIT", 4)
+    memo: dict = {}
+    for start in range(0, 30, 3):
+        values = [start, start + 1, None, start + 2, start, True]  # ints and a bool: apart
+        assert store._mapped(values, repr, memo) == [repr(v) for v in values]
+        ints = list(range(start, start + 6))
+        assert store._mapped(ints, repr, memo) == [repr(v) for v in ints]
+        assert len(memo[int]) <= 6

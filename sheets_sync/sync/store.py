@@ -570,10 +570,11 @@ def _mapped(values: list[Any], fn: Callable[[Any], Any], memo: dict | None = Non
     if memo is None:
         by_value = {v: fn(v) for v in dict.fromkeys(values)}
     else:  # one table per numeric type, so that 1 and True never share a result
-        by_value = memo.setdefault(next(iter(cross), None), {})
+        numeric = next(iter(cross), None)
+        by_value = memo.setdefault(numeric, {})
         new = [v for v in dict.fromkeys(values) if v not in by_value]
-        if len(by_value) + len(new) > _MEMO_LIMIT:
-            by_value.clear()
+        if len(by_value) + len(new) > _MEMO_LIMIT:  # a new table: one in use stays whole
+            by_value = memo[numeric] = {}
             new = list(dict.fromkeys(values))
         for v in new:
             by_value[v] = fn(v)
