@@ -289,10 +289,13 @@ def _changed(state: HistoryState, current: UnitData, idx: dict[str, IndexedTab],
              fly_preds: dict[tuple[str, str], list[KnownRow]],
              params: Mapping[str, Any]) -> list[Finding]:
     out: list[Finding] = []
+    deadlines: dict[tuple[str, str | None], date | None] = {}  # one per tab and period
     for tab_id, tab in idx.items():
         data = current.tabs[tab_id]
         for r in tab.rows:
-            deadline = closing_date(tab_id, r.period, params)
+            if (tab_id, r.period) not in deadlines:
+                deadlines[(tab_id, r.period)] = closing_date(tab_id, r.period, params)
+            deadline = deadlines[(tab_id, r.period)]
             if deadline is None:
                 continue
             key = state.by_key.get((tab_id, r.rkey))
