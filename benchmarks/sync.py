@@ -154,17 +154,19 @@ def _run_once(variant: str, config, emu: EmulatorProcess, s: SyncSettings, ids: 
     backend = GoogleBackend(emu.info(0), emu.base_url, RetryPolicy(), s.quota())
     recorder = Recorder(backend.transport)
     before = emu.stats()
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     workers = 1 if variant == "sequential" else s.workers
     config = replace(config, google=GoogleConfig(workers=workers))
     outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
     wall = time.monotonic() - start
+    cpu = time.process_time() - cpu_start  # the tool's threads (the emulator runs apart)
     counts = _diff(before, emu.stats(), ids)
     statuses: dict[str, int] = {}
     for w in outcome.writes:
         statuses[w.status] = statuses.get(w.status, 0) + 1
     sheets = [e for e in recorder.events if e[0] in ("read", "write")]
-    result = {"wall_s": round(wall, 3), "windows": round(wall / s.window_s, 3), **counts,
+    result = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+              "windows": round(wall / s.window_s, 3), **counts,
               **bounds(counts, s), "writes_by_status": statuses,
               "paced_s": outcome.requests.get("paced_s", 0.0),
               "retries": outcome.requests.get("retries", 0),
@@ -316,8 +318,8 @@ def _all_runs(args, s: SyncSettings) -> int:
     import resource
     import statistics
 
-    keys = ("wall_s", "windows", "reads", "writes", "drive", "quota_windows", "lower_bound_s",
-            "rejected_429")
+    keys = ("wall_s", "cpu_s", "windows", "reads", "writes", "drive", "quota_windows",
+            "lower_bound_s", "rejected_429")
     results = []
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     load = os.getloadavg()
@@ -337,7 +339,8 @@ def _all_runs(args, s: SyncSettings) -> int:
                 med["wall_to_job_floor_ratio"] = med["wall_s"] / med["job_floor_s"]
                 med["changed_units"] = changed
                 entry[run] = med
-                print(f"  {variant}/{n} {run}: wall {med['wall_s']:.1f} s = "
+                print(f"  {variant}/{n} {run}: wall {med['wall_s']:.1f} s (CPU "
+                      f"{med['cpu_s']:.1f} s) = "
                       f"{med['windows']:.2f} windows, {med['reads']:g} reads, "
                       f"{med['writes']:g} writes, {med['drive']:g} Drive, job floor "
                       f"{med['job_floor_s']:.2f} s, wall/floor "
