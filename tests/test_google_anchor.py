@@ -195,7 +195,7 @@ def test_read_is_one_request_and_matches_the_values_api(district):
 
 
 def test_check_links_and_header_rows_on_google(district):
-    """FlagPlan.check_links become ``=HYPERLINK("#gid=<sheetId>&range=A<row>";"<text>")`` on the
+    """FlagPlan.check_links become ``=HYPERLINK("#gid=<sheetId>&range=A<row>","<text>")`` on the
     Kiểm tra cells (the text is what a read gives; the link is the cell's hyperlink), and
     check_header_rows its frozen rows — all inside the unit's one structural request."""
     from sheets_sync.core.checker import read_unit
@@ -225,7 +225,8 @@ def test_check_links_and_header_rows_on_google(district):
     a1 = got["sheets"][0]["data"][0]["rowData"][0]["values"][0]
     uri = f"#gid={ids[MEETINGS]['sheetId']}&range=A3"
     label = plan.check_grid[0][0].replace('"', '""')
-    assert a1["userEnteredValue"] == {"formulaValue": f'=HYPERLINK("{uri}";"{label}")'}
+    # the spreadsheet's locale is en_US: "," separates the arguments (vi_VN: ";")
+    assert a1["userEnteredValue"] == {"formulaValue": f'=HYPERLINK("{uri}","{label}")'}
     assert a1["effectiveValue"] == {"stringValue": plan.check_grid[0][0]}
     assert a1["hyperlink"] == uri
     assert district.grids(UNIT)[TEMPLATE.check_tab][1][0] == plan.check_grid[1][0]

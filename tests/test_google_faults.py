@@ -319,7 +319,7 @@ def _only_link_formulas(http, sid: str, check: list[list]) -> None:
         for shown, formula in zip(row, got, strict=True):
             if formula != shown:
                 label = shown.replace('"', '""')
-                assert re.fullmatch(rf'=HYPERLINK\("#gid=\d+&range=A\d+";"{re.escape(label)}"\)',
+                assert re.fullmatch(rf'=HYPERLINK\("#gid=\d+&range=A\d+"[;,]"{re.escape(label)}"\)',
                                     formula), formula
                 links += 1
     assert links

@@ -85,7 +85,7 @@ def _google_links(district, code: str) -> dict[tuple[int, int], tuple[str, int]]
     out = {}
     for r, row in enumerate(district.grids(code)["Kiểm tra"]):
         for c, v in enumerate(row):
-            m = re.fullmatch(r'=HYPERLINK\("#gid=(\d+)&range=A(\d+)";"(?:[^"]|"")*"\)', str(v))
+            m = re.fullmatch(r'=HYPERLINK\("#gid=(\d+)&range=A(\d+)"[;,]"(?:[^"]|"")*"\)', str(v))
             if isinstance(v, str) and v.startswith("="):
                 assert m, v  # the only formulas are the row links
                 out[(r, c)] = (titles[int(m.group(1))], int(m.group(2)))

@@ -16,6 +16,7 @@ from sheets_sync.core.a1 import col_letter
 from sheets_sync.sources.google_sheets import (
     VALUES_BY_FILTER_URL,
     CellLink,
+    argument_separator,
     cell_data,
     link_formula,
     value_input,
@@ -63,6 +64,14 @@ def test_value_input_sends_every_text_literal():
     assert cell_data("") == {} and cell_data(None) == {}
     with pytest.raises(ValueError):
         value_input(link, False)  # a RAW write would store the formula as text
+
+
+def test_link_formulas_use_the_argument_separator_of_the_spreadsheet_locale():
+    assert [argument_separator(x) for x in ("vi_VN", "de_DE", "pt_BR", "en_US", "en_GB",
+                                            "ja_JP", "es_MX", "de_CH", None)] == [
+        ";", ";", ";", ",", ",", ",", ",", ",", ";"]
+    link = CellLink("#gid=7&range=A12", "Sinh hoạt, dòng 12", ",")
+    assert link_formula(link) == '=HYPERLINK("#gid=7&range=A12","Sinh hoạt, dòng 12")'
 
 
 def test_user_entered_values_come_back_exactly(district):
@@ -161,6 +170,8 @@ def test_first_run_is_one_batch_update_and_a_changed_run_one_value_write(distric
         for line in entry["values"]:
             for v in line:
                 if isinstance(v, str) and v.startswith("=HYPERLINK(\"#gid="):
+                    # the emulator's spreadsheets are en_US (provisioning sets vi_VN: ";")
+                    assert '",\"' in v and '";\"' not in v, v
                     links += 1
                 else:  # everything else literal: text after an apostrophe, or left/cleared
                     assert v is None or v == "" or (isinstance(v, str) and v[0] == "'"), v

@@ -284,8 +284,9 @@ class GoogleBackend:
 
 SPREADSHEET_URL = "https://sheets.googleapis.com/v4/spreadsheets/{}"
 LIST_QUERY = "mimeType='application/vnd.google-apps.spreadsheet' and trashed=false"
-# One read: sheet properties + effective values + formula markers + column metadata.
-READ_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
+# One read: the locale + sheet properties + effective values + formula markers + column metadata.
+READ_FIELDS = ("properties(locale),"
+               "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
                "frozenRowCount)),data(rowData(values(effectiveValue,userEnteredValue/"
                "formulaValue)),columnMetadata/developerMetadata))")
 TOOL_KEY = "sheets_sync.tool_column"  # developer metadata on each tool column: value status/details
@@ -378,11 +379,14 @@ def anchor_requests(sheet_id: int, have: dict[str, list[int]], wanted: dict[str,
 
 
 def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
-    """The RawWorkbook of one ``spreadsheets.get`` answer (``READ_FIELDS``); ``meta`` keeps sheet
-    ids, grid sizes, frozen rows, formula columns and the tool columns' metadata."""
+    """The RawWorkbook of one ``spreadsheets.get`` answer (``READ_FIELDS``); ``meta`` keeps the
+    locale, sheet ids, grid sizes, frozen rows, formula columns and the tool columns' metadata."""
     sheets: list[RawSheet] = []
     meta: dict[str, Any] = {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
                             "formula_cols": {}, "tool_meta": {}}
+    locale = got.get("properties", {}).get("locale")
+    if locale:
+        meta["locale"] = locale
     for sheet in got.get("sheets", []):
         p = sheet.get("properties", {})
         title = p["title"]
@@ -412,17 +416,37 @@ def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
 
 @dataclass(frozen=True)
 class CellLink:
-    """A tool-tab cell showing ``label`` that links to ``uri`` (a place in the spreadsheet)."""
+    """A tool-tab cell showing ``label`` that links to ``uri`` (a place in the spreadsheet);
+    ``separator`` is the formula argument separator of the spreadsheet's locale."""
 
     uri: str
     label: str
+    separator: str = ";"
+
+
+# Languages whose locales write a decimal comma: Sheets then separates formula arguments with
+# ";" (a "," would be read as a decimal comma). Spain's and Portugal's languages keep the
+# comma in most of their locales; the exceptions are the dot-decimal ones below.
+_DECIMAL_COMMA_LANGUAGES = frozenset(
+    "vi de fr es it pt ru uk be id nl tr pl cs sk sl hr sr bs bg ro hu da nb nn no sv fi et lv "
+    "lt el ca gl eu az kk ka hy mn is sq mk af".split())
+_DECIMAL_POINT_LOCALES = frozenset({"es_MX", "es_US", "es_419", "de_CH", "fr_CH", "it_CH"})
+
+
+def argument_separator(locale: str | None) -> str:
+    """The formula argument separator of a spreadsheet locale (``vi_VN`` → ``;``, ``en_US`` →
+    ``,``); ``;`` when the locale is not known (the locale provisioning sets is vi_VN)."""
+    if not locale:
+        return ";"
+    if locale in _DECIMAL_POINT_LOCALES:
+        return ","
+    return ";" if locale.split("_")[0].lower() in _DECIMAL_COMMA_LANGUAGES else ","
 
 
 def link_formula(link: CellLink) -> str:
-    """``=HYPERLINK("<uri>";"<label>")``: both inside string literals (quotes doubled), so any
-    label text stays text; ``;`` separates the arguments (the separator of comma-decimal
-    locales such as vi_VN, where ``,`` would be read as a decimal comma)."""
-    return ('=HYPERLINK("' + link.uri.replace('"', '""') + '";"'
+    """``=HYPERLINK("<uri>";"<label>")`` with the locale's argument separator: both arguments
+    inside string literals (quotes doubled), so any label text stays text."""
+    return ('=HYPERLINK("' + link.uri.replace('"', '""') + '"' + link.separator + '"'
             + link.label.replace('"', '""') + '")')
 
 
@@ -703,6 +727,7 @@ class GoogleWriter:
         row (``plan.check_links``) is a ``CellLink`` to ``#gid=<sheetId>&range=A<row>``.
         ``sheet_ids`` includes the ids of the tabs the write creates."""
         out: list[tuple[str, list[list[Any]]]] = []
+        separator = argument_separator(read.raw.meta.get("locale"))
         for title, content in ((plan.check_sheet, plan.check_grid),
                                (plan.guide_sheet, plan.guide_grid)):
             if content is None or title in skip or title not in sheet_ids:
@@ -714,7 +739,7 @@ class GoogleWriter:
                     text = grid[gr][gc] if gr < len(grid) and gc < len(grid[gr]) else ""
                     if text and target in sheet_ids:
                         grid[gr][gc] = CellLink(f"#gid={sheet_ids[target]}&range=A{int(row)}",
-                                                text)
+                                                text, separator)
             out.append((title, grid))
         return out
 
