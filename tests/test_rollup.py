@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -581,6 +582,34 @@ def test_a_failed_build_leaves_the_previous_workbook(world, tmp_path, monkeypatc
         build(world, tmp_path)
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_the_cyclic_collector_is_paused_only_while_building(world, tmp_path, monkeypatch):
+    seen = []
+    real = sheets_mod.write_halls
+
+    def spy(*a, **k):
+        seen.append(gc.isenabled())
+        return real(*a, **k)
+
+    monkeypatch.setattr(sheets_mod, "write_halls", spy)
+    build(world, tmp_path)
+    assert seen == [False] and gc.isenabled()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sheets_mod, "write_halls", boom)
+    with pytest.raises(RuntimeError):
+        build(world, tmp_path)
+    assert gc.isenabled()
+    gc.disable()  # a caller that had switched it off keeps it off
+    try:
+        monkeypatch.setattr(sheets_mod, "write_halls", real)
+        build(world, tmp_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_workbook_open_in_excel_gives_an_actionable_error(world, tmp_path, monkeypatch):
