@@ -461,11 +461,30 @@ def test_limits_on_rows_and_links_say_what_was_left_out(world, tmp_path, monkeyp
     assert len(rows) == 5
     assert all(r[8].value == "Vi phạm" for r in rows)  # errors first
     note = ws.cell(3, 1).value
-    left = sum(1 for f in report.findings if f.severity != INFO) - 5
-    assert f"{left} dòng không in" in note and csv_path(path).name in note
+    listed = sum(1 for f in report.findings if f.severity != INFO)
+    assert listed > 5
+    assert (f"Trang này chỉ in 5 dòng đầu trong tổng số {listed} dòng; {listed - 5} dòng không "
+            f"in" in note and f"tệp {csv_path(path).name} có đủ mọi dòng" in note)
     assert "Chỉ 2 dòng đầu có liên kết" in note
     assert sum(1 for r in rows if r[12].hyperlink is not None) <= 2
-    assert len(violations_mod.read_csv(csv_path(path))) - 1 == len(report.findings)
+    table = violations_mod.read_csv(csv_path(path))  # every finding, info too
+    assert sorted((r[0], r[6], r[4]) for r in table[1:]) == sorted(
+        (f.unit, f.rule, str(f.row) if f.row is not None else "") for f in report.findings)
+
+
+def test_the_csv_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
+    found = [Finding("=NT", "+Sinh hoạt", 3, "-CB01", "2026-04", "MEET-WINDOW", ERROR,
+                     "ok", explained=True),
+             Finding("NT", "\tTab", None, "@CB02", None, "MEET-WINDOW", WARNING, "ok")]
+    ctx = violations_mod.Context({"=NT": "@Đảng ủy"}, {}, {}, show_member_names=True)
+    violations_mod.write_csv(tmp_path / "x.csv", found, ctx)
+    head, first, second = violations_mod.read_csv(tmp_path / "x.csv")
+    got = dict(zip(head, first))
+    assert (got["Mã đơn vị"], got["Tên đơn vị"], got["Tab"], got["Chi bộ"]) == (
+        "'=NT", "'@Đảng ủy", "'+Sinh hoạt", "'-CB01")
+    assert (got["Dòng"], got["Kỳ"], got["Đã giải trình"]) == ("3", "04/2026", "Có")
+    got = dict(zip(head, second))
+    assert (got["Tab"], got["Chi bộ"], got["Dòng"], got["Kỳ"]) == ("'\tTab", "'@CB02", "", "")
 
 
 def all_text(path: Path) -> str:
