@@ -38,7 +38,7 @@ DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
 MIN_ACTIVE_MONTHS_THEMATIC = 2  # rules.md THEME-QUARTERLY
 
 
-@dataclass
+@dataclass(slots=True)  # some five million of them in a national roll-up's model
 class Ratio:
     num: int = 0
     den: int = 0
