@@ -13,7 +13,7 @@ window: the data-completeness indicator shows what is missing).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
@@ -21,6 +21,7 @@ from fractions import Fraction
 from ...core.findings import ERROR, Finding, FindingCounts
 from ...core.grid import THEMATIC_TYPES
 from ...core.rules.base import (
+    Cell,
     UnitContext,
     brief_deadline,
     brief_last_day,
@@ -273,7 +274,7 @@ def cells_indicators(ctx: UnitContext, result, findings: list[Finding],
         failed = {f.row for f in mine if f.severity == ERROR and not f.accepted
                   and f.row is not None and f.tab == name}
         _criteria(ctx, ind, rows, failed, idx)
-        _thematic(replace(ctx, cells={key: cell}), ind, idx)
+        _thematic(ctx, ind, idx, {key: cell})
     return out
 
 
@@ -374,7 +375,11 @@ def _monthly_held(ctx: UnitContext, ind: UnitIndicators,
     ind.monthly["held"] = held
 
 
-def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None) -> None:
+def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None,
+              cells: Mapping[str, Cell] | None = None) -> None:
+    """Thematic meetings per due quarter over ``cells`` (code key -> cell; default: every cell
+    of the unit)."""
+    cells = ctx.cells if cells is None else cells
     tab = ctx.tab("meetings")
     if (not ctx.cells_known or tab is None or idx is None
             or not all(tab.has(c) for c in ("cell_code", "month", "meeting_type"))):
@@ -385,7 +390,7 @@ def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None) -> No
         if not is_due(quarter_deadline(ctx.year, q, ctx.params), ctx.as_of):
             continue
         ratio = Ratio()
-        for key, cell in ctx.cells.items():
+        for key, cell in cells.items():
             active = sum(cell.active(ctx.year, m) for m in range(3 * q - 2, 3 * q + 1))
             if active >= MIN_ACTIVE_MONTHS_THEMATIC:
                 ratio.add(held.get((key, q), 0) >= needed)
