@@ -463,8 +463,12 @@ def test_limits_on_rows_and_links_say_what_was_left_out(world, tmp_path, monkeyp
     note = ws.cell(3, 1).value
     listed = sum(1 for f in report.findings if f.severity != INFO)
     assert listed > 5
-    assert (f"Trang này chỉ in 5 dòng đầu trong tổng số {listed} dòng; {listed - 5} dòng không "
-            f"in" in note and f"tệp {csv_path(path).name} có đủ mọi dòng" in note)
+    assert (f"Trang này chỉ in 5 trong tổng số {listed} dòng" in note
+            and f"{listed - 5} dòng không in" in note
+            and f"tệp {csv_path(path).name} có đủ mọi dòng" in note)
+    # a fair share: each unit with errors shows its first ones before any unit shows more
+    with_errors = {f.unit for f in report.findings if f.severity == ERROR and not f.accepted}
+    assert len({r[1].value for r in rows}) == min(5, len(with_errors))
     assert "Chỉ 2 dòng đầu có liên kết" in note
     assert sum(1 for r in rows if r[12].hyperlink is not None) <= 2
     table = violations_mod.read_csv(csv_path(path))  # every finding, info too
@@ -660,3 +664,16 @@ def test_rollup_path(world):
     config = world[1]
     assert rollup_path(config, date(2026, 1, 31)) == (
         config.out_dir / "tong-hop-dang-bo-huyen-ly-nhan-2026-01.xlsx")
+
+
+def test_a_capped_findings_list_gives_every_unit_its_first_rows_in_order():
+    def f(unit: str, row: int, severity: str = ERROR, accepted: bool = False) -> Finding:
+        return Finding(unit, "Sinh hoạt", row, "CB01", "2026-04", "MEET-WINDOW", severity, "x",
+                       accepted=accepted)
+
+    rows = [f("A", 1), f("A", 2), f("A", 3), f("B", 1), f("C", 1), f("C", 2),
+            f("A", 9, WARNING), f("B", 9, WARNING), f("A", 10, accepted=True)]
+    assert violations_mod.fair_share(rows, 100) == rows
+    assert violations_mod.fair_share(rows, 4) == [rows[0], rows[1], rows[3], rows[4]]
+    assert violations_mod.fair_share(rows, 7) == rows[:6] + [rows[6]]
+    assert violations_mod.fair_share(rows, 0) == []

@@ -147,6 +147,23 @@ def listed(findings: Sequence[Finding]) -> list[Finding]:
     return [f for f in shown if not f.accepted] + [f for f in shown if f.accepted]
 
 
+def fair_share(rows: Sequence[Finding], limit: int) -> list[Finding]:
+    """At most ``limit`` of ``rows`` (``listed`` order), kept in that order: section by section
+    (open errors, open warnings, accepted), every unit gets its first rows of a section before
+    any unit gets more, so a capped sheet still shows each unit's first errors rather than
+    the first units' every error."""
+    if len(rows) <= limit:
+        return list(rows)
+    seen: dict[tuple, int] = {}
+    keys = []
+    for i, f in enumerate(rows):
+        section = (f.accepted, SEVERITY_ORDER[f.severity])
+        rank = seen[(section, f.unit)] = seen.get((section, f.unit), -1) + 1
+        keys.append((section, rank, i))
+    keep = sorted(i for _, _, i in sorted(keys)[:limit])
+    return [rows[i] for i in keep]
+
+
 def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year: int,
                      as_of: date, csv_name: str, max_rows: int | None = None,
                      max_links: int | None = None, counts: FindingCounts | None = None) -> dict:
@@ -161,7 +178,7 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
         ws.set_column(c, c, width)
     rows = listed(findings)
     n = len(rows)
-    shown = rows[:max_rows]
+    shown = fair_share(rows, max_rows)
     counts = counts if counts is not None else FindingCounts.of(findings)
     ws.set_row(0, 24)
     w.merge(0, 0, last, f"DANH SÁCH VI PHẠM, CẢNH BÁO NĂM {year}", st.title())
@@ -175,9 +192,11 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
     w.merge(1, 0, last, subtitle, st.subtitle())
     notes = []
     if len(shown) < n:
-        left = FindingCounts.of(rows[max_rows:])
+        kept = {id(f) for f in shown}
+        left = FindingCounts.of([f for f in rows if id(f) not in kept])
         notes.append(
-            f"Trang này chỉ in {nvi(len(shown))} dòng đầu trong tổng số {nvi(n)} dòng; "
+            f"Trang này chỉ in {nvi(len(shown))} trong tổng số {nvi(n)} dòng (vi phạm trước, "
+            f"mỗi đơn vị những dòng đầu của mình); "
             f"{nvi(n - len(shown))} dòng không in "
             f"({nvi(left.errors)} vi phạm, {nvi(left.warnings)} cảnh báo, {nvi(left.accepted)} "
             f"đã chấp nhận giải trình) — tệp {csv_name} có đủ mọi dòng.")
