@@ -20,6 +20,9 @@ from sheets_sync.core.template import load_template
 from sheets_sync.core.values import is_empty, parse
 
 GOLDEN_PROVINCE = ("6476689b6c2673f95e2a34be1aad11dc32ed15cc2760f7357ebf0d172b418f74", 17616)
+# Every finding in full (message and acceptance included; the reader's findings too), in
+# report order, computed before the parse and rule loops were reworked (commit 103d24a).
+GOLDEN_PROVINCE_FULL = "cc0692c80af7ef2a2b4e87848992c8f99e7e991377f8bd995f82d9b86bb45bf7"
 
 
 def _digest(size_name: str) -> tuple[str, int]:
@@ -44,6 +47,23 @@ def _digest(size_name: str) -> tuple[str, int]:
 
 def test_province_output_equals_the_per_cell_parser() -> None:
     assert _digest("province") == GOLDEN_PROVINCE
+
+
+def _full_digest(size_name: str) -> str:
+    template = load_template()
+    config, units = dataset(SIZES[size_name])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    h = hashlib.sha256()
+    for f in evaluate(config, reads, AS_OF, YEAR).findings:
+        h.update(repr(f).encode())
+    return h.hexdigest()
+
+
+def test_province_findings_in_full_are_unchanged() -> None:
+    """Messages too: the rules' per-row loops and formatting caches change no text."""
+    assert _full_digest("province") == GOLDEN_PROVINCE_FULL
 
 
 def _per_cell(template, raw: RawWorkbook) -> dict:
