@@ -46,6 +46,7 @@ def _peak_mb() -> float:
 
 
 def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
+    from sheets_sync.core import heap
     from sheets_sync.core.checker import UnitRead, evaluate
     from sheets_sync.core.findings import OK, UnitResult
     from sheets_sync.core.grid import parse_unit
@@ -64,12 +65,13 @@ def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
 
     start, cpu = time.perf_counter(), time.process_time()
     reads = []
-    for unit, raw in raws:
-        data = parse_unit(template, raw, unit.code, unit.name, AS_OF)
-        reads.append(UnitRead(unit, UnitResult(unit.code, unit.name, OK), data, raw))
-    parse_s, parse_cpu_s = time.perf_counter() - start, time.process_time() - cpu
-    report = evaluate(config, reads, AS_OF, YEAR)
-    check_s, check_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    with heap.bulk():  # as every command runs (cli.GuardedGroup)
+        for unit, raw in raws:
+            data = parse_unit(template, raw, unit.code, unit.name, AS_OF)
+            reads.append(UnitRead(unit, UnitResult(unit.code, unit.name, OK), data, raw))
+        parse_s, parse_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+        report = evaluate(config, reads, AS_OF, YEAR)
+        check_s, check_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     peak_check = _peak_mb()
     meeting_rows = sum(len(r.data.tabs["meetings"].rows) for r in reads
                        if "meetings" in r.data.tabs)

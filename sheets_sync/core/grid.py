@@ -13,6 +13,7 @@ from itertools import compress, zip_longest
 from operator import itemgetter
 from typing import Any, cast
 
+from . import heap
 from .a1 import col_letter
 from .findings import ERROR, WARNING, Finding
 from .raw import RawSheet, RawWorkbook
@@ -434,6 +435,12 @@ def _check_future(data: TabData, as_of: date, findings: list[Finding]) -> None:
 def parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
                as_of: date) -> UnitData:
     """Locate tabs and headers, parse every value; TPL-* and cell-level DATA-* findings."""
+    with heap.unit_work():
+        return _parse_unit(template, raw, code, name, as_of)
+
+
+def _parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
+                as_of: date) -> UnitData:
     unit = UnitData(code, name)
     sheets = find_sheets(template, raw)
     titles = [s.title for s in raw.sheets]
