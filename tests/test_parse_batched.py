@@ -122,3 +122,28 @@ def test_mixed_types_in_one_column_are_parsed_apart() -> None:
     assert t.values[yesno][:3] == [True, True, True]
     assert t.values[yesno][5:8] == [False, False, False]
     assert len(t.rows) == len(mixed)  # every row has a cell code; the last two are skipped
+
+
+def test_units_typing_one_value_as_different_types_are_parsed_apart() -> None:
+    """Parse tables are kept across units: a unit typing 1 where the previous typed True (or
+    1.0, or a text) must still get its own type's parse, as the per-cell parser gives."""
+    template = load_template()
+    tab = template.tab("meetings")
+    headers = [c.header for c in tab.columns]
+    idx = {c.id: i for i, c in enumerate(tab.columns)}
+    columns = [c.id for c in tab.columns if c.kind in ("yesno", "time", "date", "int")]
+    for k, values in enumerate(([True, False, "x"], [1, 0, "x"], [1.0, 0.0, "1"],
+                                [True, 1, 1.0], ["Có", 0, None], [1, False, 0.5])):
+        rows: list[list] = [headers]
+        for j, v in enumerate(values):
+            row: list = [None] * len(headers)
+            row[idx["cell_code"]] = f"CB{j:02d}"
+            for col in columns:
+                row[idx[col]] = v
+            rows.append(row)
+        raw = RawWorkbook([RawSheet(tab.name, rows)], None, {})
+        t = parse_unit(template, raw, f"U{k}", "U", date(2026, 12, 31)).tabs["meetings"]
+        ref_rows, ref_values = _per_cell(template, raw)["meetings"]
+        assert t.rows == ref_rows
+        for c in columns:  # repr: True and 1 are equal, but not the same parse
+            assert repr(t.values[c]) == repr(ref_values[c]), (values, c)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress, zip_longest
-from operator import itemgetter
-from typing import Any, cast
+from operator import itemgetter, not_
+from typing import Any
 
 from . import heap
 from .a1 import col_letter
@@ -92,10 +92,12 @@ class TabData:
     def finding(self, i: int, rule: str, severity: str, message: str,
                 period: str | None = None) -> Finding:
         """A finding on data row ``i`` (row number, cell, period and explanation filled in)."""
-        return Finding(
-            unit=self.unit, tab=self.tab.name, row=self.rows[i],
-            cell=self.cell_code(i), period=period if period is not None else self.period(i),
-            rule=rule, severity=severity, message=message, explained=self.explained(i),
+        values = self.values
+        codes, explanations = values.get("cell_code"), values.get("explanation")
+        return Finding(  # positional: hundreds of thousands at national size
+            self.unit, self.tab.name, self.rows[i], codes[i] if codes is not None else None,
+            period if period is not None else self.period(i), rule, severity, message,
+            explanations is not None and explanations[i] is not None,
         )
 
     def meeting_types(self) -> list[str | None]:
@@ -211,7 +213,7 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
     # decided once per distinct value of a column, and each distinct value is parsed once.
     columns, masks, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
     data.rows = [header_r + 2 + i for i in keep]
-    pick = _picker(keep)
+    pick = _picker(keep, len(sheet.rows) - header_r - 1)
     empty: dict[str, list[bool]] = {}
     for col_id, ci in col_index.items():
         column = tab.column(col_id)
@@ -265,16 +267,16 @@ def _transpose(rows: list[list[Any]], data_cols: list[int]
         col = list(table[ci]) if ci < len(table) else [None] * len(rows)
         cols[ci] = col
         masks[ci] = _empty_mask(col)
-    keep = list(compress(range(len(rows)), map(_not_all, zip(*masks.values()))))
+    # a row is kept unless every one of its cells is empty: min() of its flags is False
+    keep = list(compress(range(len(rows)), map(not_, map(min, zip(*masks.values())))))
     return cols, masks, keep
 
 
-def _not_all(flags: tuple[bool, ...]) -> bool:
-    return not all(flags)
-
-
-def _picker(keep: list[int]) -> Callable[[list[Any]], list[Any]]:
-    """A C-level ``lambda col: [col[i] for i in keep]``."""
+def _picker(keep: list[int], n: int) -> Callable[[list[Any]], list[Any]]:
+    """A C-level ``lambda col: [col[i] for i in keep]`` for columns of ``n`` rows (the column
+    itself when every row is kept: the columns are fresh lists, owned by the caller)."""
+    if len(keep) == n:
+        return lambda col: col
     if not keep:
         return lambda col: []
     if len(keep) == 1:
@@ -294,59 +296,76 @@ def _parse_one(column: Column, raw: Any) -> tuple[Any, str | None]:
 
 
 def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int, str]]:
-    """Parsed values and (row index -> reason) of the unreadable ones; each distinct value is
-    parsed once. True, 1 and 1.0 are equal keys but different cells: when a column mixes such
-    types, values are keyed by (type, value)."""
-    types = set(map(type, raws))
+    """Parsed values and (row index -> reason) of the unreadable ones. Each distinct value is
+    parsed once, then looked up for every cell in C (``map`` over a dict); for most kinds the
+    table is kept across units (the same dates, counts and labels recur in every unit). True,
+    1 and 1.0 are equal keys but different cells: a table never holds two numeric types, and a
+    column mixing them is keyed by (type, value)."""
+    numeric = set(map(type, raws)) & _NUMERIC
     keys: list[Any] = raws
-    if len(types & _NUMERIC) > 1:
+    if len(numeric) > 1:
         keys = list(zip(map(type, raws), raws))
+        table = _ParseTable()
+    else:
+        table = _table(column, numeric.pop() if numeric else None)
     try:
-        known = _known_values(column)
-        if keys is raws:
-            table = {k: known(k) for k in dict.fromkeys(raws)}
-        else:
-            table = {k: known(k[1]) for k in dict.fromkeys(keys)}
+        values = table.look_up(column, keys, keys is not raws)
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
         results = [_parse_one(column, raw) for raw in raws]
-    else:
-        results = list(map(table.__getitem__, keys))
-        unreadable = {k for k, (_, reason) in table.items() if reason is not None}
-        if not unreadable:
-            return list(map(_first, results)), {}
-        where = compress(range(len(keys)), map(unreadable.__contains__, keys))
-        # every row in ``where`` has a reason (its key is unreadable)
-        return list(map(_first, results)), cast(dict[int, str], {i: results[i][1] for i in where})
-    bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
-    return list(map(_first, results)), bad
+        return ([v for v, _ in results],
+                {i: reason for i, (_, reason) in enumerate(results) if reason is not None})
+    reasons = table.reasons
+    if not reasons or not any(map(reasons.__contains__, keys)):
+        return values, {}
+    return values, {i: reasons[keys[i]]
+                    for i in compress(range(len(keys)), map(reasons.__contains__, keys))}
+
+
+class _ParseTable:
+    """One column's parsed value of each raw value (or (type, value) key) met, and the reason
+    of those that cannot be read. Shared by threads: an entry is added to ``reasons`` before
+    ``values`` and never removed (a full table is replaced), so a key found in ``values`` has
+    its reason, if any, in ``reasons``."""
+
+    __slots__ = ("values", "reasons")
+
+    def __init__(self) -> None:
+        self.values: dict[Any, Any] = {}
+        self.reasons: dict[Any, str] = {}
+
+    def look_up(self, column: Column, keys: list[Any], keyed: bool) -> list[Any]:
+        """The parsed value of every key, after parsing the keys not yet in the table
+        (``keyed``: the keys are (type, value) pairs)."""
+        values = self.values
+        try:
+            return list(map(values.__getitem__, keys))
+        except KeyError:
+            pass
+        new_values, new_reasons = {}, {}
+        for k in dict.fromkeys(keys).keys() - values.keys():
+            value, reason = _parse_one(column, k[1] if keyed else k)
+            new_values[k] = value
+            if reason is not None:
+                new_reasons[k] = reason
+        self.reasons.update(new_reasons)
+        values.update(new_values)
+        return list(map(values.__getitem__, keys))
 
 
 _NUMERIC = frozenset({bool, int, float})
-_SHARED_MAX = 1 << 15  # parsed values kept per column and value type, across units
-_SHARED: dict[Column, dict[type, dict[Any, tuple[Any, str | None]]]] = {}
+_SHARED_MAX = 1 << 15  # parsed values kept per column and numeric type, across units
+_SHARED: dict[tuple[Column, type | None], _ParseTable] = {}
 
 
-def _known_values(column: Column) -> Callable[[Any], tuple[Any, str | None]]:
-    """``_parse_one(column, v)``, remembered across units (the same dates, counts and labels
-    recur in every unit) per value type, so that True, 1 and 1.0 never share a result."""
-    if column.kind in ("text", "code"):  # mostly distinct, and cheaper to parse than to keep
-        return lambda v: _parse_one(column, v)
-    by_type = _SHARED.setdefault(column, {})
-
-    def known(v: Any) -> tuple[Any, str | None]:
-        cls = v.__class__
-        table = by_type.get(cls)
-        if table is None:
-            table = by_type[cls] = {}
-        got = table.get(v)
-        if got is None:
-            if len(table) >= _SHARED_MAX:
-                table.clear()
-            got = table[v] = _parse_one(column, v)
-        return got
-
-    return known
-_first = itemgetter(0)
+def _table(column: Column, numeric: type | None) -> _ParseTable:
+    """The parse table of a column whose only numeric type (if any) is ``numeric``: kept across
+    units, except for text and codes (mostly distinct, not worth keeping)."""
+    if column.kind in ("text", "code"):
+        return _ParseTable()
+    got = _SHARED.get((column, numeric))
+    if got is None or len(got.values) > _SHARED_MAX:
+        got = _SHARED[(column, numeric)] = _ParseTable()
+    return got
 
 
 def _fmt_range(lo: float | None, hi: float | None) -> str:
@@ -367,9 +386,9 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     dates, months = data.values["meeting_date"], data.values["month"]
     raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
-    for i, d in enumerate(dates):
-        m = months[i]
-        if d is None or m is None or not is_date_cell(raws[i]):
+    for i, (d, m) in enumerate(zip(dates, months)):
+        # a swap needs day == the period's month (≤ 12) and day != month: most rows stop here
+        if d is None or d.day > 12 or d.day == d.month or m is None or not is_date_cell(raws[i]):
             continue
         y, mo = int(m[:4]), int(m[5:7])
         if d.month != mo and d.year == y and d.day == mo and d.month <= 12:
