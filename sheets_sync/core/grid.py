@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import compress, zip_longest
-from operator import itemgetter, not_
+from itertools import compress, repeat, zip_longest
+from operator import is_, itemgetter, not_
 from typing import Any
 
 from . import heap
@@ -40,8 +40,6 @@ class TabData:
     values: dict[str, list[Any]] = field(default_factory=dict)  # parsed (None = empty/invalid)
     raw: dict[str, list[Any]] = field(default_factory=dict)  # as read
     invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes
-    # column id -> per row: raw value empty? (computed while parsing; None = not known)
-    _empty: dict[str, list[bool]] | None = field(default=None, repr=False, compare=False)
     # results derived once and shared by several rules (rules.base), never mutated
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -211,10 +209,9 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
         return data
     # Batched, column by column: the data rows are transposed once (C-level zip), emptiness is
     # decided once per distinct value of a column, and each distinct value is parsed once.
-    columns, masks, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
+    columns, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
     data.rows = [header_r + 2 + i for i in keep]
     pick = _picker(keep, len(sheet.rows) - header_r - 1)
-    empty: dict[str, list[bool]] = {}
     for col_id, ci in col_index.items():
         column = tab.column(col_id)
         raws = pick(columns[ci])
@@ -222,17 +219,14 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
         data.raw[col_id] = raws
         data.values[col_id] = parsed
         data.invalid[col_id] = set(bad)
-        empty[col_id] = pick(masks[ci])
         for i, reason in bad.items():
             findings.append(data.finding(
                 i, "DATA-INVALID", WARNING,
                 f"Cột \"{column.header}\": giá trị \"{display_raw(raws[i])}\" {reason}.",
             ))
-    data._empty = empty
     _check_swaps(data, findings)
     _check_required(data, findings)
     _check_future(data, as_of, findings)
-    data._empty = None  # only reading needs the masks: a pointer per cell is not kept
     return data
 
 
@@ -240,36 +234,38 @@ def _empty_values(values: Iterable[Any]) -> set[Any]:
     return {v for v in values if is_empty(v)}
 
 
-def _empty_mask(raws: list[Any]) -> list[bool]:
-    """Per cell: empty (None, "" or whitespace only)? Decided once per distinct value."""
+def _empty_mask(raws: list[Any]) -> list[bool] | None:
+    """Per cell: empty (None, "" or whitespace only)? Decided once per distinct value; None
+    when no cell is empty."""
     try:
         empties = _empty_values(set(raws))
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
-        return [is_empty(v) for v in raws]
+        mask = [is_empty(v) for v in raws]
+        return mask if any(mask) else None
     if not empties:
-        return [False] * len(raws)
+        return None
     return list(map(empties.__contains__, raws))
 
 
 def _transpose(rows: list[list[Any]], data_cols: list[int]
-               ) -> tuple[dict[int, list[Any]], dict[int, list[bool]], list[int]]:
-    """The columns ``data_cols`` of ``rows`` (None where a row is short), their emptiness masks
-    and the indexes of the rows holding at least one non-empty value in them."""
+               ) -> tuple[dict[int, list[Any]], list[int]]:
+    """The columns ``data_cols`` of ``rows`` (None where a row is short) and the indexes of the
+    rows holding at least one non-empty value in them."""
     if not rows or not data_cols:
-        return {ci: [] for ci in data_cols}, {ci: [] for ci in data_cols}, []
+        return {ci: [] for ci in data_cols}, []
     width = max(data_cols) + 1
     if max(map(len, rows)) > width:
         rows = [r[:width] for r in rows]
     table = list(zip_longest(*rows))
-    cols: dict[int, list[Any]] = {}
-    masks: dict[int, list[bool]] = {}
-    for ci in data_cols:
-        col = list(table[ci]) if ci < len(table) else [None] * len(rows)
-        cols[ci] = col
-        masks[ci] = _empty_mask(col)
+    cols = {ci: list(table[ci]) if ci < len(table) else [None] * len(rows) for ci in data_cols}
+    masks = []
+    for col in cols.values():
+        mask = _empty_mask(col)
+        if mask is None:  # a column without an empty cell: every row is kept
+            return cols, list(range(len(rows)))
+        masks.append(mask)
     # a row is kept unless every one of its cells is empty: min() of its flags is False
-    keep = list(compress(range(len(rows)), map(not_, map(min, zip(*masks.values())))))
-    return cols, masks, keep
+    return cols, list(compress(range(len(rows)), map(not_, map(min, zip(*masks)))))
 
 
 def _picker(keep: list[int], n: int) -> Callable[[list[Any]], list[Any]]:
@@ -417,19 +413,24 @@ def _row_condition(data: TabData) -> dict[str, list[bool]]:
 
 
 def _check_required(data: TabData, findings: list[Finding]) -> None:
-    conditions = _row_condition(data) if data.tab.id == "meetings" else {}
-    for col_id, raws in data.raw.items():
+    conditions: dict[str, list[bool]] | None = None  # computed when first needed
+    for col_id, values in data.values.items():
         column = data.tab.column(col_id)
         if column.required is False or column.missing_rule:
             continue
-        applies = conditions.get(column.required) if isinstance(column.required, str) else None
-        empty = data._empty.get(col_id) if data._empty is not None else None
-        if empty is None:
-            empty = _empty_mask(raws)
-        if not any(empty):
+        # empty cells: parsed as None without being unreadable (values and invalid are final)
+        invalid = data.invalid.get(col_id, ())
+        empty = [i for i in compress(range(len(values)), map(is_, values, repeat(None)))
+                 if i not in invalid]
+        if not empty:
             continue
-        for i, blank in enumerate(empty):
-            if blank and (applies is None or applies[i]):
+        applies = None
+        if isinstance(column.required, str):
+            if conditions is None:
+                conditions = _row_condition(data) if data.tab.id == "meetings" else {}
+            applies = conditions.get(column.required)
+        for i in empty:
+            if applies is None or applies[i]:
                 findings.append(data.finding(
                     i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
                 ))
