@@ -103,7 +103,8 @@ class TabData:
         column = self.tab.by_id.get("meeting_type")
         if column is None or "meeting_type" not in self.values:
             return ["regular"] * len(self.rows)
-        return [v if v is not None else column.blank for v in self.values["meeting_type"]]
+        values = self.values["meeting_type"]
+        return list(map({None: column.blank}.get, values, values))  # v, or the blank for None
 
 
 @dataclass

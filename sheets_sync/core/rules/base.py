@@ -29,6 +29,8 @@ class Cell:
 
     def active(self, year: int, month: int) -> bool:
         """rules.md "Active cell": exists on the 1st of the month."""
+        if self.founded is None and self.dissolved is None:  # most cells: no date to compare
+            return True
         first = date(year, month, 1)
         if self.founded is not None and self.founded > first:
             return False
@@ -167,11 +169,11 @@ def due_cell_months(ctx: UnitContext) -> Iterator[tuple[int, str, str, Cell]]:
 # --- meetings ----------------------------------------------------------------------------------
 
 def regular_rows(tab: TabData) -> list[bool]:
-    return [t in REGULAR_TYPES for t in tab.meeting_types()]
+    return list(map(REGULAR_TYPES.__contains__, tab.meeting_types()))
 
 
 def thematic_rows(tab: TabData) -> list[bool]:
-    return [t in THEMATIC_TYPES for t in tab.meeting_types()]
+    return list(map(THEMATIC_TYPES.__contains__, tab.meeting_types()))
 
 
 def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:

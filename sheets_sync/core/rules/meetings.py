@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..findings import ERROR, INFO, WARNING, Finding
@@ -237,6 +238,7 @@ def _attendance(ctx: UnitContext, tab: TabData, rows: list[int],
     exact = Fraction(str(rate))  # 0.85 -> 17/20 exactly, so 17 of 20 fails
     num, den = exact.numerator, exact.denominator
     required, present = tab.col("required_count"), tab.col("present")
+    minimum = _fmt_pct(exact)
     out = []
     for i in rows:
         req, pres = required[i], present[i]
@@ -246,8 +248,7 @@ def _attendance(ctx: UnitContext, tab: TabData, rows: list[int],
             failed.setdefault(i, []).append("MEET-ATTENDANCE")
             out.append(tab.finding(
                 i, "MEET-ATTENDANCE", ERROR,
-                f"Tỷ lệ dự {pres}/{req} = {_fmt_pct(Fraction(pres, req), 1)}, "
-                f"phải trên {_fmt_pct(exact)}.",
+                f"Tỷ lệ dự {pres}/{req} = {_fmt_ratio(pres, req)}, phải trên {minimum}.",
             ))
     return out
 
@@ -401,6 +402,12 @@ def _fmt_time(minutes: int) -> str:
 def _fmt_number(x: float) -> str:
     x = float(x)
     return str(int(x)) if x.is_integer() else f"{x:g}".replace(".", ",")
+
+
+@lru_cache(maxsize=1 << 12)
+def _fmt_ratio(part: int, whole: int) -> str:
+    """part / whole as a percent with one decimal (the same few pairs recur in every unit)."""
+    return _fmt_pct(Fraction(part, whole), 1)
 
 
 def _fmt_pct(x: Fraction, decimals: int | None = None) -> str:
