@@ -38,8 +38,9 @@ class TabData:
     extra_headers: dict[str, int]  # headers not in the template (tool columns included)
     rows: list[int] = field(default_factory=list)  # sheet row numbers
     values: dict[str, list[Any]] = field(default_factory=dict)  # parsed (None = empty/invalid)
-    raw: dict[str, list[Any]] = field(default_factory=dict)  # as read
-    invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes
+    # as read; the same list as ``values`` when every value was read as it is: never changed
+    raw: dict[str, list[Any]] = field(default_factory=dict)
+    invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes, if any
     # results derived once and shared by several rules (rules.base), never mutated
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -217,9 +218,12 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
         column = tab.column(col_id)
         raws = pick(columns[ci])
         parsed, bad = _parse_column(column, raws)
+        if all(map(is_, parsed, raws)):  # every value read as it is (codes, texts, counts…):
+            parsed = raws  # one list for both (``_check_swaps`` copies before changing one)
         data.raw[col_id] = raws
         data.values[col_id] = parsed
-        data.invalid[col_id] = set(bad)
+        if bad:
+            data.invalid[col_id] = set(bad)
         for i, reason in bad.items():
             findings.append(data.finding(
                 i, "DATA-INVALID", WARNING,
@@ -382,6 +386,8 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
         return
     dates, months = data.values["meeting_date"], data.values["month"]
     raws = data.raw["meeting_date"]
+    if dates is raws:  # date objects read as they are: the raw values are kept unchanged
+        dates = data.values["meeting_date"] = list(raws)
     column = data.tab.column("meeting_date")
     for i, (d, m) in enumerate(zip(dates, months)):
         # a swap needs day == the period's month (≤ 12) and day != month: most rows stop here
