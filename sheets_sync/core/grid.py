@@ -298,8 +298,8 @@ def _parse_one(column: Column, raw: Any) -> tuple[Any, str | None]:
 
 def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int, str]]:
     """Parsed values and (row index -> reason) of the unreadable ones. Each distinct value is
-    parsed once, then looked up for every cell in C (``map`` over a dict); for most kinds the
-    table is kept across units (the same dates, counts and labels recur in every unit). True,
+    parsed once, then looked up for every cell in C (``map`` over a dict) in a table kept
+    across units (the same codes, dates, counts and labels recur in every unit). True,
     1 and 1.0 are equal keys but different cells: a table never holds two numeric types, and a
     column mixing them is keyed by (type, value)."""
     numeric = set(map(type, raws)) & _NUMERIC
@@ -354,15 +354,16 @@ class _ParseTable:
 
 
 _NUMERIC = frozenset({bool, int, float})
-_SHARED_MAX = 1 << 15  # parsed values kept per column and numeric type, across units
+# Parsed values kept per column and numeric type, across units: codes, names, labels, dates
+# and counts recur from unit to unit; a column of mostly distinct texts fills its table, which
+# is then started afresh (at most ≈ 1 MB per column).
+_SHARED_MAX = 1 << 13
 _SHARED: dict[tuple[Column, type | None], _ParseTable] = {}
 
 
 def _table(column: Column, numeric: type | None) -> _ParseTable:
-    """The parse table of a column whose only numeric type (if any) is ``numeric``: kept across
-    units, except for text and codes (mostly distinct, not worth keeping)."""
-    if column.kind in ("text", "code"):
-        return _ParseTable()
+    """The parse table, kept across units, of a column whose only numeric type (if any) is
+    ``numeric``."""
     got = _SHARED.get((column, numeric))
     if got is None or len(got.values) > _SHARED_MAX:
         got = _SHARED[(column, numeric)] = _ParseTable()
