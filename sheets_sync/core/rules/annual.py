@@ -57,8 +57,9 @@ def derive_annual(ctx: UnitContext) -> dict[str, tuple[str | None, int]]:
     out: dict[str, tuple[str | None, int]] = {}
     for key, cell in ctx.cells.items():
         ranks = []
+        active = cell.months_active(ctx.year)
         for m, period in months:
-            if not cell.active(ctx.year, m):
+            if not active[m]:
                 continue
             i = first.get((key, period))
             rating = ratings[i] if i is not None else None

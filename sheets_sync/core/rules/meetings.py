@@ -18,13 +18,13 @@ from ..grid import REGULAR_TYPES, TabData
 from ..template import Column
 from .base import (
     UnitContext,
-    code_key,
     due_months,
     first_regular_meetings,
     fmt_date,
     fmt_month,
     meeting_deadline,
     month_key,
+    row_code_keys,
 )
 
 TAB = "Sinh hoạt"
@@ -100,8 +100,9 @@ def _missing(ctx: UnitContext, tab: TabData | None) -> list[Finding]:
                for m in months]
     out = []
     for key, cell in ctx.cells.items():
+        active = cell.months_active(ctx.year)
         for m, period, deadline in periods:
-            if (key, period) in held or not cell.active(ctx.year, m):
+            if (key, period) in held or not active[m]:
                 continue
             out.append(ctx.period_finding(
                 TAB, "MEET-MISSING", ERROR,
@@ -115,20 +116,16 @@ def _missing(ctx: UnitContext, tab: TabData | None) -> list[Finding]:
 def _duplicates(ctx: UnitContext, tab: TabData, types: list[str | None]) -> list[Finding]:
     """MEET-DUPLICATE: second and later regular rows of the same cell and month."""
     year = f"{ctx.year:04d}"
-    codes, months = tab.col("cell_code"), tab.col("month")
+    codes, keys, months = tab.col("cell_code"), row_code_keys(tab), tab.col("month")
     seen: dict[tuple[str, str], int] = {}
-    keys: dict[str, str] = {}  # code as typed -> code_key (codes repeat: normalise once each)
     out = []
     for i, t in enumerate(types):
-        code, m = codes[i], months[i]
-        if t not in REGULAR_TYPES or code is None or m is None or m[:4] != year:
+        ck, m = keys[i], months[i]
+        if t not in REGULAR_TYPES or ck is None or m is None or m[:4] != year:
             continue
-        ck = keys.get(code)
-        if ck is None:
-            ck = keys[code] = code_key(code)
-        key = (ck, m)
-        first = seen.setdefault(key, i)
+        first = seen.setdefault((ck, m), i)
         if first != i:
+            code = codes[i]
             out.append(tab.finding(
                 i, "MEET-DUPLICATE", WARNING,
                 f"Chi bộ {code} đã có buổi sinh hoạt thường kỳ tháng {fmt_month(m)} ở dòng "
