@@ -387,15 +387,17 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
         return
     dates, months = data.values["meeting_date"], data.values["month"]
     raws = data.raw["meeting_date"]
-    if dates is raws:  # date objects read as they are: the raw values are kept unchanged
-        dates = data.values["meeting_date"] = list(raws)
     column = data.tab.column("meeting_date")
-    for i, (d, m) in enumerate(zip(dates, months)):
-        # a swap needs day == the period's month (≤ 12) and day != month: most rows stop here
-        if d is None or d.day > 12 or d.day == d.month or m is None or not is_date_cell(raws[i]):
+    # a swap needs day == the period's month (≤ 12) and day != month: decided per distinct date
+    could = {d for d in set(dates) if d is not None and d.day <= 12 and d.day != d.month}
+    for i in list(compress(range(len(dates)), map(could.__contains__, dates))):
+        d, m = dates[i], months[i]
+        if m is None or not is_date_cell(raws[i]):
             continue
         y, mo = int(m[:4]), int(m[5:7])
         if d.month != mo and d.year == y and d.day == mo and d.month <= 12:
+            if dates is raws:  # date objects read as they are: the raw values stay unchanged
+                dates = data.values["meeting_date"] = list(raws)
             dates[i] = None
             data.invalid.setdefault("meeting_date", set()).add(i)
             findings.append(data.finding(
