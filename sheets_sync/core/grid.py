@@ -358,15 +358,21 @@ _NUMERIC = frozenset({bool, int, float})
 # and counts recur from unit to unit; a column of mostly distinct texts fills its table, which
 # is then started afresh (at most ≈ 1 MB per column).
 _SHARED_MAX = 1 << 13
-_SHARED: dict[tuple[Column, type | None], _ParseTable] = {}
+# id(column) -> (the column, kept alive so that its id is never reused; numeric type -> table):
+# a template column's hash covers all its fields, an id costs nothing.
+_SHARED: dict[int, tuple[Column, dict[type | None, _ParseTable]]] = {}
 
 
 def _table(column: Column, numeric: type | None) -> _ParseTable:
     """The parse table, kept across units, of a column whose only numeric type (if any) is
     ``numeric``."""
-    got = _SHARED.get((column, numeric))
+    entry = _SHARED.get(id(column))
+    if entry is None:
+        entry = _SHARED[id(column)] = (column, {})
+    tables = entry[1]
+    got = tables.get(numeric)
     if got is None or len(got.values) > _SHARED_MAX:
-        got = _SHARED[(column, numeric)] = _ParseTable()
+        got = tables[numeric] = _ParseTable()
     return got
 
 
