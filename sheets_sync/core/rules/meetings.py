@@ -349,6 +349,7 @@ def _rating(ctx: UnitContext, tab: TabData, rows: list[int],
     column = tab.tab.column("rating")
     levels = _score_levels(ctx.params["rating_thresholds"], column)
     ratings, scores = tab.col("rating"), tab.col("score")
+    level_of: dict[float, str] = {}  # score -> level, once per distinct score
     out = []
     for i in rows:
         rating = ratings[i]
@@ -363,7 +364,9 @@ def _rating(ctx: UnitContext, tab: TabData, rows: list[int],
             parts.append(f"buổi sinh hoạt không đạt: {names}")
         score = scores[i]
         if score is not None and rating in RATING_RANK:
-            level = _score_level(score, levels)
+            level = level_of.get(score)
+            if level is None:
+                level = level_of[score] = _score_level(score, levels)
             if RATING_RANK[level] > RATING_RANK[rating]:
                 parts.append(f"điểm tự chấm {_fmt_number(score)} chỉ ứng với mức "
                              f"{column.label_of(level) or level}")
