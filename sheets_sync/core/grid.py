@@ -435,21 +435,22 @@ def _check_required(data: TabData, findings: list[Finding]) -> None:
         if column.required is False or column.missing_rule:
             continue
         # empty cells: parsed as None without being unreadable (values and invalid are final)
-        invalid = data.invalid.get(col_id, ())
-        empty = [i for i in compress(range(len(values)), map(is_, values, repeat(None)))
-                 if i not in invalid]
+        empty: Iterable[int] = compress(range(len(values)), map(is_, values, repeat(None)))
+        invalid = data.invalid.get(col_id)
+        if invalid:
+            empty = [i for i in empty if i not in invalid]
+        empty = list(empty)
         if not empty:
             continue
-        applies = None
         if isinstance(column.required, str):
             if conditions is None:
                 conditions = _row_condition(data) if data.tab.id == "meetings" else {}
             applies = conditions.get(column.required)
+            if applies is not None:
+                empty = list(compress(empty, map(applies.__getitem__, empty)))
+        message = f"Chưa nhập \"{column.header}\"."
         for i in empty:
-            if applies is None or applies[i]:
-                findings.append(data.finding(
-                    i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
-                ))
+            findings.append(data.finding(i, "DATA-REQUIRED", WARNING, message))
 
 
 def _check_future(data: TabData, as_of: date, findings: list[Finding]) -> None:
