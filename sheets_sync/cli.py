@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
+from .core import heap
 from .core.config import Config, check_year, load_config, parse_as_of
 from .core.errors import (
     EXIT_OK,
@@ -193,7 +194,8 @@ class GuardedGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         _CURRENT.clear()  # nothing known yet of this invocation's config
         try:
-            return super().invoke(ctx)
+            with heap.bulk():  # a command keeps every unit it reads until it ends
+                return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except SheetsSyncError as e:

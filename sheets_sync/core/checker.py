@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from . import heap
 from .config import Config, UnitConfig
 from .errors import UnitReadError
 from .findings import INVALID, OK, Finding, Report, UnitResult, with_acceptance
@@ -93,13 +94,14 @@ class Evaluator:
         self._results[code] = read.result
         found: list[Finding] = []
         if read.data is not None:
-            ctx = make_context(read.data, read.config.rules, self.as_of, self.year)
-            self._contexts[code] = ctx
-            found.extend(read.data.findings)
-            for family in UNIT_FAMILIES:
-                found.extend(family.check(ctx))
-            for tab in read.data.tabs.values():
-                tab.memo.clear()  # shared by this unit's rules only: not kept for the run
+            with heap.unit_work():
+                ctx = make_context(read.data, read.config.rules, self.as_of, self.year)
+                self._contexts[code] = ctx
+                found.extend(read.data.findings)
+                for family in UNIT_FAMILIES:
+                    found.extend(family.check(ctx))
+                for tab in read.data.tabs.values():
+                    tab.memo.clear()  # shared by this unit's rules only: not kept for the run
             if self.history is not None:
                 self._history[code] = apply_acceptances(self.history(read), self.config)
         self._own[code] = apply_acceptances(found, self.config)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import compress, zip_longest
-from operator import itemgetter
-from typing import Any, cast
+from itertools import compress, repeat, zip_longest
+from operator import is_, itemgetter, not_
+from typing import Any
 
+from . import heap
 from .a1 import col_letter
 from .findings import ERROR, WARNING, Finding
 from .raw import RawSheet, RawWorkbook
@@ -37,10 +38,9 @@ class TabData:
     extra_headers: dict[str, int]  # headers not in the template (tool columns included)
     rows: list[int] = field(default_factory=list)  # sheet row numbers
     values: dict[str, list[Any]] = field(default_factory=dict)  # parsed (None = empty/invalid)
-    raw: dict[str, list[Any]] = field(default_factory=dict)  # as read
-    invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes
-    # column id -> per row: raw value empty? (computed while parsing; None = not known)
-    _empty: dict[str, list[bool]] | None = field(default=None, repr=False, compare=False)
+    # as read; the same list as ``values`` when every value was read as it is: never changed
+    raw: dict[str, list[Any]] = field(default_factory=dict)
+    invalid: dict[str, set[int]] = field(default_factory=dict)  # column id -> row indexes, if any
     # results derived once and shared by several rules (rules.base), never mutated
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -91,10 +91,12 @@ class TabData:
     def finding(self, i: int, rule: str, severity: str, message: str,
                 period: str | None = None) -> Finding:
         """A finding on data row ``i`` (row number, cell, period and explanation filled in)."""
-        return Finding(
-            unit=self.unit, tab=self.tab.name, row=self.rows[i],
-            cell=self.cell_code(i), period=period if period is not None else self.period(i),
-            rule=rule, severity=severity, message=message, explained=self.explained(i),
+        values = self.values
+        codes, explanations = values.get("cell_code"), values.get("explanation")
+        return Finding(  # positional: hundreds of thousands at national size
+            self.unit, self.tab.name, self.rows[i], codes[i] if codes is not None else None,
+            period if period is not None else self.period(i), rule, severity, message,
+            explanations is not None and explanations[i] is not None,
         )
 
     def meeting_types(self) -> list[str | None]:
@@ -102,7 +104,8 @@ class TabData:
         column = self.tab.by_id.get("meeting_type")
         if column is None or "meeting_type" not in self.values:
             return ["regular"] * len(self.rows)
-        return [v if v is not None else column.blank for v in self.values["meeting_type"]]
+        values = self.values["meeting_type"]
+        return list(map({None: column.blank}.get, values, values))  # v, or the blank for None
 
 
 @dataclass
@@ -208,28 +211,27 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
         return data
     # Batched, column by column: the data rows are transposed once (C-level zip), emptiness is
     # decided once per distinct value of a column, and each distinct value is parsed once.
-    columns, masks, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
+    columns, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
     data.rows = [header_r + 2 + i for i in keep]
-    pick = _picker(keep)
-    empty: dict[str, list[bool]] = {}
+    pick = _picker(keep, len(sheet.rows) - header_r - 1)
     for col_id, ci in col_index.items():
         column = tab.column(col_id)
         raws = pick(columns[ci])
         parsed, bad = _parse_column(column, raws)
+        if all(map(is_, parsed, raws)):  # every value read as it is (codes, texts, counts…):
+            parsed = raws  # one list for both (``_check_swaps`` copies before changing one)
         data.raw[col_id] = raws
         data.values[col_id] = parsed
-        data.invalid[col_id] = set(bad)
-        empty[col_id] = pick(masks[ci])
+        if bad:
+            data.invalid[col_id] = set(bad)
         for i, reason in bad.items():
             findings.append(data.finding(
                 i, "DATA-INVALID", WARNING,
                 f"Cột \"{column.header}\": giá trị \"{display_raw(raws[i])}\" {reason}.",
             ))
-    data._empty = empty
     _check_swaps(data, findings)
     _check_required(data, findings)
     _check_future(data, as_of, findings)
-    data._empty = None  # only reading needs the masks: a pointer per cell is not kept
     return data
 
 
@@ -237,43 +239,45 @@ def _empty_values(values: Iterable[Any]) -> set[Any]:
     return {v for v in values if is_empty(v)}
 
 
-def _empty_mask(raws: list[Any]) -> list[bool]:
-    """Per cell: empty (None, "" or whitespace only)? Decided once per distinct value."""
+def _empty_mask(raws: list[Any]) -> list[bool] | None:
+    """Per cell: empty (None, "" or whitespace only)? Decided once per distinct value; None
+    when no cell is empty."""
     try:
         empties = _empty_values(set(raws))
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
-        return [is_empty(v) for v in raws]
+        mask = [is_empty(v) for v in raws]
+        return mask if any(mask) else None
     if not empties:
-        return [False] * len(raws)
+        return None
     return list(map(empties.__contains__, raws))
 
 
 def _transpose(rows: list[list[Any]], data_cols: list[int]
-               ) -> tuple[dict[int, list[Any]], dict[int, list[bool]], list[int]]:
-    """The columns ``data_cols`` of ``rows`` (None where a row is short), their emptiness masks
-    and the indexes of the rows holding at least one non-empty value in them."""
+               ) -> tuple[dict[int, list[Any]], list[int]]:
+    """The columns ``data_cols`` of ``rows`` (None where a row is short) and the indexes of the
+    rows holding at least one non-empty value in them."""
     if not rows or not data_cols:
-        return {ci: [] for ci in data_cols}, {ci: [] for ci in data_cols}, []
+        return {ci: [] for ci in data_cols}, []
     width = max(data_cols) + 1
     if max(map(len, rows)) > width:
         rows = [r[:width] for r in rows]
     table = list(zip_longest(*rows))
-    cols: dict[int, list[Any]] = {}
-    masks: dict[int, list[bool]] = {}
-    for ci in data_cols:
-        col = list(table[ci]) if ci < len(table) else [None] * len(rows)
-        cols[ci] = col
-        masks[ci] = _empty_mask(col)
-    keep = list(compress(range(len(rows)), map(_not_all, zip(*masks.values()))))
-    return cols, masks, keep
+    cols = {ci: list(table[ci]) if ci < len(table) else [None] * len(rows) for ci in data_cols}
+    masks = []
+    for col in cols.values():
+        mask = _empty_mask(col)
+        if mask is None:  # a column without an empty cell: every row is kept
+            return cols, list(range(len(rows)))
+        masks.append(mask)
+    # a row is kept unless every one of its cells is empty: min() of its flags is False
+    return cols, list(compress(range(len(rows)), map(not_, map(min, zip(*masks)))))
 
 
-def _not_all(flags: tuple[bool, ...]) -> bool:
-    return not all(flags)
-
-
-def _picker(keep: list[int]) -> Callable[[list[Any]], list[Any]]:
-    """A C-level ``lambda col: [col[i] for i in keep]``."""
+def _picker(keep: list[int], n: int) -> Callable[[list[Any]], list[Any]]:
+    """A C-level ``lambda col: [col[i] for i in keep]`` for columns of ``n`` rows (the column
+    itself when every row is kept: the columns are fresh lists, owned by the caller)."""
+    if len(keep) == n:
+        return lambda col: col
     if not keep:
         return lambda col: []
     if len(keep) == 1:
@@ -293,59 +297,83 @@ def _parse_one(column: Column, raw: Any) -> tuple[Any, str | None]:
 
 
 def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int, str]]:
-    """Parsed values and (row index -> reason) of the unreadable ones; each distinct value is
-    parsed once. True, 1 and 1.0 are equal keys but different cells: when a column mixes such
-    types, values are keyed by (type, value)."""
-    types = set(map(type, raws))
+    """Parsed values and (row index -> reason) of the unreadable ones. Each distinct value is
+    parsed once, then looked up for every cell in C (``map`` over a dict) in a table kept
+    across units (the same codes, dates, counts and labels recur in every unit). True,
+    1 and 1.0 are equal keys but different cells: a table never holds two numeric types, and a
+    column mixing them is keyed by (type, value)."""
+    numeric = set(map(type, raws)) & _NUMERIC
     keys: list[Any] = raws
-    if len(types & _NUMERIC) > 1:
+    if len(numeric) > 1:
         keys = list(zip(map(type, raws), raws))
+        table = _ParseTable()
+    else:
+        table = _table(column, numeric.pop() if numeric else None)
     try:
-        known = _known_values(column)
-        if keys is raws:
-            table = {k: known(k) for k in dict.fromkeys(raws)}
-        else:
-            table = {k: known(k[1]) for k in dict.fromkeys(keys)}
+        values = table.look_up(column, keys, keys is not raws)
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
         results = [_parse_one(column, raw) for raw in raws]
-    else:
-        results = list(map(table.__getitem__, keys))
-        unreadable = {k for k, (_, reason) in table.items() if reason is not None}
-        if not unreadable:
-            return list(map(_first, results)), {}
-        where = compress(range(len(keys)), map(unreadable.__contains__, keys))
-        # every row in ``where`` has a reason (its key is unreadable)
-        return list(map(_first, results)), cast(dict[int, str], {i: results[i][1] for i in where})
-    bad = {i: reason for i, (_, reason) in enumerate(results) if reason is not None}
-    return list(map(_first, results)), bad
+        return ([v for v, _ in results],
+                {i: reason for i, (_, reason) in enumerate(results) if reason is not None})
+    reasons = table.reasons
+    if not reasons or not any(map(reasons.__contains__, keys)):
+        return values, {}
+    return values, {i: reasons[keys[i]]
+                    for i in compress(range(len(keys)), map(reasons.__contains__, keys))}
+
+
+class _ParseTable:
+    """One column's parsed value of each raw value (or (type, value) key) met, and the reason
+    of those that cannot be read. Shared by threads: an entry is added to ``reasons`` before
+    ``values`` and never removed (a full table is replaced), so a key found in ``values`` has
+    its reason, if any, in ``reasons``."""
+
+    __slots__ = ("values", "reasons")
+
+    def __init__(self) -> None:
+        self.values: dict[Any, Any] = {}
+        self.reasons: dict[Any, str] = {}
+
+    def look_up(self, column: Column, keys: list[Any], keyed: bool) -> list[Any]:
+        """The parsed value of every key, after parsing the keys not yet in the table
+        (``keyed``: the keys are (type, value) pairs)."""
+        values = self.values
+        try:
+            return list(map(values.__getitem__, keys))
+        except KeyError:
+            pass
+        new_values, new_reasons = {}, {}
+        for k in dict.fromkeys(keys).keys() - values.keys():
+            value, reason = _parse_one(column, k[1] if keyed else k)
+            new_values[k] = value
+            if reason is not None:
+                new_reasons[k] = reason
+        self.reasons.update(new_reasons)
+        values.update(new_values)
+        return list(map(values.__getitem__, keys))
 
 
 _NUMERIC = frozenset({bool, int, float})
-_SHARED_MAX = 1 << 15  # parsed values kept per column and value type, across units
-_SHARED: dict[Column, dict[type, dict[Any, tuple[Any, str | None]]]] = {}
+# Parsed values kept per column and numeric type, across units: codes, names, labels, dates
+# and counts recur from unit to unit; a column of mostly distinct texts fills its table, which
+# is then started afresh (at most ≈ 1 MB per column).
+_SHARED_MAX = 1 << 13
+# id(column) -> (the column, kept alive so that its id is never reused; numeric type -> table):
+# a template column's hash covers all its fields, an id costs nothing.
+_SHARED: dict[int, tuple[Column, dict[type | None, _ParseTable]]] = {}
 
 
-def _known_values(column: Column) -> Callable[[Any], tuple[Any, str | None]]:
-    """``_parse_one(column, v)``, remembered across units (the same dates, counts and labels
-    recur in every unit) per value type, so that True, 1 and 1.0 never share a result."""
-    if column.kind in ("text", "code"):  # mostly distinct, and cheaper to parse than to keep
-        return lambda v: _parse_one(column, v)
-    by_type = _SHARED.setdefault(column, {})
-
-    def known(v: Any) -> tuple[Any, str | None]:
-        cls = v.__class__
-        table = by_type.get(cls)
-        if table is None:
-            table = by_type[cls] = {}
-        got = table.get(v)
-        if got is None:
-            if len(table) >= _SHARED_MAX:
-                table.clear()
-            got = table[v] = _parse_one(column, v)
-        return got
-
-    return known
-_first = itemgetter(0)
+def _table(column: Column, numeric: type | None) -> _ParseTable:
+    """The parse table, kept across units, of a column whose only numeric type (if any) is
+    ``numeric``."""
+    entry = _SHARED.get(id(column))
+    if entry is None:
+        entry = _SHARED[id(column)] = (column, {})
+    tables = entry[1]
+    got = tables.get(numeric)
+    if got is None or len(got.values) > _SHARED_MAX:
+        got = tables[numeric] = _ParseTable()
+    return got
 
 
 def _fmt_range(lo: float | None, hi: float | None) -> str:
@@ -366,12 +394,16 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     dates, months = data.values["meeting_date"], data.values["month"]
     raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
-    for i, d in enumerate(dates):
-        m = months[i]
-        if d is None or m is None or not is_date_cell(raws[i]):
+    # a swap needs day == the period's month (≤ 12) and day != month: decided per distinct date
+    could = {d for d in set(dates) if d is not None and d.day <= 12 and d.day != d.month}
+    for i in list(compress(range(len(dates)), map(could.__contains__, dates))):
+        d, m = dates[i], months[i]
+        if m is None or not is_date_cell(raws[i]):
             continue
         y, mo = int(m[:4]), int(m[5:7])
         if d.month != mo and d.year == y and d.day == mo and d.month <= 12:
+            if dates is raws:  # date objects read as they are: the raw values stay unchanged
+                dates = data.values["meeting_date"] = list(raws)
             dates[i] = None
             data.invalid.setdefault("meeting_date", set()).add(i)
             findings.append(data.finding(
@@ -397,22 +429,28 @@ def _row_condition(data: TabData) -> dict[str, list[bool]]:
 
 
 def _check_required(data: TabData, findings: list[Finding]) -> None:
-    conditions = _row_condition(data) if data.tab.id == "meetings" else {}
-    for col_id, raws in data.raw.items():
+    conditions: dict[str, list[bool]] | None = None  # computed when first needed
+    for col_id, values in data.values.items():
         column = data.tab.column(col_id)
         if column.required is False or column.missing_rule:
             continue
-        applies = conditions.get(column.required) if isinstance(column.required, str) else None
-        empty = data._empty.get(col_id) if data._empty is not None else None
-        if empty is None:
-            empty = _empty_mask(raws)
-        if not any(empty):
+        # empty cells: parsed as None without being unreadable (values and invalid are final)
+        empty: Iterable[int] = compress(range(len(values)), map(is_, values, repeat(None)))
+        invalid = data.invalid.get(col_id)
+        if invalid:
+            empty = [i for i in empty if i not in invalid]
+        empty = list(empty)
+        if not empty:
             continue
-        for i, blank in enumerate(empty):
-            if blank and (applies is None or applies[i]):
-                findings.append(data.finding(
-                    i, "DATA-REQUIRED", WARNING, f"Chưa nhập \"{column.header}\".",
-                ))
+        if isinstance(column.required, str):
+            if conditions is None:
+                conditions = _row_condition(data) if data.tab.id == "meetings" else {}
+            applies = conditions.get(column.required)
+            if applies is not None:
+                empty = list(compress(empty, map(applies.__getitem__, empty)))
+        message = f"Chưa nhập \"{column.header}\"."
+        for i in empty:
+            findings.append(data.finding(i, "DATA-REQUIRED", WARNING, message))
 
 
 def _check_future(data: TabData, as_of: date, findings: list[Finding]) -> None:
@@ -434,6 +472,12 @@ def _check_future(data: TabData, as_of: date, findings: list[Finding]) -> None:
 def parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
                as_of: date) -> UnitData:
     """Locate tabs and headers, parse every value; TPL-* and cell-level DATA-* findings."""
+    with heap.unit_work():
+        return _parse_unit(template, raw, code, name, as_of)
+
+
+def _parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
+                as_of: date) -> UnitData:
     unit = UnitData(code, name)
     sheets = find_sheets(template, raw)
     titles = [s.title for s in raw.sheets]

@@ -29,17 +29,19 @@ POOR = RANK["poor"]
 
 
 def derive_level(ranks: list[int], min_tot: int, max_kem: int) -> str | None:
-    """The annual level from the counted months' ranks (0 = Tốt … 3 = Kém); None without months."""
+    """The annual level from the counted months' ranks (0 = Tốt … 3 = Kém, nothing else);
+    None without months."""
     n = len(ranks)
     if n == 0:
         return None
     need = min_tot if n >= 12 else -(-min_tot * n // 12)  # ceil(min_tot × n / 12)
     worst = max(ranks)
-    if worst <= RANK["fair"] and sum(r == RANK["good"] for r in ranks) >= need:
+    good = ranks.count(RANK["good"])
+    if worst <= RANK["fair"] and good >= need:
         return "good"
-    if worst <= RANK["average"] and sum(r <= RANK["fair"] for r in ranks) >= need:
+    if worst <= RANK["average"] and good + ranks.count(RANK["fair"]) >= need:
         return "fair"
-    if sum(r == POOR for r in ranks) <= max_kem:
+    if ranks.count(POOR) <= max_kem:
         return "average"
     return "poor"
 
@@ -57,8 +59,9 @@ def derive_annual(ctx: UnitContext) -> dict[str, tuple[str | None, int]]:
     out: dict[str, tuple[str | None, int]] = {}
     for key, cell in ctx.cells.items():
         ranks = []
+        active = cell.months_active(ctx.year)
         for m, period in months:
-            if not cell.active(ctx.year, m):
+            if not active[m]:
                 continue
             i = first.get((key, period))
             rating = ratings[i] if i is not None else None

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import compress
 from typing import Any, overload
 
 from ..findings import Finding
@@ -29,12 +30,29 @@ class Cell:
 
     def active(self, year: int, month: int) -> bool:
         """rules.md "Active cell": exists on the 1st of the month."""
-        first = date(year, month, 1)
-        if self.founded is not None and self.founded > first:
-            return False
-        if self.dissolved is not None and self.dissolved < first:
-            return False
+        return _active(self.founded, self.dissolved, year, month)
+
+    def months_active(self, year: int) -> tuple[bool, ...]:
+        """``active(year, m)`` at index m (1–12; index 0 unused)."""
+        return _months_active(self.founded, self.dissolved, year)
+
+
+def _active(founded: date | None, dissolved: date | None, year: int, month: int) -> bool:
+    if founded is None and dissolved is None:  # most cells: no date to compare
         return True
+    first = date(year, month, 1)
+    if founded is not None and founded > first:
+        return False
+    if dissolved is not None and dissolved < first:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1 << 12)
+def _months_active(founded: date | None, dissolved: date | None, year: int
+                   ) -> tuple[bool, ...]:
+    """Cached: most cells share their dates (none), and every rule family asks per month."""
+    return (False, *(_active(founded, dissolved, year, m) for m in range(1, 13)))
 
 
 @dataclass
@@ -167,11 +185,22 @@ def due_cell_months(ctx: UnitContext) -> Iterator[tuple[int, str, str, Cell]]:
 # --- meetings ----------------------------------------------------------------------------------
 
 def regular_rows(tab: TabData) -> list[bool]:
-    return [t in REGULAR_TYPES for t in tab.meeting_types()]
+    return list(map(REGULAR_TYPES.__contains__, tab.meeting_types()))
 
 
 def thematic_rows(tab: TabData) -> list[bool]:
-    return [t in THEMATIC_TYPES for t in tab.meeting_types()]
+    return list(map(THEMATIC_TYPES.__contains__, tab.meeting_types()))
+
+
+def row_code_keys(tab: TabData) -> list[str | None]:
+    """``code_key`` of each row's cell code (None without one), computed once per tab and
+    distinct code (several rule families key rows by cell); read-only."""
+    memo: list[str | None] | None = tab.memo.get("row_code_keys")
+    if memo is None:
+        codes = tab.col("cell_code")
+        keys = {c: _code_key(c) for c in set(codes) if c is not None}
+        memo = tab.memo["row_code_keys"] = list(map(keys.get, codes))
+    return memo
 
 
 def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
@@ -183,10 +212,11 @@ def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
     memo: dict[tuple[str, str], int] | None = tab.memo.get("first_regular_meetings")
     if memo is not None:  # computed once per tab (several rule families use it); read-only
         return memo
-    codes, months = tab.col("cell_code"), tab.col("month")
-    for i, regular in enumerate(regular_rows(tab)):
-        if regular and codes[i] is not None and months[i] is not None:
-            out.setdefault((code_key(codes[i]), months[i]), i)
+    keys, months = row_code_keys(tab), tab.col("month")
+    for i in compress(range(len(keys)), regular_rows(tab)):
+        key, month = keys[i], months[i]
+        if key is not None and month is not None:
+            out.setdefault((key, month), i)
     tab.memo["first_regular_meetings"] = out
     return out
 

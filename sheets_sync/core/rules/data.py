@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..findings import ERROR, WARNING, Finding
-from .base import UnitContext, code_key
+from .base import UnitContext, code_key, row_code_keys
 
 # Tabs whose cell code must name a cell of the register.
 CELL_REF_TABS = ("meetings", "visits", "attendance", "annual", "halls")
@@ -38,10 +38,11 @@ def _unknown_cells(ctx: UnitContext) -> list[Finding]:
         tab = ctx.tab(tab_id)
         if tab is None or not tab.has("cell_code"):
             continue
-        for i, code in enumerate(tab.col("cell_code")):
-            if code is not None and code_key(code) not in ctx.cells:
+        codes, cells = tab.col("cell_code"), ctx.cells
+        for i, key in enumerate(row_code_keys(tab)):
+            if key is not None and key not in cells:
                 out.append(tab.finding(i, "DATA-UNKNOWN-CELL", ERROR,
-                                       f"Mã chi bộ \"{code}\" không có trong tab Chi bộ."))
+                                       f"Mã chi bộ \"{codes[i]}\" không có trong tab Chi bộ."))
     return out
 
 

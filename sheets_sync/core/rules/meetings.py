@@ -8,8 +8,9 @@ Each rule is one linear pass over the parsed column lists.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..findings import ERROR, INFO, WARNING, Finding
@@ -17,13 +18,13 @@ from ..grid import REGULAR_TYPES, TabData
 from ..template import Column
 from .base import (
     UnitContext,
-    code_key,
     due_months,
     first_regular_meetings,
     fmt_date,
     fmt_month,
     meeting_deadline,
     month_key,
+    row_code_keys,
 )
 
 TAB = "Sinh hoạt"
@@ -99,8 +100,9 @@ def _missing(ctx: UnitContext, tab: TabData | None) -> list[Finding]:
                for m in months]
     out = []
     for key, cell in ctx.cells.items():
+        active = cell.months_active(ctx.year)
         for m, period, deadline in periods:
-            if (key, period) in held or not cell.active(ctx.year, m):
+            if (key, period) in held or not active[m]:
                 continue
             out.append(ctx.period_finding(
                 TAB, "MEET-MISSING", ERROR,
@@ -114,20 +116,16 @@ def _missing(ctx: UnitContext, tab: TabData | None) -> list[Finding]:
 def _duplicates(ctx: UnitContext, tab: TabData, types: list[str | None]) -> list[Finding]:
     """MEET-DUPLICATE: second and later regular rows of the same cell and month."""
     year = f"{ctx.year:04d}"
-    codes, months = tab.col("cell_code"), tab.col("month")
+    codes, keys, months = tab.col("cell_code"), row_code_keys(tab), tab.col("month")
     seen: dict[tuple[str, str], int] = {}
-    keys: dict[str, str] = {}  # code as typed -> code_key (codes repeat: normalise once each)
     out = []
     for i, t in enumerate(types):
-        code, m = codes[i], months[i]
-        if t not in REGULAR_TYPES or code is None or m is None or m[:4] != year:
+        ck, m = keys[i], months[i]
+        if t not in REGULAR_TYPES or ck is None or m is None or m[:4] != year:
             continue
-        ck = keys.get(code)
-        if ck is None:
-            ck = keys[code] = code_key(code)
-        key = (ck, m)
-        first = seen.setdefault(key, i)
+        first = seen.setdefault((ck, m), i)
         if first != i:
+            code = codes[i]
             out.append(tab.finding(
                 i, "MEET-DUPLICATE", WARNING,
                 f"Chi bộ {code} đã có buổi sinh hoạt thường kỳ tháng {fmt_month(m)} ở dòng "
@@ -155,11 +153,8 @@ def _window(ctx: UnitContext, tab: TabData, rows: list[int]) -> list[Finding]:
         y, mo = ym
         if d.year == y and d.month == mo and start <= d.day <= end:
             if preferred is not None and d.day != preferred:
-                out.append(tab.finding(
-                    i, "MEET-PREFERRED-DAY", INFO,
-                    f"Sinh hoạt ngày {fmt_date(d)}, trong khung nhưng không vào ngày ưu tiên "
-                    f"(ngày {preferred}).",
-                ))
+                out.append(tab.finding(i, "MEET-PREFERRED-DAY", INFO,
+                                       _preferred_day_message(d, preferred)))
             continue
         msg = f"Sinh hoạt ngày {fmt_date(d)}, ngoài khung ngày {start}–{end}"
         if (d.year, d.month) != (y, mo):
@@ -172,6 +167,13 @@ def _window(ctx: UnitContext, tab: TabData, rows: list[int]) -> list[Finding]:
             out.append(tab.finding(i, "MEET-WINDOW", WARNING,
                                    f"{msg} Có ghi lý do: \"{reason}\" — chờ xem xét."))
     return out
+
+
+@lru_cache(maxsize=1 << 12)
+def _preferred_day_message(d: date, preferred: int) -> str:
+    """One text per date (a third of all findings at national size: formatted and kept once)."""
+    return (f"Sinh hoạt ngày {fmt_date(d)}, trong khung nhưng không vào ngày ưu tiên "
+            f"(ngày {preferred}).")
 
 
 def _time_consistency(ctx: UnitContext, tab: TabData) -> list[Finding]:
@@ -237,6 +239,7 @@ def _attendance(ctx: UnitContext, tab: TabData, rows: list[int],
     exact = Fraction(str(rate))  # 0.85 -> 17/20 exactly, so 17 of 20 fails
     num, den = exact.numerator, exact.denominator
     required, present = tab.col("required_count"), tab.col("present")
+    minimum = _fmt_pct(exact)
     out = []
     for i in rows:
         req, pres = required[i], present[i]
@@ -246,8 +249,7 @@ def _attendance(ctx: UnitContext, tab: TabData, rows: list[int],
             failed.setdefault(i, []).append("MEET-ATTENDANCE")
             out.append(tab.finding(
                 i, "MEET-ATTENDANCE", ERROR,
-                f"Tỷ lệ dự {pres}/{req} = {_fmt_pct(Fraction(pres, req), 1)}, "
-                f"phải trên {_fmt_pct(exact)}.",
+                f"Tỷ lệ dự {pres}/{req} = {_fmt_ratio(pres, req)}, phải trên {minimum}.",
             ))
     return out
 
@@ -347,6 +349,7 @@ def _rating(ctx: UnitContext, tab: TabData, rows: list[int],
     column = tab.tab.column("rating")
     levels = _score_levels(ctx.params["rating_thresholds"], column)
     ratings, scores = tab.col("rating"), tab.col("score")
+    level_of: dict[float, str] = {}  # score -> level, once per distinct score
     out = []
     for i in rows:
         rating = ratings[i]
@@ -361,7 +364,9 @@ def _rating(ctx: UnitContext, tab: TabData, rows: list[int],
             parts.append(f"buổi sinh hoạt không đạt: {names}")
         score = scores[i]
         if score is not None and rating in RATING_RANK:
-            level = _score_level(score, levels)
+            level = level_of.get(score)
+            if level is None:
+                level = level_of[score] = _score_level(score, levels)
             if RATING_RANK[level] > RATING_RANK[rating]:
                 parts.append(f"điểm tự chấm {_fmt_number(score)} chỉ ứng với mức "
                              f"{column.label_of(level) or level}")
@@ -401,6 +406,12 @@ def _fmt_time(minutes: int) -> str:
 def _fmt_number(x: float) -> str:
     x = float(x)
     return str(int(x)) if x.is_integer() else f"{x:g}".replace(".", ",")
+
+
+@lru_cache(maxsize=1 << 12)
+def _fmt_ratio(part: int, whole: int) -> str:
+    """part / whole as a percent with one decimal (the same few pairs recur in every unit)."""
+    return _fmt_pct(Fraction(part, whole), 1)
 
 
 def _fmt_pct(x: Fraction, decimals: int | None = None) -> str:

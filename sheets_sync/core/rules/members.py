@@ -21,7 +21,7 @@ from collections import defaultdict
 from ..findings import ERROR, WARNING, Finding
 from ..grid import TabData
 from ..text import normalize
-from .base import UnitContext, code_key, fmt_month
+from .base import UnitContext, code_key, fmt_month, row_code_keys
 
 TAB = "Điểm danh"
 
@@ -46,21 +46,18 @@ def _members(ctx: UnitContext, tab: TabData) -> dict[tuple[str | None, str, str 
                                                      list[int]]:
     """Member key -> the member's row indexes of the checked year, one per month, by month."""
     year = f"{ctx.year:04d}"
-    codes, months = tab.col("cell_code"), tab.col("month")
+    cell_keys, months = row_code_keys(tab), tab.col("month")
     ids, names = tab.col("member_id"), tab.col("member_name")
-    cell_keys: dict[str, str] = {}
+    # each distinct id and name normalised once (a member has a row per month)
+    id_key = {v: code_key(v) for v in set(ids) if v is not None}
+    name_key = {v: normalize(v) for v in set(names) if v is not None}
     # (i, cell key, id key, name key)
     rows: list[tuple[int, str | None, str | None, str | None]] = []
     id_of_name: dict[tuple[str | None, str | None], set[str]] = defaultdict(set)
     for i, m in enumerate(months):
         if m is None or m[:4] != year:
             continue
-        code = codes[i]
-        ck = None if code is None else cell_keys.get(code)
-        if code is not None and ck is None:
-            ck = cell_keys[code] = code_key(code)
-        idk = code_key(ids[i]) if ids[i] is not None else None
-        nk = normalize(names[i]) if names[i] is not None else None
+        ck, idk, nk = cell_keys[i], id_key.get(ids[i]), name_key.get(names[i])
         if idk is None and nk is None:
             continue  # nobody to attribute the row to (DATA-REQUIRED)
         rows.append((i, ck, idk, nk))

@@ -40,6 +40,7 @@ from .base import (
     fmt_month,
     is_due,
     month_key,
+    row_code_keys,
     supervision_deadline,
 )
 
@@ -86,29 +87,18 @@ def _no_meeting(ctx: UnitContext, tab: TabData, rows: list[int]) -> list[Finding
         return []
     if not (tab.has("cell_code") and tab.has("visit_date")):
         return []
-    held: set[tuple[str, date]] = set()
-    undated: set[tuple[str, str | None]] = set()  # (cell, Kỳ tháng) of rows without a date
-    keys: dict[str, str] = {}
-    m_months = meetings.col("month")
-    for code, d, m in zip(meetings.col("cell_code"), meetings.col("meeting_date"), m_months):
-        if code is None:
-            continue
-        key = keys.get(code)
-        if key is None:
-            key = keys[code] = code_key(code)
-        if d is None:
-            undated.add((key, m))
-        else:
-            held.add((key, d))
-    codes, dates = tab.col("cell_code"), tab.col("visit_date")
+    m_keys, m_dates = row_code_keys(meetings), meetings.col("meeting_date")
+    # (cell, date) of every meeting; pairs holding None are never looked up
+    held: set[tuple[str | None, date | None]] = set(zip(m_keys, m_dates))
+    undated: set[tuple[str, str | None]] = {  # (cell, Kỳ tháng) of rows without a date
+        (k, m) for k, d, m in zip(m_keys, m_dates, meetings.col("month"))
+        if d is None and k is not None}
+    codes, keys, dates = tab.col("cell_code"), row_code_keys(tab), tab.col("visit_date")
     out = []
     for i in rows:
-        code, d = codes[i], dates[i]
-        if code is None or d is None:
+        code, key, d = codes[i], keys[i], dates[i]
+        if key is None or d is None:
             continue
-        key = keys.get(code)
-        if key is None:
-            key = keys[code] = code_key(code)
         if ctx.cells_known and key not in ctx.cells:
             continue  # DATA-UNKNOWN-CELL
         if (key, d) in held:

@@ -8,10 +8,18 @@ Kỳ tháng falls in Q, whatever its date; extraordinary meetings do not count.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import compress
 
 from ..findings import ERROR, Finding
-from ..grid import THEMATIC_TYPES
-from .base import UnitContext, code_key, fmt_date, is_due, quarter_deadline, quarter_key
+from .base import (
+    UnitContext,
+    fmt_date,
+    is_due,
+    quarter_deadline,
+    quarter_key,
+    row_code_keys,
+    thematic_rows,
+)
 
 TAB = "Sinh hoạt"
 MIN_ACTIVE_MONTHS = 2
@@ -29,20 +37,17 @@ def check(ctx: UnitContext) -> list[Finding]:
         return []
     year = f"{ctx.year:04d}"
     held: Counter[tuple[str, int]] = Counter()
-    keys: dict[str, str] = {}  # code as typed -> code_key (normalise each distinct code once)
-    codes, months = tab.col("cell_code"), tab.col("month")
-    for i, t in enumerate(tab.meeting_types()):
-        code, m = codes[i], months[i]
-        if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
-            key = keys.get(code)
-            if key is None:
-                key = keys[code] = code_key(code)
+    keys, months = row_code_keys(tab), tab.col("month")
+    for i in compress(range(len(keys)), thematic_rows(tab)):
+        key, m = keys[i], months[i]
+        if key is not None and m is not None and m[:4] == year:
             held[(key, (int(m[5:7]) - 1) // 3 + 1)] += 1
     needed = ctx.params["thematic_per_quarter"]
     out = []
     for key, cell in ctx.cells.items():
+        months_active = cell.months_active(ctx.year)
         for q in quarters:
-            active = sum(cell.active(ctx.year, m) for m in range(3 * q - 2, 3 * q + 1))
+            active = sum(months_active[3 * q - 2:3 * q + 1])
             count = held[(key, q)]
             if active < MIN_ACTIVE_MONTHS or count >= needed:
                 continue
