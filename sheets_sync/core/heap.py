@@ -54,3 +54,19 @@ def unit_work() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No cyclic garbage collection while a large output (the roll-up's model and workbook) is
+    built: it allocates millions of small objects while the parsed units of a whole run are
+    alive, and every full collection would walk all of them again (half of the roll-up model's
+    CPU at national size). What it builds holds no reference cycles worth collecting early
+    (reference counting frees it); the collector runs again, as it was, afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

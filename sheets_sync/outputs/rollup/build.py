@@ -14,6 +14,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
+from ...core import heap
 from ...core.atomic import replace_durably, write_text_atomic
 from ...core.config import Config, document_labels
 from ...core.errors import SheetsSyncError
@@ -22,7 +23,7 @@ from ...core.template import load_template
 from ...core.text import slug
 from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
-from .model import Model, build_model, cyclic_gc_paused
+from .model import Model, build_model
 
 SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
           "Đánh giá năm", "Nhà văn hóa", "Nhật ký")
@@ -102,7 +103,7 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     the data, the config and the as-of date, so a rerun gives identical sheets. ``model``: the
     values already computed for the report (``model.build_model``), so both show one set of
     numbers."""
-    with cyclic_gc_paused():
+    with heap.paused():
         return _build_rollup(config, report, reads, run_info, Path(path), model)
 
 
