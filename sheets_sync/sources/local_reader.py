@@ -48,6 +48,10 @@ MAX_WORKBOOK_CELLS = 3_000_000  # all template tabs together
 # Sheets that are not template tabs are never checked; they are kept (history store, restore)
 # only up to this many cells in all (meta "others_cut": title -> last row kept).
 MAX_OTHER_CELLS = 200_000
+# The tool's own tabs (Kiểm tra, Hướng dẫn) are read whole up to this many cells each, outside
+# the staff caps: `run` compares them with what it would write, and a tab cut short would be
+# rewritten on every run (a Kiểm tra of 25,000 lines is 200,000 cells by itself).
+MAX_TOOL_TAB_CELLS = MAX_SHEET_CELLS
 MAX_CELL_CHARS = 32_767  # Excel's own limit on the text of a cell; longer text is cut on reading
 # The tool columns are recognised by their header in the first rows (as the parser does).
 HEADER_ROWS = 5
@@ -232,11 +236,13 @@ def _read_sheet(reader: Any, part: _Part, limit: int, tool_headers: frozenset[st
     return _sheet_rows(it, limit, tool_headers, cap)
 
 
-def _template_titles() -> tuple[dict[str, str], frozenset[str]]:
-    """Normalised template tab names -> tab id, and the normalised tool headers."""
+def _template_titles() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+    """Normalised template tab names -> tab id, the normalised tool headers and the
+    normalised names of the tool's own tabs."""
     template = load_template()
     return ({normalize(t.name): t.id for t in template.tabs},
-            frozenset(normalize(h) for h in template.tool_headers))
+            frozenset(normalize(h) for h in template.tool_headers),
+            frozenset(normalize(t) for t in (template.check_tab, template.guide_tab)))
 
 
 def read_xlsx(path: Path) -> RawWorkbook:
@@ -264,21 +270,26 @@ def read_xlsx(path: Path) -> RawWorkbook:
             + "; hãy mở tệp bằng Excel hoặc LibreOffice rồi lưu lại dưới dạng .xlsx.", INVALID)
     truncated: dict[str, int] = {}
     others_cut: dict[str, int] = {}
-    tabs, tool_headers = _template_titles()
+    tabs, tool_headers, tool_tabs = _template_titles()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             reader, parts = _load_workbook(path)
             try:
-                # Template tabs first (they are what is checked), each at most once; then the
-                # other sheets with what is left of their own budget.
+                # Template tabs first (they are what is checked), each at most once; the tool's
+                # own tabs, each at most once, within their own cap; then the other sheets
+                # with what is left of their own budget.
                 seen: set[str] = set()
-                first, rest = [], []
+                first, tool, rest = [], [], []
                 for n, part in enumerate(parts):
                     tab_id = match_name(part.title, tabs)
+                    name = normalize(part.title)
                     if tab_id is not None and tab_id not in seen:
                         seen.add(tab_id)
                         first.append(n)
+                    elif name in tool_tabs and name not in seen:
+                        seen.add(name)
+                        tool.append(n)
                     else:
                         rest.append(n)
                 rows_of: dict[int, list[list]] = {}
@@ -291,6 +302,12 @@ def read_xlsx(path: Path) -> RawWorkbook:
                     budget -= used
                     if cut is not None:
                         truncated[part.title] = cut
+                    rows_of[n] = rows
+                for n in tool:
+                    part = parts[n]
+                    rows, cut, _ = _read_sheet(reader, part, MAX_TOOL_TAB_CELLS, tool_headers)
+                    if cut is not None:
+                        others_cut[part.title] = cut
                     rows_of[n] = rows
                 budget = MAX_OTHER_CELLS
                 for n in rest:

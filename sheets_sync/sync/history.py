@@ -300,14 +300,17 @@ def _changed(state: HistoryState, current: UnitData, idx: dict[str, IndexedTab],
             base = next((v for v in chain if v.max_as_of > deadline), None)
             if base is None:
                 continue
-            old_vals = base.vals
+            # The stored values are decoded only for a row that differs (a first pull of a big
+            # unit would otherwise decode every row it has just stored).
             ack = state.acks.get((CHANGED, tab_id, r.rkey))
             if ack is not None:
                 if ack.state == r.vhash:
                     continue
-                old_vals = ack.vals or old_vals
+                old_vals = ack.vals or base.vals
             elif base.vhash == r.vhash and (key is not None and base.key_id == key.id):
                 continue
+            else:
+                old_vals = base.vals
             diffs = value_diffs(old_vals, r.vals, state.header_map(tab_id))
             if not diffs:
                 continue
