@@ -53,16 +53,19 @@ class Unsupported(Exception):
 def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes],
                                       bytes, bytes]:
     """Row pattern, cell pattern, cell content pattern, row end tag and sheetData end tag for
-    one element prefix (b"" or b"x:"). A cell holding only a value (``<v>``) is taken whole by
-    the cell pattern; any other content is matched against the content pattern (CT_Cell:
+    one element prefix (b"" or b"x:"). A cell holding only a value (``<v>``) or a plain inline
+    string (``<is><t>``, as the tool writes its cells) is taken whole by the cell pattern; any
+    other content is matched against the content pattern (CT_Cell:
     ``f?, v?, is?, extLst?``). ``(\\S)``: anything else, which the reader refuses."""
     p = re.escape(prefix)
     attrs = rb'((?:\s+[\w:.-]+="[^"&]*")*)\s*'
     row = re.compile(rb"<" + p + rb'row(?:\s+r="(\d+)")?' + attrs
                      + rb"(?:/>|>(.*?)</" + p + rb"row>)|(\S)", re.S)
     cell = re.compile(rb"<" + p + rb'c(?:\s+r="([A-Z]{1,3})\d+")?' + attrs
-                      + rb"(?:/>|><" + p + rb"v>([^<]*)</" + p + rb"v></" + p + rb"c>|>(.*?)</"
-                      + p + rb"c>)|(\S)", re.S)
+                      + rb"(?:/>|><" + p + rb"v>([^<]*)</" + p + rb"v></" + p + rb"c>"
+                      + rb"|><" + p + rb"is><" + p + rb'(?:t|t xml:space="preserve")>([^<]*</'
+                      + p + rb"t>)</" + p + rb"is></" + p + rb"c>"
+                      + rb"|>(.*?)</" + p + rb"c>)|(\S)", re.S)
     content = re.compile(
         rb"\s*(?:<" + p + rb'f\b(?:[^>"]|"[^"]*")*?(?:/>|>[^<]*</' + p + rb"f>)\s*)?"
         + rb"(?:<" + p + rb"v>([^<]*)</" + p + rb"v>\s*|<" + p + rb"v/>\s*)?"
@@ -240,7 +243,7 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
         if body:
             if b"<!" in body or b"<?" in body or b"xmlns" in body:
                 raise Unsupported("chú thích, CDATA hoặc khai báo không gian tên trong dữ liệu")
-            yield from _rows(body, patterns, strings, date_styles, convert, state)
+            yield from _rows(body, patterns, strings, date_styles, max_chars, convert, state)
         if done:
             buf = rest
             break
@@ -258,7 +261,7 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
 
 def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
                                        re.Pattern[bytes], bytes, bytes],
-          strings: Sequence[str], date_styles: Any,
+          strings: Sequence[str], date_styles: Any, max_chars: int,
           convert: Callable[[bytes, bytes, str, Any], Any], state: list[int]) -> Iterator[list]:
     """The rows of whole ``<row>`` elements in ``body``; ``state``: [openpyxl's row counter,
     the next row number to yield], carried from one body to the next."""
@@ -272,7 +275,7 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
         row: list = []
         append = row.append
         last = 0
-        for letters, rest, v, inner, junk in cell_pat.findall(content):
+        for letters, rest, v, plain, inner, junk in cell_pat.findall(content):
             if junk:
                 raise Unsupported("phần tử lạ trong dòng")
             info = attrs_of.get(rest)
@@ -288,7 +291,11 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
                 col = coordinate_to_tuple(info[2])[1]
             else:
                 col = last + 1
-            if inner:
+            value: Any
+            if plain:  # <is><t>text</t></is>: text with its end tag
+                value = (xml_text(plain[:plain.rindex(b"<")])[:max_chars]
+                         if info[1] == "inlineStr" else None)
+            elif inner:
                 m = content_pat.fullmatch(inner)
                 if m is None:
                     raise Unsupported("nội dung ô lạ")
