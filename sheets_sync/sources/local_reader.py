@@ -20,7 +20,7 @@ from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import load_template
 from ..core.text import normalize
-from .xlsx_cells import Unsupported, iter_rows
+from .xlsx_cells import PartScan, Unsupported, iter_rows
 from .xlsx_patch import PackageError, scan_formulas
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,12 @@ def _capped_strings(src: IO[bytes]) -> list[str]:
 class _Part:
     title: str
     path: str  # zip member of the worksheet
+    scan: PartScan | None = None  # what the streaming reader saw (None: read by openpyxl)
+
+    @property
+    def formula_free(self) -> bool:
+        """Read whole by the streaming reader, and no formula among its cells."""
+        return self.scan is not None and self.scan.whole and not self.scan.formulas
 
 
 def _load_workbook(path: Path) -> tuple[Any, list[_Part]]:
@@ -199,13 +205,14 @@ def _load_workbook(path: Path) -> tuple[Any, list[_Part]]:
 
 
 def _rows_of(reader: Any, part: _Part) -> tuple[Iterator[Sequence], bool, IO[bytes] | None]:
-    """The rows of one worksheet (``xlsx_cells.iter_rows``), whether text still has to be
-    capped, and the open member to close after use. ``xlsx_cells.Unsupported`` from the
-    iterator: read it again with ``_openpyxl_rows``."""
+    """The rows of one worksheet (``xlsx_cells.iter_rows``, what it saw goes to
+    ``part.scan``), whether text still has to be capped, and the open member to close after
+    use. ``xlsx_cells.Unsupported`` from the iterator: read it again with ``_openpyxl_rows``."""
     wb = reader.wb
     src = reader.archive.open(part.path)
+    part.scan = PartScan()
     return (iter_rows(src, reader.shared_strings, wb.epoch, wb._date_formats,
-                      wb._timedelta_formats, MAX_CELL_CHARS), False, src)
+                      wb._timedelta_formats, MAX_CELL_CHARS, part.scan), False, src)
 
 
 def _openpyxl_rows(reader: Any, part: _Part) -> tuple[Iterator[Sequence], bool, IO[bytes] | None]:
@@ -214,6 +221,7 @@ def _openpyxl_rows(reader: Any, part: _Part) -> tuple[Iterator[Sequence], bool, 
     not handle."""
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+    part.scan = None
     reader.wb._archive = reader.archive
     ws: Any = ReadOnlyWorksheet(reader.wb, part.title, part.path, reader.shared_strings)
     ws.reset_dimensions()  # the declared size may be anything, e.g. A1:XFD1048576
@@ -330,7 +338,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
-    extra = _formulas(path, sheets)
+    extra = _formulas(path, sheets, {p.title for p in parts if p.formula_free})
     return RawWorkbook(
         sheets=sheets,
         version=digest,
@@ -341,14 +349,14 @@ def read_xlsx(path: Path) -> RawWorkbook:
     )
 
 
-def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
+def _formulas(path: Path, sheets: list[RawSheet], formula_free: set[str]) -> dict:
     """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
     formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
     (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
     never calculated). An uncomputed formula is read as its text (never evaluated) instead of
     as an empty cell."""
     try:
-        scans = scan_formulas(path)
+        scans = scan_formulas(path, skip=formula_free)
     except (PackageError, OSError):
         return {}  # the workbook was read; only the formula details are missing
     by_title = {s.title: s for s in sheets}

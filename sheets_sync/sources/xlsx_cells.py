@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import IO, Any
@@ -189,11 +190,20 @@ def _feed(parser: Any, chunk: bytes) -> None:
         raise ParseError(str(e)) from None
 
 
+@dataclass
+class PartScan:
+    """What reading a part saw besides the values: ``whole`` — it was read to its end;
+    ``formulas`` — a formula element may be among its cells (False only for certain)."""
+    whole: bool = False
+    formulas: bool = False
+
+
 def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
               date_styles: set[int] | frozenset[int] | dict,
               timedelta_styles: set[int] | frozenset[int] | dict,
-              max_chars: int) -> Iterator[list]:
-    """The rows of the worksheet part ``src`` (see the module docstring). Raises
+              max_chars: int, scan: PartScan | None = None) -> Iterator[list]:
+    """The rows of the worksheet part ``src`` (see the module docstring); ``scan`` is filled
+    in as the part is read. Raises
     ``Unsupported`` (read the sheet another way), ``ParseError`` (not well-formed) and
     ``ValueError``/``IndexError``/``KeyError`` where openpyxl would fail too (a bad number,
     shared string index or cell reference)."""
@@ -222,6 +232,7 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
             raise Unsupported(f"mã hóa {head.encoding}")
     patterns = _patterns(head.prefix)
     row_end, data_end = patterns[3:]
+    formula_tag = b"<" + head.prefix + b"f"  # also <family> of rich text: then scanned anyway
     start = head.at - consumed
     tag = re.compile(rb"<" + re.escape(head.prefix) + rb"sheetData\b[^>]*?(/?)>").match(buf,
                                                                                           start)
@@ -241,6 +252,8 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
             body, rest = (buf[:cut + len(row_end)], buf[cut + len(row_end):]) if cut >= 0 \
                 else (b"", buf)
         if body:
+            if scan is not None and not scan.formulas and formula_tag in body:
+                scan.formulas = True
             if b"<!" in body or b"<?" in body or b"xmlns" in body:
                 raise Unsupported("chú thích, CDATA hoặc khai báo không gian tên trong dữ liệu")
             yield from _rows(body, patterns, strings, date_styles, max_chars, convert, state)
@@ -257,6 +270,8 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
         _feed(parser, chunk)
         if not chunk:
             break
+    if scan is not None:
+        scan.whole = True
 
 
 def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],

@@ -1336,12 +1336,17 @@ class FormulaScan:
     uncomputed: list[tuple[int, int, str]]  # (1-based row, 1-based col, "=formula") without value
 
 
-def scan_formulas(path: Path, limit: int = 200) -> dict[str, FormulaScan]:
+def scan_formulas(path: Path, limit: int = 200, skip: Iterable[str] = ()
+                  ) -> dict[str, FormulaScan]:
     """Per sheet title: where formulas are and which have no cached value (written by a script
-    and never opened in Excel/LibreOffice). Sheets without any formula are not parsed."""
+    and never opened in Excel/LibreOffice). Sheets without any formula are not parsed; the
+    sheets ``skip`` (known to hold none) are not even read."""
     out: dict[str, FormulaScan] = {}
+    skip = set(skip)
     with Package(path) as pkg:
         for entry in pkg.sheets:
+            if entry.title in skip:
+                continue
             data = pkg._read(entry.part)
             if b"<f" not in data and b":f" not in data:
                 continue
