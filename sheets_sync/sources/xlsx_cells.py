@@ -283,6 +283,7 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
     row_pat, cell_pat, content_pat = patterns[:3]
     cols = _COLUMNS
     attrs_of: dict[bytes, tuple[Any, str, str | None, int]] = {}
+    texts: dict[bytes, str] = {}  # plain inline strings of this body (the tool's repeat a lot)
     for r, blob, content, junk in row_pat.findall(body):
         if junk:
             raise Unsupported("phần tử lạ giữa các dòng")
@@ -307,17 +308,7 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
             else:
                 col = last + 1
             value: Any
-            if plain:  # <is><t>text</t></is>: text with its end tag
-                value = (xml_text(plain[:plain.rindex(b"<")])[:max_chars]
-                         if info[1] == "inlineStr" else None)
-            elif inner:
-                m = content_pat.fullmatch(inner)
-                if m is None:
-                    raise Unsupported("nội dung ô lạ")
-                value = convert(m.group(1) or b"", m.group(2) or b"", info[1], info[0])
-            elif not v:
-                value = None
-            else:
+            if v:
                 kind = info[3]
                 try:
                     if kind == _SHARED:
@@ -328,6 +319,20 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
                         value = convert(v, b"", info[1], info[0])
                 except ValueError:  # a reference (&#49;) in the text; or openpyxl fails too
                     value = convert(v, b"", info[1], info[0])
+            elif plain:  # <is><t>text</t></is>: text with its end tag
+                if info[1] != "inlineStr":
+                    value = None
+                else:
+                    value = texts.get(plain)
+                    if value is None:
+                        value = texts[plain] = xml_text(plain[:plain.rindex(b"<")])[:max_chars]
+            elif inner:
+                m = content_pat.fullmatch(inner)
+                if m is None:
+                    raise Unsupported("nội dung ô lạ")
+                value = convert(m.group(1) or b"", m.group(2) or b"", info[1], info[0])
+            else:
+                value = None
             width = len(row)
             if col == width + 1:
                 append(value)
