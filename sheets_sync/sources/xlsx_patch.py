@@ -118,6 +118,7 @@ def _tag_end(data: bytes, start: int) -> int:
     return m.end()
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _attr(text: str) -> str:
     return quoteattr(text, {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
@@ -268,9 +269,15 @@ def inline_cell(prefix: str, ref: str, text: str, style: int | None) -> bytes:
     s = f' s="{style}"' if style is not None else ""
     if text == "":
         return f'<{prefix}c r="{ref}"{s}/>'.encode()
+    return (f'<{prefix}c r="{ref}"{s} t="inlineStr">'.encode()
+            + _inline_string(prefix, text) + f"</{prefix}c>".encode())
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _inline_string(prefix: str, text: str) -> bytes:
+    """The ``<is>`` element of a tool cell (remembered: a big unit repeats its flag texts)."""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return (f'<{prefix}c r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t{space}>'
-            f'{escape(text)}</{prefix}t></{prefix}is></{prefix}c>').encode()
+    return f"<{prefix}is><{prefix}t{space}>{escape(text)}</{prefix}t></{prefix}is>".encode()
 
 
 @dataclass
@@ -399,7 +406,8 @@ class SheetDoc:
         full = rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<(?:[\w.-]+:)?"
         self.occupied = {col_number(c.decode()) for c in
                          set(re.findall(full + rb"(?:v|f|is)\b", body))}
-        self.formula_cols = {col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
+        self.formula_cols = ({col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
+                             if re.search(rb"<(?:[\w.-]+:)?f\b", body) else set())
         rows = self.rows
         order = self.row_order
         row_pat = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*>")
