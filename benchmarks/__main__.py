@@ -161,15 +161,6 @@ def scale_figures(scale: dict | None) -> dict:
 
 # --- figures --------------------------------------------------------------------------------------
 
-def job_floor_s(changed_units: int, s: sync.SyncSettings) -> float:
-    """The job's floor under the emulator's bucket model: 1 Sheets read + 1 write per changed
-    unit (``changed_units`` requests in each bucket: full windows before the last one), and at
-    least one read then one write in a row (2 × the minimum latency)."""
-    windows = max(math.ceil(changed_units / s.reads) - 1, math.ceil(changed_units / s.writes) - 1,
-                  0)
-    return max(windows * s.window_s, 2 * s.latency_ms / 1000)
-
-
 def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, check: dict,
             quick: bool) -> dict:
     n_big, n_naive = max(cfg["sync_units"]), cfg["naive_units"]
@@ -219,8 +210,8 @@ def figures(cfg: dict, s: sync.SyncSettings, sync_res: dict, naive_res: dict, ch
         "changed_run_sheets_requests_per_changed_unit": (changed["reads"] + changed["writes"])
         / k,
         "unchanged_run_drive_requests_total": unchanged["drive"],
-        "wall_to_job_floor_ratio": first["wall_s"] / job_floor_s(n_big, s),
-        "first_run_job_floor_s": job_floor_s(n_big, s),
+        "wall_to_job_floor_ratio": first["wall_s"] / sync.job_floor_s(n_big, s),
+        "first_run_job_floor_s": sync.job_floor_s(n_big, s),
         # sync, pipeline.run as shipped (concurrent), largest N
         "sync_units": n_big,
         "quota_window_s": s.window_s,

@@ -6,7 +6,7 @@ peak RSS (``VmHWM`` of /proc/self/status) is that of one size only. The worker:
    memory like the tool keeps each unit's pull;
 2. parse + check: ``parse_unit`` for every unit, then ``evaluate`` (every rule, SUP-MONTHLY
    across units), timed;
-3. roll-up: ``build_rollup`` into a temporary folder (workbook + CSV), timed;
+3. roll-up: ``build_rollup`` into a temporary folder (workbook + CSV), timed (wall and CPU);
 4. with ``--store``: the history store that `check` and `run` keep by default — ``record_pull``
    of every unit into a fresh SQLite store, then the history findings
    (``pipeline.history_of``) of every unit, timed apart (not part of "parse + check").
@@ -82,9 +82,10 @@ def worker(size_name: str, rollup: bool = True, store: bool = False) -> dict:
         from sheets_sync.outputs.rollup import build_rollup
 
         with tempfile.TemporaryDirectory(prefix="bench-rollup-") as tmp:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             build_rollup(config, report, reads, {}, Path(tmp) / "tong-hop.xlsx")
             out["rollup_s"] = round(time.perf_counter() - start, 3)
+            out["rollup_cpu_s"] = round(time.process_time() - cpu, 3)
             out["rollup_mb"] = round((Path(tmp) / "tong-hop.xlsx").stat().st_size / 2**20, 1)
         out["peak_rollup_mb"] = round(_peak_mb(), 1)
     if store:

@@ -119,6 +119,15 @@ def bounds(counts: dict, s: SyncSettings) -> dict:
             "lower_bound_s": max(quota_s, chain_s)}
 
 
+def job_floor_s(changed_units: int, s: SyncSettings) -> float:
+    """The job's floor under the emulator's bucket model: 1 Sheets read + 1 write per changed
+    unit (``changed_units`` requests in each bucket: full windows before the last one), and at
+    least one read then one write in a row (2 × the minimum latency)."""
+    windows = max(math.ceil(changed_units / s.reads) - 1, math.ceil(changed_units / s.writes) - 1,
+                  0)
+    return max(windows * s.window_s, 2 * s.latency_ms / 1000)
+
+
 def _wait_fresh_window(last_sheets: float | None, s: SyncSettings) -> None:
     if last_sheets is None:
         return
@@ -145,17 +154,19 @@ def _run_once(variant: str, config, emu: EmulatorProcess, s: SyncSettings, ids: 
     backend = GoogleBackend(emu.info(0), emu.base_url, RetryPolicy(), s.quota())
     recorder = Recorder(backend.transport)
     before = emu.stats()
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     workers = 1 if variant == "sequential" else s.workers
     config = replace(config, google=GoogleConfig(workers=workers))
     outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
     wall = time.monotonic() - start
+    cpu = time.process_time() - cpu_start  # the tool's threads (the emulator runs apart)
     counts = _diff(before, emu.stats(), ids)
     statuses: dict[str, int] = {}
     for w in outcome.writes:
         statuses[w.status] = statuses.get(w.status, 0) + 1
     sheets = [e for e in recorder.events if e[0] in ("read", "write")]
-    result = {"wall_s": round(wall, 3), "windows": round(wall / s.window_s, 3), **counts,
+    result = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+              "windows": round(wall / s.window_s, 3), **counts,
               **bounds(counts, s), "writes_by_status": statuses,
               "paced_s": outcome.requests.get("paced_s", 0.0),
               "retries": outcome.requests.get("retries", 0),
@@ -270,9 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-ms", type=float, default=150.0)
     p.add_argument("--jitter-ms", type=float, default=150.0)
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--all-runs", action="store_true",
+                   help="first, unchanged and 10%%-changed runs (default: first runs only)")
     args = p.parse_args(argv)
     s = SyncSettings(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms,
                      window_s=args.window)
+    if args.all_runs:
+        return _all_runs(args, s)
     results = []
     for n in (int(x) for x in args.units.split(",")):
         for variant in args.variants.split(","):
@@ -292,6 +307,57 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"settings": {**s.__dict__, "margin": s.margin, "repeat": args.repeat},
                        "results": results}, fh, indent=1)
+    return 0
+
+
+def _all_runs(args, s: SyncSettings) -> int:
+    """First, unchanged and changed runs per N and variant (medians of ``--repeat``), each
+    with the job's floor (1 read + 1 write per changed unit) and wall / floor."""
+    import json
+    import os
+    import resource
+    import statistics
+
+    keys = ("wall_s", "cpu_s", "windows", "reads", "writes", "drive", "quota_windows",
+            "lower_bound_s", "rejected_429")
+    results = []
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    load = os.getloadavg()
+    for n in (int(x) for x in args.units.split(",")):
+        for variant in args.variants.split(","):
+            scenarios = []
+            for rep in range(args.repeat):
+                print(f"[{time.strftime('%H:%M:%S')}] {variant}, {n} units, run {rep + 1}",
+                      flush=True)
+                scenarios.append(scenario(n, variant, s))
+            entry: dict = {"units": n, "variant": variant, "runs": scenarios}
+            for run in ("first", "unchanged", "changed"):
+                changed = n if run == "first" else 0 if run == "unchanged" else \
+                    scenarios[0]["changed_units"]
+                med = {k: statistics.median(sc[run][k] for sc in scenarios) for k in keys}
+                med["job_floor_s"] = job_floor_s(changed, s)
+                med["wall_to_job_floor_ratio"] = med["wall_s"] / med["job_floor_s"]
+                med["changed_units"] = changed
+                entry[run] = med
+                print(f"  {variant}/{n} {run}: wall {med['wall_s']:.1f} s (CPU "
+                      f"{med['cpu_s']:.1f} s) = "
+                      f"{med['windows']:.2f} windows, {med['reads']:g} reads, "
+                      f"{med['writes']:g} writes, {med['drive']:g} Drive, job floor "
+                      f"{med['job_floor_s']:.2f} s, wall/floor "
+                      f"{med['wall_to_job_floor_ratio']:.3f}, 429: {med['rejected_429']:g}",
+                      flush=True)
+            results.append(entry)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine = {"load_average_at_start": load, "load_average_at_end": os.getloadavg(),
+               "cpu_s_harness_and_tool": round(cpu1.ru_utime + cpu1.ru_stime
+                                               - cpu0.ru_utime - cpu0.ru_stime, 2),
+               "cpu_s_emulator_processes": round(kids.ru_utime + kids.ru_stime, 2)}
+    print(f"  load average {load[0]:.2f} at the start; CPU {machine}", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"settings": {**s.__dict__, "margin": s.margin, "repeat": args.repeat},
+                       "machine": machine, "results": results}, fh, indent=1)
     return 0
 
 

@@ -237,7 +237,8 @@ def xlsx_grids(path: Path) -> dict[str, list[list[Any]]]:
 def emu_grids(emu, sid: str) -> dict[str, list[list[Any]]]:
     meta = emu.spreadsheet_meta(sid)
     titles = [s["properties"]["title"] for s in meta["sheets"]]
-    return {t: emu.get_values(sid, t) for t in titles}
+    # Kiểm tra as a read gives it (its row links are HYPERLINK formulas: their labels)
+    return {t: emu.get_values(sid, t, effective=t == TEMPLATE.check_tab) for t in titles}
 
 
 # --- invariants -----------------------------------------------------------------------------

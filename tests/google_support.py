@@ -87,8 +87,10 @@ class District:
         meta = self.emu.spreadsheet_meta(self.ids[code])
         return [s["properties"]["title"] for s in meta["sheets"]]
 
-    def grids(self, code: str) -> dict[str, list[list[Any]]]:
-        return {t: self.emu.get_values(self.ids[code], t) for t in self.titles(code)}
+    def grids(self, code: str, effective: bool = False) -> dict[str, list[list[Any]]]:
+        """Every tab's stored values (formulas as their text; with ``effective``, as the
+        values a read gives, e.g. a Kiểm tra link's label)."""
+        return {t: self.emu.get_values(self.ids[code], t, effective) for t in self.titles(code)}
 
     def counts(self, before: dict, after: dict) -> dict[str, dict[str, int]]:
         """Emulator requests per unit between two ``emu.stats()`` snapshots."""

@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheets_sync_emulator import a1, cells, driveq, edits, errors, fieldmask, grid, numfmt
+from sheets_sync_emulator import (
+    a1,
+    cells,
+    driveq,
+    edits,
+    errors,
+    fieldmask,
+    grid,
+    metadata,
+    numfmt,
+)
 from sheets_sync_emulator.batch_update import BatchUpdate
 from sheets_sync_emulator.formula import ErrorValue, Evaluator
 from sheets_sync_emulator.quota import Quota
@@ -107,6 +117,28 @@ def test_formulas():
         1, 2, 5, 8, ErrorValue("#DIV/0!"), ErrorValue("#NAME?"), "yes!", 5]
     sheet.put(1, 0, cells.with_value(None, "=A2", True))
     assert evaluator.value(sheet, 1, 0) == ErrorValue("#REF!")
+
+
+def test_hyperlink_formulas():
+    """HYPERLINK(url; [label]) shows its label (the url without one) and carries the link
+    (CellData.hyperlink); arguments separated by ";" or ","; a url with no protocol gets
+    http:// (Google's HYPERLINK help), "#..." stays a place in this spreadsheet."""
+    ss = _spreadsheet([['=HYPERLINK("#gid=5&range=A3";"Dòng ""3""")',
+                        '=HYPERLINK("https://x.vn/a", "x")', '=HYPERLINK("x.vn")',
+                        '=HYPERLINK("#gid=1";"")', '=HYPERLINK()']])
+    evaluator = Evaluator(ss)
+    sheet = ss.sheets[0]
+    got = [evaluator.value(sheet, 0, c) for c in range(5)]
+    assert got[:4] == ['Dòng "3"', "x", "x.vn", ""]
+    assert [getattr(v, "uri", None) for v in got[:4]] == [
+        "#gid=5&range=A3", "https://x.vn/a", "http://x.vn", "#gid=1"]
+    assert got[4] == ErrorValue("#N/A")
+    cell = metadata._cell_data(ss, sheet, 0, 0, evaluator)
+    assert cell["effectiveValue"] == {"stringValue": 'Dòng "3"'}
+    assert cell["hyperlink"] == "#gid=5&range=A3"
+    assert cell["userEnteredValue"] == {
+        "formulaValue": '=HYPERLINK("#gid=5&range=A3";"Dòng ""3""")'}
+    assert "hyperlink" not in metadata._cell_data(ss, ss.sheets[1], 0, 0, evaluator)
 
 
 def test_fieldmask():

@@ -195,9 +195,9 @@ def test_read_is_one_request_and_matches_the_values_api(district):
 
 
 def test_check_links_and_header_rows_on_google(district):
-    """FlagPlan.check_links become link runs to ``#gid=<sheetId>&range=A<row>`` on the Kiểm tra
-    cells (text unchanged, no formula), and check_header_rows its frozen rows — inside the
-    unit's one structural request."""
+    """FlagPlan.check_links become ``=HYPERLINK("#gid=<sheetId>&range=A<row>","<text>")`` on the
+    Kiểm tra cells (the text is what a read gives; the link is the cell's hyperlink), and
+    check_header_rows its frozen rows — all inside the unit's one structural request."""
     from sheets_sync.core.checker import read_unit
     from sheets_sync.sync.writeplan import plan_unit
 
@@ -212,7 +212,7 @@ def test_check_links_and_header_rows_on_google(district):
     result = backend.writer().apply(unit, read, plan)
     s1 = district.emu.stats()
     assert result.status == "written"
-    assert s1["sheets"]["writes"] - s0["sheets"]["writes"] == 2  # structure + values
+    assert s1["sheets"]["writes"] - s0["sheets"]["writes"] == 1  # structure, columns and tabs
     meta = district.emu.spreadsheet_meta(district.ids[UNIT])
     ids = {s["properties"]["title"]: s["properties"] for s in meta["sheets"]}
     check = ids[TEMPLATE.check_tab]
@@ -220,9 +220,13 @@ def test_check_links_and_header_rows_on_google(district):
     got = backend.client.http_client.request(
         "get", f"https://sheets.googleapis.com/v4/spreadsheets/{district.ids[UNIT]}",
         params={"ranges": f"'{TEMPLATE.check_tab}'!A1:B2",
-                "fields": "sheets.data.rowData.values(userEnteredValue,textFormatRuns)"}).json()
+                "fields": "sheets.data.rowData.values(userEnteredValue,effectiveValue,"
+                          "hyperlink)"}).json()
     a1 = got["sheets"][0]["data"][0]["rowData"][0]["values"][0]
-    assert a1["userEnteredValue"] == {"stringValue": plan.check_grid[0][0]}
-    link = a1["textFormatRuns"][0]["format"]["link"]["uri"]
-    assert link == f"#gid={ids[MEETINGS]['sheetId']}&range=A3"
+    uri = f"#gid={ids[MEETINGS]['sheetId']}&range=A3"
+    label = plan.check_grid[0][0].replace('"', '""')
+    # the spreadsheet's locale is en_US: "," separates the arguments (vi_VN: ";")
+    assert a1["userEnteredValue"] == {"formulaValue": f'=HYPERLINK("{uri}","{label}")'}
+    assert a1["effectiveValue"] == {"stringValue": plan.check_grid[0][0]}
+    assert a1["hyperlink"] == uri
     assert district.grids(UNIT)[TEMPLATE.check_tab][1][0] == plan.check_grid[1][0]

@@ -3,6 +3,7 @@ same .xlsx files (the demo district seeded into the emulator)."""
 from __future__ import annotations
 
 import json
+import re
 
 import openpyxl
 
@@ -54,8 +55,38 @@ def test_run_writes_the_same_flags_as_local(district, local_copy):
     assert {w.unit: w.cells for w in google.writes} == {w.unit: w.cells for w in local.writes}
     for unit in local_copy.units:
         on_disk = _local_tool_cells(unit.path)
-        on_google = {t: _tool_part(t, g) for t, g in district.grids(unit.code).items()}
+        on_google = {t: _tool_part(t, g)
+                     for t, g in district.grids(unit.code, effective=True).items()}
         assert on_google.keys() == on_disk.keys(), unit.code
         assert sum(len(g) for t, g in on_disk.items() if t not in TOOL_TABS) > 10
         for title in on_disk:
             assert on_google[title] == on_disk[title], (unit.code, title)
+        # the Kiểm tra cells link to the same rows (.xlsx: internal hyperlinks; Google:
+        # HYPERLINK formulas to #gid=<sheetId>&range=A<row>)
+        google_links = _google_links(district, unit.code)
+        assert google_links and google_links == _local_links(unit.path), unit.code
+
+
+def _local_links(path) -> dict[tuple[int, int], tuple[str, int]]:
+    ws = openpyxl.load_workbook(path)["Kiểm tra"]
+    out = {}
+    for row in ws.iter_rows():
+        for c in row:
+            if c.hyperlink is not None and c.hyperlink.location:
+                title, _, cell = c.hyperlink.location.rpartition("!")
+                out[(c.row - 1, c.column - 1)] = (title.strip("'").replace("''", "'"),
+                                                  int(cell.lstrip("A$")))
+    return out
+
+
+def _google_links(district, code: str) -> dict[tuple[int, int], tuple[str, int]]:
+    meta = district.emu.spreadsheet_meta(district.ids[code])
+    titles = {s["properties"].get("sheetId", 0): s["properties"]["title"] for s in meta["sheets"]}
+    out = {}
+    for r, row in enumerate(district.grids(code)["Kiểm tra"]):
+        for c, v in enumerate(row):
+            m = re.fullmatch(r'=HYPERLINK\("#gid=(\d+)&range=A(\d+)"[;,]"(?:[^"]|"")*"\)', str(v))
+            if isinstance(v, str) and v.startswith("="):
+                assert m, v  # the only formulas are the row links
+                out[(r, c)] = (titles[int(m.group(1))], int(m.group(2)))
+    return out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -460,11 +461,34 @@ def test_limits_on_rows_and_links_say_what_was_left_out(world, tmp_path, monkeyp
     assert len(rows) == 5
     assert all(r[8].value == "Vi phạm" for r in rows)  # errors first
     note = ws.cell(3, 1).value
-    left = sum(1 for f in report.findings if f.severity != INFO) - 5
-    assert f"{left} dòng không in" in note and csv_path(path).name in note
+    listed = sum(1 for f in report.findings if f.severity != INFO)
+    assert listed > 5
+    assert (f"Trang này chỉ in 5 trong tổng số {listed} dòng" in note
+            and f"{listed - 5} dòng không in" in note
+            and f"tệp {csv_path(path).name} có đủ mọi dòng" in note)
+    # a fair share: each unit with errors shows its first ones before any unit shows more
+    with_errors = {f.unit for f in report.findings if f.severity == ERROR and not f.accepted}
+    assert len({r[1].value for r in rows}) == min(5, len(with_errors))
     assert "Chỉ 2 dòng đầu có liên kết" in note
     assert sum(1 for r in rows if r[12].hyperlink is not None) <= 2
-    assert len(violations_mod.read_csv(csv_path(path))) - 1 == len(report.findings)
+    table = violations_mod.read_csv(csv_path(path))  # every finding, info too
+    assert sorted((r[0], r[6], r[4]) for r in table[1:]) == sorted(
+        (f.unit, f.rule, str(f.row) if f.row is not None else "") for f in report.findings)
+
+
+def test_the_csv_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
+    found = [Finding("=NT", "+Sinh hoạt", 3, "-CB01", "2026-04", "MEET-WINDOW", ERROR,
+                     "ok", explained=True),
+             Finding("NT", "\tTab", None, "@CB02", None, "MEET-WINDOW", WARNING, "ok")]
+    ctx = violations_mod.Context({"=NT": "@Đảng ủy"}, {}, {}, show_member_names=True)
+    violations_mod.write_csv(tmp_path / "x.csv", found, ctx)
+    head, first, second = violations_mod.read_csv(tmp_path / "x.csv")
+    got = dict(zip(head, first))
+    assert (got["Mã đơn vị"], got["Tên đơn vị"], got["Tab"], got["Chi bộ"]) == (
+        "'=NT", "'@Đảng ủy", "'+Sinh hoạt", "'-CB01")
+    assert (got["Dòng"], got["Kỳ"], got["Đã giải trình"]) == ("3", "04/2026", "Có")
+    got = dict(zip(head, second))
+    assert (got["Tab"], got["Chi bộ"], got["Dòng"], got["Kỳ"]) == ("'\tTab", "'@CB02", "", "")
 
 
 def all_text(path: Path) -> str:
@@ -583,6 +607,34 @@ def test_a_failed_build_leaves_the_previous_workbook(world, tmp_path, monkeypatc
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_the_cyclic_collector_is_paused_only_while_building(world, tmp_path, monkeypatch):
+    seen = []
+    real = sheets_mod.write_halls
+
+    def spy(*a, **k):
+        seen.append(gc.isenabled())
+        return real(*a, **k)
+
+    monkeypatch.setattr(sheets_mod, "write_halls", spy)
+    build(world, tmp_path)
+    assert seen == [False] and gc.isenabled()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sheets_mod, "write_halls", boom)
+    with pytest.raises(RuntimeError):
+        build(world, tmp_path)
+    assert gc.isenabled()
+    gc.disable()  # a caller that had switched it off keeps it off
+    try:
+        monkeypatch.setattr(sheets_mod, "write_halls", real)
+        build(world, tmp_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_a_workbook_open_in_excel_gives_an_actionable_error(world, tmp_path, monkeypatch):
     path = build(world, tmp_path)
     before = path.read_bytes()
@@ -612,3 +664,16 @@ def test_rollup_path(world):
     config = world[1]
     assert rollup_path(config, date(2026, 1, 31)) == (
         config.out_dir / "tong-hop-dang-bo-huyen-ly-nhan-2026-01.xlsx")
+
+
+def test_a_capped_findings_list_gives_every_unit_its_first_rows_in_order():
+    def f(unit: str, row: int, severity: str = ERROR, accepted: bool = False) -> Finding:
+        return Finding(unit, "Sinh hoạt", row, "CB01", "2026-04", "MEET-WINDOW", severity, "x",
+                       accepted=accepted)
+
+    rows = [f("A", 1), f("A", 2), f("A", 3), f("B", 1), f("C", 1), f("C", 2),
+            f("A", 9, WARNING), f("B", 9, WARNING), f("A", 10, accepted=True)]
+    assert violations_mod.fair_share(rows, 100) == rows
+    assert violations_mod.fair_share(rows, 4) == [rows[0], rows[1], rows[3], rows[4]]
+    assert violations_mod.fair_share(rows, 7) == rows[:6] + [rows[6]]
+    assert violations_mod.fair_share(rows, 0) == []

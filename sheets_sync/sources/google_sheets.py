@@ -4,13 +4,15 @@ Read = one ``spreadsheets.get`` whose field mask returns the sheet properties, e
 effective value, the formula markers and the tool columns' developer metadata (``READ_FIELDS``),
 flattened to the rows ``values:batchGet`` with UNFORMATTED_VALUE + SERIAL_NUMBER gives. One
 Drive ``files.list`` per run (``list_versions``) gives every spreadsheet's ``version``: an
-unchanged one is not read. Write (``GoogleWriter``) = a Drive ``version`` check + one
-``values:batchUpdateByDataFilter`` (RAW) anchored on the tool columns' developer metadata, plus
-one structural ``batchUpdate`` only when tool columns/tabs/metadata are missing or Kiểm tra links
-/ frozen rows change; the key columns are re-read only when the version moved. Every request
-goes through
-``google_http.GoogleTransport`` (timeouts, retries, pacing, counts). Failures become
-``UnitReadError`` with a Vietnamese message a person can act on, never with credentials.
+unchanged one is not read. Write (``GoogleWriter``) = a Drive ``version`` check + one write
+request in the common case: a ``values:batchUpdateByDataFilter`` anchored on the tool columns'
+developer metadata (with the Kiểm tra tab, its row links as HYPERLINK formulas), or, when tool
+columns/tabs/metadata are missing or frozen rows change, one structural ``batchUpdate`` that
+also carries the new columns' values and the tool tabs (a value write follows only for tool
+columns that already existed); the key columns are re-read only when the version moved. Every
+request goes through ``google_http.GoogleTransport`` (timeouts, retries, pacing, counts).
+Failures become ``UnitReadError`` with a Vietnamese message a person can act on, never with
+credentials.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import json
 import random
 import re
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -281,10 +284,11 @@ class GoogleBackend:
 
 SPREADSHEET_URL = "https://sheets.googleapis.com/v4/spreadsheets/{}"
 LIST_QUERY = "mimeType='application/vnd.google-apps.spreadsheet' and trashed=false"
-# One read: sheet properties + effective values + formula markers + column metadata.
-READ_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
+# One read: the locale + sheet properties + effective values + formula markers + column metadata.
+READ_FIELDS = ("properties(locale),"
+               "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount,"
                "frozenRowCount)),data(rowData(values(effectiveValue,userEnteredValue/"
-               "formulaValue,hyperlink)),columnMetadata/developerMetadata))")
+               "formulaValue)),columnMetadata/developerMetadata))")
 TOOL_KEY = "sheets_sync.tool_column"  # developer metadata on each tool column: value status/details
 ROLES = ("status", "details")
 # ErrorValue.type -> what the values API shows for the cell (UNFORMATTED_VALUE)
@@ -309,11 +313,9 @@ def cell_value(cell: dict) -> Any:
     return None
 
 
-def flatten_grid(data: list[dict], links: dict[str, str] | None = None
-                 ) -> tuple[list[list[Any]], list[int]]:
+def flatten_grid(data: list[dict]) -> tuple[list[list[Any]], list[int]]:
     """(rows, formula columns) of a sheet's GridData (one block from A1): trailing empty cells
-    and rows trimmed, inner empty cells "" and inner empty rows [] (the values API's shape).
-    ``links`` collects the cells' hyperlinks ("row:col" 0-based -> uri)."""
+    and rows trimmed, inner empty cells "" and inner empty rows [] (the values API's shape)."""
     rows: list[list[Any]] = []
     formulas: set[int] = set()
     block = data[0] if data else {}
@@ -324,8 +326,6 @@ def flatten_grid(data: list[dict], links: dict[str, str] | None = None
             cell = cell or {}
             if (cell.get("userEnteredValue") or {}).get("formulaValue") is not None:
                 formulas.add(c)
-            if links is not None and cell.get("hyperlink"):
-                links[f"{len(rows)}:{c}"] = cell["hyperlink"]
             line.append(cell_value(cell))
         while line and line[-1] in (None, ""):
             line.pop()
@@ -379,18 +379,18 @@ def anchor_requests(sheet_id: int, have: dict[str, list[int]], wanted: dict[str,
 
 
 def flatten_spreadsheet(key: str, got: dict) -> RawWorkbook:
-    """The RawWorkbook of one ``spreadsheets.get`` answer (``READ_FIELDS``); ``meta`` keeps sheet
-    ids, grid sizes, frozen rows, formula columns and the tool columns' metadata."""
+    """The RawWorkbook of one ``spreadsheets.get`` answer (``READ_FIELDS``); ``meta`` keeps the
+    locale, sheet ids, grid sizes, frozen rows, formula columns and the tool columns' metadata."""
     sheets: list[RawSheet] = []
     meta: dict[str, Any] = {"spreadsheet": key, "sheet_ids": {}, "grid": {}, "frozen": {},
                             "formula_cols": {}, "tool_meta": {}}
+    locale = got.get("properties", {}).get("locale")
+    if locale:
+        meta["locale"] = locale
     for sheet in got.get("sheets", []):
         p = sheet.get("properties", {})
         title = p["title"]
-        links: dict[str, str] = {}
-        rows, formulas = flatten_grid(sheet.get("data", []), links)
-        if links:
-            meta.setdefault("links", {})[title] = links
+        rows, formulas = flatten_grid(sheet.get("data", []))
         sheets.append(RawSheet(title, rows))
         grid = p.get("gridProperties", {})
         meta["sheet_ids"][title] = p.get("sheetId", 0)
@@ -414,6 +414,73 @@ def _padded(grid: list[list[str]], old_rows: list[list]) -> list[list[str]]:
              *[""] * (width - len(grid[r] if r < len(grid) else []))] for r in range(height)]
 
 
+@dataclass(frozen=True)
+class CellLink:
+    """A tool-tab cell showing ``label`` that links to ``uri`` (a place in the spreadsheet);
+    ``separator`` is the formula argument separator of the spreadsheet's locale."""
+
+    uri: str
+    label: str
+    separator: str = ";"
+
+
+# Languages whose locales write a decimal comma: Sheets then separates formula arguments with
+# ";" (a "," would be read as a decimal comma). Spain's and Portugal's languages keep the
+# comma in most of their locales; the exceptions are the dot-decimal ones below.
+_DECIMAL_COMMA_LANGUAGES = frozenset(
+    "vi de fr es it pt ru uk be id nl tr pl cs sk sl hr sr bs bg ro hu da nb nn no sv fi et lv "
+    "lt el ca gl eu az kk ka hy mn is sq mk af".split())
+_DECIMAL_POINT_LOCALES = frozenset({"es_MX", "es_US", "es_419", "de_CH", "fr_CH", "it_CH"})
+
+
+def argument_separator(locale: str | None) -> str:
+    """The formula argument separator of a spreadsheet locale (``vi_VN`` → ``;``, ``en_US`` →
+    ``,``); ``;`` when the locale is not known (the locale provisioning sets is vi_VN)."""
+    if not locale:
+        return ";"
+    if locale in _DECIMAL_POINT_LOCALES:
+        return ","
+    return ";" if locale.split("_")[0].lower() in _DECIMAL_COMMA_LANGUAGES else ","
+
+
+def link_formula(link: CellLink) -> str:
+    """``=HYPERLINK("<uri>";"<label>")`` with the locale's argument separator: both arguments
+    inside string literals (quotes doubled), so any label text stays text."""
+    return ('=HYPERLINK("' + link.uri.replace('"', '""') + '"' + link.separator + '"'
+            + link.label.replace('"', '""') + '")')
+
+
+def cell_data(value: Any) -> dict:
+    """The CellData an ``updateCells`` (fields ``userEnteredValue``) writes for a tool value:
+    text as ``stringValue`` (never parsed), a ``CellLink`` as its HYPERLINK formula (as a
+    value write sends it), numbers and booleans as such; None or "" clears the cell."""
+    if isinstance(value, CellLink):
+        return {"userEnteredValue": {"formulaValue": link_formula(value)}}
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, (int, float)):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def value_input(value: Any, user_entered: bool) -> Any:
+    """A tool value as a values write sends it so that Google stores exactly that value.
+    RAW stores text as given. USER_ENTERED parses input "as if typed into the UI", so every
+    non-empty text is sent with a leading apostrophe, the way a person types ``'=x`` to get
+    the text ``=x`` (Sheets keeps what follows the apostrophe as text: no formula, number,
+    date or boolean); a ``CellLink`` becomes its HYPERLINK formula. None leaves the cell, ""
+    clears it, numbers and booleans stay as they are."""
+    if isinstance(value, CellLink):
+        if not user_entered:
+            raise ValueError("a link formula needs valueInputOption USER_ENTERED")
+        return link_formula(value)
+    if user_entered and isinstance(value, str) and value:
+        return "'" + value
+    return value
+
+
 MOVED = "đang có người sửa (các dòng đã thay đổi), sẽ ghi ở lần sau."
 COLUMN_GONE = ("cột kiểm tra vừa bị xóa trong lúc ghi nên không ghi vào đó; sẽ ghi lại ở lần "
                "sau.")
@@ -424,8 +491,15 @@ VALUES_BY_FILTER_URL = ("https://sheets.googleapis.com/v4/spreadsheets/{}"
 
 
 class GoogleWriter:
-    """Applies a ``FlagPlan`` to a spreadsheet with one ``values:batchUpdateByDataFilter``
-    (RAW), plus one ``spreadsheets.batchUpdate`` only when something structural is missing.
+    """Applies a ``FlagPlan`` to a spreadsheet with one write request in the common case.
+
+    Later runs (tool columns anchored, tabs present): one ``values:batchUpdateByDataFilter``
+    with the changed tool-column cells and the rewritten tool tabs; RAW, or USER_ENTERED with
+    every text sent literal (``value_input``) when it carries Kiểm tra's row links as
+    HYPERLINK formulas. First run (or anything structural missing): one ``batchUpdate`` that
+    inserts the tool columns and writes their headers and values by position (the columns it
+    just inserted: atomic, in order), anchors them, adds the tool tabs and writes their cells
+    by sheet id; a value write follows only for changes in tool columns that already existed.
 
     Anchoring: each tool column carries developer metadata (key ``TOOL_KEY``, value
     status/details) on its COLUMN location, and its cells are written through a DataFilter on
@@ -522,32 +596,40 @@ class GoogleWriter:
         return moved
 
     def structure(self, read, plan, skip: dict[str, str] | None = None) -> list[dict]:
-        """addSheet / appendDimension requests needed before the values can be written."""
+        """addSheet / insertDimension / appendDimension requests the write needs first. New
+        tool columns are inserted and filled in the same request: their headers and every
+        planned value of theirs (``inserted_cells`` finds those values again)."""
         skip = skip or {}
         sheet_ids = read.raw.meta.get("sheet_ids", {})
         grid = read.raw.meta.get("grid", {})
         requests = []
+        changes = plan.changes_by_sheet()
         for title, cols in plan.new_columns.items():
             if title in skip or title not in sheet_ids:
                 continue
-            # New tool columns are inserted (not taken from the grid): the metadata created
-            # next in the same atomic request then sits on columns this request made, empty
-            # whatever a person did to the sheet's columns since our read.
+            # New tool columns are inserted (not taken from the grid), then written by
+            # position in the same atomic request: the columns this request made, empty and
+            # ours whatever a person did to the sheet's columns since our read (the
+            # developer metadata created next in the request sits on them too).
             first, last = min(c for c, _ in cols), max(c for c, _ in cols)
             requests.append({"insertDimension": {
                 "range": {"sheetId": sheet_ids[title], "dimension": "COLUMNS",
                           "startIndex": first, "endIndex": last + 1},
                 "inheritFromBefore": False}})
-            # Their headers in the same atomic request: if the value write then fails (or this
-            # request is retried after being applied), the next run finds the columns by header.
-            headers = dict(cols)
+            # Headers and values together: if this request is retried after being applied,
+            # the next run finds the columns by header, already filled.
+            header_row = plan.tool_columns[title].header_row
+            cells: dict[int, dict[int, Any]] = {header_row: dict(cols)}
+            for c in changes.get(title, []):
+                if first <= c.col <= last:
+                    cells.setdefault(c.row, {})[c.col] = c.value
+            top = min(cells)
             requests.append({"updateCells": {
-                "start": {"sheetId": sheet_ids[title],
-                          "rowIndex": plan.tool_columns[title].header_row - 1,
+                "start": {"sheetId": sheet_ids[title], "rowIndex": top - 1,
                           "columnIndex": first},
-                "rows": [{"values": [{"userEnteredValue": {"stringValue": headers[c]}}
-                                     if c in headers else {}
-                                     for c in range(first, last + 1)]}],
+                "rows": [{"values": [cell_data(cells.get(r, {}).get(c))
+                                     for c in range(first, last + 1)]}
+                         for r in range(top, max(cells) + 1)],
                 "fields": "userEnteredValue"}})
         for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
                                        (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
@@ -575,6 +657,13 @@ class GoogleWriter:
                                                          "dimension": dim,
                                                          "length": need - have}})
         return requests
+
+    @staticmethod
+    def inserted_columns(read, plan, skip: dict[str, str]) -> set[tuple[str, int]]:
+        """(sheet title, 0-based column) of the tool columns ``structure`` inserts and fills."""
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        return {(title, col) for title, cols in plan.new_columns.items()
+                if title not in skip and title in sheet_ids for col, _header in cols}
 
     def anchors(self, read, plan, skip: dict[str, str]) -> tuple[list[dict], dict]:
         """Developer-metadata requests for tool columns that have none where the plan puts
@@ -630,58 +719,43 @@ class GoogleWriter:
             "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": rows}},
             "fields": "gridProperties.frozenRowCount"}}]
 
-    def links(self, read, plan, skip: dict[str, str], requests: list[dict]) -> list[dict]:
-        """Kiểm tra cells that link to a sheet row (``plan.check_links``): each written with
-        its text and a link run to ``#gid=<sheetId>&range=A<row>`` (``updateCells``, never a
-        formula built from sheet text). ``requests`` are the structural ones before them (the
-        new tab's sheet id is the one its addSheet asks for)."""
-        title = plan.check_sheet
-        links = getattr(plan, "check_links", None) or {}
-        if not links or plan.check_grid is None or title in skip:
-            return []
+    @staticmethod
+    def tab_grids(read, plan, skip: dict[str, str], sheet_ids: dict[str, int]
+                  ) -> list[tuple[str, list[list[Any]]]]:
+        """(title, cells) of the tool tabs to write (Kiểm tra, Hướng dẫn): the new content
+        padded with "" over what the old content covered; a Kiểm tra cell that links to a sheet
+        row (``plan.check_links``) is a ``CellLink`` to ``#gid=<sheetId>&range=A<row>``.
+        ``sheet_ids`` includes the ids of the tabs the write creates."""
+        out: list[tuple[str, list[list[Any]]]] = []
+        separator = argument_separator(read.raw.meta.get("locale"))
+        for title, content in ((plan.check_sheet, plan.check_grid),
+                               (plan.guide_sheet, plan.guide_grid)):
+            if content is None or title in skip or title not in sheet_ids:
+                continue
+            old = read.raw.sheet(title)
+            grid: list[list[Any]] = [list(r) for r in _padded(content, old.rows if old else [])]
+            if title == plan.check_sheet:
+                for (gr, gc), (target, row) in (getattr(plan, "check_links", None) or {}).items():
+                    text = grid[gr][gc] if gr < len(grid) and gc < len(grid[gr]) else ""
+                    if text and target in sheet_ids:
+                        grid[gr][gc] = CellLink(f"#gid={sheet_ids[target]}&range=A{int(row)}",
+                                                text, separator)
+            out.append((title, grid))
+        return out
+
+    def tab_cells(self, read, plan, skip: dict[str, str], requests: list[dict]) -> list[dict]:
+        """``updateCells`` writing the tool tabs (``tab_grids``) by sheet id, in the structural
+        request ``requests`` (a tab it adds gets the id its addSheet asks for)."""
         sheet_ids = dict(read.raw.meta.get("sheet_ids", {}))
         for r in requests:
             props = r.get("addSheet", {}).get("properties", {})
-            if props.get("title") == title and "sheetId" in props:
-                sheet_ids[title] = props["sheetId"]
-        if title not in sheet_ids:
-            return []
-        current = read.raw.meta.get("links", {}).get(title, {})
-        out = []
-        for (gr, gc), (target, row) in sorted(links.items()):
-            line = plan.check_grid[gr] if gr < len(plan.check_grid) else []
-            text = line[gc] if gc < len(line) else ""
-            if not text or target not in sheet_ids:
-                continue
-            uri = f"#gid={sheet_ids[target]}&range=A{int(row)}"
-            old = read.raw.sheet(title)
-            now = (old.rows[gr][gc] if old is not None and gr < len(old.rows)
-                   and gc < len(old.rows[gr]) else None)
-            if now == text and current.get(f"{gr}:{gc}") == uri:
-                continue  # the cell already shows this text with this link: left as it is
-            out.append({"updateCells": {
-                "start": {"sheetId": sheet_ids[title], "rowIndex": gr, "columnIndex": gc},
-                "rows": [{"values": [{"userEnteredValue": {"stringValue": text},
-                                      "textFormatRuns": [{"startIndex": 0,
-                                                          "format": {"link": {"uri": uri}}}]}]}],
-                "fields": "userEnteredValue,textFormatRuns"}})
-        return out
-
-    @staticmethod
-    def linked_cells(read, plan, linked: list[dict]) -> set[tuple[int, int]]:
-        """Kiểm tra cells the value write leaves alone: those written with their link now, and
-        those that already show the same text and link (a value write would drop the link)."""
-        cells = {(u["updateCells"]["start"]["rowIndex"], u["updateCells"]["start"]["columnIndex"])
-                 for u in linked}
-        current = read.raw.meta.get("links", {}).get(plan.check_sheet, {})
-        old = read.raw.sheet(plan.check_sheet)
-        for (gr, gc) in (getattr(plan, "check_links", None) or {}):
-            if f"{gr}:{gc}" in current and old is not None and gr < len(old.rows) \
-                    and gc < len(old.rows[gr]) and plan.check_grid is not None \
-                    and gr < len(plan.check_grid) and gc < len(plan.check_grid[gr]) \
-                    and old.rows[gr][gc] == plan.check_grid[gr][gc]:
-                cells.add((gr, gc))
-        return cells
+            if "title" in props and "sheetId" in props:
+                sheet_ids[props["title"]] = props["sheetId"]
+        return [{"updateCells": {
+            "start": {"sheetId": sheet_ids[title], "rowIndex": 0, "columnIndex": 0},
+            "rows": [{"values": [cell_data(v) for v in row]} for row in grid],
+            "fields": "userEnteredValue"}}
+            for title, grid in self.tab_grids(read, plan, skip, sheet_ids)]
 
     @staticmethod
     def _record_structure(read, requests: list[dict], reply: dict) -> None:
@@ -701,6 +775,7 @@ class GoogleWriter:
                 sheet_ids[title] = props.get("sheetId", asked.get("sheetId", 0))
                 titles[sheet_ids[title]] = title
                 grid[title] = [size.get("rowCount", 0), size.get("columnCount", 0)]
+                frozen[title] = size.get("frozenRowCount", 0)
             elif "appendDimension" in request:
                 a = request["appendDimension"]
                 title = titles.get(a["sheetId"])
@@ -719,14 +794,6 @@ class GoogleWriter:
                 if title is not None:
                     tool_meta.setdefault(title, {})[m["metadataValue"]] = [rng["startIndex"],
                                                                            m["metadataId"]]
-            elif "updateCells" in request and "textFormatRuns" in request["updateCells"]["fields"]:
-                u = request["updateCells"]
-                title = titles.get(u["start"]["sheetId"])
-                run = u["rows"][0]["values"][0]["textFormatRuns"][0]
-                if title is not None:
-                    read.raw.meta.setdefault("links", {}).setdefault(title, {})[
-                        f"{u['start']['rowIndex']}:{u['start']['columnIndex']}"] = \
-                        run["format"]["link"]["uri"]
             elif "updateSheetProperties" in request:
                 p = request["updateSheetProperties"]["properties"]
                 title = titles.get(p["sheetId"])
@@ -734,20 +801,25 @@ class GoogleWriter:
                     frozen[title] = p["gridProperties"]["frozenRowCount"]
 
     def values(self, read, plan, skip: dict[str, str], ids: dict,
-               linked: set[tuple[int, int]] = frozenset()  # type: ignore[assignment]
-               ) -> tuple[list[dict], int, dict[int, str]]:
+               done: set[tuple[str, int]], tabs: bool
+               ) -> tuple[list[dict], int, dict[int, str], bool]:
         """The DataFilterValueRanges: one per tool column (its metadata; the column from row 1,
-        ``None`` = leave the cell) and one per tool tab (its sheet id). Also the cell count and
-        metadataId -> sheet title of the anchored entries."""
-        # (new columns get their headers from the structural request that inserts them)
+        ``None`` = leave the cell) and, when ``tabs``, one per tool tab (its sheet id); the
+        columns in ``done`` were written by the structural request. Also the cell count, the
+        metadataId -> sheet title of the anchored entries, and whether the write must be
+        USER_ENTERED (it carries link formulas; every other value is then sent literal)."""
         columns: dict[tuple[str, str], dict[int, str]] = {}
         cells = 0
         for c in plan.changes:
-            if c.sheet in skip or c.sheet not in ids:
+            if c.sheet in skip or c.sheet not in ids or (c.sheet, c.col) in done:
                 continue
             role = "status" if c.col == plan.tool_columns[c.sheet].status_col else "details"
             columns.setdefault((c.sheet, role), {})[c.row] = c.value
             cells += 1
+        sheet_ids = read.raw.meta.get("sheet_ids", {})
+        grids = self.tab_grids(read, plan, skip, sheet_ids) if tabs else []
+        user_entered = any(isinstance(v, CellLink) for _, grid in grids for row in grid
+                           for v in row)
         data: list[dict] = []
         anchored: dict[int, str] = {}
         for (title, role), by_row in columns.items():
@@ -755,22 +827,15 @@ class GoogleWriter:
             anchored[metadata_id] = title
             data.append({"dataFilter": {"developerMetadataLookup": {"metadataId": metadata_id}},
                          "majorDimension": "COLUMNS",
-                         "values": [[by_row.get(r) for r in range(1, max(by_row) + 1)]]})
-        sheet_ids = read.raw.meta.get("sheet_ids", {})
-        for title, content in ((plan.check_sheet, plan.check_grid),
-                               (plan.guide_sheet, plan.guide_grid)):
-            if content is None or title in skip or title not in sheet_ids:
-                continue
-            old = read.raw.sheet(title)
-            grid: list[list[Any]] = [list(r) for r in _padded(content, old.rows if old else [])]
-            if title == plan.check_sheet:  # the linked cells were written with their link
-                for gr, gc in linked:
-                    grid[gr][gc] = None
+                         "values": [[value_input(by_row.get(r), user_entered)
+                                     for r in range(1, max(by_row) + 1)]]})
+        for title, grid in grids:
             data.append({"dataFilter": {"gridRange": {
                 "sheetId": sheet_ids[title], "startRowIndex": 0, "endRowIndex": len(grid),
                 "startColumnIndex": 0, "endColumnIndex": len(grid[0]) if grid else 1}},
-                "majorDimension": "ROWS", "values": grid})
-        return data, cells, anchored
+                "majorDimension": "ROWS",
+                "values": [[value_input(v, user_entered) for v in row] for row in grid]})
+        return data, cells, anchored, user_entered
 
     def apply(self, unit: UnitConfig, read, plan):
         if plan.is_empty:
@@ -788,9 +853,12 @@ class GoogleWriter:
             anchors, ids = self.anchors(read, plan, skip)
             requests += anchors
             requests += self.layout(read, plan, skip, requests)
-            linked = self.links(read, plan, skip, requests)
-            requests += linked
+            done: set[tuple[str, int]] = set()
             if requests:
+                # A structural request is needed: the new tool columns' values (``structure``)
+                # and the tool tabs go in it, so that often nothing is left for a value write.
+                done = self.inserted_columns(read, plan, skip)
+                requests += self.tab_cells(read, plan, skip, requests)
                 retried = self.backend.transport.retried_here
                 try:
                     reply = http.batch_update(key, {"requests": requests})
@@ -804,19 +872,15 @@ class GoogleWriter:
                     return WriteResult("skipped", UNSURE, skipped_rows=[
                         (c.sheet, c.row) for c in plan.changes], mutations=1)
                 self._record_structure(read, requests, reply)
-            kept = self.linked_cells(read, plan, linked)
-            data, cells, anchored = self.values(read, plan, skip, ids, kept)
-            if plan.check_grid is not None and plan.check_sheet not in skip:
-                # cells the value write rewrote lost any link they had
-                links_meta = read.raw.meta.get("links", {}).get(plan.check_sheet, {})
-                for where in [k for k in links_meta
-                              if tuple(int(x) for x in k.split(":")) not in kept]:
-                    del links_meta[where]
+            data, cells, anchored, user_entered = self.values(read, plan, skip, ids, done,
+                                                              tabs=not requests)
+            cells += sum(1 for c in plan.changes if (c.sheet, c.col) in done)
             mutations = 1 if requests else 0
             if data:
                 try:
-                    got = http.request("post", VALUES_BY_FILTER_URL.format(key),
-                                       json={"valueInputOption": "RAW", "data": data}).json()
+                    got = http.request("post", VALUES_BY_FILTER_URL.format(key), json={
+                        "valueInputOption": "USER_ENTERED" if user_entered else "RAW",
+                        "data": data}).json()
                 except gspread.exceptions.APIError as e:
                     if e.response.status_code != 400:
                         raise
@@ -832,7 +896,7 @@ class GoogleWriter:
                             skip.setdefault(title, COLUMN_GONE)
             skipped_rows = [(c.sheet, c.row) for c in plan.changes if c.sheet in skip]
             moved = {s: r for s, r in skip.items() if s not in plan.skipped_tabs}
-            if not data or (moved and not mutations):
+            if not mutations or (moved and not data and not done):
                 return WriteResult("skipped", "; ".join(f"{s}: {r}" for s, r in skip.items()),
                                    skipped_rows=skipped_rows, mutations=mutations)
             status = "skipped" if moved else "written"

@@ -22,7 +22,7 @@ from ...core.template import load_template
 from ...core.text import slug
 from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
-from .model import Model, build_model
+from .model import Model, build_model, cyclic_gc_paused
 
 SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
           "Đánh giá năm", "Nhà văn hóa", "Nhật ký")
@@ -102,7 +102,12 @@ def build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info:
     the data, the config and the as-of date, so a rerun gives identical sheets. ``model``: the
     values already computed for the report (``model.build_model``), so both show one set of
     numbers."""
-    path = Path(path)
+    with cyclic_gc_paused():
+        return _build_rollup(config, report, reads, run_info, Path(path), model)
+
+
+def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info: dict,
+                  path: Path, model: Model | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model if model is not None else build_model(config, report, reads)
     run_info = dict(run_info or {})

@@ -82,11 +82,11 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) ->
         first = first_regular_meetings(tab)
         ratings = tab.col("rating")
     names = cell_names(ctx)
+    periods = [month_key(year, m) for m in range(1, 13)]
     out = []
     for key, cell in ctx.cells.items():
         months: list[tuple[str, str | None]] = []
-        for m in range(1, 13):
-            period = month_key(year, m)
+        for period in periods:
             if (key, period) in missing:
                 state = findings_state(missing[(key, period)])
                 months.append((MISSING if state != ACCEPTED else ACCEPTED, None))

@@ -64,10 +64,12 @@ def write_ranking(ws, w: Writer, model: Model, labels: Mapping[str, str]) -> Non
     ws.autofilter(header, 0, max(last_row, header), last)
     page_setup(ws, repeat=(header, header))
 
+    note_fmt = {bold: st.note(bold=bold) for bold in (False, True)}
+
     def line(text: str, bold: bool = False) -> None:
         nonlocal row
         ws.set_row(row, wrapped_height(text, total_w, line=14))
-        w.merge(row, 0, last, text, st.note(bold=bold))
+        w.merge(row, 0, last, text, note_fmt[bold])
         row += 1
 
     row += 1

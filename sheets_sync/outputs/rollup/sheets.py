@@ -113,6 +113,8 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
         w.text(header, c, text, st.head())
     row += 1
     text, centre = st.text(), st.text(align="center")
+    state_fmt = {state: st.state(state) for state in SYMBOL}
+    month_text: dict[tuple[str, str | None], str] = {}  # (state, rating letter) -> cell text
     for unit, rows in blocks:
         label = f"{unit.code} – {unit.name}"
         if not unit.has_data or not rows:
@@ -138,8 +140,11 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
             w.text(row, 1, mr.cell_code, centre)
             w.text(row, 2, mr.cell_name, text)
             for m, (state, letter) in enumerate(mr.months):
-                value = SYMBOL[state] + (f" {letter}" if letter else "")
-                w.text(row, 3 + m, value, st.state(state))
+                value = month_text.get((state, letter))
+                if value is None:
+                    value = month_text[state, letter] = (SYMBOL[state]
+                                                         + (f" {letter}" if letter else ""))
+                w.text(row, 3 + m, value, state_fmt[state])
             row += 1
     ws.freeze_panes(header + 1, 3)
     ws.autofilter(header, 0, max(row - 1, header), last)
@@ -293,6 +298,8 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
     _head_row(w, header, heads, widths)
     row += 1
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
+    comparison_fmt = {state: st.state(state, text_wrap=True)
+                      for state, _ in COMPARISON.values()}
     k = 0
     for unit, rows in blocks:
         label = f"{unit.code} – {unit.name}"
@@ -310,7 +317,7 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
                 w.num(row, c, a.counts.get(key, 0), num)
             w.text(row, 10, LEVEL_VI.get(a.derived or "", ""), centre)
             w.text(row, 11, LEVEL_VI.get(a.reported or "", ""), centre)
-            w.text(row, 12, comparison, st.state(state, text_wrap=True))
+            w.text(row, 12, comparison, comparison_fmt[state])
             row += 1
     if k == 0:
         w.merge(row, 0, last, "Không có số liệu.", st.text())

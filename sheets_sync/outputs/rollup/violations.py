@@ -6,14 +6,16 @@ import csv
 import io
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ...core.atomic import atomic_path
+from ...core.csvtext import FORMULA_START
 from ...core.findings import (
     ERROR,
     INFO,
@@ -128,9 +130,12 @@ class Context:
     show_member_names: bool
 
 
+_period_text = lru_cache(maxsize=4096)(fmt_period)  # a few hundred periods, 581,000 findings
+
+
 def _fields(f: Finding, ctx: Context) -> tuple:
     return (f.unit, ctx.unit_names.get(f.unit, ""), f.cell or "", f.tab or "", f.row,
-            fmt_period(f.period), rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity),
+            _period_text(f.period), rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity),
             display_message(f, ctx.show_member_names), "Có" if f.explained else "",
             "Có" if f.accepted else "", f.rule)
 
@@ -140,6 +145,23 @@ def listed(findings: Sequence[Finding]) -> list[Finding]:
     (``findings`` already ordered by ``ordered``); info is summarised on `Lưu ý`."""
     shown = [f for f in findings if f.severity != INFO]
     return [f for f in shown if not f.accepted] + [f for f in shown if f.accepted]
+
+
+def fair_share(rows: Sequence[Finding], limit: int) -> list[Finding]:
+    """At most ``limit`` of ``rows`` (``listed`` order), kept in that order: section by section
+    (open errors, open warnings, accepted), every unit gets its first rows of a section before
+    any unit gets more, so a capped sheet still shows each unit's first errors rather than
+    the first units' every error."""
+    if len(rows) <= limit:
+        return list(rows)
+    seen: dict[tuple, int] = {}
+    keys = []
+    for i, f in enumerate(rows):
+        section = (f.accepted, SEVERITY_ORDER[f.severity])
+        rank = seen[(section, f.unit)] = seen.get((section, f.unit), -1) + 1
+        keys.append((section, rank, i))
+    keep = sorted(i for _, _, i in sorted(keys)[:limit])
+    return [rows[i] for i in keep]
 
 
 def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year: int,
@@ -156,7 +178,7 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
         ws.set_column(c, c, width)
     rows = listed(findings)
     n = len(rows)
-    shown = rows[:max_rows]
+    shown = fair_share(rows, max_rows)
     counts = counts if counts is not None else FindingCounts.of(findings)
     ws.set_row(0, 24)
     w.merge(0, 0, last, f"DANH SÁCH VI PHẠM, CẢNH BÁO NĂM {year}", st.title())
@@ -170,9 +192,12 @@ def write_violations(ws, w: Writer, findings: list[Finding], ctx: Context, year:
     w.merge(1, 0, last, subtitle, st.subtitle())
     notes = []
     if len(shown) < n:
-        left = FindingCounts.of(rows[max_rows:])
+        kept = {id(f) for f in shown}
+        left = FindingCounts.of([f for f in rows if id(f) not in kept])
         notes.append(
-            f"Trang này chỉ in {nvi(len(shown))} dòng đầu; {nvi(n - len(shown))} dòng không in "
+            f"Trang này chỉ in {nvi(len(shown))} trong tổng số {nvi(n)} dòng (vi phạm trước, "
+            f"mỗi đơn vị những dòng đầu của mình); "
+            f"{nvi(n - len(shown))} dòng không in "
             f"({nvi(left.errors)} vi phạm, {nvi(left.warnings)} cảnh báo, {nvi(left.accepted)} "
             f"đã chấp nhận giải trình) — tệp {csv_name} có đủ mọi dòng.")
     linkable = sum(1 for f in shown if f.unit in ctx.links)
@@ -274,30 +299,31 @@ def write_notes(ws, w: Writer, notes: Sequence[Any], units: Sequence[Any], year:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value) -> object:
-    """A text field that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def _csv_fields(fields: Sequence[Any]) -> list[Any]:
+    """The fields as the CSV holds them: None as empty, text that a spreadsheet would read as a
+    formula with a leading apostrophe (``core.csvtext.csv_safe``, inlined: a national roll-up
+    writes 8 million fields)."""
+    return ["" if v is None else "'" + v if isinstance(v, str) and v.startswith(FORMULA_START)
+            else v for v in fields]
 
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
     written to a temporary file and renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(CSV_HEADERS)
+
+    def rows() -> Iterator[list[Any]]:
         for f in findings:
             v = _fields(f, ctx)
             unit_links = ctx.links.get(f.unit)
-            fields = [*v[:6], f.rule, v[6], *v[7:11],
-                      location(f, ctx.titles.get(f.unit, {})),
-                      unit_links.url(f) if unit_links is not None else ""]
-            out.writerow([_csv_safe(v) if v is not None else "" for v in fields])
+            yield _csv_fields((*v[:6], f.rule, v[6], *v[7:11],
+                               location(f, ctx.titles.get(f.unit, {})),
+                               unit_links.url(f) if unit_links is not None else ""))
+
+    with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(CSV_HEADERS)
+        out.writerows(rows())
 
 
 def read_csv(path: Path) -> list[list[str]]:

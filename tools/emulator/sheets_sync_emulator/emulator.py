@@ -29,6 +29,7 @@ from . import edits, errors, metadata, routes, seed
 from .auth import Accounts, TokenError
 from .drive_api import DriveApi
 from .faults import Fault, Hook, Injector, Matcher
+from .formula import ErrorValue, Evaluator
 from .quota import Quota
 from .routes import RequestInfo, Route
 from .server import Server
@@ -338,16 +339,28 @@ class Emulator:
             raise KeyError(f"not a spreadsheet: {spreadsheet_id}")
         return file
 
-    def get_values(self, spreadsheet_id: str, sheet_title: str) -> list[list[Any]]:
-        """The stored grid up to the last value (formulas as their text, blank = None)."""
+    def get_values(self, spreadsheet_id: str, sheet_title: str, effective: bool = False
+                   ) -> list[list[Any]]:
+        """The stored grid up to the last value (formulas as their text, blank = None); with
+        ``effective``, formulas as their values (an error as its code, e.g. ``#NAME?``)."""
         with self._lock:
             ss = self._require_spreadsheet(spreadsheet_id).spreadsheet
             sheet = ss.sheet_by_title(sheet_title)
             if sheet is None:
                 raise KeyError(f"no sheet titled {sheet_title!r}")
             rows, cols = sheet.value_extent()
-            return [[cell.value if (cell := sheet.cell(r, c)) is not None else None
-                     for c in range(cols)] for r in range(rows)]
+            evaluator = Evaluator(ss)
+
+            def value(r: int, c: int) -> Any:
+                cell = sheet.cell(r, c)
+                if cell is None or not (effective and cell.formula):
+                    return cell.value if cell is not None else None
+                got = evaluator.value(sheet, r, c)
+                if isinstance(got, ErrorValue):
+                    return got.code
+                return str(got) if isinstance(got, str) else got  # a link's label: plain text
+
+            return [[value(r, c) for c in range(cols)] for r in range(rows)]
 
     def spreadsheet_meta(self, spreadsheet_id: str) -> dict:
         """spreadsheets.get as Google renders it, plus ``sheets[].dataValidations``

@@ -2,8 +2,10 @@
 
 Enough of Sheets' language for typed sheets: numbers, strings, TRUE/FALSE, ``+ - * / ^ & %``,
 comparisons, parentheses, cell and range references (``A1``, ``$B$2``, ``'Other tab'!A1:B5``)
-and SUM, AVERAGE, MIN, MAX, COUNT, COUNTA, IF, AND, OR, NOT, ROUND, ABS, LEN, CONCATENATE.
-Anything else evaluates to an error value (``#NAME?``, ``#ERROR!``...), as Sheets shows it.
+and SUM, AVERAGE, MIN, MAX, COUNT, COUNTA, IF, AND, OR, NOT, ROUND, ABS, LEN, CONCATENATE,
+HYPERLINK. Arguments are separated by ``,`` or ``;`` (the separator of comma-decimal locales
+such as vi_VN, which Sheets also takes in other locales). Anything else evaluates to an error
+value (``#NAME?``, ``#ERROR!``...), as Sheets shows it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<ref>(?:(?:'(?:[^']|'')+'|[^\W\d][\w.]*)!)?\$?[A-Za-z]{1,3}\$?\d+
             (?::\$?[A-Za-z]{1,3}\$?\d+)?)(?![\w(])
   | (?P<name>[^\W\d][\w.]*)
-  | (?P<op><>|<=|>=|[-+*/^&=<>(),%])
+  | (?P<op><>|<=|>=|[-+*/^&=<>(),;%])
 )""", re.X)
 
 _MAX_DEPTH = 64
@@ -45,6 +47,36 @@ class ErrorValue:
 
     def __hash__(self) -> int:
         return hash(self.code)
+
+
+class Linked(str):
+    """The value of a ``HYPERLINK(url; label)`` cell: its label (the cell's effective value)
+    carrying the link (``CellData.hyperlink``)."""
+
+    __slots__ = ("uri",)
+
+    def __new__(cls, label: str, uri: str) -> Linked:
+        value = super().__new__(cls, label)
+        value.uri = uri
+        return value
+
+
+# Link types HYPERLINK keeps as given (Google's HYPERLINK help: any other url without a
+# protocol gets "http://" prepended); "#" = a place in this spreadsheet (``#gid=<sheetId>``).
+_LINK_PREFIXES = ("http://", "https://", "mailto:", "aim:", "ftp://", "gopher://", "telnet://",
+                  "news://", "#")
+
+
+def _hyperlink(args: list) -> Linked:
+    """HYPERLINK(url, [link_label]): the label (the url when absent) shown, linked to url."""
+    if not 1 <= len(args) <= 2:
+        raise _Fail("#N/A")
+    for arg in args:
+        if isinstance(arg, ErrorValue):
+            raise _Fail(arg.code)
+    url = _text(args[0])
+    uri = url if url.lower().startswith(_LINK_PREFIXES) else "http://" + url
+    return Linked(_text(args[1]) if len(args) == 2 else url, uri)
 
 
 class _Fail(Exception):
@@ -144,6 +176,7 @@ _FUNCTIONS: dict[str, Callable[[list], Any]] = {
     "ABS": lambda a: abs(_number(a[0])),
     "LEN": lambda a: len(_text(a[0])),
     "CONCATENATE": lambda a: "".join(_text(v) for v in _flat(a)),
+    "HYPERLINK": _hyperlink,
 }
 
 
@@ -304,7 +337,7 @@ class _Parser:
         args: list = []
         if self.peek() != ")":
             args.append(self.comparison())
-            while self.peek() == ",":
+            while self.peek() in (",", ";"):
                 self.take()
                 args.append(self.comparison())
         if self.take()[1] != ")":

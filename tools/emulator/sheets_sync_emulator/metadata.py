@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 
 from . import a1, cells, devmeta, grid, proto
+from .cells import Cell
 from .formula import Evaluator
 from .sheet import Sheet
 from .spreadsheet import Spreadsheet
@@ -46,6 +47,14 @@ def _link(runs: tuple) -> str | None:
     return uris.pop() if len(uris) == 1 else None
 
 
+def _cell_link(cell: Cell, sheet: Sheet, r: int, c: int, evaluator: Evaluator) -> str | None:
+    """CellData.hyperlink: the url of a ``=HYPERLINK(...)`` formula, or the one link of the
+    cell's text runs."""
+    if cell.formula:
+        return getattr(evaluator.value(sheet, r, c), "uri", None)
+    return _link(cell.runs) if cell.runs else None
+
+
 def _wants(fields: dict | None, name: str) -> bool:
     return fields is None or "*" in fields or name in fields
 
@@ -80,8 +89,9 @@ def _cell_data(ss: Spreadsheet, sheet: Sheet, r: int, c: int, evaluator: Evaluat
         out["note"] = cell.note
     if cell.runs and _wants(fields, "textFormatRuns"):
         out["textFormatRuns"] = [copy.deepcopy(r) for r in cell.runs]
-        link = _link(cell.runs)
-        if link and _wants(fields, "hyperlink"):
+    if _wants(fields, "hyperlink"):
+        link = _cell_link(cell, sheet, r, c, evaluator)
+        if link:
             out["hyperlink"] = link
     if cell.validation and _wants(fields, "dataValidation"):
         out["dataValidation"] = proto.prune(cell.validation)
@@ -133,8 +143,8 @@ def _values_only(sheet: Sheet, box: a1.Box, evaluator: Evaluator,
                     out["effectiveValue"] = cells.extended_value(evaluator.value(sheet, r, c))
             elif effective:
                 out["effectiveValue"] = cells.extended_value(cell.value)
-            if links and cell.runs:
-                uri = _link(cell.runs)
+            if links and (cell.runs or cell.formula):
+                uri = _cell_link(cell, sheet, r, c, evaluator)
                 if uri:
                     out["hyperlink"] = uri
             values.append(out)
