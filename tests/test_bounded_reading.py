@@ -134,6 +134,29 @@ def test_other_sheets_are_kept_within_their_own_budget(tmp_path, monkeypatch):
     assert raw.meta["others_cut"]["Nháp 29"] == 0
 
 
+def test_the_tools_own_tabs_are_read_whole_outside_the_other_sheets_budget(tmp_path,
+                                                                          monkeypatch):
+    """Kiểm tra and Hướng dẫn are compared with what `run` would write: cut by the budget of
+    the other sheets, they would be rewritten on every run. They have their own cap."""
+    monkeypatch.setattr(local, "MAX_OTHER_CELLS", 4 * 250)
+    path = tmp_path / "cong-cu.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = MEETINGS.name
+    wb.active.append(HEADERS)
+    for title in ("Nháp", TEMPLATE.check_tab, TEMPLATE.guide_tab):
+        ws = wb.create_sheet(title)
+        for i in range(400):
+            ws.append([f"dòng {i}", i, None, "x"])
+    wb.save(path)
+    raw = read_xlsx(path)
+    assert [len(s.rows) for s in raw.sheets] == [1, 250, 400, 400]
+    assert raw.meta["others_cut"] == {"Nháp": 250}
+    monkeypatch.setattr(local, "MAX_TOOL_TAB_CELLS", 4 * 100)
+    raw = read_xlsx(path)
+    assert raw.meta["others_cut"] == {"Nháp": 250, TEMPLATE.check_tab: 100,
+                                      TEMPLATE.guide_tab: 100}
+
+
 def test_the_default_caps_fit_the_largest_realistic_unit():
     """1,500 members × 12 months × 3 years of attendance; 43,000 meeting rows (5 years of a
     merged commune) with every template column and two staff columns."""

@@ -203,6 +203,34 @@ def test_unrecorded_current_data_gives_the_same_findings(unit):
     assert len(real) == 3
 
 
+def test_a_first_pull_has_no_history_findings_without_decoding_it(unit, monkeypatch):
+    """A unit's first pull, recorded: nothing earlier to compare with, so no finding — the
+    same as the full computation gives — and the stored pull is not decoded. A second pull
+    (or an acknowledgement) makes the full computation run again."""
+    import sheets_sync.sync.history as history
+
+    rows = year_meetings()
+    data = unit.pull(T1, cells=cells_rows(), meetings=rows)
+    pull = unit.store.last_pull_info(unit.code).id
+    assert unit.store.history_only_from(unit.code, pull)
+    full = history._history_findings(unit.store, unit.code, data, 2026, PARAMS)
+    assert full == []
+    calls: list[str] = []
+    real = history._history_findings
+    monkeypatch.setattr(history, "_history_findings",
+                        lambda *a, **k: calls.append("full") or real(*a, **k))
+    assert history_findings(unit.store, unit.code, data, T1.date(), 2026, PARAMS,
+                            keep_index=False, recorded_as=pull) == full
+    assert calls == []
+    edited = changed(rows, "CB01", 5, present=15, excused=5)
+    data = unit.pull(T2, cells=cells_rows(), meetings=edited)
+    second = unit.store.last_pull_info(unit.code).id
+    assert not unit.store.history_only_from(unit.code, second)
+    found = history_findings(unit.store, unit.code, data, T2.date(), 2026, PARAMS,
+                             keep_index=False, recorded_as=second)
+    assert calls == ["full"] and [f.rule for f in found] == ["DATA-CHANGED-CLOSED"]
+
+
 # --- DATA-CHANGED-CLOSED -------------------------------------------------------------------------
 
 def test_change_to_a_closed_month_shows_old_and_new(unit):

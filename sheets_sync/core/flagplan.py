@@ -5,6 +5,7 @@ Values are plain strings (writers store them as data, never as formulas).
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -44,9 +45,10 @@ WRITTEN, UNCHANGED, COPY, SKIPPED, DRY_RUN = "written", "unchanged", "copy", "sk
 
 # --- values ---------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1 << 16)
 def clean_text(text: str, limit: int = MAX_CELL_CHARS) -> str:
     """A value the tool writes: no XML-illegal characters, "\\n" line ends, at most ``limit``
-    characters (cut with "…")."""
+    characters (cut with "…"). Remembered: a big unit writes the same texts many times."""
     text = _ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     if len(text) > limit:
         text = text[: limit - 1] + ELLIPSIS
@@ -72,7 +74,16 @@ def key_text(value: Any) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, int):
         return str(value)
+    if value.__class__ is str:
+        return _text_key(value)
     return unicodedata.normalize("NFC", str(value)).strip()  # rich text: its plain text
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text_key(text: str) -> str:
+    """``key_text`` of a string, remembered (the key cells of a big unit repeat: cell codes,
+    months)."""
+    return unicodedata.normalize("NFC", text).strip()
 
 
 def current_text(value: Any) -> str:
@@ -100,13 +111,20 @@ def normalize_grid(rows: Iterable[Iterable[Any]] | None) -> list[list[str]]:
 
 # --- row heights ---------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1 << 16)
 def _text_width(text: str) -> int:
+    """Characters shown (combining marks take no room); remembered per word: the same words
+    come back in every flag of a big unit."""
+    if text.isascii():
+        return len(text)
     return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def wrapped_lines(text: str, width: float) -> int:
     """Lines ``text`` takes word-wrapped in a column ``width`` characters wide (an estimate that
-    errs on the tall side: one character of margin, a word longer than a line is split)."""
+    errs on the tall side: one character of margin, a word longer than a line is split).
+    Remembered: a big unit repeats the same flag texts thousands of times."""
     if not text:
         return 1
     capacity = max(int(width) - 1, 1)

@@ -1,11 +1,15 @@
-"""Local .xlsx backend (openpyxl)."""
+"""Local .xlsx/.xlsm backend: the workbook's structure through openpyxl, the worksheets' values
+through the streaming reader ``xlsx_cells`` (openpyxl for the parts it does not handle)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import warnings
 import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from xml.parsers import expat
 
 from ..core.config import UnitConfig
@@ -16,7 +20,10 @@ from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import load_template
 from ..core.text import normalize
+from .xlsx_cells import PartScan, Unsupported, iter_rows
 from .xlsx_patch import PackageError, scan_formulas
+
+log = logging.getLogger(__name__)
 
 
 def file_sha256(path: Path) -> str:
@@ -41,6 +48,10 @@ MAX_WORKBOOK_CELLS = 3_000_000  # all template tabs together
 # Sheets that are not template tabs are never checked; they are kept (history store, restore)
 # only up to this many cells in all (meta "others_cut": title -> last row kept).
 MAX_OTHER_CELLS = 200_000
+# The tool's own tabs (Kiểm tra, Hướng dẫn) are read whole up to this many cells each, outside
+# the staff caps: `run` compares them with what it would write, and a tab cut short would be
+# rewritten on every run (a Kiểm tra of 25,000 lines is 200,000 cells by itself).
+MAX_TOOL_TAB_CELLS = MAX_SHEET_CELLS
 MAX_CELL_CHARS = 32_767  # Excel's own limit on the text of a cell; longer text is cut on reading
 # The tool columns are recognised by their header in the first rows (as the parser does).
 HEADER_ROWS = 5
@@ -67,22 +78,22 @@ def _tool_columns(row: list, tool_headers: frozenset[str]) -> set[int]:
     return {i for i, v in enumerate(row) if isinstance(v, str) and normalize(v) in tool_headers}
 
 
-def _sheet_rows(ws, limit: int, tool_headers: frozenset[str]
-                ) -> tuple[list[list], int | None, int]:
-    """A sheet's rows (trailing empty rows dropped, text capped at ``MAX_CELL_CHARS``), the
-    last sheet row read when it was cut after ``limit`` staff cells with more rows following
-    (else None), and the staff cells read."""
-    ws.reset_dimensions()  # the declared size may be anything, e.g. A1:XFD1048576
+def _sheet_rows(it: Iterator[Sequence], limit: int, tool_headers: frozenset[str],
+                cap_text: bool) -> tuple[list[list], int | None, int]:
+    """A sheet's rows from ``it`` (trailing empty rows dropped; text capped at
+    ``MAX_CELL_CHARS`` here when ``cap_text``, else by the reader), the last sheet row read when
+    it was cut after ``limit`` staff cells with more rows following (else None), and the staff
+    cells read."""
     rows: list[list] = []
     cells = 0
     truncated = None
     tool: set[int] = set()
-    it = ws.iter_rows(values_only=True)
     for r in it:
         row = list(r)
-        for i, v in enumerate(row):
-            if v.__class__ is str and len(v) > MAX_CELL_CHARS:
-                row[i] = v[:MAX_CELL_CHARS]
+        if cap_text:
+            for i, v in enumerate(row):
+                if v.__class__ is str and len(v) > MAX_CELL_CHARS:
+                    row[i] = v[:MAX_CELL_CHARS]
         if len(rows) < HEADER_ROWS:
             tool |= _tool_columns(row, tool_headers)
         rows.append(row)
@@ -139,11 +150,29 @@ def _capped_strings(src: IO[bytes]) -> list[str]:
     return strings
 
 
-def _load_workbook(path: Path):
-    """``openpyxl.load_workbook(path, read_only=True, data_only=True)`` with the shared
-    strings streamed and capped (``_capped_strings``)."""
+@dataclass
+class _Part:
+    title: str
+    path: str  # zip member of the worksheet
+    scan: PartScan | None = None  # what the streaming reader saw (None: read by openpyxl)
+
+    @property
+    def formula_free(self) -> bool:
+        """Read whole by the streaming reader, and no formula among its cells."""
+        return self.scan is not None and self.scan.whole and not self.scan.formulas
+
+
+def _load_workbook(path: Path) -> tuple[Any, list[_Part]]:
+    """openpyxl's reader of the workbook's structure (``ExcelReader(path, read_only=True,
+    data_only=True)``: sheet names and order, chart sheets, the date system, the cell styles
+    whose number format is a date, time or duration) with the shared strings streamed and
+    capped (``_capped_strings``), and the worksheet parts in workbook order. The worksheets'
+    cells are not read here (``_rows_of``)."""
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path
     from openpyxl.reader.excel import ExcelReader
     from openpyxl.xml.constants import SHARED_STRINGS
+
+    parts: list[_Part] = []
 
     class Reader(ExcelReader):
         def read_strings(self) -> None:
@@ -152,16 +181,76 @@ def _load_workbook(path: Path):
                 with self.archive.open(ct.PartName[1:]) as src:
                     self.shared_strings = _capped_strings(src)
 
+        def read_worksheets(self) -> None:
+            # ExcelReader.read_worksheets in read-only mode, without opening each worksheet
+            # to size it (a sheet without a <dimension> is parsed whole for that).
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)  # type: ignore[arg-type]  # as openpyxl
+                    continue
+                rels_path = get_rels_path(rel.target)
+                if rels_path in self.valid_files:
+                    get_dependents(self.archive, rels_path)  # openpyxl fails on damaged ones
+                parts.append(_Part(sheet.name, rel.target))
+
     reader = Reader(path, read_only=True, data_only=True)
-    reader.read()
-    return reader.wb
+    try:
+        reader.read()
+    except BaseException:
+        reader.archive.close()
+        raise
+    return reader, parts
 
 
-def _template_titles() -> tuple[dict[str, str], frozenset[str]]:
-    """Normalised template tab names -> tab id, and the normalised tool headers."""
+def _rows_of(reader: Any, part: _Part) -> tuple[Iterator[Sequence], bool, IO[bytes] | None]:
+    """The rows of one worksheet (``xlsx_cells.iter_rows``, what it saw goes to
+    ``part.scan``), whether text still has to be capped, and the open member to close after
+    use. ``xlsx_cells.Unsupported`` from the iterator: read it again with ``_openpyxl_rows``."""
+    wb = reader.wb
+    src = reader.archive.open(part.path)
+    part.scan = PartScan()
+    return (iter_rows(src, reader.shared_strings, wb.epoch, wb._date_formats,
+                      wb._timedelta_formats, MAX_CELL_CHARS, part.scan), False, src)
+
+
+def _openpyxl_rows(reader: Any, part: _Part) -> tuple[Iterator[Sequence], bool, IO[bytes] | None]:
+    """The rows of one worksheet as openpyxl reads them (``iter_rows(values_only=True)`` of a
+    read-only worksheet, declared size ignored): the fallback for parts ``xlsx_cells`` does
+    not handle."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    part.scan = None
+    reader.wb._archive = reader.archive
+    ws: Any = ReadOnlyWorksheet(reader.wb, part.title, part.path, reader.shared_strings)
+    ws.reset_dimensions()  # the declared size may be anything, e.g. A1:XFD1048576
+    return iter(ws.iter_rows(values_only=True)), True, None
+
+
+def _read_sheet(reader: Any, part: _Part, limit: int, tool_headers: frozenset[str]
+                ) -> tuple[list[list], int | None, int]:
+    """``_sheet_rows`` of one worksheet, read by ``xlsx_cells``, or by openpyxl when that
+    reader does not handle the part (the reason is logged)."""
+    it, cap, src = _rows_of(reader, part)
+    try:
+        return _sheet_rows(it, limit, tool_headers, cap)
+    except Unsupported as e:
+        log.info("Tab \"%s\" được đọc bằng openpyxl: %s.", part.title, e)
+    finally:
+        if src is not None:
+            src.close()
+    it, cap, _ = _openpyxl_rows(reader, part)
+    return _sheet_rows(it, limit, tool_headers, cap)
+
+
+def _template_titles() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+    """Normalised template tab names -> tab id, the normalised tool headers and the
+    normalised names of the tool's own tabs."""
     template = load_template()
     return ({normalize(t.name): t.id for t in template.tabs},
-            frozenset(normalize(h) for h in template.tool_headers))
+            frozenset(normalize(h) for h in template.tool_headers),
+            frozenset(normalize(t) for t in (template.check_tab, template.guide_tab)))
 
 
 def read_xlsx(path: Path) -> RawWorkbook:
@@ -189,56 +278,67 @@ def read_xlsx(path: Path) -> RawWorkbook:
             + "; hãy mở tệp bằng Excel hoặc LibreOffice rồi lưu lại dưới dạng .xlsx.", INVALID)
     truncated: dict[str, int] = {}
     others_cut: dict[str, int] = {}
-    tabs, tool_headers = _template_titles()
+    tabs, tool_headers, tool_tabs = _template_titles()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            wb = _load_workbook(path)
+            reader, parts = _load_workbook(path)
             try:
-                worksheets = wb.worksheets
-                # Template tabs first (they are what is checked), each at most once; then the
-                # other sheets with what is left of their own budget.
+                # Template tabs first (they are what is checked), each at most once; the tool's
+                # own tabs, each at most once, within their own cap; then the other sheets
+                # with what is left of their own budget.
                 seen: set[str] = set()
-                first, rest = [], []
-                for n, ws in enumerate(worksheets):
-                    tab_id = match_name(ws.title, tabs)
+                first, tool, rest = [], [], []
+                for n, part in enumerate(parts):
+                    tab_id = match_name(part.title, tabs)
+                    name = normalize(part.title)
                     if tab_id is not None and tab_id not in seen:
                         seen.add(tab_id)
                         first.append(n)
+                    elif name in tool_tabs and name not in seen:
+                        seen.add(name)
+                        tool.append(n)
                     else:
                         rest.append(n)
                 rows_of: dict[int, list[list]] = {}
                 budget = MAX_WORKBOOK_CELLS
                 for n in first:
-                    ws = worksheets[n]
-                    rows, cut, used = _sheet_rows(ws, max(1, min(MAX_SHEET_CELLS, budget)),
+                    part = parts[n]
+                    rows, cut, used = _read_sheet(reader, part,
+                                                  max(1, min(MAX_SHEET_CELLS, budget)),
                                                   tool_headers)
                     budget -= used
                     if cut is not None:
-                        truncated[ws.title] = cut
+                        truncated[part.title] = cut
+                    rows_of[n] = rows
+                for n in tool:
+                    part = parts[n]
+                    rows, cut, _ = _read_sheet(reader, part, MAX_TOOL_TAB_CELLS, tool_headers)
+                    if cut is not None:
+                        others_cut[part.title] = cut
                     rows_of[n] = rows
                 budget = MAX_OTHER_CELLS
                 for n in rest:
-                    ws = worksheets[n]
+                    part = parts[n]
                     if budget <= 0:
                         rows_of[n] = []
-                        others_cut[ws.title] = 0
+                        others_cut[part.title] = 0
                         continue
-                    rows, cut, used = _sheet_rows(ws, budget, tool_headers)
+                    rows, cut, used = _read_sheet(reader, part, budget, tool_headers)
                     budget -= used
                     if cut is not None:
-                        others_cut[ws.title] = cut
+                        others_cut[part.title] = cut
                     rows_of[n] = rows
-                sheets = [RawSheet(ws.title, rows_of[n]) for n, ws in enumerate(worksheets)]
+                sheets = [RawSheet(part.title, rows_of[n]) for n, part in enumerate(parts)]
             finally:
-                wb.close()
+                reader.archive.close()
     except UnitReadError:
         raise
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
-    extra = _formulas(path, sheets)
+    extra = _formulas(path, sheets, {p.title for p in parts if p.formula_free})
     return RawWorkbook(
         sheets=sheets,
         version=digest,
@@ -249,14 +349,14 @@ def read_xlsx(path: Path) -> RawWorkbook:
     )
 
 
-def _formulas(path: Path, sheets: list[RawSheet]) -> dict:
+def _formulas(path: Path, sheets: list[RawSheet], formula_free: set[str]) -> dict:
     """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
     formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
     (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
     never calculated). An uncomputed formula is read as its text (never evaluated) instead of
     as an empty cell."""
     try:
-        scans = scan_formulas(path)
+        scans = scan_formulas(path, skip=formula_free)
     except (PackageError, OSError):
         return {}  # the workbook was read; only the formula details are missing
     by_title = {s.title: s for s in sheets}

@@ -24,6 +24,8 @@ names the reason; the caller then leaves the workbook alone.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import xml.parsers.expat
 import zipfile
@@ -116,15 +118,20 @@ def _tag_end(data: bytes, start: int) -> int:
     return m.end()
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _attr(text: str) -> str:
     return quoteattr(text, {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+@functools.lru_cache(maxsize=64)
+def _attr_pattern(name: str) -> re.Pattern[bytes]:
+    return re.compile(rb"\s" + re.escape(name.encode()) + rb"\s*=\s*(\"[^\"]*\"|'[^']*')")
 
 
 def _set_attrs(tag: bytes, values: dict[str, str | None]) -> bytes:
     """A start tag with attributes set (None: removed); other bytes unchanged."""
     for name, value in values.items():
-        pattern = re.compile(rb"\s" + re.escape(name.encode()) + rb"\s*=\s*(\"[^\"]*\"|'[^']*')")
-        m = pattern.search(tag)
+        m = _attr_pattern(name).search(tag)
         if value is None:
             if m:
                 tag = tag[:m.start()] + tag[m.end():]
@@ -262,9 +269,15 @@ def inline_cell(prefix: str, ref: str, text: str, style: int | None) -> bytes:
     s = f' s="{style}"' if style is not None else ""
     if text == "":
         return f'<{prefix}c r="{ref}"{s}/>'.encode()
+    return (f'<{prefix}c r="{ref}"{s} t="inlineStr">'.encode()
+            + _inline_string(prefix, text) + f"</{prefix}c>".encode())
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _inline_string(prefix: str, text: str) -> bytes:
+    """The ``<is>`` element of a tool cell (remembered: a big unit repeats its flag texts)."""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return (f'<{prefix}c r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t{space}>'
-            f'{escape(text)}</{prefix}t></{prefix}is></{prefix}c>').encode()
+    return f"<{prefix}is><{prefix}t{space}>{escape(text)}</{prefix}t></{prefix}is>".encode()
 
 
 @dataclass
@@ -286,6 +299,7 @@ class RowInfo:
     end: int
     empty: bool
     index: list[tuple[int, int]] | None = None  # (column, offset of the <c>), computed lazily
+    cols: list[int] | None = None  # the column of each <c>, in order, computed lazily
     details: dict[int, CellInfo] = field(default_factory=dict)
 
 
@@ -392,7 +406,8 @@ class SheetDoc:
         full = rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<(?:[\w.-]+:)?"
         self.occupied = {col_number(c.decode()) for c in
                          set(re.findall(full + rb"(?:v|f|is)\b", body))}
-        self.formula_cols = {col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
+        self.formula_cols = ({col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
+                             if re.search(rb"<(?:[\w.-]+:)?f\b", body) else set())
         rows = self.rows
         order = self.row_order
         row_pat = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*>")
@@ -431,13 +446,41 @@ class SheetDoc:
                 for m in _CELL_START.finditer(self.data, info.tag_end, info.end)]
         return info.index
 
+    def _cols(self, info: RowInfo) -> list[int]:
+        """The column of every cell of a row, in order (no match objects: most rows only need
+        to know whether a column is there)."""
+        if info.cols is None:
+            if info.index is not None:
+                info.cols = [c for c, _ in info.index]
+            else:
+                known = _COLS
+                info.cols = [] if info.empty else [
+                    known.get(letters) or _col_of(letters)
+                    for letters in _CELL_START.findall(self.data, info.tag_end, info.end)]
+        return info.cols
+
+    def _start(self, info: RowInfo, k: int) -> int:
+        """Offset of the row's ``k``-th cell (0-based)."""
+        if info.index is not None:
+            return info.index[k][1]
+        m = next(itertools.islice(_CELL_START.finditer(self.data, info.tag_end, info.end), k,
+                                  None))
+        return m.start()
+
+    def _after(self, info: RowInfo, col: int) -> int | None:
+        """Offset of the row's first cell right of ``col`` (None: there is none)."""
+        k = next((i for i, c in enumerate(self._cols(info)) if c > col), None)
+        return None if k is None else self._start(info, k)
+
     def _detail(self, info: RowInfo, col: int) -> CellInfo | None:
         """The cell at ``col`` of a row: where it ends, its style, what it holds."""
         if col in info.details:
             return info.details[col]
-        start = next((at for c, at in self._index(info) if c == col), None)
-        if start is None:
+        try:
+            k = self._cols(info).index(col)
+        except ValueError:
             return None
+        start = self._start(info, k)
         data = self.data
         tag_end = _tag_end(data, start)
         tag = data[start:tag_end]
@@ -534,7 +577,6 @@ class SheetDoc:
                 new_tag = _set_attrs(new_tag, {"ht": _num(height) if height is not None else None,
                                                "customHeight": "1" if height is not None else None})
             inserts: list[tuple[int, bytes]] = []
-            index = self._index(info)
             last_col = 0
             for c, w in sorted(want.items()):
                 ref = f"{col_letter(c)}{r}"
@@ -548,7 +590,7 @@ class SheetDoc:
                                                                                  style)
                     edits.append((cur.start, cur.end, new))
                 elif w.text or w.style is not None:
-                    after = next((at for col, at in index if col > c), None)
+                    after = self._after(info, c)
                     inserts.append((after if after is not None else -1,
                                     inline_cell(p, ref, w.text, w.style)))
                     last_col = max(last_col, c)
@@ -1302,12 +1344,17 @@ class FormulaScan:
     uncomputed: list[tuple[int, int, str]]  # (1-based row, 1-based col, "=formula") without value
 
 
-def scan_formulas(path: Path, limit: int = 200) -> dict[str, FormulaScan]:
+def scan_formulas(path: Path, limit: int = 200, skip: Iterable[str] = ()
+                  ) -> dict[str, FormulaScan]:
     """Per sheet title: where formulas are and which have no cached value (written by a script
-    and never opened in Excel/LibreOffice). Sheets without any formula are not parsed."""
+    and never opened in Excel/LibreOffice). Sheets without any formula are not parsed; the
+    sheets ``skip`` (known to hold none) are not even read."""
     out: dict[str, FormulaScan] = {}
+    skip = set(skip)
     with Package(path) as pkg:
         for entry in pkg.sheets:
+            if entry.title in skip:
+                continue
             data = pkg._read(entry.part)
             if b"<f" not in data and b":f" not in data:
                 continue

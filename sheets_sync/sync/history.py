@@ -181,7 +181,8 @@ def load_state(store: Store, unit: str) -> HistoryState:
 
 def history_findings(store: Store, unit_code: str, current: UnitData, as_of: date, year: int,
                      params: Mapping[str, Any], source: str | None = None,
-                     keep_index: bool = True) -> list[Finding]:
+                     keep_index: bool = True, recorded_as: int | None = None
+                     ) -> list[Finding]:
     """DATA-DELETED and DATA-CHANGED-CLOSED of one unit: ``current`` (its data as used by this
     run — a fresh read, or the stored pull of an unchanged/stale unit) against every earlier
     pull in ``store``. Works whether or not ``current`` has been recorded yet.
@@ -192,12 +193,21 @@ def history_findings(store: Store, unit_code: str, current: UnitData, as_of: dat
     unchanged unit costs a few indexed queries instead of decoding its whole history.
 
     ``keep_index``: keep the key index computed here on ``current`` (recording its pull next
-    reuses, then releases it); False when ``current`` is already recorded."""
+    reuses, then releases it); False when ``current`` is already recorded.
+
+    ``recorded_as``: the pull ``current`` is stored as, when it is. When that pull is all the
+    store knows of the unit (its first pull), there is nothing earlier to compare with: no
+    finding, without decoding the pull just stored (a big unit: seconds)."""
     token = store.history_token(unit_code, source, {"year": year, "params": dict(params)})
     if token is not None:
         cached = store.cached_history(unit_code, token)
         if cached is not None:
             return [Finding(**f) for f in cached]
+    if recorded_as is not None and store.history_only_from(unit_code, recorded_as):
+        findings: list[Finding] = []
+        if token is not None:
+            store.cache_history(unit_code, token, [])
+        return findings
     had_index = current.key_index is not None
     try:
         findings = _history_findings(store, unit_code, current, year, params)

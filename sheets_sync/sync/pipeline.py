@@ -302,7 +302,7 @@ def history_of(config: Config, store: Store | None, as_of: date, year: int) -> H
         # A read not recorded yet keeps the key index for its recording, which releases it.
         found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
                                  r.raw.version if r.raw is not None else None,
-                                 keep_index=r.pull_id is None)
+                                 keep_index=r.pull_id is None, recorded_as=r.pull_id)
         return [] if getattr(store, "damaged", None) else found  # half-read history: none
 
     return of

@@ -1375,6 +1375,18 @@ class Store:
         except (TypeError, ValueError):  # settings that cannot be written down: no cache
             return None
 
+    def history_only_from(self, unit: str, pull_id: int) -> bool:
+        """True when everything the store holds of ``unit`` — every key, every version — was
+        first seen in pull ``pull_id`` and nothing is acknowledged: there is no earlier data
+        to compare that pull with (a unit's first pull)."""
+        row = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM row_keys WHERE unit = ? AND first_pull != ?)"
+            " OR EXISTS (SELECT 1 FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+            "            WHERE k.unit = ? AND v.first_pull != ?)"
+            " OR EXISTS (SELECT 1 FROM acks WHERE unit = ?)",
+            (unit, pull_id, unit, pull_id, unit)).fetchone()
+        return not row[0]
+
     def cached_history(self, unit: str, token: str) -> list[dict] | None:
         row = self.conn.execute("SELECT token, findings FROM unit_history_cache WHERE unit = ?",
                                 (unit,)).fetchone()

@@ -469,7 +469,9 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
     shown = _shown_changed_date(current)
     tab_ = check_tab(template, read.config.name, data, mine, as_of, year, shown or as_of,
                      notes_per_row)
-    if shown is None or _body(normalize_grid(tab_.grid)) != _body(current):
+    # Shown with the date its content last changed: today's date when it changes now (with no
+    # date shown, the tab above was already made with today's).
+    if shown is not None and _body(normalize_grid(tab_.grid)) != _body(current):
         tab_ = check_tab(template, read.config.name, data, mine, as_of, year, as_of,
                          notes_per_row)
     plan.check_header_rows = tab_.header_rows
