@@ -1380,9 +1380,10 @@ class Store:
         first seen in pull ``pull_id`` and nothing is acknowledged: there is no earlier data
         to compare that pull with (a unit's first pull)."""
         row = self.conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM row_keys WHERE unit = ? AND first_pull != ?)"
+            "SELECT EXISTS (SELECT 1 FROM row_keys k JOIN key_tabs t ON t.id = k.tab"
+            "               WHERE t.unit = ? AND k.first_pull != ?)"
             " OR EXISTS (SELECT 1 FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
-            "            WHERE k.unit = ? AND v.first_pull != ?)"
+            "            JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ? AND v.first_pull != ?)"
             " OR EXISTS (SELECT 1 FROM acks WHERE unit = ?)",
             (unit, pull_id, unit, pull_id, unit)).fetchone()
         return not row[0]
