@@ -25,7 +25,6 @@ names the reason; the caller then leaves the workbook alone.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import xml.parsers.expat
 import zipfile
@@ -460,12 +459,9 @@ class SheetDoc:
         return info.cols
 
     def _start(self, info: RowInfo, k: int) -> int:
-        """Offset of the row's ``k``-th cell (0-based)."""
-        if info.index is not None:
-            return info.index[k][1]
-        m = next(itertools.islice(_CELL_START.finditer(self.data, info.tag_end, info.end), k,
-                                  None))
-        return m.start()
+        """Offset of the row's ``k``-th cell (0-based). The row's index is built on the first
+        call (one scan), so detailing every cell of a row stays linear in its length."""
+        return self._index(info)[k][1]
 
     def _after(self, info: RowInfo, col: int) -> int | None:
         """Offset of the row's first cell right of ``col`` (None: there is none)."""
