@@ -315,7 +315,7 @@ def no_refs(src: Path, target: Path) -> Path:
             data = zin.read(info)
             if info.filename == "xl/worksheets/sheet2.xml":
                 data = re.sub(rb'<c r="[A-Z]+\d+"', b"<c", data)
-            zout.writestr(info, data)
+            zout.writestr(info, data, compresslevel=1)
     return target
 
 
@@ -586,3 +586,71 @@ def test_xlsm_keeps_its_macros_and_content_type(tmp_path):
     assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
     assert macro_ct in after["[Content_Types].xml"]
     assert_only_tool_cells_changed(before, path, plan)
+
+
+# --- unchanged members are copied compressed, after their CRC is checked --------------------------
+
+def raw_members(path: Path) -> dict[str, tuple[int, int, int, bytes]]:
+    """Member -> (compression, CRC, size, compressed bytes as stored), read from the local
+    headers by hand (independently of the writer)."""
+    blob = path.read_bytes()
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for i in zf.infolist():
+            at = i.header_offset
+            assert blob[at:at + 4] == b"PK\x03\x04"
+            name_len = int.from_bytes(blob[at + 26:at + 28], "little")
+            extra_len = int.from_bytes(blob[at + 28:at + 30], "little")
+            start = at + 30 + name_len + extra_len
+            out[i.filename] = (i.compress_type, i.CRC, i.file_size,
+                               blob[start:start + i.compress_size])
+    return out
+
+
+def restored(src: Path, target: Path, stored: str) -> Path:
+    """``src`` zipped again (deflate level 1, unlike the writer's 6) with the member
+    ``stored`` not compressed."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(target, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            info.compress_type = zipfile.ZIP_STORED if info.filename == stored \
+                else zipfile.ZIP_DEFLATED
+            zout.writestr(info, data, compresslevel=1)
+    return target
+
+
+def test_unchanged_members_keep_their_compressed_bytes_and_the_zip_checks(tmp_path):
+    path = restored(LO_UNIT, tmp_path / "u.xlsx", "docProps/app.xml")
+    before = raw_members(path)
+    r, plan = plan_for(path)
+    assert write_local(path, plan, r.raw.meta, tmp_path / "o", tmp_path / "b",
+                       now=NOW).status == WRITTEN
+    after = raw_members(path)
+    changed = set(sheet_parts(path).values()) | WORKBOOK_PARTS
+    kept = [n for n in before if n not in changed]
+    assert {"xl/sharedStrings.xml", "docProps/app.xml", "xl/media/image1.png"} <= set(kept)
+    assert after["docProps/app.xml"][0] == zipfile.ZIP_STORED
+    for name in kept:
+        assert after[name] == before[name], name
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+    assert read(path).data is not None
+
+
+@pytest.mark.parametrize("how", ["bytes", "crc"])
+def test_a_damaged_unchanged_member_stops_the_save(tmp_path, how):
+    path = lo_copy(tmp_path)
+    info = zipfile.ZipFile(path).getinfo("xl/sharedStrings.xml")
+    blob = bytearray(path.read_bytes())
+    name_len = int.from_bytes(blob[info.header_offset + 26:info.header_offset + 28], "little")
+    extra_len = int.from_bytes(blob[info.header_offset + 28:info.header_offset + 30], "little")
+    if how == "bytes":  # a byte of the compressed data
+        blob[info.header_offset + 30 + name_len + extra_len + info.compress_size // 2] ^= 0x55
+    else:  # the CRC recorded in the central directory
+        at = blob.index(b"PK\x01\x02")
+        while blob[at + 46:at + 46 + name_len] != b"xl/sharedStrings.xml":
+            at = blob.index(b"PK\x01\x02", at + 4)
+        blob[at + 16] ^= 0x01
+    path.write_bytes(bytes(blob))
+    with Package(path) as pkg, pytest.raises(PackageError, match="sharedStrings.xml bị hỏng"):
+        pkg.save(tmp_path / "out.xlsx")

@@ -3,7 +3,8 @@
 A workbook is a zip of XML parts. Re-saving it through a library rewrites every part (cached
 formula values, charts, pictures, pivots, macros and odd staff values are lost or altered).
 This module instead copies every zip member unchanged (same order, same compression method,
-same timestamps; the uncompressed bytes are identical) except:
+same timestamps; a stored or deflated member's compressed bytes are copied as they are, after
+its CRC and size are checked) except:
 
 - the worksheet XML of a sheet whose tool cells change: the bytes of the cells, rows and
   top-level elements that change are spliced in, every other byte stays as it was;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 import xml.parsers.expat
 import zipfile
 import zlib
@@ -1312,14 +1314,88 @@ class Package:
                 if info.filename in self.removed:
                     continue
                 data = parts.get(info.filename)
-                if data is None:
-                    data = self._read(info.filename)
-                out.writestr(_copy_info(info), data)
+                if data is not None:
+                    out.writestr(_copy_info(info), data)
+                    continue
+                raw = self._raw(info)
+                if raw is None:
+                    out.writestr(_copy_info(info), self._read(info.filename))
+                else:
+                    _write_raw(out, _copy_info(info), info, raw)
             for name in self.added:
                 info = zipfile.ZipInfo(name, date_time=self.infos[0].date_time
                                        if self.infos else (1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(info, parts[name])
+
+
+    def _raw(self, info: zipfile.ZipInfo) -> bytes | None:
+        """An unchanged member's compressed bytes as stored, after checking that they
+        decompress to its recorded size and CRC-32 (as ``ZipFile.read`` does; the content is
+        checked in slices, never held whole). None: neither stored nor deflated (recompressed
+        instead). Raises ``PackageError`` for a damaged member."""
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return None
+        damaged = PackageError(f"thành phần {info.filename} bị hỏng")
+        fp = self.zf.fp
+        if fp is None:
+            raise damaged
+        try:
+            fp.seek(info.header_offset)
+            head = _LOCAL_HEADER.unpack(fp.read(_LOCAL_HEADER.size))
+            name = fp.read(head[10])
+            fp.seek(head[11], 1)
+            raw = fp.read(info.compress_size)
+        except (OSError, struct.error, ValueError):
+            raise damaged from None
+        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        if (head[0] != b"PK\x03\x04" or name != info.orig_filename.encode(encoding)
+                or len(raw) != info.compress_size):
+            raise damaged
+        crc, size = 0, 0
+        if info.compress_type == zipfile.ZIP_STORED:
+            crc, size = zlib.crc32(raw), len(raw)
+        else:
+            inflate = zlib.decompressobj(-15)
+            rest = raw
+            try:
+                while rest and size <= info.file_size:
+                    piece = inflate.decompress(rest, 1 << 22)
+                    crc, size = zlib.crc32(piece, crc), size + len(piece)
+                    rest = inflate.unconsumed_tail
+                piece = inflate.flush()
+            except zlib.error:
+                raise damaged from None
+            crc, size = zlib.crc32(piece, crc), size + len(piece)
+            if not inflate.eof:
+                raise damaged
+        if crc != info.CRC or size != info.file_size:
+            raise damaged
+        return raw
+
+
+# zipfile's local file header ("<4s2B4HL2L2H"): signature ... name length [10], extra length [11]
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+
+
+def _write_raw(out: zipfile.ZipFile, info: zipfile.ZipInfo, src: zipfile.ZipInfo,
+               raw: bytes) -> None:
+    """Append a member whose compressed bytes ``raw`` (of ``src``) are already known. zipfile
+    has no public call for this; these are the steps ``ZipFile.writestr`` takes once its
+    data is compressed (``_open_to_write`` and ``_ZipWriteFile.close``, Python 3.11-3.13)."""
+    info.CRC, info.file_size, info.compress_size = src.CRC, src.file_size, src.compress_size
+    info.flag_bits = 0
+    if not info.external_attr:
+        info.external_attr = 0o600 << 16
+    fp = out.fp  # a ZipFile opened with "w" (already marked modified), no write handle open
+    assert fp is not None
+    fp.seek(out.start_dir)
+    info.header_offset = fp.tell()
+    fp.write(info.FileHeader())
+    fp.write(raw)
+    out.start_dir = fp.tell()
+    out.filelist.append(info)
+    out.NameToInfo[info.filename] = info
 
 
 def _copy_info(src: zipfile.ZipInfo) -> zipfile.ZipInfo:
