@@ -397,6 +397,7 @@ class SheetDoc:
         self.root = root[0]
         self.children = kids
         self.prefix = _prefix(data, self.root)
+        self._cell_close = b"</" + self.prefix.encode() + b"c>"
         body = data[body_start:body_end]
         if re.search(rb"<!--|<!\[CDATA\[|<\?", body):
             raise PackageError("phần dữ liệu của tab có chú thích XML")
@@ -481,20 +482,18 @@ class SheetDoc:
         start = self._start(info, k)
         data = self.data
         tag_end = _tag_end(data, start)
-        tag = data[start:tag_end]
-        sm = _STYLE.search(tag)
+        sm = _STYLE.search(data, start, tag_end)
         style = int(sm.group(1)) if sm else None
-        if tag.endswith(b"/>"):
-            end, inner = tag_end, b""
+        if data[tag_end - 2] == 0x2F:  # "/>": no content
+            end = close = tag_end
         else:
-            close = data.find(b"</" + self.prefix.encode() + b"c>", tag_end, info.end)
+            close = data.find(self._cell_close, tag_end, info.end)
             if close < 0:
                 raise PackageError("XML không đọc được")
-            inner = data[tag_end:close]
-            end = close + len(self.prefix) + 4
-        first = _FIRST_CHILD.match(inner)
+            end = close + len(self._cell_close)
+        first = _FIRST_CHILD.match(data, tag_end, close)  # searched within the content only
         formula = bool(first and first.group(1) == b"f")
-        fm = _F_TAG.match(inner) if formula else None
+        fm = _F_TAG.match(data, tag_end, close) if formula else None
         master = bool(fm and b'"shared"' in fm.group(0) and b" ref=" in fm.group(0))
         cell = CellInfo(col, start, end, style, bool(first), formula, master)
         info.details[col] = cell
