@@ -17,7 +17,9 @@ from sheets_sync.sync.writeplan import (
     CHANGED_DATE_PREFIX,
     CHECK_DATE_PREFIX,
     TODO_HEADER,
+    check_tab,
     plan_unit,
+    redated,
 )
 
 AS_OF = date(2026, 11, 25)
@@ -275,6 +277,13 @@ def test_rerun_plans_nothing_and_check_tab_is_stable():
     # different findings: the content changed on the new date
     plan4 = plan_unit(TEMPLATE, make_read(raw2, later), findings[:2], later, YEAR)
     assert plan4.check_grid[2] == [f"{CHANGED_DATE_PREFIX}26/11/2026"]
+    # the re-dated tab is the one check_tab builds with the new date (links, heights too)
+    data = make_read(raw2, later).data
+    direct = check_tab(TEMPLATE, "Đảng ủy xã Nhân Thịnh", data, findings[:2], later, YEAR, later)
+    assert plan4.check_grid == direct.grid
+    assert plan4.row_heights[plan4.check_sheet] == direct.heights
+    assert redated(check_tab(TEMPLATE, "Đảng ủy xã Nhân Thịnh", data, findings[:2], later,
+                             YEAR, AS_OF), later) == direct
 
 
 def test_kiem_tra_matrix_warning_accepted_and_inactive():

@@ -253,7 +253,7 @@ def check_tab(template: Template, unit_name: str, data, unit_findings: list[Find
     grid: list[list[str]] = [
         [f"KẾT QUẢ KIỂM TRA — {unit_name}"],
         [f"{CHECK_DATE_PREFIX}{as_of:%d/%m/%Y}"],
-        [f"{CHANGED_DATE_PREFIX}{changed_on:%d/%m/%Y}"],
+        _changed_line(changed_on),
         [_counts_line(unit_findings)],
         list(TODO_HEADER),
     ]
@@ -327,6 +327,18 @@ def check_tab(template: Template, unit_name: str, data, unit_findings: list[Find
         heights[r + 1] = (row_height((v, widths[c]) for c, v in enumerate(row)
                                      if v and c < len(widths)) if multi else None)
     return CheckTab(grid, links, heights, header_rows, widths)
+
+
+def _changed_line(changed_on: date) -> list[str]:
+    """Row 3 of Kiểm tra: the date its content last changed."""
+    return [f"{CHANGED_DATE_PREFIX}{changed_on:%d/%m/%Y}"]
+
+
+def redated(tab: CheckTab, changed_on: date) -> CheckTab:
+    """``tab`` as ``check_tab`` makes it with ``changed_on`` instead: only row 3 differs (a
+    lone text, so no row height; no link), so the big tab is not built a second time."""
+    grid = [*tab.grid[:2], [clean_text(v) for v in _changed_line(changed_on)], *tab.grid[3:]]
+    return CheckTab(grid, tab.links, tab.heights, tab.header_rows, tab.widths)
 
 
 def check_grid(template: Template, unit_name: str, data, unit_findings: list[Finding],
@@ -469,14 +481,15 @@ def plan_unit(template: Template, read, findings: list[Finding], as_of: date,
     shown = _shown_changed_date(current)
     tab_ = check_tab(template, read.config.name, data, mine, as_of, year, shown or as_of,
                      notes_per_row)
+    wanted = normalize_grid(tab_.grid)
     # Shown with the date its content last changed: today's date when it changes now (with no
     # date shown, the tab above was already made with today's).
-    if shown is not None and _body(normalize_grid(tab_.grid)) != _body(current):
-        tab_ = check_tab(template, read.config.name, data, mine, as_of, year, as_of,
-                         notes_per_row)
+    if shown is not None and _body(wanted) != _body(current):
+        tab_ = redated(tab_, as_of)
+        wanted = normalize_grid(tab_.grid)
     plan.check_header_rows = tab_.header_rows
     plan.check_widths = tab_.widths
-    if normalize_grid(tab_.grid) != current:
+    if wanted != current:
         plan.check_grid = tab_.grid
         plan.check_links = tab_.links
         plan.row_heights[plan.check_sheet] = tab_.heights
