@@ -51,7 +51,7 @@ def build(path: Path) -> dict[str, int]:
     col = {c.id: i for i, c in enumerate(att.columns)}
     rng = random.Random("bigunit")
     rows: list[list[Any]] = [header]
-    cells = [f"CB{c:03d}" for c in range(1, CELLS + 1)]
+    cells = [f"CB{c:02d}" for c in range(1, CELLS + 1)]  # the codes synthetic.unit_sheets gives
     for year in ATT_YEARS:
         for m in range(1, 13):
             for p in range(MEMBERS):
