@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import gc
 import json
 import os
 import shutil
@@ -743,16 +742,9 @@ def safe_console() -> None:
                 pass
 
 
-# The cyclic garbage collector runs a young collection every this many new containers (Python's
-# default: 700). A command builds millions of short-lived rows, tuples and findings that hold no
-# cycles; at the default, collections cost ≈ 20 % of the CPU of `check` on a big unit. Cycles
-# are still collected, in larger batches.
-GC_YOUNG_THRESHOLD = 100_000
-
-
 def main(argv: list[str] | None = None) -> int:
     safe_console()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    heap.fewer_young_collections()
     try:
         cli.main(args=argv, prog_name="sheets-sync", standalone_mode=True)
     except SystemExit as e:

@@ -134,6 +134,12 @@ def test_first_run_is_one_batch_update_and_a_changed_run_one_value_write(distric
                 assert {len(row["values"]) for row in fill["rows"]} == {
                     rng["endIndex"] - rng["startIndex"]}
                 assert fill["fields"] == "userEnteredValue"
+                # then their number format is reset (no inherited Plain text)
+                reset = requests[i + 2]["repeatCell"]
+                assert reset["range"] == {"sheetId": rng["sheetId"],
+                                          "startColumnIndex": rng["startIndex"],
+                                          "endColumnIndex": rng["endIndex"]}
+                assert reset["cell"] == {} and reset["fields"] == "userEnteredFormat.numberFormat"
         # every tool tab is filled in the same request, by the id its addSheet asks for
         added = {r["addSheet"]["properties"]["title"]: r["addSheet"]["properties"]["sheetId"]
                  for r in requests if "addSheet" in r}

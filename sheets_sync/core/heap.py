@@ -25,6 +25,17 @@ from contextlib import contextmanager
 
 _active = False
 
+# The cyclic garbage collector runs a young collection every this many new containers (Python's
+# default: 700). A command builds millions of short-lived rows, tuples and findings that hold no
+# cycles; at the default, collections cost ≈ 20 % of the CPU of `check` on a big unit. Cycles
+# are still collected, in larger batches.
+YOUNG_THRESHOLD = 100_000
+
+
+def fewer_young_collections() -> None:
+    """For a whole CLI process: young collections every ``YOUNG_THRESHOLD`` new containers."""
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
 
 @contextmanager
 def bulk() -> Iterator[None]:

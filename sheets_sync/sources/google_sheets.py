@@ -631,6 +631,13 @@ class GoogleWriter:
                                      for c in range(first, last + 1)]}
                          for r in range(top, max(cells) + 1)],
                 "fields": "userEnteredValue"}})
+            # The inserted columns inherit the number format of the column to their right: a
+            # sheet formatted as Plain text would keep the apostrophe that later USER_ENTERED
+            # writes put before every text (``value_input``). Reset to the default format.
+            requests.append({"repeatCell": {
+                "range": {"sheetId": sheet_ids[title], "startColumnIndex": first,
+                          "endColumnIndex": last + 1},
+                "cell": {}, "fields": "userEnteredFormat.numberFormat"}})
         for title, content, exists in ((plan.check_sheet, plan.check_grid, plan.check_exists),
                                        (plan.guide_sheet, plan.guide_grid, plan.guide_exists)):
             if content is None:
