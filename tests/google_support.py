@@ -108,6 +108,25 @@ def tool_columns(grid: list[list[Any]]) -> set[int]:
     return {c for row in grid[:6] for c, v in enumerate(row) if v in TOOL_HEADERS}
 
 
+def cell_text(row: list[Any], c: int) -> Any:
+    """A grid cell, "" when empty or beyond the row."""
+    return "" if c >= len(row) or row[c] is None else row[c]
+
+
+def staff_only(grid: list[list[Any]]) -> list[list[Any]]:
+    """The grid without its tool columns (found by header text), "" for empty, trimmed."""
+    tools = tool_columns(grid)
+    out = []
+    for row in grid:
+        line = [cell_text(row, c) for c in range(len(row)) if c not in tools]
+        while line and line[-1] == "":
+            line.pop()
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
 def staff_cells(grids: dict[str, list[list[Any]]], tool_cols: dict[str, set[int]]
                 ) -> dict[tuple[str, int, int], Any]:
     """Every non-empty cell outside the tool tabs and tool columns."""

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from chaos_support import TAB_NAMES, TEMPLATE, emu_grids, expected_flags, flags_diff, snapshot
+from google_support import staff_only
 from test_chaos import A0, A1, GOOGLE, harness  # noqa: F401
 
 pytestmark = pytest.mark.chaos
@@ -34,24 +35,6 @@ RUNS = int(os.environ.get("CHAOS_RACE_RUNS", "40"))
 ONLY = {int(x) for x in os.environ.get("CHAOS_ONLY", "").split(",") if x.strip()}
 SEED = int(os.environ.get("CHAOS_SEED") or 20261203)
 OPS = ("insert-column", "delete-column", "insert-row", "delete-row")
-TOOL = (TEMPLATE.status_header, TEMPLATE.details_header)
-
-
-def _cell(row: list[Any], c: int) -> Any:
-    return "" if c >= len(row) or row[c] is None else row[c]
-
-
-def staff_only(grid: list[list[Any]]) -> list[list[Any]]:
-    tools = {c for row in grid[:6] for c, v in enumerate(row) if v in TOOL}
-    out = []
-    for row in grid:
-        line = [_cell(row, c) for c in range(len(row)) if c not in tools]
-        while line and line[-1] == "":
-            line.pop()
-        out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return out
 
 
 def edited(grid: list[list[Any]], op: dict) -> list[list[Any]]:

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from chaos_support import expected_flags, flags_diff, snapshot
-from google_support import AS_OF, MEETINGS, TEMPLATE, YEAR, assert_staff_unchanged
+from google_support import (
+    AS_OF,
+    MEETINGS,
+    TEMPLATE,
+    YEAR,
+    assert_staff_unchanged,
+    cell_text,
+    staff_only,
+)
 from sheets_sync.core.findings import OK, UNCHANGED
 from sheets_sync.sources.google_sheets import TOOL_KEY
 from sheets_sync.sync import pipeline
@@ -44,25 +52,6 @@ def _after_check(district, op: dict) -> dict:
 def _insert_column(grid: list[list[Any]], index: int) -> list[list[Any]]:
     return [row[:index] + [None] + row[index:] if len(row) > index else list(row)
             for row in grid]
-
-
-def _cell(row: list[Any], c: int) -> Any:
-    return "" if c >= len(row) or row[c] is None else row[c]
-
-
-def _staff_only(grid: list[list[Any]]) -> list[list[Any]]:
-    """The grid without its tool columns (found by header text), "" for empty, trimmed."""
-    tools = {c for row in grid[:6] for c, v in enumerate(row)
-             if v in (TEMPLATE.status_header, TEMPLATE.details_header)}
-    out = []
-    for row in grid:
-        line = [_cell(row, c) for c in range(len(row)) if c not in tools]
-        while line and line[-1] == "":
-            line.pop()
-        out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return out
 
 
 def _header_row(grid: list[list[Any]]) -> int:
@@ -103,7 +92,7 @@ def test_column_inserted_between_check_and_write_never_redirects_flags(district,
     # every staff cell holds what it held; the only columns added are the tool columns (on a
     # first run they may sit left of a column the person pushed right while they were added:
     # staff columns keep their order and values, nothing is written over)
-    assert _staff_only(after[MEETINGS]) == _staff_only(_insert_column(before, 2))
+    assert staff_only(after[MEETINGS]) == staff_only(_insert_column(before, 2))
     if not first_run:
         assert_staff_unchanged({MEETINGS: _insert_column(before, 2)}, {MEETINGS: after[MEETINGS]})
     header_r = _header_row(after[MEETINGS])
@@ -113,7 +102,7 @@ def test_column_inserted_between_check_and_write_never_redirects_flags(district,
     assert note == was or (first_run and note == was + 2)
     for r, row in enumerate(_insert_column(before, 2)):
         if r >= header_r:
-            assert _cell(after[MEETINGS][r], note) == _cell(row, was), r
+            assert cell_text(after[MEETINGS][r], note) == cell_text(row, was), r
     # the tool columns are where their headers are, and their metadata with them
     where = _tool_metadata_columns(district)
     assert header[where["status"]] == TEMPLATE.status_header
