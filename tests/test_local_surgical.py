@@ -133,6 +133,17 @@ def stamp(path: Path) -> tuple[str, int]:
     return file_sha256(path), path.stat().st_mtime_ns
 
 
+def cells_workbook(path: Path) -> Path:
+    """A workbook with only the `Chi bộ` tab: its header and one cell, saved by openpyxl."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Chi bộ"
+    ws.append([c.header for c in TEMPLATE.tab("cells").columns])
+    ws.append(["CB01", "Chi bộ 1", "Thôn", 20, 18, "An", "Có", "Bình"])
+    wb.save(path)
+    return path
+
+
 def lo_copy(folder: Path, name: str = "lo.xlsx") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copyfile(LO_UNIT, folder / name))
@@ -223,13 +234,9 @@ def test_tool_columns_go_after_a_formula_column_whose_result_is_empty(tmp_path):
 def test_formula_without_cached_value_is_read_as_its_text_with_a_warning(tmp_path):
     """A script wrote the formula and nothing ever calculated it: it is neither empty (free
     space) nor evaluated."""
-    path = tmp_path / "script.xlsx"
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Chi bộ"
-    ws.append([c.header for c in TEMPLATE.tab("cells").columns])
-    ws.append(["CB01", "Chi bộ 1", "Thôn", 20, 18, "An", "Có", "Bình"])
-    ws.cell(2, 13).value = '=IF(A2="","thiếu","")'  # openpyxl stores no cached value
+    path = cells_workbook(tmp_path / "script.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Chi bộ"].cell(2, 13).value = '=IF(A2="","thiếu","")'  # openpyxl stores no cached value
     wb.save(path)
     r, plan = plan_for(path, found=[])
     assert r.raw.sheet("Chi bộ").rows[1][12] == '=IF(A2="","thiếu","")'
@@ -248,13 +255,9 @@ def test_formula_without_cached_value_is_read_as_its_text_with_a_warning(tmp_pat
 def test_stray_value_in_xfd_leaves_no_room_and_the_tab_is_skipped(tmp_path):
     assert free_columns([["a", None], [None, None, None, "x"]], 0, 2) == [4, 5]
     assert free_columns([["a"] + [None] * 16382 + ["x"]], 0, 2) == []
-    path = tmp_path / "xfd.xlsx"
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Chi bộ"
-    ws.append([c.header for c in TEMPLATE.tab("cells").columns])
-    ws.append(["CB01", "Chi bộ 1", "Thôn", 20, 18, "An", "Có", "Bình"])
-    ws["XFD1"] = "lạc"
+    path = cells_workbook(tmp_path / "xfd.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Chi bộ"]["XFD1"] = "lạc"
     wb.save(path)
     r, plan = plan_for(path, found=[])
     assert "Chi bộ" not in plan.new_columns and "Chi bộ" not in plan.tool_columns
