@@ -55,9 +55,6 @@ class TabData:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def is_invalid(self, col_id: str, i: int) -> bool:
-        return i in self.invalid.get(col_id, ())
-
     def is_empty(self, col_id: str, i: int) -> bool:
         return col_id not in self.raw or is_empty(self.raw[col_id][i])
 

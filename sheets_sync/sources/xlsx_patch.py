@@ -522,10 +522,6 @@ class SheetDoc:
             return None
         return self._detail(info, col)
 
-    def has_content(self, row: int, col: int) -> bool:
-        c = self.cell(row, col)
-        return bool(c and c.content)
-
     def style_at(self, row: int, col: int) -> int | None:
         c = self.cell(row, col)
         return c.style if c else None
