@@ -12,6 +12,7 @@ spreadsheets ``spreadsheet_id(k, prefix)``, shared with it only (separate quotas
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -76,6 +77,17 @@ class EmulatorProcess:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds (user + system) the emulator process has used so far, read from
+        ``/proc`` (None where there is no ``/proc``): the servers' share of a run."""
+        if self.proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def info(self, index: int = 0) -> dict:
         return json.loads(Path(self.spec["accounts"][index]["key_file"]).read_text("utf-8"))
