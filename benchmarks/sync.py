@@ -22,13 +22,17 @@ writing as soon as a unit's supervision group is read); "sequential" is the same
 """
 from __future__ import annotations
 
+import gc
 import math
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sheets_sync.core import heap
 from sheets_sync.core.config import GoogleConfig
 from sheets_sync.core.grid import col_letter
 from sheets_sync.core.template import load_template
@@ -128,6 +132,20 @@ def job_floor_s(changed_units: int, s: SyncSettings) -> float:
     return max(windows * s.window_s, 2 * s.latency_ms / 1000)
 
 
+@contextmanager
+def as_the_command() -> Iterator[None]:
+    """The garbage-collector settings `sheets-sync run` runs with: fewer young collections
+    (``cli.main``) and the command's ``heap.bulk()`` scope (``cli.GuardedGroup``); the
+    process's own thresholds come back afterwards."""
+    thresholds = gc.get_threshold()
+    heap.fewer_young_collections()
+    try:
+        with heap.bulk():
+            yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def _wait_fresh_window(last_sheets: float | None, s: SyncSettings) -> None:
     if last_sheets is None:
         return
@@ -158,7 +176,8 @@ def _run_once(variant: str, config, emu: EmulatorProcess, s: SyncSettings, ids: 
     start, cpu_start = time.monotonic(), time.process_time()
     workers = 1 if variant == "sequential" else s.workers
     config = replace(config, google=GoogleConfig(workers=workers))
-    outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
+    with as_the_command():
+        outcome = pipeline.run(config, lambda unit: backend, AS_OF, YEAR)
     wall = time.monotonic() - start
     cpu = time.process_time() - cpu_start  # the tool's threads (the emulator runs apart)
     emu_cpu_end = emu.cpu_s()
