@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -279,3 +280,34 @@ def test_json_numbers_matches_the_reference(value):
     got, want = proto.json_numbers(value), _json_numbers_reference(value)
     assert got == want
     assert repr(got) == repr(want)  # same types (2 not 2.0, True not 1)
+
+
+def test_grid_read_prints_the_same_bytes_as_the_full_render():
+    """The read the tool sends (``spreadsheets.get`` with the values-only mask) is printed
+    without walking its grid again: rowData made with Google-printed numbers, the rest printed
+    by ``json_numbers``. Its bytes are those of printing the whole answer with the first
+    ``json_numbers`` (integral doubles without ``.0``, others as they are), and its cells hold
+    the effective values of the full render."""
+    from urllib.parse import urlencode
+
+    from sheets_sync_emulator.sheets_api import _get
+    from sheets_sync_emulator.wire import HttpRequest, Reply
+
+    ss = _spreadsheet([["h", "n", "x"], [1, 1.5, "=B2*2"], [2.0, 2 ** 60 * 1.0, "=1/0"],
+                       [True, "2.0", "=A3+0.25"], [None, 3, "=B4"]])
+    fields = ("properties(locale),sheets(properties(sheetId,title,index,gridProperties("
+              "rowCount,columnCount,frozenRowCount)),data(rowData(values(effectiveValue,"
+              "userEnteredValue/formulaValue)),columnMetadata/developerMetadata))")
+    request = HttpRequest.parse("GET", "/v4/spreadsheets/s?" + urlencode(
+        {"includeGridData": "false", "fields": fields}), {}, b"")
+    fast = Reply.json(200, _get(ss, request)).body
+    whole = json.dumps(_json_numbers_reference(json.loads(fast)), ensure_ascii=False)
+    assert fast == whole.encode("utf-8")
+    full = fieldmask.apply(metadata.render(ss, None, True), fieldmask.parse(fields))
+    full_cells = [[_json_numbers_reference(cell.get("effectiveValue")) for cell in row["values"]]
+                  for row in full["sheets"][0]["data"][0]["rowData"]]
+    fast_cells = [[cell.get("effectiveValue") for cell in row["values"]]
+                  for row in json.loads(fast)["sheets"][0]["data"][0]["rowData"]]
+    assert fast_cells == full_cells
+    assert b'"numberValue": 2}' in fast and b'"numberValue": 3}' in fast  # 2.0 and =B2*2
+    assert b'"numberValue": 1.5}' in fast and b'"numberValue": 2.25}' in fast
