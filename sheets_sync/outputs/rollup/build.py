@@ -24,12 +24,16 @@ from ...core.text import slug
 from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
 from .model import Model, build_model
+from .streamed import StreamedWorksheet
 
 SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
           "Đánh giá năm", "Nhà văn hóa", "Nhật ký")
 # Above this many findings the workbook is written in xlsxwriter's constant_memory mode
-# (rows streamed to disk; every sheet writer writes row by row).
+# (rows streamed to disk; every sheet writer writes row by row), its worksheets
+# ``StreamedWorksheet``s (the same XML without xlsxwriter's per-cell work) unless
+# FAST_STREAMING is off (tests compare the two).
 STREAM_THRESHOLD = 100_000
+FAST_STREAMING = True
 MEETINGS_TAB = "Sinh hoạt"
 
 
@@ -130,15 +134,17 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
     # workbook, so a failure leaves the previous pair in place.
     _remove_stale_temps(path, csv_file)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    streamed = len(all_findings) > STREAM_THRESHOLD
     wb = xlsxwriter.Workbook(str(tmp), {
         "strings_to_formulas": False,
         "strings_to_urls": False,
         "strings_to_numbers": False,
-        "constant_memory": len(all_findings) > STREAM_THRESHOLD,
+        "constant_memory": streamed,
         "default_format_properties": {"font_name": FONT, "font_size": BASE_SIZE},
     })
+    sheet_class = StreamedWorksheet if streamed and FAST_STREAMING else None
     try:
-        _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file)
+        _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file, sheet_class)
     except BaseException:
         try:
             wb.close()
@@ -205,7 +211,7 @@ def _reason(e: BaseException) -> str:
 
 
 def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_info: dict,
-                    path: Path, csv_file: Path) -> None:
+                    path: Path, csv_file: Path, sheet_class: type | None) -> None:
     config, report = model.config, model.report
     as_of, year = report.as_of, report.year
     labels = document_labels(config.parent_name, model.labels)
@@ -220,7 +226,7 @@ def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_inf
         "created": datetime(as_of.year, as_of.month, as_of.day),
     })
     st = Styles(wb)
-    ws = {name: wb.add_worksheet(name) for name in SHEETS}
+    ws = {name: wb.add_worksheet(name, worksheet_class=sheet_class) for name in SHEETS}
     units = model.units
     blocks = [u.block for u in units]
     indicators = [u.ind for u in units]

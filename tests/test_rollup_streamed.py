@@ -1,0 +1,138 @@
+"""The streamed roll-up (``StreamedWorksheet``, used above ``STREAM_THRESHOLD`` findings) writes
+the workbook xlsxwriter writes: on the synthetic province (100 units, 3,000 cells), every part
+of the package is byte for byte xlsxwriter's own ``constant_memory`` output, and the workbook
+opens cell by cell like the normal (shared strings) one: values, types, number formats,
+fonts, fills, borders, alignment and merged ranges on every sheet. (Row heights are
+xlsxwriter's: in ``constant_memory`` mode it drops the heights of two empty spacer rows of
+`Tổng hợp` that are set after later rows were written.)"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from unittest import mock
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
+from sheets_sync.core.checker import UnitRead, evaluate
+from sheets_sync.core.findings import OK, UnitResult
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.template import load_template
+from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path
+from sheets_sync.outputs.rollup import build as build_mod
+from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
+from sheets_sync.outputs.rollup.model import build_model
+from sheets_sync.outputs.rollup.streamed import StreamedWorksheet
+
+RUN_INFO = {"started": "2027-01-20T08:00:00", "finished": "2027-01-20T08:01:00"}
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory) -> dict[str, Path]:
+    """The province roll-up written three ways: normal, streamed by xlsxwriter, streamed by
+    ``StreamedWorksheet``."""
+    template = load_template()
+    config, units = dataset(SIZES["province"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    report = evaluate(config, reads, AS_OF, YEAR)
+    model = build_model(config, report, reads)
+    out = {}
+    for name, threshold, fast in (("normal", build_mod.STREAM_THRESHOLD, True),
+                                  ("xlsxwriter", 0, False), ("streamed", 0, True)):
+        path = tmp_path_factory.mktemp(name) / "tong-hop.xlsx"
+        with mock.patch.object(build_mod, "STREAM_THRESHOLD", threshold), \
+                mock.patch.object(build_mod, "FAST_STREAMING", fast):
+            build_rollup(config, report, reads, RUN_INFO, path, model=model)
+        out[name] = path
+    return out
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def test_streamed_package_is_xlsxwriters_byte_for_byte(province):
+    ours, theirs = parts(province["streamed"]), parts(province["xlsxwriter"])
+    assert list(ours) == list(theirs)
+    for name in theirs:
+        assert ours[name] == theirs[name], name
+    sheet = ours["xl/worksheets/sheet4.xml"]  # Ma trận, inline strings
+    assert sheet.count(b't="inlineStr"') > 3000 * 12
+    assert csv_path(province["streamed"]).read_bytes() == \
+        csv_path(province["normal"]).read_bytes()
+
+
+def _cell(c) -> tuple:
+    font, fill, border, align = c.font, c.fill, c.border, c.alignment
+    return (c.value, c.data_type, c.number_format,
+            (font.name, font.sz, font.b, font.i, font.u, font.color and font.color.rgb),
+            (fill.fill_type, fill.fgColor.rgb, fill.bgColor.rgb),
+            tuple((s.style, s.color and s.color.rgb)
+                  for s in (border.left, border.right, border.top, border.bottom)),
+            (align.horizontal, align.vertical, align.wrap_text, align.indent))
+
+
+def test_streamed_workbook_opens_like_the_normal_one_cell_by_cell(province):
+    normal = openpyxl.load_workbook(province["normal"])
+    streamed = openpyxl.load_workbook(province["streamed"])
+    assert normal.sheetnames == streamed.sheetnames == list(SHEETS)
+    compared = 0
+    for name in SHEETS:
+        a, b = normal[name], streamed[name]
+        assert a.dimensions == b.dimensions, name
+        assert sorted(map(str, a.merged_cells.ranges)) == \
+            sorted(map(str, b.merged_cells.ranges)), name
+        for row_a, row_b in zip(a.iter_rows(), b.iter_rows(), strict=True):
+            for ca, cb in zip(row_a, row_b, strict=True):
+                assert _cell(ca) == _cell(cb), (name, ca.coordinate)
+                compared += 1
+    assert compared > 3000 * 15 * 2  # the matrix and the annual ratings at least
+
+
+def _sheet_xml(path: Path, write) -> str:
+    """Sheet 1 of a one-sheet constant_memory workbook written by ``write(ws, writer)``."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True,
+                                         "strings_to_formulas": False})
+    ws = wb.add_worksheet("S", worksheet_class=StreamedWorksheet if "ours" in path.name
+                          else None)
+    write(ws, Writer(ws, Styles(wb)))
+    wb.close()
+    return parts(path)["xl/worksheets/sheet1.xml"].decode()
+
+
+TEXTS = ["a\x01b", "_x0041_ literal", " leading space", "trailing space ", "a & b < c > d",
+         '"quoted"', "Nguyễn Văn Ánh", "=1+1", "x" * 40000, "", None]
+
+
+def test_every_kind_of_text_and_number_as_xlsxwriter_writes_it(tmp_path):
+    def write(ws, w: Writer) -> None:
+        fmt = w.st.text()
+        for r, text in enumerate(TEXTS):
+            w.text(r, 0, text, fmt)
+            w.num(r, 1, [0, -2, 1.5, 1e-20, 12345678901234567890, 0.1 + 0.2, None][r % 7],
+                  fmt)
+        w.row(len(TEXTS), 20, [(t, fmt) for t in TEXTS] + [(3, fmt), (2.5, None), ("", None)])
+        w.merge(len(TEXTS) + 1, 0, 4, "gộp", fmt)
+
+    assert _sheet_xml(tmp_path / "ours.xlsx", write) == _sheet_xml(tmp_path / "x.xlsx", write)
+    got = openpyxl.load_workbook(tmp_path / "ours.xlsx")["S"]
+    assert got.cell(1, 1).value == "a_x0001_b"  # Excel's escape (openpyxl leaves it as is)
+    assert got.cell(len(TEXTS) + 1, 8).value == "=1+1"
+    assert got.cell(len(TEXTS) + 1, 8).data_type == "s"  # text, never a formula
+    assert len(got.cell(9, 1).value) == 32767
+
+
+def test_text_shaped_like_rich_text_xml_stays_text(tmp_path):
+    """xlsxwriter writes "<r>…</r>" unescaped, as rich-text XML: a name typed in a sheet
+    could inject cells. The streamed sheet writes it as text."""
+    evil = '<r><t>a</t></r></is></c><c r="B9"><f>HYPERLINK("http://x")</f></c><c><is><r></r>'
+    path = tmp_path / "ours.xlsx"
+    _sheet_xml(path, lambda ws, w: w.row(0, None, [(evil, w.st.text()), (1, w.st.num())]))
+    ws = openpyxl.load_workbook(path)["S"]
+    assert ws.cell(1, 1).value == clip(evil)
+    assert [[c.value for c in row] for row in ws.iter_rows()] == [[evil, 1]]
