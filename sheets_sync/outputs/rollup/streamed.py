@@ -16,15 +16,28 @@ before, and rows are written by the same rules (``constant_memory``: in increasi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
 from io import StringIO
 from math import isfinite
 from typing import Any
 
 from xlsxwriter.format import Format
-from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.utility import (
+    _preserve_whitespace,
+    _utf16_len,
+    _utf16_truncate,
+    xl_col_to_name,
+    xl_range,
+)
 from xlsxwriter.worksheet import Worksheet
 
 _BLANK = "/>"
+
+
+@cache
+def _column_names() -> tuple[str, ...]:
+    """A, B, …, XFD."""
+    return tuple(xl_col_to_name(c) for c in range(Worksheet().xls_colmax))
 
 
 class StreamedWorksheet(Worksheet):
@@ -35,9 +48,8 @@ class StreamedWorksheet(Worksheet):
         super().__init__()
         self._text_tails: dict[str, str] = {}  # string -> XML after the cell's style
         self._clean_tails: dict[str, str] = {}  # write_row_cells: string as given -> tail
-        self._style_attrs: dict[int, str] = {}  # id(format) -> '" s="N"'
+        self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
         self._row_attrs: dict[tuple, str] = {}  # row properties -> <row> attributes
-        self._col_names: list[str] = []
 
     # --- cells --------------------------------------------------------------------------------
 
@@ -112,6 +124,34 @@ class StreamedWorksheet(Worksheet):
             return super().write_blank(row, col, blank, cell_format)
         return self._write_blank(row, col, blank, cell_format)
 
+    def merge_range(self, first_row: Any, first_col: Any, last_row: Any,  # type: ignore[override]
+                    last_col: Any, data: Any, cell_format: Format | None = None) -> int:
+        """xlsxwriter's ``merge_range``; a range within one row written without its per-cell
+        work (the first cell through ``_write``, the others as formatted blanks)."""
+        if (type(first_row) is not int or first_row != last_row or cell_format is None
+                or not self.constant_memory or not 0 <= first_col < last_col
+                or first_row < self.previous_row or self._check_dimensions(first_row, first_col)
+                or self._check_dimensions(last_row, last_col)):
+            return super().merge_range(first_row, first_col, last_row, last_col, data,
+                                       cell_format)
+        row, merged = first_row, self.merged_cells
+        keys = [(row, col) for col in range(first_col, last_col + 1)]
+        if any(merged.get(key) or self.table_cells.get(key) for key in keys):
+            # xlsxwriter raises OverlappingRange
+            return super().merge_range(first_row, first_col, last_row, last_col, data,
+                                       cell_format)
+        cell_range = xl_range(first_row, first_col, last_row, last_col)
+        for key in keys:
+            merged[key] = cell_range
+        self.merge.append([first_row, first_col, last_row, last_col])
+        if row > self.previous_row:
+            self._write_single_row(row)
+        self._write(first_row, first_col, data, cell_format)
+        table = self.table[row]
+        for col in range(first_col + 1, last_col + 1):
+            table[col] = (cell_format, _BLANK)
+        return 0
+
     def write_row_cells(self, row: int, height: float | None,
                         cells: Iterable[tuple[Any, Format]], clean: Callable[[str], str],
                         first_col: int = 0) -> None:
@@ -183,17 +223,15 @@ class StreamedWorksheet(Worksheet):
         self.previous_row = current_row_num
         ref = str(row_num + 1)
         parts = [self._row_start(row_num, ref)]
-        names = self._col_names
+        names = _column_names()
         styles = self._style_attrs
         for col in sorted(cells):
             cell = cells[col]
             if type(cell) is tuple:
                 fmt, tail = cell
-                style = styles.get(id(fmt))
+                style = styles.get(fmt)
                 if style is None:
-                    style = styles[id(fmt)] = f'" s="{fmt._get_xf_index()}"'
-                while len(names) <= col:
-                    names.append(xl_col_to_name(len(names)))
+                    style = styles[fmt] = f'" s="{fmt._get_xf_index()}"'
                 parts.append(f'<c r="{names[col]}{ref}{style}{tail}')
             else:  # one of xlsxwriter's cells (a date, a link's text, …)
                 self.fh.write("".join(parts))
