@@ -7,6 +7,7 @@ xlsxwriter's: in ``constant_memory`` mode it drops the heights of two empty spac
 `Tổng hợp` that are set after later rows were written.)"""
 from __future__ import annotations
 
+import csv
 import zipfile
 from pathlib import Path
 from unittest import mock
@@ -17,11 +18,13 @@ import xlsxwriter
 
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
 from sheets_sync.core.checker import UnitRead, evaluate
-from sheets_sync.core.findings import OK, UnitResult
+from sheets_sync.core.csvtext import csv_safe
+from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.template import load_template
 from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path
 from sheets_sync.outputs.rollup import build as build_mod
+from sheets_sync.outputs.rollup import violations
 from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
 from sheets_sync.outputs.rollup.model import build_model
 from sheets_sync.outputs.rollup.streamed import StreamedWorksheet
@@ -136,3 +139,59 @@ def test_text_shaped_like_rich_text_xml_stays_text(tmp_path):
     ws = openpyxl.load_workbook(path)["S"]
     assert ws.cell(1, 1).value == clip(evil)
     assert [[c.value for c in row] for row in ws.iter_rows()] == [[evil, 1]]
+
+
+# --- the findings CSV --------------------------------------------------------------------------
+
+def reference_csv(path: Path, findings: list[Finding], ctx: violations.Context) -> None:
+    """The CSV writer before it was made from cached pieces (commit a34d0ef): one
+    ``csv.writer`` row per finding."""
+    def rows():
+        for f in findings:
+            v = violations._fields(f, ctx)
+            unit_links = ctx.links.get(f.unit)
+            yield [csv_safe("" if x is None else x) for x in (
+                *v[:6], f.rule, v[6], *v[7:11], violations.location(f, ctx.titles.get(f.unit, {})),
+                unit_links.url(f) if unit_links is not None else "")]
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(violations.CSV_HEADERS)
+        out.writerows(rows())
+
+
+AWKWARD = ["a, b", 'say "hi"', "line\nbreak", "cr\rhere", "=1+1", "+1", "-", "@SUM(1)",
+           "\tTab", "\rCR", "", " lead", "Nguyễn Thị Ánh", "'quoted'", "x" * 300]
+
+
+def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
+    template = load_template()
+    config, units = dataset(SIZES["tiny"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
+    codes = [u.code for u in config.units]
+    # Awkward texts in every field a sheet or the config can fill, Google links for half the
+    # units, member names hidden and shown.
+    for k, text in enumerate(AWKWARD * 3):
+        findings.append(Finding(codes[k % len(codes)], [None, "meetings", text][k % 3],
+                                [None, 7, 12000][k % 3], [None, "CB01", text][k % 3 - 1],
+                                [None, "2026-04", "2026-Q3", text][k % 4],
+                                ["MEET-LATE", "MEMBER-ABANDON", "DATA-DELETED"][k % 3],
+                                [ERROR, WARNING, INFO][k % 3], text, explained=k % 2 == 0,
+                                accepted=k % 5 == 0))
+    names = {c: n for c, n in zip(codes, AWKWARD * 2)}
+    titles = {c: {"meetings": AWKWARD[k % len(AWKWARD)] or "Sinh hoạt"}
+              for k, c in enumerate(codes)}
+    links = {c: violations.UnitLinks(f"KEY-{c}", titles[c], {"meetings": 42 + k})
+             for k, c in enumerate(codes) if k % 2}
+    for show in (False, True):
+        ctx = violations.Context(names, titles, links, show)
+        ours, theirs = tmp_path / f"ours-{show}.csv", tmp_path / f"ref-{show}.csv"
+        violations.write_csv(ours, findings, ctx)
+        reference_csv(theirs, findings, ctx)
+        assert ours.read_bytes() == theirs.read_bytes()
+    table = violations.read_csv(ours)
+    assert len(table) == len(findings) + 1
+    assert {r[9] for r in table[1:]} >= {"'=1+1", "'+1", "'-", "'@SUM(1)", "line\nbreak"}

@@ -299,31 +299,73 @@ def write_notes(ws, w: Writer, notes: Sequence[Any], units: Sequence[Any], year:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def _csv_fields(fields: Sequence[Any]) -> list[Any]:
-    """The fields as the CSV holds them: None as empty, text that a spreadsheet would read as a
-    formula with a leading apostrophe (``core.csvtext.csv_safe``, inlined: a national roll-up
-    writes 8 million fields)."""
-    return ["" if v is None else "'" + v if isinstance(v, str) and v.startswith(FORMULA_START)
-            else v for v in fields]
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')  # what makes the csv module quote a field
+
+
+class _CsvLine:
+    """The CSV's lines as ``csv.writer`` writes them (``QUOTE_MINIMAL``, ``\\r\\n``), made
+    from pieces kept per distinct unit/cell/tab, period and rule; a text field that a
+    spreadsheet would read as a formula gets a leading apostrophe (``core.csvtext.csv_safe``).
+    A national roll-up writes 581,000 lines of 14 fields."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer)
+        self._place: dict[tuple, str] = {}
+        self._period: dict[str | None, str] = {}
+        self._rule: dict[tuple[str, str], str] = {}
+        self._titles: dict[str, Mapping[str, str]] = {}
+
+    def fields(self, values: Sequence[Any]) -> str:
+        """``values`` as one CSV line (without its end), formula-like text made safe."""
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(["" if v is None else "'" + v
+                               if isinstance(v, str) and v.startswith(FORMULA_START) else v
+                               for v in values])
+        return self._buffer.getvalue()[:-2]
+
+    def text(self, value: str) -> str:
+        """One text field, as ``fields`` gives it."""
+        if value.startswith(FORMULA_START) or _CSV_SPECIAL.search(value):
+            return self.fields([value, ""])[:-1]  # two fields: a lone "" would be quoted
+        return value
+
+    def __call__(self, f: Finding) -> str:
+        ctx = self.ctx
+        place = self._place.get((f.unit, f.cell, f.tab))
+        if place is None:
+            place = self._place[f.unit, f.cell, f.tab] = self.fields(
+                (f.unit, ctx.unit_names.get(f.unit, ""), f.cell or "", f.tab or ""))
+        period = self._period.get(f.period)
+        if period is None:
+            period = self._period[f.period] = self.text(_period_text(f.period))
+        rule = self._rule.get((f.rule, f.severity))
+        if rule is None:
+            rule = self._rule[f.rule, f.severity] = self.fields(
+                (f.rule, rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity)))
+        titles = self._titles.get(f.unit)
+        if titles is None:
+            titles = self._titles[f.unit] = ctx.titles.get(f.unit, {})
+        unit_links = ctx.links.get(f.unit)
+        return "".join((
+            place, "," if f.row is None else f",{f.row}", ",", period, ",", rule, ",",
+            self.text(display_message(f, ctx.show_member_names)),
+            ",Có," if f.explained else ",,", "Có," if f.accepted else ",",
+            self.text(location(f, titles)), ",",
+            "" if unit_links is None else self.text(unit_links.url(f)), "\r\n"))
 
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
     written to a temporary file and renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-    def rows() -> Iterator[list[Any]]:
-        for f in findings:
-            v = _fields(f, ctx)
-            unit_links = ctx.links.get(f.unit)
-            yield _csv_fields((*v[:6], f.rule, v[6], *v[7:11],
-                               location(f, ctx.titles.get(f.unit, {})),
-                               unit_links.url(f) if unit_links is not None else ""))
-
+    line = _CsvLine(ctx)
     with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(CSV_HEADERS)
-        out.writerows(rows())
+        fh.write(line.fields(CSV_HEADERS) + "\r\n")
+        for k in range(0, len(findings), 10_000):
+            fh.write("".join(map(line, findings[k:k + 10_000])))
 
 
 def read_csv(path: Path) -> list[list[str]]:
