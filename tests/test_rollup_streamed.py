@@ -22,9 +22,8 @@ from sheets_sync.core.csvtext import csv_safe
 from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.template import load_template
-from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path
+from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, violations
 from sheets_sync.outputs.rollup import build as build_mod
-from sheets_sync.outputs.rollup import violations
 from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
 from sheets_sync.outputs.rollup.model import build_model
 from sheets_sync.outputs.rollup.streamed import StreamedWorksheet

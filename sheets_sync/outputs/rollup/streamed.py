@@ -42,14 +42,17 @@ def _column_names() -> tuple[str, ...]:
 
 class StreamedWorksheet(Worksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
-    workbook. ``write_row`` writes a whole row in one call."""
+    workbook. ``write_row_cells`` writes a whole row in one call."""
+
+    previous_row: int  # xlsxwriter's attributes used here
+    fh: Any
 
     def __init__(self) -> None:
         super().__init__()
         self._text_tails: dict[str, str] = {}  # string -> XML after the cell's style
         self._clean_tails: dict[str, str] = {}  # write_row_cells: string as given -> tail
         self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
-        self._row_attrs: dict[tuple, str] = {}  # row properties -> <row> attributes
+        self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
 
     # --- cells --------------------------------------------------------------------------------
 
@@ -106,25 +109,25 @@ class StreamedWorksheet(Worksheet):
         return 0
 
     # The public methods without xlsxwriter's A1-notation wrapper when given numbers.
-    def write_string(self, row: Any, col: Any, string: str,  # type: ignore[override]
+    def write_string(self, row: Any, col: Any, string: str,
                      cell_format: Format | None = None) -> int:
         if type(row) is not int:
             return super().write_string(row, col, string, cell_format)
         return self._write_string(row, col, string, cell_format)
 
-    def write_number(self, row: Any, col: Any, number: Any,  # type: ignore[override]
+    def write_number(self, row: Any, col: Any, number: Any,
                      cell_format: Format | None = None) -> int:
         if type(row) is not int:
             return super().write_number(row, col, number, cell_format)
         return self._write_number(row, col, number, cell_format)
 
-    def write_blank(self, row: Any, col: Any, blank: Any,  # type: ignore[override]
+    def write_blank(self, row: Any, col: Any, blank: Any,
                     cell_format: Format | None = None) -> int:
         if type(row) is not int:
             return super().write_blank(row, col, blank, cell_format)
         return self._write_blank(row, col, blank, cell_format)
 
-    def merge_range(self, first_row: Any, first_col: Any, last_row: Any,  # type: ignore[override]
+    def merge_range(self, first_row: Any, first_col: Any, last_row: Any,
                     last_col: Any, data: Any, cell_format: Format | None = None) -> int:
         """xlsxwriter's ``merge_range``; a range within one row written without its per-cell
         work (the first cell through ``_write``, the others as formatted blanks)."""

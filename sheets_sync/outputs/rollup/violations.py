@@ -6,7 +6,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -303,41 +303,49 @@ _CSV_SPECIAL = re.compile(r'[,"\r\n]')  # what makes the csv module quote a fiel
 
 
 class _CsvLine:
-    """The CSV's lines as ``csv.writer`` writes them (``QUOTE_MINIMAL``, ``\\r\\n``), made
-    from pieces kept per distinct unit/cell/tab, period and rule; a text field that a
-    spreadsheet would read as a formula gets a leading apostrophe (``core.csvtext.csv_safe``).
-    A national roll-up writes 581,000 lines of 14 fields."""
+    """The CSV's lines as ``csv.writer`` writes them (``QUOTE_MINIMAL``: a field with a comma,
+    a quote or a line break in quotes, quotes doubled; lines end with CR LF), made from
+    pieces kept per distinct unit/cell/tab, period and rule; a text field that a spreadsheet
+    would read as a formula gets a leading apostrophe (``core.csvtext.csv_safe``). A national
+    roll-up writes 581,000 lines of 14 fields."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer)
-        self._place: dict[tuple, str] = {}
+        # (unit, cell, tab) -> its four fields; the sheet title's field; the location up to
+        # the row number when no field rule applies to it (else None)
+        self._place: dict[tuple, tuple[str, str, str | None]] = {}
         self._period: dict[str | None, str] = {}
         self._rule: dict[tuple[str, str], str] = {}
-        self._titles: dict[str, Mapping[str, str]] = {}
+        self._message: dict[str, str] = {}  # a few thousand distinct messages at most
 
-    def fields(self, values: Sequence[Any]) -> str:
-        """``values`` as one CSV line (without its end), formula-like text made safe."""
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._writer.writerow(["" if v is None else "'" + v
-                               if isinstance(v, str) and v.startswith(FORMULA_START) else v
-                               for v in values])
-        return self._buffer.getvalue()[:-2]
-
-    def text(self, value: str) -> str:
-        """One text field, as ``fields`` gives it."""
-        if value.startswith(FORMULA_START) or _CSV_SPECIAL.search(value):
-            return self.fields([value, ""])[:-1]  # two fields: a lone "" would be quoted
+    @staticmethod
+    def text(value: str) -> str:
+        """One text field."""
+        if value.startswith(FORMULA_START):
+            value = "'" + value
+        if _CSV_SPECIAL.search(value):
+            return '"' + value.replace('"', '""') + '"'
         return value
+
+    def fields(self, values: Sequence[str]) -> str:
+        """Text fields as one CSV line without its end."""
+        return ",".join(map(self.text, values))
+
+    def _place_of(self, f: Finding) -> tuple[str, str, str | None]:
+        ctx = self.ctx
+        title = location(Finding(f.unit, f.tab, None, None, None, "", "", ""),
+                         ctx.titles.get(f.unit, {}))
+        head = title + "!A"
+        return (self.fields((f.unit, ctx.unit_names.get(f.unit, ""), f.cell or "",
+                             f.tab or "")),
+                self.text(title), head if title and self.text(head) == head else None)
 
     def __call__(self, f: Finding) -> str:
         ctx = self.ctx
         place = self._place.get((f.unit, f.cell, f.tab))
         if place is None:
-            place = self._place[f.unit, f.cell, f.tab] = self.fields(
-                (f.unit, ctx.unit_names.get(f.unit, ""), f.cell or "", f.tab or ""))
+            place = self._place[f.unit, f.cell, f.tab] = self._place_of(f)
+        fields, title, where = place
         period = self._period.get(f.period)
         if period is None:
             period = self._period[f.period] = self.text(_period_text(f.period))
@@ -345,16 +353,28 @@ class _CsvLine:
         if rule is None:
             rule = self._rule[f.rule, f.severity] = self.fields(
                 (f.rule, rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity)))
-        titles = self._titles.get(f.unit)
-        if titles is None:
-            titles = self._titles[f.unit] = ctx.titles.get(f.unit, {})
+        if ctx.show_member_names or not hides_names(f):
+            message = self._message.get(f.message)
+            if message is None:
+                if len(self._message) > 100_000:
+                    self._message.clear()
+                message = self._message[f.message] = self.text(f.message)
+        else:
+            message = self.text(display_message(f, False))
+        row = f.row
+        line: tuple[str, ...]
+        if row is None:
+            line = (fields, ",,", period, ",", rule, ",", message, ",Có," if f.explained else ",,",
+                    "Có," if f.accepted else ",", title, ",")
+        else:
+            line = (fields, ",", str(row), ",", period, ",", rule, ",", message,
+                    ",Có," if f.explained else ",,", "Có," if f.accepted else ",",
+                    self.text(location(f, ctx.titles.get(f.unit, {}))) if where is None
+                    else where + str(row), ",")
         unit_links = ctx.links.get(f.unit)
-        return "".join((
-            place, "," if f.row is None else f",{f.row}", ",", period, ",", rule, ",",
-            self.text(display_message(f, ctx.show_member_names)),
-            ",Có," if f.explained else ",,", "Có," if f.accepted else ",",
-            self.text(location(f, titles)), ",",
-            "" if unit_links is None else self.text(unit_links.url(f)), "\r\n"))
+        if unit_links is None:
+            return "".join(line) + "\r\n"
+        return "".join(line) + self.text(unit_links.url(f)) + "\r\n"
 
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
