@@ -1,6 +1,7 @@
 """Assemble the roll-up workbook: one pass over the units, then each sheet in order."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
@@ -34,6 +36,9 @@ SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm
 # FAST_STREAMING is off (tests compare the two).
 STREAM_THRESHOLD = 100_000
 FAST_STREAMING = True
+# zlib level of a streamed workbook's parts (xlsxwriter: 6). National roll-up, 216 MB of XML:
+# level 6 1.9 s and 15.6 MB, level 3 0.7 s and 19.4 MB, level 1 0.5 s and 22.5 MB.
+STREAMED_ZIP_LEVEL = 3
 MEETINGS_TAB = "Sinh hoạt"
 
 
@@ -153,7 +158,10 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
         tmp.unlink(missing_ok=True)
         raise
     try:
-        wb.close()
+        if streamed:
+            _close_deflating(wb, STREAMED_ZIP_LEVEL)
+        else:
+            wb.close()
         violations.write_csv(csv_file, all_findings, vctx)
         replace_durably(tmp, path)
     except (OSError, FileCreateError) as e:
@@ -164,6 +172,18 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
+    """``wb.close()`` with its zip parts deflated at ``level``: xlsxwriter has no option for
+    it, so its ``ZipFile`` is given the level while the package is written (an xlsxwriter
+    workbook closed by another thread meanwhile would only be deflated at this level too)."""
+    original = xlsxwriter.workbook.ZipFile
+    xlsxwriter.workbook.ZipFile = functools.partial(original, compresslevel=level)
+    try:
+        wb.close()
+    finally:
+        xlsxwriter.workbook.ZipFile = original
 
 
 def _remove_stale_temps(path: Path, csv_file: Path) -> None:
