@@ -19,7 +19,15 @@ import xlsxwriter
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
 from sheets_sync.core.checker import UnitRead, evaluate
 from sheets_sync.core.csvtext import csv_safe
-from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
+from sheets_sync.core.findings import (
+    ERROR,
+    INFO,
+    OK,
+    SEVERITY_ORDER,
+    WARNING,
+    Finding,
+    UnitResult,
+)
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.template import load_template
 from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, violations
@@ -194,3 +202,20 @@ def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
     table = violations.read_csv(ours)
     assert len(table) == len(findings) + 1
     assert {r[9] for r in table[1:]} >= {"'=1+1", "'+1", "'-", "'@SUM(1)", "line\nbreak"}
+
+
+def test_findings_ordered_as_one_sort_on_severity_unit_and_sort_key():
+    template = load_template()
+    config, units = dataset(SIZES["tiny"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
+    findings += [Finding("ZZZ", None, None, None, None, "X", s, "m") for s in (INFO, ERROR)]
+    findings.reverse()
+    order = {u.code: k for k, u in enumerate(reversed(config.units))}
+    expected = sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
+                                               order.get(f.unit, len(order)), f.sort_key()))
+    got = violations.ordered(findings, order)
+    assert [id(f) for f in got] == [id(f) for f in expected]
+    assert len({f.severity for f in got}) == 3 and len({f.unit for f in got}) > 5
