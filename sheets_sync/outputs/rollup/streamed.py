@@ -55,7 +55,8 @@ class StreamedWorksheet(Worksheet):
     def __init__(self) -> None:
         super().__init__()
         self._text_tails: dict[str, str] = {}  # string -> XML after the cell's style
-        self._clean_tails: dict[str, str] = {}  # write_row_cells: string as given -> tail
+        # write_row_cells: (string as given, format) -> the cell's XML after its reference
+        self._text_pieces: dict[tuple[str, Format], str] = {}
         self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
         self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
 
@@ -167,7 +168,10 @@ class StreamedWorksheet(Worksheet):
         on, each ``(value, format)``: a str as the text ``clean(value)`` (empty: a formatted
         blank), an int or float as a number, None as a formatted blank. The same as
         ``set_row`` and one ``write_string``/``write_number``/``write_blank`` per cell, in one
-        call; ``clean`` is called once per distinct string."""
+        call; ``clean`` is called once per distinct string. The cells' XML is made here, so a
+        format is numbered when its first row is given rather than when that row is written
+        out: the same numbers as xlsxwriter's unless cells with new formats are written later
+        into the same row left of these."""
         if not self.constant_memory or row < self.previous_row:
             self._write_row_cells_one_by_one(row, height, cells, clean, first_col)
             return
@@ -176,30 +180,39 @@ class StreamedWorksheet(Worksheet):
         if height is not None:
             self._set_height(row, height)
         table = self.table[row]
+        ref = str(row + 1)
+        names = _column_names()
+        styles, pieces = self._style_attrs, self._text_pieces
         col = first_col
-        texts = self._clean_tails
         for value, fmt in cells:
             kind = type(value)
             if fmt is None:
                 self._write_one(row, col, value, fmt, clean)
-            elif kind is str:
-                if value:
-                    tail = texts.get(value)
-                    if tail is None:
-                        tail = texts[value] = self._text_tail(clean(value))
-                    table[col] = (fmt, tail)
-                else:
-                    table[col] = (fmt, _BLANK)
-            elif value is None:
-                table[col] = (fmt, _BLANK)
+            elif kind is str and value:
+                piece = pieces.get((value, fmt))
+                if piece is None:
+                    piece = pieces[value, fmt] = (self._style(fmt)
+                                                  + self._text_tail(clean(value)))
+                table[col] = f'<c r="{names[col]}{ref}{piece}'
+            elif value is None or kind is str:
+                table[col] = f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}/>'
             elif kind is int or (kind is float and isfinite(value)):
-                table[col] = (fmt, f"><v>{value:.16G}</v></c>")
+                table[col] = (f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
+                              f'><v>{value:.16G}</v></c>')
             else:
                 self._write_one(row, col, value, fmt, clean)
             col += 1
         if table:
             self._check_dimensions(row, min(table))
             self._check_dimensions(row, max(table))
+
+    def _style(self, fmt: Format) -> str:
+        """'" s="N"': the end of a cell's reference and its style attribute (xlsxwriter numbers
+        a format the first time a cell with it is written out)."""
+        style = self._style_attrs.get(fmt)
+        if style is None:
+            style = self._style_attrs[fmt] = f'" s="{fmt._get_xf_index()}"'
+        return style
 
     def _set_height(self, row: int, height: float) -> None:
         """``set_row(row, height)`` for a row height in points, without its options."""
@@ -261,12 +274,11 @@ class StreamedWorksheet(Worksheet):
         styles = self._style_attrs
         for col in sorted(cells):
             cell = cells[col]
-            if type(cell) is tuple:
+            if type(cell) is str:  # written by write_row_cells
+                parts.append(cell)
+            elif type(cell) is tuple:
                 fmt, tail = cell
-                style = styles.get(fmt)
-                if style is None:
-                    style = styles[fmt] = f'" s="{fmt._get_xf_index()}"'
-                parts.append(f'<c r="{names[col]}{ref}{style}{tail}')
+                parts.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}{tail}')
             else:  # one of xlsxwriter's cells (a date, a link's text, …)
                 self.fh.write("".join(parts))
                 parts.clear()
