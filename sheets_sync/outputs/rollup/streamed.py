@@ -214,16 +214,24 @@ class StreamedWorksheet(Worksheet):
             style = self._style_attrs[fmt] = f'" s="{fmt._get_xf_index()}"'
         return style
 
-    def _set_height(self, row: int, height: float) -> None:
+    def set_row(self, row: Any, height: float | None = None, cell_format: Format | None = None,
+                options: dict[str, Any] | None = None) -> int:
+        """xlsxwriter's ``set_row``; a height alone set without its options."""
+        if type(row) is not int or height is None or cell_format is not None or options:
+            return super().set_row(row, height, cell_format, options)
+        return self._set_height(row, height)
+
+    def _set_height(self, row: int, height: float) -> int:
         """``set_row(row, height)`` for a row height in points, without its options."""
         pixels = int(height * 4.0 / 3.0 + 0.5)
         if pixels == 0 or self._check_dimensions(
                 row, self.dim_colmin if self.dim_colmin is not None else 0):
-            self.set_row(row, height)  # hidden, or out of bounds: as xlsxwriter does it
-            return
+            # hidden, or out of bounds: as xlsxwriter does it
+            return super().set_row(row, height)
         self.row_info[row] = RowInfo(height=pixels, row_format=None, hidden=False, level=0,
                                      collapsed=False)
         self.row_sizes[row] = [pixels, False]
+        return 0
 
     def _write_row_cells_one_by_one(self, row: int, height: float | None,
                                     cells: Iterable[tuple[Any, Format]],
