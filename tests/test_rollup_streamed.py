@@ -15,6 +15,7 @@ from unittest import mock
 import openpyxl
 import pytest
 import xlsxwriter
+from xlsxwriter.exceptions import OverlappingRange
 
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
 from sheets_sync.core.checker import UnitRead, evaluate
@@ -219,3 +220,16 @@ def test_findings_ordered_as_one_sort_on_severity_unit_and_sort_key():
     got = violations.ordered(findings, order)
     assert [id(f) for f in got] == [id(f) for f in expected]
     assert len({f.severity for f in got}) == 3 and len({f.unit for f in got}) > 5
+
+
+def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "o.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet("S", worksheet_class=StreamedWorksheet)
+    fmt = wb.add_format({"bold": True})
+    assert ws.merge_range(0, 0, 0, 3, "a", fmt) == 0
+    with pytest.raises(OverlappingRange):
+        ws.merge_range(0, 3, 0, 5, "b", fmt)
+    assert ws.merge_range(1, 1, 1, 2, "c", fmt) == 0
+    wb.close()
+    got = openpyxl.load_workbook(tmp_path / "o.xlsx")["S"]
+    assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]

@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from functools import cache
 from io import StringIO
+from itertools import repeat
 from math import isfinite
 from typing import Any
 
@@ -144,21 +145,18 @@ class StreamedWorksheet(Worksheet):
             return super().merge_range(first_row, first_col, last_row, last_col, data,
                                        cell_format)
         row, merged = first_row, self.merged_cells
-        keys = [(row, col) for col in range(first_col, last_col + 1)]
-        if any(merged.get(key) or self.table_cells.get(key) for key in keys):
-            # xlsxwriter raises OverlappingRange
+        keys = list(zip(repeat(row), range(first_col, last_col + 1)))
+        if self.table_cells or not merged.keys().isdisjoint(keys):
+            # over a table or another merged range: xlsxwriter raises OverlappingRange
             return super().merge_range(first_row, first_col, last_row, last_col, data,
                                        cell_format)
-        cell_range = xl_range(first_row, first_col, last_row, last_col)
-        for key in keys:
-            merged[key] = cell_range
+        merged.update(dict.fromkeys(keys, xl_range(first_row, first_col, last_row, last_col)))
         self.merge.append([first_row, first_col, last_row, last_col])
         if row > self.previous_row:
             self._write_single_row(row)
         self._write(first_row, first_col, data, cell_format)
-        table = self.table[row]
-        for col in range(first_col + 1, last_col + 1):
-            table[col] = (cell_format, _BLANK)
+        self.table[row].update(dict.fromkeys(range(first_col + 1, last_col + 1),
+                                             (cell_format, _BLANK)))
         return 0
 
     def write_row_cells(self, row: int, height: float | None,
