@@ -233,3 +233,13 @@ def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
     wb.close()
     got = openpyxl.load_workbook(tmp_path / "o.xlsx")["S"]
     assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]
+
+
+def test_rows_copied_without_sendfile_as_on_windows(tmp_path, monkeypatch):
+    def write(ws, w: Writer) -> None:
+        for r in range(3000):
+            w.row(r, 18, [(f"dòng {r}", w.st.text()), (r, w.st.num())])
+
+    expected = _sheet_xml(tmp_path / "x.xlsx", write)
+    monkeypatch.delattr("os.sendfile", raising=False)
+    assert _sheet_xml(tmp_path / "ours.xlsx", write) == expected

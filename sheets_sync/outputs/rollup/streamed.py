@@ -45,6 +45,16 @@ def _column_names() -> tuple[str, ...]:
     return tuple(xl_col_to_name(c) for c in range(Worksheet().xls_colmax))
 
 
+def _send_file(source: int, target: int) -> None:
+    """All of file ``source`` appended to ``target`` at its position (``os.sendfile``)."""
+    size, offset = os.fstat(source).st_size, 0
+    while offset < size:
+        sent = os.sendfile(target, source, offset, size - offset)
+        if sent == 0:
+            raise OSError(f"sendfile stopped at {offset} of {size} bytes")
+        offset += sent
+
+
 class StreamedWorksheet(Worksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
@@ -253,8 +263,9 @@ class StreamedWorksheet(Worksheet):
     # --- rows ---------------------------------------------------------------------------------
 
     def _write_optimized_sheet_data(self) -> None:
-        """``<sheetData>``: the rows written so far, copied as bytes (xlsxwriter decodes and
-        encodes them again, 64 kB at a time: 216 MB in a national roll-up)."""
+        """``<sheetData>``: the rows written so far, copied as bytes by the kernel where it
+        can (xlsxwriter decodes and encodes them again, 64 kB at a time: 216 MB in a national
+        roll-up)."""
         target = getattr(self.fh, "buffer", None)
         if self.dim_rowmin is None or target is None:
             super()._write_optimized_sheet_data()
@@ -263,7 +274,10 @@ class StreamedWorksheet(Worksheet):
         self.fh.flush()
         self.row_data_fh.close()
         with open(self.row_data_filename, "rb") as rows:
-            shutil.copyfileobj(rows, target, 1 << 20)
+            if hasattr(os, "sendfile"):
+                _send_file(rows.fileno(), target.fileno())
+            else:  # Windows
+                shutil.copyfileobj(rows, target, 1 << 20)
         os.unlink(self.row_data_filename)
         self._xml_end_tag("sheetData")
 
