@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from ...core.text import place_name  # noqa: F401  (re-exported: layout.place_name)
+from .streamed import StreamedWorksheet
 
 FONT = "Times New Roman"
 BASE_SIZE = 11
@@ -122,6 +123,23 @@ class Writer:
             if not isinstance(value, datetime):
                 value = datetime(value.year, value.month, value.day)
             self.ws.write_datetime(r, c, value, fmt)
+
+    def row(self, r: int, height: float | None, cells: Sequence[tuple[Any, Any]],
+            first_col: int = 0) -> None:
+        """Row ``r``: its height (None: not set) and its cells from ``first_col`` on, each
+        ``(value, format)``: a str as ``text``, None as a blank, a number as ``num``. In a
+        streamed workbook (``StreamedWorksheet``) without a call per cell."""
+        ws = self.ws
+        if isinstance(ws, StreamedWorksheet):
+            ws.write_row_cells(r, height, cells, clip, first_col)
+            return
+        if height is not None:
+            ws.set_row(r, height)
+        for c, (value, fmt) in enumerate(cells, start=first_col):
+            if value is None or isinstance(value, str):
+                self.text(r, c, value, fmt)
+            else:
+                self.num(r, c, value, fmt)
 
     def merge(self, r: int, c1: int, c2: int, value: Any, fmt=None) -> None:
         """A merged range within one row (constant_memory-safe)."""

@@ -114,7 +114,8 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
     row += 1
     text, centre = st.text(), st.text(align="center")
     state_fmt = {state: st.state(state) for state in SYMBOL}
-    month_text: dict[tuple[str, str | None], str] = {}  # (state, rating letter) -> cell text
+    # (state, rating letter) -> the cell's text and format
+    month_cell: dict[tuple[str, str | None], tuple[str, Any]] = {}
     for unit, rows in blocks:
         label = f"{unit.code} – {unit.name}"
         if not unit.has_data or not rows:
@@ -135,16 +136,14 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
         if unit.status not in (OK, UNCHANGED):
             label += f" ({STATUS_VI.get(unit.status, unit.status).lower()})"
         for mr in rows:
-            ws.set_row(row, row_height([(label, widths[0]), (mr.cell_name, widths[2])]))
-            w.text(row, 0, label, text)
-            w.text(row, 1, mr.cell_code, centre)
-            w.text(row, 2, mr.cell_name, text)
-            for m, (state, letter) in enumerate(mr.months):
-                value = month_text.get((state, letter))
-                if value is None:
-                    value = month_text[state, letter] = (SYMBOL[state]
-                                                         + (f" {letter}" if letter else ""))
-                w.text(row, 3 + m, value, state_fmt[state])
+            cells = [(label, text), (mr.cell_code, centre), (mr.cell_name, text)]
+            for state, letter in mr.months:
+                cell = month_cell.get((state, letter))
+                if cell is None:
+                    cell = month_cell[state, letter] = (
+                        SYMBOL[state] + (f" {letter}" if letter else ""), state_fmt[state])
+                cells.append(cell)
+            w.row(row, row_height([(label, widths[0]), (mr.cell_name, widths[2])]), cells)
             row += 1
     ws.freeze_panes(header + 1, 3)
     ws.autofilter(header, 0, max(row - 1, header), last)
@@ -306,18 +305,15 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
         for a in rows:
             k += 1
             state, comparison = COMPARISON[a.comparison]
-            ws.set_row(row, max(row_height([(label, widths[1]), (a.cell_name, widths[3])]),
-                                row_height([(comparison, widths[12])], bold=state == "error")))
-            w.num(row, 0, k, num)
-            w.text(row, 1, label, text)
-            w.text(row, 2, a.cell_code, centre)
-            w.text(row, 3, a.cell_name, text)
-            w.num(row, 4, a.months, num)
-            for c, key in enumerate(("good", "fair", "average", "poor", "none"), start=5):
-                w.num(row, c, a.counts.get(key, 0), num)
-            w.text(row, 10, LEVEL_VI.get(a.derived or "", ""), centre)
-            w.text(row, 11, LEVEL_VI.get(a.reported or "", ""), centre)
-            w.text(row, 12, comparison, comparison_fmt[state])
+            counts = a.counts
+            w.row(row, max(row_height([(label, widths[1]), (a.cell_name, widths[3])]),
+                           row_height([(comparison, widths[12])], bold=state == "error")),
+                  [(k, num), (label, text), (a.cell_code, centre), (a.cell_name, text),
+                   (a.months, num), (counts.get("good", 0), num), (counts.get("fair", 0), num),
+                   (counts.get("average", 0), num), (counts.get("poor", 0), num),
+                   (counts.get("none", 0), num), (LEVEL_VI.get(a.derived or "", ""), centre),
+                   (LEVEL_VI.get(a.reported or "", ""), centre),
+                   (comparison, comparison_fmt[state])])
             row += 1
     if k == 0:
         w.merge(row, 0, last, "Không có số liệu.", st.text())

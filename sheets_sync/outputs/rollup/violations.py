@@ -6,7 +6,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -118,8 +118,20 @@ def display_message(f: Finding, show_member_names: bool) -> str:
 def ordered(findings: Sequence[Finding], unit_order: Mapping[str, int]) -> list[Finding]:
     """Errors, then warnings, then info; within a severity by unit (config order), tab, row."""
     big = len(unit_order)
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
-                                           unit_order.get(f.unit, big), f.sort_key()))
+    # Grouped by severity and unit first, each group sorted on its own: the same order as one
+    # sort on (severity, unit, sort key), in half the time (581,000 findings at national size).
+    groups: dict[tuple[int, int], list[Finding]] = {}
+    for f in findings:
+        key = (SEVERITY_ORDER[f.severity], unit_order.get(f.unit, big))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [f]
+        else:
+            group.append(f)
+    out: list[Finding] = []
+    for key in sorted(groups):
+        out += sorted(groups[key], key=Finding.sort_key)
+    return out
 
 
 @dataclass
@@ -299,31 +311,93 @@ def write_notes(ws, w: Writer, notes: Sequence[Any], units: Sequence[Any], year:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def _csv_fields(fields: Sequence[Any]) -> list[Any]:
-    """The fields as the CSV holds them: None as empty, text that a spreadsheet would read as a
-    formula with a leading apostrophe (``core.csvtext.csv_safe``, inlined: a national roll-up
-    writes 8 million fields)."""
-    return ["" if v is None else "'" + v if isinstance(v, str) and v.startswith(FORMULA_START)
-            else v for v in fields]
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')  # what makes the csv module quote a field
+
+
+class _CsvLine:
+    """The CSV's lines as ``csv.writer`` writes them (``QUOTE_MINIMAL``: a field with a comma,
+    a quote or a line break in quotes, quotes doubled; lines end with CR LF), made from
+    pieces kept per distinct unit/cell/tab, period and rule; a text field that a spreadsheet
+    would read as a formula gets a leading apostrophe (``core.csvtext.csv_safe``). A national
+    roll-up writes 581,000 lines of 14 fields."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        # (unit, cell, tab) -> its four fields; the sheet title's field; the location up to
+        # the row number when no field rule applies to it (else None)
+        self._place: dict[tuple, tuple[str, str, str | None]] = {}
+        self._period: dict[str | None, str] = {}
+        self._rule: dict[tuple[str, str], str] = {}
+        self._message: dict[str, str] = {}  # a few thousand distinct messages at most
+
+    @staticmethod
+    def text(value: str) -> str:
+        """One text field."""
+        if value.startswith(FORMULA_START):
+            value = "'" + value
+        if _CSV_SPECIAL.search(value):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    def fields(self, values: Sequence[str]) -> str:
+        """Text fields as one CSV line without its end."""
+        return ",".join(map(self.text, values))
+
+    def _place_of(self, f: Finding) -> tuple[str, str, str | None]:
+        ctx = self.ctx
+        title = location(Finding(f.unit, f.tab, None, None, None, "", "", ""),
+                         ctx.titles.get(f.unit, {}))
+        head = title + "!A"
+        return (self.fields((f.unit, ctx.unit_names.get(f.unit, ""), f.cell or "",
+                             f.tab or "")),
+                self.text(title), head if title and self.text(head) == head else None)
+
+    def __call__(self, f: Finding) -> str:
+        ctx = self.ctx
+        place = self._place.get((f.unit, f.cell, f.tab))
+        if place is None:
+            place = self._place[f.unit, f.cell, f.tab] = self._place_of(f)
+        fields, title, where = place
+        period = self._period.get(f.period)
+        if period is None:
+            period = self._period[f.period] = self.text(_period_text(f.period))
+        rule = self._rule.get((f.rule, f.severity))
+        if rule is None:
+            rule = self._rule[f.rule, f.severity] = self.fields(
+                (f.rule, rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity)))
+        if ctx.show_member_names or not hides_names(f):
+            message = self._message.get(f.message)
+            if message is None:
+                if len(self._message) > 100_000:
+                    self._message.clear()
+                message = self._message[f.message] = self.text(f.message)
+        else:
+            message = self.text(display_message(f, False))
+        row = f.row
+        line: tuple[str, ...]
+        if row is None:
+            line = (fields, ",,", period, ",", rule, ",", message, ",Có," if f.explained else ",,",
+                    "Có," if f.accepted else ",", title, ",")
+        else:
+            line = (fields, ",", str(row), ",", period, ",", rule, ",", message,
+                    ",Có," if f.explained else ",,", "Có," if f.accepted else ",",
+                    self.text(location(f, ctx.titles.get(f.unit, {}))) if where is None
+                    else where + str(row), ",")
+        unit_links = ctx.links.get(f.unit)
+        if unit_links is None:
+            return "".join(line) + "\r\n"
+        return "".join(line) + self.text(unit_links.url(f)) + "\r\n"
 
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
     written to a temporary file and renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-    def rows() -> Iterator[list[Any]]:
-        for f in findings:
-            v = _fields(f, ctx)
-            unit_links = ctx.links.get(f.unit)
-            yield _csv_fields((*v[:6], f.rule, v[6], *v[7:11],
-                               location(f, ctx.titles.get(f.unit, {})),
-                               unit_links.url(f) if unit_links is not None else ""))
-
+    line = _CsvLine(ctx)
     with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(CSV_HEADERS)
-        out.writerows(rows())
+        fh.write(line.fields(CSV_HEADERS) + "\r\n")
+        for k in range(0, len(findings), 10_000):
+            fh.write("".join(map(line, findings[k:k + 10_000])))
 
 
 def read_csv(path: Path) -> list[list[str]]:

@@ -1,0 +1,245 @@
+"""The streamed roll-up (``StreamedWorksheet``, used above ``STREAM_THRESHOLD`` findings) writes
+the workbook xlsxwriter writes: on the synthetic province (100 units, 3,000 cells), every part
+of the package is byte for byte xlsxwriter's own ``constant_memory`` output, and the workbook
+opens cell by cell like the normal (shared strings) one: values, types, number formats,
+fonts, fills, borders, alignment and merged ranges on every sheet. (Row heights are
+xlsxwriter's: in ``constant_memory`` mode it drops the heights of two empty spacer rows of
+`Tổng hợp` that are set after later rows were written.)"""
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+from unittest import mock
+
+import openpyxl
+import pytest
+import xlsxwriter
+from xlsxwriter.exceptions import OverlappingRange
+
+from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
+from sheets_sync.core.checker import UnitRead, evaluate
+from sheets_sync.core.csvtext import csv_safe
+from sheets_sync.core.findings import (
+    ERROR,
+    INFO,
+    OK,
+    SEVERITY_ORDER,
+    WARNING,
+    Finding,
+    UnitResult,
+)
+from sheets_sync.core.grid import parse_unit
+from sheets_sync.core.template import load_template
+from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, violations
+from sheets_sync.outputs.rollup import build as build_mod
+from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
+from sheets_sync.outputs.rollup.model import build_model
+from sheets_sync.outputs.rollup.streamed import StreamedWorksheet
+
+RUN_INFO = {"started": "2027-01-20T08:00:00", "finished": "2027-01-20T08:01:00"}
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory) -> dict[str, Path]:
+    """The province roll-up written three ways: normal, streamed by xlsxwriter, streamed by
+    ``StreamedWorksheet``."""
+    template = load_template()
+    config, units = dataset(SIZES["province"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    report = evaluate(config, reads, AS_OF, YEAR)
+    model = build_model(config, report, reads)
+    out = {}
+    for name, threshold, fast in (("normal", build_mod.STREAM_THRESHOLD, True),
+                                  ("xlsxwriter", 0, False), ("streamed", 0, True)):
+        path = tmp_path_factory.mktemp(name) / "tong-hop.xlsx"
+        with mock.patch.object(build_mod, "STREAM_THRESHOLD", threshold), \
+                mock.patch.object(build_mod, "FAST_STREAMING", fast):
+            build_rollup(config, report, reads, RUN_INFO, path, model=model)
+        out[name] = path
+    return out
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def test_streamed_package_is_xlsxwriters_byte_for_byte(province):
+    ours, theirs = parts(province["streamed"]), parts(province["xlsxwriter"])
+    assert list(ours) == list(theirs)
+    for name in theirs:
+        assert ours[name] == theirs[name], name
+    sheet = ours["xl/worksheets/sheet4.xml"]  # Ma trận, inline strings
+    assert sheet.count(b't="inlineStr"') > 3000 * 12
+    assert csv_path(province["streamed"]).read_bytes() == \
+        csv_path(province["normal"]).read_bytes()
+
+
+def _cell(c) -> tuple:
+    font, fill, border, align = c.font, c.fill, c.border, c.alignment
+    return (c.value, c.data_type, c.number_format,
+            (font.name, font.sz, font.b, font.i, font.u, font.color and font.color.rgb),
+            (fill.fill_type, fill.fgColor.rgb, fill.bgColor.rgb),
+            tuple((s.style, s.color and s.color.rgb)
+                  for s in (border.left, border.right, border.top, border.bottom)),
+            (align.horizontal, align.vertical, align.wrap_text, align.indent))
+
+
+def test_streamed_workbook_opens_like_the_normal_one_cell_by_cell(province):
+    normal = openpyxl.load_workbook(province["normal"])
+    streamed = openpyxl.load_workbook(province["streamed"])
+    assert normal.sheetnames == streamed.sheetnames == list(SHEETS)
+    compared = 0
+    for name in SHEETS:
+        a, b = normal[name], streamed[name]
+        assert a.dimensions == b.dimensions, name
+        assert sorted(map(str, a.merged_cells.ranges)) == \
+            sorted(map(str, b.merged_cells.ranges)), name
+        for row_a, row_b in zip(a.iter_rows(), b.iter_rows(), strict=True):
+            for ca, cb in zip(row_a, row_b, strict=True):
+                assert _cell(ca) == _cell(cb), (name, ca.coordinate)
+                compared += 1
+    assert compared > 3000 * 15 * 2  # the matrix and the annual ratings at least
+
+
+def _sheet_xml(path: Path, write) -> str:
+    """Sheet 1 of a one-sheet constant_memory workbook written by ``write(ws, writer)``."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True,
+                                         "strings_to_formulas": False})
+    ws = wb.add_worksheet("S", worksheet_class=StreamedWorksheet if "ours" in path.name
+                          else None)
+    write(ws, Writer(ws, Styles(wb)))
+    wb.close()
+    return parts(path)["xl/worksheets/sheet1.xml"].decode()
+
+
+TEXTS = ["a\x01b", "_x0041_ literal", " leading space", "trailing space ", "a & b < c > d",
+         '"quoted"', "Nguyễn Văn Ánh", "=1+1", "x" * 40000, "", None]
+
+
+def test_every_kind_of_text_and_number_as_xlsxwriter_writes_it(tmp_path):
+    def write(ws, w: Writer) -> None:
+        fmt = w.st.text()
+        for r, text in enumerate(TEXTS):
+            w.text(r, 0, text, fmt)
+            w.num(r, 1, [0, -2, 1.5, 1e-20, 12345678901234567890, 0.1 + 0.2, None][r % 7],
+                  fmt)
+        w.row(len(TEXTS), 20, [(t, fmt) for t in TEXTS] + [(3, fmt), (2.5, None), ("", None)])
+        w.merge(len(TEXTS) + 1, 0, 4, "gộp", fmt)
+
+    assert _sheet_xml(tmp_path / "ours.xlsx", write) == _sheet_xml(tmp_path / "x.xlsx", write)
+    got = openpyxl.load_workbook(tmp_path / "ours.xlsx")["S"]
+    assert got.cell(1, 1).value == "a_x0001_b"  # Excel's escape (openpyxl leaves it as is)
+    assert got.cell(len(TEXTS) + 1, 8).value == "=1+1"
+    assert got.cell(len(TEXTS) + 1, 8).data_type == "s"  # text, never a formula
+    assert len(got.cell(9, 1).value) == 32767
+
+
+def test_text_shaped_like_rich_text_xml_stays_text(tmp_path):
+    """xlsxwriter writes "<r>…</r>" unescaped, as rich-text XML: a name typed in a sheet
+    could inject cells. The streamed sheet writes it as text."""
+    evil = '<r><t>a</t></r></is></c><c r="B9"><f>HYPERLINK("http://x")</f></c><c><is><r></r>'
+    path = tmp_path / "ours.xlsx"
+    _sheet_xml(path, lambda ws, w: w.row(0, None, [(evil, w.st.text()), (1, w.st.num())]))
+    ws = openpyxl.load_workbook(path)["S"]
+    assert ws.cell(1, 1).value == clip(evil)
+    assert [[c.value for c in row] for row in ws.iter_rows()] == [[evil, 1]]
+
+
+# --- the findings CSV --------------------------------------------------------------------------
+
+def reference_csv(path: Path, findings: list[Finding], ctx: violations.Context) -> None:
+    """The CSV writer before it was made from cached pieces (commit a34d0ef): one
+    ``csv.writer`` row per finding."""
+    def rows():
+        for f in findings:
+            v = violations._fields(f, ctx)
+            unit_links = ctx.links.get(f.unit)
+            yield [csv_safe("" if x is None else x) for x in (
+                *v[:6], f.rule, v[6], *v[7:11], violations.location(f, ctx.titles.get(f.unit, {})),
+                unit_links.url(f) if unit_links is not None else "")]
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(violations.CSV_HEADERS)
+        out.writerows(rows())
+
+
+AWKWARD = ["a, b", 'say "hi"', "line\nbreak", "cr\rhere", "=1+1", "+1", "-", "@SUM(1)",
+           "\tTab", "\rCR", "", " lead", "Nguyễn Thị Ánh", "'quoted'", "x" * 300]
+
+
+def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
+    template = load_template()
+    config, units = dataset(SIZES["tiny"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
+    codes = [u.code for u in config.units]
+    # Awkward texts in every field a sheet or the config can fill, Google links for half the
+    # units, member names hidden and shown.
+    for k, text in enumerate(AWKWARD * 3):
+        findings.append(Finding(codes[k % len(codes)], [None, "meetings", text][k % 3],
+                                [None, 7, 12000][k % 3], [None, "CB01", text][k % 3 - 1],
+                                [None, "2026-04", "2026-Q3", text][k % 4],
+                                ["MEET-LATE", "MEMBER-ABANDON", "DATA-DELETED"][k % 3],
+                                [ERROR, WARNING, INFO][k % 3], text, explained=k % 2 == 0,
+                                accepted=k % 5 == 0))
+    names = {c: n for c, n in zip(codes, AWKWARD * 2)}
+    titles = {c: {"meetings": AWKWARD[k % len(AWKWARD)] or "Sinh hoạt"}
+              for k, c in enumerate(codes)}
+    links = {c: violations.UnitLinks(f"KEY-{c}", titles[c], {"meetings": 42 + k})
+             for k, c in enumerate(codes) if k % 2}
+    for show in (False, True):
+        ctx = violations.Context(names, titles, links, show)
+        ours, theirs = tmp_path / f"ours-{show}.csv", tmp_path / f"ref-{show}.csv"
+        violations.write_csv(ours, findings, ctx)
+        reference_csv(theirs, findings, ctx)
+        assert ours.read_bytes() == theirs.read_bytes()
+    table = violations.read_csv(ours)
+    assert len(table) == len(findings) + 1
+    assert {r[9] for r in table[1:]} >= {"'=1+1", "'+1", "'-", "'@SUM(1)", "line\nbreak"}
+
+
+def test_findings_ordered_as_one_sort_on_severity_unit_and_sort_key():
+    template = load_template()
+    config, units = dataset(SIZES["tiny"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
+    findings += [Finding("ZZZ", None, None, None, None, "X", s, "m") for s in (INFO, ERROR)]
+    findings.reverse()
+    order = {u.code: k for k, u in enumerate(reversed(config.units))}
+    expected = sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity],
+                                               order.get(f.unit, len(order)), f.sort_key()))
+    got = violations.ordered(findings, order)
+    assert [id(f) for f in got] == [id(f) for f in expected]
+    assert len({f.severity for f in got}) == 3 and len({f.unit for f in got}) > 5
+
+
+def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "o.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet("S", worksheet_class=StreamedWorksheet)
+    fmt = wb.add_format({"bold": True})
+    assert ws.merge_range(0, 0, 0, 3, "a", fmt) == 0
+    with pytest.raises(OverlappingRange):
+        ws.merge_range(0, 3, 0, 5, "b", fmt)
+    assert ws.merge_range(1, 1, 1, 2, "c", fmt) == 0
+    wb.close()
+    got = openpyxl.load_workbook(tmp_path / "o.xlsx")["S"]
+    assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]
+
+
+def test_rows_copied_without_sendfile_as_on_windows(tmp_path, monkeypatch):
+    def write(ws, w: Writer) -> None:
+        for r in range(3000):
+            w.row(r, 18, [(f"dòng {r}", w.st.text()), (r, w.st.num())])
+
+    expected = _sheet_xml(tmp_path / "x.xlsx", write)
+    monkeypatch.delattr("os.sendfile", raising=False)
+    assert _sheet_xml(tmp_path / "ours.xlsx", write) == expected
