@@ -19,14 +19,12 @@ from datetime import date
 from fractions import Fraction
 
 from ...core.findings import ERROR, Finding, FindingCounts
-from ...core.grid import THEMATIC_TYPES
+from ...core.grid import THEMATIC_TYPES, TabData
 from ...core.rules.base import (
-    Cell,
     UnitContext,
     brief_deadline,
     brief_last_day,
     code_key,
-    due_cell_months,
     due_months,
     first_regular_meetings,
     is_due,
@@ -163,238 +161,271 @@ def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
     """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule);
     ``idx``: the unit's ``index`` when already computed; ``unit_level``: also the criteria
     that belong to the unit (briefing, visits, data completeness)."""
-    ind = UnitIndicators(result.code, result.name, result.status, result.message,
-                         result.pulled_at)
-    for f in findings:
-        ind.counts.add(f)
-    if ctx is None:
-        return ind
-    ind.has_data = True
-    p = ctx.params
-    ind.window_days = (p["window_start_day"], p["window_end_day"])
-    ind.preferred_day = p["preferred_day"]
-    idx = idx if idx is not None else index(ctx)
-    _register(ctx, ind)
-    _meetings(ctx, ind, findings, idx)
-    _thematic(ctx, ind, idx)
-    if not unit_level:
-        return ind
-    _briefing(ctx, ind)
-    visits = ctx.tab("visits")
-    if visits is not None and visits.has("visit_date"):
-        ind.visits = sum(1 for d in visits.col("visit_date")
-                         if d is not None and d.year == ctx.year)
-    ind.completeness = completeness(ctx, findings)
-    return ind
+    return _indicators(ctx, result, findings, idx, unit_level, with_cells=False)[0]
 
 
-def _register(ctx: UnitContext, ind: UnitIndicators) -> None:
-    if not ctx.cells_known:
-        return
-    months = ctx.months()
-    if months:
-        active = [c for c in ctx.cells.values() if c.active(ctx.year, months[-1])]
-    else:
-        active = list(ctx.cells.values())
-    ind.cells = len(active)
-    ind.members = sum(c.members or 0 for c in active)
-
-
-def held_meetings(ctx: UnitContext, first: dict[tuple[str, str], int] | None = None
-                  ) -> tuple[Ratio, list[int]] | None:
-    """(due active cell-months with a meeting, row indexes of those first regular meetings);
-    None when the register or the meetings tab (cell, month) cannot be read."""
-    tab = ctx.tab("meetings")
-    if not ctx.cells_known or tab is None or not (tab.has("cell_code") and tab.has("month")):
-        return None
-    first = first if first is not None else first_regular_meetings(tab)
-    ratio, rows = Ratio(), []
-    for _, period, key, _ in due_cell_months(ctx):
-        i = first.get((key, period))
-        ratio.add(i is not None)
-        if i is not None:
-            rows.append(i)
-    return ratio, rows
+def unit_and_cells(ctx: UnitContext | None, result, findings: list[Finding],
+                   idx: TabIndex | None = None
+                   ) -> tuple[UnitIndicators, dict[str, UnitIndicators]]:
+    """``unit_indicators`` and the ``cell_indicators`` of every cell of the unit (code key ->
+    indicators), in one pass over its cells and meetings: each held meeting's criteria are
+    read once, for its cell and its unit. The same values as those functions (a test holds
+    them equal)."""
+    return _indicators(ctx, result, findings, idx, True, with_cells=True)
 
 
 def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
                     idx: TabIndex | None = None) -> UnitIndicators:
     """The same indicators for one cell of a unit (``key``: its code key): a context holding
     only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
-    completeness) are left empty. ``idx``: the unit's ``index``, computed once for all its
-    cells."""
+    completeness) are left empty."""
     one = replace(ctx, cells={key: ctx.cells[key]})
     return unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
                            unit_level=False)
 
 
-def cells_indicators(ctx: UnitContext, result, findings: list[Finding],
-                     idx: TabIndex | None = None) -> dict[str, UnitIndicators]:
-    """``cell_indicators`` of every cell of the unit (code key -> indicators) in one pass: the
-    due months, the register and the meetings' columns are looked at once per unit, not once
-    per cell. The same values as ``cell_indicators`` (a test holds them equal)."""
-    idx = idx if idx is not None else index(ctx)
-    out: dict[str, UnitIndicators] = {}
+def _new(result, has_data: bool = False) -> UnitIndicators:
+    return UnitIndicators(result.code, result.name, result.status, result.message,
+                          result.pulled_at, has_data=has_data)
+
+
+def _indicators(ctx: UnitContext | None, result, findings: list[Finding],
+                idx: TabIndex | None, unit_level: bool, with_cells: bool
+                ) -> tuple[UnitIndicators, dict[str, UnitIndicators]]:
+    ind = _new(result)
+    ind.counts = FindingCounts.of(findings)
+    cells: dict[str, UnitIndicators] = {}
+    if ctx is None:
+        return ind, cells
     p = ctx.params
+    window_days, preferred = (p["window_start_day"], p["window_end_day"]), p["preferred_day"]
+    ind.has_data, ind.window_days, ind.preferred_day = True, window_days, preferred
+    idx = idx if idx is not None else index(ctx)
     months = ctx.months()
-    due = due_months(ctx)
-    periods = [(m, month_key(ctx.year, m)) for m in due]
+    last = months[-1] if months else 0  # 0: no month yet, every cell counts as active
+    actives = {key: cell.months_active(ctx.year) for key, cell in ctx.cells.items()}
+    if ctx.cells_known:
+        live = [cell for key, cell in ctx.cells.items() if not last or actives[key][last]]
+        ind.cells, ind.members = len(live), sum(c.members or 0 for c in live)
+    by_cell: dict[str | None, list[Finding]] | None = None
+    if with_cells:
+        by_cell = _by_cell(findings)
+        for key, cell in ctx.cells.items():  # cells exist only when the register was read
+            one = cells[key] = _new(result, has_data=True)
+            one.counts = FindingCounts.of(by_cell.get(key, ()))
+            one.window_days, one.preferred_day = window_days, preferred
+            one.cells, one.members = ((1, cell.members or 0) if not last or actives[key][last]
+                                      else (0, 0))
     tab = ctx.tab("meetings")
-    readable = (idx is not None and ctx.cells_known and tab is not None
-                and tab.has("cell_code") and tab.has("month"))
-    by_cell: dict[str | None, list[Finding]] = {}
+    if (idx is not None and ctx.cells_known and tab is not None and tab.has("cell_code")
+            and tab.has("month")):
+        _meetings(ctx, tab, idx, actives, findings, by_cell, ind, cells)
+    if unit_level:
+        _briefing(ctx, ind)
+        visits = ctx.tab("visits")
+        if visits is not None and visits.has("visit_date"):
+            ind.visits = sum(1 for d in visits.col("visit_date")
+                             if d is not None and d.year == ctx.year)
+        ind.completeness = completeness(ctx, findings)
+    return ind, cells
+
+
+def _by_cell(findings: list[Finding]) -> dict[str | None, list[Finding]]:
+    """The findings by the code key of their cell (each distinct spelling keyed once)."""
+    by_code: dict[str | None, list[Finding]] = {}
     for f in findings:
-        by_cell.setdefault(code_key(f.cell), []).append(f)
-    name = tab.tab.name if tab is not None else None
-    for key, cell in ctx.cells.items():
-        mine = by_cell.get(key, [])
-        ind = UnitIndicators(result.code, result.name, result.status, result.message,
-                             result.pulled_at, has_data=True)
-        for f in mine:
-            ind.counts.add(f)
-        ind.window_days = (p["window_start_day"], p["window_end_day"])
-        ind.preferred_day = p["preferred_day"]
-        if ctx.cells_known:
-            active = cell.active(ctx.year, months[-1]) if months else True
-            ind.cells, ind.members = (1, cell.members or 0) if active else (0, 0)
-        out[key] = ind
-        if not readable:
-            continue
-        assert idx is not None  # readable
-        held, monthly, rows = Ratio(), [Ratio() for _ in range(12)], []
-        for m, period in periods:
-            if cell.active(ctx.year, m):
-                i = idx.first.get((key, period))
-                held.add(i is not None)
-                monthly[m - 1].add(i is not None)
-                if i is not None:
-                    rows.append(i)
-        ind.held = held
-        ind.monthly["held"] = monthly
-        failed = {f.row for f in mine if f.severity == ERROR and not f.accepted
-                  and f.row is not None and f.tab == name}
-        _criteria(ctx, ind, rows, failed, idx)
-        _thematic(ctx, ind, idx, {key: cell})
+        got = by_code.get(f.cell)
+        if got is None:
+            by_code[f.cell] = [f]
+        else:
+            got.append(f)
+    out: dict[str | None, list[Finding]] = {}
+    for code, found in by_code.items():
+        key = code_key(code)
+        out[key] = out[key] + found if key in out else found
     return out
 
 
-def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
-              idx: TabIndex | None) -> None:
-    got = held_meetings(ctx, idx.first if idx is not None else None)
-    if got is None or idx is None:
-        return
-    ind.held, rows = got
-    tab = ctx.tab("meetings")
-    assert tab is not None  # held_meetings found it
-    _monthly_held(ctx, ind, idx.first)
-    failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
-              and f.row is not None and f.tab == tab.tab.name}
-    _criteria(ctx, ind, rows, failed, idx)
+def _failed_rows(findings: Iterable[Finding], tab_name: str) -> set[int]:
+    """Sheet rows of ``tab_name`` with an error that counts (not accepted)."""
+    return {f.row for f in findings if f.severity == ERROR and not f.accepted
+            and f.row is not None and f.tab == tab_name}
 
 
-def _criteria(ctx: UnitContext, ind: UnitIndicators, rows: list[int], failed: set[int],
-              idx: TabIndex) -> None:
-    """The criteria of the held meetings ``rows`` (indexes of their first regular rows);
-    ``failed``: sheet rows with an error that counts."""
-    tab = ctx.tab("meetings")
-    assert tab is not None  # the caller found the held meetings in it
+def _due_quarters(ctx: UnitContext) -> list[int]:
+    return [q for q in range(1, 5) if is_due(quarter_deadline(ctx.year, q, ctx.params),
+                                             ctx.as_of)]
+
+
+def _sums(series: list[list[int]]) -> list[int]:
+    """Month by month sums of the cells' series (twelve zeros without cells)."""
+    return [sum(month) for month in zip(*series)] if series else [0] * 12
+
+
+def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[str, tuple],
+              findings: list[Finding], by_cell: Mapping[str | None, list[Finding]] | None,
+              ind: UnitIndicators, cells: dict[str, UnitIndicators]) -> None:
+    """The meeting criteria of the unit and, with ``by_cell`` (the findings by cell key), of
+    each of its cells. The meeting of a due active cell-month is its first regular row
+    (``idx.first``); each criterion counts the held meetings where it can be read; ``clean``:
+    held meetings without an error that counts, the unit's errors for the unit, the cell's
+    for the cell."""
+    year, p = ctx.year, ctx.params
+    name = tab.tab.name
+    unit_failed = _failed_rows(findings, name)
+    due = due_months(ctx)
+    period_of = {m: month_key(year, m) for m in due}
+    first, types, (rate_num, rate_den) = idx.first, idx.types, idx.rate
     sheet_rows = tab.rows
-    p = ctx.params
-    start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
-    months, dates = tab.col("month"), tab.col("meeting_date")
-    types = idx.types
+    dates, ratings = tab.col("meeting_date"), tab.col("rating")
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
-    required, present, ratings = tab.col("required_count"), tab.col("present"), tab.col("rating")
-    rate_num, rate_den = idx.rate
+    required, present = tab.col("required_count"), tab.col("present")
+    start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
+    min_combined, min_regular = p["min_minutes_combined"], p["min_minutes_regular"]
     small_members, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
+    small = small_members is not None and small_min is not None
+    has_duration = tab.has("duration") or tab.has("start_time")
+    has_attendance = tab.has("required_count") and tab.has("present")
+    has_rating = tab.has("rating")
+    quarters = _due_quarters(ctx) if tab.has("meeting_type") else None
+    thematic_held, needed = idx.thematic, p["thematic_per_quarter"]
 
-    # Plain counters (numerator, denominator) month by month; the Ratios are built once at the
-    # end (a national roll-up runs this over 2.4 million meeting rows).
-    series = {key: ([0] * 12, [0] * 12) for key in ("window", "attendance", "clean", "good")}
-    (win_n, win_d), (att_n, att_d) = series["window"], series["attendance"]
-    (clean_n, clean_d), (good_n, good_d) = series["clean"], series["good"]
+    # The unit's figures are the sums of its cells' (but ``clean``: the unit's own errors).
+    held_n: list[list[int]] = []
+    held_d: list[list[int]] = []
+    win_n: list[list[int]] = []
+    win_d: list[list[int]] = []
+    att_n: list[list[int]] = []
+    att_d: list[list[int]] = []
+    clean_d: list[list[int]] = []
+    good_n: list[list[int]] = []
+    good_d: list[list[int]] = []
+    unit_clean_n = [0] * 12
     pref_n = pref_d = dur_n = dur_d = pooled_n = pooled_d = 0
-    counted = {k: 0 for k in RATING_LEVELS}
-    for i in rows:
-        d, m = dates[i], months[i]
-        k = int(m[5:7]) - 1
-        clean_d[k] += 1
-        clean_n[k] += sheet_rows[i] not in failed
-        rating = ratings[i]
-        if rating in counted:
-            good_d[k] += 1
-            good_n[k] += rating == "good"
-            counted[rating] += 1
-        if d is not None and m is not None:
-            same = d.year == int(m[:4]) and d.month == int(m[5:7])
-            win_d[k] += 1
-            win_n[k] += same and start <= d.day <= end
-            if preferred is not None:
-                pref_d += 1
-                pref_n += same and d.day == preferred
-        s, e, col = starts[i], ends[i], minutes[i]
-        length = col if col is not None else (e - s if s is not None and e is not None
-                                              and e > s else None)
-        if length is not None:
-            if types[i] == "combined":
-                minimum = p["min_minutes_combined"]
-            elif (small_members is not None and small_min is not None
-                  and required[i] is not None and required[i] <= small_members):
-                minimum = small_min
-            else:
-                minimum = p["min_minutes_regular"]
-            dur_d += 1
-            dur_n += length >= minimum
-        req, pres = required[i], present[i]
-        if req is not None and pres is not None and req > 0:
-            att_d[k] += 1
-            att_n[k] += pres * rate_den > rate_num * req
-            pooled_n += pres
-            pooled_d += req
-    monthly = ind.monthly
-    for key, (nums, dens) in series.items():
-        monthly[key] = [Ratio(n, d) for n, d in zip(nums, dens)]
-    clean = Ratio(sum(clean_n), sum(clean_d))
-    window = Ratio(sum(win_n), sum(win_d))
-    attendance = Ratio(sum(att_n), sum(att_d))
-    pref, duration, pooled = Ratio(pref_n, pref_d), Ratio(dur_n, dur_d), Ratio(pooled_n, pooled_d)
-    ind.window = window
-    ind.clean = clean
-    ind.preferred = pref if preferred is not None else None
-    ind.duration = duration if tab.has("duration") or tab.has("start_time") else None
-    ind.attendance = attendance if tab.has("required_count") and tab.has("present") else None
-    ind.pooled = pooled if ind.attendance is not None else None
-    ind.ratings = counted if tab.has("rating") else None
+    unit_ratings = {k: 0 for k in RATING_LEVELS}
+    unit_thematic = [0] * 4, [0] * 4
+    for key, act in actives.items():
+        cell_failed = (_failed_rows(by_cell.get(key, ()), name) if by_cell is not None
+                       else unit_failed)
+        hn, hd, wn, wd, an, ad = [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12
+        cn, cd, gn, gd = [0] * 12, [0] * 12, [0] * 12, [0] * 12
+        pn = pd = dn = dd = qn = qd = 0
+        counted = {k: 0 for k in RATING_LEVELS}
+        for m in due:
+            if not act[m]:
+                continue
+            k = m - 1
+            hd[k] = 1
+            i = first.get((key, period_of[m]))
+            if i is None:
+                continue
+            hn[k] = cd[k] = 1
+            row = sheet_rows[i]
+            if row not in cell_failed:
+                cn[k] = 1
+            if row not in unit_failed:
+                unit_clean_n[k] += 1
+            rating = ratings[i]
+            if rating in counted:
+                gd[k] = 1
+                counted[rating] += 1
+                if rating == "good":
+                    gn[k] = 1
+            d = dates[i]
+            if d is not None:  # the month of a held meeting is its period: (year, m)
+                same = d.year == year and d.month == m
+                wd[k] = 1
+                if same and start <= d.day <= end:
+                    wn[k] = 1
+                if preferred is not None:
+                    pd += 1
+                    if same and d.day == preferred:
+                        pn += 1
+            length = minutes[i]
+            if length is None:
+                s, e = starts[i], ends[i]
+                if s is not None and e is not None and e > s:
+                    length = e - s
+            req = required[i]
+            if length is not None:
+                if types[i] == "combined":
+                    minimum = min_combined
+                elif small and req is not None and req <= small_members:
+                    minimum = small_min
+                else:
+                    minimum = min_regular
+                dd += 1
+                if length >= minimum:
+                    dn += 1
+            pres = present[i]
+            if req is not None and pres is not None and req > 0:
+                ad[k] = 1
+                if pres * rate_den > rate_num * req:
+                    an[k] = 1
+                qn += pres
+                qd += req
+        held_n.append(hn)
+        held_d.append(hd)
+        win_n.append(wn)
+        win_d.append(wd)
+        att_n.append(an)
+        att_d.append(ad)
+        clean_d.append(cd)
+        good_n.append(gn)
+        good_d.append(gd)
+        pref_n, pref_d, dur_n, dur_d = pref_n + pn, pref_d + pd, dur_n + dn, dur_d + dd
+        pooled_n, pooled_d = pooled_n + qn, pooled_d + qd
+        for level, n in counted.items():
+            unit_ratings[level] += n
+        thematic: list[Ratio | None] = [None] * 4
+        if quarters is not None:
+            for q in quarters:
+                if act[3 * q - 2] + act[3 * q - 1] + act[3 * q] >= MIN_ACTIVE_MONTHS_THEMATIC:
+                    ok = 1 if thematic_held.get((key, q), 0) >= needed else 0
+                    thematic[q - 1] = Ratio(ok, 1)
+                    unit_thematic[0][q - 1] += ok
+                    unit_thematic[1][q - 1] += 1
+                else:
+                    thematic[q - 1] = Ratio()
+        if by_cell is not None:
+            one = cells[key]
+            one.held = Ratio(sum(hn), sum(hd))
+            one.monthly = {"held": list(map(Ratio, hn, hd)), "window": list(map(Ratio, wn, wd)),
+                           "attendance": list(map(Ratio, an, ad)),
+                           "clean": list(map(Ratio, cn, cd)), "good": list(map(Ratio, gn, gd))}
+            _criteria(one, Ratio(sum(wn), sum(wd)), Ratio(sum(cn), sum(cd)), Ratio(pn, pd),
+                      Ratio(dn, dd), Ratio(sum(an), sum(ad)), Ratio(qn, qd), counted,
+                      preferred is not None, has_duration, has_attendance, has_rating)
+            one.thematic = thematic
+    hn, hd, wn, wd = _sums(held_n), _sums(held_d), _sums(win_n), _sums(win_d)
+    an, ad, cd, gn, gd = (_sums(att_n), _sums(att_d), _sums(clean_d), _sums(good_n),
+                          _sums(good_d))
+    ind.held = Ratio(sum(hn), sum(hd))
+    ind.monthly = {"held": list(map(Ratio, hn, hd)), "window": list(map(Ratio, wn, wd)),
+                   "attendance": list(map(Ratio, an, ad)),
+                   "clean": list(map(Ratio, unit_clean_n, cd)),
+                   "good": list(map(Ratio, gn, gd))}
+    _criteria(ind, Ratio(sum(wn), sum(wd)), Ratio(sum(unit_clean_n), sum(cd)),
+              Ratio(pref_n, pref_d), Ratio(dur_n, dur_d), Ratio(sum(an), sum(ad)),
+              Ratio(pooled_n, pooled_d), unit_ratings, preferred is not None, has_duration,
+              has_attendance, has_rating)
+    if quarters is not None:
+        for q in quarters:
+            ind.thematic[q - 1] = Ratio(unit_thematic[0][q - 1], unit_thematic[1][q - 1])
 
 
-def _monthly_held(ctx: UnitContext, ind: UnitIndicators,
-                  first: dict[tuple[str, str], int]) -> None:
-    held = [Ratio() for _ in range(12)]
-    for m, period, key, _ in due_cell_months(ctx):
-        held[m - 1].add((key, period) in first)
-    ind.monthly["held"] = held
-
-
-def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None,
-              cells: Mapping[str, Cell] | None = None) -> None:
-    """Thematic meetings per due quarter over ``cells`` (code key -> cell; default: every cell
-    of the unit)."""
-    cells = ctx.cells if cells is None else cells
-    tab = ctx.tab("meetings")
-    if (not ctx.cells_known or tab is None or idx is None
-            or not all(tab.has(c) for c in ("cell_code", "month", "meeting_type"))):
-        return
-    held = idx.thematic
-    needed = ctx.params["thematic_per_quarter"]
-    for q in range(1, 5):
-        if not is_due(quarter_deadline(ctx.year, q, ctx.params), ctx.as_of):
-            continue
-        ratio = Ratio()
-        for key, cell in cells.items():
-            active = sum(cell.active(ctx.year, m) for m in range(3 * q - 2, 3 * q + 1))
-            if active >= MIN_ACTIVE_MONTHS_THEMATIC:
-                ratio.add(held.get((key, q), 0) >= needed)
-        ind.thematic[q - 1] = ratio
+def _criteria(ind: UnitIndicators, window: Ratio, clean: Ratio, preferred: Ratio,
+              duration: Ratio, attendance: Ratio, pooled: Ratio, ratings: dict[str, int],
+              has_preferred: bool, has_duration: bool, has_attendance: bool,
+              has_rating: bool) -> None:
+    """The criteria of the held meetings, None where the rule is off or the columns are
+    missing."""
+    ind.window, ind.clean = window, clean
+    ind.preferred = preferred if has_preferred else None
+    ind.duration = duration if has_duration else None
+    ind.attendance = attendance if has_attendance else None
+    ind.pooled = pooled if has_attendance else None
+    ind.ratings = ratings if has_rating else None
 
 
 def _briefing(ctx: UnitContext, ind: UnitIndicators) -> None:

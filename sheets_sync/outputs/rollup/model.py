@@ -23,7 +23,7 @@ from ...core.rules.catalog import rule_name_vi
 from ...core.template import load_template
 from ...core.text import normalize
 from . import extract
-from .indicators import Ratio, UnitIndicators, cells_indicators, index, total, unit_indicators
+from .indicators import Ratio, UnitIndicators, total, unit_and_cells, unit_indicators
 from .sheets import UnitBlock
 
 LEVELS = ("good", "fair", "average", "poor")
@@ -174,13 +174,16 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
     for f in report.findings:
         findings_of.setdefault(f.unit, []).append(f)
     units: list[UnitModel] = []
+    per_cell: list[dict[str, UnitIndicators]] = []  # each unit's cells' indicators
     for res in report.units:
         read = by_code.get(res.code)
         ctx = None
         if read is not None and read.data is not None:
             ctx = make_context(read.data, read.config.rules, as_of, year)
         found = findings_of.get(res.code, [])
-        units.append(UnitModel(res, read, ctx, found, unit_indicators(ctx, res, found)))
+        ind, cells_ind = unit_and_cells(ctx, res, found)
+        units.append(UnitModel(res, read, ctx, found, ind))
+        per_cell.append(cells_ind)
     tot = total([u.ind for u in units])
 
     blocks = [u.block for u in units]
@@ -201,7 +204,7 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
         u.score, u.missing_criteria = composite(u.ind, criteria)
     _rank(units)
 
-    cells = _cells(units, annual, criteria)
+    cells = _cells(units, per_cell, annual, criteria)
     previous, previous_units = _previous_year(units, as_of, year, stored_year)
     rc = config.report
     model = Model(
@@ -253,22 +256,22 @@ def _rank(units: list[UnitModel]) -> None:
         u.rank, prev = rank, key
 
 
-def _cells(units: list[UnitModel], annual, criteria) -> list[CellModel]:
+def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]], annual,
+           criteria) -> list[CellModel]:
     kinds = load_template().tab("cells").column("kind")
     out = []
     annual_of = {normalize(b.code): {normalize(a.cell_code): a for a in rows}
                  for b, rows in annual}
-    for u in units:
+    cell_criteria = [(k, lab) for k, lab in criteria if k not in ("briefing", "completeness")]
+    for u, cells_ind in zip(units, per_cell):
         if u.ctx is None:
             continue
         names = extract.cell_names(u.ctx)
-        per_cell = cells_indicators(u.ctx, u.result, u.findings, index(u.ctx))
         for key, cell in u.ctx.cells.items():
-            ind = per_cell[key]
+            ind = cells_ind[key]
             ind.code, ind.name = cell.code, names.get(key, "")
             a = annual_of.get(normalize(u.code), {}).get(normalize(cell.code))
-            score, _ = composite(ind, [(k, lab) for k, lab in criteria
-                                       if k not in ("briefing", "completeness")])
+            score, _ = composite(ind, cell_criteria)
             out.append(CellModel(u.code, u.name, cell.code, names.get(key, ""),
                                  kinds.label_of(cell.kind) or "", ind,
                                  a.derived if a else None, a.reported if a else None, score))
