@@ -19,7 +19,7 @@ from datetime import date
 from fractions import Fraction
 
 from ...core.findings import ERROR, Finding, FindingCounts
-from ...core.grid import THEMATIC_TYPES, TabData
+from ...core.grid import THEMATIC_TYPES, TabData, UnitData
 from ...core.rules.base import (
     UnitContext,
     brief_deadline,
@@ -37,14 +37,10 @@ DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
 MIN_ACTIVE_MONTHS_THEMATIC = 2  # rules.md THEME-QUARTERLY
 
 
-@dataclass(slots=True)  # some five million of them in a national roll-up's model
+@dataclass(frozen=True, slots=True)  # a value: instances are shared (``small_ratio``)
 class Ratio:
     num: int = 0
     den: int = 0
-
-    def add(self, ok: bool) -> None:
-        self.den += 1
-        self.num += 1 if ok else 0
 
     @property
     def value(self) -> float | None:
@@ -156,6 +152,16 @@ def index(ctx: UnitContext) -> TabIndex | None:
                     (exact.numerator, exact.denominator))
 
 
+def may_hold_year(data: UnitData, year: int) -> bool:
+    """False when no row of the meetings tab is of a month of ``year``: then no cell-month of
+    that year is held (``held`` is None or 0/n) and its indicators need not be computed."""
+    tab = data.tab("meetings")
+    if tab is None or not tab.has("month"):
+        return False
+    prefix = f"{year:04d}-"
+    return any(m.startswith(prefix) for m in set(tab.col("month")) if m is not None)
+
+
 def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
                     idx: TabIndex | None = None, unit_level: bool = True) -> UnitIndicators:
     """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule);
@@ -255,6 +261,21 @@ def _failed_rows(findings: Iterable[Finding], tab_name: str) -> set[int]:
 def _due_quarters(ctx: UnitContext) -> list[int]:
     return [q for q in range(1, 5) if is_due(quarter_deadline(ctx.year, q, ctx.params),
                                              ctx.as_of)]
+
+
+# Shared Ratios of the small values a cell has (a cell has at most one meeting a month): a
+# national roll-up holds some seven million of them (99,000 cells, five series of twelve months
+# and their criteria), a hundred objects here.
+_SMALL = {(n, d): Ratio(n, d) for d in range(13) for n in range(d + 1)}
+
+
+def small_ratio(num: int, den: int) -> Ratio:
+    return _SMALL.get((num, den)) or Ratio(num, den)
+
+
+def cell_series(nums: list[int], dens: list[int]) -> list[Ratio]:
+    """One cell's series month by month (each ``num`` ≤ ``den`` ≤ 1)."""
+    return list(map(_SMALL.__getitem__, zip(nums, dens)))
 
 
 def _sums(series: list[list[int]]) -> list[int]:
@@ -382,19 +403,20 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
             for q in quarters:
                 if act[3 * q - 2] + act[3 * q - 1] + act[3 * q] >= MIN_ACTIVE_MONTHS_THEMATIC:
                     ok = 1 if thematic_held.get((key, q), 0) >= needed else 0
-                    thematic[q - 1] = Ratio(ok, 1)
+                    thematic[q - 1] = _SMALL[ok, 1]
                     unit_thematic[0][q - 1] += ok
                     unit_thematic[1][q - 1] += 1
                 else:
-                    thematic[q - 1] = Ratio()
+                    thematic[q - 1] = _SMALL[0, 0]
         if by_cell is not None:
             one = cells[key]
-            one.held = Ratio(sum(hn), sum(hd))
-            one.monthly = {"held": list(map(Ratio, hn, hd)), "window": list(map(Ratio, wn, wd)),
-                           "attendance": list(map(Ratio, an, ad)),
-                           "clean": list(map(Ratio, cn, cd)), "good": list(map(Ratio, gn, gd))}
-            _criteria(one, Ratio(sum(wn), sum(wd)), Ratio(sum(cn), sum(cd)), Ratio(pn, pd),
-                      Ratio(dn, dd), Ratio(sum(an), sum(ad)), Ratio(qn, qd), counted,
+            one.held = small_ratio(sum(hn), sum(hd))
+            one.monthly = {"held": cell_series(hn, hd), "window": cell_series(wn, wd),
+                           "attendance": cell_series(an, ad), "clean": cell_series(cn, cd),
+                           "good": cell_series(gn, gd)}
+            _criteria(one, small_ratio(sum(wn), sum(wd)), small_ratio(sum(cn), sum(cd)),
+                      small_ratio(pn, pd), small_ratio(dn, dd), small_ratio(sum(an), sum(ad)),
+                      Ratio(qn, qd), counted,
                       preferred is not None, has_duration, has_attendance, has_rating)
             one.thematic = thematic
     hn, hd, wn, wd = _sums(held_n), _sums(held_d), _sums(win_n), _sums(win_d)
@@ -443,11 +465,9 @@ def _briefing(ctx: UnitContext, ind: UnitIndicators) -> None:
             last = last_days[m] = brief_last_day(ctx.year, int(m[5:7]), ctx.params)
         if d <= last:
             on_time.add(m)
-    ratio = Ratio()
-    for month in range(1, 13):
-        if is_due(brief_deadline(ctx.year, month, ctx.params), ctx.as_of):
-            ratio.add(month_key(ctx.year, month) in on_time)
-    ind.briefing = ratio
+    due = [month_key(ctx.year, month) for month in range(1, 13)
+           if is_due(brief_deadline(ctx.year, month, ctx.params), ctx.as_of)]
+    ind.briefing = Ratio(sum(1 for month in due if month in on_time), len(due))
 
 
 def completeness(ctx: UnitContext, findings: list[Finding]) -> Ratio:

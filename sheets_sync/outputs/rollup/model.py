@@ -23,7 +23,14 @@ from ...core.rules.catalog import rule_name_vi
 from ...core.template import load_template
 from ...core.text import normalize
 from . import extract
-from .indicators import Ratio, UnitIndicators, total, unit_and_cells, unit_indicators
+from .indicators import (
+    Ratio,
+    UnitIndicators,
+    may_hold_year,
+    total,
+    unit_and_cells,
+    unit_indicators,
+)
 from .sheets import UnitBlock
 
 LEVELS = ("good", "fair", "average", "poor")
@@ -306,14 +313,16 @@ def _previous_year(units: list[UnitModel], as_of: date, year: int,
     for u in units:
         if u.ctx is None or u.read is None:
             continue
-        ctx = make_context(u.read.data, u.read.config.rules, prev_as_of, year - 1)
-        ind = unit_indicators(ctx, u.result, [])
-        if (ind.held is None or ind.held.num == 0) and stored_year is not None:
+        ind = None
+        if may_hold_year(u.read.data, year - 1):
+            ctx = make_context(u.read.data, u.read.config.rules, prev_as_of, year - 1)
+            ind = unit_indicators(ctx, u.result, [])
+        if (ind is None or ind.held is None or ind.held.num == 0) and stored_year is not None:
             data = stored_year(u.code, year - 1)
             if data is not None:
                 ind = unit_indicators(make_context(data, u.read.config.rules, prev_as_of,
                                                    year - 1), u.result, [])
-        if ind.held is not None and ind.held.num > 0:
+        if ind is not None and ind.held is not None and ind.held.num > 0:
             out[u.code] = ind
     if not out:
         return None, {}
