@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
+from itertools import compress
 
 from ...core.findings import ERROR, Finding, FindingCounts
 from ...core.grid import THEMATIC_TYPES, TabData, UnitData
@@ -30,6 +32,7 @@ from ...core.rules.base import (
     is_due,
     month_key,
     quarter_deadline,
+    row_code_keys,
 )
 
 RATING_LEVELS = ("good", "fair", "average", "poor")
@@ -143,13 +146,21 @@ def index(ctx: UnitContext) -> TabIndex | None:
     held: dict[tuple[str, int], int] = {}
     if all(tab.has(c) for c in ("cell_code", "month", "meeting_type")):
         year = f"{ctx.year:04d}"
-        for t, code, m in zip(types, tab.col("cell_code"), tab.col("month")):
-            if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
-                k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
+        keys, months = row_code_keys(tab), tab.col("month")
+        for i in compress(range(len(types)), map(THEMATIC_TYPES.__contains__, types)):
+            key, m = keys[i], months[i]
+            if key is not None and m is not None and m[:4] == year:
+                k = (key, (int(m[5:7]) - 1) // 3 + 1)
                 held[k] = held.get(k, 0) + 1
-    exact = Fraction(str(ctx.params["min_attendance_rate"]))
     return TabIndex(first_regular_meetings(tab), types, held,
-                    (exact.numerator, exact.denominator))
+                    _exact(ctx.params["min_attendance_rate"]))
+
+
+@lru_cache(maxsize=64)
+def _exact(rate: float | int | str) -> tuple[int, int]:
+    """A rate as an exact fraction (numerator, denominator)."""
+    exact = Fraction(str(rate))
+    return exact.numerator, exact.denominator
 
 
 def may_hold_year(data: UnitData, year: int) -> bool:
