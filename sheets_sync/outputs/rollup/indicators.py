@@ -465,20 +465,32 @@ def _briefing(ctx: UnitContext, ind: UnitIndicators) -> None:
     tab = ctx.tab("briefings")
     if tab is None or not tab.has("month"):
         return
+    p = ctx.params
+    due, last_days = _briefing_calendar(ctx.year, ctx.as_of, p["brief_deadline_day"],
+                                        p["brief_deadline_inclusive"], p["report_grace_days"])
     year = f"{ctx.year:04d}"
     on_time: set[str] = set()
-    last_days: dict[str, date] = {}
     for m, d in zip(tab.col("month"), tab.col("briefing_date")):
         if m is None or d is None or m[:4] != year:
             continue
         last = last_days.get(m)
         if last is None:
-            last = last_days[m] = brief_last_day(ctx.year, int(m[5:7]), ctx.params)
+            last = brief_last_day(ctx.year, int(m[5:7]), p)
         if d <= last:
             on_time.add(m)
-    due = [month_key(ctx.year, month) for month in range(1, 13)
-           if is_due(brief_deadline(ctx.year, month, ctx.params), ctx.as_of)]
     ind.briefing = Ratio(sum(1 for month in due if month in on_time), len(due))
+
+
+@lru_cache(maxsize=64)
+def _briefing_calendar(year: int, as_of: date, day: int, inclusive: bool, grace: int
+                       ) -> tuple[tuple[str, ...], Mapping[str, date]]:
+    """(the months of ``year`` whose briefing is due, each month's last on-time day), the
+    same for every unit with these parameters; read-only."""
+    params = {"brief_deadline_day": day, "brief_deadline_inclusive": inclusive,
+              "report_grace_days": grace}
+    due = tuple(month_key(year, m) for m in range(1, 13)
+                if is_due(brief_deadline(year, m, params), as_of))
+    return due, {month_key(year, m): brief_last_day(year, m, params) for m in range(1, 13)}
 
 
 def completeness(ctx: UnitContext, findings: list[Finding]) -> Ratio:

@@ -18,7 +18,7 @@ from ...core import heap
 from ...core.config import Config, ReportConfig
 from ...core.findings import ERROR, INFO, WARNING, Finding, FindingCounts, Report
 from ...core.grid import UnitData
-from ...core.rules.base import UnitContext, make_context
+from ...core.rules.base import UnitContext, code_key, make_context
 from ...core.rules.catalog import rule_name_vi
 from ...core.template import load_template
 from ...core.text import normalize
@@ -267,20 +267,24 @@ def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]], an
            criteria) -> list[CellModel]:
     kinds = load_template().tab("cells").column("kind")
     out = []
-    annual_of = {normalize(b.code): {normalize(a.cell_code): a for a in rows}
+    annual_of = {normalize(b.code): {code_key(a.cell_code): a for a in rows}
                  for b, rows in annual}
     cell_criteria = [(k, lab) for k, lab in criteria if k not in ("briefing", "completeness")]
+    kind_labels: dict[str | None, str] = {}
     for u, cells_ind in zip(units, per_cell):
         if u.ctx is None:
             continue
         names = extract.cell_names(u.ctx)
-        for key, cell in u.ctx.cells.items():
+        annual_rows = annual_of.get(normalize(u.code), {})
+        for key, cell in u.ctx.cells.items():  # key: code_key(cell.code)
             ind = cells_ind[key]
             ind.code, ind.name = cell.code, names.get(key, "")
-            a = annual_of.get(normalize(u.code), {}).get(normalize(cell.code))
+            a = annual_rows.get(key)
             score, _ = composite(ind, cell_criteria)
-            out.append(CellModel(u.code, u.name, cell.code, names.get(key, ""),
-                                 kinds.label_of(cell.kind) or "", ind,
+            kind = kind_labels.get(cell.kind)
+            if kind is None:
+                kind = kind_labels[cell.kind] = kinds.label_of(cell.kind) or ""
+            out.append(CellModel(u.code, u.name, cell.code, names.get(key, ""), kind, ind,
                                  a.derived if a else None, a.reported if a else None, score))
     return out
 
