@@ -9,9 +9,11 @@ workbook writers and the report read these values; neither recomputes a figure.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from ...core import heap
@@ -179,7 +181,11 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
     by_code = {r.config.code: r for r in reads}
     findings_of: dict[str, list[Finding]] = {}
     for f in report.findings:
-        findings_of.setdefault(f.unit, []).append(f)
+        found = findings_of.get(f.unit)
+        if found is None:
+            findings_of[f.unit] = [f]
+        else:
+            found.append(f)
     units: list[UnitModel] = []
     per_cell: list[dict[str, UnitIndicators]] = []  # each unit's cells' indicators
     for res in report.units:
@@ -290,16 +296,24 @@ def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]], an
 
 
 def _by_rule(findings: list[Finding], units: list[UnitModel]) -> list[RuleCount]:
+    """Findings per rule and unit. A rule's severity is that of its first finding, error when
+    any of its findings is one."""
+    first_severity: dict[str, str] = {}
+    with_errors: set[str] = set()
+    for rule, severity in Counter(map(attrgetter("rule", "severity"), findings)):
+        first_severity.setdefault(rule, severity)  # keys in the order first seen
+        if severity == ERROR:
+            with_errors.add(rule)
+    none = {u.code: 0 for u in units}
     counts: dict[str, RuleCount] = {}
-    for f in findings:
-        rc = counts.get(f.rule)
+    for (rule, unit), n in Counter(map(attrgetter("rule", "unit"), findings)).items():
+        rc = counts.get(rule)
         if rc is None:
-            rc = counts[f.rule] = RuleCount(f.rule, rule_name_vi(f.rule), f.severity,
-                                            {u.code: 0 for u in units}, 0)
-        elif rc.severity != f.severity and f.severity == ERROR:
-            rc.severity = ERROR
-        rc.by_unit[f.unit] = rc.by_unit.get(f.unit, 0) + 1
-        rc.total += 1
+            rc = counts[rule] = RuleCount(
+                rule, rule_name_vi(rule), ERROR if rule in with_errors else first_severity[rule],
+                dict(none), 0)
+        rc.by_unit[unit] = rc.by_unit.get(unit, 0) + n
+        rc.total += n
     sev = {ERROR: 0, WARNING: 1, INFO: 2}
     return sorted(counts.values(), key=lambda r: (-r.total, sev.get(r.severity, 3), r.rule))
 
