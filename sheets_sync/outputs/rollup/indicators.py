@@ -279,19 +279,27 @@ def _due_quarters(ctx: UnitContext) -> list[int]:
 # and their criteria), a hundred objects here.
 _SMALL = {(n, d): Ratio(n, d) for d in range(13) for n in range(d + 1)}
 
+# A cell's month in a series: 0 not counted, 1 counted and not met, 2 counted and met.
+NOT_COUNTED, MISSED, MET = 0, 1, 2
+_MONTH_RATIO = (_SMALL[0, 0], _SMALL[0, 1], _SMALL[1, 1])
+
 
 def small_ratio(num: int, den: int) -> Ratio:
     return _SMALL.get((num, den)) or Ratio(num, den)
 
 
-def cell_series(nums: list[int], dens: list[int]) -> list[Ratio]:
-    """One cell's series month by month (each ``num`` ≤ ``den`` ≤ 1)."""
-    return list(map(_SMALL.__getitem__, zip(nums, dens)))
+def _cell_ratio(months: list[int]) -> Ratio:
+    """A cell's series (``MET``/``MISSED``/``NOT_COUNTED`` per month) pooled."""
+    return _SMALL[months.count(MET), len(months) - months.count(NOT_COUNTED)]
 
 
-def _sums(series: list[list[int]]) -> list[int]:
-    """Month by month sums of the cells' series (twelve zeros without cells)."""
-    return [sum(month) for month in zip(*series)] if series else [0] * 12
+def _unit_series(cells: list[list[int]]) -> tuple[list[int], list[int]]:
+    """(numerators, denominators) month by month of the cells' series added up."""
+    if not cells:
+        return [0] * 12, [0] * 12
+    months = list(zip(*cells))
+    return ([m.count(MET) for m in months],
+            [len(m) - m.count(NOT_COUNTED) for m in months])
 
 
 def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[str, tuple],
@@ -305,8 +313,7 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
     year, p = ctx.year, ctx.params
     name = tab.tab.name
     unit_failed = _failed_rows(findings, name)
-    due = due_months(ctx)
-    period_of = {m: month_key(year, m) for m in due}
+    due = [(m, m - 1, month_key(year, m)) for m in due_months(ctx)]
     first, types, (rate_num, rate_den) = idx.first, idx.types, idx.rate
     sheet_rows = tab.rows
     dates, ratings = tab.col("meeting_date"), tab.col("rating")
@@ -322,16 +329,12 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
     quarters = _due_quarters(ctx) if tab.has("meeting_type") else None
     thematic_held, needed = idx.thematic, p["thematic_per_quarter"]
 
-    # The unit's figures are the sums of its cells' (but ``clean``: the unit's own errors).
-    held_n: list[list[int]] = []
-    held_d: list[list[int]] = []
-    win_n: list[list[int]] = []
-    win_d: list[list[int]] = []
-    att_n: list[list[int]] = []
-    att_d: list[list[int]] = []
-    clean_d: list[list[int]] = []
-    good_n: list[list[int]] = []
-    good_d: list[list[int]] = []
+    # Each cell's series month by month (MET / MISSED / NOT_COUNTED); the unit's are their
+    # sums, but for ``clean``: the unit's own errors.
+    all_held: list[list[int]] = []
+    all_window: list[list[int]] = []
+    all_attendance: list[list[int]] = []
+    all_good: list[list[int]] = []
     unit_clean_n = [0] * 12
     pref_n = pref_d = dur_n = dur_d = pooled_n = pooled_d = 0
     unit_ratings = {k: 0 for k in RATING_LEVELS}
@@ -339,36 +342,29 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
     for key, act in actives.items():
         cell_failed = (_failed_rows(by_cell.get(key, ()), name) if by_cell is not None
                        else unit_failed)
-        hn, hd, wn, wd, an, ad = [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12
-        cn, cd, gn, gd = [0] * 12, [0] * 12, [0] * 12, [0] * 12
+        held, window, attendance, clean, good = [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12
         pn = pd = dn = dd = qn = qd = 0
         counted = {k: 0 for k in RATING_LEVELS}
-        for m in due:
+        for m, k, period in due:
             if not act[m]:
                 continue
-            k = m - 1
-            hd[k] = 1
-            i = first.get((key, period_of[m]))
+            i = first.get((key, period))
             if i is None:
+                held[k] = MISSED
                 continue
-            hn[k] = cd[k] = 1
+            held[k] = MET
             row = sheet_rows[i]
-            if row not in cell_failed:
-                cn[k] = 1
+            clean[k] = MISSED if row in cell_failed else MET
             if row not in unit_failed:
                 unit_clean_n[k] += 1
             rating = ratings[i]
             if rating in counted:
-                gd[k] = 1
+                good[k] = MET if rating == "good" else MISSED
                 counted[rating] += 1
-                if rating == "good":
-                    gn[k] = 1
             d = dates[i]
             if d is not None:  # the month of a held meeting is its period: (year, m)
                 same = d.year == year and d.month == m
-                wd[k] = 1
-                if same and start <= d.day <= end:
-                    wn[k] = 1
+                window[k] = MET if same and start <= d.day <= end else MISSED
                 if preferred is not None:
                     pd += 1
                     if same and d.day == preferred:
@@ -391,20 +387,13 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
                     dn += 1
             pres = present[i]
             if req is not None and pres is not None and req > 0:
-                ad[k] = 1
-                if pres * rate_den > rate_num * req:
-                    an[k] = 1
+                attendance[k] = MET if pres * rate_den > rate_num * req else MISSED
                 qn += pres
                 qd += req
-        held_n.append(hn)
-        held_d.append(hd)
-        win_n.append(wn)
-        win_d.append(wd)
-        att_n.append(an)
-        att_d.append(ad)
-        clean_d.append(cd)
-        good_n.append(gn)
-        good_d.append(gd)
+        all_held.append(held)
+        all_window.append(window)
+        all_attendance.append(attendance)
+        all_good.append(good)
         pref_n, pref_d, dur_n, dur_d = pref_n + pn, pref_d + pd, dur_n + dn, dur_d + dd
         pooled_n, pooled_d = pooled_n + qn, pooled_d + qd
         for level, n in counted.items():
@@ -421,25 +410,27 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
                     thematic[q - 1] = _SMALL[0, 0]
         if by_cell is not None:
             one = cells[key]
-            one.held = small_ratio(sum(hn), sum(hd))
-            one.monthly = {"held": cell_series(hn, hd), "window": cell_series(wn, wd),
-                           "attendance": cell_series(an, ad), "clean": cell_series(cn, cd),
-                           "good": cell_series(gn, gd)}
-            _criteria(one, small_ratio(sum(wn), sum(wd)), small_ratio(sum(cn), sum(cd)),
-                      small_ratio(pn, pd), small_ratio(dn, dd), small_ratio(sum(an), sum(ad)),
-                      Ratio(qn, qd), counted,
+            one.held = _cell_ratio(held)
+            month = _MONTH_RATIO.__getitem__
+            one.monthly = {"held": list(map(month, held)), "window": list(map(month, window)),
+                           "attendance": list(map(month, attendance)),
+                           "clean": list(map(month, clean)), "good": list(map(month, good))}
+            _criteria(one, _cell_ratio(window), _cell_ratio(clean), small_ratio(pn, pd),
+                      small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
                       preferred is not None, has_duration, has_attendance, has_rating)
             one.thematic = thematic
-    hn, hd, wn, wd = _sums(held_n), _sums(held_d), _sums(win_n), _sums(win_d)
-    an, ad, cd, gn, gd = (_sums(att_n), _sums(att_d), _sums(clean_d), _sums(good_n),
-                          _sums(good_d))
-    ind.held = Ratio(sum(hn), sum(hd))
-    ind.monthly = {"held": list(map(Ratio, hn, hd)), "window": list(map(Ratio, wn, wd)),
-                   "attendance": list(map(Ratio, an, ad)),
-                   "clean": list(map(Ratio, unit_clean_n, cd)),
-                   "good": list(map(Ratio, gn, gd))}
-    _criteria(ind, Ratio(sum(wn), sum(wd)), Ratio(sum(unit_clean_n), sum(cd)),
-              Ratio(pref_n, pref_d), Ratio(dur_n, dur_d), Ratio(sum(an), sum(ad)),
+    series = {"held": _unit_series(all_held), "window": _unit_series(all_window),
+              "attendance": _unit_series(all_attendance)}
+    held_d = series["held"][1]
+    series["clean"] = (unit_clean_n, series["held"][0])  # a held meeting is counted for clean
+    series["good"] = _unit_series(all_good)
+    ind.monthly = {key: list(map(Ratio, nums, dens)) for key, (nums, dens) in series.items()}
+    ind.held = Ratio(sum(series["held"][0]), sum(held_d))
+    window_n, window_d = series["window"]
+    attendance_n, attendance_d = series["attendance"]
+    _criteria(ind, Ratio(sum(window_n), sum(window_d)),
+              Ratio(sum(unit_clean_n), sum(series["held"][0])), Ratio(pref_n, pref_d),
+              Ratio(dur_n, dur_d), Ratio(sum(attendance_n), sum(attendance_d)),
               Ratio(pooled_n, pooled_d), unit_ratings, preferred is not None, has_duration,
               has_attendance, has_rating)
     if quarters is not None:
