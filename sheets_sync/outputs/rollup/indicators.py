@@ -92,8 +92,12 @@ class UnitIndicators:
     @property
     def thematic_all(self) -> Ratio | None:
         """The due quarters pooled."""
-        got = [q for q in self.thematic if q is not None]
-        return sum(got, Ratio()) if got else None
+        num = den = 0
+        due = False
+        for q in self.thematic:
+            if q is not None:
+                num, den, due = num + q.num, den + q.den, True
+        return Ratio(num, den) if due else None
 
 
 MONTHLY = ("held", "window", "attendance", "clean", "good")
