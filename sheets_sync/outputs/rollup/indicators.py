@@ -103,30 +103,61 @@ class UnitIndicators:
 MONTHLY = ("held", "window", "attendance", "clean", "good")
 
 
-def _add_opt(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a + b
+_POOLED = ("held", "window", "preferred", "duration", "attendance", "pooled", "briefing",
+           "completeness", "clean")
+_ADDED = ("cells", "members", "visits")
 
 
 def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitIndicators:
-    """Sums of counts; ratios pooled from numerators and denominators."""
+    """Sums of counts; ratios pooled from numerators and denominators (None where no unit has
+    a figure)."""
     out = UnitIndicators(code="", name=name, status="")
+    pooled: dict[str, list[int]] = {}  # attribute -> [Σ numerators, Σ denominators]
+    added: dict[str, int] = {}
+    thematic: list[list[int] | None] = [None] * 4
+    monthly: dict[str, tuple[list[int], list[int]]] = {}
     for u in units:
         out.has_data = out.has_data or u.has_data
-        for attr in ("cells", "members", "held", "window", "preferred", "duration",
-                     "attendance", "pooled", "briefing", "visits", "completeness", "clean"):
-            setattr(out, attr, _add_opt(getattr(out, attr), getattr(u, attr)))
-        out.thematic = [_add_opt(a, b) for a, b in zip(out.thematic, u.thematic)]
+        for attr in _POOLED:
+            ratio = getattr(u, attr)
+            if ratio is not None:
+                got = pooled.get(attr)
+                if got is None:
+                    pooled[attr] = [ratio.num, ratio.den]
+                else:
+                    got[0] += ratio.num
+                    got[1] += ratio.den
+        for attr in _ADDED:
+            value = getattr(u, attr)
+            if value is not None:
+                added[attr] = added.get(attr, 0) + value
+        for q, ratio in enumerate(u.thematic):
+            if ratio is not None:
+                quarter = thematic[q]
+                if quarter is None:
+                    thematic[q] = [ratio.num, ratio.den]
+                else:
+                    quarter[0] += ratio.num
+                    quarter[1] += ratio.den
         if u.ratings is not None:
             base = out.ratings or {k: 0 for k in RATING_LEVELS}
             out.ratings = {k: base[k] + u.ratings.get(k, 0) for k in RATING_LEVELS}
         out.counts = out.counts + u.counts
         for key, series in u.monthly.items():
-            mine = out.monthly.setdefault(key, [Ratio() for _ in range(12)])
-            out.monthly[key] = [a + b for a, b in zip(mine, series)]
+            sums = monthly.get(key)
+            if sums is None:
+                sums = monthly[key] = ([0] * 12, [0] * 12)
+            nums, dens = sums
+            for k, ratio in enumerate(series):
+                nums[k] += ratio.num
+                dens[k] += ratio.den
+    for attr in _POOLED:
+        got = pooled.get(attr)
+        setattr(out, attr, Ratio(got[0], got[1]) if got is not None else None)
+    for attr in _ADDED:
+        setattr(out, attr, added.get(attr))
+    out.thematic = [Ratio(q[0], q[1]) if q is not None else None for q in thematic]
+    out.monthly = {key: list(map(Ratio, nums, dens)) for key, (nums, dens) in monthly.items()}
     return out
 
 

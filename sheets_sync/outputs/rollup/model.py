@@ -364,11 +364,18 @@ def _proposals(model: Model, rc: ReportConfig) -> None:
             if errors >= rc.correct_unit_min_errors:
                 reasons.append(f"{errors} vi phạm")
             model.correct_units.append(Proposal(u.name, u.code, None, ", ".join(reasons)))
+    short: dict[str, str] = {}  # unit name -> short_unit(name)
+
+    def who(c: CellModel) -> str:
+        unit = short.get(c.unit_name)
+        if unit is None:
+            unit = short[c.unit_name] = short_unit(c.unit_name)
+        return f"{cell_title(cell_label, c.name, c.code)} ({unit})"
+
     for c in model.cells:
         errors = c.ind.counts.errors
-        who = f"{cell_title(cell_label, c.name, c.code)} ({short_unit(c.unit_name)})"
         if c.derived == "good" and errors == 0:
-            model.commend_cells.append(Proposal(who, c.unit, c.code,
+            model.commend_cells.append(Proposal(who(c), c.unit, c.code,
                                                 "xếp loại suy ra Tốt, không có vi phạm"))
         elif c.derived in ("average", "poor") or errors >= rc.correct_cell_min_errors:
             reasons = []
@@ -376,7 +383,7 @@ def _proposals(model: Model, rc: ReportConfig) -> None:
                 reasons.append(f"xếp loại suy ra {LEVEL_VI[c.derived]}")
             if errors >= rc.correct_cell_min_errors:
                 reasons.append(f"{errors} vi phạm")
-            model.correct_cells.append(Proposal(who, c.unit, c.code, ", ".join(reasons)))
+            model.correct_cells.append(Proposal(who(c), c.unit, c.code, ", ".join(reasons)))
 
 
 def cell_title(cell_label: str, name: str, code: str) -> str:
