@@ -40,7 +40,7 @@ DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
 MIN_ACTIVE_MONTHS_THEMATIC = 2  # rules.md THEME-QUARTERLY
 
 
-@dataclass(frozen=True, slots=True)  # a value: instances are shared (``small_ratio``)
+@dataclass(frozen=True, slots=True)  # a value: instances are shared (``_SMALL``)
 class Ratio:
     num: int = 0
     den: int = 0
@@ -230,13 +230,14 @@ def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
                     idx: TabIndex | None = None) -> UnitIndicators:
     """The same indicators for one cell of a unit (``key``: its code key): a context holding
     only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
-    completeness) are left empty."""
+    completeness) are left empty. ``idx``: the unit's ``index`` when already computed."""
     one = replace(ctx, cells={key: ctx.cells[key]})
     return unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
                            unit_level=False)
 
 
 def _new(result, has_data: bool = False) -> UnitIndicators:
+    """Indicators named after the unit's ``UnitResult``, no figure yet."""
     return UnitIndicators(result.code, result.name, result.status, result.message,
                           result.pulled_at, has_data=has_data)
 
@@ -319,7 +320,8 @@ NOT_COUNTED, MISSED, MET = 0, 1, 2
 _MONTH_RATIO = (_SMALL[0, 0], _SMALL[0, 1], _SMALL[1, 1])
 
 
-def small_ratio(num: int, den: int) -> Ratio:
+def _small_ratio(num: int, den: int) -> Ratio:
+    """Ratio(num, den), shared when small."""
     return _SMALL.get((num, den)) or Ratio(num, den)
 
 
@@ -450,8 +452,8 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
             one.monthly = {"held": list(map(month, held)), "window": list(map(month, window)),
                            "attendance": list(map(month, attendance)),
                            "clean": list(map(month, clean)), "good": list(map(month, good))}
-            _criteria(one, _cell_ratio(window), _cell_ratio(clean), small_ratio(pn, pd),
-                      small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
+            _criteria(one, _cell_ratio(window), _cell_ratio(clean), _small_ratio(pn, pd),
+                      _small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
                       preferred is not None, has_duration, has_attendance, has_rating)
             one.thematic = thematic
     series = {"held": _unit_series(all_held), "window": _unit_series(all_window),
