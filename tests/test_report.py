@@ -396,7 +396,7 @@ def test_cells_in_one_pass_equal_each_cell_alone(ran):
     from sheets_sync.core.rules.base import code_key, make_context
     from sheets_sync.outputs.rollup.indicators import (
         cell_indicators,
-        cells_indicators,
+        unit_and_cells,
         unit_indicators,
     )
 
@@ -404,8 +404,8 @@ def test_cells_in_one_pass_equal_each_cell_alone(ran):
     for read, result in zip(outcome.reads, outcome.report.units):
         ctx = make_context(read.data, read.config.rules, AS_OF, 2026)
         found = [f for f in outcome.report.findings if f.unit == result.code]
-        together = cells_indicators(ctx, result, found)
-        unit = unit_indicators(ctx, result, found)
+        unit, together = unit_and_cells(ctx, result, found)
+        assert unit == unit_indicators(ctx, result, found)
         for key in ctx.cells:
             alone = cell_indicators(ctx, key, result,
                                     [f for f in found if code_key(f.cell) == key])

@@ -162,25 +162,23 @@ class FindingCounts:
     accepted: int = 0
     info: int = 0
 
-    def add(self, f: Finding) -> None:
-        kind = f.counts_as
-        if kind == ERROR:
-            self.errors += 1
-        elif kind == WARNING:
-            self.warnings += 1
-        elif kind == ACCEPTED:
-            self.accepted += 1
-        else:
-            self.info += 1
-        if f.explained and kind in (ERROR, WARNING):
-            self.explained += 1
-
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> FindingCounts:
-        out = cls()
+        """The counts of ``findings``, each where ``Finding.counts_as`` puts it."""
+        errors = warnings = explained = accepted = info = 0
         for f in findings:
-            out.add(f)
-        return out
+            severity = f.severity
+            if f.accepted and severity != INFO:
+                accepted += 1
+            elif severity == ERROR:
+                errors += 1
+                explained += 1 if f.explained else 0
+            elif severity == WARNING:
+                warnings += 1
+                explained += 1 if f.explained else 0
+            else:
+                info += 1
+        return cls(errors, warnings, explained, accepted, info)
 
     def as_dict(self) -> dict[str, int]:
         """``count_findings``'s keys, plus "explained"."""

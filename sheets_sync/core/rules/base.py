@@ -30,6 +30,8 @@ class Cell:
 
     def active(self, year: int, month: int) -> bool:
         """rules.md "Active cell": exists on the 1st of the month."""
+        if self.founded is None and self.dissolved is None:  # most cells
+            return True
         return _active(self.founded, self.dissolved, year, month)
 
     def months_active(self, year: int) -> tuple[bool, ...]:
@@ -118,7 +120,9 @@ def make_context(unit: UnitData, params: Mapping[str, Any], as_of: date, year: i
 
 # --- calendar ----------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1 << 10)
 def month_key(year: int, month: int) -> str:
+    """ "2026-03"; cached: the rules and the roll-up ask for it per cell and month."""
     return f"{year:04d}-{month:02d}"
 
 

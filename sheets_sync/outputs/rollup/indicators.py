@@ -17,21 +17,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
+from itertools import compress
 
 from ...core.findings import ERROR, Finding, FindingCounts
-from ...core.grid import THEMATIC_TYPES
+from ...core.grid import THEMATIC_TYPES, TabData, UnitData
 from ...core.rules.base import (
-    Cell,
     UnitContext,
     brief_deadline,
     brief_last_day,
     code_key,
-    due_cell_months,
     due_months,
     first_regular_meetings,
     is_due,
     month_key,
     quarter_deadline,
+    row_code_keys,
 )
 
 RATING_LEVELS = ("good", "fair", "average", "poor")
@@ -39,14 +40,10 @@ DATA_RULES = frozenset({"DATA-REQUIRED", "DATA-INVALID"})
 MIN_ACTIVE_MONTHS_THEMATIC = 2  # rules.md THEME-QUARTERLY
 
 
-@dataclass(slots=True)  # some five million of them in a national roll-up's model
+@dataclass(frozen=True, slots=True)  # a value: instances are shared (``_SMALL``)
 class Ratio:
     num: int = 0
     den: int = 0
-
-    def add(self, ok: bool) -> None:
-        self.den += 1
-        self.num += 1 if ok else 0
 
     @property
     def value(self) -> float | None:
@@ -95,37 +92,72 @@ class UnitIndicators:
     @property
     def thematic_all(self) -> Ratio | None:
         """The due quarters pooled."""
-        got = [q for q in self.thematic if q is not None]
-        return sum(got, Ratio()) if got else None
+        num = den = 0
+        due = False
+        for q in self.thematic:
+            if q is not None:
+                num, den, due = num + q.num, den + q.den, True
+        return Ratio(num, den) if due else None
 
 
 MONTHLY = ("held", "window", "attendance", "clean", "good")
 
 
-def _add_opt(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a + b
+_POOLED = ("held", "window", "preferred", "duration", "attendance", "pooled", "briefing",
+           "completeness", "clean")
+_ADDED = ("cells", "members", "visits")
 
 
 def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitIndicators:
-    """Sums of counts; ratios pooled from numerators and denominators."""
+    """Sums of counts; ratios pooled from numerators and denominators (None where no unit has
+    a figure)."""
     out = UnitIndicators(code="", name=name, status="")
+    pooled: dict[str, list[int]] = {}  # attribute -> [Σ numerators, Σ denominators]
+    added: dict[str, int] = {}
+    thematic: list[list[int] | None] = [None] * 4
+    monthly: dict[str, tuple[list[int], list[int]]] = {}
     for u in units:
         out.has_data = out.has_data or u.has_data
-        for attr in ("cells", "members", "held", "window", "preferred", "duration",
-                     "attendance", "pooled", "briefing", "visits", "completeness", "clean"):
-            setattr(out, attr, _add_opt(getattr(out, attr), getattr(u, attr)))
-        out.thematic = [_add_opt(a, b) for a, b in zip(out.thematic, u.thematic)]
+        for attr in _POOLED:
+            ratio = getattr(u, attr)
+            if ratio is not None:
+                got = pooled.get(attr)
+                if got is None:
+                    pooled[attr] = [ratio.num, ratio.den]
+                else:
+                    got[0] += ratio.num
+                    got[1] += ratio.den
+        for attr in _ADDED:
+            value = getattr(u, attr)
+            if value is not None:
+                added[attr] = added.get(attr, 0) + value
+        for q, ratio in enumerate(u.thematic):
+            if ratio is not None:
+                quarter = thematic[q]
+                if quarter is None:
+                    thematic[q] = [ratio.num, ratio.den]
+                else:
+                    quarter[0] += ratio.num
+                    quarter[1] += ratio.den
         if u.ratings is not None:
             base = out.ratings or {k: 0 for k in RATING_LEVELS}
             out.ratings = {k: base[k] + u.ratings.get(k, 0) for k in RATING_LEVELS}
         out.counts = out.counts + u.counts
         for key, series in u.monthly.items():
-            mine = out.monthly.setdefault(key, [Ratio() for _ in range(12)])
-            out.monthly[key] = [a + b for a, b in zip(mine, series)]
+            sums = monthly.get(key)
+            if sums is None:
+                sums = monthly[key] = ([0] * 12, [0] * 12)
+            nums, dens = sums
+            for k, ratio in enumerate(series):
+                nums[k] += ratio.num
+                dens[k] += ratio.den
+    for attr in _POOLED:
+        got = pooled.get(attr)
+        setattr(out, attr, Ratio(got[0], got[1]) if got is not None else None)
+    for attr in _ADDED:
+        setattr(out, attr, added.get(attr))
+    out.thematic = [Ratio(q[0], q[1]) if q is not None else None for q in thematic]
+    out.monthly = {key: list(map(Ratio, nums, dens)) for key, (nums, dens) in monthly.items()}
     return out
 
 
@@ -149,13 +181,31 @@ def index(ctx: UnitContext) -> TabIndex | None:
     held: dict[tuple[str, int], int] = {}
     if all(tab.has(c) for c in ("cell_code", "month", "meeting_type")):
         year = f"{ctx.year:04d}"
-        for t, code, m in zip(types, tab.col("cell_code"), tab.col("month")):
-            if t in THEMATIC_TYPES and code is not None and m is not None and m[:4] == year:
-                k = (code_key(code), (int(m[5:7]) - 1) // 3 + 1)
+        keys, months = row_code_keys(tab), tab.col("month")
+        for i in compress(range(len(types)), map(THEMATIC_TYPES.__contains__, types)):
+            key, m = keys[i], months[i]
+            if key is not None and m is not None and m[:4] == year:
+                k = (key, (int(m[5:7]) - 1) // 3 + 1)
                 held[k] = held.get(k, 0) + 1
-    exact = Fraction(str(ctx.params["min_attendance_rate"]))
     return TabIndex(first_regular_meetings(tab), types, held,
-                    (exact.numerator, exact.denominator))
+                    _exact(ctx.params["min_attendance_rate"]))
+
+
+@lru_cache(maxsize=64)
+def _exact(rate: float | int | str) -> tuple[int, int]:
+    """A rate as an exact fraction (numerator, denominator)."""
+    exact = Fraction(str(rate))
+    return exact.numerator, exact.denominator
+
+
+def may_hold_year(data: UnitData, year: int) -> bool:
+    """False when no row of the meetings tab is of a month of ``year``: then no cell-month of
+    that year is held (``held`` is None or 0/n) and its indicators need not be computed."""
+    tab = data.tab("meetings")
+    if tab is None or not tab.has("month"):
+        return False
+    prefix = f"{year:04d}-"
+    return any(m.startswith(prefix) for m in set(tab.col("month")) if m is not None)
 
 
 def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
@@ -163,260 +213,312 @@ def unit_indicators(ctx: UnitContext | None, result, findings: list[Finding],
     """``result``: the unit's ``UnitResult``; ``findings``: the unit's findings (any rule);
     ``idx``: the unit's ``index`` when already computed; ``unit_level``: also the criteria
     that belong to the unit (briefing, visits, data completeness)."""
-    ind = UnitIndicators(result.code, result.name, result.status, result.message,
-                         result.pulled_at)
-    for f in findings:
-        ind.counts.add(f)
-    if ctx is None:
-        return ind
-    ind.has_data = True
-    p = ctx.params
-    ind.window_days = (p["window_start_day"], p["window_end_day"])
-    ind.preferred_day = p["preferred_day"]
-    idx = idx if idx is not None else index(ctx)
-    _register(ctx, ind)
-    _meetings(ctx, ind, findings, idx)
-    _thematic(ctx, ind, idx)
-    if not unit_level:
-        return ind
-    _briefing(ctx, ind)
-    visits = ctx.tab("visits")
-    if visits is not None and visits.has("visit_date"):
-        ind.visits = sum(1 for d in visits.col("visit_date")
-                         if d is not None and d.year == ctx.year)
-    ind.completeness = completeness(ctx, findings)
-    return ind
+    return _indicators(ctx, result, findings, idx, unit_level, with_cells=False)[0]
 
 
-def _register(ctx: UnitContext, ind: UnitIndicators) -> None:
-    if not ctx.cells_known:
-        return
-    months = ctx.months()
-    if months:
-        active = [c for c in ctx.cells.values() if c.active(ctx.year, months[-1])]
-    else:
-        active = list(ctx.cells.values())
-    ind.cells = len(active)
-    ind.members = sum(c.members or 0 for c in active)
-
-
-def held_meetings(ctx: UnitContext, first: dict[tuple[str, str], int] | None = None
-                  ) -> tuple[Ratio, list[int]] | None:
-    """(due active cell-months with a meeting, row indexes of those first regular meetings);
-    None when the register or the meetings tab (cell, month) cannot be read."""
-    tab = ctx.tab("meetings")
-    if not ctx.cells_known or tab is None or not (tab.has("cell_code") and tab.has("month")):
-        return None
-    first = first if first is not None else first_regular_meetings(tab)
-    ratio, rows = Ratio(), []
-    for _, period, key, _ in due_cell_months(ctx):
-        i = first.get((key, period))
-        ratio.add(i is not None)
-        if i is not None:
-            rows.append(i)
-    return ratio, rows
+def unit_and_cells(ctx: UnitContext | None, result, findings: list[Finding],
+                   idx: TabIndex | None = None
+                   ) -> tuple[UnitIndicators, dict[str, UnitIndicators]]:
+    """``unit_indicators`` and the ``cell_indicators`` of every cell of the unit (code key ->
+    indicators), in one pass over its cells and meetings: each held meeting's criteria are
+    read once, for its cell and its unit. The same values as those functions (a test holds
+    them equal)."""
+    return _indicators(ctx, result, findings, idx, True, with_cells=True)
 
 
 def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
                     idx: TabIndex | None = None) -> UnitIndicators:
     """The same indicators for one cell of a unit (``key``: its code key): a context holding
     only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
-    completeness) are left empty. ``idx``: the unit's ``index``, computed once for all its
-    cells."""
+    completeness) are left empty. ``idx``: the unit's ``index`` when already computed."""
     one = replace(ctx, cells={key: ctx.cells[key]})
     return unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
                            unit_level=False)
 
 
-def cells_indicators(ctx: UnitContext, result, findings: list[Finding],
-                     idx: TabIndex | None = None) -> dict[str, UnitIndicators]:
-    """``cell_indicators`` of every cell of the unit (code key -> indicators) in one pass: the
-    due months, the register and the meetings' columns are looked at once per unit, not once
-    per cell. The same values as ``cell_indicators`` (a test holds them equal)."""
-    idx = idx if idx is not None else index(ctx)
-    out: dict[str, UnitIndicators] = {}
+def _new(result, has_data: bool = False) -> UnitIndicators:
+    """Indicators named after the unit's ``UnitResult``, no figure yet."""
+    return UnitIndicators(result.code, result.name, result.status, result.message,
+                          result.pulled_at, has_data=has_data)
+
+
+def _indicators(ctx: UnitContext | None, result, findings: list[Finding],
+                idx: TabIndex | None, unit_level: bool, with_cells: bool
+                ) -> tuple[UnitIndicators, dict[str, UnitIndicators]]:
+    ind = _new(result)
+    ind.counts = FindingCounts.of(findings)
+    cells: dict[str, UnitIndicators] = {}
+    if ctx is None:
+        return ind, cells
     p = ctx.params
+    window_days, preferred = (p["window_start_day"], p["window_end_day"]), p["preferred_day"]
+    ind.has_data, ind.window_days, ind.preferred_day = True, window_days, preferred
+    idx = idx if idx is not None else index(ctx)
     months = ctx.months()
-    due = due_months(ctx)
-    periods = [(m, month_key(ctx.year, m)) for m in due]
+    last = months[-1] if months else 0  # 0: no month yet, every cell counts as active
+    actives = {key: cell.months_active(ctx.year) for key, cell in ctx.cells.items()}
+    if ctx.cells_known:
+        live = [cell for key, cell in ctx.cells.items() if not last or actives[key][last]]
+        ind.cells, ind.members = len(live), sum(c.members or 0 for c in live)
+    by_cell: dict[str | None, list[Finding]] | None = None
+    if with_cells:
+        by_cell = _by_cell(findings)
+        for key, cell in ctx.cells.items():  # cells exist only when the register was read
+            one = cells[key] = _new(result, has_data=True)
+            one.counts = FindingCounts.of(by_cell.get(key, ()))
+            one.window_days, one.preferred_day = window_days, preferred
+            one.cells, one.members = ((1, cell.members or 0) if not last or actives[key][last]
+                                      else (0, 0))
     tab = ctx.tab("meetings")
-    readable = (idx is not None and ctx.cells_known and tab is not None
-                and tab.has("cell_code") and tab.has("month"))
-    by_cell: dict[str | None, list[Finding]] = {}
+    if (idx is not None and ctx.cells_known and tab is not None and tab.has("cell_code")
+            and tab.has("month")):
+        _meetings(ctx, tab, idx, actives, findings, by_cell, ind, cells)
+    if unit_level:
+        _briefing(ctx, ind)
+        visits = ctx.tab("visits")
+        if visits is not None and visits.has("visit_date"):
+            ind.visits = sum(1 for d in visits.col("visit_date")
+                             if d is not None and d.year == ctx.year)
+        ind.completeness = completeness(ctx, findings)
+    return ind, cells
+
+
+def _by_cell(findings: list[Finding]) -> dict[str | None, list[Finding]]:
+    """The findings by the code key of their cell (each distinct spelling keyed once)."""
+    by_code: dict[str | None, list[Finding]] = {}
     for f in findings:
-        by_cell.setdefault(code_key(f.cell), []).append(f)
-    name = tab.tab.name if tab is not None else None
-    for key, cell in ctx.cells.items():
-        mine = by_cell.get(key, [])
-        ind = UnitIndicators(result.code, result.name, result.status, result.message,
-                             result.pulled_at, has_data=True)
-        for f in mine:
-            ind.counts.add(f)
-        ind.window_days = (p["window_start_day"], p["window_end_day"])
-        ind.preferred_day = p["preferred_day"]
-        if ctx.cells_known:
-            active = cell.active(ctx.year, months[-1]) if months else True
-            ind.cells, ind.members = (1, cell.members or 0) if active else (0, 0)
-        out[key] = ind
-        if not readable:
-            continue
-        assert idx is not None  # readable
-        held, monthly, rows = Ratio(), [Ratio() for _ in range(12)], []
-        for m, period in periods:
-            if cell.active(ctx.year, m):
-                i = idx.first.get((key, period))
-                held.add(i is not None)
-                monthly[m - 1].add(i is not None)
-                if i is not None:
-                    rows.append(i)
-        ind.held = held
-        ind.monthly["held"] = monthly
-        failed = {f.row for f in mine if f.severity == ERROR and not f.accepted
-                  and f.row is not None and f.tab == name}
-        _criteria(ctx, ind, rows, failed, idx)
-        _thematic(ctx, ind, idx, {key: cell})
+        got = by_code.get(f.cell)
+        if got is None:
+            by_code[f.cell] = [f]
+        else:
+            got.append(f)
+    out: dict[str | None, list[Finding]] = {}
+    for code, found in by_code.items():
+        key = code_key(code)
+        out[key] = out[key] + found if key in out else found
     return out
 
 
-def _meetings(ctx: UnitContext, ind: UnitIndicators, findings: list[Finding],
-              idx: TabIndex | None) -> None:
-    got = held_meetings(ctx, idx.first if idx is not None else None)
-    if got is None or idx is None:
-        return
-    ind.held, rows = got
-    tab = ctx.tab("meetings")
-    assert tab is not None  # held_meetings found it
-    _monthly_held(ctx, ind, idx.first)
-    failed = {f.row for f in findings if f.severity == ERROR and not f.accepted
-              and f.row is not None and f.tab == tab.tab.name}
-    _criteria(ctx, ind, rows, failed, idx)
+def _failed_rows(findings: Iterable[Finding], tab_name: str) -> set[int]:
+    """Sheet rows of ``tab_name`` with an error that counts (not accepted)."""
+    return {f.row for f in findings if f.severity == ERROR and not f.accepted
+            and f.row is not None and f.tab == tab_name}
 
 
-def _criteria(ctx: UnitContext, ind: UnitIndicators, rows: list[int], failed: set[int],
-              idx: TabIndex) -> None:
-    """The criteria of the held meetings ``rows`` (indexes of their first regular rows);
-    ``failed``: sheet rows with an error that counts."""
-    tab = ctx.tab("meetings")
-    assert tab is not None  # the caller found the held meetings in it
+def _due_quarters(ctx: UnitContext) -> list[int]:
+    return [q for q in range(1, 5) if is_due(quarter_deadline(ctx.year, q, ctx.params),
+                                             ctx.as_of)]
+
+
+# Shared Ratios of the small values a cell has (a cell has at most one meeting a month): a
+# national roll-up holds some seven million of them (99,000 cells, five series of twelve months
+# and their criteria), a hundred objects here.
+_SMALL = {(n, d): Ratio(n, d) for d in range(13) for n in range(d + 1)}
+
+# A cell's month in a series: 0 not counted, 1 counted and not met, 2 counted and met.
+NOT_COUNTED, MISSED, MET = 0, 1, 2
+_MONTH_RATIO = (_SMALL[0, 0], _SMALL[0, 1], _SMALL[1, 1])
+
+
+def _small_ratio(num: int, den: int) -> Ratio:
+    """Ratio(num, den), shared when small."""
+    return _SMALL.get((num, den)) or Ratio(num, den)
+
+
+def _cell_ratio(months: list[int]) -> Ratio:
+    """A cell's series (``MET``/``MISSED``/``NOT_COUNTED`` per month) pooled."""
+    return _SMALL[months.count(MET), len(months) - months.count(NOT_COUNTED)]
+
+
+def _unit_series(cells: list[list[int]]) -> tuple[list[int], list[int]]:
+    """(numerators, denominators) month by month of the cells' series added up."""
+    if not cells:
+        return [0] * 12, [0] * 12
+    months = list(zip(*cells))
+    return ([m.count(MET) for m in months],
+            [len(m) - m.count(NOT_COUNTED) for m in months])
+
+
+def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[str, tuple],
+              findings: list[Finding], by_cell: Mapping[str | None, list[Finding]] | None,
+              ind: UnitIndicators, cells: dict[str, UnitIndicators]) -> None:
+    """The meeting criteria of the unit and, with ``by_cell`` (the findings by cell key), of
+    each of its cells. The meeting of a due active cell-month is its first regular row
+    (``idx.first``); each criterion counts the held meetings where it can be read; ``clean``:
+    held meetings without an error that counts, the unit's errors for the unit, the cell's
+    for the cell."""
+    year, p = ctx.year, ctx.params
+    name = tab.tab.name
+    unit_failed = _failed_rows(findings, name)
+    due = [(m, m - 1, month_key(year, m)) for m in due_months(ctx)]
+    first, types, (rate_num, rate_den) = idx.first, idx.types, idx.rate
     sheet_rows = tab.rows
-    p = ctx.params
-    start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
-    months, dates = tab.col("month"), tab.col("meeting_date")
-    types = idx.types
+    dates, ratings = tab.col("meeting_date"), tab.col("rating")
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
-    required, present, ratings = tab.col("required_count"), tab.col("present"), tab.col("rating")
-    rate_num, rate_den = idx.rate
+    required, present = tab.col("required_count"), tab.col("present")
+    start, end, preferred = p["window_start_day"], p["window_end_day"], p["preferred_day"]
+    min_combined, min_regular = p["min_minutes_combined"], p["min_minutes_regular"]
     small_members, small_min = p["small_cell_members"], p["min_minutes_small_cell"]
+    small = small_members is not None and small_min is not None
+    has_duration = tab.has("duration") or tab.has("start_time")
+    has_attendance = tab.has("required_count") and tab.has("present")
+    has_rating = tab.has("rating")
+    quarters = _due_quarters(ctx) if tab.has("meeting_type") else None
+    thematic_held, needed = idx.thematic, p["thematic_per_quarter"]
 
-    # Plain counters (numerator, denominator) month by month; the Ratios are built once at the
-    # end (a national roll-up runs this over 2.4 million meeting rows).
-    series = {key: ([0] * 12, [0] * 12) for key in ("window", "attendance", "clean", "good")}
-    (win_n, win_d), (att_n, att_d) = series["window"], series["attendance"]
-    (clean_n, clean_d), (good_n, good_d) = series["clean"], series["good"]
+    # Each cell's series month by month (MET / MISSED / NOT_COUNTED); the unit's are their
+    # sums, but for ``clean``: the unit's own errors.
+    all_held: list[list[int]] = []
+    all_window: list[list[int]] = []
+    all_attendance: list[list[int]] = []
+    all_good: list[list[int]] = []
+    unit_clean_n = [0] * 12
     pref_n = pref_d = dur_n = dur_d = pooled_n = pooled_d = 0
-    counted = {k: 0 for k in RATING_LEVELS}
-    for i in rows:
-        d, m = dates[i], months[i]
-        k = int(m[5:7]) - 1
-        clean_d[k] += 1
-        clean_n[k] += sheet_rows[i] not in failed
-        rating = ratings[i]
-        if rating in counted:
-            good_d[k] += 1
-            good_n[k] += rating == "good"
-            counted[rating] += 1
-        if d is not None and m is not None:
-            same = d.year == int(m[:4]) and d.month == int(m[5:7])
-            win_d[k] += 1
-            win_n[k] += same and start <= d.day <= end
-            if preferred is not None:
-                pref_d += 1
-                pref_n += same and d.day == preferred
-        s, e, col = starts[i], ends[i], minutes[i]
-        length = col if col is not None else (e - s if s is not None and e is not None
-                                              and e > s else None)
-        if length is not None:
-            if types[i] == "combined":
-                minimum = p["min_minutes_combined"]
-            elif (small_members is not None and small_min is not None
-                  and required[i] is not None and required[i] <= small_members):
-                minimum = small_min
-            else:
-                minimum = p["min_minutes_regular"]
-            dur_d += 1
-            dur_n += length >= minimum
-        req, pres = required[i], present[i]
-        if req is not None and pres is not None and req > 0:
-            att_d[k] += 1
-            att_n[k] += pres * rate_den > rate_num * req
-            pooled_n += pres
-            pooled_d += req
-    monthly = ind.monthly
-    for key, (nums, dens) in series.items():
-        monthly[key] = [Ratio(n, d) for n, d in zip(nums, dens)]
-    clean = Ratio(sum(clean_n), sum(clean_d))
-    window = Ratio(sum(win_n), sum(win_d))
-    attendance = Ratio(sum(att_n), sum(att_d))
-    pref, duration, pooled = Ratio(pref_n, pref_d), Ratio(dur_n, dur_d), Ratio(pooled_n, pooled_d)
-    ind.window = window
-    ind.clean = clean
-    ind.preferred = pref if preferred is not None else None
-    ind.duration = duration if tab.has("duration") or tab.has("start_time") else None
-    ind.attendance = attendance if tab.has("required_count") and tab.has("present") else None
-    ind.pooled = pooled if ind.attendance is not None else None
-    ind.ratings = counted if tab.has("rating") else None
+    unit_ratings = {k: 0 for k in RATING_LEVELS}
+    unit_thematic = [0] * 4, [0] * 4
+    for key, act in actives.items():
+        cell_failed = (_failed_rows(by_cell.get(key, ()), name) if by_cell is not None
+                       else unit_failed)
+        held, window, attendance, clean, good = [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12
+        pn = pd = dn = dd = qn = qd = 0
+        counted = {k: 0 for k in RATING_LEVELS}
+        for m, k, period in due:
+            if not act[m]:
+                continue
+            i = first.get((key, period))
+            if i is None:
+                held[k] = MISSED
+                continue
+            held[k] = MET
+            row = sheet_rows[i]
+            clean[k] = MISSED if row in cell_failed else MET
+            if row not in unit_failed:
+                unit_clean_n[k] += 1
+            rating = ratings[i]
+            if rating in counted:
+                good[k] = MET if rating == "good" else MISSED
+                counted[rating] += 1
+            d = dates[i]
+            if d is not None:  # the month of a held meeting is its period: (year, m)
+                same = d.year == year and d.month == m
+                window[k] = MET if same and start <= d.day <= end else MISSED
+                if preferred is not None:
+                    pd += 1
+                    if same and d.day == preferred:
+                        pn += 1
+            length = minutes[i]
+            if length is None:
+                s, e = starts[i], ends[i]
+                if s is not None and e is not None and e > s:
+                    length = e - s
+            req = required[i]
+            if length is not None:
+                if types[i] == "combined":
+                    minimum = min_combined
+                elif small and req is not None and req <= small_members:
+                    minimum = small_min
+                else:
+                    minimum = min_regular
+                dd += 1
+                if length >= minimum:
+                    dn += 1
+            pres = present[i]
+            if req is not None and pres is not None and req > 0:
+                attendance[k] = MET if pres * rate_den > rate_num * req else MISSED
+                qn += pres
+                qd += req
+        all_held.append(held)
+        all_window.append(window)
+        all_attendance.append(attendance)
+        all_good.append(good)
+        pref_n, pref_d, dur_n, dur_d = pref_n + pn, pref_d + pd, dur_n + dn, dur_d + dd
+        pooled_n, pooled_d = pooled_n + qn, pooled_d + qd
+        for level, n in counted.items():
+            unit_ratings[level] += n
+        thematic: list[Ratio | None] = [None] * 4
+        if quarters is not None:
+            for q in quarters:
+                if act[3 * q - 2] + act[3 * q - 1] + act[3 * q] >= MIN_ACTIVE_MONTHS_THEMATIC:
+                    ok = 1 if thematic_held.get((key, q), 0) >= needed else 0
+                    thematic[q - 1] = _SMALL[ok, 1]
+                    unit_thematic[0][q - 1] += ok
+                    unit_thematic[1][q - 1] += 1
+                else:
+                    thematic[q - 1] = _SMALL[0, 0]
+        if by_cell is not None:
+            one = cells[key]
+            one.held = _cell_ratio(held)
+            month = _MONTH_RATIO.__getitem__
+            one.monthly = {"held": list(map(month, held)), "window": list(map(month, window)),
+                           "attendance": list(map(month, attendance)),
+                           "clean": list(map(month, clean)), "good": list(map(month, good))}
+            _criteria(one, _cell_ratio(window), _cell_ratio(clean), _small_ratio(pn, pd),
+                      _small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
+                      preferred is not None, has_duration, has_attendance, has_rating)
+            one.thematic = thematic
+    series = {"held": _unit_series(all_held), "window": _unit_series(all_window),
+              "attendance": _unit_series(all_attendance)}
+    held_d = series["held"][1]
+    series["clean"] = (unit_clean_n, series["held"][0])  # a held meeting is counted for clean
+    series["good"] = _unit_series(all_good)
+    ind.monthly = {key: list(map(Ratio, nums, dens)) for key, (nums, dens) in series.items()}
+    ind.held = Ratio(sum(series["held"][0]), sum(held_d))
+    window_n, window_d = series["window"]
+    attendance_n, attendance_d = series["attendance"]
+    _criteria(ind, Ratio(sum(window_n), sum(window_d)),
+              Ratio(sum(unit_clean_n), sum(series["held"][0])), Ratio(pref_n, pref_d),
+              Ratio(dur_n, dur_d), Ratio(sum(attendance_n), sum(attendance_d)),
+              Ratio(pooled_n, pooled_d), unit_ratings, preferred is not None, has_duration,
+              has_attendance, has_rating)
+    if quarters is not None:
+        for q in quarters:
+            ind.thematic[q - 1] = Ratio(unit_thematic[0][q - 1], unit_thematic[1][q - 1])
 
 
-def _monthly_held(ctx: UnitContext, ind: UnitIndicators,
-                  first: dict[tuple[str, str], int]) -> None:
-    held = [Ratio() for _ in range(12)]
-    for m, period, key, _ in due_cell_months(ctx):
-        held[m - 1].add((key, period) in first)
-    ind.monthly["held"] = held
-
-
-def _thematic(ctx: UnitContext, ind: UnitIndicators, idx: TabIndex | None,
-              cells: Mapping[str, Cell] | None = None) -> None:
-    """Thematic meetings per due quarter over ``cells`` (code key -> cell; default: every cell
-    of the unit)."""
-    cells = ctx.cells if cells is None else cells
-    tab = ctx.tab("meetings")
-    if (not ctx.cells_known or tab is None or idx is None
-            or not all(tab.has(c) for c in ("cell_code", "month", "meeting_type"))):
-        return
-    held = idx.thematic
-    needed = ctx.params["thematic_per_quarter"]
-    for q in range(1, 5):
-        if not is_due(quarter_deadline(ctx.year, q, ctx.params), ctx.as_of):
-            continue
-        ratio = Ratio()
-        for key, cell in cells.items():
-            active = sum(cell.active(ctx.year, m) for m in range(3 * q - 2, 3 * q + 1))
-            if active >= MIN_ACTIVE_MONTHS_THEMATIC:
-                ratio.add(held.get((key, q), 0) >= needed)
-        ind.thematic[q - 1] = ratio
+def _criteria(ind: UnitIndicators, window: Ratio, clean: Ratio, preferred: Ratio,
+              duration: Ratio, attendance: Ratio, pooled: Ratio, ratings: dict[str, int],
+              has_preferred: bool, has_duration: bool, has_attendance: bool,
+              has_rating: bool) -> None:
+    """The criteria of the held meetings, None where the rule is off or the columns are
+    missing."""
+    ind.window, ind.clean = window, clean
+    ind.preferred = preferred if has_preferred else None
+    ind.duration = duration if has_duration else None
+    ind.attendance = attendance if has_attendance else None
+    ind.pooled = pooled if has_attendance else None
+    ind.ratings = ratings if has_rating else None
 
 
 def _briefing(ctx: UnitContext, ind: UnitIndicators) -> None:
     tab = ctx.tab("briefings")
     if tab is None or not tab.has("month"):
         return
+    p = ctx.params
+    due, last_days = _briefing_calendar(ctx.year, ctx.as_of, p["brief_deadline_day"],
+                                        p["brief_deadline_inclusive"], p["report_grace_days"])
     year = f"{ctx.year:04d}"
     on_time: set[str] = set()
-    last_days: dict[str, date] = {}
     for m, d in zip(tab.col("month"), tab.col("briefing_date")):
         if m is None or d is None or m[:4] != year:
             continue
         last = last_days.get(m)
         if last is None:
-            last = last_days[m] = brief_last_day(ctx.year, int(m[5:7]), ctx.params)
+            last = brief_last_day(ctx.year, int(m[5:7]), p)
         if d <= last:
             on_time.add(m)
-    ratio = Ratio()
-    for month in range(1, 13):
-        if is_due(brief_deadline(ctx.year, month, ctx.params), ctx.as_of):
-            ratio.add(month_key(ctx.year, month) in on_time)
-    ind.briefing = ratio
+    ind.briefing = Ratio(sum(1 for month in due if month in on_time), len(due))
+
+
+@lru_cache(maxsize=64)
+def _briefing_calendar(year: int, as_of: date, day: int, inclusive: bool, grace: int
+                       ) -> tuple[tuple[str, ...], Mapping[str, date]]:
+    """(the months of ``year`` whose briefing is due, each month's last on-time day), the
+    same for every unit with these parameters; read-only."""
+    params = {"brief_deadline_day": day, "brief_deadline_inclusive": inclusive,
+              "report_grace_days": grace}
+    due = tuple(month_key(year, m) for m in range(1, 13)
+                if is_due(brief_deadline(year, m, params), as_of))
+    return due, {month_key(year, m): brief_last_day(year, m, params) for m in range(1, 13)}
 
 
 def completeness(ctx: UnitContext, findings: list[Finding]) -> Ratio:

@@ -9,21 +9,30 @@ workbook writers and the report read these values; neither recomputes a figure.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from ...core import heap
 from ...core.config import Config, ReportConfig
 from ...core.findings import ERROR, INFO, WARNING, Finding, FindingCounts, Report
 from ...core.grid import UnitData
-from ...core.rules.base import UnitContext, make_context
+from ...core.rules.base import UnitContext, code_key, make_context
 from ...core.rules.catalog import rule_name_vi
 from ...core.template import load_template
 from ...core.text import normalize
 from . import extract
-from .indicators import Ratio, UnitIndicators, cells_indicators, index, total, unit_indicators
+from .indicators import (
+    Ratio,
+    UnitIndicators,
+    may_hold_year,
+    total,
+    unit_and_cells,
+    unit_indicators,
+)
 from .sheets import UnitBlock
 
 LEVELS = ("good", "fair", "average", "poor")
@@ -172,15 +181,22 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
     by_code = {r.config.code: r for r in reads}
     findings_of: dict[str, list[Finding]] = {}
     for f in report.findings:
-        findings_of.setdefault(f.unit, []).append(f)
+        found = findings_of.get(f.unit)
+        if found is None:
+            findings_of[f.unit] = [f]
+        else:
+            found.append(f)
     units: list[UnitModel] = []
+    per_cell: list[dict[str, UnitIndicators]] = []  # each unit's cells' indicators
     for res in report.units:
         read = by_code.get(res.code)
         ctx = None
         if read is not None and read.data is not None:
             ctx = make_context(read.data, read.config.rules, as_of, year)
         found = findings_of.get(res.code, [])
-        units.append(UnitModel(res, read, ctx, found, unit_indicators(ctx, res, found)))
+        ind, cells_ind = unit_and_cells(ctx, res, found)
+        units.append(UnitModel(res, read, ctx, found, ind))
+        per_cell.append(cells_ind)
     tot = total([u.ind for u in units])
 
     blocks = [u.block for u in units]
@@ -201,7 +217,7 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
         u.score, u.missing_criteria = composite(u.ind, criteria)
     _rank(units)
 
-    cells = _cells(units, annual, criteria)
+    cells = _cells(units, per_cell, annual, criteria)
     previous, previous_units = _previous_year(units, as_of, year, stored_year)
     rc = config.report
     model = Model(
@@ -253,39 +269,51 @@ def _rank(units: list[UnitModel]) -> None:
         u.rank, prev = rank, key
 
 
-def _cells(units: list[UnitModel], annual, criteria) -> list[CellModel]:
+def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]], annual,
+           criteria) -> list[CellModel]:
     kinds = load_template().tab("cells").column("kind")
     out = []
-    annual_of = {normalize(b.code): {normalize(a.cell_code): a for a in rows}
+    annual_of = {normalize(b.code): {code_key(a.cell_code): a for a in rows}
                  for b, rows in annual}
-    for u in units:
+    cell_criteria = [(k, lab) for k, lab in criteria if k not in ("briefing", "completeness")]
+    kind_labels: dict[str | None, str] = {}
+    for u, cells_ind in zip(units, per_cell):
         if u.ctx is None:
             continue
         names = extract.cell_names(u.ctx)
-        per_cell = cells_indicators(u.ctx, u.result, u.findings, index(u.ctx))
-        for key, cell in u.ctx.cells.items():
-            ind = per_cell[key]
+        annual_rows = annual_of.get(normalize(u.code), {})
+        for key, cell in u.ctx.cells.items():  # key: code_key(cell.code)
+            ind = cells_ind[key]
             ind.code, ind.name = cell.code, names.get(key, "")
-            a = annual_of.get(normalize(u.code), {}).get(normalize(cell.code))
-            score, _ = composite(ind, [(k, lab) for k, lab in criteria
-                                       if k not in ("briefing", "completeness")])
-            out.append(CellModel(u.code, u.name, cell.code, names.get(key, ""),
-                                 kinds.label_of(cell.kind) or "", ind,
+            a = annual_rows.get(key)
+            score, _ = composite(ind, cell_criteria)
+            kind = kind_labels.get(cell.kind)
+            if kind is None:
+                kind = kind_labels[cell.kind] = kinds.label_of(cell.kind) or ""
+            out.append(CellModel(u.code, u.name, cell.code, names.get(key, ""), kind, ind,
                                  a.derived if a else None, a.reported if a else None, score))
     return out
 
 
 def _by_rule(findings: list[Finding], units: list[UnitModel]) -> list[RuleCount]:
+    """Findings per rule and unit. A rule's severity is that of its first finding, error when
+    any of its findings is one."""
+    first_severity: dict[str, str] = {}
+    with_errors: set[str] = set()
+    for rule, severity in Counter(map(attrgetter("rule", "severity"), findings)):
+        first_severity.setdefault(rule, severity)  # keys in the order first seen
+        if severity == ERROR:
+            with_errors.add(rule)
+    none = {u.code: 0 for u in units}
     counts: dict[str, RuleCount] = {}
-    for f in findings:
-        rc = counts.get(f.rule)
+    for (rule, unit), n in Counter(map(attrgetter("rule", "unit"), findings)).items():
+        rc = counts.get(rule)
         if rc is None:
-            rc = counts[f.rule] = RuleCount(f.rule, rule_name_vi(f.rule), f.severity,
-                                            {u.code: 0 for u in units}, 0)
-        elif rc.severity != f.severity and f.severity == ERROR:
-            rc.severity = ERROR
-        rc.by_unit[f.unit] = rc.by_unit.get(f.unit, 0) + 1
-        rc.total += 1
+            rc = counts[rule] = RuleCount(
+                rule, rule_name_vi(rule), ERROR if rule in with_errors else first_severity[rule],
+                dict(none), 0)
+        rc.by_unit[unit] = rc.by_unit.get(unit, 0) + n
+        rc.total += n
     sev = {ERROR: 0, WARNING: 1, INFO: 2}
     return sorted(counts.values(), key=lambda r: (-r.total, sev.get(r.severity, 3), r.rule))
 
@@ -303,14 +331,16 @@ def _previous_year(units: list[UnitModel], as_of: date, year: int,
     for u in units:
         if u.ctx is None or u.read is None:
             continue
-        ctx = make_context(u.read.data, u.read.config.rules, prev_as_of, year - 1)
-        ind = unit_indicators(ctx, u.result, [])
-        if (ind.held is None or ind.held.num == 0) and stored_year is not None:
+        ind = None
+        if may_hold_year(u.read.data, year - 1):
+            ctx = make_context(u.read.data, u.read.config.rules, prev_as_of, year - 1)
+            ind = unit_indicators(ctx, u.result, [])
+        if (ind is None or ind.held is None or ind.held.num == 0) and stored_year is not None:
             data = stored_year(u.code, year - 1)
             if data is not None:
                 ind = unit_indicators(make_context(data, u.read.config.rules, prev_as_of,
                                                    year - 1), u.result, [])
-        if ind.held is not None and ind.held.num > 0:
+        if ind is not None and ind.held is not None and ind.held.num > 0:
             out[u.code] = ind
     if not out:
         return None, {}
@@ -334,11 +364,18 @@ def _proposals(model: Model, rc: ReportConfig) -> None:
             if errors >= rc.correct_unit_min_errors:
                 reasons.append(f"{errors} vi phạm")
             model.correct_units.append(Proposal(u.name, u.code, None, ", ".join(reasons)))
+    short: dict[str, str] = {}  # unit name -> short_unit(name)
+
+    def who(c: CellModel) -> str:
+        unit = short.get(c.unit_name)
+        if unit is None:
+            unit = short[c.unit_name] = short_unit(c.unit_name)
+        return f"{cell_title(cell_label, c.name, c.code)} ({unit})"
+
     for c in model.cells:
         errors = c.ind.counts.errors
-        who = f"{cell_title(cell_label, c.name, c.code)} ({short_unit(c.unit_name)})"
         if c.derived == "good" and errors == 0:
-            model.commend_cells.append(Proposal(who, c.unit, c.code,
+            model.commend_cells.append(Proposal(who(c), c.unit, c.code,
                                                 "xếp loại suy ra Tốt, không có vi phạm"))
         elif c.derived in ("average", "poor") or errors >= rc.correct_cell_min_errors:
             reasons = []
@@ -346,7 +383,7 @@ def _proposals(model: Model, rc: ReportConfig) -> None:
                 reasons.append(f"xếp loại suy ra {LEVEL_VI[c.derived]}")
             if errors >= rc.correct_cell_min_errors:
                 reasons.append(f"{errors} vi phạm")
-            model.correct_cells.append(Proposal(who, c.unit, c.code, ", ".join(reasons)))
+            model.correct_cells.append(Proposal(who(c), c.unit, c.code, ", ".join(reasons)))
 
 
 def cell_title(cell_label: str, name: str, code: str) -> str:
