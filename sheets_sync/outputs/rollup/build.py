@@ -25,6 +25,7 @@ from ...core.template import load_template
 from ...core.text import slug
 from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
+from .literal_text import LiteralTextWorksheet
 from .model import Model, build_model
 from .streamed import StreamedWorksheet
 
@@ -147,7 +148,7 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
         "constant_memory": streamed,
         "default_format_properties": {"font_name": FONT, "font_size": BASE_SIZE},
     })
-    sheet_class = StreamedWorksheet if streamed and FAST_STREAMING else None
+    sheet_class = StreamedWorksheet if streamed and FAST_STREAMING else LiteralTextWorksheet
     try:
         _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file, sheet_class)
     except BaseException:
@@ -231,7 +232,7 @@ def _reason(e: BaseException) -> str:
 
 
 def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_info: dict,
-                    path: Path, csv_file: Path, sheet_class: type | None) -> None:
+                    path: Path, csv_file: Path, sheet_class: type) -> None:
     config, report = model.config, model.report
     as_of, year = report.as_of, report.year
     labels = document_labels(config.parent_name, model.labels)

@@ -10,7 +10,8 @@ and row heights skip xlsxwriter's per-cell and option handling, and the rows are
 the sheet as bytes. The XML is byte for byte what xlsxwriter writes
 (``tests/test_rollup_streamed.py``), with one deliberate difference: xlsxwriter writes a
 string that starts with ``<r>`` and ends with ``</r>`` unescaped, as rich-text XML, so text
-from a sheet could inject XML (a formula, say); here every string is escaped text.
+from a sheet could inject XML (a formula, say); here every string is escaped text (and what
+goes through xlsxwriter is made literal by ``LiteralTextWorksheet``).
 
 Anything else — dates, formulas, links, cells without a format — goes through xlsxwriter as
 before, and rows are written by the same rules (``constant_memory``: in increasing order).
@@ -36,6 +37,8 @@ from xlsxwriter.utility import (
 )
 from xlsxwriter.worksheet import RowInfo, Worksheet
 
+from .literal_text import LiteralTextWorksheet
+
 _BLANK = "/>"
 
 
@@ -55,7 +58,7 @@ def _send_file(source: int, target: int) -> None:
         offset += sent
 
 
-class StreamedWorksheet(Worksheet):
+class StreamedWorksheet(LiteralTextWorksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
 
