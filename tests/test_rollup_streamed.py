@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from unittest import mock
 
@@ -243,3 +244,46 @@ def test_rows_copied_without_sendfile_as_on_windows(tmp_path, monkeypatch):
     expected = _sheet_xml(tmp_path / "x.xlsx", write)
     monkeypatch.delattr("os.sendfile", raising=False)
     assert _sheet_xml(tmp_path / "ours.xlsx", write) == expected
+
+
+def test_merged_rows_as_xlsxwriter_writes_them(tmp_path):
+    """``Writer.merged_row`` and merged ranges within a row (written as one run of blanks),
+    also when cells are written into a merged range afterwards, as xlsxwriter allows."""
+    def write(ws, w: Writer) -> None:
+        fmt, bold = w.st.note(), w.st.note(bold=True)
+        w.merged_row(0, 30, 0, 16, "Cách tính: <r>x</r> & y", bold)
+        w.merged_row(1, None, 2, 5, None, fmt)
+        w.merged_row(2, 14, 0, 16, "", fmt)
+        w.merged_row(3, 20, 1, 1, "một ô", fmt)
+        w.merge(4, 0, 3, "gộp", fmt)
+        w.ws.write_string(4, 2, "giữa", fmt)  # over the merged range
+        w.merge(4, 5, 8, "sau", bold)
+        w.ws.write_number(4, 8, 7, fmt)
+        w.merge(5, 1, 4, "đầu", fmt)
+        w.ws.write_string(5, 2, "ghi đè", bold)
+        w.ws.write_string(5, 0, "trái", w.st.text(bold=True))  # left of it, a new format
+        w.merged_row(6, 16, 0, 3, 12.5, fmt)
+        w.merge(7, 0, 1, "", fmt)
+        w.ws.write_datetime(7, 1, datetime(2027, 1, 20), w.st.num("dd/mm/yyyy"))
+
+    ours = _sheet_xml(tmp_path / "ours.xlsx", write)
+    assert ours == _sheet_xml(tmp_path / "x.xlsx", write)
+    assert ours.count("<mergeCell ") == 8
+    got = openpyxl.load_workbook(tmp_path / "ours.xlsx")["S"]
+    assert got.cell(1, 1).value == "Cách tính: <r>x</r> & y"
+    assert '<c r="C5" s="2" t="inlineStr"><is><t>giữa</t></is></c><c r="D5" s="2"/>' in ours
+    assert ">ghi đè<" in ours and ">trái<" in ours
+    assert got.row_dimensions[1].height == 30
+
+
+def test_a_merge_over_another_still_raises(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "o.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet("S", worksheet_class=StreamedWorksheet)
+    w = Writer(ws, Styles(wb))
+    w.merged_row(0, None, 0, 4, "a", w.st.note())
+    with pytest.raises(OverlappingRange):
+        ws.merge_range(0, 3, 0, 6, "b", w.st.note())
+    ws.merge_range(1, 0, 2, 2, "rows", w.st.note())  # xlsxwriter's own, over two rows
+    with pytest.raises(OverlappingRange):
+        w.merged_row(2, None, 1, 5, "c", w.st.note())
+    wb.close()

@@ -141,6 +141,19 @@ class Writer:
             else:
                 self.num(r, c, value, fmt)
 
+    def merged_row(self, r: int, height: float | None, c1: int, c2: int, value: Any,
+                   fmt) -> None:
+        """Row ``r``: its height (None: not set) and ``merge(r, c1, c2, value, fmt)``; in a
+        streamed workbook in one call."""
+        ws = self.ws
+        if isinstance(ws, StreamedWorksheet) and c2 > c1:
+            ws.write_merged_row(r, height, c1, c2, None if value is None else str(value),
+                                fmt, clip)
+            return
+        if height is not None:
+            ws.set_row(r, height)
+        self.merge(r, c1, c2, value, fmt)
+
     def merge(self, r: int, c1: int, c2: int, value: Any, fmt=None) -> None:
         """A merged range within one row (constant_memory-safe)."""
         text = "" if value is None else clip(value)

@@ -31,33 +31,29 @@ def write_ranking(ws, w: Writer, model: Model, labels: Mapping[str, str]) -> Non
     ws.set_row(1, row_height([(sub, total_w)], size=11, minimum=18))
     w.merge(1, 0, last, sub, st.subtitle())
     header = 3
-    ws.set_row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True))
-    for c, text in enumerate(heads):
-        w.text(header, c, text, st.head())
+    head_fmt = st.head()
+    w.row(header, row_height(list(zip(heads, widths)), minimum=30, bold=True),
+          [(text, head_fmt) for text in heads])
     commend = {p.unit for p in model.commend_units}
     correct = {p.unit for p in model.correct_units}
     num, pct = st.num(INT, align="center"), st.num(PCT)
     score_fmt = st.num("0.0", bold=True, align="center")
+    code_fmt, name_fmt, plain_fmt = st.text(align="center"), st.text(), st.text(align="center")
+    state_fmt = {COMMEND: st.state("ok"), CORRECT: st.state("error")}
     row = header + 1
     ranked = model.ranked() + [u for u in model.units if u.score is None]
     for u in ranked:
-        ws.set_row(row, row_height([(u.name, widths[2])], minimum=18))
-        w.num(row, 0, u.rank, num)
-        w.text(row, 1, u.code, st.text(align="center"))
-        w.text(row, 2, u.name, st.text())
-        w.num(row, 3, u.score, score_fmt)
-        for k, (key, _) in enumerate(crit):
+        rates = []
+        for key, _ in crit:
             got = getattr(u.ind, key)
-            value = got.value if isinstance(got, Ratio) else (0.0 if u.ind.has_data else None)
-            w.num(row, 4 + k, value, pct)
-        c = 4 + len(crit)
-        w.num(row, c, u.ind.counts.errors, num)
-        w.num(row, c + 1, u.ind.counts.warnings, num)
+            rates.append((got.value if isinstance(got, Ratio) else
+                          (0.0 if u.ind.has_data else None), pct))
         state = (COMMEND if u.code in commend else CORRECT if u.code in correct else
                  ("Chưa có số liệu" if u.score is None else ""))
-        fmt = (st.state("ok") if state == COMMEND else st.state("error") if state == CORRECT
-               else st.text(align="center"))
-        w.text(row, c + 2, state, fmt)
+        w.row(row, row_height([(u.name, widths[2])], minimum=18), [
+            (u.rank, num), (u.code, code_fmt), (u.name, name_fmt), (u.score, score_fmt),
+            *rates, (u.ind.counts.errors, num), (u.ind.counts.warnings, num),
+            (state, state_fmt.get(state, plain_fmt))])
         row += 1
     last_row = row - 1
     ws.freeze_panes(header + 1, 3)
@@ -68,8 +64,7 @@ def write_ranking(ws, w: Writer, model: Model, labels: Mapping[str, str]) -> Non
 
     def line(text: str, bold: bool = False) -> None:
         nonlocal row
-        ws.set_row(row, wrapped_height(text, total_w, line=14))
-        w.merge(row, 0, last, text, note_fmt[bold])
+        w.merged_row(row, wrapped_height(text, total_w, line=14), 0, last, text, note_fmt[bold])
         row += 1
 
     row += 1

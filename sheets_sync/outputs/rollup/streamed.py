@@ -33,7 +33,6 @@ from xlsxwriter.utility import (
     _utf16_len,
     _utf16_truncate,
     xl_col_to_name,
-    xl_range,
 )
 from xlsxwriter.worksheet import RowInfo, Worksheet
 
@@ -58,6 +57,16 @@ def _send_file(source: int, target: int) -> None:
         offset += sent
 
 
+class _BlankRun:
+    """Formatted blanks in a row from the column where it is stored to ``last``: the cells of
+    a merged range after its first, written out as one piece."""
+
+    __slots__ = ("fmt", "last")
+
+    def __init__(self, fmt: Format, last: int) -> None:
+        self.fmt, self.last = fmt, last
+
+
 class StreamedWorksheet(LiteralTextWorksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
@@ -75,6 +84,12 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self._text_pieces: dict[tuple[str, Format], str] = {}
         self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
         self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
+        self._merged_rows: set[int] = set()  # rows with a merged range made here
+        self._only_row_merges = True  # no merged range made by xlsxwriter's merge_range
+        # the pending row's runs of blanks (merged ranges): (first column, run)
+        self._pending_runs: list[tuple[int, _BlankRun]] = []
+        # (format, first column, last column) -> a run's XML split where its row number goes
+        self._run_pieces: dict[tuple[Format, int, int], tuple[str, ...]] = {}
 
     # --- cells --------------------------------------------------------------------------------
 
@@ -152,27 +167,65 @@ class StreamedWorksheet(LiteralTextWorksheet):
     def merge_range(self, first_row: Any, first_col: Any, last_row: Any,
                     last_col: Any, data: Any, cell_format: Format | None = None) -> int:
         """xlsxwriter's ``merge_range``; a range within one row written without its per-cell
-        work (the first cell through ``_write``, the others as formatted blanks)."""
+        work (the first cell through ``_write``, the others as one run of formatted blanks)."""
+        if not self._merge_in_row(first_row, first_col, last_row, last_col, cell_format):
+            self._only_row_merges = False
+            return super().merge_range(first_row, first_col, last_row, last_col, data,
+                                       cell_format)
+        self._write(first_row, first_col, data, cell_format)
+        return 0
+
+    def write_merged_row(self, row: int, height: float | None, first_col: int, last_col: int,
+                         value: str | None, cell_format: Format, clean: Callable[[str], str]
+                         ) -> None:
+        """Row ``row``: its height (points; None: not set) and the merged range from
+        ``first_col`` to ``last_col`` holding the text ``clean(value)`` (None or empty: a
+        formatted blank). The same as ``set_row``, ``merge_range`` and ``write_string`` (or
+        ``write_blank``) in one call; the first cell's XML is made here (see
+        ``write_row_cells``)."""
+        if row > self.previous_row and self.constant_memory:
+            self._write_single_row(row)
+        if height is not None:
+            self.set_row(row, height)
+        if not self._merge_in_row(row, first_col, row, last_col, cell_format):
+            self.merge_range(row, first_col, row, last_col, "", cell_format)
+            self._write_one(row, first_col, value, cell_format, clean)
+            return
+        if value:
+            piece = self._text_pieces.get((value, cell_format))
+            if piece is None:
+                piece = self._text_pieces[value, cell_format] = (
+                    self._style(cell_format) + self._text_tail(clean(value)))
+        else:
+            piece = self._style(cell_format) + _BLANK
+        self.table[row][first_col] = f'<c r="{_column_names()[first_col]}{row + 1}{piece}'
+
+    def _merge_in_row(self, first_row: Any, first_col: Any, last_row: Any, last_col: Any,
+                      cell_format: Format | None) -> bool:
+        """Records the merged range ``first_col``–``last_col`` of row ``first_row`` and puts
+        formatted blanks in all its cells but the first, as ``merge_range`` does, when that
+        can be done without xlsxwriter's per-cell work (False: nothing done)."""
         if (type(first_row) is not int or first_row != last_row or cell_format is None
                 or not self.constant_memory or not 0 <= first_col < last_col
                 or first_row < self.previous_row or self._check_dimensions(first_row, first_col)
                 or self._check_dimensions(last_row, last_col)):
-            return super().merge_range(first_row, first_col, last_row, last_col, data,
-                                       cell_format)
+            return False
         row, merged = first_row, self.merged_cells
         keys = list(zip(repeat(row), range(first_col, last_col + 1)))
-        if self.table_cells or not merged.keys().isdisjoint(keys):
+        if self.table_cells or ((row in self._merged_rows or not self._only_row_merges)
+                                and not merged.keys().isdisjoint(keys)):
             # over a table or another merged range: xlsxwriter raises OverlappingRange
-            return super().merge_range(first_row, first_col, last_row, last_col, data,
-                                       cell_format)
-        merged.update(dict.fromkeys(keys, xl_range(first_row, first_col, last_row, last_col)))
+            return False
+        names, ref = _column_names(), str(row + 1)
+        merged.update(zip(keys, repeat(f"{names[first_col]}{ref}:{names[last_col]}{ref}")))
+        self._merged_rows.add(row)
         self.merge.append([first_row, first_col, last_row, last_col])
         if row > self.previous_row:
             self._write_single_row(row)
-        self._write(first_row, first_col, data, cell_format)
-        self.table[row].update(dict.fromkeys(range(first_col + 1, last_col + 1),
-                                             (cell_format, _BLANK)))
-        return 0
+        run = _BlankRun(cell_format, last_col)
+        self.table[row][first_col + 1] = run
+        self._pending_runs.append((first_col + 1, run))
+        return True
 
     def write_row_cells(self, row: int, height: float | None,
                         cells: Iterable[tuple[Any, Format]], clean: Callable[[str], str],
@@ -294,6 +347,8 @@ class StreamedWorksheet(LiteralTextWorksheet):
             return
         self.previous_row = current_row_num
         ref = str(row_num + 1)
+        if self._pending_runs:
+            self._split_overwritten_runs(cells, ref)
         parts = [self._row_start(row_num, ref)]
         names = _column_names()
         styles = self._style_attrs
@@ -304,6 +359,8 @@ class StreamedWorksheet(LiteralTextWorksheet):
             elif type(cell) is tuple:
                 fmt, tail = cell
                 parts.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}{tail}')
+            elif type(cell) is _BlankRun:
+                parts.append(ref.join(self._run_xml(cell.fmt, col, cell.last)))
             else:  # one of xlsxwriter's cells (a date, a link's text, …)
                 self.fh.write("".join(parts))
                 parts.clear()
@@ -311,6 +368,43 @@ class StreamedWorksheet(LiteralTextWorksheet):
         parts.append("</row>")
         self.fh.write("".join(parts))
         self.table.clear()
+
+    def _split_overwritten_runs(self, cells: dict[int, Any], ref: str) -> None:
+        """Runs of blanks of the pending row that had a cell written into them later (over a
+        merged range, as xlsxwriter allows) become one blank per column not written."""
+        runs, self._pending_runs = self._pending_runs, []
+        for first, run in runs:
+            columns = range(first, run.last + 1)
+            if cells.get(first) is run and sum(map(cells.__contains__, columns)) == 1:
+                continue
+            style = self._style(run.fmt)
+            for col in columns:
+                if col == first and cells.get(col) is run or col != first and col not in cells:
+                    cells[col] = f'<c r="{_column_names()[col]}{ref}{style}/>'
+
+    def _run_xml(self, fmt: Format, first: int, last: int) -> tuple[str, ...]:
+        """The XML of formatted blanks from column ``first`` to ``last``, split where the row
+        number goes (``row.join(pieces)``)."""
+        key = (fmt, first, last)
+        pieces = self._run_pieces.get(key)
+        if pieces is None:
+            names, style = _column_names(), self._style(fmt)
+            pieces = self._run_pieces[key] = (
+                f'<c r="{names[first]}',
+                *(f'{style}/><c r="{names[col]}' for col in range(first + 1, last + 1)),
+                f"{style}/>")
+        return pieces
+
+    def _write_merge_cells(self) -> None:
+        """``<mergeCells>`` as xlsxwriter writes it, one string per range."""
+        if not self.merge:
+            return
+        names = _column_names()
+        self.fh.write(f'<mergeCells count="{len(self.merge)}">')
+        self.fh.write("".join(
+            f'<mergeCell ref="{names[c1]}{r1 + 1}:{names[c2]}{r2 + 1}"/>'
+            for r1, c1, r2, c2 in self.merge))
+        self.fh.write("</mergeCells>")
 
     def _row_start(self, row_num: int, ref: str) -> str:
         """``<row r="N" …>`` as xlsxwriter's ``_write_row`` writes it (made once per distinct
