@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -265,6 +265,9 @@ def test_merged_rows_as_xlsxwriter_writes_them(tmp_path):
         w.merged_row(6, 16, 0, 3, 12.5, fmt)
         w.merge(7, 0, 1, "", fmt)
         w.ws.write_datetime(7, 1, datetime(2027, 1, 20), w.st.num("dd/mm/yyyy"))
+        dates = w.st.num("dd/mm/yyyy hh:mm")
+        w.row(8, None, [(date(2027, 1, 5), dates), (datetime(2027, 1, 5, 8, 30), dates),
+                        (None, dates), (date(1900, 2, 28), w.st.num("dd/mm/yyyy"))])
 
     ours = _sheet_xml(tmp_path / "ours.xlsx", write)
     assert ours == _sheet_xml(tmp_path / "x.xlsx", write)
@@ -274,6 +277,8 @@ def test_merged_rows_as_xlsxwriter_writes_them(tmp_path):
     assert '<c r="C5" s="2" t="inlineStr"><is><t>giữa</t></is></c><c r="D5" s="2"/>' in ours
     assert ">ghi đè<" in ours and ">trái<" in ours
     assert got.row_dimensions[1].height == 30
+    assert [c.value for c in got[9]][:3] == [datetime(2027, 1, 5), datetime(2027, 1, 5, 8, 30),
+                                              None]
 
 
 def test_a_merge_over_another_still_raises(tmp_path):

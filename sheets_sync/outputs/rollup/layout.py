@@ -127,7 +127,8 @@ class Writer:
     def row(self, r: int, height: float | None, cells: Sequence[tuple[Any, Any]],
             first_col: int = 0) -> None:
         """Row ``r``: its height (None: not set) and its cells from ``first_col`` on, each
-        ``(value, format)``: a str as ``text``, None as a blank, a number as ``num``. In a
+        ``(value, format)``: a str as ``text``, None as a blank, a date or datetime as
+        ``date``, a number as ``num``. In a
         streamed workbook (``StreamedWorksheet``) without a call per cell."""
         ws = self.ws
         if isinstance(ws, StreamedWorksheet):
@@ -138,6 +139,8 @@ class Writer:
         for c, (value, fmt) in enumerate(cells, start=first_col):
             if value is None or isinstance(value, str):
                 self.text(r, c, value, fmt)
+            elif isinstance(value, date):
+                self.date(r, c, value, fmt)
             else:
                 self.num(r, c, value, fmt)
 

@@ -69,6 +69,12 @@ def _head_row(w: Writer, row: int, heads: Sequence[str], widths: Sequence[float]
         w.text(row, c, text, w.st.head())
 
 
+def _as_text(value: Any) -> str | None:
+    """A value for a text cell of ``Writer.row`` (which writes numbers as numbers): as
+    ``Writer.text`` writes it."""
+    return value if value is None or type(value) is str else str(value)
+
+
 def _missing_note(units: Sequence[UnitBlock]) -> str:
     gone = [u for u in units if not u.has_data]
     if not gone:
@@ -193,25 +199,20 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
         w.merge(row, 0, last, "Chưa khai báo danh sách cán bộ dự sinh hoạt ([[supervisors]] "
                               "trong tệp cấu hình).", st.text())
         row += 1
+    visited, overdue = st.state("ok", num_format=INT), st.state("error", num_format=INT)
+    not_due, unknown = ("–", st.state("none")), ("?", st.state("unknown"))
+    total_fmt = st.num(INT, bold=True, align="center")
     for k, r in enumerate(rows, start=1):
         sup = r.supervisor
-        set_row(row, row_height([(sup.name, widths[1]), (sup.role, widths[2]),
-                                 (", ".join(sup.units), widths[3])]))
-        w.num(row, 0, k, num)
-        w.text(row, 1, sup.name, text)
-        w.text(row, 2, sup.role, text)
-        w.text(row, 3, ", ".join(sup.units), centre)
-        for m in range(12):
-            n = r.counts[m]
-            if n > 0:
-                w.num(row, 4 + m, n, st.state("ok", num_format=INT))
-            elif not r.due[m]:
-                w.text(row, 4 + m, "–", st.state("none"))
-            elif r.blind:
-                w.text(row, 4 + m, "?", st.state("unknown"))
-            else:
-                w.num(row, 4 + m, 0, st.state("error", num_format=INT))
-        w.num(row, 4 + 12, sum(r.counts), st.num(INT, bold=True, align="center"))
+        in_charge = ", ".join(sup.units)
+        height = row_height([(sup.name, widths[1]), (sup.role, widths[2]),
+                             (in_charge, widths[3])])
+        heights[row] = height
+        months: list[tuple[Any, Any]] = [
+            (n, visited) if n > 0 else not_due if not due else unknown if r.blind
+            else (0, overdue) for n, due in zip(r.counts, r.due)]
+        w.row(row, height, [(k, num), (_as_text(sup.name), text), (_as_text(sup.role), text),
+                            (in_charge, centre), *months, (sum(r.counts), total_fmt)])
         row += 1
     ws.freeze_panes(header + 1, 2)
     row += 1
@@ -253,11 +254,9 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
         w.merge(row, 0, last, "Không có nội dung khó khăn, kiến nghị trong năm.", st.text())
     date_fmt = st.num(DATE, align="center")
     for k, ((label, d), height) in enumerate(zip(note_rows, note_heights), start=1):
-        set_row(row, height)
-        w.num(row, 0, k, num)
-        w.text(row, 1, label, text)
-        w.date(row, 2, d.visit_date, date_fmt)
-        w.text(row, 3, d.supervisor, text)
+        heights[row] = height
+        w.row(row, height, [(k, num), (label, text), (d.visit_date, date_fmt),
+                            (_as_text(d.supervisor), text)])
         w.merge(row, 4, 5, d.cell, centre)
         w.merge(row, 6, last, d.text, text)
         row += 1
@@ -409,21 +408,17 @@ def write_halls(ws, w: Writer, rows: Sequence[dict], units: Sequence[UnitBlock],
     _head_row(w, header, heads, widths)
     row += 1
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
+    count = st.num(INT)
     for k, h in enumerate(rows, start=1):
         label = f"{h['unit_code']} – {h['unit_name']}"
-        ws.set_row(row, row_height([(label, widths[1]), (h.get("hamlet"), widths[2]),
-                                    (h.get("state"), widths[7]), (h.get("proposal"), widths[8]),
-                                    (h.get("reason"), widths[9])]))
-        w.num(row, 0, k, num)
-        w.text(row, 1, label, text)
-        w.text(row, 2, h.get("hamlet"), text)
-        w.text(row, 3, h.get("cell"), centre)
-        w.num(row, 4, h.get("population"), st.num(INT))
-        w.num(row, 5, h.get("members"), st.num(INT))
-        w.num(row, 6, h.get("capacity"), st.num(INT))
-        w.text(row, 7, h.get("state"), centre)
-        w.text(row, 8, h.get("proposal"), centre)
-        w.text(row, 9, h.get("reason"), text)
+        hamlet, state = _as_text(h.get("hamlet")), _as_text(h.get("state"))
+        proposal, reason = _as_text(h.get("proposal")), _as_text(h.get("reason"))
+        w.row(row, row_height([(label, widths[1]), (hamlet, widths[2]), (state, widths[7]),
+                               (proposal, widths[8]), (reason, widths[9])]),
+              [(k, num), (label, text), (hamlet, text), (_as_text(h.get("cell")), centre),
+               (h.get("population"), count), (h.get("members"), count),
+               (h.get("capacity"), count), (state, centre), (proposal, centre),
+               (reason, text)])
         row += 1
     if not rows:
         w.merge(row, 0, last, "Không có nhà văn hóa nào cần xây mới, nâng cấp trong số liệu "

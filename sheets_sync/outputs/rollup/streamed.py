@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from functools import cache
 from io import StringIO
 from itertools import repeat
@@ -55,6 +56,13 @@ def _send_file(source: int, target: int) -> None:
         if sent == 0:
             raise OSError(f"sendfile stopped at {offset} of {size} bytes")
         offset += sent
+
+
+def _as_datetime(value: date) -> datetime:
+    """A date as midnight of that day (as ``layout.Writer.date`` writes it)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day)
 
 
 class _BlankRun:
@@ -265,6 +273,10 @@ class StreamedWorksheet(LiteralTextWorksheet):
             elif kind is int or (kind is float and isfinite(value)):
                 table[col] = (f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
                               f'><v>{value:.16G}</v></c>')
+            elif kind is date or kind is datetime:
+                serial = self._convert_date_time(_as_datetime(value))
+                table[col] = (f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
+                              f'><v>{serial:.16G}</v></c>')
             else:
                 self._write_one(row, col, value, fmt, clean)
             col += 1
@@ -313,6 +325,8 @@ class StreamedWorksheet(LiteralTextWorksheet):
             self._write_blank(row, col, None, fmt)
         elif isinstance(value, str):
             self._write_string(row, col, clean(value), fmt)
+        elif isinstance(value, date):
+            self._write_datetime(row, col, _as_datetime(value), fmt)
         else:
             self._write_number(row, col, value, fmt)
 
