@@ -352,8 +352,28 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self._xml_end_tag("sheetData")
 
     def _write_single_row(self, current_row_num: int = 0) -> None:
-        """xlsxwriter's row writer of ``constant_memory`` mode: the pending row, its cells in
-        column order (xlsxwriter's own cells written by xlsxwriter), one file write."""
+        """xlsxwriter's row writer of ``constant_memory`` mode: the pending row, then the rows
+        before ``current_row_num`` that have a height but no cells (xlsxwriter leaves them
+        out, so they would have the default height: the spacer rows of `Tổng hợp`)."""
+        row_num = self.previous_row
+        self._write_pending_row(current_row_num)
+        if current_row_num > row_num + 1:
+            self._write_rows_without_cells(row_num + 1, current_row_num)
+
+    def _write_rows_without_cells(self, first: int, stop: int) -> None:
+        """Rows ``first`` to ``stop - 1`` (none of them with cells) that have properties (a
+        height), as empty rows: as xlsxwriter writes them outside ``constant_memory`` mode."""
+        rows: Iterable[int] = range(first, stop)
+        if stop - first > len(self.row_info):
+            rows = sorted(r for r in self.row_info if first <= r < stop)
+        for r in rows:
+            info = self.row_info.get(r)
+            if info is not None:
+                self._write_empty_row(r, None, info)
+
+    def _write_pending_row(self, current_row_num: int) -> None:
+        """The pending row, its cells in column order (xlsxwriter's own cells written by
+        xlsxwriter), one file write."""
         row_num = self.previous_row
         cells = self.table.get(row_num)
         if not cells:
