@@ -48,6 +48,12 @@ def clip(value: Any) -> str:
     return s if len(s) <= MAX_CELL_CHARS else s[:MAX_CELL_CHARS - 1] + "…"
 
 
+def text_value(value: Any) -> str | None:
+    """A value for a text cell of ``Writer.row`` (which writes numbers as numbers): None, or
+    the text ``Writer.text`` writes."""
+    return value if value is None or type(value) is str else str(value)
+
+
 class Styles:
     """Cached formats: ``st.get(bold=True, border=1)``; Times New Roman comes from the
     workbook's default format properties."""

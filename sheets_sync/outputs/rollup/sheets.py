@@ -30,6 +30,7 @@ from .layout import (
     page_setup,
     parse_iso,
     row_height,
+    text_value,
 )
 
 SYMBOL = {ST_OK: "✔", ERR: "✖", WARN: "⚠", EXPLAINED: "✖", ACCEPTED: "✔", MISSING: "Thiếu",
@@ -67,12 +68,6 @@ def _head_row(w: Writer, row: int, heads: Sequence[str], widths: Sequence[float]
     w.ws.set_row(row, row_height(list(zip(heads, widths)), minimum=30, bold=True))
     for c, text in enumerate(heads):
         w.text(row, c, text, w.st.head())
-
-
-def _as_text(value: Any) -> str | None:
-    """A value for a text cell of ``Writer.row`` (which writes numbers as numbers): as
-    ``Writer.text`` writes it."""
-    return value if value is None or type(value) is str else str(value)
 
 
 def _missing_note(units: Sequence[UnitBlock]) -> str:
@@ -211,8 +206,9 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
         months: list[tuple[Any, Any]] = [
             (n, visited) if n > 0 else not_due if not due else unknown if r.blind
             else (0, overdue) for n, due in zip(r.counts, r.due)]
-        w.row(row, height, [(k, num), (_as_text(sup.name), text), (_as_text(sup.role), text),
-                            (in_charge, centre), *months, (sum(r.counts), total_fmt)])
+        w.row(row, height, [(k, num), (text_value(sup.name), text),
+                            (text_value(sup.role), text), (in_charge, centre), *months,
+                            (sum(r.counts), total_fmt)])
         row += 1
     ws.freeze_panes(header + 1, 2)
     row += 1
@@ -256,7 +252,7 @@ def write_supervision(ws, w: Writer, rows: Sequence[SupervisorRow],
     for k, ((label, d), height) in enumerate(zip(note_rows, note_heights), start=1):
         heights[row] = height
         w.row(row, height, [(k, num), (label, text), (d.visit_date, date_fmt),
-                            (_as_text(d.supervisor), text)])
+                            (text_value(d.supervisor), text)])
         w.merge(row, 4, 5, d.cell, centre)
         w.merge(row, 6, last, d.text, text)
         row += 1
@@ -411,11 +407,11 @@ def write_halls(ws, w: Writer, rows: Sequence[dict], units: Sequence[UnitBlock],
     count = st.num(INT)
     for k, h in enumerate(rows, start=1):
         label = f"{h['unit_code']} – {h['unit_name']}"
-        hamlet, state = _as_text(h.get("hamlet")), _as_text(h.get("state"))
-        proposal, reason = _as_text(h.get("proposal")), _as_text(h.get("reason"))
+        hamlet, state = text_value(h.get("hamlet")), text_value(h.get("state"))
+        proposal, reason = text_value(h.get("proposal")), text_value(h.get("reason"))
         w.row(row, row_height([(label, widths[1]), (hamlet, widths[2]), (state, widths[7]),
                                (proposal, widths[8]), (reason, widths[9])]),
-              [(k, num), (label, text), (hamlet, text), (_as_text(h.get("cell")), centre),
+              [(k, num), (label, text), (hamlet, text), (text_value(h.get("cell")), centre),
                (h.get("population"), count), (h.get("members"), count),
                (h.get("capacity"), count), (state, centre), (proposal, centre),
                (reason, text)])

@@ -24,6 +24,7 @@ from .layout import (
     parse_iso,
     row_height,
     signature,
+    text_value,
     wrapped_height,
 )
 
@@ -189,18 +190,18 @@ def write_summary(ws, w: Writer, units: list[UnitIndicators], tot: UnitIndicator
     pct, num = st.num(PCT_PAD, **size), st.num(INT_PAD, **size)
     name_w, status_w = (next(col.width for col in cols if col.kind == kind)
                         for kind in ("name", "status"))
+    unit_text, unit_centre = st.text(**size), st.text(align="center", **size)
     for k, u in enumerate(units, start=1):
-        ws.set_row(row, row_height([(u.name, name_w), (status_text(u), status_w)],
-                                   size=BODY_SIZE, minimum=18))
-        _unit_row(w, row, cols, u, k, pct, num, st.text(**size),
-                  st.text(align="center", **size))
+        _unit_row(w, row, row_height([(u.name, name_w), (status_text(u), status_w)],
+                                     size=BODY_SIZE, minimum=18),
+                  cols, u, k, pct, num, unit_text, unit_centre)
         row += 1
     last_unit = row - 1
     bold = dict(bold=True, bg_color=TOTAL_FILL, font_size=BODY_SIZE)
     read = sum(1 for u in units if u.has_data)
-    ws.set_row(row, row_height([(_total_status(read, len(units)), status_w)], size=BODY_SIZE,
-                               minimum=20, bold=True))
-    _unit_row(w, row, cols, tot, None, st.num(PCT_PAD, **bold), st.num(INT_PAD, **bold),
+    _unit_row(w, row, row_height([(_total_status(read, len(units)), status_w)],
+                                 size=BODY_SIZE, minimum=20, bold=True),
+              cols, tot, None, st.num(PCT_PAD, **bold), st.num(INT_PAD, **bold),
               st.text(**bold), st.text(align="center", **bold), total=True,
               read=read, count=len(units))
     row += 1
@@ -211,8 +212,8 @@ def write_summary(ws, w: Writer, units: list[UnitIndicators], tot: UnitIndicator
         for attr in ("cells", "members", "held", "window", "preferred", "duration",
                      "attendance", "pooled", "thematic", "ratings", "briefing", "visits"):
             setattr(prev, attr, getattr(previous, attr))
-        ws.set_row(row, row_height([(prev.name, name_w)], size=BODY_SIZE, minimum=18))
-        _unit_row(w, row, cols, prev, None, st.num(PCT_PAD, **italic),
+        _unit_row(w, row, row_height([(prev.name, name_w)], size=BODY_SIZE, minimum=18),
+                  cols, prev, None, st.num(PCT_PAD, **italic),
                   st.num(INT_PAD, **italic), st.text(**italic),
                   st.text(align="center", **italic), total=True, read=0, count=0,
                   status_text_=f"Số liệu năm {year - 1} trong sổ", no_counts=True)
@@ -235,32 +236,34 @@ def _total_status(read: int, count: int) -> str:
     return f"{read}/{count} đơn vị có số liệu"
 
 
-def _unit_row(w: Writer, r: int, cols: list[Col], u: UnitIndicators, k: int | None, pct, num,
-              text, centre, total: bool = False, read: int = 0, count: int = 0,
-              status_text_: str | None = None, no_counts: bool = False) -> None:
-    for c, col in enumerate(cols):
+def _unit_row(w: Writer, r: int, height: float, cols: list[Col], u: UnitIndicators,
+              k: int | None, pct, num, text, centre, total: bool = False, read: int = 0,
+              count: int = 0, status_text_: str | None = None, no_counts: bool = False
+              ) -> None:
+    cells: list[tuple[Any, Any]] = []
+    for col in cols:
         if col.kind == "stt":
-            w.num(r, c, k, centre if k is None else num)
+            cells.append((k, centre if k is None else num))
         elif col.kind == "code":
-            w.text(r, c, u.code, centre)
+            cells.append((text_value(u.code), centre))
         elif col.kind == "name":
-            w.text(r, c, u.name, text)
+            cells.append((text_value(u.name), text))
         elif col.kind == "status":
             if status_text_ is not None:
-                w.text(r, c, status_text_, centre)
+                cells.append((status_text_, centre))
             elif total:
-                w.text(r, c, _total_status(read, count), centre)
+                cells.append((_total_status(read, count), centre))
             else:
-                w.text(r, c, status_text(u), _status_fmt(w, u.status))
+                cells.append((text_value(status_text(u)), _status_fmt(w, u.status)))
         elif col.kind == "pct":
             value = col.get(u)
-            w.num(r, c, value.value if isinstance(value, Ratio) else None, pct)
+            cells.append((value.value if isinstance(value, Ratio) else None, pct))
         elif no_counts and col.key in ("completeness", "errors", "warnings", "explained",
                                        "accepted"):
-            w.num(r, c, None, num)
+            cells.append((None, num))
         else:
-            value = col.get(u)
-            w.num(r, c, value, num)
+            cells.append((col.get(u), num))
+    w.row(r, height, cells)
 
 
 def _notes(w: Writer, row: int, last: int, width: float, units: list[UnitIndicators],
