@@ -301,3 +301,39 @@ def test_a_merge_over_another_still_raises(tmp_path):
     with pytest.raises(OverlappingRange):
         w.merged_row(2, None, 1, 5, "c", w.st.note())
     wb.close()
+
+
+def test_cells_written_over_a_row_as_xlsxwriter_writes_them(tmp_path):
+    """A row given by ``Writer.row`` is kept as one run of cells: cells written into it or
+    beside it afterwards (as xlsxwriter allows) come out in column order, overwritten ones
+    replaced."""
+    def write(ws, w: Writer) -> None:
+        fmt, bold = w.st.text(), w.st.text(bold=True)
+        w.row(0, None, [("a", fmt), (1, fmt), ("c", fmt), (None, fmt)])
+        w.ws.write_string(0, 2, "thay", bold)
+        w.ws.write_number(0, 6, 6, fmt)
+        w.row(1, 18, [("x", fmt), ("y", fmt)], first_col=3)
+        w.ws.write_string(1, 0, "trước", bold)
+        w.row(1, None, [("z", bold)], first_col=4)  # over the first run's second cell
+        w.row(2, None, [("p", fmt), ("q", fmt), ("r", fmt)])
+        w.row(2, None, [("s", bold), ("t", bold)], first_col=1)  # over two of them
+        w.row(3, None, [("u", fmt), ("", None), (2, None), ("v", fmt)])
+        w.row(4, None, [("a", fmt), ("b", fmt), ("c", fmt), ("d", fmt), ("e", fmt)])
+        w.merge(4, 1, 3, "gộp", bold)  # over the row's cells
+        w.ws.write_string(4, 3, "sau", fmt)
+        w.ws.write_string(5, 2, "trước", fmt)
+        w.merge(5, 1, 3, "", fmt)  # over a cell: a blank now
+        w.ws.write_number(5, 5, 5, fmt)
+
+    ours = _sheet_xml(tmp_path / "ours.xlsx", write)
+    assert ours == _sheet_xml(tmp_path / "x.xlsx", write)
+    assert '<c r="D5" s="1" t="inlineStr"><is><t>sau</t></is></c>' in ours
+    assert '<c r="C6" s="1"/>' in ours
+    got = openpyxl.load_workbook(tmp_path / "ours.xlsx")["S"]
+    assert [[c.value for c in row] for row in got.iter_rows()] == [
+        ["a", 1, "thay", None, None, None, 6],
+        ["trước", None, None, "x", "z", None, None],
+        ["p", "s", "t", None, None, None, None],
+        ["u", None, 2, "v", None, None, None],
+        ["a", "gộp", None, None, "e", None, None],  # D5 ("sau") hidden by the merge
+        [None, None, None, None, None, 5, None]]

@@ -75,6 +75,16 @@ class _BlankRun:
         self.fmt, self.last = fmt, last
 
 
+class _CellRun:
+    """The cells ``write_row_cells`` wrote into a row, from the column where it is stored on:
+    their XML, one string per column, written out together."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells: list[str]) -> None:
+        self.cells = cells
+
+
 class StreamedWorksheet(LiteralTextWorksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
@@ -94,8 +104,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
         self._merged_rows: set[int] = set()  # rows with a merged range made here
         self._only_row_merges = True  # no merged range made by xlsxwriter's merge_range
-        # the pending row's runs of blanks (merged ranges): (first column, run)
-        self._pending_runs: list[tuple[int, _BlankRun]] = []
+        # the pending row's runs of cells (write_row_cells) and of blanks (merged ranges):
+        # (first column, run)
+        self._pending_runs: list[tuple[int, _BlankRun | _CellRun]] = []
         # (format, first column, last column) -> a run's XML split where its row number goes
         self._run_pieces: dict[tuple[Format, int, int], tuple[str, ...]] = {}
 
@@ -230,8 +241,12 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self.merge.append([first_row, first_col, last_row, last_col])
         if row > self.previous_row:
             self._write_single_row(row)
+        table = self.table[row]
+        if table and max(table) > first_col:  # cells and runs under the blanks are replaced
+            for col in range(first_col + 1, last_col + 1):
+                table.pop(col, None)
         run = _BlankRun(cell_format, last_col)
-        self.table[row][first_col + 1] = run
+        table[first_col + 1] = run
         self._pending_runs.append((first_col + 1, run))
         return True
 
@@ -257,32 +272,46 @@ class StreamedWorksheet(LiteralTextWorksheet):
         ref = str(row + 1)
         names = _column_names()
         styles, pieces = self._style_attrs, self._text_pieces
+        out: list[str | None] = []  # the cells' XML; None: written by _write_one
         col = first_col
         for value, fmt in cells:
             kind = type(value)
             if fmt is None:
                 self._write_one(row, col, value, fmt, clean)
+                out.append(None)
             elif kind is str and value:
                 piece = pieces.get((value, fmt))
                 if piece is None:
                     piece = pieces[value, fmt] = (self._style(fmt)
                                                   + self._text_tail(clean(value)))
-                table[col] = f'<c r="{names[col]}{ref}{piece}'
+                out.append(f'<c r="{names[col]}{ref}{piece}')
             elif value is None or kind is str:
-                table[col] = f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}/>'
+                out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}/>')
             elif kind is int or (kind is float and isfinite(value)):
-                table[col] = (f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
-                              f'><v>{value:.16G}</v></c>')
+                out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
+                           f'><v>{value:.16G}</v></c>')
             elif kind is date or kind is datetime:
                 serial = self._convert_date_time(_as_datetime(value))
-                table[col] = (f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
-                              f'><v>{serial:.16G}</v></c>')
+                out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
+                           f'><v>{serial:.16G}</v></c>')
             else:
                 self._write_one(row, col, value, fmt, clean)
+                out.append(None)
             col += 1
-        if table:
-            self._check_dimensions(row, min(table))
-            self._check_dimensions(row, max(table))
+        if not out:
+            return
+        if not table and None not in out:  # a fresh row: no cells or runs to write over
+            run = _CellRun(out)  # type: ignore[arg-type]  # no None in it
+            table[first_col] = run
+            self._pending_runs.append((first_col, run))
+            written = [first_col, col - 1]
+        else:
+            written = [c for c, xml in enumerate(out, start=first_col) if xml is not None]
+            for c in written:
+                table[c] = out[c - first_col]
+        if written:  # the cells given to _write_one have checked their own
+            self._check_dimensions(row, written[0])
+            self._check_dimensions(row, written[-1])
 
     def _style(self, fmt: Format) -> str:
         """'" s="N"': the end of a cell's reference and its style attribute (xlsxwriter numbers
@@ -381,18 +410,21 @@ class StreamedWorksheet(LiteralTextWorksheet):
             return
         self.previous_row = current_row_num
         ref = str(row_num + 1)
-        if self._pending_runs:
-            self._split_overwritten_runs(cells, ref)
+        columns = sorted(cells)
+        if self._pending_runs and self._split_overwritten_runs(cells, columns, ref):
+            columns = sorted(cells)
         parts = [self._row_start(row_num, ref)]
         names = _column_names()
         styles = self._style_attrs
-        for col in sorted(cells):
+        for col in columns:
             cell = cells[col]
             if type(cell) is str:  # written by write_row_cells
                 parts.append(cell)
             elif type(cell) is tuple:
                 fmt, tail = cell
                 parts.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}{tail}')
+            elif type(cell) is _CellRun:
+                parts.extend(cell.cells)
             elif type(cell) is _BlankRun:
                 parts.append(ref.join(self._run_xml(cell.fmt, col, cell.last)))
             else:  # one of xlsxwriter's cells (a date, a link's text, …)
@@ -403,18 +435,39 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self.fh.write("".join(parts))
         self.table.clear()
 
-    def _split_overwritten_runs(self, cells: dict[int, Any], ref: str) -> None:
-        """Runs of blanks of the pending row that had a cell written into them later (over a
-        merged range, as xlsxwriter allows) become one blank per column not written."""
+    def _split_overwritten_runs(self, cells: dict[int, Any], columns: list[int],
+                                ref: str) -> bool:
+        """When cells were written into a run of the pending row after it (over a merged
+        range or a row's cells, as xlsxwriter allows), every run becomes one cell per
+        column, the later writes winning (a run replaced the cells under it when made).
+        ``columns``: the row's columns in order. True when runs were split."""
         runs, self._pending_runs = self._pending_runs, []
+        spans = []
+        intact = True
         for first, run in runs:
-            columns = range(first, run.last + 1)
-            if cells.get(first) is run and sum(map(cells.__contains__, columns)) == 1:
-                continue
-            style = self._style(run.fmt)
-            for col in columns:
-                if col == first and cells.get(col) is run or col != first and col not in cells:
-                    cells[col] = f'<c r="{_column_names()[col]}{ref}{style}/>'
+            last = first + len(run.cells) - 1 if isinstance(run, _CellRun) else run.last
+            spans.append((first, last, run))
+            if intact:
+                if cells.get(first) is not run:
+                    intact = False
+                else:
+                    after = columns.index(first) + 1  # no other column up to last
+                    intact = after == len(columns) or columns[after] > last
+        if intact:
+            return False
+        names = _column_names()
+        claimed = {col for col, cell in cells.items() if type(cell) not in (_CellRun, _BlankRun)}
+        for first, last, run in reversed(spans):  # the latest first
+            if isinstance(run, _CellRun):
+                pieces = run.cells
+            else:
+                blank = f"{self._style(run.fmt)}/>"
+                pieces = [f'<c r="{names[col]}{ref}{blank}' for col in range(first, last + 1)]
+            for col in range(first, last + 1):
+                if col not in claimed:
+                    cells[col] = pieces[col - first]
+                    claimed.add(col)
+        return True
 
     def _run_xml(self, fmt: Format, first: int, last: int) -> tuple[str, ...]:
         """The XML of formatted blanks from column ``first`` to ``last``, split where the row
