@@ -337,3 +337,21 @@ def test_cells_written_over_a_row_as_xlsxwriter_writes_them(tmp_path):
         ["u", None, 2, "v", None, None, None],
         ["a", "gộp", None, None, "e", None, None],  # D5 ("sau") hidden by the merge
         [None, None, None, None, None, 5, None]]
+
+
+def test_overlaps_refused_with_xlsxwriters_message(tmp_path):
+    """Ranges merged by the streamed sheet are not in xlsxwriter's per-cell ``merged_cells``;
+    an overlap with one is refused all the same, with xlsxwriter's message."""
+    messages = []
+    for cls in (StreamedWorksheet, None):
+        wb = xlsxwriter.Workbook(str(tmp_path / "o.xlsx"), {"constant_memory": True})
+        ws = wb.add_worksheet("S", worksheet_class=cls)
+        fmt = wb.add_format({"bold": True})
+        ws.merge_range(2, 1, 2, 4, "a", fmt)
+        for args in ((2, 4, 2, 6), (2, 2, 3, 1), ("B3:C3",)):
+            with pytest.raises(OverlappingRange) as raised:
+                ws.merge_range(*args, "b", fmt)
+            messages.append(str(raised.value))
+        assert ws.merge_range(2, 5, 3, 6, "c", fmt) == 0
+        wb.close()
+    assert messages[:3] == messages[3:]

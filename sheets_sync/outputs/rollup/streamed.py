@@ -28,14 +28,16 @@ from itertools import repeat
 from math import isfinite
 from typing import Any
 
+from xlsxwriter.exceptions import OverlappingRange
 from xlsxwriter.format import Format
 from xlsxwriter.utility import (
     _preserve_whitespace,
     _utf16_len,
     _utf16_truncate,
     xl_col_to_name,
+    xl_range,
 )
-from xlsxwriter.worksheet import RowInfo, Worksheet
+from xlsxwriter.worksheet import RowInfo, Worksheet, convert_range_args
 
 from .literal_text import LiteralTextWorksheet
 
@@ -102,7 +104,7 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self._text_pieces: dict[tuple[str, Format], str] = {}
         self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
         self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
-        self._merged_rows: set[int] = set()  # rows with a merged range made here
+        self._row_merges: list[tuple[int, int]] = []  # the pending row's, made here
         self._only_row_merges = True  # no merged range made by xlsxwriter's merge_range
         # the pending row's runs of cells (write_row_cells) and of blanks (merged ranges):
         # (first column, run)
@@ -183,16 +185,35 @@ class StreamedWorksheet(LiteralTextWorksheet):
             return super().write_blank(row, col, blank, cell_format)
         return self._write_blank(row, col, blank, cell_format)
 
-    def merge_range(self, first_row: Any, first_col: Any, last_row: Any,
-                    last_col: Any, data: Any, cell_format: Format | None = None) -> int:
+    @convert_range_args
+    def merge_range(self, first_row: int, first_col: int, last_row: int, last_col: int,
+                    data: Any, cell_format: Format | None = None) -> int:
         """xlsxwriter's ``merge_range``; a range within one row written without its per-cell
-        work (the first cell through ``_write``, the others as one run of formatted blanks)."""
+        work (the first cell through ``_write``, the others as one run of formatted blanks).
+        Ranges made here are checked for overlaps here (xlsxwriter's ``merged_cells`` would
+        hold an entry per cell: 780,000 in a national roll-up)."""
         if not self._merge_in_row(first_row, first_col, last_row, last_col, cell_format):
+            rows = range(min(first_row, last_row), max(first_row, last_row) + 1)
+            if self.previous_row in rows:
+                self._refuse_overlap(first_row, first_col, last_row, last_col)
             self._only_row_merges = False
             return super().merge_range(first_row, first_col, last_row, last_col, data,
                                        cell_format)
         self._write(first_row, first_col, data, cell_format)
         return 0
+
+    def _refuse_overlap(self, first_row: int, first_col: int, last_row: int,
+                        last_col: int) -> None:
+        """OverlappingRange, as xlsxwriter raises it, when the range's columns overlap a
+        merged range made here in the pending row (which the range covers)."""
+        top, bottom = sorted((first_row, last_row))
+        low, high = sorted((first_col, last_col))
+        for first, last in self._row_merges:
+            if first <= high and low <= last:
+                row = self.previous_row
+                raise OverlappingRange(
+                    f"Merge range '{xl_range(top, low, bottom, high)}' "
+                    f"overlaps previous merge range '{xl_range(row, first, row, last)}'.")
 
     def write_merged_row(self, row: int, height: float | None, first_col: int, last_col: int,
                          value: str | None, cell_format: Format, clean: Callable[[str], str]
@@ -229,18 +250,17 @@ class StreamedWorksheet(LiteralTextWorksheet):
                 or first_row < self.previous_row or self._check_dimensions(first_row, first_col)
                 or self._check_dimensions(last_row, last_col)):
             return False
-        row, merged = first_row, self.merged_cells
-        keys = list(zip(repeat(row), range(first_col, last_col + 1)))
-        if self.table_cells or ((row in self._merged_rows or not self._only_row_merges)
-                                and not merged.keys().isdisjoint(keys)):
-            # over a table or another merged range: xlsxwriter raises OverlappingRange
+        row = first_row
+        if self.table_cells or not self._only_row_merges and not self.merged_cells.keys(
+                ).isdisjoint(zip(repeat(row), range(first_col, last_col + 1))):
+            # over a table or a merged range made by xlsxwriter: xlsxwriter raises
             return False
-        names, ref = _column_names(), str(row + 1)
-        merged.update(zip(keys, repeat(f"{names[first_col]}{ref}:{names[last_col]}{ref}")))
-        self._merged_rows.add(row)
+        if row == self.previous_row:
+            self._refuse_overlap(row, first_col, row, last_col)
         self.merge.append([first_row, first_col, last_row, last_col])
         if row > self.previous_row:
             self._write_single_row(row)
+        self._row_merges.append((first_col, last_col))
         table = self.table[row]
         if table and max(table) > first_col:  # cells and runs under the blanks are replaced
             for col in range(first_col + 1, last_col + 1):
@@ -386,6 +406,7 @@ class StreamedWorksheet(LiteralTextWorksheet):
         out, so they would have the default height: the spacer rows of `Tổng hợp`)."""
         row_num = self.previous_row
         self._write_pending_row(current_row_num)
+        self._row_merges.clear()
         if current_row_num > row_num + 1:
             self._write_rows_without_cells(row_num + 1, current_row_num)
 
