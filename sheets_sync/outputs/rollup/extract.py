@@ -10,7 +10,7 @@ from typing import Any
 from ...core.config import Supervisor
 from ...core.findings import ERROR, WARNING, Finding
 from ...core.grid import REGULAR_TYPES
-from ...core.rules.annual import derive_annual
+from ...core.rules.annual import level_of_counts
 from ...core.rules.base import (
     UnitContext,
     code_key,
@@ -22,6 +22,7 @@ from ...core.rules.base import (
 )
 from ...core.rules.halls import hall_needs
 from ...core.text import fold, normalize
+from .indicators import UnitIndicators
 
 # Cell-month states of the matrix.
 OK, ERR, WARN, EXPLAINED, ACCEPTED, MISSING, NONE = (
@@ -208,12 +209,16 @@ class AnnualRow:
         return "same"
 
 
-def annual_rows(ctx: UnitContext) -> list[AnnualRow]:
-    derived = derive_annual(ctx)
+def annual_rows(ctx: UnitContext, cells: Mapping[str, UnitIndicators],
+                names: Mapping[str, str]) -> list[AnnualRow]:
+    """One row per cell of the register. ``cells``: the cells' indicators (``unit_and_cells``),
+    whose held meetings are the months the derivation counts (``derive_annual``: the due months
+    the cell was active; the rating of each month's first regular meeting, none without one);
+    ``names``: ``cell_names``."""
     tab = ctx.tab("meetings")
-    first = first_regular_meetings(tab) if tab is not None else {}
-    ratings = tab.col("rating") if tab is not None else []
-    months = due_months(ctx)
+    derivable = tab is not None and all(tab.has(c) for c in ("cell_code", "month", "rating"))
+    min_tot, max_kem = ctx.params["annual_min_tot"], ctx.params["annual_max_kem"]
+    months: list[int] | None = None  # due months, for cells without meeting figures
     reported: dict[str, str] = {}
     annual = ctx.tab("annual")
     if annual is not None and all(annual.has(c) for c in ("cell_code", "year", "self_rating")):
@@ -221,21 +226,24 @@ def annual_rows(ctx: UnitContext) -> list[AnnualRow]:
                                    annual.col("self_rating")):
             if code is not None and y == ctx.year and rating in RANK:
                 reported.setdefault(code_key(code), rating)
-    names = cell_names(ctx)
     out = []
     for key, cell in ctx.cells.items():
-        counts = {k: 0 for k in (*RANK, "none")}
-        n = 0
-        for m in months:
-            if not cell.active(ctx.year, m):
-                continue
-            n += 1
-            i = first.get((key, month_key(ctx.year, m)))
-            rating = ratings[i] if i is not None else None
-            counts[rating if rating in RANK else "none"] += 1
-        level, _ = derived.get(cell.code, (None, n))
-        out.append(AnnualRow(cell.code, names.get(key, ""), n, counts, level,
-                             reported.get(key)))
+        ind = cells[key]
+        if ind.held is not None:  # the meetings were read: a month counts when it is held
+            n, rated = ind.held.den, ind.ratings or {}
+        else:
+            if months is None:
+                months = due_months(ctx)
+            active = cell.months_active(ctx.year)
+            n, rated = sum(1 for m in months if active[m]), {}
+        good, fair = rated.get("good", 0), rated.get("fair", 0)
+        average, poor = rated.get("average", 0), rated.get("poor", 0)
+        none = n - good - fair - average - poor
+        level = (level_of_counts(good, fair, average, poor + none, min_tot, max_kem)
+                 if derivable else None)
+        out.append(AnnualRow(cell.code, names.get(key, ""), n,
+                             {"good": good, "fair": fair, "average": average, "poor": poor,
+                              "none": none}, level, reported.get(key)))
     return out
 
 
