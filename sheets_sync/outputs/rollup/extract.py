@@ -15,14 +15,13 @@ from ...core.rules.base import (
     UnitContext,
     code_key,
     due_months,
-    first_regular_meetings,
     is_due,
-    month_key,
+    row_code_keys,
     supervision_deadline,
 )
 from ...core.rules.halls import hall_needs
 from ...core.text import fold, normalize
-from .indicators import UnitIndicators
+from .indicators import TabIndex, UnitIndicators, month_slots
 
 # Cell-month states of the matrix.
 OK, ERR, WARN, EXPLAINED, ACCEPTED, MISSING, NONE = (
@@ -56,52 +55,74 @@ class MatrixRow:
     months: list[tuple[str, str | None]]  # (state, rating letter) for T1..T12
 
 
-def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) -> list[MatrixRow]:
+def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
+                idx: TabIndex | None, names: Mapping[str, str]) -> list[MatrixRow]:
     """One row per cell of the register; a month shows the state of the cell's regular meeting
     rows of that month (all of them: a duplicate is a warning), "missing" when MEET-MISSING was
-    reported, "none" otherwise (not due, not active, or not evaluable)."""
-    year = ctx.year
+    reported, "none" otherwise (not due, not active, or not evaluable). ``idx``: the unit's
+    ``index`` (its first regular meeting of each cell-month); ``names``: ``cell_names``."""
     tab = ctx.tab("meetings")
-    by_row: dict[int, list[Finding]] = {}
-    missing: dict[tuple[str, str], list[Finding]] = {}
+    first_of = idx.months if idx is not None else {}
+    slot = month_slots(ctx.year)
+    # The findings on regular meeting rows, by the first row of their cell-month; MEET-MISSING
+    # by cell key and month.
+    found_at: dict[int, list[Finding]] = {}
+    missing: dict[str, dict[int, list[Finding]]] = {}
+    index_of: dict[int, int] | None = None  # sheet row -> row index
     for f in findings:
         if f.tab != meetings_tab:
             continue
         if f.row is not None:
-            by_row.setdefault(f.row, []).append(f)
+            if tab is None or idx is None:
+                continue
+            if index_of is None:
+                index_of = dict(zip(tab.rows, range(len(tab.rows))))
+                keys, months, types = row_code_keys(tab), tab.col("month"), idx.types
+            i = index_of.get(f.row)
+            if i is None or types[i] not in REGULAR_TYPES:
+                continue
+            key, k = keys[i], slot.get(months[i])
+            first = first_of.get(key) if key is not None else None
+            at = first[k] if first is not None and k is not None else None
+            if at is not None:  # the row's cell-month: a regular meeting of the year
+                found_at.setdefault(at, []).append(f)
         elif f.rule == "MEET-MISSING" and f.cell is not None and f.period:
-            missing.setdefault((code_key(f.cell), f.period), []).append(f)
-    rows_of: dict[tuple[str, str], list[int]] = {}
-    first: dict[tuple[str, str], int] = {}
-    ratings: list[Any] = []
-    if tab is not None and tab.has("cell_code") and tab.has("month"):
-        prefix = f"{year:04d}-"
-        for i, (t, code, m) in enumerate(zip(tab.meeting_types(), tab.col("cell_code"),
-                                             tab.col("month"))):
-            if t in REGULAR_TYPES and code is not None and m is not None and m.startswith(prefix):
-                rows_of.setdefault((code_key(code), m), []).append(tab.rows[i])
-        first = first_regular_meetings(tab)
-        ratings = tab.col("rating")
-    names = cell_names(ctx)
-    periods = [month_key(year, m) for m in range(1, 13)]
+            k = slot.get(f.period)
+            if k is not None:
+                missing.setdefault(code_key(f.cell), {}).setdefault(k, []).append(f)
+    ratings = tab.col("rating") if tab is not None else []
+    held_months: dict[Any, tuple[str, str | None]] = {}  # rating -> (OK, its letter), shared
     out = []
     for key, cell in ctx.cells.items():
-        months: list[tuple[str, str | None]] = []
-        for period in periods:
-            if (key, period) in missing:
-                state = findings_state(missing[(key, period)])
-                months.append((MISSING if state != ACCEPTED else ACCEPTED, None))
+        first = first_of.get(key)
+        gaps = missing.get(key)
+        if first is None and gaps is None:
+            out.append(MatrixRow(cell.code, names.get(key, ""), [_NO_MONTH] * 12))
+            continue
+        states: list[tuple[str, str | None]] = []
+        for k in range(12):
+            if gaps is not None and k in gaps:
+                state = findings_state(gaps[k])
+                states.append((MISSING if state != ACCEPTED else ACCEPTED, None))
                 continue
-            rows = rows_of.get((key, period))
-            if not rows:
-                months.append((NONE, None))
+            i = first[k] if first is not None else None
+            if i is None:
+                states.append(_NO_MONTH)
                 continue
-            found = [f for r in rows for f in by_row.get(r, ())]
-            fi = first.get((key, period))
-            letter = RATING_SHORT.get(ratings[fi]) if fi is not None and ratings else None
-            months.append((findings_state(found), letter))
-        out.append(MatrixRow(cell.code, names.get(key, ""), months))
+            rating = ratings[i]
+            found = found_at.get(i)
+            if found is not None:
+                states.append((findings_state(found), RATING_SHORT.get(rating)))
+                continue
+            month = held_months.get(rating)
+            if month is None:
+                month = held_months[rating] = (OK, RATING_SHORT.get(rating))
+            states.append(month)
+        out.append(MatrixRow(cell.code, names.get(key, ""), states))
     return out
+
+
+_NO_MONTH: tuple[str, str | None] = (NONE, None)
 
 
 def cell_names(ctx: UnitContext) -> dict[str, str]:
