@@ -21,14 +21,13 @@ from functools import lru_cache
 from itertools import compress
 
 from ...core.findings import ERROR, Finding, FindingCounts
-from ...core.grid import THEMATIC_TYPES, TabData, UnitData
+from ...core.grid import REGULAR_TYPES, THEMATIC_TYPES, TabData, UnitData
 from ...core.rules.base import (
     UnitContext,
     brief_deadline,
     brief_last_day,
     code_key,
     due_months,
-    first_regular_meetings,
     is_due,
     month_key,
     quarter_deadline,
@@ -188,22 +187,26 @@ def index(ctx: UnitContext) -> TabIndex | None:
             if key is not None and m is not None and m[:4] == year:
                 k = (key, (int(m[5:7]) - 1) // 3 + 1)
                 held[k] = held.get(k, 0) + 1
-    return TabIndex(first_meetings_by_month(tab, ctx.year), types, held,
+    return TabIndex(first_meetings_by_month(tab, ctx.year, types), types, held,
                     _exact(ctx.params["min_attendance_rate"]))
 
 
-def first_meetings_by_month(tab: TabData, year: int) -> dict[str, list[int | None]]:
+def first_meetings_by_month(tab: TabData, year: int, types: list[str | None]
+                            ) -> dict[str, list[int | None]]:
     """``first_regular_meetings`` of ``year`` by cell: code key -> the row index of the first
     regular meeting of each month (index 0 = January; None: no meeting that month), for the
-    cells with one that year."""
+    cells with one that year. ``types``: ``tab.meeting_types()``."""
     slot = month_slots(year)
+    keys, months = row_code_keys(tab), tab.col("month")
     out: dict[str, list[int | None]] = {}
-    for (key, month), i in first_regular_meetings(tab).items():
-        k = slot.get(month)
-        if k is not None:
-            got = out.get(key)
-            if got is None:
-                got = out[key] = [None] * 12
+    for i in compress(range(len(types)), map(REGULAR_TYPES.__contains__, types)):
+        k, key = slot.get(months[i]), keys[i]
+        if k is None or key is None:
+            continue
+        got = out.get(key)
+        if got is None:
+            got = out[key] = [None] * 12
+        if got[k] is None:
             got[k] = i
     return out
 
