@@ -68,6 +68,7 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
     # by cell key and month.
     found_at: dict[int, list[Finding]] = {}
     missing: dict[str, dict[int, list[Finding]]] = {}
+    flagged: set[str] = set()  # cells with findings in ``found_at``
     index_of: dict[int, int] | None = None  # sheet row -> row index
     for f in findings:
         if f.tab != meetings_tab:
@@ -82,24 +83,28 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
             if i is None or types[i] not in REGULAR_TYPES:
                 continue
             key, k = keys[i], slot.get(months[i])
-            first = first_of.get(key) if key is not None else None
-            at = first[k] if first is not None and k is not None else None
+            if key is None or k is None:
+                continue
+            first = first_of.get(key)
+            at = first[k] if first is not None else None
             if at is not None:  # the row's cell-month: a regular meeting of the year
                 found_at.setdefault(at, []).append(f)
+                flagged.add(key)
         elif f.rule == "MEET-MISSING" and f.cell is not None and f.period:
             k = slot.get(f.period)
             if k is not None:
                 missing.setdefault(code_key(f.cell), {}).setdefault(k, []).append(f)
     ratings = tab.col("rating") if tab is not None else []
-    held_months: dict[Any, tuple[str, str | None]] = {}  # rating -> (OK, its letter), shared
     out = []
     for key, cell in ctx.cells.items():
         first = first_of.get(key)
         gaps = missing.get(key)
-        if first is None and gaps is None:
-            out.append(MatrixRow(cell.code, names.get(key, ""), [_NO_MONTH] * 12))
+        if gaps is None and key not in flagged:  # each month none or held without finding
+            states = ([_NO_MONTH] * 12 if first is None else
+                      [_NO_MONTH if i is None else _held_month(ratings[i]) for i in first])
+            out.append(MatrixRow(cell.code, names.get(key, ""), states))
             continue
-        states: list[tuple[str, str | None]] = []
+        states = []
         for k in range(12):
             if gaps is not None and k in gaps:
                 state = findings_state(gaps[k])
@@ -109,20 +114,22 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
             if i is None:
                 states.append(_NO_MONTH)
                 continue
-            rating = ratings[i]
             found = found_at.get(i)
-            if found is not None:
-                states.append((findings_state(found), RATING_SHORT.get(rating)))
-                continue
-            month = held_months.get(rating)
-            if month is None:
-                month = held_months[rating] = (OK, RATING_SHORT.get(rating))
-            states.append(month)
+            states.append(_held_month(ratings[i]) if found is None else
+                          (findings_state(found), RATING_SHORT.get(ratings[i])))
         out.append(MatrixRow(cell.code, names.get(key, ""), states))
     return out
 
 
 _NO_MONTH: tuple[str, str | None] = (NONE, None)
+# A held month without a finding, by its rating (shared: a national matrix has a million).
+_HELD_MONTHS: dict[Any, tuple[str, str | None]] = {
+    None: (OK, None), **{rating: (OK, letter) for rating, letter in RATING_SHORT.items()}}
+
+
+def _held_month(rating: Any) -> tuple[str, str | None]:
+    got = _HELD_MONTHS.get(rating)
+    return got if got is not None else (OK, RATING_SHORT.get(rating))
 
 
 def cell_names(ctx: UnitContext) -> dict[str, str]:
