@@ -60,3 +60,44 @@ def test_bulk_leaves_a_process_that_freezes_on_its_own_alone() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def _rollup_model() -> int:
+    from sheets_sync.outputs.rollup.model import build_model
+
+    template = load_template()
+    config, units = dataset(SIZES["tiny"])
+    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
+             for unit, raw in units]
+    report = evaluate(config, reads, AS_OF, YEAR)
+    return len(build_model(config, report, reads).cells)
+
+
+def test_the_rollup_model_makes_no_reference_cycles() -> None:
+    """``build_model`` freezes what it built (``paused(keep=True)``): sound because all it
+    allocates is freed by reference counting."""
+    _rollup_model()  # module-level caches filled
+    gc.collect()
+    gc.disable()
+    try:
+        assert _rollup_model() > 0
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_paused_keep_freezes_what_was_built_inside_bulk_only() -> None:
+    with heap.paused(keep=True):
+        assert not gc.isenabled()
+        kept = [[1], [2]]
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # outside bulk(): nothing frozen
+    with heap.bulk():
+        with heap.paused():
+            kept = [[3], [4]]
+        assert gc.isenabled() and gc.get_freeze_count() == 0  # not kept: not frozen
+        with heap.paused(keep=True):
+            kept = [[5], [6]]
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert kept == [[5], [6]]
