@@ -64,11 +64,9 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
     tab = ctx.tab("meetings")
     first_of = idx.months if idx is not None else {}
     slot = month_slots(ctx.year)
-    # The findings on regular meeting rows, by the first row of their cell-month; MEET-MISSING
-    # by cell key and month.
-    found_at: dict[int, list[Finding]] = {}
+    # The findings on regular meeting rows and MEET-MISSING, by cell key and month.
+    found: dict[str, dict[int, list[Finding]]] = {}
     missing: dict[str, dict[int, list[Finding]]] = {}
-    flagged: set[str] = set()  # cells with findings in ``found_at``
     index_of: dict[int, int] | None = None  # sheet row -> row index
     for f in findings:
         if f.tab != meetings_tab:
@@ -83,40 +81,29 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
             if i is None or types[i] not in REGULAR_TYPES:
                 continue
             key, k = keys[i], slot.get(months[i])
-            if key is None or k is None:
-                continue
-            first = first_of.get(key)
-            at = first[k] if first is not None else None
-            if at is not None:  # the row's cell-month: a regular meeting of the year
-                found_at.setdefault(at, []).append(f)
-                flagged.add(key)
+            if key is not None and k is not None:  # a regular meeting of the year
+                found.setdefault(key, {}).setdefault(k, []).append(f)
         elif f.rule == "MEET-MISSING" and f.cell is not None and f.period:
             k = slot.get(f.period)
             if k is not None:
                 missing.setdefault(code_key(f.cell), {}).setdefault(k, []).append(f)
     ratings = tab.col("rating") if tab is not None else []
+    held = _HELD_MONTHS
     out = []
     for key, cell in ctx.cells.items():
         first = first_of.get(key)
-        gaps = missing.get(key)
-        if gaps is None and key not in flagged:  # each month none or held without finding
-            states = ([_NO_MONTH] * 12 if first is None else
-                      [_NO_MONTH if i is None else _held_month(ratings[i]) for i in first])
-            out.append(MatrixRow(cell.code, names.get(key, ""), states))
-            continue
-        states = []
-        for k in range(12):
-            if gaps is not None and k in gaps:
-                state = findings_state(gaps[k])
-                states.append((MISSING if state != ACCEPTED else ACCEPTED, None))
-                continue
-            i = first[k] if first is not None else None
-            if i is None:
-                states.append(_NO_MONTH)
-                continue
-            found = found_at.get(i)
-            states.append(_held_month(ratings[i]) if found is None else
-                          (findings_state(found), RATING_SHORT.get(ratings[i])))
+        if first is None:
+            states = [_NO_MONTH] * 12
+        else:  # each month none, or held without a finding; then the others
+            states = [_NO_MONTH if i is None else held.get(ratings[i]) or _held_month(ratings[i])
+                      for i in first]
+            for k, flagged in found.get(key, {}).items():
+                i = first[k]
+                if i is not None:  # a regular meeting of the month: its first row is ``i``
+                    states[k] = (findings_state(flagged), RATING_SHORT.get(ratings[i]))
+        for k, reported in missing.get(key, {}).items():
+            state = findings_state(reported)
+            states[k] = (MISSING if state != ACCEPTED else ACCEPTED, None)
         out.append(MatrixRow(cell.code, names.get(key, ""), states))
     return out
 
