@@ -60,3 +60,19 @@ def test_bulk_leaves_a_process_that_freezes_on_its_own_alone() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_paused_freezes_what_the_output_made_only_inside_bulk() -> None:
+    with heap.paused():
+        assert not gc.isenabled()
+        made = [[5], [6]]
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # outside bulk(): only paused
+    with heap.bulk():
+        frozen = gc.get_freeze_count()
+        with heap.paused():
+            made = [[7], [8]]
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen  # the next young collection will not walk it
+    assert gc.get_freeze_count() == 0
+    assert made == [[7], [8]]
