@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import zlib
 from dataclasses import asdict, replace
 from datetime import date, datetime
 
@@ -22,7 +23,7 @@ from sheets_sync.sync import history, pipeline
 from sheets_sync.sync import store as store_module
 from sheets_sync.sync.history import history_findings
 from sheets_sync.sync.history_ack import ack
-from sheets_sync.sync.store import DB_NAME, Store
+from sheets_sync.sync.store import DB_NAME, Store, _encode, dump_raw, load_raw
 
 TEMPLATE = load_template()
 # The report of `_history_store` as the read side gave it before the history findings' cache was
@@ -150,3 +151,20 @@ def test_a_store_that_cannot_keep_the_findings_still_gives_them(tmp_path, readon
     finally:
         db.close()  # the findings kept back cannot be written: not an error
     assert report.findings == reference.findings
+
+
+def test_raw_grids_are_stored_as_utf8_and_pulls_stored_escaped_read_back_the_same():
+    raw = RawWorkbook([RawSheet("Sinh hoạt", [["Mã chi bộ", "Ngày sinh hoạt", "Giờ"],
+                                              ["CB01", date(2026, 3, 7), 0.8125, None, 46028],
+                                              ["Chi bộ Đông Hải", datetime(2026, 3, 7, 8)]])],
+                      "v7", {"size": 12, "name": "Đơn vị"})
+    blob = dump_raw(raw)
+    assert "Chi bộ Đông Hải".encode() in zlib.decompress(blob)
+    # As every pull was stored before: ASCII JSON, non-ASCII characters escaped.
+    doc = {"version": raw.version, "sheets": [{"title": s.title, "rows": s.rows}
+                                              for s in raw.sheets], "meta": raw.meta}
+    escaped = zlib.compress(json.dumps(doc, default=_encode, separators=(",", ":"))
+                            .encode("ascii"))
+    assert len(zlib.decompress(blob)) < len(zlib.decompress(escaped))
+    for back in (load_raw(blob), load_raw(escaped)):
+        assert back == raw

@@ -407,8 +407,16 @@ def dump_raw(raw: RawWorkbook) -> bytes:
     doc = {"version": raw.version,
            "sheets": [{"title": s.title, "rows": s.rows} for s in raw.sheets],
            "meta": {k: v for k, v in raw.meta.items() if isinstance(v, (str, int, float, dict))}}
-    # ASCII JSON: a lone surrogate a cell may hold is escaped instead of failing to encode.
-    return zlib.compress(json.dumps(doc, default=_encode, separators=(",", ":")).encode("ascii"))
+    # UTF-8 JSON, Vietnamese text as it is (a fifth smaller than escaped, and read back faster:
+    # `rollup` reads every unit's last pull); a workbook holding a lone surrogate, which UTF-8
+    # cannot encode, as ASCII JSON (every non-ASCII character escaped, as pulls stored before
+    # were: ``load_raw`` reads both).
+    text = json.dumps(doc, default=_encode, ensure_ascii=False, separators=(",", ":"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = json.dumps(doc, default=_encode, separators=(",", ":")).encode("ascii")
+    return zlib.compress(data)
 
 
 def load_raw(blob: bytes) -> RawWorkbook:
