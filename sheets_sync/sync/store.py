@@ -1128,7 +1128,7 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.write_history_cache()
+        self._write_history_cache()
         self.conn.close()
 
     # --- schema ------------------------------------------------------------------------------
@@ -1410,9 +1410,9 @@ class Store:
         costs a disk sync each (a national `rollup`: 3,300); skipped on a read-only store."""
         self._history_pending[unit] = (token, _jdump(findings))
         if len(self._history_pending) >= HISTORY_CACHE_BATCH:
-            self.write_history_cache()
+            self._write_history_cache()
 
-    def write_history_cache(self) -> None:
+    def _write_history_cache(self) -> None:
         """Write the history findings kept by ``cache_history`` and not written yet. Never
         fails: the cache only saves time (a read-only, locked or full store keeps none)."""
         pending, self._history_pending = self._history_pending, {}
@@ -1636,7 +1636,7 @@ class GuardedStore(Store):
     def close(self) -> None:
         if self.conn is not None:
             if not self.damaged:
-                self.write_history_cache()
+                self._write_history_cache()
             self.conn.close()
 
 
