@@ -1411,8 +1411,8 @@ class Store:
 
     def cache_history(self, unit: str, token: str, findings: list[dict]) -> None:
         """Keep a unit's history findings: written with other units' (``HISTORY_CACHE_BATCH``
-        units a transaction, the rest when the store is closed), since a transaction per unit
-        costs a disk sync each (a national `rollup`: 3,300); skipped on a read-only store."""
+        units a transaction, the rest when the store is closed) rather than a commit per unit
+        (a national `rollup`: 3,300); skipped on a read-only store."""
         self._history_pending[unit] = (token, _jdump(findings))
         if len(self._history_pending) >= HISTORY_CACHE_BATCH:
             self._write_history_cache()
