@@ -15,7 +15,8 @@ from datetime import date, datetime
 import pytest
 
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
-from sheets_sync.core.checker import evaluate
+from sheets_sync.core.checker import UnitRead, evaluate
+from sheets_sync.core.findings import OK, UnitResult
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.template import load_template
@@ -168,3 +169,59 @@ def test_raw_grids_are_stored_as_utf8_and_pulls_stored_escaped_read_back_the_sam
     assert len(zlib.decompress(blob)) < len(zlib.decompress(escaped))
     for back in (load_raw(blob), load_raw(escaped)):
         assert back == raw
+
+
+def _later_pulls(tmp_path):
+    """The store of ``_history_store`` and, per unit, a later pull not recorded yet (a row
+    deleted, a closed month changed; for U0003 the same data again)."""
+    config = _history_store(tmp_path)
+    with Store.open(config.state_dir) as db:
+        lasts = {u.code: db.last_pull(u.code) for u in config.units}
+    later = []
+    for k, unit in enumerate(config.units):
+        raw = lasts[unit.code].raw
+        if k != 3:
+            raw = _edited(raw, "v9", delete={"Sinh hoạt": 5}, change={"Sinh hoạt": (8, 4, 46000)})
+        later.append((unit, raw, parse_unit(TEMPLATE, raw, unit.code, unit.name, AS_OF)))
+    return config, later
+
+
+def test_history_findings_are_the_same_before_and_after_the_pull_is_recorded(tmp_path):
+    """What makes ``keep_after_recording`` sound: a read's findings against the store without
+    its pull equal its findings against the store with it."""
+    config, later = _later_pulls(tmp_path)
+    seen = set()
+    with Store.open(config.state_dir) as db:
+        for unit, raw, data in later:
+            before = history_findings(db, unit.code, data, AS_OF, YEAR, unit.rules, None)
+            pull_id = db.record_pull(unit.code, raw, data, datetime(2027, 1, 25, 8), AS_OF)
+            again = parse_unit(TEMPLATE, raw, unit.code, unit.name, AS_OF)
+            after = history_findings(db, unit.code, again, AS_OF, YEAR, unit.rules, None,
+                                     keep_index=False, recorded_as=pull_id)
+            assert after == before, unit.code
+            seen.update(f.rule for f in before)
+    assert seen >= {"DATA-DELETED", "DATA-CHANGED-CLOSED"}
+
+
+def test_a_run_keeps_its_history_findings_for_the_next_rollup(tmp_path, monkeypatch):
+    """As `run` does it: findings of a read not recorded yet, then its pull recorded; the next
+    `rollup` finds every unit's findings kept instead of computing them again."""
+    config, later = _later_pulls(tmp_path)
+    with Store.open(config.state_dir) as db:
+        of = pipeline.history_of(config, db, AS_OF, YEAR)
+        assert of is not None
+        ran = []
+        for unit, raw, data in later:
+            read = UnitRead(unit, UnitResult(unit.code, unit.name, OK), data, raw)
+            ran += of(read)
+            read.pull_id = db.record_pull(unit.code, raw, data, datetime(2027, 1, 25, 8), AS_OF)
+            of.recorded(read)
+    computed = []
+    real = history.load_state
+    monkeypatch.setattr(history, "load_state", lambda s, u: computed.append(u) or real(s, u))
+    rollup = _report(config)
+    assert computed == []
+    monkeypatch.undo()
+    kept = [f for f in rollup.findings if f.rule in ("DATA-DELETED", "DATA-CHANGED-CLOSED")]
+    assert ran and sorted(map(asdict, kept), key=str) == sorted(map(asdict, ran), key=str)
+    assert rollup.findings == _report(config, full=True).findings

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
+from ..core.checker import Evaluator, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
 from ..core.errors import (
     EXIT_OK,
@@ -42,7 +42,7 @@ from ..outputs.publish import publish_rollup
 from ..outputs.rollup import build_rollup, rollup_path, write_latest
 from ..outputs.rollup.model import build_model
 from ..sources.local_writer import write_local
-from .history import history_findings
+from .history import history_findings, keep_after_recording
 from .store import GuardedStore, Store
 from .writeplan import apply_to_raw, plan_unit
 
@@ -182,7 +182,8 @@ def _executor(workers: int) -> Executor:
 def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
               units: tuple[UnitConfig, ...], store: Store | None, record: bool,
               template: Template, pool: Executor, ahead: int = 1,
-              progress: Progress | None = None) -> Iterator[UnitRead]:
+              progress: Progress | None = None,
+              recorded: Callable[[UnitRead], None] | None = None) -> Iterator[UnitRead]:
     """Each unit's read as soon as it is done, in config order as far as the network allows;
     ``ahead`` units are pulled at once (on ``pool``; the store stays on the calling thread).
     With several workers, a finished fetch is replaced at once, before the caller evaluates,
@@ -225,6 +226,8 @@ def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
                 read.pull_id = store.record_pull(unit.code, read.raw, read.data,
                                                  datetime.fromisoformat(read.result.pulled_at),
                                                  as_of)
+                if recorded is not None:
+                    recorded(read)
 
 
 def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
@@ -300,22 +303,40 @@ def _open_store(config: Config, write: bool) -> GuardedStore | None:
     return GuardedStore.guard(config.state_dir, readonly=not write)
 
 
-def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
-    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
-    if store is None:
-        return None
+class HistoryOf:
+    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls (the
+    evaluator's ``History``); ``recorded`` after a read's pull is recorded keeps its findings
+    for the store as it now is."""
 
-    def of(r: UnitRead) -> list[Finding]:
+    def __init__(self, store: Store, as_of: date, year: int):
+        self.store, self.as_of, self.year = store, as_of, year
+        self._kept_under: dict[str, str] = {}  # unit -> token of its findings, not recorded
+
+    def __call__(self, r: UnitRead) -> list[Finding]:
         assert r.data is not None, "the evaluator asks only for reads with data"
+        store = self.store
         if getattr(store, "damaged", None):
             return []
         # A read not recorded yet keeps the key index for its recording, which releases it.
-        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
-                                 r.raw.version if r.raw is not None else None,
-                                 keep_index=r.pull_id is None, recorded_as=r.pull_id)
+        found = history_findings(store, r.config.code, r.data, self.as_of, self.year,
+                                 r.config.rules, _source(r), keep_index=r.pull_id is None,
+                                 recorded_as=r.pull_id, kept_under=self._kept_under)
         return [] if getattr(store, "damaged", None) else found  # half-read history: none
 
-    return of
+    def recorded(self, r: UnitRead) -> None:
+        before = self._kept_under.pop(r.config.code, None)
+        if before is not None and not getattr(self.store, "damaged", None):
+            keep_after_recording(self.store, r.config.code, _source(r), self.year,
+                                 r.config.rules, before)
+
+
+def _source(r: UnitRead) -> str | None:
+    return r.raw.version if r.raw is not None else None
+
+
+def history_of(config: Config, store: Store | None, as_of: date, year: int) -> HistoryOf | None:
+    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
+    return HistoryOf(store, as_of, year) if store is not None else None
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -474,8 +495,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     store = _open_store(config, write=not dry_run)
     try:
         selected = config.select(units)
-        evaluator = Evaluator(config, selected, as_of, year,
-                              history_of(config, store, as_of, year))
+        history = history_of(config, store, as_of, year)
+        evaluator = Evaluator(config, selected, as_of, year, history)
         reads: dict[str, UnitRead] = {}
         jobs: dict[Future, str] = {}
         workers = workers_for(config, selected)
@@ -483,7 +504,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         with _executor(workers) as pullers, _executor(workers) as writers, \
                 (_Inline() if workers <= 1 else ThreadPoolExecutor(1)) as outputs:
             for read in pull_each(backend_for, as_of, selected, store, not dry_run,
-                                  template, pullers, workers, progress):
+                                  template, pullers, workers, progress,
+                                  history.recorded if history is not None else None):
                 reads[read.config.code] = read
                 for code in evaluator.add(read):
                     jobs[writers.submit(_write_unit, config, template, reads[code],

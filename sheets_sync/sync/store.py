@@ -1417,6 +1417,16 @@ class Store:
         if len(self._history_pending) >= HISTORY_CACHE_BATCH:
             self._write_history_cache()
 
+    def keep_history_under(self, unit: str, before: str, after: str) -> None:
+        """The history findings kept for ``unit`` under token ``before``, kept under ``after``
+        instead (``history.keep_after_recording``); nothing when they are not ``before``'s."""
+        kept = self._history_pending.get(unit) or self.conn.execute(
+            "SELECT token, findings FROM unit_history_cache WHERE unit = ?", (unit,)).fetchone()
+        if kept is not None and kept[0] == before:
+            self._history_pending[unit] = (after, kept[1])
+            if len(self._history_pending) >= HISTORY_CACHE_BATCH:
+                self._write_history_cache()
+
     def _write_history_cache(self) -> None:
         """Write the history findings kept by ``cache_history`` and not written yet. Never
         fails: the cache only saves time (a read-only, locked or full store keeps none)."""
@@ -1650,6 +1660,7 @@ _NEUTRAL: dict[str, Any] = {
     "last_pull_of_year": None,
     "last_versions": (), "last_pull_info": None, "pulls": [], "known_rows": [],
     "row_versions": {}, "acks": [], "add_acks": 0, "prune": {}, "record_run": None, "runs": [],
+    "keep_history_under": None,
 }
 
 
