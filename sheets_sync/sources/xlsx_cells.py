@@ -304,8 +304,10 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
             else:
                 col, value = _cell(cell, last, attrs_of, texts, cols, content_pat, strings,
                                    date_styles, max_chars, convert)
-                # (a date out of range warns at each of its cells, as openpyxl does)
-                if cell[0] and len(seen) < _SEEN_LIMIT and value != "#VALUE!":
+                # (a date out of range warns at each of its cells, as openpyxl does; a long
+                # text is not kept beyond its row)
+                if cell[0] and len(seen) < _SEEN_LIMIT and value != "#VALUE!" \
+                        and len(cell[2]) + len(cell[3]) + len(cell[4]) <= _SEEN_CHARS:
                     seen[cell] = (col, value)
             width = len(row)
             if col == width + 1:
@@ -329,6 +331,7 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
 
 
 _SEEN_LIMIT = 1 << 16  # distinct cell texts kept per part
+_SEEN_CHARS = 1 << 10  # bytes of a cell's value text beyond which it is not kept
 
 
 def _cell(cell: tuple[bytes, ...], last: int,
