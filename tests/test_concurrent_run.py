@@ -3,9 +3,12 @@ counts as one unit at a time, and a unit's flags written as soon as its supervis
 read — so that writing overlaps pulling."""
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
+from datetime import datetime, time
 
+import openpyxl
 import pytest
 
 from google_support import AS_OF, YEAR, findings_tuples, seed_district, tool_columns
@@ -141,10 +144,34 @@ def test_workers_send_requests_of_several_units_at_once_with_the_same_results(
     assert findings_tuples(concurrent.report) == findings_tuples(sequential.report)
     assert [(w.unit, w.status, w.cells) for w in concurrent.writes] == [
         (w.unit, w.status, w.cells) for w in sequential.writes]
+    # The roll-up, built on its own thread while the writes end and are recorded, is the one
+    # one unit at a time builds before them (the run's own times aside).
+    assert _workbook_cells(concurrent.rollup) == _workbook_cells(sequential.rollup)
     for outcome in outcomes:  # counted per unit on every thread
         by_unit = outcome.requests["by_unit"]
         assert sum(c["reads"] for c in by_unit.values()) == outcome.requests["reads"]
         assert {c["reads"] for c in by_unit.values()} == {1}  # one spreadsheets.get per unit
+
+
+_RUN_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+def _workbook_cells(path) -> dict[tuple[str, str], tuple]:
+    """(sheet, cell) -> (value, link) of every non-empty cell of a workbook, but for the texts
+    that show a time of day (when the run started and ended)."""
+    book = openpyxl.load_workbook(path)
+    out = {}
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                if value is None or (isinstance(value, str) and _RUN_TIME.search(value)) or (
+                        isinstance(value, datetime) and value.time() != time()):
+                    continue
+                link = cell.hyperlink.target if cell.hyperlink is not None else None
+                out[(sheet.title, cell.coordinate)] = (value, link)
+    assert len(out) > 100
+    return out
 
 
 def test_workers_setting_is_checked(local_copy, tmp_path):

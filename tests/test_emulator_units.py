@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -18,6 +19,7 @@ from sheets_sync_emulator import (
     grid,
     metadata,
     numfmt,
+    proto,
 )
 from sheets_sync_emulator.batch_update import BatchUpdate
 from sheets_sync_emulator.formula import ErrorValue, Evaluator
@@ -220,3 +222,92 @@ def test_quota_windows():
     assert quota.admit("b", "read") is None and quota.admit("a", "write") is None
     now[0] = 12.5
     assert quota.admit("a", "read") is None
+
+
+@pytest.mark.parametrize("request_body", [
+    {"range": {"sheetId": 0, "startColumnIndex": 1, "endColumnIndex": 3}, "cell": {},
+     "fields": "userEnteredFormat.numberFormat"},
+    {"range": {"sheetId": 0}, "fields": "userEnteredFormat(wrapStrategy,verticalAlignment)",
+     "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP", "verticalAlignment": "TOP"}}},
+    {"range": {"sheetId": 0, "startRowIndex": 1, "endRowIndex": 4}, "fields": "userEnteredValue",
+     "cell": {"userEnteredValue": {"stringValue": "x"}}},
+])
+def test_repeat_cell_matches_the_cell_by_cell_rule(request_body):
+    """repeatCell computes an empty cell's result once: every cell of the range ends as the
+    per-cell rule (``_apply_cell_data`` on each cell) makes it, and a later write to one of
+    the cells that share that result changes that cell alone."""
+    rows = [["h", "", "note"], [1, None, "=A2*2"], ["", "", ""], ["t", 2.5, None]]
+    ss = _spreadsheet(rows, rows_count=8)
+    expected = ss.clone()
+    paths = fieldmask.paths(request_body["fields"])
+    sheet = expected.sheets[0]
+    box = sheet.grid_box(request_body["range"])
+    for r in range(box.row0, box.row1):
+        for c in range(box.col0, box.col1):
+            new = BatchUpdate._apply_cell_data(sheet.cell(r, c), request_body["cell"], paths)
+            sheet.put(r, c, None if new.blank else new)
+    BatchUpdate(ss, random.Random(2), "me@example.com").run([{"repeatCell": request_body}])
+    assert ss.sheets[0].rows == expected.sheets[0].rows
+    BatchUpdate(ss, random.Random(2), "me@example.com").run([{"updateCells": {
+        "start": {"sheetId": 0, "rowIndex": 6, "columnIndex": 1},
+        "rows": [{"values": [{"userEnteredValue": {"stringValue": "only here"}}]}],
+        "fields": "userEnteredValue"}}])
+    assert ss.sheets[0].cell(6, 1).value == "only here"
+    assert all(ss.sheets[0].cell(r, c) == expected.sheets[0].cell(r, c)
+               for r in range(8) for c in range(3) if (r, c) != (6, 1))
+
+
+def _json_numbers_reference(value):
+    """json_numbers as it was written first (every node through isinstance checks)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _json_numbers_reference(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers_reference(v) for v in value]
+    return value
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3)
+    | st.floats(allow_nan=False) | st.sampled_from([2.0, -0.0, 2.0 ** 53, 1e300, 0.5]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner,
+                                                                max_size=4), max_leaves=30)
+
+
+@given(_JSON)
+def test_json_numbers_matches_the_reference(value):
+    got, want = proto.json_numbers(value), _json_numbers_reference(value)
+    assert got == want
+    assert repr(got) == repr(want)  # same types (2 not 2.0, True not 1)
+
+
+def test_grid_read_prints_the_same_bytes_as_the_full_render():
+    """The read the tool sends (``spreadsheets.get`` with the values-only mask) is printed
+    without walking its grid again: rowData made with Google-printed numbers, the rest printed
+    by ``json_numbers``. Its bytes are those of printing the whole answer with the first
+    ``json_numbers`` (integral doubles without ``.0``, others as they are), and its cells hold
+    the effective values of the full render."""
+    from urllib.parse import urlencode
+
+    from sheets_sync_emulator.sheets_api import _get
+    from sheets_sync_emulator.wire import HttpRequest, Reply
+
+    ss = _spreadsheet([["h", "n", "x"], [1, 1.5, "=B2*2"], [2.0, 2 ** 60 * 1.0, "=1/0"],
+                       [True, "2.0", "=A3+0.25"], [None, 3, "=B4"]])
+    fields = ("properties(locale),sheets(properties(sheetId,title,index,gridProperties("
+              "rowCount,columnCount,frozenRowCount)),data(rowData(values(effectiveValue,"
+              "userEnteredValue/formulaValue)),columnMetadata/developerMetadata))")
+    request = HttpRequest.parse("GET", "/v4/spreadsheets/s?" + urlencode(
+        {"includeGridData": "false", "fields": fields}), {}, b"")
+    fast = Reply.json(200, _get(ss, request)).body
+    whole = json.dumps(_json_numbers_reference(json.loads(fast)), ensure_ascii=False)
+    assert fast == whole.encode("utf-8")
+    full = fieldmask.apply(metadata.render(ss, None, True), fieldmask.parse(fields))
+    full_cells = [[_json_numbers_reference(cell.get("effectiveValue")) for cell in row["values"]]
+                  for row in full["sheets"][0]["data"][0]["rowData"]]
+    fast_cells = [[cell.get("effectiveValue") for cell in row["values"]]
+                  for row in json.loads(fast)["sheets"][0]["data"][0]["rowData"]]
+    assert fast_cells == full_cells
+    assert b'"numberValue": 2}' in fast and b'"numberValue": 3}' in fast  # 2.0 and =B2*2
+    assert b'"numberValue": 1.5}' in fast and b'"numberValue": 2.25}' in fast

@@ -184,24 +184,34 @@ def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
               template: Template, pool: Executor, ahead: int = 1,
               progress: Progress | None = None) -> Iterator[UnitRead]:
     """Each unit's read as soon as it is done, in config order as far as the network allows;
-    ``ahead`` units are pulled at once (on ``pool``; the store stays on the calling thread, and
-    the next unit is started only once the caller has taken a read). One failure never stops
+    ``ahead`` units are pulled at once (on ``pool``; the store stays on the calling thread).
+    With several workers, a finished fetch is replaced at once, before the caller evaluates,
+    writes and records the finished reads (at most ``ahead`` finished reads wait for it), so
+    the network and the quota never wait on that work; with one worker, the next unit is read
+    once the caller has taken the previous one (the sequential order). One failure never stops
     the others."""
     waiting = list(reversed(units))
     position = {u.code: i for i, u in enumerate(units)}
     versions = list_versions(backend_for, units)
     running: dict[Future, UnitConfig] = {}
     n = 0
-    while waiting or running:
+
+    def start_fetches() -> None:
         while waiting and len(running) < max(1, ahead):
             unit = waiting.pop()
             known = (store.last_versions(unit.code) if store is not None and unit.is_google
                      else None)
             running[pool.submit(_fetch, unit, backend_for(unit), known, template, as_of,
                                 versions.get(unit.code, _UNLISTED))] = unit
+
+    while waiting or running:
+        start_fetches()
         done, _ = wait(running, return_when=FIRST_COMPLETED)
-        for job in sorted(done, key=lambda j: position[running[j].code]):
-            unit = running.pop(job)
+        finished = [(running.pop(job), job)
+                    for job in sorted(done, key=lambda j: position[running[j].code])]
+        if ahead > 1:
+            start_fetches()
+        for unit, job in finished:
             got = job.result()
             read = _settle(unit, got, store, template, as_of)
             n += 1
@@ -469,7 +479,9 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         reads: dict[str, UnitRead] = {}
         jobs: dict[Future, str] = {}
         workers = workers_for(config, selected)
-        with _executor(workers) as pullers, _executor(workers) as writers:
+        # outputs: one thread for the roll-up (inline, in the sequential order, with one worker)
+        with _executor(workers) as pullers, _executor(workers) as writers, \
+                (_Inline() if workers <= 1 else ThreadPoolExecutor(1)) as outputs:
             for read in pull_each(backend_for, as_of, selected, store, not dry_run,
                                   template, pullers, workers, progress):
                 reads[read.config.code] = read
@@ -477,18 +489,16 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                     jobs[writers.submit(_write_unit, config, template, reads[code],
                                         evaluator.group_findings(code), as_of, year,
                                         backend_for(reads[code].config), dry_run)] = code
-            # Every unit is read and evaluated: the roll-up is built while the last writes are
-            # still under way (it needs findings, not writes).
+            # Every unit is read and evaluated: the roll-up is built (on its own thread) while
+            # the last writes are still under way and our own writes are recorded (it needs
+            # findings, not writes; the store's commits wait on the disk meanwhile).
             ordered = [reads[u.code] for u in selected]
             outcome = RunOutcome(evaluator.report(), ordered, started, _now())
+            built: Future | None = None
             if not dry_run:
-                path = rollup_path(config, as_of)
-                model = _model(config, outcome.report, ordered, store)
-                build_rollup(config, outcome.report, ordered, _run_info(outcome), path,
-                             model=model)
-                write_latest(config, path, as_of)
-                outcome.rollup = path
-                outcome.report_docx = _report(config, model)
+                model = _model(config, outcome.report, ordered, store)  # the store: this thread
+                built = outputs.submit(_build_outputs, config, outcome.report,
+                                       _as_read(ordered), _run_info(outcome), model, as_of)
             writes = {}
             owns: dict[str, tuple] = {}
             for job in as_completed(jobs):
@@ -500,6 +510,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                     progress(write_progress_line(write))
             if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns)
+            if built is not None:
+                outcome.rollup, outcome.report_docx = built.result()
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:
@@ -516,6 +528,23 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     finally:
         if store is not None:
             store.close()
+
+
+def _as_read(reads: list[UnitRead]) -> list[UnitRead]:
+    """The reads as they were read, for the roll-up built while our own writes are recorded:
+    recording one gives its raw workbook the metadata and tool tabs our write produced
+    (``_own_write``); these copies keep the metadata and the list of sheets that were read."""
+    return [replace(r, raw=replace(r.raw, sheets=list(r.raw.sheets))) if r.raw is not None
+            else r for r in reads]
+
+
+def _build_outputs(config: Config, report: Report, reads: list[UnitRead], run_info: dict,
+                   model, as_of: date) -> tuple[Path, Path | None]:
+    """The roll-up workbook (and ``latest.json``) and, when enabled, the December report."""
+    path = rollup_path(config, as_of)
+    build_rollup(config, report, reads, run_info, path, model=model)
+    write_latest(config, path, as_of)
+    return path, _report(config, model)
 
 
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],

@@ -307,8 +307,18 @@ class BatchUpdate:
 
     def repeat_cell(self, request: dict) -> None:
         paths, data = _mask(request), request.get("cell") or {}
-        self._cells(request.get("range"),
-                    lambda cell, *_: self._apply_cell_data(cell, data, paths))
+        # Every empty cell of the range becomes the same (immutable) cell: computed once, so a
+        # whole-column or whole-sheet range costs one step per cell that holds something.
+        empty: list[Cell] = []
+
+        def change(cell: Cell | None, *_: int) -> Cell:
+            if cell is not None:
+                return self._apply_cell_data(cell, data, paths)
+            if not empty:
+                empty.append(self._apply_cell_data(None, data, paths))
+            return empty[0]
+
+        self._cells(request.get("range"), change)
 
     def update_cells(self, request: dict) -> None:
         paths, rows = _mask(request), request.get("rows") or []

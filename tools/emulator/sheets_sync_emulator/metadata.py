@@ -121,9 +121,17 @@ def values_only_mask(cell_fields: dict | None) -> bool:
             and cell_fields.get("userEnteredValue", _FORMULA_ONLY) == _FORMULA_ONLY)
 
 
+def _printed(extended: dict) -> dict:
+    """An ExtendedValue with its number as Google prints it (``proto.json_numbers``)."""
+    if "numberValue" in extended:
+        extended["numberValue"] = proto.json_numbers(extended["numberValue"])
+    return extended
+
+
 def _values_only(sheet: Sheet, box: a1.Box, evaluator: Evaluator,
                  cell_fields: dict) -> list[dict]:
-    """rowData with effective values and formula markers only (what the mask keeps)."""
+    """rowData with effective values and formula markers only (what the mask keeps), numbers
+    as Google prints them."""
     effective, formulas = "effectiveValue" in cell_fields, "userEnteredValue" in cell_fields
     links = "hyperlink" in cell_fields
     rows: list[dict] = []
@@ -140,9 +148,10 @@ def _values_only(sheet: Sheet, box: a1.Box, evaluator: Evaluator,
                 if formulas:
                     out["userEnteredValue"] = {"formulaValue": cell.value}
                 if effective:
-                    out["effectiveValue"] = cells.extended_value(evaluator.value(sheet, r, c))
+                    out["effectiveValue"] = _printed(
+                        cells.extended_value(evaluator.value(sheet, r, c)))
             elif effective:
-                out["effectiveValue"] = cells.extended_value(cell.value)
+                out["effectiveValue"] = _printed(cells.extended_value(cell.value))
             if links and (cell.runs or cell.formula):
                 uri = _cell_link(cell, sheet, r, c, evaluator)
                 if uri:

@@ -91,8 +91,24 @@ def normalise_colours(value: Any) -> Any:
     return out
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})  # printed as they are
+
+
+class Printed(dict):
+    """A payload whose numbers are already as Google prints them: ``json_numbers`` returns it
+    as it is (a grid answer, made that way cell by cell, need not be walked again)."""
+
+
 def json_numbers(value: Any) -> Any:
-    """Integral floats as ints, the way Google prints doubles (``2`` not ``2.0``)."""
+    """Integral floats as ints, the way Google prints doubles (``2`` not ``2.0``). Leaves
+    other than floats are kept without a call (a grid answer holds tens of thousands)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _LEAVES else json_numbers(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _LEAVES else json_numbers(v) for v in value]
+    if kind is Printed:
+        return value
     if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
         return int(value)
     if isinstance(value, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from . import errors, fieldmask, metadata, schema, values_api
+from . import errors, fieldmask, metadata, proto, schema, values_api
 from .batch_update import BatchUpdate
 from .routes import Route
 from .spreadsheet import Spreadsheet
@@ -34,15 +34,16 @@ def _get(ss: Spreadsheet, req: HttpRequest) -> dict:
         if isinstance((data_fields or {}).get("rowData"), dict) else None
     if not metadata.values_only_mask(cell_fields):
         return fieldmask.apply(out, tree)
-    # The rowData are already exactly what the mask keeps (and most of the bytes): mask the rest.
+    # The rowData are already exactly what the mask keeps, numbers printed (and most of the
+    # bytes): mask and print the rest.
     kept = [[block.pop("rowData", None) for block in sheet.get("data", [])]
             for sheet in out.get("sheets", [])]
-    out = fieldmask.apply(out, tree)
+    out = proto.json_numbers(fieldmask.apply(out, tree))
     for sheet, rows in zip(out.get("sheets", []), kept):
         for block, grid in zip(sheet.get("data", []), rows):
             if grid is not None:
                 block["rowData"] = grid
-    return out
+    return proto.Printed(out)
 
 
 class SheetsApi:
