@@ -43,7 +43,7 @@ from ..outputs.rollup import build_rollup, rollup_path, write_latest
 from ..outputs.rollup.model import build_model
 from ..sources.local_writer import write_local
 from .history import history_findings, keep_after_recording
-from .store import GuardedStore, Store
+from .store import GuardedStore, Store, dump_raw, file_fingerprint
 from .writeplan import apply_to_raw, plan_unit
 
 Progress = Callable[[str], None]
@@ -441,28 +441,37 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     return UnitWrite(code, status, result.message, lines, result.cells_written), own
 
 
-def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
-    """The stored pull now holds what our write made of it, and the version that write produced
-    (a next run finding that version re-evaluates the stored pull instead of reading)."""
-    if read.pull_id is not None and read.raw is not None:
-        read.raw.meta = meta
-        apply_to_raw(read.raw, plan)
-        store.set_own_write_version(read.pull_id, version, read.raw)
+_Written = tuple[int, bytes, str | None]  # a pull as our write left it (``_as_written``)
+
+
+def _as_written(read: UnitRead, plan, meta: dict) -> _Written | None:
+    """The pull of ``read`` as our write left the spreadsheet: its raw grids updated in memory
+    with ``plan`` and ``meta`` (the next run finding the version our write produced re-evaluates
+    them instead of reading), ready to store (``Store.set_own_write_version``). Made as each
+    write ends, while others are under way; the version is known only after the run's writes."""
+    if read.pull_id is None or read.raw is None:
+        return None
+    read.raw.meta = meta
+    apply_to_raw(read.raw, plan)
+    return read.pull_id, dump_raw(read.raw), file_fingerprint(read.raw)
 
 
 def _record_own_writes(store: Store, backend_for: Callable[[UnitConfig], Backend],
-                       reads: dict[str, UnitRead], owns: dict[str, tuple]) -> None:
+                       reads: dict[str, UnitRead],
+                       owns: dict[str, tuple[str | None, int, _Written | None]]) -> None:
     """One Drive listing after the run's writes tells the version each write produced; a unit
-    whose version moved by exactly our own write requests records it (the next run then
-    re-evaluates the stored pull without reading). Any other move — a person edited between
-    our read and our write — records nothing, so the next run re-reads the unit and repairs
-    whatever the edit displaced."""
+    whose version moved by exactly our own write requests records it with the grids as written
+    (``owns``: the version read, the write's requests, ``_as_written``). Any other move — a
+    person edited between our read and our version request — records no version, so the next
+    run re-reads the unit and repairs whatever the edit displaced."""
     units = tuple(reads[code].config for code in owns)
     versions = list_versions(backend_for, units)
-    for code, (plan, seen, mutations, meta) in owns.items():
+    for code, (seen, mutations, written) in owns.items():
+        if written is None:
+            continue
         now = versions.get(code)
-        version = now if _only_our_write(seen, now, mutations) else None
-        _own_write(store, reads[code], plan, version, meta)
+        store.set_own_write_version(*written, now if _only_our_write(seen, now, mutations)
+                                    else None)
 
 
 def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
@@ -522,12 +531,14 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 built = outputs.submit(_build_outputs, config, outcome.report,
                                        _as_read(ordered), _run_info(outcome), model, as_of)
             writes = {}
-            owns: dict[str, tuple] = {}
+            owns: dict[str, tuple[str | None, int, _Written | None]] = {}
             for job in as_completed(jobs):
                 write, own = job.result()
                 writes[jobs[job]] = write
                 if own is not None and store is not None:
-                    owns[write.unit] = own
+                    plan, seen, mutations, meta = own
+                    owns[write.unit] = (seen, mutations,
+                                        _as_written(reads[write.unit], plan, meta))
                 if progress:
                     progress(write_progress_line(write))
             if owns and store is not None:

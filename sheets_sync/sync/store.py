@@ -1300,13 +1300,13 @@ class Store:
         finally:
             release_index(data)
 
-    def set_own_write_version(self, pull_id: int, version: str | None,
-                              raw: RawWorkbook) -> None:
-        """After our own write: the version it produced and the grids as written."""
+    def set_own_write_version(self, pull_id: int, raw: bytes, fingerprint: str | None,
+                              version: str | None) -> None:
+        """After our own write: the grids as written (``dump_raw``, ``file_fingerprint``) and
+        the version the write produced (None: unknown, the next run reads the unit again)."""
         with self.conn:
             self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ?, fingerprint = ?"
-                              " WHERE id = ?",
-                              (version, dump_raw(raw), file_fingerprint(raw), pull_id))
+                              " WHERE id = ?", (version, raw, fingerprint, pull_id))
 
     def last_pull(self, unit: str) -> StoredPull | None:
         row = self.conn.execute(
