@@ -62,6 +62,22 @@ def test_bulk_leaves_a_process_that_freezes_on_its_own_alone() -> None:
         gc.unfreeze()
 
 
+def test_paused_freezes_what_the_output_made_only_inside_bulk() -> None:
+    with heap.paused():
+        assert not gc.isenabled()
+        made = [[5], [6]]
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # outside bulk(): only paused
+    with heap.bulk():
+        frozen = gc.get_freeze_count()
+        with heap.paused():
+            made = [[7], [8]]
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen  # the next young collection will not walk it
+    assert gc.get_freeze_count() == 0
+    assert made == [[7], [8]]
+
+
 def _rollup_model() -> int:
     from sheets_sync.outputs.rollup.model import build_model
 
@@ -75,8 +91,8 @@ def _rollup_model() -> int:
 
 
 def test_the_rollup_model_makes_no_reference_cycles() -> None:
-    """``build_model`` freezes what it built (``paused(keep=True)``): sound because all it
-    allocates is freed by reference counting."""
+    """What ``build_model`` built is frozen when its ``paused()`` ends inside ``bulk()``: sound
+    because all it allocates is freed by reference counting."""
     _rollup_model()  # module-level caches filled
     gc.collect()
     gc.disable()
@@ -85,19 +101,3 @@ def test_the_rollup_model_makes_no_reference_cycles() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
-
-
-def test_paused_keep_freezes_what_was_built_inside_bulk_only() -> None:
-    with heap.paused(keep=True):
-        assert not gc.isenabled()
-        kept = [[1], [2]]
-    assert gc.isenabled() and gc.get_freeze_count() == 0  # outside bulk(): nothing frozen
-    with heap.bulk():
-        with heap.paused():
-            kept = [[3], [4]]
-        assert gc.isenabled() and gc.get_freeze_count() == 0  # not kept: not frozen
-        with heap.paused(keep=True):
-            kept = [[5], [6]]
-        assert gc.isenabled() and gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0 and gc.isenabled()
-    assert kept == [[5], [6]]

@@ -68,23 +68,20 @@ def unit_work() -> Iterator[None]:
 
 
 @contextmanager
-def paused(keep: bool = False) -> Iterator[None]:
+def paused() -> Iterator[None]:
     """No cyclic garbage collection while a large output (the roll-up's model and workbook) is
     built: it allocates millions of small objects while the parsed units of a whole run are
     alive, and every full collection would walk all of them again (half of the roll-up model's
     CPU at national size). What it builds holds no reference cycles worth collecting early
-    (reference counting frees it); the collector runs again, as it was, afterwards.
-
-    ``keep``: what the scope builds is kept for the rest of the command (the roll-up's model,
-    some two million containers at national size). Inside ``bulk()`` it is then frozen, as a
-    unit's data is, instead of being walked by the next young collection and every older one
-    after it — sound only because building it makes no reference cycles (tests/test_heap.py)."""
+    (reference counting frees it); the collector runs again, as it was, afterwards. Inside
+    ``bulk()``, what is alive then is frozen first, as after ``unit_work()``: otherwise the
+    next young collection would walk every object the output made."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            if keep and _active:
+            if _active:
                 gc.freeze()
             gc.enable()

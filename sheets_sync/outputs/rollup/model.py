@@ -172,7 +172,7 @@ def build_model(config: Config, report: Report, reads: Sequence[Any],
                 stored_year: Callable[[str, int], UnitData | None] | None = None) -> Model:
     """``stored_year(unit code, year)``: that unit's data as stored in the history for a year,
     used for the previous year's comparison when the sheets no longer hold that year."""
-    with heap.paused(keep=True):  # the model is kept until the command ends
+    with heap.paused():
         return _build_model(config, report, reads, stored_year)
 
 
