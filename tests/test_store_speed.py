@@ -6,8 +6,10 @@ import json
 import shutil
 import sqlite3
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 
+from benchmarks.synthetic import AS_OF, SIZES, dataset
 from helpers import TEMPLATE, cell, meeting, workbook
 from sheets_sync.core.grid import parse_unit
 from sheets_sync.core.rules import params as rule_params
@@ -20,7 +22,9 @@ from sheets_sync.sync.store import (
     Store,
     compact_rkey,
     file_fingerprint,
+    hash_int,
     index_unit,
+    key_hash,
 )
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v2"
@@ -270,3 +274,87 @@ def test_history_of_a_recorded_read_releases_the_index(tmp_path):
         found = history_findings(store, "NT", again, date(2026, 11, 21), 2026, PARAMS,
                                  keep_index=False)  # already recorded (`check`, `rollup`)
         assert found and again.key_index is None
+
+
+def _index_tables(store: Store) -> list[list[tuple]]:
+    return [store.conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+            for t in ("row_keys", "row_versions", "key_tabs", "key_labels", "value_layouts")]
+
+
+def _row_by_row_first_rows(tab, tab_ref, label, layout, pull_id, seen, day, first_key,
+                           first_version):
+    """Reference for ``store._first_rows``: the rows ``_index_pull``'s general loop gives a tab
+    whose keys are all new, one row at a time (each row's values computed on their own)."""
+    keys, versions = [], []
+    for n, r in enumerate(tab.rows):
+        keys.append((first_key + n, tab_ref, key_hash(r.rkey), label, r.rkey, r.keys_json,
+                     r.period, r.cell, pull_id, seen, pull_id, seen, r.sheet_row))
+        versions.append((first_version + n, first_key + n, hash_int(r.vhash),
+                         tab.vals_json_of([r.index], layout)[0], pull_id, seen, pull_id, seen,
+                         day, r.sheet_row))
+    return keys, versions
+
+
+def test_a_first_pull_is_stored_as_the_row_by_row_loop_stores_it(tmp_path, monkeypatch):
+    """The first keys of a unit are built column by column (``_first_rows``); the stored
+    index equals the one built row by row, each row's values computed on their own — for
+    units whose previous pulls stored no key as well as for units never pulled."""
+    from sheets_sync.sync import store as store_module
+
+    units = list(islice(dataset(SIZES["tiny"])[1], 4))
+    dumps = []
+    for name, first_rows in (("fast", store_module._first_rows),
+                             ("reference", _row_by_row_first_rows)):
+        monkeypatch.setattr(store_module, "_first_rows", first_rows)
+        with Store.open(tmp_path / name) as store:
+            empty = workbook(cells=[], meetings=[])
+            store.record_pull("U0", empty, parsed(empty, AS_OF), datetime(2026, 10, 1), AS_OF)
+            for n, (unit, raw) in enumerate(units):
+                data = parse_unit(TEMPLATE, raw, unit.code if n else "U0", unit.name, AS_OF)
+                store.record_pull(unit.code if n else "U0", raw, data,
+                                  datetime(2026, 10, 2), AS_OF)
+            dumps.append(_index_tables(store))
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0][1]) > 1000
+
+
+def test_stored_values_of_some_rows_equal_those_of_the_whole_tab():
+    """``vals_json_of`` a subset of rows (a pull that changed a few rows) gives each row what
+    computing the whole tab gives it."""
+    unit, raw = next(iter(dataset(SIZES["one"])[1]))
+    data = parse_unit(TEMPLATE, raw, unit.code, unit.name, AS_OF)
+    checked = 0
+    for tab in index_unit(data).values():
+        n = len(tab.rows)
+        whole = tab.vals_json_of(range(n), 3)
+        for subset in ([], [n - 1], list(range(0, n, 7)), list(range(n - 1, -1, -3))):
+            subset = [i for i in subset if 0 <= i < n]
+            assert tab.vals_json_of(subset, 3) == [whole[i] for i in subset]
+            checked += len(subset)
+    assert checked > 200
+
+
+def test_a_first_pull_is_known_to_be_all_the_store_holds_without_a_scan(tmp_path):
+    """``history_only_from`` answers from what ``record_pull`` saw (the unit had no key
+    before) as the full query answers: true for the first pull, false once an acknowledgement
+    exists or for a later pull; another store on the same file (no such knowledge) agrees."""
+    raw = raw_of(ROWS1)
+    at = datetime(2026, 10, 20)
+    with Store.open(tmp_path) as store:
+        first = store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date())
+        assert store._first_keys["NT"] == first
+        assert store.history_only_from("NT", first)
+        with Store.open(tmp_path) as other:
+            assert other.history_only_from("NT", first)
+        raw2 = raw_of(ROWS2)
+        second = store.record_pull("NT", raw2, parsed(raw2, date(2026, 10, 21)),
+                                   datetime(2026, 10, 21), date(2026, 10, 21))
+        assert store._first_keys["NT"] is None
+        assert not store.history_only_from("NT", second)
+        assert not store.history_only_from("NT", first)
+    with Store.open(tmp_path / "acked") as store:
+        first = store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date())
+        store.add_acks("NT", [("DATA-DELETED", "meetings", "x", "1", None)], at)
+        assert not store.history_only_from("NT", first)
+        with Store.open(tmp_path / "acked") as other:
+            assert not other.history_only_from("NT", first)

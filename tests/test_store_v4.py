@@ -178,8 +178,9 @@ def _index_digest(size_name: str) -> tuple[str, int]:
         data = parse_unit(template, raw, unit.code, unit.name, AS_OF)
         for tab_id, tab in index_unit(data).items():
             layout = layouts.setdefault(",".join(tab.val_cols), len(layouts) + 1)
+            vals = tab.vals_json_of(range(len(tab.rows)), layout)
             for r in tab.rows:
-                stored = expand_vals(tab_id, json.loads(tab.vals_json(r.index, layout)),
+                stored = expand_vals(tab_id, json.loads(vals[r.index]),
                                      lambda _, cols=tab.val_cols: cols)
                 h.update(json.dumps([unit.code, tab_id, tab.name, tab.cols, r.sheet_row, r.rkey,
                                      r.keys, r.period, r.cell, r.vhash, stored, r.vals],

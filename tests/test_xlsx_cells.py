@@ -264,6 +264,30 @@ def test_every_cell_type_and_date_format(tmp_path, monkeypatch, date1904):
     assert {k for k, _ in values} >= {"datetime", "time", "timedelta", "int", "float"}
 
 
+def test_cells_repeated_down_the_rows_read_as_each_alone(tmp_path, monkeypatch):
+    """A cell's column and value are kept by its text once met (codes, months, dates recur
+    down a big tab): rows of the same cells, with and without addresses, in both chunks of a
+    part longer than a chunk, read as openpyxl reads them — a date out of range warns at each
+    of its cells as with openpyxl."""
+    one = ALL_TYPES.split('<row r="3">')[1].split("</row>")[0]
+    body = [ALL_TYPES]
+    for r in range(4, 3000):
+        cells = one.replace("3\"", f"{r}\"") if r % 3 else (
+            (f'<c r="C{r}"><v>1</v></c>' if r % 2 else "") + '<c t="s"><v>2</v></c><c><v>7</v></c>')
+        body.append(f'<row r="{r}">{cells}<c r="Y{r}" s="1"><v>10000000000</v></c>'
+                    f'<c r="Z{r}" t="s"><v>{r % 4}</v></c></row>')
+    path = _package(tmp_path / "repeated.xlsx", [(MEETINGS, _sheet("".join(body)))])
+    monkeypatch.setattr("sheets_sync.sources.xlsx_cells.CHUNK", 1 << 14)
+    got = _assert_same(path, monkeypatch)
+    rows = got[0][0][1]
+    assert len(rows) == 2999 and rows[5][24] == rows[6][24] == ("str", "#VALUE!")
+    assert rows[5][1] == ("int", 7) and rows[5][2:24] == [("NoneType", None)] * 22
+    assert rows[8][2:5] == [("int", 1), rows[5][0], ("int", 7)]  # no address: after C
+    assert rows[6][:2] == [("bool", True), ("bool", False)] and rows[6][25] != rows[7][25]
+    warned = [w for w in read_xlsx(path).meta["warnings"] if "limits for dates" in w]
+    assert len(warned) == 2997
+
+
 def test_layouts_generators_write(tmp_path, monkeypatch):
     no_refs = ('<row><c t="s"><v>0</v></c><c><v>1</v></c><c r="E1"><v>5</v></c><c><v>6</v></c>'
                '</row><row/><row spans="1:2"><c t="b"><v>1</v></c></row>')

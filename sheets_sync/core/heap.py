@@ -73,11 +73,15 @@ def paused() -> Iterator[None]:
     built: it allocates millions of small objects while the parsed units of a whole run are
     alive, and every full collection would walk all of them again (half of the roll-up model's
     CPU at national size). What it builds holds no reference cycles worth collecting early
-    (reference counting frees it); the collector runs again, as it was, afterwards."""
+    (reference counting frees it); the collector runs again, as it was, afterwards. Inside
+    ``bulk()``, what is alive then is frozen first, as after ``unit_work()``: otherwise the
+    next young collection would walk every object the output made."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if _active:
+                gc.freeze()
             gc.enable()

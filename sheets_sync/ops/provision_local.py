@@ -33,7 +33,7 @@ from ..sources.xlsx_patch import (
     validation_xml,
 )
 from ..sync.writeplan import find_header, free_columns
-from .provision import ApplyResult, missing_columns, template_tabs
+from .template_plan import ApplyResult, missing_columns, template_tabs
 
 CHECKED_ROWS = 500  # data rows given value checks (as ``templates export``)
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import warnings
 import zipfile
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ def _sheet_rows(it: Iterator[Sequence], limit: int, tool_headers: frozenset[str]
     cells = 0
     truncated = None
     tool: set[int] = set()
+    tool_cols: list[int] = []  # ``tool`` in order: the tool cells of a row are bisected
     for r in it:
         row = list(r)
         if cap_text:
@@ -96,9 +98,10 @@ def _sheet_rows(it: Iterator[Sequence], limit: int, tool_headers: frozenset[str]
                     row[i] = v[:MAX_CELL_CHARS]
         if len(rows) < HEADER_ROWS:
             tool |= _tool_columns(row, tool_headers)
+            tool_cols = sorted(tool)
         rows.append(row)
         width = len(row)
-        cells += width - (sum(1 for c in tool if c < width) if tool else 0)
+        cells += width - bisect_left(tool_cols, width) if tool_cols else width
         if cells >= limit:
             if next(it, None) is not None:
                 truncated = len(rows)

@@ -243,6 +243,7 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
     inline = _Inline(head.prefix, max_chars)
     convert = _converter(strings, epoch, date_styles, timedelta_styles, max_chars, inline)
     state = [0, 1]  # the row number openpyxl counts, the next row to yield
+    seen: dict[tuple[bytes, ...], tuple[int, Any]] = {}  # a cell's text -> (column, value)
     while not done:
         end = buf.find(data_end)
         if end >= 0:
@@ -256,7 +257,8 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
                 scan.formulas = True
             if b"<!" in body or b"<?" in body or b"xmlns" in body:
                 raise Unsupported("chú thích, CDATA hoặc khai báo không gian tên trong dữ liệu")
-            yield from _rows(body, patterns, strings, date_styles, max_chars, convert, state)
+            yield from _rows(body, patterns, strings, date_styles, max_chars, convert, state,
+                             seen)
         if done:
             buf = rest
             break
@@ -277,9 +279,13 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
 def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
                                        re.Pattern[bytes], bytes, bytes],
           strings: Sequence[str], date_styles: Any, max_chars: int,
-          convert: Callable[[bytes, bytes, str, Any], Any], state: list[int]) -> Iterator[list]:
+          convert: Callable[[bytes, bytes, str, Any], Any], state: list[int],
+          seen: dict[tuple[bytes, ...], tuple[int, Any]]) -> Iterator[list]:
     """The rows of whole ``<row>`` elements in ``body``; ``state``: [openpyxl's row counter,
-    the next row number to yield], carried from one body to the next."""
+    the next row number to yield], carried from one body to the next; ``seen``: the column and
+    value of cells met before in the part, by their text (a cell's column and value follow from
+    its text when it has its column letters; the same cells recur thousands of times: codes,
+    months, choices, dates), carried too."""
     row_pat, cell_pat, content_pat = patterns[:3]
     cols = _COLUMNS
     attrs_of: dict[bytes, tuple[Any, str, str | None, int]] = {}
@@ -291,48 +297,18 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
         row: list = []
         append = row.append
         last = 0
-        for letters, rest, v, plain, inner, junk in cell_pat.findall(content):
-            if junk:
-                raise Unsupported("phần tử lạ trong dòng")
-            info = attrs_of.get(rest)
-            if info is None:
-                info = _cell_attrs(rest, date_styles)
-                if info[2] is None:
-                    attrs_of[rest] = info
-            if letters:
-                col = cols.get(letters)
-                if col is None:
-                    col = cols[letters] = column_index_from_string(letters.decode())
-            elif info[2]:
-                col = coordinate_to_tuple(info[2])[1]
+        for cell in cell_pat.findall(content):
+            known = seen.get(cell)
+            if known is not None:
+                col, value = known
             else:
-                col = last + 1
-            value: Any
-            if v:
-                kind = info[3]
-                try:
-                    if kind == _SHARED:
-                        value = strings[int(v)]
-                    elif kind == _NUMBER:
-                        value = float(v) if b"." in v or b"E" in v or b"e" in v else int(v)
-                    else:
-                        value = convert(v, b"", info[1], info[0])
-                except ValueError:  # a reference (&#49;) in the text; or openpyxl fails too
-                    value = convert(v, b"", info[1], info[0])
-            elif plain:  # <is><t>text</t></is>: text with its end tag
-                if info[1] != "inlineStr":
-                    value = None
-                else:
-                    value = texts.get(plain)
-                    if value is None:
-                        value = texts[plain] = xml_text(plain[:plain.rindex(b"<")])[:max_chars]
-            elif inner:
-                m = content_pat.fullmatch(inner)
-                if m is None:
-                    raise Unsupported("nội dung ô lạ")
-                value = convert(m.group(1) or b"", m.group(2) or b"", info[1], info[0])
-            else:
-                value = None
+                col, value = _cell(cell, last, attrs_of, texts, cols, content_pat, strings,
+                                   date_styles, max_chars, convert)
+                # (a date out of range warns at each of its cells, as openpyxl does; a long
+                # text is not kept beyond its row)
+                if cell[0] and len(seen) < _SEEN_LIMIT and value != "#VALUE!" \
+                        and len(cell[2]) + len(cell[3]) + len(cell[4]) <= _SEEN_CHARS:
+                    seen[cell] = (col, value)
             width = len(row)
             if col == width + 1:
                 append(value)
@@ -352,6 +328,62 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
             nxt += 1
             yield row
         state[1] = nxt
+
+
+_SEEN_LIMIT = 1 << 16  # distinct cell texts kept per part
+_SEEN_CHARS = 1 << 10  # bytes of a cell's value text beyond which it is not kept
+
+
+def _cell(cell: tuple[bytes, ...], last: int,
+          attrs_of: dict[bytes, tuple[Any, str, str | None, int]], texts: dict[bytes, str],
+          cols: dict[bytes, int], content_pat: re.Pattern[bytes],
+          strings: Sequence[str], date_styles: Any, max_chars: int,
+          convert: Callable[[bytes, bytes, str, Any], Any]) -> tuple[int, Any]:
+    """(column, value) of one cell as ``cell_pat`` found it; ``last``: the previous cell's
+    column."""
+    letters, rest, v, plain, inner, junk = cell
+    if junk:
+        raise Unsupported("phần tử lạ trong dòng")
+    info = attrs_of.get(rest)
+    if info is None:
+        info = _cell_attrs(rest, date_styles)
+        if info[2] is None:
+            attrs_of[rest] = info
+    if letters:
+        col = cols.get(letters)
+        if col is None:
+            col = cols[letters] = column_index_from_string(letters.decode())
+    elif info[2]:
+        col = coordinate_to_tuple(info[2])[1]
+    else:
+        col = last + 1
+    value: Any
+    if v:
+        kind = info[3]
+        try:
+            if kind == _SHARED:
+                value = strings[int(v)]
+            elif kind == _NUMBER:
+                value = float(v) if b"." in v or b"E" in v or b"e" in v else int(v)
+            else:
+                value = convert(v, b"", info[1], info[0])
+        except ValueError:  # a reference (&#49;) in the text; or openpyxl fails too
+            value = convert(v, b"", info[1], info[0])
+    elif plain:  # <is><t>text</t></is>: text with its end tag
+        if info[1] != "inlineStr":
+            value = None
+        else:
+            value = texts.get(plain)
+            if value is None:
+                value = texts[plain] = xml_text(plain[:plain.rindex(b"<")])[:max_chars]
+    elif inner:
+        m = content_pat.fullmatch(inner)
+        if m is None:
+            raise Unsupported("nội dung ô lạ")
+        value = convert(m.group(1) or b"", m.group(2) or b"", info[1], info[0])
+    else:
+        value = None
+    return col, value
 
 
 _COLUMNS: dict[bytes, int] = {}

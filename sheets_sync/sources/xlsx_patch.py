@@ -401,15 +401,21 @@ class SheetDoc:
         body = data[body_start:body_end]
         if re.search(rb"<!--|<!\[CDATA\[|<\?", body):
             raise PackageError("phần dữ liệu của tab có chú thích XML")
-        cell_tags = len(re.findall(rb"<(?:[\w.-]+:)?c\b", body))
-        with_ref = re.findall(rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"", body)
-        if len(with_ref) != cell_tags:
+        # An element prefix is only possible where ":c", ":f", ":v" or ":is" occurs; without
+        # one (the usual case) the patterns below match exactly the same without their
+        # optional prefix, several times faster. Counts are of an empty group (no object per
+        # match).
+        any_p = rb"(?:[\w.-]+:)?" if re.search(rb":(?:c|f|v|is)\b", body) else b""
+        cell_tags = len(re.findall(rb"<" + any_p + rb"c\b()", body))
+        with_ref = len(re.findall(rb"<" + any_p + rb"c\b[^>]*?\sr=\"[A-Za-z]{1,3}\d+\"()", body))
+        if with_ref != cell_tags:
             raise PackageError("ô không ghi địa chỉ")
-        full = rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<(?:[\w.-]+:)?"
+        full = (rb"<" + any_p + rb"c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<"
+                + any_p)
         self.occupied = {col_number(c.decode()) for c in
                          set(re.findall(full + rb"(?:v|f|is)\b", body))}
         self.formula_cols = ({col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
-                             if re.search(rb"<(?:[\w.-]+:)?f\b", body) else set())
+                             if re.search(rb"<" + any_p + rb"f\b", body) else set())
         rows = self.rows
         order = self.row_order
         row_pat = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*>")

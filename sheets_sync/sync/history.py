@@ -181,8 +181,8 @@ def load_state(store: Store, unit: str) -> HistoryState:
 
 def history_findings(store: Store, unit_code: str, current: UnitData, as_of: date, year: int,
                      params: Mapping[str, Any], source: str | None = None,
-                     keep_index: bool = True, recorded_as: int | None = None
-                     ) -> list[Finding]:
+                     keep_index: bool = True, recorded_as: int | None = None,
+                     kept_under: dict[str, str] | None = None) -> list[Finding]:
     """DATA-DELETED and DATA-CHANGED-CLOSED of one unit: ``current`` (its data as used by this
     run — a fresh read, or the stored pull of an unchanged/stale unit) against every earlier
     pull in ``store``. Works whether or not ``current`` has been recorded yet.
@@ -197,8 +197,11 @@ def history_findings(store: Store, unit_code: str, current: UnitData, as_of: dat
 
     ``recorded_as``: the pull ``current`` is stored as, when it is. When that pull is all the
     store knows of the unit (its first pull), there is nothing earlier to compare with: no
-    finding, without decoding the pull just stored (a big unit: seconds)."""
-    token = store.history_token(unit_code, source, {"year": year, "params": dict(params)})
+    finding, without decoding the pull just stored (a big unit: seconds).
+
+    ``kept_under``: where to note the token the findings of a read not recorded yet were kept
+    under (``keep_after_recording`` keeps them for the store with that read recorded)."""
+    token = store.history_token(unit_code, source, _settings(year, params))
     if token is not None:
         cached = store.cached_history(unit_code, token)
         if cached is not None:
@@ -216,7 +219,26 @@ def history_findings(store: Store, unit_code: str, current: UnitData, as_of: dat
             release_index(current)
     if token is not None:
         store.cache_history(unit_code, token, [asdict(f) for f in findings])
+        if kept_under is not None and recorded_as is None:
+            kept_under[unit_code] = token
     return findings
+
+
+def keep_after_recording(store: Store, unit_code: str, source: str | None, year: int,
+                         params: Mapping[str, Any], before: str) -> None:
+    """The unit's read has just been recorded: its history findings, kept under ``before``
+    (the token of the store without that pull), are also its findings against the store with
+    it (``history_findings`` gives the same whether or not ``current`` is recorded; tested),
+    so they are kept under the new token: the next `rollup` or `check` of an unchanged unit
+    finds them instead of decoding its whole history again."""
+    after = store.history_token(unit_code, source, _settings(year, params))
+    if after is not None and after != before:
+        store.keep_history_under(unit_code, before, after)
+
+
+def _settings(year: int, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What history findings depend on besides the data and the store."""
+    return {"year": year, "params": dict(params)}
 
 
 def _history_findings(store: Store, unit_code: str, current: UnitData, year: int,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from ..core.checker import Evaluator, History, UnitRead, evaluate, read_unit
+from ..core.checker import Evaluator, UnitRead, evaluate, read_unit
 from ..core.config import Config, UnitConfig
 from ..core.errors import (
     EXIT_OK,
@@ -42,8 +42,8 @@ from ..outputs.publish import publish_rollup
 from ..outputs.rollup import build_rollup, rollup_path, write_latest
 from ..outputs.rollup.model import build_model
 from ..sources.local_writer import write_local
-from .history import history_findings
-from .store import GuardedStore, Store
+from .history import history_findings, keep_after_recording
+from .store import GuardedStore, Store, dump_raw, file_fingerprint
 from .writeplan import apply_to_raw, plan_unit
 
 Progress = Callable[[str], None]
@@ -182,7 +182,8 @@ def _executor(workers: int) -> Executor:
 def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
               units: tuple[UnitConfig, ...], store: Store | None, record: bool,
               template: Template, pool: Executor, ahead: int = 1,
-              progress: Progress | None = None) -> Iterator[UnitRead]:
+              progress: Progress | None = None,
+              recorded: Callable[[UnitRead], None] | None = None) -> Iterator[UnitRead]:
     """Each unit's read as soon as it is done, in config order as far as the network allows;
     ``ahead`` units are pulled at once (on ``pool``; the store stays on the calling thread).
     With several workers, a finished fetch is replaced at once, before the caller evaluates,
@@ -225,6 +226,8 @@ def pull_each(backend_for: Callable[[UnitConfig], Backend], as_of: date,
                 read.pull_id = store.record_pull(unit.code, read.raw, read.data,
                                                  datetime.fromisoformat(read.result.pulled_at),
                                                  as_of)
+                if recorded is not None:
+                    recorded(read)
 
 
 def pull(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: date,
@@ -300,22 +303,40 @@ def _open_store(config: Config, write: bool) -> GuardedStore | None:
     return GuardedStore.guard(config.state_dir, readonly=not write)
 
 
-def history_of(config: Config, store: Store | None, as_of: date, year: int) -> History | None:
-    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
-    if store is None:
-        return None
+class HistoryOf:
+    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls (the
+    evaluator's ``History``); ``recorded`` after a read's pull is recorded keeps its findings
+    for the store as it now is."""
 
-    def of(r: UnitRead) -> list[Finding]:
+    def __init__(self, store: Store, as_of: date, year: int):
+        self.store, self.as_of, self.year = store, as_of, year
+        self._kept_under: dict[str, str] = {}  # unit -> token of its findings, not recorded
+
+    def __call__(self, r: UnitRead) -> list[Finding]:
         assert r.data is not None, "the evaluator asks only for reads with data"
+        store = self.store
         if getattr(store, "damaged", None):
             return []
         # A read not recorded yet keeps the key index for its recording, which releases it.
-        found = history_findings(store, r.config.code, r.data, as_of, year, r.config.rules,
-                                 r.raw.version if r.raw is not None else None,
-                                 keep_index=r.pull_id is None, recorded_as=r.pull_id)
+        found = history_findings(store, r.config.code, r.data, self.as_of, self.year,
+                                 r.config.rules, _source(r), keep_index=r.pull_id is None,
+                                 recorded_as=r.pull_id, kept_under=self._kept_under)
         return [] if getattr(store, "damaged", None) else found  # half-read history: none
 
-    return of
+    def recorded(self, r: UnitRead) -> None:
+        before = self._kept_under.pop(r.config.code, None)
+        if before is not None and not getattr(self.store, "damaged", None):
+            keep_after_recording(self.store, r.config.code, _source(r), self.year,
+                                 r.config.rules, before)
+
+
+def _source(r: UnitRead) -> str | None:
+    return r.raw.version if r.raw is not None else None
+
+
+def history_of(config: Config, store: Store | None, as_of: date, year: int) -> HistoryOf | None:
+    """DATA-DELETED / DATA-CHANGED-CLOSED of a unit read, against its earlier pulls."""
+    return HistoryOf(store, as_of, year) if store is not None else None
 
 
 def summarize(report: Report, extra: dict | None = None) -> dict:
@@ -420,28 +441,37 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
     return UnitWrite(code, status, result.message, lines, result.cells_written), own
 
 
-def _own_write(store: Store, read: UnitRead, plan, version: str | None, meta: dict) -> None:
-    """The stored pull now holds what our write made of it, and the version that write produced
-    (a next run finding that version re-evaluates the stored pull instead of reading)."""
-    if read.pull_id is not None and read.raw is not None:
-        read.raw.meta = meta
-        apply_to_raw(read.raw, plan)
-        store.set_own_write_version(read.pull_id, version, read.raw)
+_Written = tuple[int, bytes, str | None]  # a pull as our write left it (``_as_written``)
+
+
+def _as_written(read: UnitRead, plan, meta: dict) -> _Written | None:
+    """The pull of ``read`` as our write left the spreadsheet: its raw grids updated in memory
+    with ``plan`` and ``meta`` (the next run finding the version our write produced re-evaluates
+    them instead of reading), ready to store (``Store.set_own_write_version``). Made as each
+    write ends, while others are under way; the version is known only after the run's writes."""
+    if read.pull_id is None or read.raw is None:
+        return None
+    read.raw.meta = meta
+    apply_to_raw(read.raw, plan)
+    return read.pull_id, dump_raw(read.raw), file_fingerprint(read.raw)
 
 
 def _record_own_writes(store: Store, backend_for: Callable[[UnitConfig], Backend],
-                       reads: dict[str, UnitRead], owns: dict[str, tuple]) -> None:
+                       reads: dict[str, UnitRead],
+                       owns: dict[str, tuple[str | None, int, _Written | None]]) -> None:
     """One Drive listing after the run's writes tells the version each write produced; a unit
-    whose version moved by exactly our own write requests records it (the next run then
-    re-evaluates the stored pull without reading). Any other move — a person edited between
-    our read and our write — records nothing, so the next run re-reads the unit and repairs
-    whatever the edit displaced."""
+    whose version moved by exactly our own write requests records it with the grids as written
+    (``owns``: the version read, the write's requests, ``_as_written``). Any other move — a
+    person edited between our read and our version request — records no version, so the next
+    run re-reads the unit and repairs whatever the edit displaced."""
     units = tuple(reads[code].config for code in owns)
     versions = list_versions(backend_for, units)
-    for code, (plan, seen, mutations, meta) in owns.items():
+    for code, (seen, mutations, written) in owns.items():
+        if written is None:
+            continue
         now = versions.get(code)
-        version = now if _only_our_write(seen, now, mutations) else None
-        _own_write(store, reads[code], plan, version, meta)
+        store.set_own_write_version(*written, now if _only_our_write(seen, now, mutations)
+                                    else None)
 
 
 def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
@@ -474,8 +504,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
     store = _open_store(config, write=not dry_run)
     try:
         selected = config.select(units)
-        evaluator = Evaluator(config, selected, as_of, year,
-                              history_of(config, store, as_of, year))
+        history = history_of(config, store, as_of, year)
+        evaluator = Evaluator(config, selected, as_of, year, history)
         reads: dict[str, UnitRead] = {}
         jobs: dict[Future, str] = {}
         workers = workers_for(config, selected)
@@ -483,7 +513,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         with _executor(workers) as pullers, _executor(workers) as writers, \
                 (_Inline() if workers <= 1 else ThreadPoolExecutor(1)) as outputs:
             for read in pull_each(backend_for, as_of, selected, store, not dry_run,
-                                  template, pullers, workers, progress):
+                                  template, pullers, workers, progress,
+                                  history.recorded if history is not None else None):
                 reads[read.config.code] = read
                 for code in evaluator.add(read):
                     jobs[writers.submit(_write_unit, config, template, reads[code],
@@ -500,12 +531,14 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 built = outputs.submit(_build_outputs, config, outcome.report,
                                        _as_read(ordered), _run_info(outcome), model, as_of)
             writes = {}
-            owns: dict[str, tuple] = {}
+            owns: dict[str, tuple[str | None, int, _Written | None]] = {}
             for job in as_completed(jobs):
                 write, own = job.result()
                 writes[jobs[job]] = write
                 if own is not None and store is not None:
-                    owns[write.unit] = own
+                    plan, seen, mutations, meta = own
+                    owns[write.unit] = (seen, mutations,
+                                        _as_written(reads[write.unit], plan, meta))
                 if progress:
                     progress(write_progress_line(write))
             if owns and store is not None:

@@ -31,11 +31,11 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from itertools import compress
+from itertools import compress, repeat
 from operator import eq, ne
 from pathlib import Path
 from typing import Any
@@ -407,8 +407,16 @@ def dump_raw(raw: RawWorkbook) -> bytes:
     doc = {"version": raw.version,
            "sheets": [{"title": s.title, "rows": s.rows} for s in raw.sheets],
            "meta": {k: v for k, v in raw.meta.items() if isinstance(v, (str, int, float, dict))}}
-    # ASCII JSON: a lone surrogate a cell may hold is escaped instead of failing to encode.
-    return zlib.compress(json.dumps(doc, default=_encode, separators=(",", ":")).encode("ascii"))
+    # UTF-8 JSON, Vietnamese text as it is (a fifth smaller than escaped, and read back faster:
+    # `rollup` reads every unit's last pull); a workbook holding a lone surrogate, which UTF-8
+    # cannot encode, as ASCII JSON (every non-ASCII character escaped, as pulls stored before
+    # were: ``load_raw`` reads both).
+    text = json.dumps(doc, default=_encode, ensure_ascii=False, separators=(",", ":"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = json.dumps(doc, default=_encode, separators=(",", ":")).encode("ascii")
+    return zlib.compress(data)
 
 
 def load_raw(blob: bytes) -> RawWorkbook:
@@ -613,10 +621,13 @@ def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
     return out
 
 
-def _display_column(tab: TabData, col_id: str) -> list[str]:
-    """``_display`` of every row of a column."""
+def _display_column(tab: TabData, col_id: str, rows: Sequence[int] | None = None
+                    ) -> list[str]:
+    """``_display`` of every row of a column (of the rows at indices ``rows`` when given)."""
     column = tab.tab.column(col_id)
     parsed, raws = tab.values[col_id], tab.raw[col_id]
+    if rows is not None:
+        parsed, raws = [parsed[i] for i in rows], [raws[i] for i in rows]
 
     def shown(v: Any) -> Any:
         if v is None:
@@ -680,7 +691,7 @@ class IndexedRow:
 
 class IndexedTab:
     """The key index of one tab: one ``IndexedRow`` per data row, plus what storing them
-    needs (the stored values, computed for every row at once when first asked for)."""
+    needs (the stored values, computed for the rows that need them)."""
 
     def __init__(self, tab_id: str, name: str, cols: str, data: TabData,
                  key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]]):
@@ -688,30 +699,32 @@ class IndexedTab:
         self.key_cols, self.val_cols, self.canon = key_cols, val_cols, canon
         self.headers = [data.tab.column(c).header for c in key_cols]
         self.rows: list[IndexedRow] = []
-        self._vals_json: list[str] | None = None
 
-    def vals_json(self, i: int, layout: int) -> str:
-        """The stored values of row ``i``: ``[layout, value, …]`` in ``val_cols`` order (each
-        a ``vals_entry``; trailing empty values left out), compact JSON."""
-        if self._vals_json is None:
-            frags = []
-            for c in self.val_cols:
-                column = self.data.tab.column(c)
-                canon = self.canon[c]
-                shown = _display_column(self.data, c)
-                # the canonical value where the display follows from it ...
-                frag = _mapped(canon, lambda v: ",null" if v is None else "," + _jscalar(v),
-                               _memo("vals_json"))
-                implied = _mapped(canon, partial(derived_display, column),
-                                  _memo("derived", column))
-                # ... else the display too (``vals_entry``)
-                for j in compress(range(len(canon)), map(ne, implied, shown)):
-                    if canon[j] is not None:
-                        frag[j] = "," + _jscalar(vals_entry(column, canon[j], shown[j]))
-                frags.append(frag)
-            self._vals_json = [_trim_nulls(t) + "]" for t in map("".join, zip(*frags))] \
-                if frags else ["]"] * len(self.rows)
-        return f"[{layout}{self._vals_json[i]}"
+    def vals_json_of(self, rows: Sequence[int], layout: int) -> list[str]:
+        """The stored values of the rows at indices ``rows``, each ``[layout, value, …]`` in
+        ``val_cols`` order (each a ``vals_entry``; trailing empty values left out), compact
+        JSON. Computed column by column over those rows only (a pull that changed a few rows
+        of a big tab pays for those rows)."""
+        whole = list(rows) == list(range(len(self.rows)))
+        frags = []
+        for c in self.val_cols:
+            column = self.data.tab.column(c)
+            canon = self.canon[c] if whole else [self.canon[c][i] for i in rows]
+            shown = _display_column(self.data, c, None if whole else rows)
+            # the canonical value where the display follows from it ...
+            frag = _mapped(canon, lambda v: ",null" if v is None else "," + _jscalar(v),
+                           _memo("vals_json"))
+            implied = _mapped(canon, partial(derived_display, column),
+                              _memo("derived", column))
+            # ... else the display too (``vals_entry``)
+            for j in compress(range(len(canon)), map(ne, implied, shown)):
+                if canon[j] is not None:
+                    frag[j] = "," + _jscalar(vals_entry(column, canon[j], shown[j]))
+            frags.append(frag)
+        head = f"[{layout}"
+        if not frags:
+            return [head + "]"] * len(rows)
+        return [head + _trim_nulls(t) + "]" for t in map("".join, zip(*frags))]
 
 
 def _trim_nulls(text: str) -> str:
@@ -727,7 +740,6 @@ def release_index(data: UnitData) -> None:
     data.key_index = None
     for tab in (tabs or {}).values():
         tab.rows = []
-        tab._vals_json = None
         tab.canon = {}
 
 
@@ -858,11 +870,12 @@ _UNIT_KEYS = "tab IN (SELECT id FROM key_tabs WHERE unit = ?)"  # the row keys o
 
 
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
-                as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None) -> None:
+                as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None) -> bool:
     """Index a pull's rows, in statements proportional to what changed since the previous
     pull: keys and versions that are simply still there are moved on to this pull by two
     set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
-    ``executemany``."""
+    ``executemany``. Returns whether the store held no key of the unit before (its first keys:
+    every key and version of the unit is now first seen in this pull)."""
     seen, day = seconds_of(pulled_at), day_of(as_of)
     stored: dict[tuple[str, str], tuple] = {}
     latest: dict[int, tuple] = {}
@@ -887,9 +900,9 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
         if cols not in layouts:
             layouts[cols] = conn.execute("INSERT INTO value_layouts (cols) VALUES (?)",
                                          (cols,)).lastrowid
-    new_keys: list[tuple] = []
+    new_keys: list[Sequence] = []
     key_updates: list[tuple] = []
-    new_versions: list[tuple] = []
+    new_versions: list[Sequence] = []
     version_updates: list[tuple] = []
     present: set[int] = set()
     changed: list[int] = []  # keys of the previous pull with a new version now
@@ -897,6 +910,17 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     for tab in tabs.values():
         layout = layouts[",".join(tab.val_cols)]
         tab_ref, label = unit_tabs[tab.tab_id], labels[(tab.name, tab.cols)]
+        if not stored:  # the unit's first keys: every row a new key with its first version
+            first_keys, first_versions = _first_rows(tab, tab_ref, label, layout, pull_id, seen,
+                                                     day, next_key, next_version)
+            new_keys += first_keys
+            new_versions += first_versions
+            if previous_pull is not None:
+                new += [(k[0], tab.tab_id, tab.cols, k[12], k[6], k[7]) for k in first_keys]
+            next_key += len(first_keys)
+            next_version += len(first_versions)
+            continue
+        pending: list[tuple[list, int]] = []  # new versions waiting for their stored values
         for r in tab.rows:
             vhash = hash_int(r.vhash)
             s = stored.get((tab.tab_id, r.rkey))
@@ -919,11 +943,17 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
                 if last[3] != previous_pull or last[2] != r.sheet_row:
                     version_updates.append((pull_id, seen, r.sheet_row, day, last[0]))
             else:
-                new_versions.append((next_version, key_id, vhash, tab.vals_json(r.index, layout),
-                                     pull_id, seen, pull_id, seen, day, r.sheet_row))
+                version = [next_version, key_id, vhash, None, pull_id, seen, pull_id, seen, day,
+                           r.sheet_row]
+                new_versions.append(version)
+                pending.append((version, r.index))
                 next_version += 1
                 if last is not None:
                     changed.append(key_id)
+        if pending:
+            for (version, _), vals in zip(pending, tab.vals_json_of([i for _, i in pending],
+                                                                    layout)):
+                version[3] = vals
     if previous_pull is not None and stored:
         # Keys of the previous pull that are gone, and those with a new version, are left out
         # of the set-based moves.
@@ -958,16 +988,37 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
         "INSERT INTO row_versions (id, key_id, vhash, vals, first_pull, first_seen,"
         " last_pull, last_seen, max_as_of, sheet_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         new_versions)
-    if previous_pull is None or not new:
-        return
-    gone = conn.execute(
-        "SELECT k.id, t.tab_id, l.cols, k.last_row, k.period, k.cell FROM row_keys k"
-        " JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
-        " WHERE t.unit = ? AND k.last_pull = ? AND k.replaced_by IS NULL", (unit, previous_pull)
-    ).fetchall()
-    conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?",
-                     [(replacement, old) for old, replacement
-                      in pair_replacements(gone, new).items()])
+    if previous_pull is not None and new:
+        gone = conn.execute(
+            "SELECT k.id, t.tab_id, l.cols, k.last_row, k.period, k.cell FROM row_keys k"
+            " JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
+            " WHERE t.unit = ? AND k.last_pull = ? AND k.replaced_by IS NULL",
+            (unit, previous_pull)).fetchall()
+        conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?",
+                         [(replacement, old) for old, replacement
+                          in pair_replacements(gone, new).items()])
+    return not stored
+
+
+def _first_rows(tab: IndexedTab, tab_ref: int, label: int, layout: int, pull_id: int,
+                seen: int, day: int, first_key: int, first_version: int
+                ) -> tuple[list[tuple], list[tuple]]:
+    """The ``row_keys`` and ``row_versions`` rows of a tab whose keys are all new (the unit's
+    first keys), built column by column: what ``_index_pull``'s row-by-row loop gives them."""
+    rows = tab.rows
+    n = len(rows)
+    rkeys = [r.rkey for r in rows]
+    sheet_rows = [r.sheet_row for r in rows]
+    key_ids = range(first_key, first_key + n)
+    keys = list(zip(key_ids, repeat(tab_ref), map(key_hash, rkeys), repeat(label), rkeys,
+                    [r.keys_json for r in rows], [r.period for r in rows],
+                    [r.cell for r in rows], repeat(pull_id), repeat(seen), repeat(pull_id),
+                    repeat(seen), sheet_rows))
+    versions = list(zip(range(first_version, first_version + n), key_ids,
+                        [hash_int(r.vhash) for r in rows],
+                        tab.vals_json_of([r.index for r in rows], layout), repeat(pull_id),
+                        repeat(seen), repeat(pull_id), repeat(seen), repeat(day), sheet_rows))
+    return keys, versions
 
 
 # --- records -------------------------------------------------------------------------------------
@@ -1068,6 +1119,9 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None):
         self.conn = conn
         self.path = path
+        self._history_pending: dict[str, tuple[str, str]] = {}  # unit -> (token, findings)
+        # unit -> the pull recorded here that gave the unit its first keys (``record_pull``)
+        self._first_keys: dict[str, int | None] = {}
 
     @classmethod
     def open(cls, state_dir: Path) -> Store:
@@ -1124,6 +1178,7 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        self._write_history_cache()
         self.conn.close()
 
     # --- schema ------------------------------------------------------------------------------
@@ -1239,18 +1294,19 @@ class Store:
                     (unit, at, as_of.isoformat(), raw.version, dump_raw(raw), fingerprint))
                 pull_id = cur.lastrowid
                 assert pull_id is not None  # set by the INSERT
-                _index_pull(self.conn, unit, pull_id, pulled_at, as_of, tabs, previous)
+                first = _index_pull(self.conn, unit, pull_id, pulled_at, as_of, tabs, previous)
+            self._first_keys[unit] = pull_id if first else None
             return pull_id
         finally:
             release_index(data)
 
-    def set_own_write_version(self, pull_id: int, version: str | None,
-                              raw: RawWorkbook) -> None:
-        """After our own write: the version it produced and the grids as written."""
+    def set_own_write_version(self, pull_id: int, raw: bytes, fingerprint: str | None,
+                              version: str | None) -> None:
+        """After our own write: the grids as written (``dump_raw``, ``file_fingerprint``) and
+        the version the write produced (None: unknown, the next run reads the unit again)."""
         with self.conn:
             self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ?, fingerprint = ?"
-                              " WHERE id = ?",
-                              (version, dump_raw(raw), file_fingerprint(raw), pull_id))
+                              " WHERE id = ?", (version, raw, fingerprint, pull_id))
 
     def last_pull(self, unit: str) -> StoredPull | None:
         row = self.conn.execute(
@@ -1383,7 +1439,11 @@ class Store:
     def history_only_from(self, unit: str, pull_id: int) -> bool:
         """True when everything the store holds of ``unit`` — every key, every version — was
         first seen in pull ``pull_id`` and nothing is acknowledged: there is no earlier data
-        to compare that pull with (a unit's first pull)."""
+        to compare that pull with (a unit's first pull). Known without a scan when this store
+        recorded that pull and the unit had no key before it."""
+        if self._first_keys.get(unit) == pull_id:
+            return not self.conn.execute("SELECT EXISTS (SELECT 1 FROM acks WHERE unit = ?)",
+                                         (unit,)).fetchone()[0]
         row = self.conn.execute(
             "SELECT EXISTS (SELECT 1 FROM row_keys k JOIN key_tabs t ON t.id = k.tab"
             "               WHERE t.unit = ? AND k.first_pull != ?)"
@@ -1394,18 +1454,41 @@ class Store:
         return not row[0]
 
     def cached_history(self, unit: str, token: str) -> list[dict] | None:
-        row = self.conn.execute("SELECT token, findings FROM unit_history_cache WHERE unit = ?",
-                                (unit,)).fetchone()
+        pending = self._history_pending.get(unit)
+        row = pending if pending is not None else self.conn.execute(
+            "SELECT token, findings FROM unit_history_cache WHERE unit = ?", (unit,)).fetchone()
         return json.loads(row[1]) if row is not None and row[0] == token else None
 
     def cache_history(self, unit: str, token: str, findings: list[dict]) -> None:
-        """Keep a unit's history findings (skipped on a read-only store)."""
+        """Keep a unit's history findings: written with other units' (``HISTORY_CACHE_BATCH``
+        units a transaction, the rest when the store is closed) rather than a commit per unit
+        (a national `rollup`: 3,300); skipped on a read-only store."""
+        self._history_pending[unit] = (token, _jdump(findings))
+        if len(self._history_pending) >= HISTORY_CACHE_BATCH:
+            self._write_history_cache()
+
+    def keep_history_under(self, unit: str, before: str, after: str) -> None:
+        """The history findings kept for ``unit`` under token ``before``, kept under ``after``
+        instead (``history.keep_after_recording``); nothing when they are not ``before``'s."""
+        kept = self._history_pending.get(unit) or self.conn.execute(
+            "SELECT token, findings FROM unit_history_cache WHERE unit = ?", (unit,)).fetchone()
+        if kept is not None and kept[0] == before:
+            self._history_pending[unit] = (after, kept[1])
+            if len(self._history_pending) >= HISTORY_CACHE_BATCH:
+                self._write_history_cache()
+
+    def _write_history_cache(self) -> None:
+        """Write the history findings kept by ``cache_history`` and not written yet. Never
+        fails: the cache only saves time (a read-only, locked or full store keeps none)."""
+        pending, self._history_pending = self._history_pending, {}
+        if not pending or self.conn is None:
+            return
         try:
             with self.conn:
-                self.conn.execute("INSERT OR REPLACE INTO unit_history_cache VALUES (?, ?, ?)",
-                                  (unit, token, _jdump(findings)))
-        except sqlite3.OperationalError:  # read-only (--dry-run, --no-history)
-            pass
+                self.conn.executemany("INSERT OR REPLACE INTO unit_history_cache VALUES (?, ?, ?)",
+                                      [(unit, *kept) for unit, kept in pending.items()])
+        except sqlite3.Error as e:  # read-only (--dry-run, --no-history), locked, disk full
+            logging.getLogger(__name__).info(f"Chưa lưu được kết quả lịch sử vào kho: {e}")
 
     # --- acknowledgements --------------------------------------------------------------------
 
@@ -1501,6 +1584,7 @@ def _pull_info(row) -> PullInfo:
 
 
 HISTORY_CACHE_VERSION = 1  # bump when the history findings' logic or wording changes
+HISTORY_CACHE_BATCH = 1000  # units whose history findings are written in one transaction
 
 
 def file_fingerprint(raw: RawWorkbook) -> str | None:
@@ -1616,6 +1700,8 @@ class GuardedStore(Store):
 
     def close(self) -> None:
         if self.conn is not None:
+            if not self.damaged:
+                self._write_history_cache()
             self.conn.close()
 
 
@@ -1624,6 +1710,7 @@ _NEUTRAL: dict[str, Any] = {
     "last_pull_of_year": None,
     "last_versions": (), "last_pull_info": None, "pulls": [], "known_rows": [],
     "row_versions": {}, "acks": [], "add_acks": 0, "prune": {}, "record_run": None, "runs": [],
+    "keep_history_under": None,
 }
 
 

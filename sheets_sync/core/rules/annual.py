@@ -31,17 +31,23 @@ POOR = RANK["poor"]
 def derive_level(ranks: list[int], min_tot: int, max_kem: int) -> str | None:
     """The annual level from the counted months' ranks (0 = Tốt … 3 = Kém, nothing else);
     None without months."""
-    n = len(ranks)
+    return level_of_counts(ranks.count(RANK["good"]), ranks.count(RANK["fair"]),
+                           ranks.count(RANK["average"]), ranks.count(POOR), min_tot, max_kem)
+
+
+def level_of_counts(good: int, fair: int, average: int, poor: int, min_tot: int, max_kem: int
+                    ) -> str | None:
+    """``derive_level`` from the number of counted months of each rank (a month without a
+    meeting, without a rating or with an unreadable one among ``poor``); None without months."""
+    n = good + fair + average + poor
     if n == 0:
         return None
     need = min_tot if n >= 12 else -(-min_tot * n // 12)  # ceil(min_tot × n / 12)
-    worst = max(ranks)
-    good = ranks.count(RANK["good"])
-    if worst <= RANK["fair"] and good >= need:
+    if average == 0 and poor == 0 and good >= need:
         return "good"
-    if worst <= RANK["average"] and good + ranks.count(RANK["fair"]) >= need:
+    if poor == 0 and good + fair >= need:
         return "fair"
-    if ranks.count(POOR) <= max_kem:
+    if poor <= max_kem:
         return "average"
     return "poor"
 

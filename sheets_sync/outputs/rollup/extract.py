@@ -10,18 +10,18 @@ from typing import Any
 from ...core.config import Supervisor
 from ...core.findings import ERROR, WARNING, Finding
 from ...core.grid import REGULAR_TYPES
-from ...core.rules.annual import derive_annual
+from ...core.rules.annual import level_of_counts
 from ...core.rules.base import (
     UnitContext,
     code_key,
     due_months,
-    first_regular_meetings,
     is_due,
-    month_key,
+    row_code_keys,
     supervision_deadline,
 )
 from ...core.rules.halls import hall_needs
 from ...core.text import fold, normalize
+from .indicators import TabIndex, UnitIndicators, month_slots
 
 # Cell-month states of the matrix.
 OK, ERR, WARN, EXPLAINED, ACCEPTED, MISSING, NONE = (
@@ -55,52 +55,68 @@ class MatrixRow:
     months: list[tuple[str, str | None]]  # (state, rating letter) for T1..T12
 
 
-def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str) -> list[MatrixRow]:
+def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
+                idx: TabIndex | None, names: Mapping[str, str]) -> list[MatrixRow]:
     """One row per cell of the register; a month shows the state of the cell's regular meeting
     rows of that month (all of them: a duplicate is a warning), "missing" when MEET-MISSING was
-    reported, "none" otherwise (not due, not active, or not evaluable)."""
-    year = ctx.year
+    reported, "none" otherwise (not due, not active, or not evaluable). ``idx``: the unit's
+    ``index`` (its first regular meeting of each cell-month); ``names``: ``cell_names``."""
     tab = ctx.tab("meetings")
-    by_row: dict[int, list[Finding]] = {}
-    missing: dict[tuple[str, str], list[Finding]] = {}
+    first_of = idx.months if idx is not None else {}
+    slot = month_slots(ctx.year)
+    # The findings on regular meeting rows and MEET-MISSING, by cell key and month.
+    found: dict[str, dict[int, list[Finding]]] = {}
+    missing: dict[str, dict[int, list[Finding]]] = {}
+    index_of: dict[int, int] | None = None  # sheet row -> row index
     for f in findings:
         if f.tab != meetings_tab:
             continue
         if f.row is not None:
-            by_row.setdefault(f.row, []).append(f)
+            if tab is None or idx is None:
+                continue
+            if index_of is None:
+                index_of = dict(zip(tab.rows, range(len(tab.rows))))
+                keys, months, types = row_code_keys(tab), tab.col("month"), idx.types
+            i = index_of.get(f.row)
+            if i is None or types[i] not in REGULAR_TYPES:
+                continue
+            key, k = keys[i], slot.get(months[i])
+            if key is not None and k is not None:  # a regular meeting of the year
+                found.setdefault(key, {}).setdefault(k, []).append(f)
         elif f.rule == "MEET-MISSING" and f.cell is not None and f.period:
-            missing.setdefault((code_key(f.cell), f.period), []).append(f)
-    rows_of: dict[tuple[str, str], list[int]] = {}
-    first: dict[tuple[str, str], int] = {}
-    ratings: list[Any] = []
-    if tab is not None and tab.has("cell_code") and tab.has("month"):
-        prefix = f"{year:04d}-"
-        for i, (t, code, m) in enumerate(zip(tab.meeting_types(), tab.col("cell_code"),
-                                             tab.col("month"))):
-            if t in REGULAR_TYPES and code is not None and m is not None and m.startswith(prefix):
-                rows_of.setdefault((code_key(code), m), []).append(tab.rows[i])
-        first = first_regular_meetings(tab)
-        ratings = tab.col("rating")
-    names = cell_names(ctx)
-    periods = [month_key(year, m) for m in range(1, 13)]
+            k = slot.get(f.period)
+            if k is not None:
+                missing.setdefault(code_key(f.cell), {}).setdefault(k, []).append(f)
+    ratings = tab.col("rating") if tab is not None else []
+    held = _HELD_MONTHS
     out = []
     for key, cell in ctx.cells.items():
-        months: list[tuple[str, str | None]] = []
-        for period in periods:
-            if (key, period) in missing:
-                state = findings_state(missing[(key, period)])
-                months.append((MISSING if state != ACCEPTED else ACCEPTED, None))
-                continue
-            rows = rows_of.get((key, period))
-            if not rows:
-                months.append((NONE, None))
-                continue
-            found = [f for r in rows for f in by_row.get(r, ())]
-            fi = first.get((key, period))
-            letter = RATING_SHORT.get(ratings[fi]) if fi is not None and ratings else None
-            months.append((findings_state(found), letter))
-        out.append(MatrixRow(cell.code, names.get(key, ""), months))
+        first = first_of.get(key)
+        if first is None:
+            states = [_NO_MONTH] * 12
+        else:  # each month none, or held without a finding; then the others
+            states = [_NO_MONTH if i is None else held.get(ratings[i]) or _held_month(ratings[i])
+                      for i in first]
+            for k, flagged in found.get(key, {}).items():
+                i = first[k]
+                if i is not None:  # a regular meeting of the month: its first row is ``i``
+                    states[k] = (findings_state(flagged), RATING_SHORT.get(ratings[i]))
+        for k, reported in missing.get(key, {}).items():
+            state = findings_state(reported)
+            states[k] = (MISSING if state != ACCEPTED else ACCEPTED, None)
+        out.append(MatrixRow(cell.code, names.get(key, ""), states))
     return out
+
+
+_NO_MONTH: tuple[str, str | None] = (NONE, None)
+# A held month without a finding, by its rating (shared: a national matrix has a million).
+_HELD_MONTHS: dict[Any, tuple[str, str | None]] = {
+    None: (OK, None), **{rating: (OK, letter) for rating, letter in RATING_SHORT.items()}}
+
+
+def _held_month(rating: Any) -> tuple[str, str | None]:
+    got = _HELD_MONTHS.get(rating)
+    return got if got is not None else (OK, RATING_SHORT.get(rating))
 
 
 def cell_names(ctx: UnitContext) -> dict[str, str]:
@@ -208,12 +224,16 @@ class AnnualRow:
         return "same"
 
 
-def annual_rows(ctx: UnitContext) -> list[AnnualRow]:
-    derived = derive_annual(ctx)
+def annual_rows(ctx: UnitContext, cells: Mapping[str, UnitIndicators],
+                names: Mapping[str, str]) -> list[AnnualRow]:
+    """One row per cell of the register. ``cells``: the cells' indicators (``unit_and_cells``),
+    whose held meetings are the months the derivation counts (``derive_annual``: the due months
+    the cell was active; the rating of each month's first regular meeting, none without one);
+    ``names``: ``cell_names``."""
     tab = ctx.tab("meetings")
-    first = first_regular_meetings(tab) if tab is not None else {}
-    ratings = tab.col("rating") if tab is not None else []
-    months = due_months(ctx)
+    derivable = tab is not None and all(tab.has(c) for c in ("cell_code", "month", "rating"))
+    min_tot, max_kem = ctx.params["annual_min_tot"], ctx.params["annual_max_kem"]
+    months: list[int] | None = None  # due months, for cells without meeting figures
     reported: dict[str, str] = {}
     annual = ctx.tab("annual")
     if annual is not None and all(annual.has(c) for c in ("cell_code", "year", "self_rating")):
@@ -221,21 +241,24 @@ def annual_rows(ctx: UnitContext) -> list[AnnualRow]:
                                    annual.col("self_rating")):
             if code is not None and y == ctx.year and rating in RANK:
                 reported.setdefault(code_key(code), rating)
-    names = cell_names(ctx)
     out = []
     for key, cell in ctx.cells.items():
-        counts = {k: 0 for k in (*RANK, "none")}
-        n = 0
-        for m in months:
-            if not cell.active(ctx.year, m):
-                continue
-            n += 1
-            i = first.get((key, month_key(ctx.year, m)))
-            rating = ratings[i] if i is not None else None
-            counts[rating if rating in RANK else "none"] += 1
-        level, _ = derived.get(cell.code, (None, n))
-        out.append(AnnualRow(cell.code, names.get(key, ""), n, counts, level,
-                             reported.get(key)))
+        ind = cells[key]
+        if ind.held is not None:  # the meetings were read: a month counts when it is held
+            n, rated = ind.held.den, ind.ratings or {}
+        else:
+            if months is None:
+                months = due_months(ctx)
+            active = cell.months_active(ctx.year)
+            n, rated = sum(1 for m in months if active[m]), {}
+        good, fair = rated.get("good", 0), rated.get("fair", 0)
+        average, poor = rated.get("average", 0), rated.get("poor", 0)
+        none = n - good - fair - average - poor
+        level = (level_of_counts(good, fair, average, poor + none, min_tot, max_kem)
+                 if derivable else None)
+        out.append(AnnualRow(cell.code, names.get(key, ""), n,
+                             {"good": good, "fair": fair, "average": average, "poor": poor,
+                              "none": none}, level, reported.get(key)))
     return out
 
 

@@ -21,14 +21,13 @@ from functools import lru_cache
 from itertools import compress
 
 from ...core.findings import ERROR, Finding, FindingCounts
-from ...core.grid import THEMATIC_TYPES, TabData, UnitData
+from ...core.grid import REGULAR_TYPES, THEMATIC_TYPES, TabData, UnitData
 from ...core.rules.base import (
     UnitContext,
     brief_deadline,
     brief_last_day,
     code_key,
     due_months,
-    first_regular_meetings,
     is_due,
     month_key,
     quarter_deadline,
@@ -166,8 +165,9 @@ def total(units: Iterable[UnitIndicators], name: str = "Tổng cộng") -> UnitI
 @dataclass
 class TabIndex:
     """What every cell of a unit shares, computed once per unit (``index``): the first regular
-    meeting of each cell-month, the meeting types, thematic meetings per cell and quarter."""
-    first: dict[tuple[str, str], int]
+    meeting of each cell-month of the checked year, the meeting types, thematic meetings per
+    cell and quarter."""
+    months: dict[str, list[int | None]]  # cell code key -> first regular row per month (0 = Jan)
     types: list[str | None]
     thematic: dict[tuple[str, int], int]
     rate: tuple[int, int]  # min_attendance_rate as an exact fraction
@@ -187,8 +187,34 @@ def index(ctx: UnitContext) -> TabIndex | None:
             if key is not None and m is not None and m[:4] == year:
                 k = (key, (int(m[5:7]) - 1) // 3 + 1)
                 held[k] = held.get(k, 0) + 1
-    return TabIndex(first_regular_meetings(tab), types, held,
+    return TabIndex(first_meetings_by_month(tab, ctx.year, types), types, held,
                     _exact(ctx.params["min_attendance_rate"]))
+
+
+def first_meetings_by_month(tab: TabData, year: int, types: list[str | None]
+                            ) -> dict[str, list[int | None]]:
+    """``first_regular_meetings`` of ``year`` by cell: code key -> the row index of the first
+    regular meeting of each month (index 0 = January; None: no meeting that month), for the
+    cells with one that year. ``types``: ``tab.meeting_types()``."""
+    slot = month_slots(year)
+    keys, months = row_code_keys(tab), tab.col("month")
+    out: dict[str, list[int | None]] = {}
+    for i in compress(range(len(types)), map(REGULAR_TYPES.__contains__, types)):
+        k, key = slot.get(months[i]), keys[i]
+        if k is None or key is None:
+            continue
+        got = out.get(key)
+        if got is None:
+            got = out[key] = [None] * 12
+        if got[k] is None:
+            got[k] = i
+    return out
+
+
+@lru_cache(maxsize=16)
+def month_slots(year: int) -> Mapping[str, int]:
+    """ "YYYY-MM" of each month of ``year`` -> its index (0 = January); read-only."""
+    return {month_key(year, m): m - 1 for m in range(1, 13)}
 
 
 @lru_cache(maxsize=64)
@@ -315,6 +341,8 @@ def _due_quarters(ctx: UnitContext) -> list[int]:
 # and their criteria), a hundred objects here.
 _SMALL = {(n, d): Ratio(n, d) for d in range(13) for n in range(d + 1)}
 
+_NO_MEETING: list[int | None] = [None] * 12  # a cell's first meetings when it has none; read-only
+
 # A cell's month in a series: 0 not counted, 1 counted and not met, 2 counted and met.
 NOT_COUNTED, MISSED, MET = 0, 1, 2
 _MONTH_RATIO = (_SMALL[0, 0], _SMALL[0, 1], _SMALL[1, 1])
@@ -344,14 +372,14 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
               ind: UnitIndicators, cells: dict[str, UnitIndicators]) -> None:
     """The meeting criteria of the unit and, with ``by_cell`` (the findings by cell key), of
     each of its cells. The meeting of a due active cell-month is its first regular row
-    (``idx.first``); each criterion counts the held meetings where it can be read; ``clean``:
+    (``idx.months``); each criterion counts the held meetings where it can be read; ``clean``:
     held meetings without an error that counts, the unit's errors for the unit, the cell's
     for the cell."""
     year, p = ctx.year, ctx.params
     name = tab.tab.name
     unit_failed = _failed_rows(findings, name)
-    due = [(m, m - 1, month_key(year, m)) for m in due_months(ctx)]
-    first, types, (rate_num, rate_den) = idx.first, idx.types, idx.rate
+    due = [(m, m - 1) for m in due_months(ctx)]
+    first_of, types, (rate_num, rate_den) = idx.months, idx.types, idx.rate
     sheet_rows = tab.rows
     dates, ratings = tab.col("meeting_date"), tab.col("rating")
     starts, ends, minutes = tab.col("start_time"), tab.col("end_time"), tab.col("duration")
@@ -382,10 +410,11 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
         held, window, attendance, clean, good = [0] * 12, [0] * 12, [0] * 12, [0] * 12, [0] * 12
         pn = pd = dn = dd = qn = qd = 0
         counted = {k: 0 for k in RATING_LEVELS}
-        for m, k, period in due:
+        first = first_of.get(key, _NO_MEETING)
+        for m, k in due:
             if not act[m]:
                 continue
-            i = first.get((key, period))
+            i = first[k]
             if i is None:
                 held[k] = MISSED
                 continue

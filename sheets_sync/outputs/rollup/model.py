@@ -27,7 +27,9 @@ from ...core.text import normalize
 from . import extract
 from .indicators import (
     Ratio,
+    TabIndex,
     UnitIndicators,
+    index,
     may_hold_year,
     total,
     unit_and_cells,
@@ -188,22 +190,29 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
             found.append(f)
     units: list[UnitModel] = []
     per_cell: list[dict[str, UnitIndicators]] = []  # each unit's cells' indicators
+    names: list[dict[str, str]] = []  # each unit's cells' names
+    indexes: list[TabIndex | None] = []  # each unit's meetings index
     for res in report.units:
         read = by_code.get(res.code)
         ctx = None
         if read is not None and read.data is not None:
             ctx = make_context(read.data, read.config.rules, as_of, year)
         found = findings_of.get(res.code, [])
-        ind, cells_ind = unit_and_cells(ctx, res, found)
+        idx = index(ctx) if ctx is not None else None
+        ind, cells_ind = unit_and_cells(ctx, res, found, idx)
         units.append(UnitModel(res, read, ctx, found, ind))
         per_cell.append(cells_ind)
+        names.append(extract.cell_names(ctx) if ctx is not None else {})
+        indexes.append(idx)
     tot = total([u.ind for u in units])
 
     blocks = [u.block for u in units]
-    annual = [(b, extract.annual_rows(u.ctx) if u.ctx is not None else [])
-              for b, u in zip(blocks, units)]
-    matrix = [(b, extract.matrix_rows(u.ctx, u.findings, "Sinh hoạt")
-               if u.ctx is not None else []) for b, u in zip(blocks, units)]
+    annual = [(b, extract.annual_rows(u.ctx, cells_ind, cell_names)
+               if u.ctx is not None else [])
+              for b, u, cells_ind, cell_names in zip(blocks, units, per_cell, names)]
+    matrix = [(b, extract.matrix_rows(u.ctx, u.findings, "Sinh hoạt", idx, cell_names)
+               if u.ctx is not None else [])
+              for b, u, idx, cell_names in zip(blocks, units, indexes, names)]
     contexts = {normalize(u.code): u.ctx for u in units if u.ctx is not None}
     supervisors = extract.supervisor_rows(config.supervisors, contexts, config.rules, as_of, year)
     notes = [d for u in units if u.ctx is not None
@@ -217,7 +226,7 @@ def _build_model(config: Config, report: Report, reads: Sequence[Any],
         u.score, u.missing_criteria = composite(u.ind, criteria)
     _rank(units)
 
-    cells = _cells(units, per_cell, annual, criteria)
+    cells = _cells(units, per_cell, names, annual, criteria)
     previous, previous_units = _previous_year(units, as_of, year, stored_year)
     rc = config.report
     model = Model(
@@ -269,18 +278,17 @@ def _rank(units: list[UnitModel]) -> None:
         u.rank, prev = rank, key
 
 
-def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]], annual,
-           criteria) -> list[CellModel]:
+def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]],
+           names_of: list[dict[str, str]], annual, criteria) -> list[CellModel]:
     kinds = load_template().tab("cells").column("kind")
     out = []
     annual_of = {normalize(b.code): {code_key(a.cell_code): a for a in rows}
                  for b, rows in annual}
     cell_criteria = [(k, lab) for k, lab in criteria if k not in ("briefing", "completeness")]
     kind_labels: dict[str | None, str] = {}
-    for u, cells_ind in zip(units, per_cell):
+    for u, cells_ind, names in zip(units, per_cell, names_of):
         if u.ctx is None:
             continue
-        names = extract.cell_names(u.ctx)
         annual_rows = annual_of.get(normalize(u.code), {})
         for key, cell in u.ctx.cells.items():  # key: code_key(cell.code)
             ind = cells_ind[key]
