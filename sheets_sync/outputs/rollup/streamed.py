@@ -5,13 +5,15 @@ xlsxwriter keeps each cell as an object, then writes it out with attribute lists
 expression per escape and a file write per cell: about 6 µs a cell, ≈ 20 s for the 3.3 million
 cells of a national roll-up. Here a cell is kept as its format and the ready-made end of its
 XML element (a string's escaped text is made once per distinct string; ``write_row_cells``
-makes a whole row's cells at once), a row is written with one file write, merges within a row
-and row heights skip xlsxwriter's per-cell and option handling, and the rows are copied into
-the sheet as bytes. The XML is byte for byte what xlsxwriter writes
-(``tests/test_rollup_streamed.py``), with one deliberate difference: xlsxwriter writes a
+makes a whole row's cells at once and keeps them as one run; a merged range's blanks are one
+run too, checked for overlaps against the row's own ranges rather than a table entry per cell),
+a row is written with one file write, row heights skip xlsxwriter's option handling, and the
+rows are copied into the sheet as bytes. The XML is byte for byte what xlsxwriter writes
+(``tests/test_rollup_streamed.py``), with two deliberate differences: xlsxwriter writes a
 string that starts with ``<r>`` and ends with ``</r>`` unescaped, as rich-text XML, so text
 from a sheet could inject XML (a formula, say); here every string is escaped text (and what
-goes through xlsxwriter is made literal by ``LiteralTextWorksheet``).
+goes through xlsxwriter is made literal by ``LiteralTextWorksheet``). And rows with a height
+but no cells are written, as outside ``constant_memory`` mode (xlsxwriter leaves them out).
 
 Anything else — dates, formulas, links, cells without a format — goes through xlsxwriter as
 before, and rows are written by the same rules (``constant_memory``: in increasing order).
