@@ -1,10 +1,14 @@
-"""Test builders: unit workbooks from rows of column ids, flattened findings."""
+"""Test builders: unit workbooks from rows of column ids, synthetic datasets as read, flattened
+findings."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from sheets_sync.core.checker import UnitRead
+from sheets_sync.core.config import Config
+from sheets_sync.core.findings import OK, UnitResult
 from sheets_sync.core.grid import UnitData, parse_unit
 from sheets_sync.core.raw import RawSheet, RawWorkbook
 from sheets_sync.core.rules import params as rule_params
@@ -80,3 +84,14 @@ def meeting(code: str, year: int, month: int, day: int = 3, **extra) -> dict[str
         row["docs_date"] = date.fromordinal(prev)
     row.update(extra)
     return row
+
+
+def synthetic_reads(size: str) -> tuple[Config, list[UnitRead]]:
+    """The synthetic dataset of ``benchmarks.synthetic`` of that size, every unit parsed as a
+    successful read as of the benchmarks' date."""
+    from benchmarks.synthetic import AS_OF, SIZES, dataset
+
+    config, units = dataset(SIZES[size])
+    return config, [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
+                             parse_unit(TEMPLATE, raw, unit.code, unit.name, AS_OF), raw)
+                    for unit, raw in units]

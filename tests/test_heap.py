@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import gc
 
-from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
+from benchmarks.synthetic import AS_OF, YEAR
+from helpers import synthetic_reads
 from sheets_sync.core import heap
-from sheets_sync.core.checker import UnitRead, evaluate
-from sheets_sync.core.findings import OK, UnitResult
-from sheets_sync.core.grid import parse_unit
-from sheets_sync.core.template import load_template
+from sheets_sync.core.checker import evaluate
 
 
 def _parse_and_check() -> int:
-    template = load_template()
-    config, units = dataset(SIZES["tiny"])
-    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
-                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
-             for unit, raw in units]
+    config, reads = synthetic_reads("tiny")
     return len(evaluate(config, reads, AS_OF, YEAR).findings)
 
 
@@ -81,11 +75,7 @@ def test_paused_freezes_what_the_output_made_only_inside_bulk() -> None:
 def _rollup_model() -> int:
     from sheets_sync.outputs.rollup.model import build_model
 
-    template = load_template()
-    config, units = dataset(SIZES["tiny"])
-    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
-                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
-             for unit, raw in units]
+    config, reads = synthetic_reads("tiny")
     report = evaluate(config, reads, AS_OF, YEAR)
     return len(build_model(config, report, reads).cells)
 

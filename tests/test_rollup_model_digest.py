@@ -16,7 +16,8 @@ from dataclasses import fields, is_dataclass
 from datetime import date
 from typing import Any
 
-from benchmarks.synthetic import AS_OF, SIZES, YEAR, config_for, dataset, serial, unit_sheets
+from benchmarks.synthetic import AS_OF, SIZES, YEAR, config_for, serial, unit_sheets
+from helpers import synthetic_reads
 from sheets_sync.core.checker import UnitRead, evaluate
 from sheets_sync.core.findings import OK, UNREACHABLE, UnitResult
 from sheets_sync.core.grid import UnitData, parse_unit
@@ -76,11 +77,7 @@ def model_digest(model: Model) -> str:
 
 
 def _province_digest() -> str:
-    template = load_template()
-    config, units = dataset(SIZES["province"])
-    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
-                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
-             for unit, raw in units]
+    config, reads = synthetic_reads("province")
     report = evaluate(config, reads, AS_OF, YEAR)
     return model_digest(build_model(config, report, reads))
 

@@ -19,20 +19,17 @@ import pytest
 import xlsxwriter
 from xlsxwriter.exceptions import OverlappingRange
 
-from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
-from sheets_sync.core.checker import UnitRead, evaluate
+from benchmarks.synthetic import AS_OF, YEAR
+from helpers import synthetic_reads
+from sheets_sync.core.checker import evaluate
 from sheets_sync.core.csvtext import csv_safe
 from sheets_sync.core.findings import (
     ERROR,
     INFO,
-    OK,
     SEVERITY_ORDER,
     WARNING,
     Finding,
-    UnitResult,
 )
-from sheets_sync.core.grid import parse_unit
-from sheets_sync.core.template import load_template
 from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, violations
 from sheets_sync.outputs.rollup import build as build_mod
 from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
@@ -46,11 +43,7 @@ RUN_INFO = {"started": "2027-01-20T08:00:00", "finished": "2027-01-20T08:01:00"}
 def province(tmp_path_factory) -> dict[str, Path]:
     """The province roll-up written three ways: normal, streamed by xlsxwriter, streamed by
     ``StreamedWorksheet``."""
-    template = load_template()
-    config, units = dataset(SIZES["province"])
-    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
-                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
-             for unit, raw in units]
+    config, reads = synthetic_reads("province")
     report = evaluate(config, reads, AS_OF, YEAR)
     model = build_model(config, report, reads)
     out = {}
@@ -183,11 +176,7 @@ AWKWARD = ["a, b", 'say "hi"', "line\nbreak", "cr\rhere", "=1+1", "+1", "-", "@S
 
 
 def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
-    template = load_template()
-    config, units = dataset(SIZES["tiny"])
-    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
-                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
-             for unit, raw in units]
+    config, reads = synthetic_reads("tiny")
     findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
     codes = [u.code for u in config.units]
     # Awkward texts in every field a sheet or the config can fill, Google links for half the
@@ -216,11 +205,7 @@ def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
 
 
 def test_findings_ordered_as_one_sort_on_severity_unit_and_sort_key():
-    template = load_template()
-    config, units = dataset(SIZES["tiny"])
-    reads = [UnitRead(unit, UnitResult(unit.code, unit.name, OK),
-                      parse_unit(template, raw, unit.code, unit.name, AS_OF), raw)
-             for unit, raw in units]
+    config, reads = synthetic_reads("tiny")
     findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
     findings += [Finding("ZZZ", None, None, None, None, "X", s, "m") for s in (INFO, ERROR)]
     findings.reverse()
