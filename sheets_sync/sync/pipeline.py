@@ -507,7 +507,21 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
         history = history_of(config, store, as_of, year)
         evaluator = Evaluator(config, selected, as_of, year, history)
         reads: dict[str, UnitRead] = {}
-        jobs: dict[Future, str] = {}
+        jobs: dict[Future, str] = {}  # writes not collected yet
+        writes: dict[str, UnitWrite] = {}
+        owns: dict[str, tuple[str | None, int, _Written | None]] = {}
+
+        def collect(job: Future) -> None:
+            """A finished write; a Google unit written in full: its pull as written."""
+            code = jobs.pop(job)
+            write, own = job.result()
+            writes[code] = write
+            if own is not None and store is not None:
+                plan, seen, mutations, meta = own
+                owns[code] = (seen, mutations, _as_written(reads[code], plan, meta))
+            if progress:
+                progress(write_progress_line(write))
+
         workers = workers_for(config, selected)
         # outputs: one thread for the roll-up (inline, in the sequential order, with one worker)
         with _executor(workers) as pullers, _executor(workers) as writers, \
@@ -515,6 +529,9 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             for read in pull_each(backend_for, as_of, selected, store, not dry_run,
                                   template, pullers, workers, progress,
                                   history.recorded if history is not None else None):
+                # Writes already done (their reads, earlier ones, are recorded by now).
+                for job in [j for j in jobs if j.done()]:
+                    collect(job)
                 reads[read.config.code] = read
                 for code in evaluator.add(read):
                     jobs[writers.submit(_write_unit, config, template, reads[code],
@@ -530,17 +547,8 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
                 model = _model(config, outcome.report, ordered, store)  # the store: this thread
                 built = outputs.submit(_build_outputs, config, outcome.report,
                                        _as_read(ordered), _run_info(outcome), model, as_of)
-            writes = {}
-            owns: dict[str, tuple[str | None, int, _Written | None]] = {}
-            for job in as_completed(jobs):
-                write, own = job.result()
-                writes[jobs[job]] = write
-                if own is not None and store is not None:
-                    plan, seen, mutations, meta = own
-                    owns[write.unit] = (seen, mutations,
-                                        _as_written(reads[write.unit], plan, meta))
-                if progress:
-                    progress(write_progress_line(write))
+            for job in as_completed(list(jobs)):
+                collect(job)
             if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns)
             if built is not None:
