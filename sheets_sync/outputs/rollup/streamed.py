@@ -135,11 +135,8 @@ class StreamedWorksheet(LiteralTextWorksheet):
                       cell_format: Format | None = None) -> int:
         if cell_format is None or not self.constant_memory:
             return super()._write_string(row, col, string, cell_format)
-        if self._check_dimensions(row, col):
+        if self._put(row, col, cell_format, self._text_tail(string)):
             return -1
-        if row > self.previous_row:
-            self._write_single_row(row)
-        self.table[row][col] = (cell_format, self._text_tail(string))
         if len(string) > self.xls_strmax // 2 and _utf16_len(string) > self.xls_strmax:
             return -2
         return 0
@@ -150,22 +147,22 @@ class StreamedWorksheet(LiteralTextWorksheet):
         if cell_format is None or not self.constant_memory or not (
                 kind is int or (kind is float and isfinite(number))):
             return super()._write_number(row, col, number, cell_format)
-        if self._check_dimensions(row, col):
-            return -1
-        if row > self.previous_row:
-            self._write_single_row(row)
-        self.table[row][col] = (cell_format, f"><v>{number:.16G}</v></c>")
-        return 0
+        return self._put(row, col, cell_format, f"><v>{number:.16G}</v></c>")
 
     def _write_blank(self, row: int, col: int, blank: Any,
                      cell_format: Format | None = None) -> int:
         if cell_format is None or not self.constant_memory:
             return super()._write_blank(row, col, blank, cell_format)
+        return self._put(row, col, cell_format, _BLANK)
+
+    def _put(self, row: int, col: int, cell_format: Format, piece: str) -> int:
+        """A cell as its format and the XML after its style (-1: outside the sheet), written
+        out with its row as xlsxwriter's ``constant_memory`` mode does."""
         if self._check_dimensions(row, col):
             return -1
         if row > self.previous_row:
             self._write_single_row(row)
-        self.table[row][col] = (cell_format, _BLANK)
+        self.table[row][col] = (cell_format, piece)
         return 0
 
     # The public methods without xlsxwriter's A1-notation wrapper when given numbers.
