@@ -17,14 +17,7 @@ def _parse_and_check() -> int:
 
 def test_parsing_and_checking_make_no_reference_cycles() -> None:
     """Everything they allocate is freed by reference counting: the collector finds nothing."""
-    _parse_and_check()  # module-level caches filled
-    gc.collect()
-    gc.disable()
-    try:
-        assert _parse_and_check() > 0
-        assert gc.collect() == 0
-    finally:
-        gc.enable()
+    _assert_no_cycles(_parse_and_check)
 
 
 def test_bulk_freezes_what_units_keep_and_unfreezes_on_leaving() -> None:
@@ -83,11 +76,16 @@ def _rollup_model() -> int:
 def test_the_rollup_model_makes_no_reference_cycles() -> None:
     """What ``build_model`` built is frozen when its ``paused()`` ends inside ``bulk()``: sound
     because all it allocates is freed by reference counting."""
-    _rollup_model()  # module-level caches filled
+    _assert_no_cycles(_rollup_model)
+
+
+def _assert_no_cycles(work) -> None:
+    """``work`` (returning how much it made) leaves no garbage for the cyclic collector."""
+    work()  # module-level caches filled
     gc.collect()
     gc.disable()
     try:
-        assert _rollup_model() > 0
+        assert work() > 0
         assert gc.collect() == 0
     finally:
         gc.enable()
