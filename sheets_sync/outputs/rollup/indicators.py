@@ -169,7 +169,7 @@ class TabIndex:
     cell and quarter."""
     months: dict[str, list[int | None]]  # cell code key -> first regular row per month (0 = Jan)
     types: list[str | None]
-    thematic: dict[tuple[str, int], int]
+    thematic: dict[str, list[int]]  # cell code key -> thematic meetings per quarter (0 = Q1)
     rate: tuple[int, int]  # min_attendance_rate as an exact fraction
 
 
@@ -178,15 +178,17 @@ def index(ctx: UnitContext) -> TabIndex | None:
     if tab is None:
         return None
     types = tab.meeting_types()
-    held: dict[tuple[str, int], int] = {}
+    held: dict[str, list[int]] = {}
     if all(tab.has(c) for c in ("cell_code", "month", "meeting_type")):
         year = f"{ctx.year:04d}"
         keys, months = row_code_keys(tab), tab.col("month")
         for i in compress(range(len(types)), map(THEMATIC_TYPES.__contains__, types)):
             key, m = keys[i], months[i]
             if key is not None and m is not None and m[:4] == year:
-                k = (key, (int(m[5:7]) - 1) // 3 + 1)
-                held[k] = held.get(k, 0) + 1
+                quarters = held.get(key)
+                if quarters is None:
+                    quarters = held[key] = [0] * 4
+                quarters[(int(m[5:7]) - 1) // 3] += 1
     return TabIndex(first_meetings_by_month(tab, ctx.year, types), types, held,
                     _exact(ctx.params["min_attendance_rate"]))
 
@@ -342,6 +344,8 @@ def _due_quarters(ctx: UnitContext) -> list[int]:
 _SMALL = {(n, d): Ratio(n, d) for d in range(13) for n in range(d + 1)}
 
 _NO_MEETING: list[int | None] = [None] * 12  # a cell's first meetings when it has none; read-only
+_NO_THEMATIC = (0, 0, 0, 0)  # a cell's thematic meetings per quarter when it has none
+_THEMATIC_RATIO = (_SMALL[0, 1], _SMALL[1, 1])  # a counted quarter, not held / held
 
 # A cell's month in a series: 0 not counted, 1 counted and not met, 2 counted and met.
 NOT_COUNTED, MISSED, MET = 0, 1, 2
@@ -393,6 +397,8 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
     has_rating = tab.has("rating")
     quarters = _due_quarters(ctx) if tab.has("meeting_type") else None
     thematic_held, needed = idx.thematic, p["thematic_per_quarter"]
+    # months_active -> (quarter index, active long enough to count) of each due quarter
+    thematic_due: dict[tuple, list[tuple[int, bool]]] = {}
 
     # Each cell's series month by month (MET / MISSED / NOT_COUNTED); the unit's are their
     # sums, but for ``clean``: the unit's own errors.
@@ -466,21 +472,27 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
             unit_ratings[level] += n
         thematic: list[Ratio | None] = [None] * 4
         if quarters is not None:
-            for q in quarters:
-                if act[3 * q - 2] + act[3 * q - 1] + act[3 * q] >= MIN_ACTIVE_MONTHS_THEMATIC:
-                    ok = 1 if thematic_held.get((key, q), 0) >= needed else 0
-                    thematic[q - 1] = _SMALL[ok, 1]
-                    unit_thematic[0][q - 1] += ok
-                    unit_thematic[1][q - 1] += 1
+            due_quarters = thematic_due.get(act)
+            if due_quarters is None:
+                due_quarters = thematic_due[act] = [
+                    (q - 1, act[3 * q - 2] + act[3 * q - 1] + act[3 * q]
+                     >= MIN_ACTIVE_MONTHS_THEMATIC) for q in quarters]
+            held_in = thematic_held.get(key, _NO_THEMATIC)
+            for j, counted_quarter in due_quarters:
+                if counted_quarter:
+                    ok = 1 if held_in[j] >= needed else 0
+                    thematic[j] = _THEMATIC_RATIO[ok]
+                    unit_thematic[0][j] += ok
+                    unit_thematic[1][j] += 1
                 else:
-                    thematic[q - 1] = _SMALL[0, 0]
+                    thematic[j] = _SMALL[0, 0]
         if by_cell is not None:
             one = cells[key]
             one.held = _cell_ratio(held)
-            month = _MONTH_RATIO.__getitem__
-            one.monthly = {"held": list(map(month, held)), "window": list(map(month, window)),
-                           "attendance": list(map(month, attendance)),
-                           "clean": list(map(month, clean)), "good": list(map(month, good))}
+            month = _MONTH_RATIO
+            one.monthly = {"held": [month[x] for x in held], "window": [month[x] for x in window],
+                           "attendance": [month[x] for x in attendance],
+                           "clean": [month[x] for x in clean], "good": [month[x] for x in good]}
             _criteria(one, _cell_ratio(window), _cell_ratio(clean), _small_ratio(pn, pd),
                       _small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
                       preferred is not None, has_duration, has_attendance, has_rating)
