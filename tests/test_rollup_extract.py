@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from itertools import product
 from typing import Any
 
 import pytest
 
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, config_for, unit_sheets
 from sheets_sync.core.checker import UnitRead, evaluate
-from sheets_sync.core.findings import OK, Finding, UnitResult
+from sheets_sync.core.findings import ERROR, INFO, OK, WARNING, Finding, UnitResult
 from sheets_sync.core.grid import REGULAR_TYPES, parse_unit
 from sheets_sync.core.rules.annual import derive_annual
 from sheets_sync.core.rules.base import (
@@ -28,10 +29,13 @@ from sheets_sync.core.template import load_template
 from sheets_sync.outputs.rollup import extract
 from sheets_sync.outputs.rollup.extract import (
     ACCEPTED,
+    ERR,
+    EXPLAINED,
     MISSING,
     NONE,
     RANK,
     RATING_SHORT,
+    WARN,
     AnnualRow,
     MatrixRow,
     findings_state,
@@ -171,3 +175,33 @@ def test_matrix_and_annual_rows_equal_the_cell_month_reference(as_of: date) -> N
     # the cases the comparison is about were there
     assert states == {"ok", "error", "warning", "explained", "accepted", "missing", "none"}
     assert derived_none_with_months > 0
+
+
+def reference_state(findings: list[Finding]) -> str:
+    """``findings_state`` as the rule reads: errors and warnings only; an open error without
+    explanation > an explained one > an open warning > all accepted."""
+    flagged = [f for f in findings if f.severity in (ERROR, WARNING)]
+    if not flagged:
+        return extract.OK
+    open_ = [f for f in flagged if not f.accepted]
+    if not open_:
+        return ACCEPTED
+    if any(f.severity == ERROR and not f.explained for f in open_):
+        return ERR
+    if any(f.explained for f in open_):
+        return EXPLAINED
+    return WARN
+
+
+def test_findings_state_of_every_mix_of_up_to_three_findings() -> None:
+    kinds = [Finding("U", MEETINGS, 5, "CB01", "2026-03", "MEET-WINDOW", severity, "m",
+                     explained=explained, accepted=accepted)
+             for severity, explained, accepted in product((ERROR, WARNING, INFO), (False, True),
+                                                          (False, True))]
+    seen = set()
+    for n in range(4):
+        for mix in product(kinds, repeat=n):
+            state = findings_state(mix)
+            assert state == reference_state(list(mix)), mix
+            seen.add(state)
+    assert seen == {extract.OK, ERR, EXPLAINED, WARN, ACCEPTED}

@@ -33,17 +33,24 @@ RANK = {"good": 0, "fair": 1, "average": 2, "poor": 3}
 def findings_state(findings: Iterable[Finding]) -> str:
     """The state of a set of findings (errors and warnings only; info is advisory):
     an open error without explanation > an explained one > an open warning > all accepted."""
-    flagged = [f for f in findings if f.severity in (ERROR, WARNING)]
+    flagged = open_ = explained = False
+    for f in findings:
+        severity = f.severity
+        if severity != ERROR and severity != WARNING:
+            continue
+        flagged = True
+        if f.accepted:
+            continue
+        open_ = True
+        if f.explained:
+            explained = True
+        elif severity == ERROR:
+            return ERR
     if not flagged:
         return OK
-    open_ = [f for f in flagged if not f.accepted]
     if not open_:
         return ACCEPTED
-    if any(f.severity == ERROR and not f.explained for f in open_):
-        return ERR
-    if any(f.explained for f in open_):
-        return EXPLAINED
-    return WARN
+    return EXPLAINED if explained else WARN
 
 
 # --- matrix ------------------------------------------------------------------------------------
@@ -82,7 +89,15 @@ def matrix_rows(ctx: UnitContext, findings: list[Finding], meetings_tab: str,
                 continue
             key, k = keys[i], slot.get(months[i])
             if key is not None and k is not None:  # a regular meeting of the year
-                found.setdefault(key, {}).setdefault(k, []).append(f)
+                of_cell = found.get(key)
+                if of_cell is None:
+                    found[key] = {k: [f]}
+                else:
+                    of_month = of_cell.get(k)
+                    if of_month is None:
+                        of_cell[k] = [f]
+                    else:
+                        of_month.append(f)
         elif f.rule == "MEET-MISSING" and f.cell is not None and f.period:
             k = slot.get(f.period)
             if k is not None:
