@@ -86,7 +86,7 @@ class UnitIndicators:
         """Held meetings rated Tốt / held meetings with a rating."""
         if self.ratings is None:
             return None
-        return Ratio(self.ratings.get("good", 0), sum(self.ratings.values()))
+        return _small_ratio(self.ratings.get("good", 0), sum(self.ratings.values()))
 
     @property
     def thematic_all(self) -> Ratio | None:
@@ -96,7 +96,7 @@ class UnitIndicators:
         for q in self.thematic:
             if q is not None:
                 num, den, due = num + q.num, den + q.den, True
-        return Ratio(num, den) if due else None
+        return _small_ratio(num, den) if due else None
 
 
 MONTHLY = ("held", "window", "attendance", "clean", "good")
@@ -410,6 +410,7 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
     pref_n = pref_d = dur_n = dur_d = pooled_n = pooled_d = 0
     unit_ratings = {k: 0 for k in RATING_LEVELS}
     unit_thematic = [0] * 4, [0] * 4
+    due_active: dict[tuple, list[tuple[int, int]]] = {}  # months_active -> its due months
     for key, act in actives.items():
         cell_failed = (_failed_rows(by_cell.get(key, ()), name) if by_cell is not None
                        else unit_failed)
@@ -417,9 +418,10 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
         pn = pd = dn = dd = qn = qd = 0
         counted = {k: 0 for k in RATING_LEVELS}
         first = first_of.get(key, _NO_MEETING)
-        for m, k in due:
-            if not act[m]:
-                continue
+        counted_months = due_active.get(act)
+        if counted_months is None:
+            counted_months = due_active[act] = [(m, k) for m, k in due if act[m]]
+        for m, k in counted_months:
             i = first[k]
             if i is None:
                 held[k] = MISSED

@@ -20,7 +20,7 @@ from ...core import heap
 from ...core.config import Config, ReportConfig
 from ...core.findings import ERROR, INFO, WARNING, Finding, FindingCounts, Report
 from ...core.grid import UnitData
-from ...core.rules.base import UnitContext, code_key, make_context
+from ...core.rules.base import UnitContext, make_context
 from ...core.rules.catalog import rule_name_vi
 from ...core.template import load_template
 from ...core.text import normalize
@@ -280,20 +280,17 @@ def _rank(units: list[UnitModel]) -> None:
 
 def _cells(units: list[UnitModel], per_cell: list[dict[str, UnitIndicators]],
            names_of: list[dict[str, str]], annual, criteria) -> list[CellModel]:
+    """``annual``: each unit's annual rows (one per cell of its register, in its order)."""
     kinds = load_template().tab("cells").column("kind")
     out = []
-    annual_of = {normalize(b.code): {code_key(a.cell_code): a for a in rows}
-                 for b, rows in annual}
     cell_criteria = [(k, lab) for k, lab in criteria if k not in ("briefing", "completeness")]
     kind_labels: dict[str | None, str] = {}
-    for u, cells_ind, names in zip(units, per_cell, names_of):
+    for u, cells_ind, names, (_, annual_rows) in zip(units, per_cell, names_of, annual):
         if u.ctx is None:
             continue
-        annual_rows = annual_of.get(normalize(u.code), {})
-        for key, cell in u.ctx.cells.items():  # key: code_key(cell.code)
+        for (key, cell), a in zip(u.ctx.cells.items(), annual_rows):  # key: code_key(cell.code)
             ind = cells_ind[key]
             ind.code, ind.name = cell.code, names.get(key, "")
-            a = annual_rows.get(key)
             score, _ = composite(ind, cell_criteria)
             kind = kind_labels.get(cell.kind)
             if kind is None:
