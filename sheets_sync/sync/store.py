@@ -1060,7 +1060,7 @@ class PullInfo:
     as_of: date
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a big unit's history builds 100,000 of them at a time
 class KnownRow:
     id: int
     tab_id: str
@@ -1092,7 +1092,7 @@ class KnownRow:
         return self.stored_ref or row_ref(self.unit, self.tab_id, self.rkey)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # as KnownRow
 class RowVersion:
     id: int
     key_id: int
@@ -1106,16 +1106,15 @@ class RowVersion:
     sheet_row: int
     tab_id: str = ""
     layouts: Any = field(default=None, repr=False, compare=False)
+    _vals: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def vals(self) -> dict:
         """column id -> [canonical, display], decoded once when first asked for (only a
         finding's message or a listing needs it)."""
-        memo = self.__dict__.get("_vals")
-        if memo is None:
-            memo = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
-            object.__setattr__(self, "_vals", memo)
-        return memo
+        if self._vals is None:
+            self._vals = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
+        return self._vals
 
 
 @dataclass(frozen=True)
