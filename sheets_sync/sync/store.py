@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import compress, repeat
-from operator import eq, ne
+from operator import eq, itemgetter, ne
 from pathlib import Path
 from typing import Any
 
@@ -870,23 +870,29 @@ def _label_ids(conn: sqlite3.Connection, labels: Iterable[tuple[str, str]]
 _UNIT_KEYS = "tab IN (SELECT id FROM key_tabs WHERE unit = ?)"  # the row keys of a unit
 
 # A unit's keys (``known_rows``; ``_index_pull`` also reads the key's tab and label ids, the
-# last two columns) and its versions, oldest first (``row_versions``, ``_index_pull``).
+# last two columns) and its versions (``row_versions``, ``_index_pull``), each first column
+# the row's id.
 _UNIT_ROWS_SQL = (
     "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell, k.first_pull,"
     " k.first_seen, k.last_pull, k.last_seen, k.last_row, k.replaced_by, k.ref, k.tab, k.label"
     " FROM row_keys k JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
-    " WHERE t.unit = ? ORDER BY k.id",
+    " WHERE t.unit = ?",
     "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
     " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id FROM row_versions v"
-    " JOIN row_keys k ON k.id = v.key_id JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ?"
-    " ORDER BY v.id")
-UnitRows = tuple[list[tuple], list[tuple]]  # ``_UNIT_ROWS_SQL``'s rows
+    " JOIN row_keys k ON k.id = v.key_id JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ?")
+UnitRows = tuple[list[tuple], list[tuple]]  # ``_UNIT_ROWS_SQL``'s rows, by id
 
 
 def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
+    """The unit's keys and versions in id order (versions oldest first). Sorted here rather than
+    by ``ORDER BY``: SQLite would sort whole rows, stored values included, in a temporary
+    B-tree (a big unit: a third of the query's time)."""
     keys_sql, versions_sql = _UNIT_ROWS_SQL
-    return (conn.execute(keys_sql, (unit,)).fetchall(),
-            conn.execute(versions_sql, (unit,)).fetchall())
+    keys = conn.execute(keys_sql, (unit,)).fetchall()
+    versions = conn.execute(versions_sql, (unit,)).fetchall()
+    keys.sort(key=itemgetter(0))
+    versions.sort(key=itemgetter(0))
+    return keys, versions
 
 
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
