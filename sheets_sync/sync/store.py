@@ -50,6 +50,11 @@ from ..core.values import display_raw, format_value, is_empty
 
 SCHEMA_VERSION = 4
 DB_NAME = "history.sqlite"
+# SQLite's page cache per connection (negative: KiB; SQLite's default is 2 MB). Recording a
+# big unit's pull moves a hundred thousand keys and versions on to it: with 2 MB of cache the
+# transaction spills its pages to the write-ahead log as it goes (1.0 s; 0.6 s with 32 MB).
+# Used as needed, up to this.
+CACHE_SIZE = -32768
 
 # Columns whose edits are not "changes" for DATA-CHANGED-CLOSED: staff are asked to explain
 # flags after the fact, and notes are free text.
@@ -1159,6 +1164,7 @@ class Store:
             raise _store_error(e, path) from None
         try:
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode == "wal":
                 # Under WAL, NORMAL syncs at checkpoints, not at every commit: a power cut can
@@ -1185,6 +1191,7 @@ class Store:
         if not path.exists():
             return None
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        conn.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
         store = cls(conn, path)
         try:
             if store.schema_version() != SCHEMA_VERSION:
