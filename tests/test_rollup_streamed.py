@@ -120,7 +120,8 @@ def _sheet_xml(path: Path, write) -> str:
 
 
 TEXTS = ["a\x01b", "_x0041_ literal", " leading space", "trailing space ", "a & b < c > d",
-         '"quoted"', "Nguyễn Văn Ánh", "=1+1", "x" * 40000, "", None]
+         '"quoted"', "Nguyễn Văn Ánh", "=1+1", "x" * 40000, "", None, "\x0bvertical tab",
+         "form feed\x0c", "\x1f", "a\ufffe\uffffb", "_x00zz_ _X0041_ _x004_", "&", "\ttab\n"]
 
 
 def test_every_kind_of_text_and_number_as_xlsxwriter_writes_it(tmp_path):

@@ -21,6 +21,7 @@ before, and rows are written by the same rules (``constant_memory``: in increasi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -44,6 +45,9 @@ from xlsxwriter.worksheet import RowInfo, Worksheet, convert_range_args
 from .literal_text import LiteralTextWorksheet
 
 _BLANK = "/>"
+# What xlsxwriter's _escape_control_characters and _escape_data change in a string: text
+# without any of it is written as it is.
+_ESCAPED = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|_x[0-9a-fA-F]{4}_")
 
 
 @cache
@@ -125,10 +129,10 @@ class StreamedWorksheet(LiteralTextWorksheet):
             text = string
             if len(text) > self.xls_strmax // 2 and _utf16_len(text) > self.xls_strmax:
                 text = _utf16_truncate(text, self.xls_strmax)
-            text = self._escape_control_characters(text)
+            if _ESCAPED.search(text):
+                text = self._escape_data(self._escape_control_characters(text))
             space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
-            tail = self._text_tails[string] = (
-                f' t="inlineStr"><is><t{space}>{self._escape_data(text)}</t></is></c>')
+            tail = self._text_tails[string] = f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
         return tail
 
     def _write_string(self, row: int, col: int, string: str,
