@@ -434,6 +434,14 @@ class StreamedWorksheet(LiteralTextWorksheet):
             return
         self.previous_row = current_row_num
         ref = str(row_num + 1)
+        runs = self._pending_runs
+        if len(cells) == 1 and len(runs) == 1:  # one row of write_row_cells, the common case
+            only = runs[0][1]
+            if type(only) is _CellRun and cells.get(runs[0][0]) is only:
+                runs.clear()
+                self.fh.write(f"{self._row_start(row_num, ref)}{''.join(only.cells)}</row>")
+                self.table.clear()
+                return
         columns = sorted(cells)
         if self._pending_runs and self._split_overwritten_runs(cells, columns, ref):
             columns = sorted(cells)
