@@ -132,6 +132,9 @@ def test_every_kind_of_text_and_number_as_xlsxwriter_writes_it(tmp_path):
             w.num(r, 1, [0, -2, 1.5, 1e-20, 12345678901234567890, 0.1 + 0.2, None][r % 7],
                   fmt)
         w.row(len(TEXTS), 20, [(t, fmt) for t in TEXTS] + [(3, fmt), (2.5, None), ("", None)])
+        # the same numbers as int and float (1 == 1.0, 0 == -0.0), an int repeated
+        w.row(len(TEXTS) + 2, None, [(0, fmt), (-0.0, fmt), (1, fmt), (1.0, fmt), (0, fmt),
+                                     (10**17, fmt), (1e17, fmt), (-7, w.st.num())])
         w.merge(len(TEXTS) + 1, 0, 4, "gộp", fmt)
 
     assert _sheet_xml(tmp_path / "ours.xlsx", write) == _sheet_xml(tmp_path / "x.xlsx", write)

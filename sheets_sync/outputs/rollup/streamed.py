@@ -106,8 +106,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
     def __init__(self) -> None:
         super().__init__()
         self._text_tails: dict[str, str] = {}  # string -> XML after the cell's style
-        # write_row_cells: (string as given, format) -> the cell's XML after its reference
-        self._text_pieces: dict[tuple[str, Format], str] = {}
+        # write_row_cells: (string as given, int or None, format) -> the cell's XML after its
+        # reference (a float is never looked up here: -0.0 == 0)
+        self._cell_pieces: dict[tuple[str | int | None, Format], str] = {}
         self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
         self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
         self._row_merges: list[tuple[int, int]] = []  # the pending row's, made here
@@ -235,9 +236,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
             self._write_one(row, first_col, value, cell_format, clean)
             return
         if value:
-            piece = self._text_pieces.get((value, cell_format))
+            piece = self._cell_pieces.get((value, cell_format))
             if piece is None:
-                piece = self._text_pieces[value, cell_format] = (
+                piece = self._cell_pieces[value, cell_format] = (
                     self._style(cell_format) + self._text_tail(clean(value)))
         else:
             piece = self._style(cell_format) + _BLANK
@@ -294,7 +295,7 @@ class StreamedWorksheet(LiteralTextWorksheet):
         table = self.table[row]
         ref = str(row + 1)
         names = _column_names()
-        styles, pieces = self._style_attrs, self._text_pieces
+        styles, pieces = self._style_attrs, self._cell_pieces
         out: list[str | None] = []  # the cells' XML; None: written by _write_one
         col = first_col
         for value, fmt in cells:
@@ -302,15 +303,12 @@ class StreamedWorksheet(LiteralTextWorksheet):
             if fmt is None:
                 self._write_one(row, col, value, fmt, clean)
                 out.append(None)
-            elif kind is str and value:
+            elif kind is str or kind is int or value is None:
                 piece = pieces.get((value, fmt))
                 if piece is None:
-                    piece = pieces[value, fmt] = (self._style(fmt)
-                                                  + self._text_tail(clean(value)))
+                    piece = pieces[value, fmt] = self._cell_piece(value, fmt, clean)
                 out.append(f'<c r="{names[col]}{ref}{piece}')
-            elif value is None or kind is str:
-                out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}/>')
-            elif kind is int or (kind is float and isfinite(value)):
+            elif kind is float and isfinite(value):
                 out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
                            f'><v>{value:.16G}</v></c>')
             elif kind is date or kind is datetime:
@@ -335,6 +333,16 @@ class StreamedWorksheet(LiteralTextWorksheet):
         if written:  # the cells given to _write_one have checked their own
             self._check_dimensions(row, written[0])
             self._check_dimensions(row, written[-1])
+
+    def _cell_piece(self, value: str | int | None, fmt: Format, clean: Callable[[str], str]
+                    ) -> str:
+        """A cell's XML after its reference: the text ``clean(value)``, an int, or (None or
+        empty) a formatted blank."""
+        if isinstance(value, int):
+            return f"{self._style(fmt)}><v>{value:.16G}</v></c>"
+        if value:
+            return self._style(fmt) + self._text_tail(clean(value))
+        return self._style(fmt) + _BLANK
 
     def _style(self, fmt: Format) -> str:
         """'" s="N"': the end of a cell's reference and its style attribute (xlsxwriter numbers
