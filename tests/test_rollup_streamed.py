@@ -192,6 +192,11 @@ def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
                                 ["MEET-LATE", "MEMBER-ABANDON", "DATA-DELETED"][k % 3],
                                 [ERROR, WARNING, INFO][k % 3], text, explained=k % 2 == 0,
                                 accepted=k % 5 == 0))
+    # the same rules on another tab (names shown), then on the attendance tab (hidden)
+    for tab in ("meetings", violations.MEMBER_TAB):
+        for rule in ("DATA-DELETED", "DATA-CHANGED-CLOSED", "MEMBER-ABANDON"):
+            findings.append(Finding(codes[0], tab, 5, "CB01", "2026-04", rule, WARNING,
+                                    "Nguyễn Văn An: dòng đã bị xóa."))
     names = {c: n for c, n in zip(codes, AWKWARD * 2)}
     titles = {c: {"meetings": AWKWARD[k % len(AWKWARD)] or "Sinh hoạt"}
               for k, c in enumerate(codes)}
