@@ -403,13 +403,15 @@ class _CsvLine:
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
-    written to a temporary file and renamed."""
+    written to a temporary file and renamed; 500 lines at a time (100 kB: pieces of some MB
+    are memory the system maps and unmaps for each, 1 s of system time for the 581,000 lines
+    of a national roll-up against 0.1 s)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     line = _CsvLine(ctx)
     with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         fh.write(line.fields(CSV_HEADERS) + "\r\n")
-        for k in range(0, len(findings), 10_000):
-            fh.write("".join(map(line, findings[k:k + 10_000])))
+        for k in range(0, len(findings), 500):
+            fh.write("".join(map(line, findings[k:k + 500])))
 
 
 def read_csv(path: Path) -> list[list[str]]:
