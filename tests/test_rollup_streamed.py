@@ -9,6 +9,7 @@ the normal workbook does.)"""
 from __future__ import annotations
 
 import csv
+import tempfile
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from benchmarks.synthetic import AS_OF, YEAR
 from helpers import synthetic_reads
 from sheets_sync.core.checker import evaluate
 from sheets_sync.core.csvtext import csv_safe
+from sheets_sync.core.errors import SheetsSyncError
 from sheets_sync.core.findings import (
     ERROR,
     INFO,
@@ -30,7 +32,7 @@ from sheets_sync.core.findings import (
     WARNING,
     Finding,
 )
-from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, violations
+from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, streamed, violations
 from sheets_sync.outputs.rollup import build as build_mod
 from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
 from sheets_sync.outputs.rollup.model import build_model
@@ -237,6 +239,31 @@ def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
     wb.close()
     got = openpyxl.load_workbook(tmp_path / "o.xlsx")["S"]
     assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_streamed_rows_files_removed_once_zipped_or_when_the_close_fails(tmp_path, monkeypatch,
+                                                                        fails):
+    """The rows are zipped from the files they were streamed to (``SplicingZipFile``): none
+    of those files is left behind, whether the package was written or its writing failed."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    if fails:
+        monkeypatch.setattr(streamed.shutil, "copyfileobj", mock.Mock(side_effect=OSError(28)))
+    config, reads = synthetic_reads("tiny")
+    report = evaluate(config, reads, AS_OF, YEAR)
+    path = tmp_path / "out" / "tong-hop.xlsx"
+    with mock.patch.object(build_mod, "STREAM_THRESHOLD", 0):
+        if fails:
+            with pytest.raises(SheetsSyncError):
+                build_rollup(config, report, reads, RUN_INFO, path)
+        else:
+            build_rollup(config, report, reads, RUN_INFO, path)
+            assert len(parts(path)) > 20
+    left = [p.read_bytes()[:4] for p in temp.iterdir()]
+    assert b"<row" not in left
+    assert left == [] or fails  # xlsxwriter leaves its own parts when the zip fails
 
 
 def test_rows_copied_without_sendfile_as_on_windows(tmp_path, monkeypatch):

@@ -30,6 +30,7 @@ from io import StringIO
 from itertools import repeat
 from math import isfinite
 from typing import Any
+from zipfile import ZipFile, ZipInfo
 
 from xlsxwriter.exceptions import OverlappingRange
 from xlsxwriter.format import Format
@@ -93,9 +94,47 @@ class _CellRun:
         self.cells = cells
 
 
+class SplicingZipFile(ZipFile):
+    """The ``ZipFile`` a workbook of ``StreamedWorksheet``s is packaged with when their
+    ``splices`` are this file's ``splices``: a worksheet's rows go into the zip from the file
+    they were streamed to, read where the worksheet's file leaves them out, rather than copied
+    into that file first (216 MB at national size); each rows file is removed once zipped.
+    The zip holds the same bytes either way."""
+
+    def __init__(self, *args: Any, splices: dict[str, tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.splices = splices
+
+    def write(self, filename: Any, arcname: Any = None, compress_type: int | None = None,
+              compresslevel: int | None = None) -> None:
+        splice = self.splices.get(filename) if isinstance(filename, str) else None
+        if splice is None:
+            super().write(filename, arcname, compress_type, compresslevel)
+            return
+        offset, rows = splice
+        # as ZipFile.write, with the size of the whole worksheet
+        strict = self._strict_timestamps  # type: ignore[attr-defined]
+        info = ZipInfo.from_file(filename, arcname, strict_timestamps=strict)
+        info.file_size += os.path.getsize(rows)
+        info.compress_type = self.compression if compress_type is None else compress_type
+        info._compresslevel = (  # type: ignore[attr-defined]
+            self.compresslevel if compresslevel is None else compresslevel)
+        with open(filename, "rb") as sheet, open(rows, "rb") as data, \
+                self.open(info, "w") as dest:
+            dest.write(sheet.read(offset))
+            shutil.copyfileobj(data, dest, 1 << 16)
+            shutil.copyfileobj(sheet, dest, 1 << 16)
+        del self.splices[filename]
+        os.unlink(rows)
+
+
 class StreamedWorksheet(LiteralTextWorksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
+
+    # Set when the workbook is packaged with a ``SplicingZipFile`` holding the same dict: the
+    # worksheet's file -> where its rows go in it, and the file holding them.
+    splices: dict[str, tuple[int, str]] | None = None
 
     previous_row: int  # xlsxwriter's attributes used here
     dim_colmin: int | None
@@ -393,8 +432,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
     # --- rows ---------------------------------------------------------------------------------
 
     def _write_optimized_sheet_data(self) -> None:
-        """``<sheetData>``: the rows written so far, copied as bytes by the kernel where it
-        can (xlsxwriter decodes and encodes them again, 64 kB at a time: 216 MB in a national
+        """``<sheetData>``: the rows written so far, left where they are for a
+        ``SplicingZipFile`` (``splices``), else copied as bytes by the kernel where it can
+        (xlsxwriter decodes and encodes them again, 64 kB at a time: 216 MB in a national
         roll-up)."""
         target = getattr(self.fh, "buffer", None)
         if self.dim_rowmin is None or target is None:
@@ -403,6 +443,10 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self._xml_start_tag("sheetData")
         self.fh.flush()
         self.row_data_fh.close()
+        if self.splices is not None and isinstance(self.fh.name, str):
+            self.splices[self.fh.name] = (target.tell(), self.row_data_filename)
+            self._xml_end_tag("sheetData")
+            return
         with open(self.row_data_filename, "rb") as rows:
             if hasattr(os, "sendfile"):
                 _send_file(rows.fileno(), target.fileno())
