@@ -486,14 +486,12 @@ class StreamedWorksheet(LiteralTextWorksheet):
             return
         self.previous_row = current_row_num
         ref = str(row_num + 1)
-        runs = self._pending_runs
-        if len(cells) == 1 and len(runs) == 1:  # one row of write_row_cells, the common case
-            only = runs[0][1]
-            if type(only) is _CellRun and cells.get(runs[0][0]) is only:
-                runs.clear()
-                self.fh.write(f"{self._row_start(row_num, ref)}{''.join(only.cells)}</row>")
-                self.table.clear()
-                return
+        simple = self._simple_row_cells(cells, ref)
+        if simple is not None:
+            self._pending_runs.clear()
+            self.fh.write(f"{self._row_start(row_num, ref)}{simple}</row>")
+            self.table.clear()
+            return
         columns = sorted(cells)
         if self._pending_runs and self._split_overwritten_runs(cells, columns, ref):
             columns = sorted(cells)
@@ -518,6 +516,23 @@ class StreamedWorksheet(LiteralTextWorksheet):
         parts.append("</row>")
         self.fh.write("".join(parts))
         self.table.clear()
+
+    def _simple_row_cells(self, cells: dict[int, Any], ref: str) -> str | None:
+        """The XML of the pending row's cells when they are one run of ``write_row_cells``
+        or a merged range made here (its first cell and its blanks), nothing written over it:
+        the rows of the big sheets. None: another row."""
+        runs = self._pending_runs
+        if len(runs) != 1 or len(cells) > 2:
+            return None
+        first, run = runs[0]
+        if cells.get(first) is not run:
+            return None
+        if len(cells) == 1:
+            return "".join(run.cells) if type(run) is _CellRun else None
+        head = cells.get(first - 1)
+        if type(run) is _BlankRun and type(head) is str:
+            return head + ref.join(self._run_xml(run.fmt, first, run.last))
+        return None
 
     def _split_overwritten_runs(self, cells: dict[int, Any], columns: list[int],
                                 ref: str) -> bool:
