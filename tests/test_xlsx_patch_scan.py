@@ -1,6 +1,6 @@
 """The package editor's row scan (``xlsx_patch.SheetDoc``): the unprefixed patterns it uses
 when no element prefix can occur in the rows find exactly what the general patterns (any
-prefix) find — the occupied and formula columns, and the refusal of a cell without address —
+prefix) find — the occupied columns, and the refusal of a cell without address —
 on the tool's own workbooks, LibreOffice's, openpyxl's and hand-made prefixed parts."""
 from __future__ import annotations
 
@@ -15,32 +15,29 @@ from sheets_sync.sources.xlsx_patch import MAIN_NS, PackageError, SheetDoc, col_
 from xlsx_fixtures import LO_UNIT, unit_with_objects
 
 
-def _general_scan(data: bytes) -> tuple[set[int], set[int]] | str:
-    """The occupied and formula columns as the general patterns find them (the editor's
+def _general_scan(data: bytes) -> set[int] | str:
+    """The occupied columns as the general patterns find them (the editor's
     patterns before the unprefixed ones), or "refused" for a cell without address."""
     sd = re.search(rb"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>", data)
     assert sd is not None
     if sd.group(2):
-        return set(), set()
+        return set()
     body = data[sd.end():data.find(b"</" + sd.group(1) + b"sheetData>", sd.end())]
     cell_tags = len(re.findall(rb"<(?:[\w.-]+:)?c\b", body))
     with_ref = re.findall(rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"", body)
     if len(with_ref) != cell_tags:
         return "refused"
     full = rb"<(?:[\w.-]+:)?c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<(?:[\w.-]+:)?"
-    occupied = {col_number(c.decode()) for c in set(re.findall(full + rb"(?:v|f|is)\b", body))}
-    formulas = ({col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
-                if re.search(rb"<(?:[\w.-]+:)?f\b", body) else set())
-    return occupied, formulas
+    return {col_number(c.decode()) for c in set(re.findall(full + rb"(?:v|f|is)\b", body))}
 
 
-def _scan(data: bytes) -> tuple[set[int], set[int]] | str:
+def _scan(data: bytes) -> set[int] | str:
     try:
         doc = SheetDoc(data, "xl/worksheets/sheet1.xml")
     except PackageError as e:
         assert "địa chỉ" in str(e)
         return "refused"
-    return doc.occupied, doc.formula_cols
+    return doc.occupied
 
 
 def _part(rows: str, prefix: str = "") -> bytes:
@@ -87,11 +84,9 @@ def test_the_row_scan_finds_what_the_general_patterns_find(tmp_path):
     results = [_scan(data) for data in parts]
     assert results == [_general_scan(data) for data in parts]
     assert "refused" in results
-    assert any(r != "refused" and r[1] for r in results)  # formula columns were found
 
 
 @pytest.mark.parametrize("data", HAND_MADE[:2])
 def test_prefixed_and_plain_parts_give_their_columns(data):
-    occupied, formulas = _scan(data)
-    assert formulas == ({3} if b"<x:" not in data else {4})
-    assert occupied == ({1, 2, 3} if b"<x:" not in data else {1, 2, 4})
+    # a formula's column is occupied; a cell with a style only (E1) is not
+    assert _scan(data) == ({1, 2, 3} if b"<x:" not in data else {1, 2, 4})

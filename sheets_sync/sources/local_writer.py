@@ -517,9 +517,18 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
         for col, text in cols:
             doc.cells[(tc.header_row, col + 1)] = CellWrite(clean_text(text), header)
             doc.widths[col + 1] = DETAILS_WIDTH if col == tc.details_col else STATUS_WIDTH
+    keys_ok: dict[tuple[str, int, tuple[tuple[int, str], ...]], bool] = {}
+
+    def row_keys_ok(ch: CellChange) -> bool:
+        """``_key_ok`` once per row and keys (a row's two tool cells share them)."""
+        ok = keys_ok.get(row_keys := (ch.sheet, ch.row, ch.keys))
+        if ok is None:
+            ok = keys_ok[row_keys] = _key_ok(raw, ch)
+        return ok
+
     for ch in plan.changes:
         doc = None if ch.sheet in blocked else doc_of(ch.sheet)
-        if doc is None or not _key_ok(raw, ch) or doc.merged_hidden(ch.row, ch.col + 1):
+        if doc is None or not row_keys_ok(ch) or doc.merged_hidden(ch.row, ch.col + 1):
             skipped.append((ch.sheet, ch.row))
             continue
         style = None

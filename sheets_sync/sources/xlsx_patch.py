@@ -317,8 +317,7 @@ class SheetDoc:
         self.data, self.part = data, part
         self.rows: dict[int, RowInfo] = {}
         self.row_order: list[RowInfo] = []
-        self.occupied: set[int] = set()  # 1-based columns holding anything in any row
-        self.formula_cols: set[int] = set()
+        self._occupied: set[int] | None = None
         self.merges: list[tuple[int, int, int, int]] = []
         self.hyperlinks = 0
         try:
@@ -410,12 +409,7 @@ class SheetDoc:
         with_ref = len(re.findall(rb"<" + any_p + rb"c\b[^>]*?\sr=\"[A-Za-z]{1,3}\d+\"()", body))
         if with_ref != cell_tags:
             raise PackageError("ô không ghi địa chỉ")
-        full = (rb"<" + any_p + rb"c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>\s*<"
-                + any_p)
-        self.occupied = {col_number(c.decode()) for c in
-                         set(re.findall(full + rb"(?:v|f|is)\b", body))}
-        self.formula_cols = ({col_number(c.decode()) for c in set(re.findall(full + rb"f\b", body))}
-                             if re.search(rb"<" + any_p + rb"f\b", body) else set())
+        self._body, self._any_prefix = (body_start, body_end), any_p
         rows = self.rows
         order = self.row_order
         row_pat = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*>")
@@ -445,6 +439,19 @@ class SheetDoc:
             rows[n] = info
             order.append(info)
             pos = end
+
+    @property
+    def occupied(self) -> set[int]:
+        """The 1-based columns holding anything (a value, a formula, text) in any row; found
+        when first asked for (only adding tool columns needs it: one more pass over a part
+        that may hold tens of megabytes)."""
+        if self._occupied is None:
+            start, end = self._body
+            full = (rb"<" + self._any_prefix + rb"c\b[^>]*?\sr=\"([A-Za-z]{1,3})\d+\"[^>]*(?<!/)>"
+                    rb"\s*<" + self._any_prefix + rb"(?:v|f|is)\b")
+            self._occupied = {col_number(c.decode()) for c in
+                              set(re.compile(full).findall(self.data, start, end))}
+        return self._occupied
 
     def _index(self, info: RowInfo) -> list[tuple[int, int]]:
         """(column, offset) of every cell of a row, in order (one C-speed scan)."""

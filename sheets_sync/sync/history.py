@@ -142,12 +142,15 @@ class HistoryState:
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def chain(self, key: KnownRow | None, extra_preds: Iterable[KnownRow] = ()) -> list[RowVersion]:
-        """The versions of a key and of the keys it replaced, oldest first."""
+        """The versions of a key and of the keys it replaced, oldest first (read-only)."""
         out: list[RowVersion] = []
         todo = list(extra_preds)
         if key is not None:
-            out.extend(self.versions.get(key.id, ()))
+            own = self.versions.get(key.id, [])
             todo.extend(self.preds.get(key.id, ()))
+            if not todo:  # the usual case: the key's own versions, already oldest first
+                return own
+            out.extend(own)
         seen: set[int] = set()
         while todo:
             k = todo.pop()

@@ -109,9 +109,11 @@ def list_versions(backend_for: Callable[[UnitConfig], Backend],
     """unit code -> Drive version for every Google unit, from one ``files.list`` per backend
     (O(1) Drive requests per run instead of one per unit). Units of a backend that cannot list
     are left out (each then asks Drive itself)."""
+    out: dict[str, str | None] = {}
+    if not any(unit.is_google for unit in units):
+        return out  # a local-only run never loads the Google libraries
     from ..sources.google_sheets import spreadsheet_key
 
-    out: dict[str, str | None] = {}
     listed: dict[int, dict[str, str] | None] = {}
     for unit in units:
         if not unit.is_google:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from itertools import compress, repeat
-from operator import eq, ne
+from operator import eq, itemgetter, ne
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,11 @@ from ..core.values import display_raw, format_value, is_empty
 
 SCHEMA_VERSION = 4
 DB_NAME = "history.sqlite"
+# SQLite's page cache per connection (negative: KiB; SQLite's default is 2 MB). Recording a
+# big unit's pull moves a hundred thousand keys and versions on to it: with 2 MB of cache the
+# transaction spills its pages to the write-ahead log as it goes (1.0 s; 0.6 s with 32 MB).
+# Used as needed, up to this.
+CACHE_SIZE = -32768
 
 # Columns whose edits are not "changes" for DATA-CHANGED-CLOSED: staff are asked to explain
 # flags after the fact, and notes are free text.
@@ -165,7 +170,8 @@ def _reindex_pulls(conn: sqlite3.Connection) -> None:
             "SELECT unit, pulled_at, as_of, raw FROM pulls WHERE id = ?", (pull_id,)).fetchone()
         data = parse_unit(template, load_raw(blob), unit, unit, date.fromisoformat(as_of))
         _index_pull(conn, unit, pull_id, datetime.fromisoformat(pulled_at),
-                    date.fromisoformat(as_of), index_unit(data), previous.get(unit))
+                    date.fromisoformat(as_of), index_unit(data), previous.get(unit),
+                    _select_rows(conn, unit))
         previous[unit] = pull_id
 
 
@@ -365,7 +371,8 @@ def hash_int(vhash: str) -> int:
 
 
 def hash_hex(value: int) -> str:
-    return f"{value & _MASK64:0{HASH_LEN}x}"
+    """The 16 hex digits of a stored value hash (``hash_int`` back)."""
+    return f"{value & _MASK64:016x}"  # 016: HASH_LEN (a nested {HASH_LEN}: 1.7x the time)
 
 
 def key_hash(rkey: str) -> int:
@@ -868,30 +875,53 @@ def _label_ids(conn: sqlite3.Connection, labels: Iterable[tuple[str, str]]
 
 _UNIT_KEYS = "tab IN (SELECT id FROM key_tabs WHERE unit = ?)"  # the row keys of a unit
 
+# A unit's keys (``known_rows``; ``_index_pull`` also reads the key's tab and label ids, the
+# last two columns) and its versions (``row_versions``, ``_index_pull``), each first column
+# the row's id.
+_UNIT_ROWS_SQL = (
+    "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell, k.first_pull,"
+    " k.first_seen, k.last_pull, k.last_seen, k.last_row, k.replaced_by, k.ref, k.tab, k.label"
+    " FROM row_keys k JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
+    " WHERE t.unit = ?",
+    "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
+    " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id FROM row_versions v"
+    " JOIN row_keys k ON k.id = v.key_id JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ?")
+UnitRows = tuple[list[tuple], list[tuple]]  # ``_UNIT_ROWS_SQL``'s rows, by id
+
+
+def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
+    """The unit's keys and versions in id order (versions oldest first). Sorted here rather than
+    by ``ORDER BY``: SQLite would sort whole rows, stored values included, in a temporary
+    B-tree (a big unit: a third of the query's time)."""
+    keys_sql, versions_sql = _UNIT_ROWS_SQL
+    keys = conn.execute(keys_sql, (unit,)).fetchall()
+    versions = conn.execute(versions_sql, (unit,)).fetchall()
+    keys.sort(key=itemgetter(0))
+    versions.sort(key=itemgetter(0))
+    return keys, versions
+
 
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
-                as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None) -> bool:
+                as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None,
+                rows: UnitRows | None) -> bool:
     """Index a pull's rows, in statements proportional to what changed since the previous
     pull: keys and versions that are simply still there are moved on to this pull by two
     set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
-    ``executemany``. Returns whether the store held no key of the unit before (its first keys:
+    ``executemany``. ``rows``: the unit's keys and versions as stored before this pull (None:
+    it has none). Returns whether the store held no key of the unit before (its first keys:
     every key and version of the unit is now first seen in this pull)."""
     seen, day = seconds_of(pulled_at), day_of(as_of)
     stored: dict[tuple[str, str], tuple] = {}
     latest: dict[int, tuple] = {}
     unit_tabs = _unit_tabs(conn, unit, tabs)
     labels = _label_ids(conn, {(tab.name, tab.cols) for tab in tabs.values()})
-    if previous_pull is not None or conn.execute(
-            f"SELECT 1 FROM row_keys WHERE {_UNIT_KEYS} LIMIT 1", (unit,)).fetchone():
-        tab_ids = {i: t for t, i in unit_tabs.items()}
-        stored = {(tab_ids[r[1]], r[2]): r for r in conn.execute(
-            "SELECT id, tab, rkey, label, keys, period, cell, last_row, last_pull"
-            f" FROM row_keys WHERE {_UNIT_KEYS}", (unit,))}
-        for vid, key_id, vhash, sheet_row, last_pull in conn.execute(
-                "SELECT v.id, v.key_id, v.vhash, v.sheet_row, v.last_pull FROM row_versions v"
-                f" JOIN row_keys k ON k.id = v.key_id WHERE k.{_UNIT_KEYS} ORDER BY v.id",
-                (unit,)):
-            latest[key_id] = (vid, vhash, sheet_row, last_pull)
+    if rows is not None:
+        keys, versions = rows
+        # (id, tab, rkey, label, keys, period, cell, last_row, last_pull) by (tab id, rkey)
+        stored = {(k[1], k[3]): (k[0], k[15], k[3], k[16], k[5], k[6], k[7], k[12], k[10])
+                  for k in keys}
+        for v in versions:  # oldest first: the last one of a key is its latest
+            latest[v[1]] = (v[0], v[2], v[9], v[6])
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
     layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM value_layouts")}
@@ -1042,7 +1072,7 @@ class PullInfo:
     as_of: date
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a big unit's history builds 100,000 of them at a time
 class KnownRow:
     id: int
     tab_id: str
@@ -1074,7 +1104,7 @@ class KnownRow:
         return self.stored_ref or row_ref(self.unit, self.tab_id, self.rkey)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # as KnownRow
 class RowVersion:
     id: int
     key_id: int
@@ -1088,16 +1118,15 @@ class RowVersion:
     sheet_row: int
     tab_id: str = ""
     layouts: Any = field(default=None, repr=False, compare=False)
+    _vals: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def vals(self) -> dict:
         """column id -> [canonical, display], decoded once when first asked for (only a
         finding's message or a listing needs it)."""
-        memo = self.__dict__.get("_vals")
-        if memo is None:
-            memo = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
-            object.__setattr__(self, "_vals", memo)
-        return memo
+        if self._vals is None:
+            self._vals = expand_vals(self.tab_id, json.loads(self.stored_vals), self.layouts)
+        return self._vals
 
 
 @dataclass(frozen=True)
@@ -1122,6 +1151,7 @@ class Store:
         self._history_pending: dict[str, tuple[str, str]] = {}  # unit -> (token, findings)
         # unit -> the pull recorded here that gave the unit its first keys (``record_pull``)
         self._first_keys: dict[str, int | None] = {}
+        self._rows_of: tuple[tuple[str, int, int], UnitRows] | None = None  # ``_unit_rows``
 
     @classmethod
     def open(cls, state_dir: Path) -> Store:
@@ -1135,6 +1165,7 @@ class Store:
             raise _store_error(e, path) from None
         try:
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode == "wal":
                 # Under WAL, NORMAL syncs at checkpoints, not at every commit: a power cut can
@@ -1161,6 +1192,7 @@ class Store:
         if not path.exists():
             return None
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        conn.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
         store = cls(conn, path)
         try:
             if store.schema_version() != SCHEMA_VERSION:
@@ -1288,13 +1320,18 @@ class Store:
             with self.conn:
                 previous = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
                                              (unit,)).fetchone()[0]
+                rows = (self._unit_rows(unit) if previous is not None or self.conn.execute(
+                    f"SELECT 1 FROM row_keys WHERE {_UNIT_KEYS} LIMIT 1", (unit,)).fetchone()
+                    else None)
                 cur = self.conn.execute(
                     "INSERT INTO pulls (unit, pulled_at, as_of, version, raw, fingerprint)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (unit, at, as_of.isoformat(), raw.version, dump_raw(raw), fingerprint))
                 pull_id = cur.lastrowid
                 assert pull_id is not None  # set by the INSERT
-                first = _index_pull(self.conn, unit, pull_id, pulled_at, as_of, tabs, previous)
+                self._rows_of = None  # stale once the pull is indexed
+                first = _index_pull(self.conn, unit, pull_id, pulled_at, as_of, tabs, previous,
+                                    rows)
             self._first_keys[unit] = pull_id if first else None
             return pull_id
         finally:
@@ -1358,11 +1395,7 @@ class Store:
         seen_again = self._seen_again(unit)
         times: dict[int, datetime] = {}
         out = []
-        for r in self.conn.execute(
-                "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell,"
-                " k.first_pull, k.first_seen, k.last_pull, k.last_seen, k.last_row,"
-                " k.replaced_by, k.ref FROM row_keys k JOIN key_tabs t ON t.id = k.tab"
-                " JOIN key_labels l ON l.id = k.label WHERE t.unit = ? ORDER BY k.id", (unit,)):
+        for r in self._unit_rows(unit)[0]:
             again = seen_again.get(r[10])
             last_seen = r[11] if again is None else max(r[11], again[0])
             out.append(KnownRow(r[0], r[1], r[2], r[3], r[4], unit, r[14], r[5], r[6], r[7],
@@ -1370,6 +1403,21 @@ class Store:
                                 r[10], times.get(last_seen) or times.setdefault(
                                     last_seen, time_of(last_seen)), r[12], r[13]))
         return out
+
+    def _unit_rows(self, unit: str) -> UnitRows:
+        """Every stored key and version of ``unit`` as SQL rows (``_UNIT_ROWS_SQL``), selected
+        once for the history findings of a read and the recording of that read right after
+        (`run`, `check`: a big unit's keys and versions are a hundred thousand rows each).
+        Kept for the last unit asked for, as long as nothing was written to the store since
+        (by this connection: ``total_changes``; by another: ``PRAGMA data_version``)."""
+        stamp = (unit, self.conn.total_changes,
+                 self.conn.execute("PRAGMA data_version").fetchone()[0])
+        if self._rows_of is not None and self._rows_of[0] == stamp:
+            return self._rows_of[1]
+        self._rows_of = None
+        rows = _select_rows(self.conn, unit)
+        self._rows_of = (stamp, rows)
+        return rows
 
     def _seen_again(self, unit: str) -> dict[int, tuple[int, int]]:
         """Pull id -> (seconds, day ordinal) of the last re-read of an unchanged local file
@@ -1386,11 +1434,7 @@ class Store:
         seen_again = self._seen_again(unit)
         times: dict[int, datetime] = {}
         days: dict[int, date] = {}
-        for r in self.conn.execute(
-                "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
-                " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id"
-                " FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
-                " JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ? ORDER BY v.id", (unit,)):
+        for r in self._unit_rows(unit)[1]:
             last_seen, max_as_of = r[7], r[8]
             again = seen_again.get(r[6])
             if again is not None:
