@@ -9,6 +9,7 @@ the normal workbook does.)"""
 from __future__ import annotations
 
 import csv
+import functools
 import tempfile
 import zipfile
 from datetime import date, datetime
@@ -239,6 +240,35 @@ def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
     wb.close()
     got = openpyxl.load_workbook(tmp_path / "o.xlsx")["S"]
     assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]
+
+
+def test_rows_zipped_from_their_files_give_the_copied_package_byte_for_byte(tmp_path):
+    """``SplicingZipFile`` (``build._close_deflating``) writes the same package file as
+    rows copied into each worksheet's file first (``StreamedWorksheet`` closed alone)."""
+    def package(name: str, close) -> bytes:
+        path = tmp_path / name
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        wb.set_properties({"created": datetime(2027, 1, 20)})
+        st = Styles(wb)
+        for sheet in ("A", "B", "C"):
+            ws = wb.add_worksheet(sheet, worksheet_class=StreamedWorksheet)
+            if sheet != "C":  # C: no rows
+                w = Writer(ws, st)
+                for r in range(20_000):
+                    w.row(r, 18, [(f"dòng {r} của {sheet}", st.text()), (r, st.num())])
+                w.merge(20_000, 0, 3, "cuối", st.text())
+        close(wb)
+        return path.read_bytes()
+
+    def copied(wb) -> None:
+        level = functools.partial(zipfile.ZipFile, compresslevel=build_mod.STREAMED_ZIP_LEVEL)
+        with mock.patch.object(xlsxwriter.workbook, "ZipFile", level):
+            wb.close()
+
+    spliced = package("spliced.xlsx",
+                      lambda wb: build_mod._close_deflating(wb, build_mod.STREAMED_ZIP_LEVEL))
+    assert spliced == package("copied.xlsx", copied)
+    assert len(parts(tmp_path / "spliced.xlsx")["xl/worksheets/sheet1.xml"]) > 1_000_000
 
 
 @pytest.mark.parametrize("fails", [False, True])
