@@ -9,6 +9,8 @@ the normal workbook does.)"""
 from __future__ import annotations
 
 import csv
+import functools
+import tempfile
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from benchmarks.synthetic import AS_OF, YEAR
 from helpers import synthetic_reads
 from sheets_sync.core.checker import evaluate
 from sheets_sync.core.csvtext import csv_safe
+from sheets_sync.core.errors import SheetsSyncError
 from sheets_sync.core.findings import (
     ERROR,
     INFO,
@@ -30,7 +33,7 @@ from sheets_sync.core.findings import (
     WARNING,
     Finding,
 )
-from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, violations
+from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, streamed, violations
 from sheets_sync.outputs.rollup import build as build_mod
 from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
 from sheets_sync.outputs.rollup.model import build_model
@@ -120,7 +123,8 @@ def _sheet_xml(path: Path, write) -> str:
 
 
 TEXTS = ["a\x01b", "_x0041_ literal", " leading space", "trailing space ", "a & b < c > d",
-         '"quoted"', "Nguyễn Văn Ánh", "=1+1", "x" * 40000, "", None]
+         '"quoted"', "Nguyễn Văn Ánh", "=1+1", "x" * 40000, "", None, "\x0bvertical tab",
+         "form feed\x0c", "\x1f", "a\ufffe\uffffb", "_x00zz_ _X0041_ _x004_", "&", "\ttab\n"]
 
 
 def test_every_kind_of_text_and_number_as_xlsxwriter_writes_it(tmp_path):
@@ -131,6 +135,9 @@ def test_every_kind_of_text_and_number_as_xlsxwriter_writes_it(tmp_path):
             w.num(r, 1, [0, -2, 1.5, 1e-20, 12345678901234567890, 0.1 + 0.2, None][r % 7],
                   fmt)
         w.row(len(TEXTS), 20, [(t, fmt) for t in TEXTS] + [(3, fmt), (2.5, None), ("", None)])
+        # the same numbers as int and float (1 == 1.0, 0 == -0.0), an int repeated
+        w.row(len(TEXTS) + 2, None, [(0, fmt), (-0.0, fmt), (1, fmt), (1.0, fmt), (0, fmt),
+                                     (10**17, fmt), (1e17, fmt), (-7, w.st.num())])
         w.merge(len(TEXTS) + 1, 0, 4, "gộp", fmt)
 
     assert _sheet_xml(tmp_path / "ours.xlsx", write) == _sheet_xml(tmp_path / "x.xlsx", write)
@@ -188,6 +195,11 @@ def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
                                 ["MEET-LATE", "MEMBER-ABANDON", "DATA-DELETED"][k % 3],
                                 [ERROR, WARNING, INFO][k % 3], text, explained=k % 2 == 0,
                                 accepted=k % 5 == 0))
+    # the same rules on another tab (names shown), then on the attendance tab (hidden)
+    for tab in ("meetings", violations.MEMBER_TAB):
+        for rule in ("DATA-DELETED", "DATA-CHANGED-CLOSED", "MEMBER-ABANDON"):
+            findings.append(Finding(codes[0], tab, 5, "CB01", "2026-04", rule, WARNING,
+                                    "Nguyễn Văn An: dòng đã bị xóa."))
     names = {c: n for c, n in zip(codes, AWKWARD * 2)}
     titles = {c: {"meetings": AWKWARD[k % len(AWKWARD)] or "Sinh hoạt"}
               for k, c in enumerate(codes)}
@@ -228,6 +240,60 @@ def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
     wb.close()
     got = openpyxl.load_workbook(tmp_path / "o.xlsx")["S"]
     assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]
+
+
+def test_rows_zipped_from_their_files_give_the_copied_package_byte_for_byte(tmp_path):
+    """``SplicingZipFile`` (``build._close_deflating``) writes the same package file as
+    rows copied into each worksheet's file first (``StreamedWorksheet`` closed alone)."""
+    def package(name: str, close) -> bytes:
+        path = tmp_path / name
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        wb.set_properties({"created": datetime(2027, 1, 20)})
+        st = Styles(wb)
+        for sheet in ("A", "B", "C"):
+            ws = wb.add_worksheet(sheet, worksheet_class=StreamedWorksheet)
+            if sheet != "C":  # C: no rows
+                w = Writer(ws, st)
+                for r in range(20_000):
+                    w.row(r, 18, [(f"dòng {r} của {sheet}", st.text()), (r, st.num())])
+                w.merge(20_000, 0, 3, "cuối", st.text())
+        close(wb)
+        return path.read_bytes()
+
+    def copied(wb) -> None:
+        level = functools.partial(zipfile.ZipFile, compresslevel=build_mod.STREAMED_ZIP_LEVEL)
+        with mock.patch.object(xlsxwriter.workbook, "ZipFile", level):
+            wb.close()
+
+    spliced = package("spliced.xlsx",
+                      lambda wb: build_mod._close_deflating(wb, build_mod.STREAMED_ZIP_LEVEL))
+    assert spliced == package("copied.xlsx", copied)
+    assert len(parts(tmp_path / "spliced.xlsx")["xl/worksheets/sheet1.xml"]) > 1_000_000
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_streamed_rows_files_removed_once_zipped_or_when_the_close_fails(tmp_path, monkeypatch,
+                                                                        fails):
+    """The rows are zipped from the files they were streamed to (``SplicingZipFile``): none
+    of those files is left behind, whether the package was written or its writing failed."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    if fails:
+        monkeypatch.setattr(streamed.shutil, "copyfileobj", mock.Mock(side_effect=OSError(28)))
+    config, reads = synthetic_reads("tiny")
+    report = evaluate(config, reads, AS_OF, YEAR)
+    path = tmp_path / "out" / "tong-hop.xlsx"
+    with mock.patch.object(build_mod, "STREAM_THRESHOLD", 0):
+        if fails:
+            with pytest.raises(SheetsSyncError):
+                build_rollup(config, report, reads, RUN_INFO, path)
+        else:
+            build_rollup(config, report, reads, RUN_INFO, path)
+            assert len(parts(path)) > 20
+    left = [p.read_bytes()[:4] for p in temp.iterdir()]
+    assert b"<row" not in left
+    assert left == [] or fails  # xlsxwriter leaves its own parts when the zip fails
 
 
 def test_rows_copied_without_sendfile_as_on_windows(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
 from .literal_text import LiteralTextWorksheet
 from .model import Model, build_model
-from .streamed import StreamedWorksheet
+from .streamed import SplicingZipFile, StreamedWorksheet
 
 SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
           "Đánh giá năm", "Nhà văn hóa", "Nhật ký")
@@ -176,15 +176,24 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
 
 
 def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
-    """``wb.close()`` with its zip parts deflated at ``level``: xlsxwriter has no option for
-    it, so its ``ZipFile`` is given the level while the package is written (an xlsxwriter
-    workbook closed by another thread meanwhile would only be deflated at this level too)."""
+    """``wb.close()`` with its zip parts deflated at ``level``, the rows of its
+    ``StreamedWorksheet``s zipped from the files they were streamed to (``SplicingZipFile``):
+    xlsxwriter has no option for either, so its ``ZipFile`` is replaced while the package is
+    written (an xlsxwriter workbook closed by another thread meanwhile would only be deflated
+    at this level too)."""
+    splices: dict[str, tuple[int, str]] = {}
+    for ws in wb.worksheets():
+        if isinstance(ws, StreamedWorksheet):
+            ws.splices = splices
     original = xlsxwriter.workbook.ZipFile
-    xlsxwriter.workbook.ZipFile = functools.partial(original, compresslevel=level)
+    xlsxwriter.workbook.ZipFile = functools.partial(SplicingZipFile, compresslevel=level,
+                                                    splices=splices)
     try:
         wb.close()
     finally:
         xlsxwriter.workbook.ZipFile = original
+        for _, rows in splices.values():  # not zipped: the close failed
+            Path(rows).unlink(missing_ok=True)
 
 
 def _remove_stale_temps(path: Path, csv_file: Path) -> None:

@@ -270,6 +270,12 @@ def row_height(cells: Any, size: float = TABLE_SIZE, minimum: float = 15.0,
                bold: bool = False) -> float:
     """Row height (points) for the cells ``[(text, width_chars), ...]`` of one row."""
     lines = max((text_lines(t, w, size, bold) for t, w in cells), default=1)
+    return lines_height(lines, size, minimum)
+
+
+def lines_height(lines: int, size: float = TABLE_SIZE, minimum: float = 15.0) -> float:
+    """Row height (points) for ``lines`` lines of text (``row_height`` from the lines of its
+    tallest cell, for writers that count a repeated cell's lines once)."""
     return max(minimum, lines * LINE_PT * size / TABLE_SIZE + 2.5)
 
 

@@ -26,10 +26,12 @@ from .layout import (
     INT,
     TOTAL_FILL,
     Writer,
+    lines_height,
     page_height,
     page_setup,
     parse_iso,
     row_height,
+    text_lines,
     text_value,
 )
 
@@ -136,6 +138,7 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
             continue
         if unit.status not in (OK, UNCHANGED):
             label += f" ({STATUS_VI.get(unit.status, unit.status).lower()})"
+        label_lines = text_lines(label, widths[0])  # the rows: as tall as label or cell name
         for mr in rows:
             cells = [(label, text), (mr.cell_code, centre), (mr.cell_name, text)]
             for state, letter in mr.months:
@@ -144,7 +147,8 @@ def write_matrix(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[MatrixRow
                     cell = month_cell[state, letter] = (
                         SYMBOL[state] + (f" {letter}" if letter else ""), state_fmt[state])
                 cells.append(cell)
-            w.row(row, row_height([(label, widths[0]), (mr.cell_name, widths[2])]), cells)
+            w.row(row, lines_height(max(label_lines, text_lines(mr.cell_name, widths[2]))),
+                  cells)
             row += 1
     ws.freeze_panes(header + 1, 3)
     ws.autofilter(header, 0, max(row - 1, header), last)
@@ -294,15 +298,19 @@ def write_annual(ws, w: Writer, blocks: Sequence[tuple[UnitBlock, list[AnnualRow
     num, text, centre = st.num(INT, align="center"), st.text(), st.text(align="center")
     comparison_fmt = {state: st.state(state, text_wrap=True)
                       for state, _ in COMPARISON.values()}
+    # the height of each comparison's text (row_height), the larger of it and the label's
+    comparison_height = {key: row_height([(comparison, widths[12])], bold=state == "error")
+                         for key, (state, comparison) in COMPARISON.items()}
     k = 0
     for unit, rows in blocks:
         label = f"{unit.code} – {unit.name}"
+        label_lines = text_lines(label, widths[1])
         for a in rows:
             k += 1
             state, comparison = COMPARISON[a.comparison]
             counts = a.counts
-            w.row(row, max(row_height([(label, widths[1]), (a.cell_name, widths[3])]),
-                           row_height([(comparison, widths[12])], bold=state == "error")),
+            w.row(row, max(lines_height(max(label_lines, text_lines(a.cell_name, widths[3]))),
+                           comparison_height[a.comparison]),
                   [(k, num), (label, text), (a.cell_code, centre), (a.cell_name, text),
                    (a.months, num), (counts.get("good", 0), num), (counts.get("fair", 0), num),
                    (counts.get("average", 0), num), (counts.get("poor", 0), num),

@@ -21,6 +21,7 @@ before, and rows are written by the same rules (``constant_memory``: in increasi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from io import StringIO
 from itertools import repeat
 from math import isfinite
 from typing import Any
+from zipfile import ZipFile, ZipInfo
 
 from xlsxwriter.exceptions import OverlappingRange
 from xlsxwriter.format import Format
@@ -44,6 +46,9 @@ from xlsxwriter.worksheet import RowInfo, Worksheet, convert_range_args
 from .literal_text import LiteralTextWorksheet
 
 _BLANK = "/>"
+# What xlsxwriter's _escape_control_characters and _escape_data change in a string: text
+# without any of it is written as it is.
+_ESCAPED = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff&<>]|_x[0-9a-fA-F]{4}_")
 
 
 @cache
@@ -89,9 +94,47 @@ class _CellRun:
         self.cells = cells
 
 
+class SplicingZipFile(ZipFile):
+    """The ``ZipFile`` a workbook of ``StreamedWorksheet``s is packaged with when their
+    ``splices`` are this file's ``splices``: a worksheet's rows go into the zip from the file
+    they were streamed to, read where the worksheet's file leaves them out, rather than copied
+    into that file first (216 MB at national size); each rows file is removed once zipped.
+    The zip holds the same bytes either way."""
+
+    def __init__(self, *args: Any, splices: dict[str, tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.splices = splices
+
+    def write(self, filename: Any, arcname: Any = None, compress_type: int | None = None,
+              compresslevel: int | None = None) -> None:
+        splice = self.splices.get(filename) if isinstance(filename, str) else None
+        if splice is None:
+            super().write(filename, arcname, compress_type, compresslevel)
+            return
+        offset, rows = splice
+        # as ZipFile.write, with the size of the whole worksheet
+        strict = self._strict_timestamps  # type: ignore[attr-defined]
+        info = ZipInfo.from_file(filename, arcname, strict_timestamps=strict)
+        info.file_size += os.path.getsize(rows)
+        info.compress_type = self.compression if compress_type is None else compress_type
+        info._compresslevel = (  # type: ignore[attr-defined]
+            self.compresslevel if compresslevel is None else compresslevel)
+        with open(filename, "rb") as sheet, open(rows, "rb") as data, \
+                self.open(info, "w") as dest:
+            dest.write(sheet.read(offset))
+            shutil.copyfileobj(data, dest, 1 << 16)
+            shutil.copyfileobj(sheet, dest, 1 << 16)
+        del self.splices[filename]
+        os.unlink(rows)
+
+
 class StreamedWorksheet(LiteralTextWorksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
+
+    # Set when the workbook is packaged with a ``SplicingZipFile`` holding the same dict: the
+    # worksheet's file -> where its rows go in it, and the file holding them.
+    splices: dict[str, tuple[int, str]] | None = None
 
     previous_row: int  # xlsxwriter's attributes used here
     dim_colmin: int | None
@@ -102,8 +145,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
     def __init__(self) -> None:
         super().__init__()
         self._text_tails: dict[str, str] = {}  # string -> XML after the cell's style
-        # write_row_cells: (string as given, format) -> the cell's XML after its reference
-        self._text_pieces: dict[tuple[str, Format], str] = {}
+        # write_row_cells: (string as given, int or None, format) -> the cell's XML after its
+        # reference (a float is never looked up here: -0.0 == 0)
+        self._cell_pieces: dict[tuple[str | int | None, Format], str] = {}
         self._style_attrs: dict[Format, str] = {}  # format -> '" s="N"' (at first write)
         self._row_attrs: dict[tuple | None, str] = {}  # row properties -> <row> attributes
         self._row_merges: list[tuple[int, int]] = []  # the pending row's, made here
@@ -125,10 +169,10 @@ class StreamedWorksheet(LiteralTextWorksheet):
             text = string
             if len(text) > self.xls_strmax // 2 and _utf16_len(text) > self.xls_strmax:
                 text = _utf16_truncate(text, self.xls_strmax)
-            text = self._escape_control_characters(text)
+            if _ESCAPED.search(text):
+                text = self._escape_data(self._escape_control_characters(text))
             space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
-            tail = self._text_tails[string] = (
-                f' t="inlineStr"><is><t{space}>{self._escape_data(text)}</t></is></c>')
+            tail = self._text_tails[string] = f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
         return tail
 
     def _write_string(self, row: int, col: int, string: str,
@@ -231,9 +275,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
             self._write_one(row, first_col, value, cell_format, clean)
             return
         if value:
-            piece = self._text_pieces.get((value, cell_format))
+            piece = self._cell_pieces.get((value, cell_format))
             if piece is None:
-                piece = self._text_pieces[value, cell_format] = (
+                piece = self._cell_pieces[value, cell_format] = (
                     self._style(cell_format) + self._text_tail(clean(value)))
         else:
             piece = self._style(cell_format) + _BLANK
@@ -290,7 +334,7 @@ class StreamedWorksheet(LiteralTextWorksheet):
         table = self.table[row]
         ref = str(row + 1)
         names = _column_names()
-        styles, pieces = self._style_attrs, self._text_pieces
+        styles, pieces = self._style_attrs, self._cell_pieces
         out: list[str | None] = []  # the cells' XML; None: written by _write_one
         col = first_col
         for value, fmt in cells:
@@ -298,15 +342,12 @@ class StreamedWorksheet(LiteralTextWorksheet):
             if fmt is None:
                 self._write_one(row, col, value, fmt, clean)
                 out.append(None)
-            elif kind is str and value:
+            elif kind is str or kind is int or value is None:
                 piece = pieces.get((value, fmt))
                 if piece is None:
-                    piece = pieces[value, fmt] = (self._style(fmt)
-                                                  + self._text_tail(clean(value)))
+                    piece = pieces[value, fmt] = self._cell_piece(value, fmt, clean)
                 out.append(f'<c r="{names[col]}{ref}{piece}')
-            elif value is None or kind is str:
-                out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}/>')
-            elif kind is int or (kind is float and isfinite(value)):
+            elif kind is float and isfinite(value):
                 out.append(f'<c r="{names[col]}{ref}{styles.get(fmt) or self._style(fmt)}'
                            f'><v>{value:.16G}</v></c>')
             elif kind is date or kind is datetime:
@@ -331,6 +372,16 @@ class StreamedWorksheet(LiteralTextWorksheet):
         if written:  # the cells given to _write_one have checked their own
             self._check_dimensions(row, written[0])
             self._check_dimensions(row, written[-1])
+
+    def _cell_piece(self, value: str | int | None, fmt: Format, clean: Callable[[str], str]
+                    ) -> str:
+        """A cell's XML after its reference: the text ``clean(value)``, an int, or (None or
+        empty) a formatted blank."""
+        if isinstance(value, int):
+            return f"{self._style(fmt)}><v>{value:.16G}</v></c>"
+        if value:
+            return self._style(fmt) + self._text_tail(clean(value))
+        return self._style(fmt) + _BLANK
 
     def _style(self, fmt: Format) -> str:
         """'" s="N"': the end of a cell's reference and its style attribute (xlsxwriter numbers
@@ -381,8 +432,9 @@ class StreamedWorksheet(LiteralTextWorksheet):
     # --- rows ---------------------------------------------------------------------------------
 
     def _write_optimized_sheet_data(self) -> None:
-        """``<sheetData>``: the rows written so far, copied as bytes by the kernel where it
-        can (xlsxwriter decodes and encodes them again, 64 kB at a time: 216 MB in a national
+        """``<sheetData>``: the rows written so far, left where they are for a
+        ``SplicingZipFile`` (``splices``), else copied as bytes by the kernel where it can
+        (xlsxwriter decodes and encodes them again, 64 kB at a time: 216 MB in a national
         roll-up)."""
         target = getattr(self.fh, "buffer", None)
         if self.dim_rowmin is None or target is None:
@@ -391,6 +443,10 @@ class StreamedWorksheet(LiteralTextWorksheet):
         self._xml_start_tag("sheetData")
         self.fh.flush()
         self.row_data_fh.close()
+        if self.splices is not None and isinstance(self.fh.name, str):
+            self.splices[self.fh.name] = (target.tell(), self.row_data_filename)
+            self._xml_end_tag("sheetData")
+            return
         with open(self.row_data_filename, "rb") as rows:
             if hasattr(os, "sendfile"):
                 _send_file(rows.fileno(), target.fileno())
@@ -430,6 +486,12 @@ class StreamedWorksheet(LiteralTextWorksheet):
             return
         self.previous_row = current_row_num
         ref = str(row_num + 1)
+        simple = self._simple_row_cells(cells, ref)
+        if simple is not None:
+            self._pending_runs.clear()
+            self.fh.write(f"{self._row_start(row_num, ref)}{simple}</row>")
+            self.table.clear()
+            return
         columns = sorted(cells)
         if self._pending_runs and self._split_overwritten_runs(cells, columns, ref):
             columns = sorted(cells)
@@ -454,6 +516,23 @@ class StreamedWorksheet(LiteralTextWorksheet):
         parts.append("</row>")
         self.fh.write("".join(parts))
         self.table.clear()
+
+    def _simple_row_cells(self, cells: dict[int, Any], ref: str) -> str | None:
+        """The XML of the pending row's cells when they are one run of ``write_row_cells``
+        or a merged range made here (its first cell and its blanks), nothing written over it:
+        the rows of the big sheets. None: another row."""
+        runs = self._pending_runs
+        if len(runs) != 1 or len(cells) > 2:
+            return None
+        first, run = runs[0]
+        if cells.get(first) is not run:
+            return None
+        if len(cells) == 1:
+            return "".join(run.cells) if type(run) is _CellRun else None
+        head = cells.get(first - 1)
+        if type(run) is _BlankRun and type(head) is str:
+            return head + ref.join(self._run_xml(run.fmt, first, run.last))
+        return None
 
     def _split_overwritten_runs(self, cells: dict[int, Any], columns: list[int],
                                 ref: str) -> bool:
