@@ -3,9 +3,10 @@ meeting rows (5 years) and 54,000 attendance rows (1,500 members × 12 months ×
 through the real CLI, each command in its own process (wall time and peak RSS from ``wait4``).
 
 Sequence, on one state folder: ``check`` (first pull recorded), ``check`` again (file
-unchanged: not stored again), ``run`` (writes the flags into the file), ``run`` again (the file
-our write produced is stored once), ``run`` a third time (unchanged), then one cell edited by a
-person and ``run``. After each: the history store's size on disk, its pulls and row versions.
+unchanged: not stored again), ``run`` (writes the flags into the file, whose pull is then
+recorded as our write left it), ``run`` again (the file our write produced: not stored again),
+``run`` a third time (unchanged), then one cell edited by a person and ``run``. After each: the
+history store's size on disk, its pulls and row versions.
 ``python -m benchmarks.bigunit [--keep DIR]`` prints one JSON object.
 """
 from __future__ import annotations

@@ -297,6 +297,9 @@ class WriteResult:
     backup: Path | None = None
     reasons: list[str] = field(default_factory=list)  # why a copy instead of in place
     mutations: int = 0  # Google: write requests sent (each moves the Drive version)
+    # A local file written in place with the whole plan: its size, mtime_ns and SHA-256 as the
+    # write left it (a later read of the file unchanged since finds the same)
+    written_meta: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -607,10 +607,14 @@ def _temp_for(target: Path) -> Path:
 
 
 def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_dir: Path,
-                  unit: str, now: datetime) -> Path | str:
+                  unit: str, now: datetime, written: dict[str, Any] | None = None
+                  ) -> Path | str:
     """Write the edited package over ``real``: temp file beside it (fsynced), the original
     checked again (unchanged since read, not open, not read-only), a backup, ``os.replace``,
     the folder fsynced. Returns the backup, or why nothing was written (Vietnamese).
+    ``written``: filled with the size, mtime_ns and SHA-256 of the file put in place, taken
+    from the temporary file before it replaces the original (a rename keeps them), so an
+    edit made right after is never taken for our write.
     Raises ``PackageError`` (nothing written) and ``OSError`` (temp file not writable)."""
     busy = f"Tệp {path.name} đang mở hoặc vừa được sửa, sẽ ghi ở lần sau."
     tmp = _temp_for(real)
@@ -618,6 +622,9 @@ def save_in_place(pkg: Package, path: Path, real: Path, read_meta: dict, backup_
         pkg.save(tmp)
         shutil.copymode(real, tmp)
         fsync_path(tmp)
+        if written is not None:
+            st = tmp.stat()
+            written.update(size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=file_sha256(tmp))
     except BaseException:
         _unlink(tmp)
         raise
@@ -695,6 +702,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
         if raw.version != read_meta.get("sha256"):
             return WriteResult(SKIPPED, busy)
         skipped: list[tuple[str, int]] = []
+        written_meta: dict[str, Any] = {}
         try:
             written, skipped, notes = _patch(pkg, plan, raw)
             changed = any(d.changed for d in pkg.docs.values()) or bool(pkg.new_sheets)
@@ -703,7 +711,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
                 msg += f": {'; '.join(notes)}." if notes else "."
                 return WriteResult(SKIPPED, msg + _rows_note(skipped), skipped_rows=skipped)
             saved = save_in_place(pkg, path, real, read_meta, Path(backup_dir), plan.unit,
-                                  now or datetime.now())
+                                  now or datetime.now(), written_meta)
         except PackageError as e:
             pkg.close()
             return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
@@ -723,7 +731,8 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     if notes:
         msg += " Lưu ý: " + "; ".join(notes) + "."
     msg += _rows_note([s for s in skipped if not any(f'"{s[0]}"' in n for n in notes)])
-    return WriteResult(WRITTEN, msg, written, real, skipped, backup)
+    return WriteResult(WRITTEN, msg, written, real, skipped, backup,
+                       written_meta=written_meta if not skipped and not notes else None)
 
 
 def _fallback(path: Path, real: Path, plan: FlagPlan, read_meta: dict, target: Path,

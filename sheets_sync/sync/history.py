@@ -239,6 +239,17 @@ def keep_after_recording(store: Store, unit_code: str, source: str | None, year:
         store.keep_history_under(unit_code, before, after)
 
 
+def keep_for_new_source(store: Store, unit_code: str, before: str, after: str, year: int,
+                        params: Mapping[str, Any]) -> None:
+    """The unit's history findings, kept for the data of source ``before``, kept for source
+    ``after`` too: the same data as far as the history goes (our own write changed only tool
+    cells and tabs), so the next run of the unchanged unit finds them."""
+    settings = _settings(year, params)
+    old, new = (store.history_token(unit_code, s, settings) for s in (before, after))
+    if old is not None and new is not None and old != new:
+        store.keep_history_under(unit_code, old, new)
+
+
 def _settings(year: int, params: Mapping[str, Any]) -> dict[str, Any]:
     """What history findings depend on besides the data and the store."""
     return {"year": year, "params": dict(params)}

@@ -42,7 +42,7 @@ from ..outputs.publish import publish_rollup
 from ..outputs.rollup import build_rollup, rollup_path, write_latest
 from ..outputs.rollup.model import build_model
 from ..sources.local_writer import write_local
-from .history import history_findings, keep_after_recording
+from .history import history_findings, keep_after_recording, keep_for_new_source
 from .store import GuardedStore, Store, dump_raw, file_fingerprint
 from .writeplan import apply_to_raw, plan_unit
 
@@ -331,6 +331,13 @@ class HistoryOf:
             keep_after_recording(self.store, r.config.code, _source(r), self.year,
                                  r.config.rules, before)
 
+    def rewritten(self, r: UnitRead, read_as: str | None, written_as: str) -> None:
+        """Our own write changed the unit's version (``read_as`` -> ``written_as``: Drive
+        versions, or a local file's SHA-256s) and nothing else the history sees."""
+        if read_as is not None and not getattr(self.store, "damaged", None):
+            keep_for_new_source(self.store, r.config.code, read_as, written_as, self.year,
+                                r.config.rules)
+
 
 def _source(r: UnitRead) -> str | None:
     return r.raw.version if r.raw is not None else None
@@ -404,9 +411,10 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
                 as_of: date, year: int, backend: Backend, dry_run: bool
                 ) -> tuple[UnitWrite, tuple | None]:
     """Write one unit's flags (runs on a worker thread; neither the store nor ``read`` is
-    changed here). Returns the write and, for a Google unit written in full,
-    ``(plan, version read, write requests, meta)``: ``_record_own_writes`` records them from the
-    calling thread."""
+    changed here). Returns the write and, for a unit written in full,
+    ``(plan, version read, write requests, meta)`` (a local file: its SHA-256 read, no request,
+    the meta of the file written): ``_record_own_writes`` records them from the calling
+    thread."""
     code = read.config.code
     # UNCHANGED (Google units only): re-evaluated from the stored pull; written if flags differ.
     if read.result.status not in READ_STATUSES or read.data is None:
@@ -436,6 +444,8 @@ def _write_unit(config: Config, template: Template, read: UnitRead, findings: li
             result = write_local(read.config.path, plan, raw.meta, config.out_dir,
                                  config.state_dir / "backups", config.backup_keep,
                                  raw=raw)
+            if result.written_meta is not None:  # the whole plan written into the file
+                own = (plan, raw.version, 0, {**raw.meta, **result.written_meta})
     except SheetsSyncError as e:
         return UnitWrite(code, "error", str(e),
                          try_later=bool(getattr(e, "try_later", False))), None
@@ -460,20 +470,34 @@ def _as_written(read: UnitRead, plan, meta: dict) -> _Written | None:
 
 def _record_own_writes(store: Store, backend_for: Callable[[UnitConfig], Backend],
                        reads: dict[str, UnitRead],
-                       owns: dict[str, tuple[str | None, int, _Written | None]]) -> None:
+                       owns: dict[str, tuple[str | None, int, _Written | None]],
+                       history: HistoryOf | None) -> None:
     """One Drive listing after the run's writes tells the version each write produced; a unit
     whose version moved by exactly our own write requests records it with the grids as written
     (``owns``: the version read, the write's requests, ``_as_written``). Any other move — a
     person edited between our read and our version request — records no version, so the next
-    run re-reads the unit and repairs whatever the edit displaced."""
-    units = tuple(reads[code].config for code in owns)
+    run re-reads the unit and repairs whatever the edit displaced. A local file written in full
+    is recorded with its grids as written and the fingerprint our write left (the file is read
+    again next run; only a file changed since is stored again).
+
+    The unit's history findings are kept for the data our write produced too: it changed only
+    tool cells and tabs, which the history does not index."""
+    units = tuple(reads[code].config for code in owns if reads[code].config.is_google)
     versions = list_versions(backend_for, units)
     for code, (seen, mutations, written) in owns.items():
         if written is None:
             continue
-        now = versions.get(code)
-        store.set_own_write_version(*written, now if _only_our_write(seen, now, mutations)
-                                    else None)
+        read = reads[code]
+        if read.config.is_google:
+            now = versions.get(code)
+            version = now if _only_our_write(seen, now, mutations) else None
+            store.set_own_write_version(*written, version)
+            produced = version
+        else:
+            store.set_own_write_version(*written, None)
+            produced = read.raw.meta.get("sha256") if read.raw is not None else None
+        if history is not None and produced is not None:
+            history.rewritten(read, seen, produced)
 
 
 def _only_our_write(seen: str | None, now: str | None, mutations: int) -> bool:
@@ -552,7 +576,7 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             for job in as_completed(list(jobs)):
                 collect(job)
             if owns and store is not None:
-                _record_own_writes(store, backend_for, reads, owns)
+                _record_own_writes(store, backend_for, reads, owns, history)
             if built is not None:
                 outcome.rollup, outcome.report_docx = built.result()
         outcome.writes = [writes[u.code] for u in selected]
