@@ -47,6 +47,19 @@ def test_a_file_our_run_wrote_is_not_stored_again_and_keeps_its_history(local_co
     assert _history_of(again.report) == _history_of(recomputed.report)
 
 
+def test_rollup_from_the_store_after_our_write_finds_the_history_kept(local_copy, monkeypatch):
+    """The stored pull is the file as our write left it, version included: `rollup` from the
+    store asks for the same history findings the next `run` does, kept once."""
+    config = local_copy
+    pipeline.run(config, backend_for(config), AS_OF, YEAR)
+    computed: list[str] = []
+    real = history.load_state
+    monkeypatch.setattr(history, "load_state", lambda s, u: computed.append(u) or real(s, u))
+    pipeline.rollup_from_store(config, AS_OF, YEAR)
+    pipeline.run(config, backend_for(config), AS_OF, YEAR)
+    assert computed == []
+
+
 def test_a_file_changed_after_our_write_is_stored_again(local_copy):
     config = local_copy
     pipeline.run(config, backend_for(config), AS_OF, YEAR)

@@ -464,6 +464,8 @@ def _as_written(read: UnitRead, plan, meta: dict) -> _Written | None:
     if read.pull_id is None or read.raw is None:
         return None
     read.raw.meta = meta
+    if not read.config.is_google:  # a local file's version is its SHA-256: the one written
+        read.raw.version = meta.get("sha256", read.raw.version)
     apply_to_raw(read.raw, plan)
     return read.pull_id, dump_raw(read.raw), file_fingerprint(read.raw)
 
