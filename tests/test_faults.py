@@ -155,15 +155,40 @@ def test_history_repair_starts_fresh_only_when_the_operator_agrees(work):
 
 def _damage(db: Path, pages: int | None = None) -> bytes:
     """Overwrite the middle of data pages (the header page kept): "database disk image is
-    malformed" on the first query that reads them."""
+    malformed" on the first query that reads them. ``pages``: only the last that many b-tree
+    pages in use (a page on the free list holds nothing a query reads; an overflow page holds
+    part of a long value, which no check reads)."""
     data = bytearray(db.read_bytes())
     size = int.from_bytes(data[16:18], "big") or 65536
     count = len(data) // size
-    chosen = range(count - 1, 1, -1) if pages is None else range(count - 1, count - 1 - pages, -1)
+    if pages is None:
+        chosen = list(range(count - 1, 1, -1))  # 0-based pages
+    else:
+        free = _free_pages(bytes(data), size)
+        chosen = [p for p in range(count - 1, 1, -1)
+                  if p + 1 not in free and data[p * size] in _BTREE_PAGE_TYPES][:pages]
     for page in chosen:
         data[page * size + 8: page * size + 200] = b"\xff" * 192
     db.write_bytes(bytes(data))
     return bytes(data)
+
+
+_BTREE_PAGE_TYPES = (2, 5, 10, 13)  # index/table, interior/leaf (file format, section 1.6)
+
+
+def _free_pages(data: bytes, size: int) -> set[int]:
+    """The 1-based numbers of the pages on an SQLite file's free list (trunk pages and the
+    leaf pages they list; file format, section 1.5)."""
+    free: set[int] = set()
+    trunk = int.from_bytes(data[32:36], "big")
+    while trunk:
+        free.add(trunk)
+        at = (trunk - 1) * size
+        leaves = int.from_bytes(data[at + 4:at + 8], "big")
+        free.update(int.from_bytes(data[at + 8 + 4 * k:at + 12 + 4 * k], "big")
+                    for k in range(leaves))
+        trunk = int.from_bytes(data[at:at + 4], "big")
+    return free
 
 
 # --- config ------------------------------------------------------------------------------------
