@@ -903,25 +903,23 @@ def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
 
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
                 as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None,
-                rows: UnitRows | None) -> bool:
+                rows: UnitRows) -> bool:
     """Index a pull's rows, in statements proportional to what changed since the previous
     pull: keys and versions that are simply still there are moved on to this pull by two
     set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
-    ``executemany``. ``rows``: the unit's keys and versions as stored before this pull (None:
-    it has none). Returns whether the store held no key of the unit before (its first keys:
+    ``executemany``. ``rows``: the unit's keys and versions as stored before this pull
+    (``_select_rows``). Returns whether the store held no key of the unit before (its first keys:
     every key and version of the unit is now first seen in this pull)."""
     seen, day = seconds_of(pulled_at), day_of(as_of)
-    stored: dict[tuple[str, str], tuple] = {}
-    latest: dict[int, tuple] = {}
     unit_tabs = _unit_tabs(conn, unit, tabs)
     labels = _label_ids(conn, {(tab.name, tab.cols) for tab in tabs.values()})
-    if rows is not None:
-        keys, versions = rows
-        # (id, tab, rkey, label, keys, period, cell, last_row, last_pull) by (tab id, rkey)
-        stored = {(k[1], k[3]): (k[0], k[15], k[3], k[16], k[5], k[6], k[7], k[12], k[10])
-                  for k in keys}
-        for v in versions:  # oldest first: the last one of a key is its latest
-            latest[v[1]] = (v[0], v[2], v[9], v[6])
+    keys, versions = rows
+    # (id, tab, rkey, label, keys, period, cell, last_row, last_pull) by (tab id, rkey)
+    stored = {(k[1], k[3]): (k[0], k[15], k[3], k[16], k[5], k[6], k[7], k[12], k[10])
+              for k in keys}
+    latest: dict[int, tuple] = {}
+    for v in versions:  # oldest first: the last one of a key is its latest
+        latest[v[1]] = (v[0], v[2], v[9], v[6])
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
     layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM value_layouts")}
@@ -1320,9 +1318,7 @@ class Store:
             with self.conn:
                 previous = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
                                              (unit,)).fetchone()[0]
-                rows = (self._unit_rows(unit) if previous is not None or self.conn.execute(
-                    f"SELECT 1 FROM row_keys WHERE {_UNIT_KEYS} LIMIT 1", (unit,)).fetchone()
-                    else None)
+                rows = self._unit_rows(unit)
                 cur = self.conn.execute(
                     "INSERT INTO pulls (unit, pulled_at, as_of, version, raw, fingerprint)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
