@@ -244,10 +244,9 @@ def keep_for_new_source(store: Store, unit_code: str, before: str, after: str, y
     """The unit's history findings, kept for the data of source ``before``, kept for source
     ``after`` too: the same data as far as the history goes (our own write changed only tool
     cells and tabs), so the next run of the unchanged unit finds them."""
-    settings = _settings(year, params)
-    old, new = (store.history_token(unit_code, s, settings) for s in (before, after))
-    if old is not None and new is not None and old != new:
-        store.keep_history_under(unit_code, old, new)
+    kept = store.history_token(unit_code, before, _settings(year, params))
+    if kept is not None:
+        keep_after_recording(store, unit_code, after, year, params, kept)
 
 
 def _settings(year: int, params: Mapping[str, Any]) -> dict[str, Any]:
