@@ -274,13 +274,10 @@ class StreamedWorksheet(LiteralTextWorksheet):
             self.merge_range(row, first_col, row, last_col, "", cell_format)
             self._write_one(row, first_col, value, cell_format, clean)
             return
-        if value:
-            piece = self._cell_pieces.get((value, cell_format))
-            if piece is None:
-                piece = self._cell_pieces[value, cell_format] = (
-                    self._style(cell_format) + self._text_tail(clean(value)))
-        else:
-            piece = self._style(cell_format) + _BLANK
+        piece = self._cell_pieces.get((value, cell_format))
+        if piece is None:
+            piece = self._cell_pieces[value, cell_format] = self._cell_piece(value, cell_format,
+                                                                              clean)
         self.table[row][first_col] = f'<c r="{_column_names()[first_col]}{row + 1}{piece}'
 
     def _merge_in_row(self, first_row: Any, first_col: Any, last_row: Any, last_col: Any,
