@@ -73,7 +73,7 @@ def test_a_v3_store_upgrades_with_every_finding_listing_and_reference_unchanged(
         "SELECT unit, tab_id, rkey, ref FROM row_keys")}
     before.close()
     with Store.open(tmp_path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.schema_version() == SCHEMA_VERSION == 5
         assert [store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("pulls", "row_keys", "row_versions", "acks")] == counts
         got = _findings_and_views(store, _make_v3())

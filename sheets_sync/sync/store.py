@@ -31,6 +31,7 @@ import json
 import logging
 import sqlite3
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -48,7 +49,7 @@ from ..core.template import load_template
 from ..core.text import normalize
 from ..core.values import display_raw, format_value, is_empty
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_NAME = "history.sqlite"
 # SQLite's page cache per connection (negative: KiB; SQLite's default is 2 MB). Recording a
 # big unit's pull moves a hundred thousand keys and versions on to it: with 2 MB of cache the
@@ -332,11 +333,22 @@ def _migrate_4(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM unit_history_cache")
 
 
+def _migrate_5(conn: sqlite3.Connection) -> None:
+    """v4 -> v5: ``live`` on row keys and versions (1: present in its unit's last pull, see
+    "Live rows" at ``_index_pull``), so that recording a pull writes only what changed instead
+    of moving every unchanged row on to it. Every row of a unit's last pull is live."""
+    last = "SELECT max(id) FROM pulls GROUP BY unit"
+    for table in ("row_keys", "row_versions"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN live INTEGER NOT NULL DEFAULT 0")
+        conn.execute(f"UPDATE {table} SET live = 1 WHERE last_pull IN ({last})")
+
+
 # (target version, migration). Each runs inside the upgrade transaction.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (2, _migrate_2),
     (3, _migrate_3),
     (4, _migrate_4),
+    (5, _migrate_5),
 ]
 
 
@@ -875,16 +887,15 @@ def _label_ids(conn: sqlite3.Connection, labels: Iterable[tuple[str, str]]
 
 _UNIT_KEYS = "tab IN (SELECT id FROM key_tabs WHERE unit = ?)"  # the row keys of a unit
 
-# A unit's keys (``known_rows``; ``_index_pull`` also reads the key's tab and label ids, the
-# last two columns) and its versions (``row_versions``, ``_index_pull``), each first column
-# the row's id.
+# A unit's keys (``known_rows``; ``_index_pull`` also reads the key's tab and label ids) and
+# its versions (``row_versions``, ``_index_pull``); each ends with its ``live`` flag.
 _UNIT_ROWS_SQL = (
     "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell, k.first_pull,"
-    " k.first_seen, k.last_pull, k.last_seen, k.last_row, k.replaced_by, k.ref, k.tab, k.label"
-    " FROM row_keys k JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
+    " k.first_seen, k.last_pull, k.last_seen, k.last_row, k.replaced_by, k.ref, k.tab, k.label,"
+    " k.live FROM row_keys k JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
     " WHERE t.unit = ?",
     "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
-    " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id FROM row_versions v"
+    " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id, v.live FROM row_versions v"
     " JOIN row_keys k ON k.id = v.key_id JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ?")
 UnitRows = tuple[list[tuple], list[tuple]]  # ``_UNIT_ROWS_SQL``'s rows, by id
 
@@ -901,25 +912,65 @@ def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
     return keys, versions
 
 
+class UnitPulls:
+    """A unit's pulls as its live rows need them (see "Live rows" at ``_index_pull``): the last
+    pull, when it was made, and the latest as-of day of the pulls from a given one on (the
+    ``max_as_of`` of a version live since that pull). ``before``: only the pulls before it."""
+
+    def __init__(self, conn: sqlite3.Connection, unit: str, before: int | None = None):
+        rows = conn.execute(
+            "SELECT id, pulled_at, as_of, seen_as_of FROM pulls WHERE unit = ? AND id < ?"
+            " ORDER BY id", (unit, before if before is not None else 1 << 62)).fetchall()
+        self.ids = [r[0] for r in rows]
+        self.last: int | None = rows[-1][0] if rows else None
+        self.last_seen = seconds_of(rows[-1][1]) if rows else 0
+        # latest as-of day of the pulls from each one on (an as-of date may go back: a run
+        # with ``--as-of`` in the past)
+        self._from: list[int] = []
+        latest = 0
+        for r in reversed(rows):
+            latest = max(latest, day_of(r[2]), day_of(r[3]) if r[3] else 0)
+            self._from.append(latest)
+        self._from.reverse()
+
+    def max_day_from(self, pull: int) -> int:
+        i = bisect_left(self.ids, pull)
+        return self._from[i] if i < len(self._from) else 0
+
+
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
                 as_of: date, tabs: dict[str, IndexedTab], previous_pull: int | None,
                 rows: UnitRows) -> bool:
-    """Index a pull's rows, in statements proportional to what changed since the previous
-    pull: keys and versions that are simply still there are moved on to this pull by two
-    set-based UPDATEs; new keys, new versions, moved rows and renamed displays are written with
-    ``executemany``. ``rows``: the unit's keys and versions as stored before this pull
-    (``_select_rows``). Returns whether the store held no key of the unit before (its first keys:
-    every key and version of the unit is now first seen in this pull)."""
+    """Index a pull's rows, writing only what changed since the previous pull.
+
+    Live rows: a key or version present in its unit's last pull is *live*; its stored
+    ``last_pull``, ``last_seen`` and ``max_as_of`` are those of the pull it was last written
+    at (it has been in every pull since), and readers take the last pull's (``UnitPulls``,
+    ``Store.known_rows``, ``Store.row_versions``). So a row still there, unchanged and at the
+    same sheet row, costs no write; a row that is gone, or whose values changed, is ended at the
+    previous pull (its stored values made final, no longer live); new keys, new versions,
+    moved rows and renamed displays are written with ``executemany``. ``rows``: the unit's keys
+    and versions as stored before this pull (``_select_rows``). Returns whether the store held
+    no key of the unit before (its first keys: every key and version of the unit is now first
+    seen in this pull)."""
     seen, day = seconds_of(pulled_at), day_of(as_of)
     unit_tabs = _unit_tabs(conn, unit, tabs)
     labels = _label_ids(conn, {(tab.name, tab.cols) for tab in tabs.values()})
     keys, versions = rows
-    # (id, tab, rkey, label, keys, period, cell, last_row, last_pull) by (tab id, rkey)
-    stored = {(k[1], k[3]): (k[0], k[15], k[3], k[16], k[5], k[6], k[7], k[12], k[10])
+    # (id, tab, rkey, label, keys, period, cell, last_row, live) by (tab id, rkey)
+    stored = {(k[1], k[3]): (k[0], k[15], k[3], k[16], k[5], k[6], k[7], k[12], k[17])
               for k in keys}
-    latest: dict[int, tuple] = {}
+    latest: dict[int, tuple] = {}  # key id -> (id, vhash, sheet_row, live, last pull, max as-of)
     for v in versions:  # oldest first: the last one of a key is its latest
-        latest[v[1]] = (v[0], v[2], v[9], v[6])
+        latest[v[1]] = (v[0], v[2], v[9], v[11], v[6], v[8])
+    before = UnitPulls(conn, unit, before=pull_id)
+    # where a row that ends now ends: the previous pull (None: kept as stored)
+    ended_at = (previous_pull, before.last_seen if previous_pull is not None else None)
+
+    def final_day(version: tuple) -> int:
+        """A version's ``max_as_of`` before this pull (live: counting the pulls since)."""
+        return max(version[5], before.max_day_from(version[4])) if version[3] else version[5]
+
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
     layouts = {cols: i for i, cols in conn.execute("SELECT id, cols FROM value_layouts")}
@@ -932,8 +983,8 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     key_updates: list[tuple] = []
     new_versions: list[Sequence] = []
     version_updates: list[tuple] = []
+    ended_versions: list[tuple] = []
     present: set[int] = set()
-    changed: list[int] = []  # keys of the previous pull with a new version now
     new: list[tuple] = []
     for tab in tabs.values():
         layout = layouts[",".join(tab.val_cols)]
@@ -961,70 +1012,56 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
                 new.append((key_id, tab.tab_id, tab.cols, r.sheet_row, r.period, r.cell))
             else:
                 key_id = s[0]
-                if s[8] != previous_pull or s[3:8] != (label, r.keys_json, r.period, r.cell,
-                                                       r.sheet_row):
+                if not s[8] or s[3:8] != (label, r.keys_json, r.period, r.cell, r.sheet_row):
                     key_updates.append((label, r.keys_json, r.period, r.cell, pull_id, seen,
                                         r.sheet_row, key_id))
                 last = latest.get(key_id)
             present.add(key_id)
             if last is not None and last[1] == vhash:
-                if last[3] != previous_pull or last[2] != r.sheet_row:
-                    version_updates.append((pull_id, seen, r.sheet_row, day, last[0]))
+                if not last[3] or last[2] != r.sheet_row:
+                    version_updates.append((pull_id, seen, r.sheet_row,
+                                            max(final_day(last), day), last[0]))
             else:
                 version = [next_version, key_id, vhash, None, pull_id, seen, pull_id, seen, day,
                            r.sheet_row]
                 new_versions.append(version)
                 pending.append((version, r.index))
                 next_version += 1
-                if last is not None:
-                    changed.append(key_id)
+                if last is not None and last[3]:
+                    ended_versions.append((*ended_at, final_day(last), last[0]))
         if pending:
             for (version, _), vals in zip(pending, tab.vals_json_of([i for _, i in pending],
                                                                     layout)):
                 version[3] = vals
-    if previous_pull is not None and stored:
-        # Keys of the previous pull that are gone, and those with a new version, are left out
-        # of the set-based moves.
-        gone_ids = [(k[0],) for k in stored.values()
-                    if k[8] == previous_pull and k[0] not in present]
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS index_skip (id INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.index_skip")
-        conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)", gone_ids)
-        conn.execute(
-            f"UPDATE row_keys SET last_pull = ?, last_seen = ? WHERE {_UNIT_KEYS}"
-            " AND last_pull = ? AND id NOT IN (SELECT id FROM temp.index_skip)",
-            (pull_id, seen, unit, previous_pull))
-        conn.executemany("INSERT OR IGNORE INTO temp.index_skip VALUES (?)",
-                         [(k,) for k in changed])
-        conn.execute(
-            "UPDATE row_versions SET last_pull = ?, last_seen = ?, max_as_of = max(max_as_of, ?)"
-            f" WHERE last_pull = ? AND key_id IN (SELECT id FROM row_keys WHERE {_UNIT_KEYS}"
-            " AND last_pull = ?) AND key_id NOT IN (SELECT id FROM temp.index_skip)",
-            (pull_id, seen, day, previous_pull, unit, pull_id))
-        conn.execute("DELETE FROM temp.index_skip")
+    # Live keys of the previous pull that are gone now: ended there, with their live version.
+    gone = [k for k in keys if k[17] and k[0] not in present]
+    conn.executemany("UPDATE row_keys SET live = 0, last_pull = coalesce(?, last_pull),"
+                     " last_seen = coalesce(?, last_seen) WHERE id = ?",
+                     [(*ended_at, k[0]) for k in gone])
+    ended_versions += [(*ended_at, final_day(last), last[0]) for k in gone
+                       if (last := latest.get(k[0])) is not None and last[3]]
+    conn.executemany("UPDATE row_versions SET live = 0, last_pull = coalesce(?, last_pull),"
+                     " last_seen = coalesce(?, last_seen), max_as_of = ? WHERE id = ?",
+                     ended_versions)
     conn.executemany(
         "INSERT INTO row_keys (id, tab, khash, label, rkey, keys, period, cell, first_pull,"
-        " first_seen, last_pull, last_seen, last_row)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_keys)
+        " first_seen, last_pull, last_seen, last_row, live)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)", new_keys)
     conn.executemany(
         "UPDATE row_keys SET label = ?, keys = ?, period = ?, cell = ?, last_pull = ?,"
-        " last_seen = ?, last_row = ? WHERE id = ?", key_updates)
+        " last_seen = ?, last_row = ?, live = 1 WHERE id = ?", key_updates)
     conn.executemany(
-        "UPDATE row_versions SET last_pull = ?, last_seen = ?, sheet_row = ?,"
-        " max_as_of = max(max_as_of, ?) WHERE id = ?", version_updates)
+        "UPDATE row_versions SET last_pull = ?, last_seen = ?, sheet_row = ?, max_as_of = ?,"
+        " live = 1 WHERE id = ?", version_updates)
     conn.executemany(
         "INSERT INTO row_versions (id, key_id, vhash, vals, first_pull, first_seen,"
-        " last_pull, last_seen, max_as_of, sheet_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        new_versions)
-    if previous_pull is not None and new:
-        gone = conn.execute(
-            "SELECT k.id, t.tab_id, l.cols, k.last_row, k.period, k.cell FROM row_keys k"
-            " JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
-            " WHERE t.unit = ? AND k.last_pull = ? AND k.replaced_by IS NULL",
-            (unit, previous_pull)).fetchall()
-        conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?",
-                         [(replacement, old) for old, replacement
-                          in pair_replacements(gone, new).items()])
+        " last_pull, last_seen, max_as_of, sheet_row, live)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)", new_versions)
+    if previous_pull is not None and new and gone:
+        conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?", [
+            (replacement, old) for old, replacement in pair_replacements(
+                [(k[0], k[1], k[4], k[12], k[6], k[7]) for k in gone if k[13] is None],
+                new).items()])
     return not stored
 
 
@@ -1389,14 +1426,19 @@ class Store:
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
         seen_again = self._seen_again(unit)
+        pulls = UnitPulls(self.conn, unit)
         times: dict[int, datetime] = {}
         out = []
         for r in self._unit_rows(unit)[0]:
-            again = seen_again.get(r[10])
-            last_seen = r[11] if again is None else max(r[11], again[0])
+            last_pull, last_seen = r[10], r[11]
+            if r[17]:  # live: in the last pull
+                last_pull, last_seen = pulls.last or last_pull, pulls.last_seen
+            again = seen_again.get(last_pull)
+            if again is not None:
+                last_seen = max(last_seen, again[0])
             out.append(KnownRow(r[0], r[1], r[2], r[3], r[4], unit, r[14], r[5], r[6], r[7],
                                 r[8], times.get(r[9]) or times.setdefault(r[9], time_of(r[9])),
-                                r[10], times.get(last_seen) or times.setdefault(
+                                last_pull, times.get(last_seen) or times.setdefault(
                                     last_seen, time_of(last_seen)), r[12], r[13]))
         return out
 
@@ -1428,16 +1470,21 @@ class Store:
         layouts = {i: cols.split(",") if cols else []
                    for i, cols in self.conn.execute("SELECT id, cols FROM value_layouts")}
         seen_again = self._seen_again(unit)
+        pulls = UnitPulls(self.conn, unit)
         times: dict[int, datetime] = {}
         days: dict[int, date] = {}
         for r in self._unit_rows(unit)[1]:
-            last_seen, max_as_of = r[7], r[8]
-            again = seen_again.get(r[6])
+            if r[11]:  # live: in the last pull, and in every pull since the stored one
+                last_pull, last_seen = pulls.last or r[6], pulls.last_seen
+                max_as_of = max(r[8], pulls.max_day_from(r[6]))
+            else:
+                last_pull, last_seen, max_as_of = r[6], r[7], r[8]
+            again = seen_again.get(last_pull)
             if again is not None:
                 last_seen, max_as_of = max(last_seen, again[0]), max(max_as_of, again[1])
             out.setdefault(r[1], []).append(RowVersion(
                 r[0], r[1], hash_hex(r[2]), r[3], r[4],
-                times.get(r[5]) or times.setdefault(r[5], time_of(r[5])), r[6],
+                times.get(r[5]) or times.setdefault(r[5], time_of(r[5])), last_pull,
                 times.get(last_seen) or times.setdefault(last_seen, time_of(last_seen)),
                 days.get(max_as_of) or days.setdefault(max_as_of, date.fromordinal(max_as_of)),
                 r[9], r[10], layouts.__getitem__))
@@ -1579,12 +1626,13 @@ class Store:
         cutoff = cutoff_at.isoformat(timespec="seconds")
         last = "SELECT max(id) FROM pulls GROUP BY unit"
         with self.conn:
+            self._keep_live_days(cutoff, last)
             pulls = self.conn.execute(
                 f"DELETE FROM pulls WHERE pulled_at < ? AND id NOT IN ({last})", (cutoff,)
             ).rowcount
             keys = self.conn.execute(
-                f"DELETE FROM row_keys WHERE last_seen < ? AND last_pull NOT IN ({last})",
-                (seconds_of(cutoff_at),)).rowcount
+                "DELETE FROM row_keys WHERE live = 0 AND last_seen < ?"
+                f" AND last_pull NOT IN ({last})", (seconds_of(cutoff_at),)).rowcount
             versions = self.conn.execute(
                 "DELETE FROM row_versions WHERE last_seen < ? AND id NOT IN"
                 " (SELECT max(id) FROM row_versions GROUP BY key_id)",
@@ -1596,6 +1644,27 @@ class Store:
             runs = self.conn.execute("DELETE FROM runs WHERE started < ?", (cutoff,)).rowcount
         return {"pulls": pulls, "row_keys": keys, "row_versions": versions, "acks": acks,
                 "runs": runs}
+
+    def _keep_live_days(self, cutoff: str, last: str) -> None:
+        """Before pulls older than ``cutoff`` are deleted: a live version counts the as-of
+        days of the pulls since it was written (``UnitPulls.max_day_from``); one of those about
+        to go whose as-of date is later than every later pull's (an as-of date that went back)
+        is first written into the versions it counts for."""
+        doomed = self.conn.execute(
+            f"SELECT DISTINCT unit FROM pulls WHERE pulled_at < ? AND id NOT IN ({last})",
+            (cutoff,)).fetchall()
+        for (unit,) in doomed:
+            rows = self.conn.execute(
+                "SELECT id, pulled_at < ?, max(as_of, coalesce(seen_as_of, as_of)) FROM pulls"
+                " WHERE unit = ? ORDER BY id DESC", (cutoff, unit)).fetchall()
+            later = rows[0][2]  # the latest as-of date of the pulls after (the last one stays)
+            for pull_id, goes, as_of in rows[1:]:
+                if goes and as_of > later:
+                    self.conn.execute(
+                        "UPDATE row_versions SET max_as_of = max(max_as_of, ?) WHERE live = 1"
+                        " AND last_pull <= ? AND key_id IN (SELECT id FROM row_keys WHERE"
+                        f" {_UNIT_KEYS})", (day_of(as_of), pull_id, unit))
+                later = max(later, as_of)
 
     # --- runs --------------------------------------------------------------------------------
 
