@@ -391,23 +391,27 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     dates, months = data.values["meeting_date"], data.values["month"]
     raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
-    # a swap needs day == the period's month (≤ 12) and day != month: decided per distinct date
-    could = {d for d in set(dates) if d is not None and d.day <= 12 and d.day != d.month}
-    for i in list(compress(range(len(dates)), map(could.__contains__, dates))):
-        d, m = dates[i], months[i]
-        if m is None or not is_date_cell(raws[i]):
+    # a swap needs day == the period's month (≤ 12) and day != month: decided per distinct
+    # (date, period) pair
+    pairs = set(zip(dates, months))
+    swaps = {(d, m) for d, m in pairs
+             if d is not None and m is not None and d.day <= 12 and d.day != d.month
+             and d.year == int(m[:4]) and d.day == int(m[5:7])}
+    if not swaps:
+        return
+    for i in list(compress(range(len(dates)), map(swaps.__contains__, zip(dates, months)))):
+        if not is_date_cell(raws[i]):
             continue
-        y, mo = int(m[:4]), int(m[5:7])
-        if d.month != mo and d.year == y and d.day == mo and d.month <= 12:
-            if dates is raws:  # date objects read as they are: the raw values stay unchanged
-                dates = data.values["meeting_date"] = list(raws)
-            dates[i] = None
-            data.invalid.setdefault("meeting_date", set()).add(i)
-            findings.append(data.finding(
-                i, "DATA-INVALID", WARNING,
-                f"Cột \"{column.header}\": ngày {d:%d/%m/%Y} không thuộc kỳ tháng "
-                f"{mo:02d}/{y} — có thể nhầm ngày/tháng (ngày {d.month:02d}/{d.day:02d}/{y}?).",
-            ))
+        d, y, mo = dates[i], int(months[i][:4]), int(months[i][5:7])
+        if dates is raws:  # date objects read as they are: the raw values stay unchanged
+            dates = data.values["meeting_date"] = list(raws)
+        dates[i] = None
+        data.invalid.setdefault("meeting_date", set()).add(i)
+        findings.append(data.finding(
+            i, "DATA-INVALID", WARNING,
+            f"Cột \"{column.header}\": ngày {d:%d/%m/%Y} không thuộc kỳ tháng "
+            f"{mo:02d}/{y} — có thể nhầm ngày/tháng (ngày {d.month:02d}/{d.day:02d}/{y}?).",
+        ))
 
 
 def _row_condition(data: TabData) -> dict[str, list[bool]]:
@@ -505,8 +509,10 @@ def _parse_unit(template: Template, raw: RawWorkbook, code: str, name: str,
 def _uncomputed(unit: UnitData, data: TabData, cells: list[list[int]] | None) -> None:
     """DATA-INVALID for formula cells that were never calculated (the local reader took their
     formula text, never evaluated, instead of an empty value)."""
+    if not cells:
+        return
     by_row: dict[int, list[str]] = {}
-    for row, col in cells or ():
+    for row, col in cells:
         by_row.setdefault(row, []).append(f"{col_letter(col - 1)}{row}")
     index = {r: i for i, r in enumerate(data.rows)}
     for row, refs in by_row.items():
