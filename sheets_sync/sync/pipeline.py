@@ -36,7 +36,7 @@ from ..core.findings import (
     UnitResult,
 )
 from ..core.grid import UnitData, parse_unit, required_tabs_found
-from ..core.raw import Backend
+from ..core.raw import Backend, RawWorkbook
 from ..core.template import Template, load_template
 from ..outputs.publish import publish_rollup
 from ..outputs.rollup import build_rollup, rollup_path, write_latest
@@ -260,7 +260,11 @@ def from_store(config: Config, store: Store, as_of: date, units: tuple[str, ...]
         data = parse_unit(template, last.raw, unit.code, unit.name, as_of)
         result = UnitResult(unit.code, unit.name, OK,
                             pulled_at=last.pulled_at.isoformat(timespec="seconds"))
-        reads.append(UnitRead(unit, result, data, last.raw, pull_id=last.id))
+        # Nothing is written back from here: the grids are let go once parsed (the version and
+        # the links of the pull stay), and the next unit's pull reuses their memory (a national
+        # `rollup` would otherwise hold every unit's grids as well as its parsed data).
+        grids_gone = RawWorkbook([], last.raw.version, last.raw.meta)
+        reads.append(UnitRead(unit, result, data, grids_gone, pull_id=last.id))
     return reads
 
 
