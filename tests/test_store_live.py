@@ -115,3 +115,22 @@ def test_pruning_keeps_a_live_versions_latest_as_of_date(tmp_path):
         assert gone["pulls"] == 2
         after = {v.id: v.max_as_of for vs in store.row_versions("NT").values() for v in vs}
     assert after == before
+
+
+def test_live_rows_are_read_without_reading_any_pulls_grids(tmp_path):
+    """The pull times and as-of dates that live rows are read with come from an index: in a
+    pull's record they follow its raw grids, which the table would walk for every pull."""
+    rows = [meeting("CB01", 2026, m) for m in range(1, 4)]
+    with Store.open(tmp_path) as store:
+        for day in (1, 2, 3):
+            _record(store, rows[:day], datetime(2026, 10, day), date(2026, 10, day))
+        sql: list[str] = []
+        store.conn.set_trace_callback(sql.append)
+        store.known_rows("NT")
+        store.row_versions("NT")
+        store.conn.set_trace_callback(None)
+        reads = [q for q in sql if " FROM pulls " in q]
+        assert reads
+        for q in reads:
+            plan = " ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + q))
+            assert "COVERING INDEX" in plan, (q, plan)

@@ -336,11 +336,18 @@ def _migrate_4(conn: sqlite3.Connection) -> None:
 def _migrate_5(conn: sqlite3.Connection) -> None:
     """v4 -> v5: ``live`` on row keys and versions (1: present in its unit's last pull, see
     "Live rows" at ``_index_pull``), so that recording a pull writes only what changed instead
-    of moving every unchanged row on to it. Every row of a unit's last pull is live."""
+    of moving every unchanged row on to it. Every row of a unit's last pull is live.
+
+    The index of a unit's pulls also covers the times and as-of dates its live rows are read
+    with (``UnitPulls``, ``Store._seen_again``): ``seen_at`` and ``seen_as_of`` come after the
+    raw grids in a pull's record, and reading them from the table walks every pull's grids."""
     last = "SELECT max(id) FROM pulls GROUP BY unit"
     for table in ("row_keys", "row_versions"):
         conn.execute(f"ALTER TABLE {table} ADD COLUMN live INTEGER NOT NULL DEFAULT 0")
         conn.execute(f"UPDATE {table} SET live = 1 WHERE last_pull IN ({last})")
+    conn.execute("DROP INDEX IF EXISTS pulls_unit")
+    conn.execute("CREATE INDEX pulls_unit_days ON pulls"
+                 " (unit, id, pulled_at, as_of, seen_at, seen_as_of)")
 
 
 # (target version, migration). Each runs inside the upgrade transaction.
