@@ -894,17 +894,27 @@ def _label_ids(conn: sqlite3.Connection, labels: Iterable[tuple[str, str]]
 
 _UNIT_KEYS = "tab IN (SELECT id FROM key_tabs WHERE unit = ?)"  # the row keys of a unit
 
-# A unit's keys (``known_rows``; ``_index_pull`` also reads the key's tab and label ids) and
-# its versions (``row_versions``, ``_index_pull``); each ends with its ``live`` flag.
+# A unit's keys (``known_rows``, ``_index_pull``) and its versions (``row_versions``,
+# ``_index_pull``). A key's tab and label are their ids (``UnitRows.tab_ids``, ``labels``): the
+# same few texts on every row would cost a big unit's read 70 MB.
 _UNIT_ROWS_SQL = (
-    "SELECT k.id, t.tab_id, l.tab, k.rkey, l.cols, k.keys, k.period, k.cell, k.first_pull,"
-    " k.first_seen, k.last_pull, k.last_seen, k.last_row, k.replaced_by, k.ref, k.tab, k.label,"
-    " k.live FROM row_keys k JOIN key_tabs t ON t.id = k.tab JOIN key_labels l ON l.id = k.label"
-    " WHERE t.unit = ?",
+    "SELECT id, tab, label, rkey, keys, period, cell, first_pull, first_seen, last_pull,"
+    f" last_seen, last_row, replaced_by, ref, live FROM row_keys WHERE {_UNIT_KEYS}",
     "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
-    " v.last_seen, v.max_as_of, v.sheet_row, t.tab_id, v.live FROM row_versions v"
-    " JOIN row_keys k ON k.id = v.key_id JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ?")
-UnitRows = tuple[list[tuple], list[tuple]]  # ``_UNIT_ROWS_SQL``'s rows, by id
+    " v.last_seen, v.max_as_of, v.sheet_row, k.tab, v.live FROM row_versions v"
+    f" JOIN row_keys k ON k.id = v.key_id WHERE k.{_UNIT_KEYS}")
+# positions in a key row
+K_ID, K_TAB, K_LABEL, K_RKEY, K_KEYS, K_PERIOD, K_CELL, K_FIRST_PULL, K_FIRST_SEEN, \
+    K_LAST_PULL, K_LAST_SEEN, K_LAST_ROW, K_REPLACED_BY, K_REF, K_LIVE = range(15)
+
+
+@dataclass
+class UnitRows:
+    """``_UNIT_ROWS_SQL``'s rows of a unit, by id, with the names of its tab and label ids."""
+    keys: list[tuple]
+    versions: list[tuple]
+    tab_ids: dict[int, str]  # key_tabs id -> tab id
+    labels: dict[int, tuple[str, str]]  # key_labels id -> (tab name, key columns)
 
 
 def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
@@ -916,7 +926,10 @@ def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
     versions = conn.execute(versions_sql, (unit,)).fetchall()
     keys.sort(key=itemgetter(0))
     versions.sort(key=itemgetter(0))
-    return keys, versions
+    tab_ids = dict(conn.execute("SELECT id, tab_id FROM key_tabs WHERE unit = ?", (unit,)))
+    labels = {i: (tab, cols) for i, tab, cols in conn.execute(  # a few, shared by every unit
+        "SELECT id, tab, cols FROM key_labels")}
+    return UnitRows(keys, versions, tab_ids, labels)
 
 
 class UnitPulls:
@@ -963,10 +976,11 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     seen, day = seconds_of(pulled_at), day_of(as_of)
     unit_tabs = _unit_tabs(conn, unit, tabs)
     labels = _label_ids(conn, {(tab.name, tab.cols) for tab in tabs.values()})
-    keys, versions = rows
+    keys, versions, tab_ids = rows.keys, rows.versions, rows.tab_ids
     # (id, tab, rkey, label, keys, period, cell, last_row, live) by (tab id, rkey)
-    stored = {(k[1], k[3]): (k[0], k[15], k[3], k[16], k[5], k[6], k[7], k[12], k[17])
-              for k in keys}
+    stored = {(tab_ids[k[K_TAB]], k[K_RKEY]): (
+        k[K_ID], k[K_TAB], k[K_RKEY], k[K_LABEL], k[K_KEYS], k[K_PERIOD], k[K_CELL],
+        k[K_LAST_ROW], k[K_LIVE]) for k in keys}
     latest: dict[int, tuple] = {}  # key id -> (id, vhash, sheet_row, live, last pull, max as-of)
     for v in versions:  # oldest first: the last one of a key is its latest
         latest[v[1]] = (v[0], v[2], v[9], v[11], v[6], v[8])
@@ -1041,12 +1055,12 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
                                                                     layout)):
                 version[3] = vals
     # Live keys of the previous pull that are gone now: ended there, with their live version.
-    gone = [k for k in keys if k[17] and k[0] not in present]
+    gone = [k for k in keys if k[K_LIVE] and k[K_ID] not in present]
     conn.executemany("UPDATE row_keys SET live = 0, last_pull = coalesce(?, last_pull),"
                      " last_seen = coalesce(?, last_seen) WHERE id = ?",
-                     [(*ended_at, k[0]) for k in gone])
+                     [(*ended_at, k[K_ID]) for k in gone])
     ended_versions += [(*ended_at, final_day(last), last[0]) for k in gone
-                       if (last := latest.get(k[0])) is not None and last[3]]
+                       if (last := latest.get(k[K_ID])) is not None and last[3]]
     conn.executemany("UPDATE row_versions SET live = 0, last_pull = coalesce(?, last_pull),"
                      " last_seen = coalesce(?, last_seen), max_as_of = ? WHERE id = ?",
                      ended_versions)
@@ -1067,7 +1081,8 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     if previous_pull is not None and new and gone:
         conn.executemany("UPDATE row_keys SET replaced_by = ? WHERE id = ?", [
             (replacement, old) for old, replacement in pair_replacements(
-                [(k[0], k[1], k[4], k[12], k[6], k[7]) for k in gone if k[13] is None],
+                [(k[K_ID], tab_ids[k[K_TAB]], rows.labels[k[K_LABEL]][1], k[K_LAST_ROW],
+                  k[K_PERIOD], k[K_CELL]) for k in gone if k[K_REPLACED_BY] is None],
                 new).items()])
     return not stored
 
@@ -1436,17 +1451,22 @@ class Store:
         pulls = UnitPulls(self.conn, unit)
         times: dict[int, datetime] = {}
         out = []
-        for r in self._unit_rows(unit)[0]:
-            last_pull, last_seen = r[10], r[11]
-            if r[17]:  # live: in the last pull
+        rows = self._unit_rows(unit)
+        for r in rows.keys:
+            last_pull, last_seen = r[K_LAST_PULL], r[K_LAST_SEEN]
+            if r[K_LIVE]:  # live: in the last pull
                 last_pull, last_seen = pulls.last or last_pull, pulls.last_seen
             again = seen_again.get(last_pull)
             if again is not None:
                 last_seen = max(last_seen, again[0])
-            out.append(KnownRow(r[0], r[1], r[2], r[3], r[4], unit, r[14], r[5], r[6], r[7],
-                                r[8], times.get(r[9]) or times.setdefault(r[9], time_of(r[9])),
-                                last_pull, times.get(last_seen) or times.setdefault(
-                                    last_seen, time_of(last_seen)), r[12], r[13]))
+            first_seen = r[K_FIRST_SEEN]
+            tab, cols = rows.labels[r[K_LABEL]]
+            out.append(KnownRow(
+                r[K_ID], rows.tab_ids[r[K_TAB]], tab, r[K_RKEY], cols, unit, r[K_REF],
+                r[K_KEYS], r[K_PERIOD], r[K_CELL], r[K_FIRST_PULL],
+                times.get(first_seen) or times.setdefault(first_seen, time_of(first_seen)),
+                last_pull, times.get(last_seen) or times.setdefault(last_seen, time_of(last_seen)),
+                r[K_LAST_ROW], r[K_REPLACED_BY]))
         return out
 
     def _unit_rows(self, unit: str) -> UnitRows:
@@ -1480,7 +1500,8 @@ class Store:
         pulls = UnitPulls(self.conn, unit)
         times: dict[int, datetime] = {}
         days: dict[int, date] = {}
-        for r in self._unit_rows(unit)[1]:
+        rows = self._unit_rows(unit)
+        for r in rows.versions:
             if r[11]:  # live: in the last pull, and in every pull since the stored one
                 last_pull, last_seen = pulls.last or r[6], pulls.last_seen
                 max_as_of = max(r[8], pulls.max_day_from(r[6]))
@@ -1494,7 +1515,7 @@ class Store:
                 times.get(r[5]) or times.setdefault(r[5], time_of(r[5])), last_pull,
                 times.get(last_seen) or times.setdefault(last_seen, time_of(last_seen)),
                 days.get(max_as_of) or days.setdefault(max_as_of, date.fromordinal(max_as_of)),
-                r[9], r[10], layouts.__getitem__))
+                r[9], rows.tab_ids[r[10]], layouts.__getitem__))
         return out
 
     def _layouts(self, layout: int) -> list[str]:
