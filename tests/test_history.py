@@ -335,6 +335,10 @@ def test_rows_history_shows_each_version(unit):
     edited = by_state["present"]
     assert [v["first_seen"] for v in edited["versions"]] == [T1.isoformat(), T2.isoformat()]
     assert edited["versions"][0]["values"]["Số có mặt"] == "19"
+    # values listed in the tab's column order, as the sheet shows them
+    order = [c.header for c in TEMPLATE.tab("meetings").columns]
+    shown = list(edited["versions"][0]["values"])
+    assert shown == sorted(shown, key=order.index) and shown[:2] == ["Mã chi bộ", "Kỳ tháng"]
     assert edited["versions"][1]["changes"] == ["Số có mặt: 19 → 15", "Số vắng có lý do: 1 → 5"]
     assert by_state["deleted"]["last_row"] == 12
 

@@ -60,7 +60,7 @@ def rows_history(store: Store, unit: str, tab: str | None = None,
             shown.append({
                 "first_seen": v.first_seen.isoformat(), "last_seen": v.last_seen.isoformat(),
                 "row": v.sheet_row,
-                "values": {headers.get(c, c): d for c, (_, d) in v.vals.items()},
+                "values": {headers.get(c, c): v.vals[c][1] for c in _sheet_order(v.vals, headers)},
                 "changes": value_diffs(versions[n - 1].vals, v.vals, headers) if n else [],
             })
         out.append({
@@ -73,6 +73,12 @@ def rows_history(store: Store, unit: str, tab: str | None = None,
             "versions": shown,
         })
     return out
+
+
+def _sheet_order(vals: dict, headers: dict[str, str]) -> list[str]:
+    """The column ids of ``vals`` in the tab's column order (as the sheet shows them), then any
+    column the template no longer has."""
+    return [c for c in headers if c in vals] + [c for c in vals if c not in headers]
 
 
 def _dt(iso: str) -> str:
