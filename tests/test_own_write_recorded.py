@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict
 
 from google_support import AS_OF, YEAR
+from sheets_sync.core.template import load_template
 from sheets_sync.sources import backend_for
 from sheets_sync.sync import history, pipeline
 from sheets_sync.sync.store import Store
@@ -73,3 +74,27 @@ def test_a_file_changed_after_our_write_is_stored_again(local_copy):
     assert after[unit.code] == pulls[unit.code] + 1
     assert {c: n for c, n in after.items() if c != unit.code} == {
         c: n for c, n in pulls.items() if c != unit.code}
+
+
+def test_rollup_from_the_store_after_our_google_write_finds_the_history_kept(district,
+                                                                             monkeypatch):
+    """A Google unit's pull recorded as our write left it carries the version that write
+    produced: `rollup` from the store and the next `run` (the unit unchanged since) ask for the
+    history findings kept under it, instead of recomputing them one after the other."""
+    config = district.config
+    backend = district.backend()
+    pipeline.run(config, lambda u: backend, AS_OF, YEAR)
+    meetings = load_template().tab("meetings").name
+    for sid in district.ids.values():  # a person's edit: each unit's second pull has history
+        district.emu.edit(sid, meetings, {"op": "set", "range": "D3",
+                                          "values": [["Chủ đề đã sửa"]]})
+    second = pipeline.run(config, lambda u: backend, AS_OF, YEAR)
+    assert {w.status for w in second.writes} == {"written"}
+    computed: list[str] = []
+    real = history.load_state
+    monkeypatch.setattr(history, "load_state", lambda s, u: computed.append(u) or real(s, u))
+    pipeline.rollup_from_store(config, AS_OF, YEAR)
+    again = pipeline.run(config, lambda u: backend, AS_OF, YEAR)
+    pipeline.rollup_from_store(config, AS_OF, YEAR)
+    assert {r.result.status for r in again.reads} == {"unchanged"}
+    assert computed == []

@@ -1404,10 +1404,7 @@ class Store:
         row = self.conn.execute(
             "SELECT id, unit, pulled_at, as_of, version, own_write_version, raw FROM pulls "
             "WHERE unit = ? ORDER BY id DESC LIMIT 1", (unit,)).fetchone()
-        if row is None:
-            return None
-        return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
-                          date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
+        return None if row is None else _stored_pull(row)
 
     def last_pull_of_year(self, unit: str, year: int) -> StoredPull | None:
         """The last pull checked as of a date in ``year`` (the previous year's comparison of
@@ -1416,10 +1413,7 @@ class Store:
             "SELECT id, unit, pulled_at, as_of, version, own_write_version, raw FROM pulls "
             "WHERE unit = ? AND as_of >= ? AND as_of <= ? ORDER BY id DESC LIMIT 1",
             (unit, f"{year:04d}-01-01", f"{year:04d}-12-31")).fetchone()
-        if row is None:
-            return None
-        return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
-                          date.fromisoformat(row[3]), row[4], row[5], load_raw(row[6]))
+        return None if row is None else _stored_pull(row)
 
     def last_versions(self, unit: str) -> tuple[str, ...]:
         """The Drive versions of the last pull: the one read and the one our own write made
@@ -1714,6 +1708,17 @@ class Store:
             out.append({"id": rid, "command": command, "started": started, "finished": finished,
                         **json.loads(summary)})
         return out
+
+
+def _stored_pull(row: tuple) -> StoredPull:
+    """A ``pulls`` row (id, unit, pulled_at, as_of, version, own_write_version, raw). Grids
+    recorded as our own write left them carry the version that write produced: the data they
+    hold is that version's (its history findings were kept under it, ``HistoryOf.rewritten``)."""
+    raw = load_raw(row[6])
+    if row[5] is not None:
+        raw.version = row[5]
+    return StoredPull(row[0], row[1], datetime.fromisoformat(row[2]),
+                      date.fromisoformat(row[3]), row[4], row[5], raw)
 
 
 def _pull_info(row) -> PullInfo:
