@@ -339,7 +339,7 @@ def _migrate_5(conn: sqlite3.Connection) -> None:
     of moving every unchanged row on to it. Every row of a unit's last pull is live.
 
     The index of a unit's pulls also covers the times and as-of dates its live rows are read
-    with (``UnitPulls``, ``Store._seen_again``): ``seen_at`` and ``seen_as_of`` come after the
+    with (``UnitPulls``): ``seen_at`` and ``seen_as_of`` come after the
     raw grids in a pull's record, and reading them from the table walks every pull's grids."""
     last = "SELECT max(id) FROM pulls GROUP BY unit"
     for table in ("row_keys", "row_versions"):
@@ -933,29 +933,51 @@ def _select_rows(conn: sqlite3.Connection, unit: str) -> UnitRows:
 
 
 class UnitPulls:
-    """A unit's pulls as its live rows need them (see "Live rows" at ``_index_pull``): the last
-    pull, when it was made, and the latest as-of day of the pulls from a given one on (the
-    ``max_as_of`` of a version live since that pull). ``before``: only the pulls before it."""
+    """A unit's pulls as its stored rows are read with them: the last pull and when it was made
+    (a live row's, see "Live rows" at ``_index_pull``), the latest as-of day of the pulls from
+    a given one on (a version live since that pull has been in each), and the re-reads of an
+    unchanged local file (``pulls.seen_at`` / ``seen_as_of``: a row of that pull was seen
+    then). ``before``: only the pulls before it."""
 
     def __init__(self, conn: sqlite3.Connection, unit: str, before: int | None = None):
         rows = conn.execute(
-            "SELECT id, pulled_at, as_of, seen_as_of FROM pulls WHERE unit = ? AND id < ?"
-            " ORDER BY id", (unit, before if before is not None else 1 << 62)).fetchall()
+            "SELECT id, pulled_at, as_of, seen_at, seen_as_of FROM pulls WHERE unit = ?"
+            " AND id < ? ORDER BY id", (unit, before if before is not None else 1 << 62)
+        ).fetchall()
         self.ids = [r[0] for r in rows]
         self.last: int | None = rows[-1][0] if rows else None
         self.last_seen = seconds_of(rows[-1][1]) if rows else 0
+        # pull id -> (seconds, day ordinal) of its last re-read, for the pulls that have one
+        self.seen_again = {r[0]: (seconds_of(r[3]), day_of(r[4]) if r[4] else 0)
+                           for r in rows if r[3] is not None}
         # latest as-of day of the pulls from each one on (an as-of date may go back: a run
         # with ``--as-of`` in the past)
         self._from: list[int] = []
         latest = 0
         for r in reversed(rows):
-            latest = max(latest, day_of(r[2]), day_of(r[3]) if r[3] else 0)
+            latest = max(latest, day_of(r[2]), day_of(r[4]) if r[4] else 0)
             self._from.append(latest)
         self._from.reverse()
 
-    def max_day_from(self, pull: int) -> int:
-        i = bisect_left(self.ids, pull)
-        return self._from[i] if i < len(self._from) else 0
+    def final_day(self, live: int, last_pull: int, max_as_of: int) -> int:
+        """A version's latest as-of day over these pulls (live: counting those since
+        ``last_pull``, the pull it was last written at)."""
+        if not live:
+            return max_as_of
+        i = bisect_left(self.ids, last_pull)
+        return max(max_as_of, self._from[i]) if i < len(self._from) else max_as_of
+
+    def as_read(self, live: int, last_pull: int, last_seen: int, max_as_of: int = 0
+                ) -> tuple[int, int, int]:
+        """A stored row's (last pull, last seen, latest as-of day) as readers see them: a live
+        row's are the last pull's, and a re-read of that pull's unchanged file counts."""
+        if live:
+            max_as_of = self.final_day(live, last_pull, max_as_of)
+            last_pull, last_seen = self.last or last_pull, self.last_seen
+        again = self.seen_again.get(last_pull)
+        if again is not None:
+            last_seen, max_as_of = max(last_seen, again[0]), max(max_as_of, again[1])
+        return last_pull, last_seen, max_as_of
 
 
 def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: datetime,
@@ -989,8 +1011,8 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     ended_at = (previous_pull, before.last_seen if previous_pull is not None else None)
 
     def final_day(version: tuple) -> int:
-        """A version's ``max_as_of`` before this pull (live: counting the pulls since)."""
-        return max(version[5], before.max_day_from(version[4])) if version[3] else version[5]
+        """A version's ``max_as_of`` before this pull."""
+        return before.final_day(version[3], version[4], version[5])
 
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
@@ -1441,18 +1463,12 @@ class Store:
 
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
-        seen_again = self._seen_again(unit)
         pulls = UnitPulls(self.conn, unit)
         times: dict[int, datetime] = {}
         out = []
         rows = self._unit_rows(unit)
         for r in rows.keys:
-            last_pull, last_seen = r[K_LAST_PULL], r[K_LAST_SEEN]
-            if r[K_LIVE]:  # live: in the last pull
-                last_pull, last_seen = pulls.last or last_pull, pulls.last_seen
-            again = seen_again.get(last_pull)
-            if again is not None:
-                last_seen = max(last_seen, again[0])
+            last_pull, last_seen, _ = pulls.as_read(r[K_LIVE], r[K_LAST_PULL], r[K_LAST_SEEN])
             first_seen = r[K_FIRST_SEEN]
             tab, cols = rows.labels[r[K_LABEL]]
             out.append(KnownRow(
@@ -1478,32 +1494,17 @@ class Store:
         self._rows_of = (stamp, rows)
         return rows
 
-    def _seen_again(self, unit: str) -> dict[int, tuple[int, int]]:
-        """Pull id -> (seconds, day ordinal) of the last re-read of an unchanged local file
-        (``pulls.seen_at`` / ``seen_as_of``), for the pulls of ``unit`` that have one."""
-        return {i: (seconds_of(at), day_of(day) if day else 0) for i, at, day in self.conn.execute(
-            "SELECT id, seen_at, seen_as_of FROM pulls WHERE unit = ? AND seen_at IS NOT NULL",
-            (unit,))}
-
     def row_versions(self, unit: str) -> dict[int, list[RowVersion]]:
         """key id -> its versions, oldest first (values as ``[canonical, display]``)."""
         out: dict[int, list[RowVersion]] = {}
         layouts = {i: cols.split(",") if cols else []
                    for i, cols in self.conn.execute("SELECT id, cols FROM value_layouts")}
-        seen_again = self._seen_again(unit)
         pulls = UnitPulls(self.conn, unit)
         times: dict[int, datetime] = {}
         days: dict[int, date] = {}
         rows = self._unit_rows(unit)
         for r in rows.versions:
-            if r[11]:  # live: in the last pull, and in every pull since the stored one
-                last_pull, last_seen = pulls.last or r[6], pulls.last_seen
-                max_as_of = max(r[8], pulls.max_day_from(r[6]))
-            else:
-                last_pull, last_seen, max_as_of = r[6], r[7], r[8]
-            again = seen_again.get(last_pull)
-            if again is not None:
-                last_seen, max_as_of = max(last_seen, again[0]), max(max_as_of, again[1])
+            last_pull, last_seen, max_as_of = pulls.as_read(r[11], r[6], r[7], r[8])
             out.setdefault(r[1], []).append(RowVersion(
                 r[0], r[1], hash_hex(r[2]), r[3], r[4],
                 times.get(r[5]) or times.setdefault(r[5], time_of(r[5])), last_pull,
@@ -1669,7 +1670,7 @@ class Store:
 
     def _keep_live_days(self, cutoff: str, last: str) -> None:
         """Before pulls older than ``cutoff`` are deleted: a live version counts the as-of
-        days of the pulls since it was written (``UnitPulls.max_day_from``); one of those about
+        days of the pulls since it was written (``UnitPulls.final_day``); one of those about
         to go whose as-of date is later than every later pull's (an as-of date that went back)
         is first written into the versions it counts for."""
         doomed = self.conn.execute(
