@@ -468,8 +468,6 @@ def _as_written(read: UnitRead, plan, meta: dict) -> _Written | None:
     if read.pull_id is None or read.raw is None:
         return None
     read.raw.meta = meta
-    if not read.config.is_google:  # a local file's version is its SHA-256: the one written
-        read.raw.version = meta.get("sha256", read.raw.version)
     apply_to_raw(read.raw, plan)
     return read.pull_id, dump_raw(read.raw), file_fingerprint(read.raw)
 
@@ -496,12 +494,10 @@ def _record_own_writes(store: Store, backend_for: Callable[[UnitConfig], Backend
         read = reads[code]
         if read.config.is_google:
             now = versions.get(code)
-            version = now if _only_our_write(seen, now, mutations) else None
-            store.set_own_write_version(*written, version)
-            produced = version
-        else:
-            store.set_own_write_version(*written, None)
+            produced = now if _only_our_write(seen, now, mutations) else None
+        else:  # a local file's version is its SHA-256: the one our write left
             produced = read.raw.meta.get("sha256") if read.raw is not None else None
+        store.set_own_write_version(*written, produced)
         if history is not None and produced is not None:
             history.rewritten(read, seen, produced)
 

@@ -1417,7 +1417,8 @@ class Store:
     def set_own_write_version(self, pull_id: int, raw: bytes, fingerprint: str | None,
                               version: str | None) -> None:
         """After our own write: the grids as written (``dump_raw``, ``file_fingerprint``) and
-        the version the write produced (None: unknown, the next run reads the unit again)."""
+        the version the write produced (a Drive version, or a local file's SHA-256; None:
+        unknown, the next run reads the unit again)."""
         with self.conn:
             self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ?, fingerprint = ?"
                               " WHERE id = ?", (version, raw, fingerprint, pull_id))
