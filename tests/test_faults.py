@@ -79,6 +79,28 @@ def test_full_disk_names_the_folder_keeps_the_db_and_writes_a_summary(work):
     assert not any(n.startswith("history-") for n in listed)
 
 
+def test_store_upgrade_on_a_full_disk_leaves_no_half_backup(work):
+    """Opening an older store upgrades it after saving a copy beside it; on a full disk the
+    copy fails: the message says so, the store is unchanged, and no partial copy is left."""
+    cfg = district(work)
+    saved = work / "saved"
+    saved.mkdir()
+    shutil.copy(Path(__file__).parent / "fixtures" / "history-v3" / "history.sqlite", saved)
+    state = work / "state"
+    state.mkdir()
+    r = cli("check", "--config", str(cfg), "--as-of", AS_OF, cwd=work,
+            wrap=full_mount(state, size_kb=400, leave_kb=80, copy_from=saved),
+            after=f"ls -1 {state} >&2; cmp {state}/history.sqlite {saved}/history.sqlite >&2")
+    assert r.returncode == 1, r.stderr
+    line = one_line_error(r)
+    assert "đã đầy" in line and str(state) in line
+    listed = set(r.stderr.splitlines())
+    assert "history.sqlite" in listed
+    assert not any(n.startswith("history-v3-backup") for n in listed), listed
+    assert "differ" not in r.stderr  # the store is as it was
+    assert_no_traceback(r)
+
+
 def test_read_only_output_folder_names_it_and_the_summary_says_why(work):
     cfg = district(work)
     out = work / "out"

@@ -1370,8 +1370,12 @@ class Store:
         dest = sqlite3.connect(target)
         try:
             self.conn.backup(dest)
-        finally:
+        except BaseException:  # a full disk: no half copy left to look like a backup
             dest.close()
+            for left in (target, target.with_name(target.name + "-journal")):
+                left.unlink(missing_ok=True)
+            raise
+        dest.close()
         return target
 
     # --- pulls -------------------------------------------------------------------------------
