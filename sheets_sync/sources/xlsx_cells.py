@@ -53,15 +53,15 @@ class Unsupported(Exception):
 @lru_cache(maxsize=8)
 def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes],
                                       bytes, bytes]:
-    """Row pattern, cell pattern, cell content pattern, row end tag and sheetData end tag for
-    one element prefix (b"" or b"x:"). A cell holding only a value (``<v>``) or a plain inline
+    """Row start tag pattern, cell pattern, cell content pattern, row end tag and sheetData end
+    tag for one element prefix (b"" or b"x:"). A row's content runs from its start tag to the
+    first row end tag (``_row_parts``). A cell holding only a value (``<v>``) or a plain inline
     string (``<is><t>``, as the tool writes its cells) is taken whole by the cell pattern; any
     other content is matched against the content pattern (CT_Cell:
     ``f?, v?, is?, extLst?``). ``(\\S)``: anything else, which the reader refuses."""
     p = re.escape(prefix)
     attrs = rb'((?:\s+[\w:.-]+="[^"&]*")*)\s*'
-    row = re.compile(rb"<" + p + rb'row(?:\s+r="(\d+)")?' + attrs
-                     + rb"(?:/>|>(.*?)</" + p + rb"row>)|(\S)", re.S)
+    row = re.compile(rb"\s*<" + p + rb'row(?:\s+r="(\d+)")?' + attrs + rb"(/?)>")
     cell = re.compile(rb"<" + p + rb'c(?:\s+r="([A-Z]{1,3})\d+")?' + attrs
                       + rb"(?:/>|><" + p + rb"v>([^<]*)</" + p + rb"v></" + p + rb"c>"
                       + rb"|><" + p + rb"is><" + p + rb'(?:t|t xml:space="preserve")>([^<]*</'
@@ -286,13 +286,11 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
     value of cells met before in the part, by their text (a cell's column and value follow from
     its text when it has its column letters; the same cells recur thousands of times: codes,
     months, choices, dates), carried too."""
-    row_pat, cell_pat, content_pat = patterns[:3]
+    row_pat, cell_pat, content_pat, row_end = patterns[:4]
     cols = _COLUMNS
     attrs_of: dict[bytes, tuple[Any, str, str | None, int]] = {}
     texts: dict[bytes, str] = {}  # plain inline strings of this body (the tool's repeat a lot)
-    for r, blob, content, junk in row_pat.findall(body):
-        if junk:
-            raise Unsupported("phần tử lạ giữa các dòng")
+    for r, blob, content in _row_parts(body, row_pat, row_end):
         idx = state[0] = int(r) if r else _row_number(blob, state[0])
         row: list = []
         append = row.append
@@ -328,6 +326,32 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
             nxt += 1
             yield row
         state[1] = nxt
+
+
+def _row_parts(body: bytes, start: re.Pattern[bytes], end_tag: bytes
+               ) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """(``r``, other attributes, content) of each ``<row>`` element of ``body``, which holds
+    only rows and whitespace (anything else: ``Unsupported``). A row's content ends at the first
+    row end tag after its start tag (``bytes.find``: a lazy ``.*?`` in the pattern tried the
+    end tag at every byte, a third of the reading time of a big sheet)."""
+    pos, find, match, skip = 0, body.find, start.match, len(end_tag)
+    while True:
+        m = match(body, pos)
+        if m is None:
+            if body[pos:].strip():
+                raise Unsupported("phần tử lạ giữa các dòng")
+            return
+        r, blob, empty = m.groups()
+        content_at = m.end()
+        if empty:
+            pos = content_at
+            yield r, blob, b""
+            continue
+        pos = find(end_tag, content_at)
+        if pos < 0:
+            raise Unsupported("phần tử lạ giữa các dòng")
+        yield r, blob, body[content_at:pos]
+        pos += skip
 
 
 _SEEN_LIMIT = 1 << 16  # distinct cell texts kept per part
