@@ -60,6 +60,8 @@ def key_text(value: Any) -> str:
 
     Both sides of a comparison come from the same backend, so this only has to be stable and
     unambiguous, not pretty: dates are ISO, whole floats lose their ".0", text is trimmed."""
+    if value.__class__ is str:  # most keys (codes, months, names): first
+        return _text_key(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -74,8 +76,8 @@ def key_text(value: Any) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, int):
         return str(value)
-    if value.__class__ is str:
-        return _text_key(value)
+    if isinstance(value, str):  # a str subclass
+        return _text_key(str(value))
     return unicodedata.normalize("NFC", str(value)).strip()  # rich text: its plain text
 
 
