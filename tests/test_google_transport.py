@@ -185,3 +185,35 @@ def test_every_request_has_a_timeout(sheet):
         client.http_client.values_get("S1", "Tab")
     assert time.monotonic() - started < 1.0
     assert transport.stats.reads == 2 and transport.stats.retries == 1
+
+
+def test_every_puller_and_writer_thread_keeps_its_connection(sheet, caplog):
+    """``[google] workers = 8`` (the default) sends from 16 threads at once: 8 pulling, 8
+    writing. With requests' default pool of 10 connections, urllib3 opened a new connection for
+    each request beyond it and closed it afterwards (a TLS handshake each time with Google),
+    with a "Connection pool is full" warning in the operator's log."""
+    from sheets_sync.sync.pipeline import DEFAULT_WORKERS
+
+    emu, info = sheet
+    emu.add_fault(spreadsheet_id="S1", status=None, delay_s=0.05, times=None)
+    client, _ = make_client(info, emu.base_url)
+    threads_at_once = 2 * DEFAULT_WORKERS
+    start = threading.Barrier(threads_at_once)
+    failed: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            start.wait(10)
+            for _ in range(3):
+                client.http_client.values_get("S1", "Tab")
+        except BaseException as e:  # noqa: BLE001 — reported by the assertion below
+            failed.append(e)
+
+    with caplog.at_level("WARNING", logger="urllib3"):
+        threads = [threading.Thread(target=send) for _ in range(threads_at_once)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert not failed
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]

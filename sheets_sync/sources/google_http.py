@@ -116,6 +116,9 @@ class Pacer:
                 waited += delay
 
 
+POOL_SIZE = 64  # ≥ 2 × the [google] workers an operator would set (pullers + writers)
+
+
 class GoogleTransport(HTTPAdapter):
     """Redirect (optional), timeout, retries with backoff + jitter + Retry-After, pacing, counts.
 
@@ -125,7 +128,10 @@ class GoogleTransport(HTTPAdapter):
     def __init__(self, endpoint: str | None = None, policy: RetryPolicy | None = None,
                  quota: Quota | None = None, stats: RequestStats | None = None,
                  sleep: Callable[[float], None] = time.sleep):
-        super().__init__()
+        # Connections kept per host: every puller and writer thread at once (urllib3 opens a
+        # new connection for a request beyond the pool, and closes it after: a TLS handshake
+        # each time with Google, a thread started each time by the emulator).
+        super().__init__(pool_maxsize=POOL_SIZE)
         self.endpoint = urllib.parse.urlsplit(endpoint) if endpoint else None
         self.policy = policy or RetryPolicy()
         self.pacer = Pacer(quota or Quota(), sleep=sleep)
