@@ -469,11 +469,12 @@ CHECK_WIDTHS = {1: 16.0, **{c: 9.0 for c in range(2, 14)}}
 GUIDE_WIDTHS = {1: 120.0}
 
 
-def _key_ok(raw: RawWorkbook, ch: CellChange) -> bool:
-    sheet = raw.sheet(ch.sheet)
-    if sheet is None:
+def _key_ok(rows: list[list[Any]] | None, ch: CellChange) -> bool:
+    """The change's row still holds its keys in ``rows`` (its sheet's rows, None: no such
+    sheet)."""
+    if rows is None:
         return False
-    line = sheet.rows[ch.row - 1] if ch.row - 1 < len(sheet.rows) else []
+    line = rows[ch.row - 1] if ch.row - 1 < len(rows) else []
     return all(key_text(line[c] if c < len(line) else None) == want for c, want in ch.keys)
 
 
@@ -497,10 +498,14 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
     blocked: set[str] = set()
     wanted_rows = _sheet_rows(plan)
 
+    docs: dict[str, SheetDoc | None] = {}
+
     def doc_of(title: str) -> SheetDoc | None:
-        if pkg.entry(title) is None:
-            return None
-        return pkg.sheet(title, wanted_rows.get(title, set()))
+        """The tab's part, parsed once (asked for once per change: 198,000 in a big unit)."""
+        if title not in docs:
+            docs[title] = (None if pkg.entry(title) is None
+                           else pkg.sheet(title, wanted_rows.get(title, set())))
+        return docs[title]
 
     for title, cols in plan.new_columns.items():
         doc = doc_of(title)
@@ -518,12 +523,16 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
             doc.cells[(tc.header_row, col + 1)] = CellWrite(clean_text(text), header)
             doc.widths[col + 1] = DETAILS_WIDTH if col == tc.details_col else STATUS_WIDTH
     keys_ok: dict[tuple[str, int, tuple[tuple[int, str], ...]], bool] = {}
+    sheet_rows: dict[str, list[list[Any]] | None] = {}
 
     def row_keys_ok(ch: CellChange) -> bool:
         """``_key_ok`` once per row and keys (a row's two tool cells share them)."""
         ok = keys_ok.get(row_keys := (ch.sheet, ch.row, ch.keys))
         if ok is None:
-            ok = keys_ok[row_keys] = _key_ok(raw, ch)
+            if ch.sheet not in sheet_rows:
+                sheet = raw.sheet(ch.sheet)
+                sheet_rows[ch.sheet] = sheet.rows if sheet is not None else None
+            ok = keys_ok[row_keys] = _key_ok(sheet_rows[ch.sheet], ch)
         return ok
 
     for ch in plan.changes:

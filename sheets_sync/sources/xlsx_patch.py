@@ -488,10 +488,10 @@ class SheetDoc:
         """The cell at ``col`` of a row: where it ends, its style, what it holds."""
         if col in info.details:
             return info.details[col]
-        try:
-            k = self._cols(info).index(col)
-        except ValueError:
+        cols = self._cols(info)
+        if col not in cols:  # (a new tool column: every row of a first write)
             return None
+        k = cols.index(col)
         start = self._start(info, k)
         data = self.data
         tag_end = _tag_end(data, start)
