@@ -434,8 +434,8 @@ def history(ctx: click.Context, config_path, units, tab, all_rows, fmt) -> None:
     with _store(config) as store:
         u = _unit(config, unit)
         entries = rows_history(store, u.code, tab, changed_only=not all_rows)
-    click.echo(history_json(entries) if fmt == "json" else render_history(entries, u.code, u.name),
-               nl=fmt != "text")
+    click.echo(history_json(entries) if fmt == "json"
+               else render_history(entries, u.code, u.name, _terminal_width()), nl=fmt != "text")
 
 
 def _unit(config, code: str):

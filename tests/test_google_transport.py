@@ -197,6 +197,7 @@ def test_every_puller_and_writer_thread_keeps_its_connection(sheet, caplog):
     emu, info = sheet
     emu.add_fault(spreadsheet_id="S1", status=None, delay_s=0.05, times=None)
     client, _ = make_client(info, emu.base_url)
+    client.http_client.values_get("S1", "Tab")  # the token first, as a run's Drive listing does
     threads_at_once = 2 * DEFAULT_WORKERS
     start = threading.Barrier(threads_at_once)
     failed: list[BaseException] = []

@@ -2,6 +2,7 @@
 the restore export — on real SQLite stores and real .xlsx files."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -350,6 +351,14 @@ def test_rows_history_shows_each_version(unit):
     assert "ĐÃ XÓA (dòng 12, thấy lần cuối 02:00 20/10/2026)" in text
     assert "Số có mặt: 19 → 15" in text
     assert "Không có dòng nào" in render_history([], UNIT)
+
+    # In a terminal: each line wrapped to its width, indented under its start; the same words.
+    wrapped = render_history(entries, UNIT, "Đảng ủy xã Nhân Thịnh", width=60)
+    assert max(map(len, text.splitlines())) > 200  # a version lists every value of its row
+    assert max(map(len, wrapped.splitlines())) <= 60
+    assert wrapped.split() == text.split()
+    starts = [line for line in wrapped.splitlines() if re.match(r" {4}\d\d:\d\d ", line)]
+    assert len(starts) == sum(len(e["versions"]) for e in entries)  # one start per version
 
 
 # --- real .xlsx files: local backend end to end, restore export ----------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import textwrap
 from datetime import date, datetime
 from pathlib import Path
 
@@ -85,8 +86,12 @@ def _dt(iso: str) -> str:
     return f"{datetime.fromisoformat(iso):%H:%M %d/%m/%Y}"
 
 
-def render_history(entries: list[dict], unit: str, unit_name: str | None = None) -> str:
-    """Vietnamese text of ``rows_history``."""
+def render_history(entries: list[dict], unit: str, unit_name: str | None = None,
+                   width: int | None = None) -> str:
+    """Vietnamese text of ``rows_history``. ``width``: a terminal's width, to which each row's
+    line and each version's line (a version lists every value of the row: hundreds of
+    characters) are wrapped, indented under their start; None: one line each (a file, a pipe).
+    """
     title = f"Lịch sử dòng — {unit}" + (f" ({unit_name})" if unit_name else "")
     if not entries:
         return f"{title}\nKhông có dòng nào bị sửa hoặc bị xóa.\n"
@@ -103,16 +108,23 @@ def render_history(entries: list[dict], unit: str, unit_name: str | None = None)
             head += f" (sửa khóa từ dòng {', '.join('[' + r + ']' for r in e['replaces'])})"
         if e["acknowledged"]:
             head += " — đã xác nhận"
-        lines.append(head)
+        lines += _wrapped(head, width, "", "    ")
         for n, v in enumerate(e["versions"]):
             span = f"{_dt(v['first_seen'])} → {_dt(v['last_seen'])}"
             if n == 0:
                 values = "; ".join(f"{h}: {x}" for h, x in v["values"].items())
             else:
                 values = "; ".join(v["changes"]) or "như trên"
-            lines.append(f"    {span} (dòng {v['row']}): {values}")
+            lines += _wrapped(f"{span} (dòng {v['row']}): {values}", width, "    ", "        ")
         lines.append("")
     return "\n".join(lines)
+
+
+def _wrapped(text: str, width: int | None, first: str, rest: str) -> list[str]:
+    if width is None:
+        return [first + text]
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first]
 
 
 def history_json(entries: list[dict]) -> str:
