@@ -6,10 +6,12 @@ one JSON object: wall and system seconds, page faults, microseconds per 4 KiB pa
 
 Why it is here: every figure of BENCHMARKS.md §4 that keeps a lot in memory (a national parse +
 check, a national `rollup` from the store, a big unit's `run`) pays for each new page the
-process touches. On the benchmark machine (a virtual machine inside another) a first touch has
-cost 30-40 µs a page, about 10 s of system time per GB, and that cost varies from one hour to
-the next with the host: the main source of the drift the A/B figures work around. A run's
-system time (``ru_stime``) is mostly this.
+process touches. On the benchmark machine (a virtual machine inside another) the guest keeps
+a gigabyte or two warm: touching 512 MB has cost 3-7 µs a page, touching 4 GB 33-41 µs a page
+(about 10 s of system time per GB beyond the warm part), and both vary from one hour to the
+next with the host: the main source of the drift the A/B figures work around. A run's system
+time (``ru_stime``) is mostly this. Compare ``python -m benchmarks.page_touch 512`` with
+``... 4096``.
 """
 from __future__ import annotations
 
