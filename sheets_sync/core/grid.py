@@ -392,17 +392,16 @@ def _check_swaps(data: TabData, findings: list[Finding]) -> None:
     raws = data.raw["meeting_date"]
     column = data.tab.column("meeting_date")
     # a swap needs day == the period's month (≤ 12) and day != month: decided per distinct
-    # (date, period) pair
-    pairs = set(zip(dates, months))
-    swaps = {(d, m) for d, m in pairs
+    # (date, period) pair -> (the period's year, month)
+    swaps = {(d, m): (y, mo) for d, m in set(zip(dates, months))
              if d is not None and m is not None and d.day <= 12 and d.day != d.month
-             and d.year == int(m[:4]) and d.day == int(m[5:7])}
+             and d.year == (y := int(m[:4])) and d.day == (mo := int(m[5:7]))}
     if not swaps:
         return
     for i in list(compress(range(len(dates)), map(swaps.__contains__, zip(dates, months)))):
         if not is_date_cell(raws[i]):
             continue
-        d, y, mo = dates[i], int(months[i][:4]), int(months[i][5:7])
+        d, (y, mo) = dates[i], swaps[(dates[i], months[i])]
         if dates is raws:  # date objects read as they are: the raw values stay unchanged
             dates = data.values["meeting_date"] = list(raws)
         dates[i] = None

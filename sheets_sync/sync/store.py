@@ -903,9 +903,11 @@ _UNIT_ROWS_SQL = (
     "SELECT v.id, v.key_id, v.vhash, v.vals, v.first_pull, v.first_seen, v.last_pull,"
     " v.last_seen, v.max_as_of, v.sheet_row, k.tab, v.live FROM row_versions v"
     f" JOIN row_keys k ON k.id = v.key_id WHERE k.{_UNIT_KEYS}")
-# positions in a key row
+# positions in a key row and in a version row
 K_ID, K_TAB, K_LABEL, K_RKEY, K_KEYS, K_PERIOD, K_CELL, K_FIRST_PULL, K_FIRST_SEEN, \
     K_LAST_PULL, K_LAST_SEEN, K_LAST_ROW, K_REPLACED_BY, K_REF, K_LIVE = range(15)
+V_ID, V_KEY, V_VHASH, V_VALS, V_FIRST_PULL, V_FIRST_SEEN, V_LAST_PULL, V_LAST_SEEN, \
+    V_MAX_AS_OF, V_SHEET_ROW, V_TAB, V_LIVE = range(12)
 
 
 @dataclass
@@ -1003,16 +1005,16 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     stored = {(tab_ids[k[K_TAB]], k[K_RKEY]): (
         k[K_ID], k[K_TAB], k[K_RKEY], k[K_LABEL], k[K_KEYS], k[K_PERIOD], k[K_CELL],
         k[K_LAST_ROW], k[K_LIVE]) for k in keys}
-    latest: dict[int, tuple] = {}  # key id -> (id, vhash, sheet_row, live, last pull, max as-of)
+    latest: dict[int, tuple] = {}  # key id -> its latest version row
     for v in versions:  # oldest first: the last one of a key is its latest
-        latest[v[1]] = (v[0], v[2], v[9], v[11], v[6], v[8])
+        latest[v[V_KEY]] = v
     before = UnitPulls(conn, unit, before=pull_id)
     # where a row that ends now ends: the previous pull (None: kept as stored)
     ended_at = (previous_pull, before.last_seen if previous_pull is not None else None)
 
     def final_day(version: tuple) -> int:
         """A version's ``max_as_of`` before this pull."""
-        return before.final_day(version[3], version[4], version[5])
+        return before.final_day(version[V_LIVE], version[V_LAST_PULL], version[V_MAX_AS_OF])
 
     next_key = (conn.execute("SELECT max(id) FROM row_keys").fetchone()[0] or 0) + 1
     next_version = (conn.execute("SELECT max(id) FROM row_versions").fetchone()[0] or 0) + 1
@@ -1060,18 +1062,18 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
                                         r.sheet_row, key_id))
                 last = latest.get(key_id)
             present.add(key_id)
-            if last is not None and last[1] == vhash:
-                if not last[3] or last[2] != r.sheet_row:
+            if last is not None and last[V_VHASH] == vhash:
+                if not last[V_LIVE] or last[V_SHEET_ROW] != r.sheet_row:
                     version_updates.append((pull_id, seen, r.sheet_row,
-                                            max(final_day(last), day), last[0]))
+                                            max(final_day(last), day), last[V_ID]))
             else:
                 version = [next_version, key_id, vhash, None, pull_id, seen, pull_id, seen, day,
                            r.sheet_row]
                 new_versions.append(version)
                 pending.append((version, r.index))
                 next_version += 1
-                if last is not None and last[3]:
-                    ended_versions.append((*ended_at, final_day(last), last[0]))
+                if last is not None and last[V_LIVE]:
+                    ended_versions.append((*ended_at, final_day(last), last[V_ID]))
         if pending:
             for (version, _), vals in zip(pending, tab.vals_json_of([i for _, i in pending],
                                                                     layout)):
@@ -1081,8 +1083,8 @@ def _index_pull(conn: sqlite3.Connection, unit: str, pull_id: int, pulled_at: da
     conn.executemany("UPDATE row_keys SET live = 0, last_pull = coalesce(?, last_pull),"
                      " last_seen = coalesce(?, last_seen) WHERE id = ?",
                      [(*ended_at, k[K_ID]) for k in gone])
-    ended_versions += [(*ended_at, final_day(last), last[0]) for k in gone
-                       if (last := latest.get(k[K_ID])) is not None and last[3]]
+    ended_versions += [(*ended_at, final_day(last), last[V_ID]) for k in gone
+                       if (last := latest.get(k[K_ID])) is not None and last[V_LIVE]]
     conn.executemany("UPDATE row_versions SET live = 0, last_pull = coalesce(?, last_pull),"
                      " last_seen = coalesce(?, last_seen), max_as_of = ? WHERE id = ?",
                      ended_versions)
@@ -1469,19 +1471,16 @@ class Store:
     def known_rows(self, unit: str) -> list[KnownRow]:
         """Every key of the unit; ``last_seen`` counts a re-read of an unchanged file."""
         pulls = UnitPulls(self.conn, unit)
-        times: dict[int, datetime] = {}
+        at = _converted(time_of)
         out = []
         rows = self._unit_rows(unit)
         for r in rows.keys:
             last_pull, last_seen, _ = pulls.as_read(r[K_LIVE], r[K_LAST_PULL], r[K_LAST_SEEN])
-            first_seen = r[K_FIRST_SEEN]
             tab, cols = rows.labels[r[K_LABEL]]
             out.append(KnownRow(
                 r[K_ID], rows.tab_ids[r[K_TAB]], tab, r[K_RKEY], cols, unit, r[K_REF],
-                r[K_KEYS], r[K_PERIOD], r[K_CELL], r[K_FIRST_PULL],
-                times.get(first_seen) or times.setdefault(first_seen, time_of(first_seen)),
-                last_pull, times.get(last_seen) or times.setdefault(last_seen, time_of(last_seen)),
-                r[K_LAST_ROW], r[K_REPLACED_BY]))
+                r[K_KEYS], r[K_PERIOD], r[K_CELL], r[K_FIRST_PULL], at(r[K_FIRST_SEEN]),
+                last_pull, at(last_seen), r[K_LAST_ROW], r[K_REPLACED_BY]))
         return out
 
     def _unit_rows(self, unit: str) -> UnitRows:
@@ -1505,17 +1504,15 @@ class Store:
         layouts = {i: cols.split(",") if cols else []
                    for i, cols in self.conn.execute("SELECT id, cols FROM value_layouts")}
         pulls = UnitPulls(self.conn, unit)
-        times: dict[int, datetime] = {}
-        days: dict[int, date] = {}
+        at, day = _converted(time_of), _converted(date.fromordinal)
         rows = self._unit_rows(unit)
         for r in rows.versions:
-            last_pull, last_seen, max_as_of = pulls.as_read(r[11], r[6], r[7], r[8])
-            out.setdefault(r[1], []).append(RowVersion(
-                r[0], r[1], hash_hex(r[2]), r[3], r[4],
-                times.get(r[5]) or times.setdefault(r[5], time_of(r[5])), last_pull,
-                times.get(last_seen) or times.setdefault(last_seen, time_of(last_seen)),
-                days.get(max_as_of) or days.setdefault(max_as_of, date.fromordinal(max_as_of)),
-                r[9], rows.tab_ids[r[10]], layouts.__getitem__))
+            last_pull, last_seen, max_as_of = pulls.as_read(
+                r[V_LIVE], r[V_LAST_PULL], r[V_LAST_SEEN], r[V_MAX_AS_OF])
+            out.setdefault(r[V_KEY], []).append(RowVersion(
+                r[V_ID], r[V_KEY], hash_hex(r[V_VHASH]), r[V_VALS], r[V_FIRST_PULL],
+                at(r[V_FIRST_SEEN]), last_pull, at(last_seen), day(max_as_of),
+                r[V_SHEET_ROW], rows.tab_ids[r[V_TAB]], layouts.__getitem__))
         return out
 
     def _layouts(self, layout: int) -> list[str]:
@@ -1714,6 +1711,19 @@ class Store:
             out.append({"id": rid, "command": command, "started": started, "finished": finished,
                         **json.loads(summary)})
         return out
+
+
+def _converted(convert: Callable[[int], Any]) -> Callable[[int], Any]:
+    """``convert``, each distinct stored number converted once (the times and days of a unit's
+    pulls recur on every one of its rows), the results shared."""
+    done: dict[int, Any] = {}
+
+    def get(n: int) -> Any:
+        got = done.get(n)
+        if got is None:
+            got = done[n] = convert(n)
+        return got
+    return get
 
 
 def _stored_pull(row: tuple) -> StoredPull:
