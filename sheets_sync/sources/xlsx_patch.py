@@ -236,20 +236,32 @@ def _prefix(data: bytes, elem: _Elem) -> str:
     return raw.split(":")[0] + ":" if ":" in raw else ""
 
 
+Chunks = list[bytes | memoryview]  # a part's content as consecutive pieces
+
+
 def _splice(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
     """Replace [start, end) ranges (insertions: start == end), applied in order of start; at one
     offset, insertions first, each kind in the order given."""
+    return b"".join(_spliced(data, edits))
+
+
+def _spliced(data: bytes, edits: list[tuple[int, int, bytes]]) -> Chunks:
+    """``_splice``'s result as pieces: the unchanged stretches are views of ``data``, never
+    copied (a big tab's part is tens of megabytes, and a run after a person's edit changes a
+    few of its cells)."""
     order = sorted(range(len(edits)),
                    key=lambda i: (edits[i][0], edits[i][0] != edits[i][1], i))
-    out, pos = [], 0
+    view = memoryview(data)
+    out: Chunks = []
+    pos = 0
     for i in order:
         start, end, new = edits[i]
         if start < pos:
             raise PackageError("sửa chồng lên nhau")
-        out += [data[pos:start], new]
+        out += [view[pos:start], new]
         pos = end
-    out.append(data[pos:])
-    return b"".join(out)
+    out.append(view[pos:])
+    return out
 
 
 def _insert_at(children: list[_Elem], name: str, root: _Elem) -> int:
@@ -546,6 +558,10 @@ class SheetDoc:
 
     # rendering
     def render(self) -> bytes:
+        return b"".join(self.render_chunks())
+
+    def render_chunks(self) -> Chunks:
+        """The part as rendered, in pieces (``_spliced``)."""
         data, p = self.data, self.prefix
         edits: list[tuple[int, int, bytes]] = []
         targets: dict[int, dict[int, CellWrite]] = {}
@@ -639,7 +655,7 @@ class SheetDoc:
             self._hyperlinks(edits)
         if self.print_setup:
             self._print_setup(edits)
-        return _splice(data, edits)
+        return _spliced(data, edits)
 
     def _insert_rows(self, new_rows: list[tuple[int, bytes]],
                      edits: list[tuple[int, int, bytes]]) -> None:
@@ -1176,13 +1192,14 @@ class Package:
             self.print_titles[title] = rows
 
     # writing
-    def render(self) -> dict[str, bytes]:
-        """The changed and added parts (name -> bytes)."""
+    def render(self) -> dict[str, bytes | Chunks]:
+        """The changed and added parts (name -> bytes, or a worksheet's pieces)."""
         out = dict(self.changed)
+        sheets: dict[str, Chunks] = {}
         touched_formula = False
         for doc in self.docs.values():
             if doc.changed or doc.part in self.added:
-                out[doc.part] = doc.render()
+                sheets[doc.part] = doc.render_chunks()
                 touched_formula |= doc.touched_formula
         if self._styles is not None and self._styles.changed:
             out[self._styles_part] = self._styles.render()
@@ -1193,7 +1210,7 @@ class Package:
             out["[Content_Types].xml"] = self._content_types()
         if touched_formula:
             self._drop_calc_chain(out)
-        return out
+        return {**out, **sheets}
 
     def _drop_calc_chain(self, out: dict[str, bytes]) -> None:
         """A formula cell was overwritten: Excel's calculation chain would name a cell without a
@@ -1323,7 +1340,7 @@ class Package:
                     continue
                 data = parts.get(info.filename)
                 if data is not None:
-                    out.writestr(_copy_info(info), data)
+                    _write_part(out, _copy_info(info), data)
                     continue
                 raw = self._raw(info)
                 if raw is None:
@@ -1334,7 +1351,7 @@ class Package:
                 info = zipfile.ZipInfo(name, date_time=self.infos[0].date_time
                                        if self.infos else (1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
-                out.writestr(info, parts[name])
+                _write_part(out, info, parts[name])
 
 
     def _raw(self, info: zipfile.ZipInfo) -> bytes | None:
@@ -1404,6 +1421,38 @@ def _write_raw(out: zipfile.ZipFile, info: zipfile.ZipInfo, src: zipfile.ZipInfo
     out.start_dir = fp.tell()
     out.filelist.append(info)
     out.NameToInfo[info.filename] = info
+
+
+# Pieces of a part shorter than this are joined before they are written (a first write changes
+# every row of a big tab: hundreds of thousands of small pieces); longer ones are written as
+# they are.
+_WRITE_BATCH = 1 << 20
+
+
+def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | Chunks) -> None:
+    """``out.writestr(info, data)`` for a part given whole or in pieces: the same member, without
+    joining a big part's pieces into one copy of it first."""
+    if isinstance(data, bytes):
+        out.writestr(info, data)
+        return
+    info.file_size = sum(map(len, data))  # as writestr sets it: decides ZIP64 the same way
+    with out.open(info, "w") as dest:
+        batch: Chunks = []
+        size = 0
+        for chunk in data:
+            if len(chunk) >= _WRITE_BATCH:
+                if batch:
+                    dest.write(b"".join(batch))
+                    batch, size = [], 0
+                dest.write(chunk)
+                continue
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= _WRITE_BATCH:
+                dest.write(b"".join(batch))
+                batch, size = [], 0
+        if batch:
+            dest.write(b"".join(batch))
 
 
 def _copy_info(src: zipfile.ZipInfo) -> zipfile.ZipInfo:
