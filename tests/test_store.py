@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import subprocess
 import sys
@@ -276,6 +277,77 @@ def test_raw_grids_round_trip():
     raw = raw_of(meetings_rows(months=[1]))
     back = load_raw(dump_raw(raw))
     assert [s.rows for s in back.sheets] == [s.rows for s in raw.sheets]
+
+
+def _grids_kept(store: Store, unit: str = "NT") -> list[bool]:
+    return [bool(n) for (n,) in store.conn.execute(
+        "SELECT length(raw) FROM pulls WHERE unit = ? ORDER BY id", (unit,))]
+
+
+def test_only_the_grids_read_again_are_kept(tmp_path):
+    """Each unit's last pull and its last pull of each year keep their grids; the others give
+    theirs up, and the key index still holds what the history rules need of them."""
+    rows = meetings_rows(months=range(1, 4))
+    dropped = meeting("CB02", 2026, 9)
+    with Store.open(tmp_path) as store:
+        record(store, [*rows, dropped], datetime(2026, 10, 20))
+        record(store, rows, datetime(2026, 11, 20))  # the September row deleted
+        record(store, rows, datetime(2026, 12, 20), code="NM")
+        record(store, rows, datetime(2027, 1, 20))
+        assert _grids_kept(store) == [False, True, True]
+        assert _grids_kept(store, "NM") == [True]  # another unit's pulls are left alone
+        last_2026 = store.last_pull_of_year("NT", 2026)
+        assert last_2026 is not None and last_2026.pulled_at == datetime(2026, 11, 20)
+        assert [s.rows for s in last_2026.raw.sheets] == [s.rows for s in raw_of(rows).sheets]
+        last = store.last_pull("NT")
+        assert last is not None and last.pulled_at == datetime(2027, 1, 20)
+        current = parsed(raw_of(rows), date(2026, 11, 25))
+        found = history_findings(store, "NT", current, date(2026, 11, 25), 2026, PARAMS)
+    assert [f.rule for f in found] == ["DATA-DELETED"]  # known from the pull without grids
+    assert "thấy lần cuối ngày 20/10/2026" in found[0].message
+
+
+def test_repair_rebuilds_the_history_from_the_pulls_that_keep_their_grids(tmp_path, caplog):
+    """`history repair` records again every pull whose grids are kept; a pull whose grids were
+    given up is left out as such, not reported as lost to damage."""
+    from sheets_sync.sync.history_repair import _rebuild_index
+
+    rows = meetings_rows(months=range(1, 4))
+    with Store.open(tmp_path / "a") as store:
+        record(store, [*rows, meeting("CB02", 2026, 9)], datetime(2026, 10, 20))
+        record(store, rows, datetime(2026, 11, 20))
+        record(store, [*rows, meeting("CB01", 2026, 11)], datetime(2027, 1, 20))
+    (tmp_path / "b").mkdir()
+    copy = tmp_path / "b" / DB_NAME
+    copy.write_bytes((tmp_path / "a" / DB_NAME).read_bytes())
+    with caplog.at_level("INFO"):
+        _rebuild_index(copy)
+    assert "không khôi phục được" not in caplog.text
+    with Store.open(tmp_path / "b") as store:
+        assert [p.pulled_at for p in store.pulls("NT")] == [datetime(2026, 11, 20),
+                                                            datetime(2027, 1, 20)]
+        assert _grids_kept(store) == [True, True]
+        assert len(store.known_rows("NT")) == len(rows) + 3  # cells, meetings, November's
+
+
+def test_a_changed_pull_costs_the_store_what_changed_not_a_copy_of_the_unit(tmp_path):
+    """Nightly pulls of a unit that a person edits a little each day: the store grows by the
+    rows that changed, not by another copy of the grids each night."""
+    rng = random.Random(12)
+    rows = [dict(r, note=f"{rng.getrandbits(1024):0256x}")  # notes: grids that do not compress
+            for r in meetings_rows(months=range(1, 13), cells=[f"CB{c:02d}" for c in range(20)])]
+    grids = len(dump_raw(raw_of(rows)))
+    assert grids > 6 * 4096  # several pages each
+
+    def store_size(nights: int) -> int:
+        state = tmp_path / f"s{nights}"
+        with Store.open(state) as store:
+            for night in range(nights):
+                rows[night]["score"] = 80 + night  # one cell edited each day
+                record(store, rows, datetime(2026, 12, 1 + night, 2))
+        return sum(p.stat().st_size for p in state.glob(f"{DB_NAME}*"))
+
+    assert store_size(12) - store_size(3) < 2 * grids  # 9 more copies without dropping
 
 
 # --- retention ----------------------------------------------------------------------------------

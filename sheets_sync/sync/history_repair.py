@@ -112,7 +112,9 @@ def _rebuild_index(path: Path) -> None:
     """Make a recovered database a complete store of the current schema: a fresh store is
     created next to it and every pull whose grids still load is recorded into it again, in
     order, by ``Store.record_pull`` — the code that builds the key index — then the runs and
-    the acknowledgements are copied. The recovered file is replaced by the rebuilt one."""
+    the acknowledgements are copied. The recovered file is replaced by the rebuilt one. Only
+    the pulls whose grids the store keeps (each unit's last pull and its last pull of each
+    year) can be recorded again: the rebuilt history starts from those."""
     template = load_template()
     fresh_dir = path.parent / "fresh"
     fresh_dir.mkdir(exist_ok=True)
@@ -125,6 +127,8 @@ def _rebuild_index(path: Path) -> None:
             for unit, pulled_at, as_of, own, blob in src.execute(
                     "SELECT unit, pulled_at, as_of, own_write_version, raw FROM pulls "
                     "ORDER BY id").fetchall():
+                if not blob:  # grids no longer kept (``Store._drop_superseded_grids``)
+                    continue
                 try:
                     raw = load_raw(blob)
                     day = date.fromisoformat(as_of)

@@ -1412,6 +1412,7 @@ class Store:
                     (unit, at, as_of.isoformat(), raw.version, dump_raw(raw), fingerprint))
                 pull_id = cur.lastrowid
                 assert pull_id is not None  # set by the INSERT
+                self._drop_superseded_grids(unit)
                 self._rows_of = None  # stale once the pull is indexed
                 first = _index_pull(self.conn, unit, pull_id, pulled_at, as_of, tabs, previous,
                                     rows)
@@ -1419,6 +1420,19 @@ class Store:
             return pull_id
         finally:
             release_index(data)
+
+    def _drop_superseded_grids(self, unit: str) -> None:
+        """Empty the grids of the unit's pulls that nothing reads again. Grids are read from a
+        unit's last pull (``last_pull``: stale units, `rollup`) and from its last pull checked
+        as of each year (``last_pull_of_year``: the report's previous year); every other pull
+        keeps its date, version and place in the key index, which holds all the history rules
+        need. A changed pull of a big unit thus costs the store the rows that changed, not
+        another copy of the whole workbook (a megabyte for a merged commune, every night it
+        is edited). The pages freed are reused by later pulls."""
+        self.conn.execute(
+            "UPDATE pulls SET raw = x'' WHERE unit = ? AND length(raw) > 0 AND id NOT IN"
+            " (SELECT max(id) FROM pulls WHERE unit = ? GROUP BY substr(as_of, 1, 4))",
+            (unit, unit))
 
     def set_own_write_version(self, pull_id: int, raw: bytes, fingerprint: str | None,
                               version: str | None) -> None:
