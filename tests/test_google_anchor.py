@@ -24,6 +24,7 @@ from google_support import (
     staff_only,
 )
 from sheets_sync.core.findings import OK, UNCHANGED
+from sheets_sync.sources.google_http import Quota
 from sheets_sync.sources.google_sheets import TOOL_KEY
 from sheets_sync.sync import pipeline
 
@@ -141,6 +142,35 @@ def test_row_edit_between_check_and_write_is_repaired_by_the_next_run(district, 
     assert {s for c, s in statuses.items() if c != UNIT} == {UNCHANGED}
     _converged(district, rerun)
     assert_staff_unchanged({MEETINGS: expected}, {MEETINGS: district.grids(UNIT)[MEETINGS]})
+
+
+def test_the_write_guard_is_asked_after_the_wait_for_a_write_slot(district):
+    """With the write quota spent, a unit's write waits for the next window. Its Drive version
+    guard is asked after that wait, right before the write: a person's row edit made during
+    the wait is seen (the moved tab is not written, the next run writes it), where a guard
+    asked before the wait would have let every later write go out a row off."""
+    _run(district, EARLIER)
+    backend = district.backend(quota=Quota(reads=10_000, writes=2, window=1.0))
+    pacer_sleep = backend.transport.pacer.sleep
+    edited: list[str] = []
+
+    def sleep(seconds: float) -> None:  # the pacer waiting for a write slot
+        if not edited:
+            for code, sid in district.ids.items():
+                district.emu.edit(sid, MEETINGS, {"op": "insert_rows", "index": 4, "values": [
+                    ["CB01", "08/2026", "Thường kỳ"]], "input": "RAW"})
+                edited.append(code)
+        pacer_sleep(seconds)
+
+    backend.transport.pacer.sleep = sleep
+    outcome = pipeline.run(district.config, lambda unit: backend, AS_OF, YEAR)
+    statuses = {w.unit: w.status for w in outcome.writes}
+    # Only the two writes that found room at once may have been guarded before the edit.
+    assert edited and list(statuses.values()).count("written") <= 2, statuses
+    assert {s for s in statuses.values() if s != "written"} == {"skipped"}, statuses
+    rerun = _run(district, AS_OF)
+    assert {w.status for w in rerun.writes} <= {"written", "unchanged"}
+    _converged(district, rerun)
 
 
 def test_tool_column_deleted_between_check_and_write(district):

@@ -93,6 +93,30 @@ def test_pacer_sliding_window_with_a_fake_clock():
     assert 10.2 <= pacer.wait("read") <= 10.21
 
 
+def test_a_slot_kept_for_a_later_request_counts_from_when_it_is_sent():
+    """``GoogleTransport.write_slot``'s pacing: a place taken before the guard counts from
+    when the write goes out (the server counts it from its arrival); one not used is given
+    back at once."""
+    now = [0.0]
+
+    def sleep(s):
+        now[0] += s
+
+    pacer = Pacer(Quota(reads=1, writes=1, window=10.0, margin=0.0), clock=lambda: now[0],
+                  sleep=sleep)
+    waited, slot = pacer.take("write")
+    assert waited == 0 and slot is not None
+    now[0] = 3.0  # the guard's round trip, then the write
+    pacer.sent_now("write", slot)
+    assert 9.99 <= pacer.wait("write") <= 10.01  # until ten seconds after the write (13 s)
+    assert 12.99 <= now[0] <= 13.01
+    waited, unused = pacer.take("write")  # the next place: ten seconds later again
+    assert 9.99 <= waited <= 10.01 and unused is not None
+    pacer.give_back("write", unused)
+    assert pacer.wait("write") == 0  # the place given back is free at once
+    assert pacer.take("drive") == (0.0, None)
+
+
 def test_a_thread_waiting_for_a_read_slot_does_not_hold_back_writes():
     now = [0.0]
     sleeping, release = threading.Event(), threading.Event()

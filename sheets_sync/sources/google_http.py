@@ -11,7 +11,8 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -86,6 +87,9 @@ def retry_after_seconds(response: requests.Response) -> float | None:
             return None
 
 
+Slot = list[float]  # [when its request was sent]: a place taken in a bucket's window
+
+
 class Pacer:
     """Sliding-window limiter per bucket; thread-safe. Each bucket has its own lock, so a
     thread sleeping until a read slot frees never holds back a write (and vice versa)."""
@@ -93,12 +97,17 @@ class Pacer:
     def __init__(self, quota: Quota, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.quota, self.clock, self.sleep = quota, clock, sleep
-        self.sent: dict[str, deque] = {"read": deque(), "write": deque()}
+        self.sent: dict[str, deque[Slot]] = {"read": deque(), "write": deque()}
         self.locks = {kind: threading.Lock() for kind in self.sent}
 
     def wait(self, kind: str) -> float:
+        """Wait until the bucket has room, and take a place in it from now: seconds waited."""
+        return self.take(kind)[0]
+
+    def take(self, kind: str) -> tuple[float, Slot | None]:
+        """``wait``, and the slot taken (None for a kind without a bucket)."""
         if kind not in self.sent:
-            return 0.0
+            return 0.0, None
         limit = self.quota.reads if kind == "read" else self.quota.writes
         waited = 0.0
         with self.locks[kind]:
@@ -106,14 +115,31 @@ class Pacer:
             while True:
                 now = self.clock()
                 window = self.quota.window * (1 + self.quota.margin)
-                while sent and sent[0] <= now - window:
+                # Slots are in the order they were taken; one moved later by ``sent_now``
+                # keeps those behind it counted a little longer: never fewer than are due.
+                while sent and sent[0][0] <= now - window:
                     sent.popleft()
                 if len(sent) < limit:
-                    sent.append(now)
-                    return waited
-                delay = sent[0] + window - now + 0.001
+                    slot = [now]
+                    sent.append(slot)
+                    return waited, slot
+                delay = sent[0][0] + window - now + 0.001
                 self.sleep(delay)
                 waited += delay
+
+    def sent_now(self, kind: str, slot: Slot) -> None:
+        """A slot taken earlier is used by a request sent now: counted from now."""
+        with self.locks[kind]:
+            slot[0] = self.clock()
+
+    def give_back(self, kind: str, slot: Slot) -> None:
+        """A slot taken but not used."""
+        with self.locks[kind]:
+            sent = self.sent[kind]
+            for i, taken in enumerate(sent):
+                if taken is slot:
+                    del sent[i]
+                    break
 
 
 POOL_SIZE = 64  # ≥ 2 × the [google] workers an operator would set (pullers + writers)
@@ -140,6 +166,23 @@ class GoogleTransport(HTTPAdapter):
         self._local = threading.local()
         self._stats_lock = threading.Lock()
         self.rng = random.Random()
+
+    @contextmanager
+    def write_slot(self) -> Iterator[None]:
+        """Wait for room in the write bucket first, and keep the place for this thread's next
+        write request: what the caller does meanwhile (the Drive version guard) happens after
+        the wait, right before the write, never a quota window before it. The place counts
+        from when that write is sent; one not used is given back."""
+        waited, slot = self.pacer.take("write")
+        self._add(paced_s=waited)
+        self._local.slot = slot
+        try:
+            yield
+        finally:
+            if self._local.slot is not None:
+                self._local.slot = None
+                if slot is not None:
+                    self.pacer.give_back("write", slot)
 
     @property
     def retried_here(self) -> int:
@@ -198,7 +241,12 @@ class GoogleTransport(HTTPAdapter):
         attempt = 0
         while True:
             attempt += 1
-            self._add(paced_s=self.pacer.wait(kind))
+            held = getattr(self._local, "slot", None) if kind == "write" else None
+            if held is not None:  # a place kept by ``write_slot``
+                self._local.slot = None
+                self.pacer.sent_now(kind, held)
+            else:
+                self._add(paced_s=self.pacer.wait(kind))
             self._count(kind)
             response, error = None, None
             try:

@@ -851,6 +851,10 @@ class GoogleWriter:
         http = self.backend.client.http_client
 
         def go():
+            with self.backend.transport.write_slot():  # the guard after any quota wait
+                return guarded()
+
+        def guarded():
             import gspread
 
             skip = dict(plan.skipped_tabs)
