@@ -115,6 +115,18 @@ def test_a_slot_kept_for_a_later_request_counts_from_when_it_is_sent():
     pacer.give_back("write", unused)
     assert pacer.wait("write") == 0  # the place given back is free at once
     assert pacer.take("drive") == (0.0, None)
+    # a kept slot sent late goes behind the slots taken meanwhile: the older ones still leave
+    # the window on time
+    pacer = Pacer(Quota(reads=1, writes=2, window=10.0, margin=0.0), clock=lambda: now[0],
+                  sleep=sleep)
+    now[0] = 100.0
+    _, kept = pacer.take("write")
+    now[0] = 101.0
+    pacer.wait("write")  # another thread's write
+    now[0] = 130.0  # the kept slot's write goes out much later (its guard re-read the keys)
+    assert kept is not None
+    pacer.sent_now("write", kept)
+    assert pacer.wait("write") == 0  # the other write (101 s) has left the window
 
 
 def test_a_thread_waiting_for_a_read_slot_does_not_hold_back_writes():

@@ -115,9 +115,7 @@ class Pacer:
             while True:
                 now = self.clock()
                 window = self.quota.window * (1 + self.quota.margin)
-                # Slots are in the order they were taken; one moved later by ``sent_now``
-                # keeps those behind it counted a little longer: never fewer than are due.
-                while sent and sent[0][0] <= now - window:
+                while sent and sent[0][0] <= now - window:  # oldest first (see sent_now)
                     sent.popleft()
                 if len(sent) < limit:
                     slot = [now]
@@ -128,18 +126,24 @@ class Pacer:
                 waited += delay
 
     def sent_now(self, kind: str, slot: Slot) -> None:
-        """A slot taken earlier is used by a request sent now: counted from now."""
+        """A slot taken earlier is used by a request sent now: counted from now, and moved to
+        the end, where the newest slots are (the bucket stays in time order)."""
         with self.locks[kind]:
+            self._remove(kind, slot)
             slot[0] = self.clock()
+            self.sent[kind].append(slot)
 
     def give_back(self, kind: str, slot: Slot) -> None:
         """A slot taken but not used."""
         with self.locks[kind]:
-            sent = self.sent[kind]
-            for i, taken in enumerate(sent):
-                if taken is slot:
-                    del sent[i]
-                    break
+            self._remove(kind, slot)
+
+    def _remove(self, kind: str, slot: Slot) -> None:
+        sent = self.sent[kind]
+        for i, taken in enumerate(sent):
+            if taken is slot:
+                del sent[i]
+                return
 
 
 POOL_SIZE = 64  # ≥ 2 × the [google] workers an operator would set (pullers + writers)
