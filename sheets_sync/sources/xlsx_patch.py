@@ -557,10 +557,7 @@ class SheetDoc:
                     or self.links is not None or self.print_setup or self.validations)
 
     # rendering
-    def render(self) -> bytes:
-        return b"".join(self.render_chunks())
-
-    def render_chunks(self) -> Chunks:
+    def render(self) -> Chunks:
         """The part as rendered, in pieces (``_spliced``)."""
         data, p = self.data, self.prefix
         edits: list[tuple[int, int, bytes]] = []
@@ -1199,7 +1196,7 @@ class Package:
         touched_formula = False
         for doc in self.docs.values():
             if doc.changed or doc.part in self.added:
-                sheets[doc.part] = doc.render_chunks()
+                sheets[doc.part] = doc.render()
                 touched_formula |= doc.touched_formula
         if self._styles is not None and self._styles.changed:
             out[self._styles_part] = self._styles.render()
@@ -1432,14 +1429,12 @@ _WRITE_BATCH = 1 << 20
 def _write_part(out: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | Chunks) -> None:
     """``out.writestr(info, data)`` for a part given whole or in pieces: the same member, without
     joining a big part's pieces into one copy of it first."""
-    if isinstance(data, bytes):
-        out.writestr(info, data)
-        return
-    info.file_size = sum(map(len, data))  # as writestr sets it: decides ZIP64 the same way
+    chunks: Chunks = [data] if isinstance(data, bytes) else data
+    info.file_size = sum(map(len, chunks))  # as writestr sets it: decides ZIP64 the same way
     with out.open(info, "w") as dest:
         batch: Chunks = []
         size = 0
-        for chunk in data:
+        for chunk in chunks:
             if len(chunk) >= _WRITE_BATCH:
                 if batch:
                     dest.write(b"".join(batch))
