@@ -333,6 +333,30 @@ def test_a_package_the_editor_refuses_is_left_alone_with_the_reason(tmp_path):
     assert stamp(path) == s
 
 
+def test_the_reader_vouches_only_for_parts_read_whole_with_every_cell_addressed(tmp_path):
+    good = lo_copy(tmp_path)
+    vouched = read(good).raw.meta["checked_parts"]
+    assert sorted(vouched) == sorted(sheet_parts(good).values())
+    odd = no_refs(LO_UNIT, tmp_path / "u.xlsx")
+    vouched = read(odd).raw.meta["checked_parts"]
+    assert sheet_parts(odd)["Sinh hoạt"] not in vouched
+    assert sheet_parts(odd)["Chi bộ"] in vouched
+
+
+def test_the_editor_skips_its_own_checks_only_for_the_very_bytes_the_reader_saw(tmp_path):
+    path = no_refs(LO_UNIT, tmp_path / "u.xlsx")
+    part = sheet_parts(path)["Sinh hoạt"]
+    for claim, digest in (([part], file_sha256(LO_UNIT)),  # other bytes
+                          (["xl/worksheets/sheet1.xml"], file_sha256(path))):  # another part
+        with Package(path) as pkg:
+            pkg.trust(claim, digest)
+            with pytest.raises(PackageError, match="địa chỉ"):
+                pkg.sheet("Sinh hoạt")
+    with Package(path) as pkg:  # a (here false) claim about these bytes is taken as it is
+        pkg.trust([part], file_sha256(path))
+        assert pkg.sheet("Sinh hoạt").rows
+
+
 def test_strict_open_xml_is_reported_by_name(tmp_path):
     path = lo_copy(tmp_path)
     data = parts(path)

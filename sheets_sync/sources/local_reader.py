@@ -3,6 +3,7 @@ through the streaming reader ``xlsx_cells`` (openpyxl for the parts it does not 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import warnings
 import zipfile
@@ -63,10 +64,10 @@ _OTHER_FORMATS = (("word/document.xml", "Word (.docx)"), ("ppt/presentation.xml"
                   ("content.xml", "OpenDocument (.ods/.odt)"))
 
 
-def _other_format(path: Path) -> str | None:
+def _other_format(book: IO[bytes]) -> str | None:
     """The kind of a zip file that is not an Excel workbook (None: it may be one)."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(book) as zf:
             names = {n.lower() for n in zf.namelist()}
     except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError):
         return None  # damaged: the reader below reports it (NotImplementedError: zip version)
@@ -165,7 +166,7 @@ class _Part:
         return self.scan is not None and self.scan.whole and not self.scan.formulas
 
 
-def _load_workbook(path: Path) -> tuple[Any, list[_Part]]:
+def _load_workbook(book: IO[bytes]) -> tuple[Any, list[_Part]]:
     """openpyxl's reader of the workbook's structure (``ExcelReader(path, read_only=True,
     data_only=True)``: sheet names and order, chart sheets, the date system, the cell styles
     whose number format is a date, time or duration) with the shared strings streamed and
@@ -198,7 +199,7 @@ def _load_workbook(path: Path) -> tuple[Any, list[_Part]]:
                     get_dependents(self.archive, rels_path)  # openpyxl fails on damaged ones
                 parts.append(_Part(sheet.name, rel.target))
 
-    reader = Reader(path, read_only=True, data_only=True)
+    reader = Reader(book, read_only=True, data_only=True)
     try:
         reader.read()
     except BaseException:
@@ -268,12 +269,16 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(f"Không tìm thấy tệp {path}.", UNREACHABLE)
     try:
         stat = path.stat()
-        digest = file_sha256(path)
+        # Read once, into memory: the SHA-256 is of the very bytes parsed (the writer trusts
+        # what this read saw of a part only in a file with that digest: ``checked_parts``).
+        blob = path.read_bytes()
     except OSError as e:
         raise UnitReadError(f"Không mở được tệp {path}: {e.strerror}.", UNREACHABLE) from None
-    if not zipfile.is_zipfile(path):
+    digest = hashlib.sha256(blob).hexdigest()
+    book = io.BytesIO(blob)
+    if not zipfile.is_zipfile(book):
         raise UnitReadError(f"Tệp {path.name} không phải là sổ tính Excel (.xlsx).", INVALID)
-    other = _other_format(path)
+    other = _other_format(book)
     if other is not None:
         raise UnitReadError(
             f"Tệp {path.name} không phải là sổ tính Excel (.xlsx)"
@@ -285,7 +290,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            reader, parts = _load_workbook(path)
+            reader, parts = _load_workbook(book)
             try:
                 # Template tabs first (they are what is checked), each at most once; the tool's
                 # own tabs, each at most once, within their own cap; then the other sheets
@@ -341,25 +346,28 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
-    extra = _formulas(path, sheets, {p.title for p in parts if p.formula_free})
+    extra = _formulas(blob, sheets, {p.title for p in parts if p.formula_free})
+    checked = sorted(p.path.lstrip("/") for p in parts
+                     if p.scan is not None and p.scan.whole and p.scan.addressed)
     return RawWorkbook(
         sheets=sheets,
         version=digest,
         meta={"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
               "sha256": digest, "warnings": [str(w.message) for w in caught],
               **({"truncated": truncated} if truncated else {}),
-              **({"others_cut": others_cut} if others_cut else {}), **extra},
+              **({"others_cut": others_cut} if others_cut else {}),
+              **({"checked_parts": checked} if checked else {}), **extra},
     )
 
 
-def _formulas(path: Path, sheets: list[RawSheet], formula_free: set[str]) -> dict:
+def _formulas(blob: bytes, sheets: list[RawSheet], formula_free: set[str]) -> dict:
     """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
     formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
     (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
     never calculated). An uncomputed formula is read as its text (never evaluated) instead of
     as an empty cell."""
     try:
-        scans = scan_formulas(path, skip=formula_free)
+        scans = scan_formulas(blob, skip=formula_free)
     except (PackageError, OSError):
         return {}  # the workbook was read; only the formula details are missing
     by_title = {s.title: s for s in sheets}

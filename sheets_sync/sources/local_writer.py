@@ -691,6 +691,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
     except PackageError as e:
         return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
     with pkg:
+        pkg.trust(read_meta.get("checked_parts", ()), read_meta["sha256"])
         charts = pkg.other_sheet_titles()
         for title in (plan.check_sheet, plan.guide_sheet):
             if title in charts:

@@ -192,10 +192,14 @@ def _feed(parser: Any, chunk: bytes) -> None:
 
 @dataclass
 class PartScan:
-    """What reading a part saw besides the values: ``whole`` — it was read to its end;
-    ``formulas`` — a formula element may be among its cells (False only for certain)."""
+    """What reading a part saw besides the values: ``whole`` — it was read to its end (so
+    expat found all of it well-formed, and no comment, CDATA or processing instruction is among
+    its rows); ``formulas`` — a formula element may be among its cells (False only for
+    certain); ``addressed`` — with ``whole``: every cell carries its address (``r``) as its
+    first attribute."""
     whole: bool = False
     formulas: bool = False
+    addressed: bool = False
 
 
 def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
@@ -242,7 +246,8 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
     buf = b"" if done else buf[tag.end():]
     inline = _Inline(head.prefix, max_chars)
     convert = _converter(strings, epoch, date_styles, timedelta_styles, max_chars, inline)
-    state = [0, 1]  # the row number openpyxl counts, the next row to yield
+    # the row number openpyxl counts, the next row to yield, 1 once a cell had no address first
+    state = [0, 1, 0]
     seen: dict[tuple[bytes, ...], tuple[int, Any]] = {}  # a cell's text -> (column, value)
     while not done:
         end = buf.find(data_end)
@@ -274,6 +279,7 @@ def iter_rows(src: IO[bytes], strings: Sequence[str], epoch: datetime,
             break
     if scan is not None:
         scan.whole = True
+        scan.addressed = not state[2]
 
 
 def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
@@ -282,7 +288,8 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
           convert: Callable[[bytes, bytes, str, Any], Any], state: list[int],
           seen: dict[tuple[bytes, ...], tuple[int, Any]]) -> Iterator[list]:
     """The rows of whole ``<row>`` elements in ``body``; ``state``: [openpyxl's row counter,
-    the next row number to yield], carried from one body to the next; ``seen``: the column and
+    the next row number to yield, 1 once a cell without its address first was met], carried
+    from one body to the next; ``seen``: the column and
     value of cells met before in the part, by their text (a cell's column and value follow from
     its text when it has its column letters; the same cells recur thousands of times: codes,
     months, choices, dates), carried too."""
@@ -302,6 +309,8 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
             else:
                 col, value = _cell(cell, last, attrs_of, texts, cols, content_pat, strings,
                                    date_styles, max_chars, convert)
+                if not cell[0]:
+                    state[2] = 1
                 # (a date out of range warns at each of its cells, as openpyxl does; a long
                 # text is not kept beyond its row)
                 if cell[0] and len(seen) < _SEEN_LIMIT and value != "#VALUE!" \
