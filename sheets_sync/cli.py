@@ -702,20 +702,33 @@ CONSOLE_ERRORS = "sheets_sync_console"
 
 
 _NO_MARKS = {"Đ": "D", "đ": "d", "—": "-", "–": "-", "…": "...", "─": "-", "│": "|"}
+# The five Vietnamese tone marks, which cp1258 holds as combining characters (the other marks
+# only precomposed: â ê ô ă ơ ư).
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 
 
-def _console_fallback(error: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: a character the code page lacks is written decomposed (cp1258
-    has the Vietnamese tone marks as combining characters), else without its marks ("ệ" →
-    "e" under cp1252), else as "?"."""
+def _console_forms(ch: str) -> list[str]:
+    """What to write for ``ch`` where a code page lacks it, best first: decomposed; the letter
+    with its other marks and the tone as a combining mark ("ệ" -> "ê" + dot below, as cp1258
+    writes it); without the tone ("ê"); without any mark ("e"); a plain stand-in."""
+    decomposed = unicodedata.normalize("NFD", ch)
+    base, marks = decomposed[:1], decomposed[1:]
+    letter = unicodedata.normalize("NFC", base + "".join(m for m in marks if m not in _TONES))
+    tones = "".join(m for m in marks if m in _TONES)
+    return [decomposed, letter + tones, letter, base, _NO_MARKS.get(ch, "?")]
+
+
+def _console_fallback(encoding: str, error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler for a stream in ``encoding`` (the error itself only says
+    "charmap"): each character the code page lacks is written in the first of its
+    ``_console_forms`` the code page holds, else as "?"."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
     out = []
     for ch in error.object[error.start:error.end]:
-        decomposed = unicodedata.normalize("NFD", ch)
-        for candidate in (decomposed, decomposed[:1], _NO_MARKS.get(ch, "?")):
+        for candidate in _console_forms(ch):
             try:
-                candidate.encode(error.encoding)
+                candidate.encode(encoding)
             except UnicodeEncodeError:
                 continue
             out.append(candidate)
@@ -727,19 +740,25 @@ def _console_fallback(error: UnicodeError) -> tuple[str, int]:
 
 def safe_console() -> None:
     """Console output never crashes: text a code page cannot encode (cp1252, cp1258, a
-    redirected Windows console) is written decomposed, without its marks, or as "?"."""
-    try:
-        codecs.lookup_error(CONSOLE_ERRORS)
-    except LookupError:
-        codecs.register_error(CONSOLE_ERRORS, _console_fallback)
+    redirected Windows console) is written as ``_console_fallback`` says."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-        if reconfigure is not None and encoding not in ("utf8", "utf8sig"):
-            try:
-                reconfigure(errors=CONSOLE_ERRORS)
-            except (ValueError, OSError):
-                pass
+        encoding = getattr(stream, "encoding", None) or ""
+        if reconfigure is None or encoding.lower().replace("-", "") in ("", "utf8", "utf8sig"):
+            continue
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            continue
+        name = f"{CONSOLE_ERRORS}-{encoding.lower()}"
+        try:
+            codecs.lookup_error(name)
+        except LookupError:
+            codecs.register_error(name, functools.partial(_console_fallback, encoding))
+        try:
+            reconfigure(errors=name)
+        except (ValueError, OSError):
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,10 +40,11 @@ def district(folder: Path, extra: str = "", units: str | None = None) -> Path:
 
 def cli(*args: str, cwd: Path, env: dict | None = None, wrap: str | None = None,
         after: str = "true", timeout: float = 300,
-        stdin: str | None = None) -> subprocess.CompletedProcess:
+        stdin: str | None = None, encoding: str = "utf-8") -> subprocess.CompletedProcess:
     """The installed ``sheets-sync`` in a subprocess; ``wrap``: a shell prefix run first in a
     private mount namespace (``read_only_mount``, ``full_mount``), ``after``: a shell command
-    run in it afterwards (e.g. listing the mounted folder to stderr)."""
+    run in it afterwards (e.g. listing the mounted folder to stderr); ``encoding``: the one its
+    output is read in."""
     full_env = {**os.environ, **(env or {})}
     command = [EXE, *args]
     if wrap is not None:
@@ -51,7 +52,7 @@ def cli(*args: str, cwd: Path, env: dict | None = None, wrap: str | None = None,
                   f"{after}; exit $rc; }}")
         command = ["unshare", "--map-root-user", "--mount", "sh", "-c", script]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          env=full_env, input=stdin, encoding="utf-8", errors="replace",
+                          env=full_env, input=stdin, encoding=encoding, errors="replace",
                           check=False)
 
 
