@@ -248,9 +248,10 @@ def check(obj: Ctx, config_path, as_of, year, units, fmt, output, limit, no_hist
           json_log) -> None:
     config = _load(config_path)
     try:
-        as_of_date = parse_as_of(as_of)
+        # (the date is checked inside the job: a wrong one is a run `status` lists, with why)
         with job(config, "check", obj.verbose, json_log, record=not no_history,
                  steps=len(config.select(units))) as (log, progress):
+            as_of_date = parse_as_of(as_of)
             outcome = run_check(config, backend_for(config), as_of_date, year, units,
                                 history=not no_history, progress=progress)
             code = run_exit_code(outcome)
@@ -314,14 +315,15 @@ def _emit(text: str, output: str | None, fmt: str) -> None:
 def run(obj: Ctx, config_path, as_of, year, units, dry_run, json_log) -> None:
     config = _load(config_path)
     try:
-        as_of_date = parse_as_of(as_of)
         if dry_run:  # writes nothing: no log, no lock
-            outcome = run_job(config, backend_for(config), as_of_date, year, units,
+            outcome = run_job(config, backend_for(config), parse_as_of(as_of), year, units,
                               dry_run=True, progress=_progress(obj))
             code = run_exit_code(outcome)
         else:
+            # (the date is checked inside the job: a wrong one is a run `status` lists)
             with job(config, "run", obj.verbose, json_log,
                      steps=2 * len(config.select(units))) as (log, progress):
+                as_of_date = parse_as_of(as_of)
                 outcome = run_job(config, backend_for(config), as_of_date, year, units,
                                   progress=progress)
                 code = run_exit_code(outcome)

@@ -444,6 +444,12 @@ def test_status_lists_runs_that_stopped_early_with_code_and_reason(work):
     runs = json.loads(status.stdout)
     assert status.returncode == 1 and runs[0]["exit_code"] == 1
     assert [r["exit_code"] for r in runs] == [1, 75, 0]
+    # a nightly job given a wrong date stops before reading: exit 2 and the reason
+    wrong = cli("run", "--config", str(cfg), "--as-of", "9999-12-31", cwd=work)
+    assert wrong.returncode == 2
+    status = cli("status", "--config", str(cfg), cwd=work)
+    assert status.returncode == 2, status.stdout
+    assert "(2)" in status.stdout and "9999-12-31" in status.stdout
 
 
 # --- clock and rollup ----------------------------------------------------------------------------
