@@ -21,6 +21,7 @@ from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, WARNING, Finding
 from sheets_sync.core.flagplan import COPY, SKIPPED, UNCHANGED, WRITTEN, FlagPlan
+from sheets_sync.sources import local_reader, xlsx_patch
 from sheets_sync.sources.local_reader import LocalBackend, file_sha256
 from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sources.xlsx_patch import Package, PackageError, col_number
@@ -355,6 +356,25 @@ def test_the_editor_skips_its_own_checks_only_for_the_very_bytes_the_reader_saw(
     with Package(path) as pkg:  # a (here false) claim about these bytes is taken as it is
         pkg.trust([part], file_sha256(path))
         assert pkg.sheet("Sinh hoạt").rows
+
+
+def test_a_file_too_big_to_hold_is_read_and_flagged_from_the_disk_and_trusted_for_nothing(
+        tmp_path, monkeypatch):
+    path = lo_copy(tmp_path)
+    held = read(path).raw
+    for module in (local_reader, xlsx_patch):
+        monkeypatch.setattr(module, "MAX_BUFFERED_FILE", 1024)
+    r, plan = plan_for(path)
+    assert r.raw.sheets == held.sheets and r.raw.meta["sha256"] == file_sha256(path)
+    assert "checked_parts" not in r.raw.meta
+    odd = no_refs(LO_UNIT, tmp_path / "u.xlsx")
+    with Package(odd) as pkg:
+        assert pkg.sha256 is None
+        pkg.trust([sheet_parts(odd)["Sinh hoạt"]], file_sha256(odd))
+        with pytest.raises(PackageError, match="địa chỉ"):
+            pkg.sheet("Sinh hoạt")
+    res = write_local(path, plan, r.raw.meta, tmp_path / "o", tmp_path / "b", now=NOW)
+    assert res.status == WRITTEN, res.message
 
 
 def test_strict_open_xml_is_reported_by_name(tmp_path):

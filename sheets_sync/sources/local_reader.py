@@ -23,7 +23,7 @@ from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import load_template
 from ..core.text import normalize
 from .xlsx_cells import PartScan, Unsupported, iter_rows
-from .xlsx_patch import PackageError, scan_formulas
+from .xlsx_patch import MAX_BUFFERED_FILE, PackageError, scan_formulas
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ _OTHER_FORMATS = (("word/document.xml", "Word (.docx)"), ("ppt/presentation.xml"
                   ("content.xml", "OpenDocument (.ods/.odt)"))
 
 
-def _other_format(book: IO[bytes]) -> str | None:
+def _other_format(book: IO[bytes] | Path) -> str | None:
     """The kind of a zip file that is not an Excel workbook (None: it may be one)."""
     try:
         with zipfile.ZipFile(book) as zf:
@@ -166,7 +166,7 @@ class _Part:
         return self.scan is not None and self.scan.whole and not self.scan.formulas
 
 
-def _load_workbook(book: IO[bytes]) -> tuple[Any, list[_Part]]:
+def _load_workbook(book: IO[bytes] | Path) -> tuple[Any, list[_Part]]:
     """openpyxl's reader of the workbook's structure (``ExcelReader(path, read_only=True,
     data_only=True)``: sheet names and order, chart sheets, the date system, the cell styles
     whose number format is a date, time or duration) with the shared strings streamed and
@@ -271,11 +271,14 @@ def read_xlsx(path: Path) -> RawWorkbook:
         stat = path.stat()
         # Read once, into memory: the SHA-256 is of the very bytes parsed (the writer trusts
         # what this read saw of a part only in a file with that digest: ``checked_parts``).
-        blob = path.read_bytes()
+        # A file too big for that is hashed, then parsed, from the disk.
+        buffered = stat.st_size <= MAX_BUFFERED_FILE
+        source: bytes | Path = path.read_bytes() if buffered else path
+        digest = (hashlib.sha256(source).hexdigest() if isinstance(source, bytes)
+                  else file_sha256(path))
     except OSError as e:
         raise UnitReadError(f"Không mở được tệp {path}: {e.strerror}.", UNREACHABLE) from None
-    digest = hashlib.sha256(blob).hexdigest()
-    book = io.BytesIO(blob)
+    book: IO[bytes] | Path = io.BytesIO(source) if isinstance(source, bytes) else path
     if not zipfile.is_zipfile(book):
         raise UnitReadError(f"Tệp {path.name} không phải là sổ tính Excel (.xlsx).", INVALID)
     other = _other_format(book)
@@ -346,9 +349,9 @@ def read_xlsx(path: Path) -> RawWorkbook:
         raise UnitReadError(
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
-    extra = _formulas(blob, sheets, {p.title for p in parts if p.formula_free})
-    checked = sorted(p.path.lstrip("/") for p in parts
-                     if p.scan is not None and p.scan.whole and p.scan.addressed)
+    extra = _formulas(source, sheets, {p.title for p in parts if p.formula_free})
+    checked = sorted(p.path.lstrip("/") for p in parts if buffered and p.scan is not None
+                     and p.scan.whole and p.scan.addressed)
     return RawWorkbook(
         sheets=sheets,
         version=digest,
@@ -360,14 +363,14 @@ def read_xlsx(path: Path) -> RawWorkbook:
     )
 
 
-def _formulas(blob: bytes, sheets: list[RawSheet], formula_free: set[str]) -> dict:
+def _formulas(source: bytes | Path, sheets: list[RawSheet], formula_free: set[str]) -> dict:
     """Meta about formula cells: ``formula_cols`` (title -> last 0-based column holding a
     formula, even one whose result is empty: tool columns never go there) and ``uncomputed``
     (title -> [[row, col], …] 1-based: formulas without a cached value, written by a script and
     never calculated). An uncomputed formula is read as its text (never evaluated) instead of
     as an empty cell."""
     try:
-        scans = scan_formulas(blob, skip=formula_free)
+        scans = scan_formulas(source, skip=formula_free)
     except (PackageError, OSError):
         return {}  # the workbook was read; only the formula details are missing
     by_title = {s.title: s for s in sheets}

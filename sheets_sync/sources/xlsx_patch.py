@@ -87,6 +87,12 @@ _TAG = re.compile(rb"<[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 
 
+# A workbook file up to this size is held in memory while it is read or edited (the reader
+# and the editor then know they saw the same bytes: ``Package.trust``); a bigger one — pictures
+# pasted into a sheet — is read from the disk part by part, as it is.
+MAX_BUFFERED_FILE = 128 << 20
+
+
 class PackageError(Exception):
     """The package cannot be edited with certainty; ``str(e)`` is the Vietnamese reason."""
 
@@ -1047,12 +1053,17 @@ class Package:
     """An .xlsx/.xlsm zip opened for surgical edits (nothing is written until ``save``)."""
 
     def __init__(self, source: Path | bytes):
-        """``source``: the file, or its bytes. Read whole, into memory: ``sha256`` is of the
-        very bytes edited (``trust``)."""
+        """``source``: the file, or its bytes. A file of up to ``MAX_BUFFERED_FILE`` bytes is
+        read whole, into memory: ``sha256`` is then of the very bytes edited (``trust``)."""
+        self.sha256: str | None = None
         try:
-            data = source if isinstance(source, bytes) else Path(source).read_bytes()
-            self.sha256 = hashlib.sha256(data).hexdigest()
-            self.zf = zipfile.ZipFile(io.BytesIO(data))
+            if not isinstance(source, bytes) and Path(source).stat().st_size <= MAX_BUFFERED_FILE:
+                source = Path(source).read_bytes()
+            if isinstance(source, bytes):
+                self.sha256 = hashlib.sha256(source).hexdigest()
+                self.zf = zipfile.ZipFile(io.BytesIO(source))
+            else:
+                self.zf = zipfile.ZipFile(source)
         except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError) as e:
             raise PackageError(f"tệp không phải tệp nén hợp lệ ({type(e).__name__})") from None
         try:
@@ -1144,7 +1155,7 @@ class Package:
         reader (``xlsx_cells.PartScan``: well-formed, no comment among the rows, every cell
         addressed): when this package holds those very bytes, their ``SheetDoc`` skips checking
         that again (a big tab: a pass of expat and three of regular expressions)."""
-        if sha256 == self.sha256:
+        if self.sha256 is not None and sha256 == self.sha256:
             self._checked = frozenset(p.lstrip("/") for p in parts)
 
     # sheets
