@@ -289,10 +289,10 @@ def _rows(body: bytes, patterns: tuple[re.Pattern[bytes], re.Pattern[bytes],
           seen: dict[tuple[bytes, ...], tuple[int, Any]]) -> Iterator[list]:
     """The rows of whole ``<row>`` elements in ``body``; ``state``: [openpyxl's row counter,
     the next row number to yield, 1 once a cell without its address first was met], carried
-    from one body to the next; ``seen``: the column and
-    value of cells met before in the part, by their text (a cell's column and value follow from
-    its text when it has its column letters; the same cells recur thousands of times: codes,
-    months, choices, dates), carried too."""
+    from one body to the next; ``seen``: the column and value of cells met before in the part,
+    by their text (a cell's column and value follow from its text when it has its column
+    letters; the same cells recur thousands of times: codes, months, choices, dates), carried
+    too."""
     row_pat, cell_pat, content_pat, row_end = patterns[:4]
     cols = _COLUMNS
     attrs_of: dict[bytes, tuple[Any, str, str | None, int]] = {}
