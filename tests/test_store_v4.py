@@ -205,3 +205,25 @@ def test_kept_results_stay_right_past_their_limit(monkeypatch):
         ints = list(range(start, start + 6))
         assert store._mapped(ints, repr, memo) == [repr(v) for v in ints]
         assert len(memo[int]) <= 6
+
+
+def test_values_met_before_are_mapped_without_calling_the_function_again():
+    from sheets_sync.sync import store
+
+    calls: list = []
+
+    def fn(v):
+        calls.append(v)
+        return f"{type(v).__name__}:{v!r}"
+
+    memo: dict = {}
+    assert store._mapped(["a", "b", "a", None], fn, memo) == [fn(v) for v in ["a", "b", "a", None]]
+    calls.clear()
+    assert store._mapped(["b", None, "a"], fn, memo) == ["str:'b'", "NoneType:None", "str:'a'"]
+    assert calls == []  # all met before: taken from the kept results
+    assert store._mapped([1, 2, 1], fn, memo) == ["int:1", "int:2", "int:1"]
+    assert store._mapped([True, 1.0], fn, memo) == ["bool:True", "float:1.0"]  # not int:1
+    assert store._mapped([2.0], fn, memo) == ["float:2.0"]
+    assert store._mapped(["a", "c"], fn, memo) == ["str:'a'", "str:'c'"]
+    assert calls.count("c") == 1 and "a" not in calls
+

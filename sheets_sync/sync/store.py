@@ -606,6 +606,10 @@ def _mapped(values: list[Any], fn: Callable[[Any], Any], memo: dict | None = Non
     else:  # one table per numeric type, so that 1 and True never share a result
         numeric = next(iter(cross), None)
         by_value = memo.setdefault(numeric, {})
+        try:  # every value met before (months, dates, choices): one pass
+            return list(map(by_value.__getitem__, values))
+        except KeyError:
+            pass
         new = [v for v in dict.fromkeys(values) if v not in by_value]
         if len(by_value) + len(new) > _MEMO_LIMIT:  # a new table: one in use stays whole
             by_value = memo[numeric] = {}
