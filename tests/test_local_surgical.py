@@ -21,7 +21,7 @@ from sheets_sync.core.checker import read_unit
 from sheets_sync.core.config import UnitConfig
 from sheets_sync.core.findings import ERROR, WARNING, Finding
 from sheets_sync.core.flagplan import COPY, SKIPPED, UNCHANGED, WRITTEN, FlagPlan
-from sheets_sync.sources import local_reader, xlsx_patch
+from sheets_sync.sources import xlsx_patch
 from sheets_sync.sources.local_reader import LocalBackend, file_sha256
 from sheets_sync.sources.local_writer import backups_of, write_local
 from sheets_sync.sources.xlsx_patch import Package, PackageError, col_number
@@ -362,8 +362,7 @@ def test_a_file_too_big_to_hold_is_read_and_flagged_from_the_disk_and_trusted_fo
         tmp_path, monkeypatch):
     path = lo_copy(tmp_path)
     held = read(path).raw
-    for module in (local_reader, xlsx_patch):
-        monkeypatch.setattr(module, "MAX_BUFFERED_FILE", 1024)
+    monkeypatch.setattr(xlsx_patch, "MAX_BUFFERED_FILE", 1024)
     r, plan = plan_for(path)
     assert r.raw.sheets == held.sheets and r.raw.meta["sha256"] == file_sha256(path)
     assert "checked_parts" not in r.raw.meta

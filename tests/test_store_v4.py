@@ -226,4 +226,3 @@ def test_values_met_before_are_mapped_without_calling_the_function_again():
     assert store._mapped([2.0], fn, memo) == ["float:2.0"]
     assert store._mapped(["a", "c"], fn, memo) == ["str:'a'", "str:'c'"]
     assert calls.count("c") == 1 and "a" not in calls
-

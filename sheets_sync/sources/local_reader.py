@@ -23,7 +23,7 @@ from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import load_template
 from ..core.text import normalize
 from .xlsx_cells import PartScan, Unsupported, iter_rows
-from .xlsx_patch import MAX_BUFFERED_FILE, PackageError, scan_formulas
+from .xlsx_patch import PackageError, held_bytes, scan_formulas
 
 log = logging.getLogger(__name__)
 
@@ -272,13 +272,12 @@ def read_xlsx(path: Path) -> RawWorkbook:
         # Read once, into memory: the SHA-256 is of the very bytes parsed (the writer trusts
         # what this read saw of a part only in a file with that digest: ``checked_parts``).
         # A file too big for that is hashed, then parsed, from the disk.
-        buffered = stat.st_size <= MAX_BUFFERED_FILE
-        source: bytes | Path = path.read_bytes() if buffered else path
-        digest = (hashlib.sha256(source).hexdigest() if isinstance(source, bytes)
-                  else file_sha256(path))
+        held = held_bytes(path)
+        digest = hashlib.sha256(held).hexdigest() if held is not None else file_sha256(path)
     except OSError as e:
         raise UnitReadError(f"Không mở được tệp {path}: {e.strerror}.", UNREACHABLE) from None
-    book: IO[bytes] | Path = io.BytesIO(source) if isinstance(source, bytes) else path
+    source: bytes | Path = held if held is not None else path
+    book: IO[bytes] | Path = io.BytesIO(held) if held is not None else path
     if not zipfile.is_zipfile(book):
         raise UnitReadError(f"Tệp {path.name} không phải là sổ tính Excel (.xlsx).", INVALID)
     other = _other_format(book)
@@ -350,7 +349,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
     extra = _formulas(source, sheets, {p.title for p in parts if p.formula_free})
-    checked = sorted(p.path.lstrip("/") for p in parts if buffered and p.scan is not None
+    checked = sorted(p.path.lstrip("/") for p in parts if held is not None and p.scan is not None
                      and p.scan.whole and p.scan.addressed)
     return RawWorkbook(
         sheets=sheets,

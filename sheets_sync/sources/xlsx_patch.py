@@ -93,6 +93,11 @@ _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 MAX_BUFFERED_FILE = 128 << 20
 
 
+def held_bytes(path: Path) -> bytes | None:
+    """The file's bytes when it is small enough to hold (``MAX_BUFFERED_FILE``), else None."""
+    return path.read_bytes() if path.stat().st_size <= MAX_BUFFERED_FILE else None
+
+
 class PackageError(Exception):
     """The package cannot be edited with certainty; ``str(e)`` is the Vietnamese reason."""
 
@@ -1055,15 +1060,14 @@ class Package:
     def __init__(self, source: Path | bytes):
         """``source``: the file, or its bytes. A file of up to ``MAX_BUFFERED_FILE`` bytes is
         read whole, into memory: ``sha256`` is then of the very bytes edited (``trust``)."""
-        self.sha256: str | None = None
         try:
-            if not isinstance(source, bytes) and Path(source).stat().st_size <= MAX_BUFFERED_FILE:
-                source = Path(source).read_bytes()
             if isinstance(source, bytes):
-                self.sha256 = hashlib.sha256(source).hexdigest()
+                self._held: bytes | None = source
                 self.zf = zipfile.ZipFile(io.BytesIO(source))
             else:
-                self.zf = zipfile.ZipFile(source)
+                self._held = held_bytes(Path(source))
+                self.zf = zipfile.ZipFile(io.BytesIO(self._held) if self._held is not None
+                                          else source)
         except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError) as e:
             raise PackageError(f"tệp không phải tệp nén hợp lệ ({type(e).__name__})") from None
         try:
@@ -1149,6 +1153,11 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
                 RuntimeError, ValueError) as e:  # damaged member, CRC, zip version, password
             raise PackageError(f"thành phần {name} bị hỏng ({type(e).__name__})") from None
+
+    @functools.cached_property
+    def sha256(self) -> str | None:
+        """SHA-256 of the bytes held (None: the file was too big to hold)."""
+        return None if self._held is None else hashlib.sha256(self._held).hexdigest()
 
     def trust(self, parts: Iterable[str], sha256: str) -> None:
         """``parts`` of the file whose SHA-256 is ``sha256`` were read whole by the streaming
