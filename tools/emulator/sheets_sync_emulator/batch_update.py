@@ -53,6 +53,19 @@ def _mask(request: dict) -> list[list[str]]:
         raise _Invalid(f"Invalid field mask: {text}") from None
 
 
+def _cell_paths(request: dict) -> list[list[str]]:
+    """The field mask of a request writing CellData, in the order its paths apply: "*" as
+    every field, a new value first (it drops the old text's runs, which the same request may
+    set again)."""
+    paths = _mask(request)
+    if any(path[0] == "*" for path in paths):
+        paths = [["userEnteredValue"], ["userEnteredFormat"], ["note"], ["dataValidation"]]
+    return sorted(paths, key=lambda p: p[0] != "userEnteredValue")
+
+
+_BLANK = Cell()
+
+
 class BatchUpdate:
     def __init__(self, spreadsheet: Spreadsheet, rng: random.Random, caller: str):
         self.ss = spreadsheet
@@ -274,39 +287,37 @@ class BatchUpdate:
 
     @staticmethod
     def _apply_cell_data(old: Cell | None, data: dict, paths: list[list[str]]) -> Cell:
-        cell = old or Cell()
-        # a new value first: it drops the old text's runs, which the same request may set again
-        for path in sorted(paths, key=lambda p: p[0] != "userEnteredValue"):
+        """``old`` with the fields of ``data`` named by ``paths`` (``_cell_paths``: in the order
+        they apply), as one new cell."""
+        cell = old or _BLANK
+        value, formula, fmt, note = cell.value, cell.formula, cell.format, cell.note
+        validation, runs = cell.validation, cell.runs
+        for path in paths:
             name = path[0]
-            if name == "*":
-                return BatchUpdate._apply_cell_data(
-                    old, data, [["userEnteredValue"], ["userEnteredFormat"], ["note"],
-                                ["dataValidation"]])
             if name == "userEnteredValue":
                 value, formula = cells.from_extended(data.get("userEnteredValue") or {})
-                cell = replace(cell, value=value, formula=formula, runs=None)
+                runs = None
             elif name == "userEnteredFormat":
-                fmt = copy.deepcopy(cell.format or {})
                 if len(path) == 1:
-                    fmt = copy.deepcopy(data.get("userEnteredFormat") or {})
+                    new = copy.deepcopy(data.get("userEnteredFormat") or {})
                 else:
-                    _set_path(fmt, path[1:], _get_path(data.get("userEnteredFormat"), path[1:]))
-                cell = replace(cell, format=fmt or None)
+                    new = copy.deepcopy(fmt or {})
+                    _set_path(new, path[1:], _get_path(data.get("userEnteredFormat"), path[1:]))
+                fmt = new or None
             elif name == "note":
-                cell = replace(cell, note=data.get("note") or None)
+                note = data.get("note") or None
             elif name == "textFormatRuns":
-                runs = data.get("textFormatRuns") or None
-                cell = replace(cell, runs=tuple(proto.prune(copy.deepcopy(r)) for r in runs)
-                               if runs else None)
+                given = data.get("textFormatRuns") or None
+                runs = tuple(proto.prune(copy.deepcopy(r)) for r in given) if given else None
             elif name == "dataValidation":
                 rule = data.get("dataValidation")
-                cell = replace(cell, validation=proto.prune(rule) if rule else None)
+                validation = proto.prune(rule) if rule else None
             else:
                 raise _Invalid(f"Invalid field mask path: {'.'.join(path)}")
-        return cell
+        return Cell(value, formula, fmt, note, validation, runs)
 
     def repeat_cell(self, request: dict) -> None:
-        paths, data = _mask(request), request.get("cell") or {}
+        paths, data = _cell_paths(request), request.get("cell") or {}
         # Every empty cell of the range becomes the same (immutable) cell: computed once, so a
         # whole-column or whole-sheet range costs one step per cell that holds something.
         empty: list[Cell] = []
@@ -321,7 +332,7 @@ class BatchUpdate:
         self._cells(request.get("range"), change)
 
     def update_cells(self, request: dict) -> None:
-        paths, rows = _mask(request), request.get("rows") or []
+        paths, rows = _cell_paths(request), request.get("rows") or []
 
         def data(i: int, j: int) -> dict:
             values = (rows[i].get("values") or []) if i < len(rows) and rows[i] else []
