@@ -352,6 +352,24 @@ NOT_COUNTED, MISSED, MET = 0, 1, 2
 _MONTH_RATIO = (_SMALL[0, 0], _SMALL[0, 1], _SMALL[1, 1])
 
 
+# A cell's month-by-month series, one list shared by every cell with the same series (most
+# cells of a unit have one of a few; a national roll-up has 99,000 cells): read-only. At most
+# _SERIES_KEPT of them are kept.
+_SERIES: dict[tuple[int, ...], list[Ratio]] = {}
+_SERIES_KEPT = 4096
+
+
+def _series(months: list[int]) -> list[Ratio]:
+    """A cell's series (``MET``/``MISSED``/``NOT_COUNTED`` per month) as Ratios; read-only."""
+    key = tuple(months)
+    got = _SERIES.get(key)
+    if got is None:
+        got = [_MONTH_RATIO[x] for x in months]
+        if len(_SERIES) < _SERIES_KEPT:
+            _SERIES[key] = got
+    return got
+
+
 def _small_ratio(num: int, den: int) -> Ratio:
     """Ratio(num, den), shared when small."""
     return _SMALL.get((num, den)) or Ratio(num, den)
@@ -491,10 +509,9 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
         if by_cell is not None:
             one = cells[key]
             one.held = _cell_ratio(held)
-            month = _MONTH_RATIO
-            one.monthly = {"held": [month[x] for x in held], "window": [month[x] for x in window],
-                           "attendance": [month[x] for x in attendance],
-                           "clean": [month[x] for x in clean], "good": [month[x] for x in good]}
+            one.monthly = {"held": _series(held), "window": _series(window),
+                           "attendance": _series(attendance), "clean": _series(clean),
+                           "good": _series(good)}
             _criteria(one, _cell_ratio(window), _cell_ratio(clean), _small_ratio(pn, pd),
                       _small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
                       preferred is not None, has_duration, has_attendance, has_rating)

@@ -3,6 +3,7 @@ full list also as CSV next to the workbook. Member names only when the config al
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import os
 import re
@@ -172,7 +173,7 @@ def fair_share(rows: Sequence[Finding], limit: int) -> list[Finding]:
         section = (f.accepted, SEVERITY_ORDER[f.severity])
         rank = seen[(section, f.unit)] = seen.get((section, f.unit), -1) + 1
         keys.append((section, rank, i))
-    keep = sorted(i for _, _, i in sorted(keys)[:limit])
+    keep = sorted(i for _, _, i in heapq.nsmallest(limit, keys))
     return [rows[i] for i in keep]
 
 
