@@ -311,3 +311,54 @@ def test_grid_read_prints_the_same_bytes_as_the_full_render():
     assert fast_cells == full_cells
     assert b'"numberValue": 2}' in fast and b'"numberValue": 3}' in fast  # 2.0 and =B2*2
     assert b'"numberValue": 1.5}' in fast and b'"numberValue": 2.25}' in fast
+
+
+# --- a range written in one step (Sheet.update_box) ------------------------------------------
+
+def _cell_by_cell(sheet, box, change, empty):
+    """What ``Sheet.update_box`` does, one cell at a time (the emulator's former loop)."""
+    for r in range(box.row0, box.row1):
+        for c in range(box.col0, box.col1):
+            old = sheet.cell(r, c)
+            new = empty if old is None else change(old, r - box.row0, c - box.col0)
+            sheet.put(r, c, None if new is None or new.blank else new)
+
+
+def _stored(rows):
+    """The cells a sheet holds, without the trailing empty ones (they hold nothing)."""
+    out = []
+    for line in rows:
+        while line and line[-1] is None:
+            line = line[:-1]
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+_A_CELL = st.one_of(st.none(), st.builds(cells.Cell, value=st.sampled_from(["a", 1, 2.5, True])))
+
+
+@given(rows=st.lists(st.lists(_A_CELL, max_size=8), max_size=8),
+       corners=st.tuples(*[st.integers(0, 10)] * 4),
+       empty=st.sampled_from([None, cells.Cell(), cells.Cell(format={"wrapStrategy": "WRAP"})]),
+       blanks=st.booleans())
+def test_a_range_written_in_one_step_equals_cell_by_cell(rows, corners, empty, blanks):
+    """repeatCell over a range: stored cells changed one by one, empty ones filled in a run
+    (or left empty when the new cell is blank), exactly as the cell-by-cell loop did."""
+    from sheets_sync_emulator.sheet import Sheet
+
+    r0, r1 = sorted(corners[:2])
+    c0, c1 = sorted(corners[2:])
+    box = a1.Box(r0, c0, r1, c1)
+
+    def change(cell, i, j):
+        return cells.Cell() if blanks else cells.Cell(value=cell.value, format={"at": [i, j]})
+
+    props = {"sheetId": 1, "title": "T", "gridProperties": {"rowCount": 10, "columnCount": 10}}
+    one, other = Sheet(props), Sheet(props)
+    one.rows = [line[:] for line in rows]
+    other.rows = [line[:] for line in rows]
+    _cell_by_cell(one, box, change, empty)
+    other.update_box(box, change, empty)
+    assert _stored(other.rows) == _stored(one.rows)

@@ -318,18 +318,12 @@ class BatchUpdate:
 
     def repeat_cell(self, request: dict) -> None:
         paths, data = _cell_paths(request), request.get("cell") or {}
-        # Every empty cell of the range becomes the same (immutable) cell: computed once, so a
-        # whole-column or whole-sheet range costs one step per cell that holds something.
-        empty: list[Cell] = []
-
-        def change(cell: Cell | None, *_: int) -> Cell:
-            if cell is not None:
-                return self._apply_cell_data(cell, data, paths)
-            if not empty:
-                empty.append(self._apply_cell_data(None, data, paths))
-            return empty[0]
-
-        self._cells(request.get("range"), change)
+        rng = request.get("range")
+        sheet = self.grid_sheet(rng)
+        # Every empty cell of the range becomes the same (immutable) cell, computed once.
+        sheet.update_box(sheet.grid_box(rng),
+                         lambda cell, *_: self._apply_cell_data(cell, data, paths),
+                         self._apply_cell_data(None, data, paths))
 
     def update_cells(self, request: dict) -> None:
         paths, rows = _cell_paths(request), request.get("rows") or []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 
 from .a1 import Bounds, Box
 from .cells import Cell
@@ -63,6 +64,36 @@ class Sheet:
         if row < len(self.rows) and col < len(self.rows[row]):
             return self.rows[row][col]
         return None
+
+    def update_box(self, box: Box, change: Callable[[Cell, int, int], Cell | None],
+                   empty: Cell | None) -> None:
+        """Every cell of ``box``: a stored one becomes ``change(cell, row offset, column
+        offset)``, an empty one ``empty``; a blank result is stored as empty. Row by row, a run
+        of empty cells filled in one step (a repeatCell over a whole new sheet)."""
+        if empty is not None and empty.blank:
+            empty = None
+        width = box.col1 - box.col0
+        for r in range(box.row0, box.row1):
+            if r >= len(self.rows):
+                if empty is None:
+                    break  # no stored cell below: nothing changes
+                self.rows.extend([] for _ in range(r + 1 - len(self.rows)))
+            line = self.rows[r]
+            if empty is not None and len(line) < box.col1:
+                line.extend([None] * (box.col1 - len(line)))
+            part = line[box.col0:box.col1]  # without empty: only the stored part of the row
+            if part.count(None) == len(part):
+                if empty is not None:
+                    line[box.col0:box.col1] = [empty] * width
+                continue
+            for k, old in enumerate(part):
+                if old is None:
+                    new = empty
+                else:
+                    new = change(old, r - box.row0, k)
+                    if new is not None and new.blank:
+                        new = None
+                line[box.col0 + k] = new
 
     def put(self, row: int, col: int, cell: Cell | None) -> None:
         if cell is None and self.cell(row, col) is None:
