@@ -349,8 +349,10 @@ def read_xlsx(path: Path) -> RawWorkbook:
             f"Tệp {path.name} bị hỏng hoặc không đọc được ({type(e).__name__}).", INVALID
         ) from None
     extra = _formulas(source, sheets, {p.title for p in parts if p.formula_free})
-    checked = sorted(p.path.lstrip("/") for p in parts if held is not None and p.scan is not None
-                     and p.scan.whole and p.scan.addressed)
+    # the parts read whole with every cell addressed, from bytes held (so of that digest)
+    checked = [] if held is None else sorted(
+        p.path.lstrip("/") for p in parts if p.scan is not None and p.scan.whole
+        and p.scan.addressed)
     return RawWorkbook(
         sheets=sheets,
         version=digest,
