@@ -1,6 +1,7 @@
 """A progress bar on an interactive terminal, nothing otherwise."""
 from __future__ import annotations
 
+import shutil
 import sys
 from typing import IO, TYPE_CHECKING, TextIO
 
@@ -30,11 +31,19 @@ class Progress:
             enabled = _isatty(self.file) and not (log is not None and log.verbose)
         self.enabled = enabled
         self._bar: ProgressBar[str | None] | None = None
+        self._item_limit = _ITEM_LIMIT
 
     def __enter__(self) -> Progress:
         if self.enabled and self.total:
+            # One line of the terminal: a line longer than it wraps, and each redraw (a carriage
+            # return) then starts a new line instead of replacing the last one.
+            columns = shutil.get_terminal_size((80, 24)).columns
+            width = max(10, min(_BAR_WIDTH, columns // 4))
+            self._item_limit = max(10, min(_ITEM_LIMIT,
+                                           columns - 1 - len(self.label) - width - _CLUTTER))
             self._bar = click.progressbar(length=self.total, label=self.label, file=self.file,
-                                          item_show_func=lambda item: item, show_eta=True)
+                                          item_show_func=lambda item: item, show_eta=True,
+                                          width=width)
             self._bar.__enter__()
         return self
 
@@ -50,10 +59,16 @@ class Progress:
 
     def advance(self, steps: int = 1, item: str | None = None) -> None:
         if self._bar is not None:
-            self._bar.update(steps, _short(item) if item else None)
+            self._bar.update(steps, _short(item, self._item_limit) if item else None)
 
 
-def _short(text: str, limit: int = 40) -> str:
+_BAR_WIDTH = 36  # click's own
+_ITEM_LIMIT = 40  # characters of the line shown after the bar
+# What click writes around the label, the bar and the line: "  [", "]  ", "100%  00:00:00  "
+_CLUTTER = 3 + 3 + len("100%  00:00:00") + 2
+
+
+def _short(text: str, limit: int = _ITEM_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
