@@ -257,17 +257,14 @@ def test_progress_is_silent_when_not_a_terminal(tmp_path):
     assert "Đang đọc ND" in read(log.path)  # the lines still go to the log
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="pty")
-def test_progress_bar_on_a_terminal(tmp_path):
+def _drawn_on_a_pty(draw) -> str:
+    """What ``draw(tty)`` writes to a pseudo-terminal, as the terminal receives it."""
     import pty
 
     master, slave = pty.openpty()
     tty = os.fdopen(slave, "w", encoding="utf-8")
     try:
-        with Progress(2, "Đang đọc", file=tty) as progress:
-            assert progress.enabled
-            progress("NT")
-            progress("ND")
+        draw(tty)
         tty.flush()
         chunks = []
         while select.select([master], [], [], 0.5)[0]:
@@ -278,10 +275,21 @@ def test_progress_bar_on_a_terminal(tmp_path):
             if not chunk:
                 break
             chunks.append(chunk)
-        shown = b"".join(chunks).decode("utf-8", "replace")
+        return b"".join(chunks).decode("utf-8", "replace")
     finally:
         tty.close()
         os.close(master)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pty")
+def test_progress_bar_on_a_terminal(tmp_path):
+    def draw(tty):
+        with Progress(2, "Đang đọc", file=tty) as progress:
+            assert progress.enabled
+            progress("NT")
+            progress("ND")
+
+    shown = _drawn_on_a_pty(draw)
     assert "Đang đọc" in shown and "100%" in shown
     # --verbose prints the lines themselves: no bar on top of them.
     assert not Progress(2, log=RunLog(tmp_path, "run", verbose=True), file=sys.stdin).enabled
@@ -292,31 +300,17 @@ def test_progress_bar_on_a_terminal(tmp_path):
 def test_progress_bar_fits_one_line_of_the_terminal(tmp_path, monkeypatch, columns):
     """A redraw longer than the terminal wraps, and the next one (after a carriage return)
     starts on a new line: every line drawn fits in the terminal's width."""
-    import pty
     import re as _re
 
     monkeypatch.setenv("COLUMNS", str(columns))
-    master, slave = pty.openpty()
-    tty = os.fdopen(slave, "w", encoding="utf-8")
-    try:
+
+    def draw(tty):
         with Progress(4, "Đang chạy", file=tty) as progress:
             for unit in ("NT — Đảng ủy xã Nhân Thịnh", "VT — Đảng ủy thị trấn Vĩnh Trụ",
                          "NT: không có gì thay đổi, không ghi.", "x" * 200):
                 progress(f"[1/3] Đã đọc {unit}")
-        tty.flush()
-        chunks = []
-        while select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        shown = b"".join(chunks).decode("utf-8", "replace")
-    finally:
-        tty.close()
-        os.close(master)
+
+    shown = _drawn_on_a_pty(draw)
     lines = [_re.sub(r"\x1b\[[?0-9;]*[a-zA-Z]", "", part)
              for part in _re.split(r"[\r\n]", shown)]
     assert any("100%" in line for line in lines)
