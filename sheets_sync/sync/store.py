@@ -587,12 +587,13 @@ def _pair(entry: list) -> list:
 _CROSS_EQUAL = frozenset({bool, int, float})
 
 
-def _mapped(values: list[Any], fn: Callable[[Any], Any], memo: dict | None = None
-            ) -> list[Any]:
+def _mapped(values: list[Any], fn: Callable[[Any], Any], memo: dict | None = None,
+            types: frozenset[type] | None = None) -> list[Any]:
     """``[fn(v) for v in values]``, ``fn`` called once per distinct (type, value); with
     ``memo`` (``_memo``: ``fn`` a pure function of the value), its results are kept for the
-    next call (the same dates, codes and choices recur in every unit)."""
-    types = set(map(type, values))
+    next call (the same dates, codes and choices recur in every unit). ``types``: the types
+    of ``values`` or more (``types_of``), when the caller knows them."""
+    types = types_of(values) if types is None else types
     cross = types & _CROSS_EQUAL
     if len(cross) > 1 or not types <= _HASHED_ALONE:
         keys: list[Any] = list(zip(map(type, values), values))
@@ -619,6 +620,12 @@ def _mapped(values: list[Any], fn: Callable[[Any], Any], memo: dict | None = Non
     return list(map(by_value.__getitem__, values))
 
 
+def types_of(values: list[Any]) -> frozenset[type]:
+    """The types ``_mapped`` is given: one pass over a column mapped more than once."""
+    return frozenset(map(type, values))
+
+
+_STR_ONLY = frozenset({str})  # displays
 _MEMO_LIMIT = 1 << 13  # distinct values kept per function and column (names churn: cleared)
 _MEMOS: dict[tuple[str, int], tuple[Any, dict]] = {}
 _UNSET = object()  # "no value parsed": the raw value decides
@@ -639,9 +646,10 @@ def _memo(purpose: str, owner: Any = None) -> dict:
 _HASHED_ALONE = frozenset({type(None), str, bool, int, float, date, datetime, time})
 
 
-def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
+def _canon_column(column, parsed: list[Any], raws: list[Any], types: frozenset[type]
+                  ) -> list[Any]:
     out = _mapped(parsed, lambda p: _UNSET if p is None else _canon(column, p, None),
-                  _memo("canon", column))
+                  _memo("canon", column), types)
     holes = [i for i, v in enumerate(out) if v is _UNSET]
     if holes:
         fixed = _mapped([raws[i] for i in holes], lambda r: _canon(column, None, r),
@@ -651,9 +659,10 @@ def _canon_column(column, parsed: list[Any], raws: list[Any]) -> list[Any]:
     return out
 
 
-def _display_column(tab: TabData, col_id: str, rows: Sequence[int] | None = None
-                    ) -> list[str]:
-    """``_display`` of every row of a column (of the rows at indices ``rows`` when given)."""
+def _display_column(tab: TabData, col_id: str, types: frozenset[type],
+                    rows: Sequence[int] | None = None) -> list[str]:
+    """``_display`` of every row of a column (of the rows at indices ``rows`` when given);
+    ``types``: those of the column's parsed values (``types_of``)."""
     column = tab.tab.column(col_id)
     parsed, raws = tab.values[col_id], tab.raw[col_id]
     if rows is not None:
@@ -666,7 +675,7 @@ def _display_column(tab: TabData, col_id: str, rows: Sequence[int] | None = None
             return column.label_of(v) or str(v)
         return format_value(column.kind, v)
 
-    out = _mapped(parsed, shown, _memo("display", column))
+    out = _mapped(parsed, shown, _memo("display", column), types)
     holes = [i for i, v in enumerate(out) if v is _UNSET]
     if holes:
         fixed = _mapped([raws[i] for i in holes],
@@ -724,9 +733,11 @@ class IndexedTab:
     needs (the stored values, computed for the rows that need them)."""
 
     def __init__(self, tab_id: str, name: str, cols: str, data: TabData,
-                 key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]]):
+                 key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]],
+                 types: dict[str, tuple[frozenset[type], frozenset[type]]]):
         self.tab_id, self.name, self.cols, self.data = tab_id, name, cols, data
         self.key_cols, self.val_cols, self.canon = key_cols, val_cols, canon
+        self.types = types  # column id -> (``types_of`` its parsed values, of ``canon``)
         self.headers = [data.tab.column(c).header for c in key_cols]
         self.rows: list[IndexedRow] = []
 
@@ -740,12 +751,13 @@ class IndexedTab:
         for c in self.val_cols:
             column = self.data.tab.column(c)
             canon = self.canon[c] if whole else [self.canon[c][i] for i in rows]
-            shown = _display_column(self.data, c, None if whole else rows)
+            parsed_types, canon_types = self.types[c]  # a subset's types are among them
+            shown = _display_column(self.data, c, parsed_types, None if whole else rows)
             # the canonical value where the display follows from it ...
             frag = _mapped(canon, lambda v: ",null" if v is None else "," + _jscalar(v),
-                           _memo("vals_json"))
+                           _memo("vals_json"), canon_types)
             implied = _mapped(canon, partial(derived_display, column),
-                              _memo("derived", column))
+                              _memo("derived", column), canon_types)
             # ... else the display too (``vals_entry``)
             for j in compress(range(len(canon)), map(ne, implied, shown)):
                 if canon[j] is not None:
@@ -771,6 +783,7 @@ def release_index(data: UnitData) -> None:
     for tab in (tabs or {}).values():
         tab.rows = []
         tab.canon = {}
+        tab.types = {}
 
 
 def index_unit(data: UnitData) -> dict[str, IndexedTab]:
@@ -786,10 +799,13 @@ def _index_tab(tab: TabData) -> IndexedTab:
     n = len(tab.rows)
     key_cols = [k for k in tab.tab.key_columns() if tab.has(k)]
     val_cols = sorted(c for c in tab.raw if c not in HISTORY_IGNORED_COLUMNS)
-    canon = {c: _canon_column(tab.tab.column(c), tab.values[c], tab.raw[c])
-             for c in dict.fromkeys([*val_cols, *key_cols])}
+    # each column's types, found once: every column is mapped several times below
+    parsed_types = {c: types_of(tab.values[c]) for c in dict.fromkeys([*val_cols, *key_cols])}
+    canon = {c: _canon_column(tab.tab.column(c), tab.values[c], tab.raw[c], t)
+             for c, t in parsed_types.items()}
+    types = {c: (t, types_of(canon[c])) for c, t in parsed_types.items()}
     out = IndexedTab(tab.tab.id, tab.tab.name, ",".join(key_cols), tab, key_cols, val_cols,
-                     canon)
+                     canon, types)
     if not n:
         return out
     # value hashes: per column "col":value, fragments, joined per row
@@ -799,21 +815,21 @@ def _index_tab(tab: TabData) -> IndexedTab:
 
         def frag(v: Any, p: str = prefix) -> str:
             return "" if v is None else p + _jscalar(v) + ","
-        frags.append(_mapped(canon[c], frag, _memo("hash_frag", c)))
+        frags.append(_mapped(canon[c], frag, _memo("hash_frag", c), types[c][1]))
     hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
     # keys: compact JSON of the key columns' canonical values; displays for messages
     if key_cols:
-        kv = [_mapped(canon[c], _jscalar, _memo("json")) for c in key_cols]
+        kv = [_mapped(canon[c], _jscalar, _memo("json"), types[c][1]) for c in key_cols]
         bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
-        shown = [_display_column(tab, c) for c in key_cols]
-        kd = [_mapped(d, _jscalar, _memo("json")) for d in shown]
+        shown = [_display_column(tab, c, types[c][0]) for c in key_cols]
+        kd = [_mapped(d, _jscalar, _memo("json"), _STR_ONLY) for d in shown]
         keys_json = ["[" + b + "]" for b in map(",".join, zip(*kd))]
         # "" when every display follows from the canonical key value
         same = []
         for c, d in zip(key_cols, shown):
             column = tab.tab.column(c)
             implied = _mapped(canon[c], partial(derived_display, column),
-                              _memo("derived", column))
+                              _memo("derived", column), types[c][1])
             same.append(list(map(eq, implied, d)))
         keys_json = ["" if ok else k for ok, k in zip(map(all, zip(*same)), keys_json)]
     else:
