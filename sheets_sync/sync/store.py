@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from itertools import compress, repeat
-from operator import eq, itemgetter, ne
+from itertools import repeat
+from operator import eq, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -646,50 +646,50 @@ def _memo(purpose: str, owner: Any = None) -> dict:
 _HASHED_ALONE = frozenset({type(None), str, bool, int, float, date, datetime, time})
 
 
+def _by_cell(parsed: list[Any], raws: list[Any], of_parsed: Callable[[Any], Any],
+             of_raw: Callable[[Any], Any], memos: tuple[dict, dict], types: frozenset[type]
+             ) -> list[Any]:
+    """``of_parsed`` of each parsed value; ``of_raw`` of the raw value of a cell left unparsed
+    (None: blank or unreadable). Both pure functions of their value (``memos``: theirs);
+    ``types``: those of ``parsed`` or more."""
+    out = _mapped(parsed, lambda v: _UNSET if v is None else of_parsed(v), memos[0], types)
+    holes = [i for i, v in enumerate(out) if v is _UNSET]
+    if holes:
+        for i, v in zip(holes, _mapped([raws[i] for i in holes], of_raw, memos[1])):
+            out[i] = v
+    return out
+
+
 def _canon_column(column, parsed: list[Any], raws: list[Any], types: frozenset[type]
                   ) -> list[Any]:
-    out = _mapped(parsed, lambda p: _UNSET if p is None else _canon(column, p, None),
-                  _memo("canon", column), types)
-    holes = [i for i, v in enumerate(out) if v is _UNSET]
-    if holes:
-        fixed = _mapped([raws[i] for i in holes], lambda r: _canon(column, None, r),
-                        _memo("canon_raw", column))
-        for i, v in zip(holes, fixed):
-            out[i] = v
-    return out
+    return _by_cell(parsed, raws, lambda p: _canon(column, p, None),
+                    lambda r: _canon(column, None, r),
+                    (_memo("canon", column), _memo("canon_raw", column)), types)
 
 
-def _display_column(tab: TabData, col_id: str, types: frozenset[type],
-                    rows: Sequence[int] | None = None) -> list[str]:
-    """``_display`` of every row of a column (of the rows at indices ``rows`` when given);
-    ``types``: those of the column's parsed values (``types_of``)."""
+def _shown(column, parsed: Any) -> str:
+    """The display of a parsed value (``_display``)."""
+    if column.kind == "choice":
+        return column.label_of(parsed) or str(parsed)
+    return format_value(column.kind, parsed)
+
+
+def _shown_raw(raw: Any) -> str:
+    """The display of a cell left unparsed."""
+    return "" if is_empty(raw) else display_raw(raw)
+
+
+def _display_column(tab: TabData, col_id: str, types: frozenset[type]) -> list[str]:
+    """``_display`` of every row of a column; ``types``: those of its parsed values."""
     column = tab.tab.column(col_id)
-    parsed, raws = tab.values[col_id], tab.raw[col_id]
-    if rows is not None:
-        parsed, raws = [parsed[i] for i in rows], [raws[i] for i in rows]
-
-    def shown(v: Any) -> Any:
-        if v is None:
-            return _UNSET
-        if column.kind == "choice":
-            return column.label_of(v) or str(v)
-        return format_value(column.kind, v)
-
-    out = _mapped(parsed, shown, _memo("display", column), types)
-    holes = [i for i, v in enumerate(out) if v is _UNSET]
-    if holes:
-        fixed = _mapped([raws[i] for i in holes],
-                        lambda r: "" if is_empty(r) else display_raw(r), _memo("display_raw"))
-        for i, v in zip(holes, fixed):
-            out[i] = v
-    return out
+    return _by_cell(tab.values[col_id], tab.raw[col_id], partial(_shown, column), _shown_raw,
+                    (_memo("display", column), _memo("display_raw")), types)
 
 
 def _display(tab, col_id: str, i: int) -> str:
     if tab.values.get(col_id, [None] * len(tab.rows))[i] is not None:
         return tab.display(col_id, i)
-    raw = tab.raw.get(col_id, [None] * len(tab.rows))[i]
-    return "" if is_empty(raw) else display_raw(raw)
+    return _shown_raw(tab.raw.get(col_id, [None] * len(tab.rows))[i])
 
 
 class IndexedRow:
@@ -734,10 +734,10 @@ class IndexedTab:
 
     def __init__(self, tab_id: str, name: str, cols: str, data: TabData,
                  key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]],
-                 types: dict[str, tuple[frozenset[type], frozenset[type]]]):
+                 parsed_types: dict[str, frozenset[type]]):
         self.tab_id, self.name, self.cols, self.data = tab_id, name, cols, data
         self.key_cols, self.val_cols, self.canon = key_cols, val_cols, canon
-        self.types = types  # column id -> (``types_of`` its parsed values, of ``canon``)
+        self.parsed_types = parsed_types  # column id -> ``types_of`` its parsed values
         self.headers = [data.tab.column(c).header for c in key_cols]
         self.rows: list[IndexedRow] = []
 
@@ -750,23 +750,30 @@ class IndexedTab:
         frags = []
         for c in self.val_cols:
             column = self.data.tab.column(c)
-            canon = self.canon[c] if whole else [self.canon[c][i] for i in rows]
-            parsed_types, canon_types = self.types[c]  # a subset's types are among them
-            shown = _display_column(self.data, c, parsed_types, None if whole else rows)
-            # the canonical value where the display follows from it ...
-            frag = _mapped(canon, lambda v: ",null" if v is None else "," + _jscalar(v),
-                           _memo("vals_json"), canon_types)
-            implied = _mapped(canon, partial(derived_display, column),
-                              _memo("derived", column), canon_types)
-            # ... else the display too (``vals_entry``)
-            for j in compress(range(len(canon)), map(ne, implied, shown)):
-                if canon[j] is not None:
-                    frag[j] = "," + _jscalar(vals_entry(column, canon[j], shown[j]))
-            frags.append(frag)
+            parsed, raws = self.data.values[c], self.data.raw[c]
+            if not whole:
+                parsed, raws = [parsed[i] for i in rows], [raws[i] for i in rows]
+            # a stored value follows from the parsed value (its canonical value and display),
+            # or from the raw value of a cell left unparsed
+            frags.append(_by_cell(parsed, raws, partial(_vals_frag, column),
+                                  partial(_vals_frag_raw, column),
+                                  (_memo("vals_frag", column), _memo("vals_frag_raw", column)),
+                                  self.parsed_types[c]))  # a subset's types are among them
         head = f"[{layout}"
         if not frags:
             return [head + "]"] * len(rows)
         return [head + _trim_nulls(t) + "]" for t in map("".join, zip(*frags))]
+
+
+def _vals_frag(column, parsed: Any) -> str:
+    """``,`` and the stored value (``vals_entry``) of a parsed value."""
+    return "," + _jscalar(vals_entry(column, _canon(column, parsed, None), _shown(column, parsed)))
+
+
+def _vals_frag_raw(column, raw: Any) -> str:
+    """``_vals_frag`` of a cell left unparsed, from its raw value."""
+    canon = _canon(column, None, raw)
+    return ",null" if canon is None else "," + _jscalar(vals_entry(column, canon, _shown_raw(raw)))
 
 
 def _trim_nulls(text: str) -> str:
@@ -783,7 +790,7 @@ def release_index(data: UnitData) -> None:
     for tab in (tabs or {}).values():
         tab.rows = []
         tab.canon = {}
-        tab.types = {}
+        tab.parsed_types = {}
 
 
 def index_unit(data: UnitData) -> dict[str, IndexedTab]:
@@ -803,9 +810,9 @@ def _index_tab(tab: TabData) -> IndexedTab:
     parsed_types = {c: types_of(tab.values[c]) for c in dict.fromkeys([*val_cols, *key_cols])}
     canon = {c: _canon_column(tab.tab.column(c), tab.values[c], tab.raw[c], t)
              for c, t in parsed_types.items()}
-    types = {c: (t, types_of(canon[c])) for c, t in parsed_types.items()}
+    canon_types = {c: types_of(v) for c, v in canon.items()}
     out = IndexedTab(tab.tab.id, tab.tab.name, ",".join(key_cols), tab, key_cols, val_cols,
-                     canon, types)
+                     canon, parsed_types)
     if not n:
         return out
     # value hashes: per column "col":value, fragments, joined per row
@@ -815,13 +822,13 @@ def _index_tab(tab: TabData) -> IndexedTab:
 
         def frag(v: Any, p: str = prefix) -> str:
             return "" if v is None else p + _jscalar(v) + ","
-        frags.append(_mapped(canon[c], frag, _memo("hash_frag", c), types[c][1]))
+        frags.append(_mapped(canon[c], frag, _memo("hash_frag", c), canon_types[c]))
     hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
     # keys: compact JSON of the key columns' canonical values; displays for messages
     if key_cols:
-        kv = [_mapped(canon[c], _jscalar, _memo("json"), types[c][1]) for c in key_cols]
+        kv = [_mapped(canon[c], _jscalar, _memo("json"), canon_types[c]) for c in key_cols]
         bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
-        shown = [_display_column(tab, c, types[c][0]) for c in key_cols]
+        shown = [_display_column(tab, c, parsed_types[c]) for c in key_cols]
         kd = [_mapped(d, _jscalar, _memo("json"), _STR_ONLY) for d in shown]
         keys_json = ["[" + b + "]" for b in map(",".join, zip(*kd))]
         # "" when every display follows from the canonical key value
@@ -829,7 +836,7 @@ def _index_tab(tab: TabData) -> IndexedTab:
         for c, d in zip(key_cols, shown):
             column = tab.tab.column(c)
             implied = _mapped(canon[c], partial(derived_display, column),
-                              _memo("derived", column), types[c][1])
+                              _memo("derived", column), canon_types[c])
             same.append(list(map(eq, implied, d)))
         keys_json = ["" if ok else k for ok, k in zip(map(all, zip(*same)), keys_json)]
     else:
