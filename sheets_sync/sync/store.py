@@ -714,7 +714,7 @@ class IndexedRow:
     def keys(self) -> list[list[str]]:
         """[[header, display], ...] in key order."""
         shown = json.loads(self.keys_json) if self.keys_json else \
-            [derived_display(self._tab.data.tab.column(c), self._tab.canon[c][self.index])
+            [derived_display(self._tab.data.tab.column(c), self._tab.canon_of(c)[self.index])
              for c in self._tab.key_cols]
         return [[h, d] for h, d in zip(self._tab.headers, shown)]
 
@@ -724,7 +724,7 @@ class IndexedRow:
         if self._vals is None:
             t = self._tab
             self._vals = {c: [v, _display(t.data, c, self.index)]
-                          for c in t.val_cols if (v := t.canon[c][self.index]) is not None}
+                          for c in t.val_cols if (v := t.canon_of(c)[self.index]) is not None}
         return self._vals
 
 
@@ -733,13 +733,24 @@ class IndexedTab:
     needs (the stored values, computed for the rows that need them)."""
 
     def __init__(self, tab_id: str, name: str, cols: str, data: TabData,
-                 key_cols: list[str], val_cols: list[str], canon: dict[str, list[Any]],
+                 key_cols: list[str], val_cols: list[str],
                  parsed_types: dict[str, frozenset[type]]):
         self.tab_id, self.name, self.cols, self.data = tab_id, name, cols, data
-        self.key_cols, self.val_cols, self.canon = key_cols, val_cols, canon
+        self.key_cols, self.val_cols = key_cols, val_cols
         self.parsed_types = parsed_types  # column id -> ``types_of`` its parsed values
+        self.canon: dict[str, list[Any]] = {}  # column id -> canonical values (``canon_of``)
         self.headers = [data.tab.column(c).header for c in key_cols]
         self.rows: list[IndexedRow] = []
+
+    def canon_of(self, col_id: str) -> list[Any]:
+        """The canonical value of every row of a column (the key columns' are computed with
+        the index, the others when a message needs one)."""
+        got = self.canon.get(col_id)
+        if got is None:
+            got = self.canon[col_id] = _canon_column(
+                self.data.tab.column(col_id), self.data.values[col_id], self.data.raw[col_id],
+                self.parsed_types[col_id])
+        return got
 
     def vals_json_of(self, rows: Sequence[int], layout: int) -> list[str]:
         """The stored values of the rows at indices ``rows``, each ``[layout, value, …]`` in
@@ -763,6 +774,17 @@ class IndexedTab:
         if not frags:
             return [head + "]"] * len(rows)
         return [head + _trim_nulls(t) + "]" for t in map("".join, zip(*frags))]
+
+
+def _hash_frag_parsed(column, parsed: Any) -> str:
+    """A row's value-hash fragment (``_hash_frag``) of a parsed value."""
+    return _hash_frag(column.id, _canon(column, parsed, None))
+
+
+def _hash_frag_raw(column, raw: Any) -> str:
+    """``_hash_frag_parsed`` of a cell left unparsed, from its raw value."""
+    canon = _canon(column, None, raw)
+    return "" if canon is None else _hash_frag(column.id, canon)
 
 
 def _vals_frag(column, parsed: Any) -> str:
@@ -806,26 +828,26 @@ def _index_tab(tab: TabData) -> IndexedTab:
     n = len(tab.rows)
     key_cols = [k for k in tab.tab.key_columns() if tab.has(k)]
     val_cols = sorted(c for c in tab.raw if c not in HISTORY_IGNORED_COLUMNS)
-    # each column's types, found once: every column is mapped several times below
+    # each column's types, found once: every column is mapped more than once below
     parsed_types = {c: types_of(tab.values[c]) for c in dict.fromkeys([*val_cols, *key_cols])}
-    canon = {c: _canon_column(tab.tab.column(c), tab.values[c], tab.raw[c], t)
-             for c, t in parsed_types.items()}
-    canon_types = {c: types_of(v) for c, v in canon.items()}
     out = IndexedTab(tab.tab.id, tab.tab.name, ",".join(key_cols), tab, key_cols, val_cols,
-                     canon, parsed_types)
+                     parsed_types)
     if not n:
         return out
-    # value hashes: per column "col":value, fragments, joined per row
+    # value hashes: per column "col":canonical value, fragments, joined per row (a fragment
+    # follows from the parsed value, or from the raw value of a cell left unparsed)
     frags = []
     for c in val_cols:
-        prefix = _jscalar(c) + ":"
-
-        def frag(v: Any, p: str = prefix) -> str:
-            return "" if v is None else p + _jscalar(v) + ","
-        frags.append(_mapped(canon[c], frag, _memo("hash_frag", c), canon_types[c]))
+        column = tab.tab.column(c)
+        frags.append(_by_cell(tab.values[c], tab.raw[c], partial(_hash_frag_parsed, column),
+                              partial(_hash_frag_raw, column),
+                              (_memo("hash_frag", column), _memo("hash_frag_raw", column)),
+                              parsed_types[c]))
     hashes = list(map(_digest, map("".join, zip(*frags)))) if frags else [_digest("")] * n
     # keys: compact JSON of the key columns' canonical values; displays for messages
     if key_cols:
+        canon = {c: out.canon_of(c) for c in key_cols}
+        canon_types = {c: types_of(v) for c, v in canon.items()}
         kv = [_mapped(canon[c], _jscalar, _memo("json"), canon_types[c]) for c in key_cols]
         bases = ["[" + b + "]" for b in map(",".join, zip(*kv))]
         shown = [_display_column(tab, c, parsed_types[c]) for c in key_cols]
