@@ -19,11 +19,15 @@ from sheets_sync.sync.store import (
     DB_NAME,
     SCHEMA_VERSION,
     Store,
+    _canon,
+    _display,
     compact_rkey,
     file_fingerprint,
     hash_int,
     index_unit,
     key_hash,
+    vals_entry,
+    vhash_of,
 )
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v2"
@@ -362,3 +366,36 @@ def test_a_first_pull_is_known_to_be_all_the_store_holds_without_a_scan(tmp_path
         assert not store.history_only_from("NT", first)
         with Store.open(tmp_path / "acked") as other:
             assert not other.history_only_from("NT", first)
+
+
+MESSY = [meeting("CB01", 2026, 1, topic="Nguyen Van  An"),  # no diacritics, two spaces
+         meeting("cb01", 2026, 2, rating="tot", meeting_type=None),  # typed code, blank type
+         meeting("CB02", 2026, 3, meeting_date="32/13/2026", present="mười"),  # unreadable
+         meeting("CB02", 2026, 4, meeting_date="05/04/2026", required_count=20.0,  # as text
+                 present="19", topic="Nguye\u0302\u0303n Thi\u0323 Ho\u0300a"),  # NFD
+         meeting("CB02", 2026, 5, duration="  ", rating=3, score=True)]  # blank, odd types
+
+
+def test_stored_rows_follow_the_per_cell_definitions():
+    """Computed column by column, every row's value hash and stored values are those the
+    per-cell definitions give (``vhash_of`` the canonical values; ``vals_entry`` of each
+    canonical value and display), for typed capitals, blanks, unreadable and NFD cells."""
+    data = parsed(raw_of(MESSY), date(2026, 10, 20))
+    checked = 0
+    for tab in index_unit(data).values():
+        t = tab.data
+        for r in tab.rows:
+            canon = {c: _canon(t.tab.column(c), t.values[c][r.index], t.raw[c][r.index])
+                     for c in tab.val_cols}
+            assert r.vhash == vhash_of(canon)
+            stored = json.loads(tab.vals_json_of([r.index], 7)[0])
+            entries = [None if v is None
+                       else vals_entry(t.tab.column(c), v, _display(t, c, r.index))
+                       for c, v in canon.items()]
+            while entries and entries[-1] is None:
+                entries.pop()
+            assert stored == [7, *entries]
+            assert r.vals == {c: [v, _display(t, c, r.index)] for c, v in canon.items()
+                              if v is not None}
+            checked += 1
+    assert checked >= len(MESSY)
