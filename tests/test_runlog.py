@@ -300,8 +300,6 @@ def test_progress_bar_on_a_terminal(tmp_path):
 def test_progress_bar_fits_one_line_of_the_terminal(tmp_path, monkeypatch, columns):
     """A redraw longer than the terminal wraps, and the next one (after a carriage return)
     starts on a new line: every line drawn fits in the terminal's width."""
-    import re as _re
-
     monkeypatch.setenv("COLUMNS", str(columns))
 
     def draw(tty):
@@ -311,7 +309,7 @@ def test_progress_bar_fits_one_line_of_the_terminal(tmp_path, monkeypatch, colum
                 progress(f"[1/3] Đã đọc {unit}")
 
     shown = _drawn_on_a_pty(draw)
-    lines = [_re.sub(r"\x1b\[[?0-9;]*[a-zA-Z]", "", part)
-             for part in _re.split(r"[\r\n]", shown)]
+    lines = [re.sub(r"\x1b\[[?0-9;]*[a-zA-Z]", "", part)
+             for part in re.split(r"[\r\n]", shown)]
     assert any("100%" in line for line in lines)
     assert max(map(len, lines)) < columns, max(lines, key=len)
