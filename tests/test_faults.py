@@ -117,6 +117,47 @@ def test_read_only_output_folder_names_it_and_the_summary_says_why(work):
     assert "Traceback" not in json.dumps(last, ensure_ascii=False)
 
 
+def test_full_output_folder_names_it_and_leaves_no_half_workbook(work):
+    """The roll-up cannot be packaged on a full disk: the message says the disk is full and
+    names the folder; no traceback (xlsxwriter leaves its zip open, and closing it again at
+    exit used to print one), no temporary workbook left, and the run's summary says why."""
+    cfg = district(work)
+    out = work / "out"
+    out.mkdir()
+    r = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work,
+            wrap=full_mount(out, size_kb=64, leave_kb=4), after=f"ls -1A {out} >&2")
+    assert r.returncode == 1, r.stderr
+    line = one_line_error(r)
+    assert "đã đầy" in line and "giải phóng dung lượng" in line and str(out) in line
+    assert set(r.stderr.splitlines()[1:]) == {"filler.bin"}  # no temporary workbook left
+    assert_no_traceback(r)
+    last = summaries(work / "state")[-1]
+    assert last["exit_code"] == 1 and "đã đầy" in last["error"]
+
+
+def test_report_on_a_full_disk_says_so_and_an_open_file_keeps_its_advice(work):
+    """The December report on a full output disk: the disk-full message naming the folder.
+    The report open in Word (here: its name taken by a folder) keeps the close-the-file
+    advice."""
+    cfg = district(work)
+    assert cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work).returncode == 0
+    out = work / "out"
+    r = cli("report", "--config", str(cfg), "--as-of", AS_OF, cwd=work,
+            wrap=full_mount(out, size_kb=64, leave_kb=4), after=f"ls -1A {out} >&2")
+    assert r.returncode == 1, r.stderr
+    line = one_line_error(r)
+    assert "đã đầy" in line and f"thư mục báo cáo {out}" in line
+    assert set(r.stderr.splitlines()[1:]) == {"filler.bin"}
+    assert_no_traceback(r)
+    done = cli("report", "--config", str(cfg), "--as-of", AS_OF, cwd=work)
+    report = Path(done.stdout.strip().rsplit(": ", 1)[1])
+    report.unlink()
+    report.mkdir()
+    taken = cli("report", "--config", str(cfg), "--as-of", AS_OF, cwd=work)
+    assert taken.returncode == 1 and "hãy đóng tệp rồi chạy lại" in one_line_error(taken)
+    assert "đã đầy" not in one_line_error(taken)
+
+
 def test_damaged_history_db_still_checks_and_writes_and_is_kept(work):
     cfg = district(work)
     assert cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work).returncode == 0

@@ -43,6 +43,18 @@ def full_message(path: str | os.PathLike[str] | None, what: str = "thư mục tr
             f"đổi [state] dir / [output] dir sang ổ khác, rồi chạy lại. {NOTHING_TOUCHED}")
 
 
+def output_error(e: BaseException, reason: str, what: str, path: Path, app: str
+                 ) -> SheetsSyncError:
+    """The operator's message when an output file (``what``: "bảng tổng hợp", "báo cáo") could
+    not be written (``reason``: why, as the system said it): a full disk, else a file open in
+    ``app`` or a folder it may not write into."""
+    if any(isinstance(x, OSError) and x.errno in _FULL for x in (e, e.__cause__ or e.__context__)):
+        return SheetsSyncError(full_message(path, f"thư mục {what}"))
+    return SheetsSyncError(
+        f"Không ghi được {what} {path} ({reason}). Nếu tệp đang mở (ví dụ trong {app}), hãy "
+        f"đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư mục {path.parent}.")
+
+
 def read_only_message(path: str | os.PathLike[str] | None, what: str = "thư mục trạng thái") -> str:
     return (f"Không ghi được vào {_where(path, what)}: thư mục chỉ đọc hoặc tài khoản chạy "
             "sheets-sync không có quyền ghi. Hãy cấp quyền ghi cho thư mục đó (hoặc bỏ thuộc "

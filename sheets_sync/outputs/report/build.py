@@ -12,6 +12,7 @@ from typing import Any
 
 from ...core.config import document_labels
 from ...core.errors import SheetsSyncError
+from ...core.faults import output_error
 from ...core.findings import ERROR, OK, STATUS_VI, UNCHANGED, Finding
 from ...core.text import normalize, place_name, slug
 from ..rollup.indicators import Ratio, UnitIndicators
@@ -137,10 +138,7 @@ def build_report(model: Model, path: Path | None = None, unit: str | None = None
         doc.save(tmp)
         os.replace(tmp, path)
     except OSError as e:
-        raise SheetsSyncError(
-            f"Không ghi được báo cáo {path} ({e.strerror or type(e).__name__}). Nếu tệp đang mở "
-            f"(ví dụ trong Word), hãy đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư "
-            f"mục {path.parent}.") from None
+        raise output_error(e, e.strerror or type(e).__name__, "báo cáo", path, "Word") from None
     finally:
         tmp.unlink(missing_ok=True)
     return path

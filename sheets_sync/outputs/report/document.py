@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import docx.opc.phys_pkg
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -14,6 +15,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+
+from ..packaging import zip_closed_on_failure
 
 FONT = "Times New Roman"
 BODY_PT = 14  # 36-HD: body 13–14 pt
@@ -258,7 +261,8 @@ class Doc:
 
     def save(self, path) -> None:
         self.doc.core_properties.author = "sheets-sync"
-        self.doc.save(str(path))
+        with zip_closed_on_failure(docx.opc.phys_pkg):
+            self.doc.save(str(path))
 
 
 def _column_widths(table, widths_mm: Sequence[float]) -> None:

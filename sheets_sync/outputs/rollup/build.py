@@ -19,10 +19,11 @@ from ... import __version__
 from ...core import heap
 from ...core.atomic import replace_durably, write_text_atomic
 from ...core.config import Config, document_labels
-from ...core.errors import SheetsSyncError
+from ...core.faults import output_error
 from ...core.findings import Finding, Report
 from ...core.template import load_template
 from ...core.text import slug
+from ..packaging import zip_closed_on_failure
 from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
 from .literal_text import LiteralTextWorksheet
@@ -156,7 +157,8 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
         _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file, sheet_class)
     except BaseException:
         try:
-            wb.close()
+            with zip_closed_on_failure(xlsxwriter.workbook):
+                wb.close()
         except Exception:  # noqa: BLE001 - the original error is what gets raised
             pass
         tmp.unlink(missing_ok=True)
@@ -165,14 +167,12 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
         if streamed:
             _close_deflating(wb, STREAMED_ZIP_LEVEL)
         else:
-            wb.close()
+            with zip_closed_on_failure(xlsxwriter.workbook):
+                wb.close()
         violations.write_csv(csv_file, all_findings, vctx)
         replace_durably(tmp, path)
     except (OSError, FileCreateError) as e:
-        raise SheetsSyncError(
-            f"Không ghi được bảng tổng hợp {path} ({_reason(e)}). Nếu tệp đang mở (ví dụ "
-            f"trong Excel), hãy đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư mục "
-            f"{path.parent}.") from None
+        raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -188,13 +188,11 @@ def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
     for ws in wb.worksheets():
         if isinstance(ws, StreamedWorksheet):
             ws.splices = splices
-    original = xlsxwriter.workbook.ZipFile
-    xlsxwriter.workbook.ZipFile = functools.partial(SplicingZipFile, compresslevel=level,
-                                                    splices=splices)
     try:
-        wb.close()
+        with zip_closed_on_failure(xlsxwriter.workbook, functools.partial(
+                SplicingZipFile, compresslevel=level, splices=splices)):
+            wb.close()
     finally:
-        xlsxwriter.workbook.ZipFile = original
         for _, rows in splices.values():  # not zipped: the close failed
             Path(rows).unlink(missing_ok=True)
 
