@@ -131,9 +131,11 @@ def test_units_typing_one_value_as_different_types_are_parsed_apart() -> None:
     tab = template.tab("meetings")
     headers = [c.header for c in tab.columns]
     idx = {c.id: i for i, c in enumerate(tab.columns)}
-    columns = [c.id for c in tab.columns if c.kind in ("yesno", "time", "date", "int")]
-    for k, values in enumerate(([True, False, "x"], [1, 0, "x"], [1.0, 0.0, "1"],
-                                [True, 1, 1.0], ["Có", 0, None], [1, False, 0.5])):
+    columns = [c.id for c in tab.columns if c.kind in ("yesno", "time", "date", "int", "text")]
+    # a text column reads "x" as it is ("1" too): a later unit's 1 or True is not that text
+    for k, values in enumerate((["x", "1", " y "], [True, False, "x"], [1, 0, "x"],
+                                [1.0, 0.0, "1"], [True, 1, 1.0], ["Có", 0, None],
+                                [1, False, 0.5], ["x", "1", None])):
         rows: list[list] = [headers]
         for j, v in enumerate(values):
             row: list = [None] * len(headers)

@@ -215,7 +215,7 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
         column = tab.column(col_id)
         raws = pick(columns[ci])
         parsed, bad = _parse_column(column, raws)
-        if all(map(is_, parsed, raws)):  # every value read as it is (codes, texts, counts…):
+        if parsed is not raws and all(map(is_, parsed, raws)):  # every value read as it is:
             parsed = raws  # one list for both (``_check_swaps`` copies before changing one)
         data.raw[col_id] = raws
         data.values[col_id] = parsed
@@ -298,14 +298,20 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
     parsed once, then looked up for every cell in C (``map`` over a dict) in a table kept
     across units (the same codes, dates, counts and labels recur in every unit). True,
     1 and 1.0 are equal keys but different cells: a table never holds two numeric types, and a
-    column mixing them is keyed by (type, value)."""
+    column mixing them is keyed by (type, value). A column whose every value is read as it is
+    (codes, texts, counts, booleans) is ``raws`` itself, found in one pass (``_read_as_is``)."""
+    if _read_as_is(_table(column, None), raws):  # no numeric value: the non-numeric table
+        return raws, {}
     numeric = set(map(type, raws)) & _NUMERIC
     keys: list[Any] = raws
     if len(numeric) > 1:
         keys = list(zip(map(type, raws), raws))
         table = _ParseTable()
     else:
-        table = _table(column, numeric.pop() if numeric else None)
+        number = numeric.pop() if numeric else None
+        table = _table(column, number)
+        if number is not None and _read_as_is(table, raws):
+            return raws, {}
     try:
         values = table.look_up(column, keys, keys is not raws)
     except TypeError:  # an unhashable value (no reader produces one): cell by cell
@@ -319,17 +325,28 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
                     for i in compress(range(len(keys)), map(reasons.__contains__, keys))}
 
 
+def _read_as_is(table: _ParseTable, raws: list[Any]) -> bool:
+    """Every value of ``raws`` is in the table (of raw values) and read as it is: the very
+    object, without a reason. False as soon as one is not (or is not yet in the table)."""
+    try:
+        return all(map(table.as_is.__getitem__, raws))
+    except (KeyError, TypeError):  # a value not met yet, or unhashable
+        return False
+
+
 class _ParseTable:
     """One column's parsed value of each raw value (or (type, value) key) met, and the reason
     of those that cannot be read. Shared by threads: an entry is added to ``reasons`` before
     ``values`` and never removed (a full table is replaced), so a key found in ``values`` has
-    its reason, if any, in ``reasons``."""
+    its reason, if any, in ``reasons``. ``as_is``: whether each raw value (not a (type, value)
+    key) met is read as it is — parsed to the very same object, without a reason."""
 
-    __slots__ = ("values", "reasons")
+    __slots__ = ("values", "reasons", "as_is")
 
     def __init__(self) -> None:
         self.values: dict[Any, Any] = {}
         self.reasons: dict[Any, str] = {}
+        self.as_is: dict[Any, bool] = {}
 
     def look_up(self, column: Column, keys: list[Any], keyed: bool) -> list[Any]:
         """The parsed value of every key, after parsing the keys not yet in the table
@@ -339,14 +356,17 @@ class _ParseTable:
             return list(map(values.__getitem__, keys))
         except KeyError:
             pass
-        new_values, new_reasons = {}, {}
+        new_values, new_reasons, new_as_is = {}, {}, {}
         for k in dict.fromkeys(keys).keys() - values.keys():
             value, reason = _parse_one(column, k[1] if keyed else k)
             new_values[k] = value
             if reason is not None:
                 new_reasons[k] = reason
+            if not keyed:
+                new_as_is[k] = value is k and reason is None
         self.reasons.update(new_reasons)
         values.update(new_values)
+        self.as_is.update(new_as_is)
         return list(map(values.__getitem__, keys))
 
 
@@ -432,7 +452,7 @@ def _check_required(data: TabData, findings: list[Finding]) -> None:
     conditions: dict[str, list[bool]] | None = None  # computed when first needed
     for col_id, values in data.values.items():
         column = data.tab.column(col_id)
-        if column.required is False or column.missing_rule:
+        if column.required is False or column.missing_rule or None not in values:
             continue
         # empty cells: parsed as None without being unreadable (values and invalid are final)
         empty: Iterable[int] = compress(range(len(values)), map(is_, values, repeat(None)))
