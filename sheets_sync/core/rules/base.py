@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import compress
+from operator import ne
 from typing import Any, overload
 
 from ..findings import Finding
@@ -131,7 +132,13 @@ def quarter_key(year: int, quarter: int) -> str:
 
 
 def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
+    return date(year, month, days_in_month(year, month))
+
+
+@lru_cache(maxsize=1 << 10)
+def days_in_month(year: int, month: int) -> int:
+    """Cached: every unit's deadlines ask for the same few months."""
+    return calendar.monthrange(year, month)[1]
 
 
 def prev_month(year: int, month: int) -> tuple[int, int]:
@@ -144,12 +151,22 @@ def is_due(deadline: date, as_of: date) -> bool:
 
 
 def window_end(year: int, month: int, params: Mapping[str, Any]) -> date:
-    return date(year, month, min(params["window_end_day"], calendar.monthrange(year, month)[1]))
+    return _window_end(year, month, params["window_end_day"])
+
+
+def _window_end(year: int, month: int, end_day: int) -> date:
+    return date(year, month, min(end_day, days_in_month(year, month)))
 
 
 def meeting_deadline(year: int, month: int, params: Mapping[str, Any]) -> date:
     """Last day a missing regular meeting of the month is still pending."""
-    return window_end(year, month, params) + timedelta(days=params["report_grace_days"])
+    return _meeting_deadline(year, month, params["window_end_day"], params["report_grace_days"])
+
+
+@lru_cache(maxsize=1 << 10)
+def _meeting_deadline(year: int, month: int, end_day: int, grace_days: int) -> date:
+    """Cached: the same for every unit with the same parameters, asked per unit and month."""
+    return _window_end(year, month, end_day) + timedelta(days=grace_days)
 
 
 def quarter_deadline(year: int, quarter: int, params: Mapping[str, Any]) -> date:
@@ -161,7 +178,7 @@ def brief_last_day(year: int, month: int, params: Mapping[str, Any]) -> date:
     day of a shorter month; day 30 itself when ``brief_deadline_inclusive``."""
     py, pm = prev_month(year, month)
     day = params["brief_deadline_day"] - (0 if params["brief_deadline_inclusive"] else 1)
-    return date(py, pm, max(1, min(day, calendar.monthrange(py, pm)[1])))
+    return date(py, pm, max(1, min(day, days_in_month(py, pm))))
 
 
 def brief_deadline(year: int, month: int, params: Mapping[str, Any]) -> date:
@@ -210,19 +227,33 @@ def row_code_keys(tab: TabData) -> list[str | None]:
 def first_regular_meetings(tab: TabData | None) -> dict[tuple[str, str], int]:
     """(cell code key, "YYYY-MM") -> index of the first regular meeting row (the one the
     rules use; later rows of the same cell and month are MEET-DUPLICATE)."""
-    out: dict[tuple[str, str], int] = {}
     if tab is None:
-        return out
-    memo: dict[tuple[str, str], int] | None = tab.memo.get("first_regular_meetings")
-    if memo is not None:  # computed once per tab (several rule families use it); read-only
+        return {}
+    return _regular_index(tab)[0]
+
+
+def regular_duplicates(tab: TabData) -> list[int]:
+    """Indexes of the regular meeting rows after the first of their cell and month, in order."""
+    return _regular_index(tab)[1]
+
+
+def _regular_index(tab: TabData) -> tuple[dict[tuple[str, str], int], list[int]]:
+    """``first_regular_meetings`` and ``regular_duplicates`` of a tab, computed once per tab
+    (several rule families use them; read-only), in C-level passes over its rows."""
+    memo: tuple[dict[tuple[str, str], int], list[int]] | None = tab.memo.get("regular_index")
+    if memo is not None:
         return memo
-    keys, months = row_code_keys(tab), tab.col("month")
-    for i in compress(range(len(keys)), regular_rows(tab)):
-        key, month = keys[i], months[i]
-        if key is not None and month is not None:
-            out.setdefault((key, month), i)
-    tab.memo["first_regular_meetings"] = out
-    return out
+    keys, months, regular = row_code_keys(tab), tab.col("month"), regular_rows(tab)
+    rows = list(compress(range(len(keys)), regular))
+    pairs = list(zip(compress(keys, regular), compress(months, regular)))
+    first: dict[Any, int] = dict(zip(reversed(pairs), reversed(rows)))  # earliest wins
+    later = list(compress(rows, map(ne, map(first.__getitem__, pairs), rows)))
+    if None in keys or None in months:  # rows without a cell or a month are not indexed
+        for pair in [p for p in first if p[0] is None or p[1] is None]:
+            del first[pair]
+        later = [i for i in later if keys[i] is not None and months[i] is not None]
+    memo = tab.memo["regular_index"] = (first, later)
+    return memo
 
 
 @lru_cache(maxsize=1 << 14)

@@ -38,8 +38,10 @@ def _unknown_cells(ctx: UnitContext) -> list[Finding]:
         tab = ctx.tab(tab_id)
         if tab is None or not tab.has("cell_code"):
             continue
-        codes, cells = tab.col("cell_code"), ctx.cells
-        for i, key in enumerate(row_code_keys(tab)):
+        codes, cells, keys = tab.col("cell_code"), ctx.cells, row_code_keys(tab)
+        if cells.keys() >= set(keys) - {None}:  # every row's cell is known (the usual case)
+            continue
+        for i, key in enumerate(keys):
             if key is not None and key not in cells:
                 out.append(tab.finding(i, "DATA-UNKNOWN-CELL", ERROR,
                                        f"Mã chi bộ \"{codes[i]}\" không có trong tab Chi bộ."))

@@ -24,6 +24,7 @@ from .base import (
     fmt_month,
     meeting_deadline,
     month_key,
+    regular_duplicates,
     row_code_keys,
 )
 
@@ -52,7 +53,7 @@ def check(ctx: UnitContext) -> list[Finding]:
     failed: dict[int, list[str]] = {}  # row index -> criteria rules failed (for RATING-INFLATED)
     out: list[Finding] = []
     out += _missing(ctx, tab)
-    out += _duplicates(ctx, tab, types)
+    out += _duplicates(ctx, tab)
     out += _window(ctx, tab, rows)
     out += _time_consistency(ctx, tab)
     out += _duration(ctx, tab, types, rows, failed)
@@ -113,24 +114,21 @@ def _missing(ctx: UnitContext, tab: TabData | None) -> list[Finding]:
     return out
 
 
-def _duplicates(ctx: UnitContext, tab: TabData, types: list[str | None]) -> list[Finding]:
+def _duplicates(ctx: UnitContext, tab: TabData) -> list[Finding]:
     """MEET-DUPLICATE: second and later regular rows of the same cell and month."""
     year = f"{ctx.year:04d}"
     codes, keys, months = tab.col("cell_code"), row_code_keys(tab), tab.col("month")
-    seen: dict[tuple[str, str], int] = {}
+    first: dict[Any, int] = first_regular_meetings(tab)
     out = []
-    for i, t in enumerate(types):
-        ck, m = keys[i], months[i]
-        if t not in REGULAR_TYPES or ck is None or m is None or m[:4] != year:
+    for i in regular_duplicates(tab):
+        m = months[i]
+        if m[:4] != year:
             continue
-        first = seen.setdefault((ck, m), i)
-        if first != i:
-            code = codes[i]
-            out.append(tab.finding(
-                i, "MEET-DUPLICATE", WARNING,
-                f"Chi bộ {code} đã có buổi sinh hoạt thường kỳ tháng {fmt_month(m)} ở dòng "
-                f"{tab.rows[first]}; dòng này bị trùng.",
-            ))
+        out.append(tab.finding(
+            i, "MEET-DUPLICATE", WARNING,
+            f"Chi bộ {codes[i]} đã có buổi sinh hoạt thường kỳ tháng {fmt_month(m)} ở dòng "
+            f"{tab.rows[first[(keys[i], m)]]}; dòng này bị trùng.",
+        ))
     return out
 
 

@@ -36,26 +36,34 @@ def check(ctx: UnitContext) -> list[Finding]:
     if not quarters:
         return []
     year = f"{ctx.year:04d}"
-    held: Counter[tuple[str, int]] = Counter()
     keys, months = row_code_keys(tab), tab.col("month")
-    for i in compress(range(len(keys)), thematic_rows(tab)):
-        key, m = keys[i], months[i]
-        if key is not None and m is not None and m[:4] == year:
-            held[(key, (int(m[5:7]) - 1) // 3 + 1)] += 1
+    thematic = thematic_rows(tab)
+    quarter_of = {m: (int(m[5:7]) - 1) // 3 + 1 for m in set(compress(months, thematic))
+                  if m is not None and m[:4] == year}
+    # thematic meetings per (cell key, quarter of the checked year); rows without a cell or
+    # outside the year are counted under None, which is never looked up
+    held = Counter(zip(compress(keys, thematic), map(quarter_of.get, compress(months, thematic))))
     needed = ctx.params["thematic_per_quarter"]
+    deadlines = {q: fmt_date(quarter_deadline(ctx.year, q, ctx.params)) for q in quarters}
+    # months_active -> active months of each quarter (index 1–4), once per distinct pattern
+    active_in: dict[tuple[bool, ...], tuple[int, ...]] = {}
     out = []
     for key, cell in ctx.cells.items():
         months_active = cell.months_active(ctx.year)
+        active = active_in.get(months_active)
+        if active is None:
+            active = active_in[months_active] = (
+                0, *(sum(months_active[3 * q - 2:3 * q + 1]) for q in range(1, 5)))
         for q in quarters:
-            active = sum(months_active[3 * q - 2:3 * q + 1])
+            if active[q] < MIN_ACTIVE_MONTHS:
+                continue
             count = held[(key, q)]
-            if active < MIN_ACTIVE_MONTHS or count >= needed:
+            if count >= needed:
                 continue
             out.append(ctx.period_finding(
                 TAB, "THEME-QUARTERLY", ERROR,
                 f"Chi bộ {cell.code} có {count} buổi sinh hoạt chuyên đề trong quý "
-                f"{ROMAN[q]}/{ctx.year}, cần ít nhất {needed} "
-                f"(hạn nhập {fmt_date(quarter_deadline(ctx.year, q, ctx.params))}).",
+                f"{ROMAN[q]}/{ctx.year}, cần ít nhất {needed} (hạn nhập {deadlines[q]}).",
                 quarter_key(ctx.year, q), cell.code,
             ))
     return out
