@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from helpers import TEMPLATE, cell, context, flat, meeting, only, sheet
 from sheets_sync.core.rules import meetings
+from sheets_sync.core.rules.base import first_regular_meetings, regular_duplicates
 
 COMBINED = "Thường kỳ kết hợp chuyên đề"
 ALL_COLUMNS = [c.id for c in TEMPLATE.tab("meetings").columns]
@@ -471,6 +472,20 @@ def test_duplicate_regular_meetings():
     assert f.message == ("Chi bộ cb01 đã có buổi sinh hoạt thường kỳ tháng 01/2026 ở dòng 2; "
                          "dòng này bị trùng.")
     assert (f.tab, f.cell) == ("Sinh hoạt", "cb01")
+
+
+def test_rows_without_a_cell_or_a_month_are_neither_first_meetings_nor_duplicates():
+    no_month = {**meeting("CB01", 2026, 1), "month": None}
+    rows = [meeting("CB01", 2026, 1, cell_code=None), meeting("CB01", 2026, 1, cell_code=None),
+            no_month, dict(no_month),
+            meeting("CB01", 2026, 1, day=5), meeting("CB01", 2026, 1, day=6)]
+    ctx = context(date(2026, 2, 28), cells=[cell("CB01")], meetings=rows)
+    tab = ctx.tab("meetings")
+    assert first_regular_meetings(tab) == {("cb01", "2026-01"): 4}  # code keys
+    assert regular_duplicates(tab) == [5]
+    (f,) = only(meetings.check(ctx), "MEET-DUPLICATE")
+    assert f.row == 7 and "ở dòng 6;" in f.message
+    assert [x.period for x in only(meetings.check(ctx), "MEET-MISSING")] == ["2026-02"]
 
 
 def test_thematic_and_extraordinary_rows_get_no_meet_findings():
