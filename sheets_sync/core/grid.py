@@ -97,12 +97,19 @@ class TabData:
         )
 
     def meeting_types(self) -> list[str | None]:
-        """Meeting type per row, blank = regular; an unreadable type counts as regular."""
+        """Meeting type per row, blank = regular; an unreadable type counts as regular.
+        Computed once while ``memo`` is kept (parsing and the unit's rules); read-only."""
+        types: list[str | None] | None = self.memo.get("meeting_types")
+        if types is not None:
+            return types
         column = self.tab.by_id.get("meeting_type")
         if column is None or "meeting_type" not in self.values:
-            return ["regular"] * len(self.rows)
-        values = self.values["meeting_type"]
-        return list(map({None: column.blank}.get, values, values))  # v, or the blank for None
+            types = ["regular"] * len(self.rows)
+        else:
+            values = self.values["meeting_type"]
+            types = list(map({None: column.blank}.get, values, values))  # v, or the blank
+        self.memo["meeting_types"] = types
+        return types
 
 
 @dataclass
