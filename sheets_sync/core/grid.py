@@ -364,7 +364,8 @@ class _ParseTable:
         except KeyError:
             pass
         new_values, new_reasons, new_as_is = {}, {}, {}
-        for k in dict.fromkeys(keys).keys() - values.keys():
+        # the column's new keys (not ``keys - values.keys()``: that walks the whole table)
+        for k in [k for k in dict.fromkeys(keys) if k not in values]:
             value, reason = _parse_one(column, k[1] if keyed else k)
             new_values[k] = value
             if reason is not None:
