@@ -305,10 +305,18 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
     parsed once, then looked up for every cell in C (``map`` over a dict) in a table kept
     across units (the same codes, dates, counts and labels recur in every unit). True,
     1 and 1.0 are equal keys but different cells: a table never holds two numeric types, and a
-    column mixing them is keyed by (type, value). A column whose every value is read as it is
-    (codes, texts, counts, booleans) is ``raws`` itself, found in one pass (``_read_as_is``)."""
-    if _read_as_is(_table(column, None), raws):  # no numeric value: the non-numeric table
+    column mixing them is keyed by (type, value). The table of columns without a numeric value
+    holds no numeric key, so a column whose values are all in it has none: it is looked up
+    there first, without finding the column's types. A column whose every value is read as it
+    is (codes, texts, counts, booleans) is ``raws`` itself, found in one pass (``_read_as_is``).
+    """
+    text = _table(column, None)
+    if _read_as_is(text, raws):
         return raws, {}
+    try:
+        return list(map(text.values.__getitem__, raws)), _reasons(text, raws)
+    except (KeyError, TypeError):  # a value not met yet, a number, or unhashable
+        pass
     numeric = set(map(type, raws)) & _NUMERIC
     keys: list[Any] = raws
     if len(numeric) > 1:
@@ -325,11 +333,16 @@ def _parse_column(column: Column, raws: list[Any]) -> tuple[list[Any], dict[int,
         results = [_parse_one(column, raw) for raw in raws]
         return ([v for v, _ in results],
                 {i: reason for i, (_, reason) in enumerate(results) if reason is not None})
+    return values, _reasons(table, keys)
+
+
+def _reasons(table: _ParseTable, keys: list[Any]) -> dict[int, str]:
+    """Row index -> reason of each key the table could not read."""
     reasons = table.reasons
     if not reasons or not any(map(reasons.__contains__, keys)):
-        return values, {}
-    return values, {i: reasons[keys[i]]
-                    for i in compress(range(len(keys)), map(reasons.__contains__, keys))}
+        return {}
+    return {i: reasons[keys[i]]
+            for i in compress(range(len(keys)), map(reasons.__contains__, keys))}
 
 
 def _read_as_is(table: _ParseTable, raws: list[Any]) -> bool:
