@@ -89,6 +89,20 @@ def test_extra_and_reordered_columns(tmp_path):
     assert unit.tab("meetings").col("cell_code") == ["CB01", "CB02"]
 
 
+def test_unreadable_cells_carry_their_rows_period_whatever_the_column_order(tmp_path):
+    """Kỳ tháng moved to the right of the other columns: a DATA-INVALID finding of a cell
+    left of it still belongs to its row's month, as the row's other findings do."""
+    tabs = clean_tabs()
+    order = [c for c in ids("meetings") if c != "month"] + ["month"]
+    hdr = [TEMPLATE.tab("meetings").column(c).header for c in order]
+    bad = meeting("CB01", 2026, 10, meeting_date="31/02/2026", present="nhiều")
+    tabs["Sinh hoạt"] = [hdr, row_of("meetings", bad, order)]
+    unit = read(write(tmp_path / "u.xlsx", tabs))
+    invalid = [f for f in unit.findings if f.rule == "DATA-INVALID"]
+    assert [(f.row, f.period) for f in invalid] == [(2, "2026-10"), (2, "2026-10")]
+    assert "Ngày sinh hoạt" in invalid[0].message and "Số có mặt" in invalid[1].message
+
+
 def test_duplicated_header_uses_first_and_missing_required_column(tmp_path):
     tabs = clean_tabs()
     hdr = headers("cells") + ["Mã chi bộ"]

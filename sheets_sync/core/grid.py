@@ -218,6 +218,7 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
     columns, keep = _transpose(sheet.rows[header_r + 1:], list(col_index.values()))
     data.rows = [header_r + 2 + i for i in keep]
     pick = _picker(keep, len(sheet.rows) - header_r - 1)
+    unreadable: list[tuple[int, str]] = []  # (row index, message): reported once all is read
     for col_id, ci in col_index.items():
         column = tab.column(col_id)
         raws = pick(columns[ci])
@@ -228,11 +229,11 @@ def _read_tab(unit: str, template: Template, tab: Tab, sheet: RawSheet, as_of: d
         data.values[col_id] = parsed
         if bad:
             data.invalid[col_id] = set(bad)
-        for i, reason in bad.items():
-            findings.append(data.finding(
-                i, "DATA-INVALID", WARNING,
-                f"Cột \"{column.header}\": giá trị \"{display_raw(raws[i])}\" {reason}.",
-            ))
+        unreadable += ((i, f"Cột \"{column.header}\": giá trị \"{display_raw(raws[i])}\" {reason}.")
+                       for i, reason in bad.items())
+    # after every column is read: a row's period is known whatever the order of the columns
+    for i, message in unreadable:
+        findings.append(data.finding(i, "DATA-INVALID", WARNING, message))
     _check_swaps(data, findings)
     _check_required(data, findings)
     _check_future(data, as_of, findings)
