@@ -216,6 +216,50 @@ def test_libreoffice_opens_and_converts_the_flagged_workbook(tmp_path):
 
 # --- scenario 3: a helper formula column giving "" ------------------------------------------------
 
+def test_a_lone_text_row_of_the_check_tab_drops_the_wrap_of_the_row_it_replaces(tmp_path):
+    """The to-do list shrinks between two runs, so the notes heading moves up into what was a
+    wrapped to-do row. It must run over the empty cells to its right, not wrap inside the
+    narrow column A at one line's height (LibreOffice then draws it over the next row)."""
+    path = lo_copy(tmp_path)
+    more = [Finding("NT", "Triển khai", None, None, f"2026-0{m}", "BRIEF-DEADLINE", ERROR,
+                    f"Triển khai tháng {m} muộn.") for m in (7, 8)]
+    for found in (findings() + more, findings()):
+        r, plan = plan_for(path, found=found)
+        res = write_local(path, plan, r.raw.meta, tmp_path / "out", tmp_path / "bk", now=NOW)
+        assert res.status == WRITTEN and res.path == path, res.message
+    check = openpyxl.load_workbook(path)[TEMPLATE.check_tab]
+    column_a = [str(check.cell(r, 1).value or "") for r in range(1, check.max_row + 1)]
+    heading = next(r for r, v in enumerate(column_a, start=1) if v.startswith("LƯU Ý"))
+    assert heading < len(findings() + more) + 6  # where the longer list had a to-do row
+    assert not check.cell(heading, 1).alignment.wrap_text
+    todo = [r for r in range(1, check.max_row + 1) if check.cell(r, 8).value == "MEET-WINDOW"]
+    assert todo and all(check.cell(r, 5).alignment.wrap_text for r in todo)
+
+
+def test_a_flagged_copy_drops_the_wrap_of_an_earlier_layout_on_lone_text_rows(tmp_path):
+    """The same for a flagged copy (openpyxl), whose source had a Kiểm tra tab wrapped all
+    over: lone texts run over, the to-do rows wrap."""
+    from openpyxl.styles import Alignment
+
+    from sheets_sync.sources import local_writer
+
+    path = lo_copy(tmp_path)
+    r, plan = plan_for(path)
+    wb = openpyxl.load_workbook(path)
+    old = wb.create_sheet(TEMPLATE.check_tab)
+    for row in range(1, 40):
+        for col in range(1, 9):
+            old.cell(row, col).alignment = Alignment(wrap_text=True)
+    local_writer._apply(wb, plan, local_writer._Cached(path))
+    check = wb[TEMPLATE.check_tab]
+    lone = [row for row in range(1, check.max_row + 1)
+            if check.cell(row, 1).value and not check.cell(row, 2).value
+            and not check.cell(row, 5).value]
+    assert lone and not any(check.cell(row, 1).alignment.wrap_text for row in lone)
+    todo = [row for row in range(1, check.max_row + 1) if check.cell(row, 8).value == "MEET-WINDOW"]
+    assert todo and all(check.cell(row, 5).alignment.wrap_text for row in todo)
+
+
 def test_tool_columns_go_after_a_formula_column_whose_result_is_empty(tmp_path):
     path = lo_copy(tmp_path)
     r, plan = plan_for(path)

@@ -360,6 +360,12 @@ def _check_layout(wb, plan: FlagPlan) -> None:
         if height is not None and r <= len(grid):
             for c in range(1, len(grid[r - 1]) + 1):
                 ws.cell(r, c).alignment = Alignment(wrap_text=True, vertical="top")
+        elif r <= len(grid):  # a lone text runs over, even where a wrapped row was before
+            for c, text in enumerate(grid[r - 1], start=1):
+                al = ws.cell(r, c).alignment
+                if text and al.wrap_text:
+                    ws.cell(r, c).alignment = Alignment(
+                        horizontal=al.horizontal, vertical=al.vertical, indent=al.indent)
     for (gr, gc), (title, row) in plan.check_links.items():
         cell = ws.cell(gr + 1, gc + 1)
         quoted = "'" + title.replace("'", "''") + "'"
@@ -570,15 +576,20 @@ def _patch(pkg: Package, plan: FlagPlan, raw: RawWorkbook
         doc.replace_widths = bool(plan.check_widths)
         for row, height in plan.row_heights.get(plan.check_sheet, {}).items():
             doc.heights[row] = height
-            if height is None or row > len(plan.check_grid):
+            if row > len(plan.check_grid):
                 continue
+            # a row with a height wraps; a lone text (height None) runs over the empty cells to
+            # its right, even where the tab's last layout had a wrapped row
             for c in range(1, len(plan.check_grid[row - 1]) + 1):
                 cell = doc.cells.get((row, c))
+                if height is None and cell is None:
+                    continue
                 base = cell.style if cell is not None and cell.style is not None \
                     else doc.style_at(row, c)
-                wrapped = pkg.styles.wrapped_top(base)
+                style = (pkg.styles.wrapped_top(base) if height is not None
+                         else pkg.styles.unwrapped(base))
                 doc.cells[(row, c)] = CellWrite(cell.text if cell else "",
-                                                wrapped if wrapped is not None else base)
+                                                style if style is not None else base)
         pkg.set_print_titles(plan.check_sheet, plan.check_header_rows)
     if plan.guide_grid is not None:
         _tool_tab(pkg, plan.guide_sheet, plan.guide_grid, GUIDE_WIDTHS, None)

@@ -85,6 +85,7 @@ def _col_of(letters: bytes) -> int:
 
 _TAG = re.compile(rb"<[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
+_WRAPS = re.compile(rb'\swrapText\s*=\s*"(?:1|true)"')  # in an <alignment> tag
 
 
 # A workbook file up to this size is held in memory while it is read or edited (the reader
@@ -897,6 +898,7 @@ class Styles:
             self.items[name] = [] if sec is None else self._members(sec, child)
         self.added: dict[str, list[bytes]] = {"fonts": [], "fills": [], "cellXfs": []}
         self._wrap_cache: dict[int | None, int | None] = {}
+        self._unwrap_cache: dict[int | None, int | None] = {}
 
     def _members(self, sec: _Elem, child: str) -> list[bytes]:
         out: list[bytes] = []
@@ -965,12 +967,9 @@ class Styles:
         already wraps)."""
         if style in self._wrap_cache:
             return self._wrap_cache[style]
-        xfs = self.items["cellXfs"] + self.added["cellXfs"]
         p = self.prefix
-        base = xfs[style] if style is not None and 0 <= style < len(xfs) else (
-            xfs[0] if xfs else f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'.encode())
-        align = re.search(rb"<(?:\w+:)?alignment\b[^>]*>", base)
-        if align and re.search(rb"\swrapText\s*=\s*\"(1|true)\"", align.group(0)):
+        base, align = self._xf_alignment(style)
+        if align and _WRAPS.search(align.group(0)):
             self._wrap_cache[style] = None if style is not None else 0
             return self._wrap_cache[style]
         keep = {}
@@ -992,6 +991,27 @@ class Styles:
         index = self._find_or_add("cellXfs", xf)
         self._wrap_cache[style] = index
         return index
+
+    def unwrapped(self, style: int | None) -> int | None:
+        """A format like ``style`` whose text does not wrap (None: ``style`` does not wrap)."""
+        if style in self._unwrap_cache:
+            return self._unwrap_cache[style]
+        base, align = self._xf_alignment(style)
+        index = None
+        if align and _WRAPS.search(align.group(0)):
+            plain = _WRAPS.sub(b"", align.group(0))
+            index = self._find_or_add("cellXfs", base.replace(align.group(0), plain, 1))
+        self._unwrap_cache[style] = index
+        return index
+
+    def _xf_alignment(self, style: int | None) -> tuple[bytes, re.Match[bytes] | None]:
+        """The ``<xf>`` of ``style`` (the default format when there is none) and its
+        ``<alignment>`` start tag, if any."""
+        xfs = self.items["cellXfs"] + self.added["cellXfs"]
+        base = xfs[style] if style is not None and 0 <= style < len(xfs) else (
+            xfs[0] if xfs else
+            f'<{self.prefix}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'.encode())
+        return base, re.search(rb"<(?:\w+:)?alignment\b[^>]*>", base)
 
     def render(self) -> bytes:
         data = self.data
