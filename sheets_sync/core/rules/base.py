@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import compress
-from operator import ne
 from typing import Any, overload
 
 from ..findings import Finding
@@ -239,19 +238,17 @@ def regular_duplicates(tab: TabData) -> list[int]:
 
 def _regular_index(tab: TabData) -> tuple[dict[tuple[str, str], int], list[int]]:
     """``first_regular_meetings`` and ``regular_duplicates`` of a tab, computed once per tab
-    (several rule families use them; read-only), in C-level passes over its rows."""
+    (several rule families use them; read-only)."""
     memo: tuple[dict[tuple[str, str], int], list[int]] | None = tab.memo.get("regular_index")
     if memo is not None:
         return memo
-    keys, months, regular = row_code_keys(tab), tab.col("month"), regular_rows(tab)
-    rows = list(compress(range(len(keys)), regular))
-    pairs = list(zip(compress(keys, regular), compress(months, regular)))
-    first: dict[Any, int] = dict(zip(reversed(pairs), reversed(rows)))  # earliest wins
-    later = list(compress(rows, map(ne, map(first.__getitem__, pairs), rows)))
-    if None in keys or None in months:  # rows without a cell or a month are not indexed
-        for pair in [p for p in first if p[0] is None or p[1] is None]:
-            del first[pair]
-        later = [i for i in later if keys[i] is not None and months[i] is not None]
+    first: dict[tuple[str, str], int] = {}
+    later: list[int] = []
+    keys, months = row_code_keys(tab), tab.col("month")
+    for i in compress(range(len(keys)), regular_rows(tab)):
+        key, month = keys[i], months[i]
+        if key is not None and month is not None and first.setdefault((key, month), i) != i:
+            later.append(i)
     memo = tab.memo["regular_index"] = (first, later)
     return memo
 
