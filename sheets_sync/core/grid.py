@@ -78,12 +78,7 @@ class TabData:
 
     def display(self, col_id: str, i: int) -> str:
         v = self.values.get(col_id, [None] * len(self.rows))[i]
-        if v is None:
-            return ""
-        column = self.tab.column(col_id)
-        if column.kind == "choice":
-            return column.label_of(v) or str(v)
-        return format_value(column.kind, v)
+        return "" if v is None else display_value(self.tab.column(col_id), v)
 
     def finding(self, i: int, rule: str, severity: str, message: str,
                 period: str | None = None) -> Finding:
@@ -110,6 +105,13 @@ class TabData:
             types = list(map({None: column.blank}.get, values, values))  # v, or the blank
         self.memo["meeting_types"] = types
         return types
+
+
+def display_value(column: Column, value: Any) -> str:
+    """How a parsed value (not None) is shown: a choice's label, else the formatted value."""
+    if column.kind == "choice":
+        return column.label_of(value) or str(value)
+    return format_value(column.kind, value)
 
 
 @dataclass

@@ -43,7 +43,7 @@ from typing import Any
 
 from ..core.errors import HistoryDamaged, SheetsSyncError
 from ..core.faults import damaged_message, sqlite_error, sqlite_kind
-from ..core.grid import TabData, UnitData, parse_unit
+from ..core.grid import TabData, UnitData, display_value, parse_unit
 from ..core.raw import RawSheet, RawWorkbook
 from ..core.template import load_template
 from ..core.text import normalize
@@ -667,13 +667,6 @@ def _canon_column(column, parsed: list[Any], raws: list[Any], types: frozenset[t
                     (_memo("canon", column), _memo("canon_raw", column)), types)
 
 
-def _shown(column, parsed: Any) -> str:
-    """The display of a parsed value (``_display``)."""
-    if column.kind == "choice":
-        return column.label_of(parsed) or str(parsed)
-    return format_value(column.kind, parsed)
-
-
 def _shown_raw(raw: Any) -> str:
     """The display of a cell left unparsed."""
     return "" if is_empty(raw) else display_raw(raw)
@@ -682,7 +675,7 @@ def _shown_raw(raw: Any) -> str:
 def _display_column(tab: TabData, col_id: str, types: frozenset[type]) -> list[str]:
     """``_display`` of every row of a column; ``types``: those of its parsed values."""
     column = tab.tab.column(col_id)
-    return _by_cell(tab.values[col_id], tab.raw[col_id], partial(_shown, column), _shown_raw,
+    return _by_cell(tab.values[col_id], tab.raw[col_id], partial(display_value, column), _shown_raw,
                     (_memo("display", column), _memo("display_raw")), types)
 
 
@@ -789,7 +782,8 @@ def _hash_frag_raw(column, raw: Any) -> str:
 
 def _vals_frag(column, parsed: Any) -> str:
     """``,`` and the stored value (``vals_entry``) of a parsed value."""
-    return "," + _jscalar(vals_entry(column, _canon(column, parsed, None), _shown(column, parsed)))
+    entry = vals_entry(column, _canon(column, parsed, None), display_value(column, parsed))
+    return "," + _jscalar(entry)
 
 
 def _vals_frag_raw(column, raw: Any) -> str:
