@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import csv
 import functools
+import random
 import tempfile
 import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from unittest import mock
@@ -271,28 +274,94 @@ def test_rows_zipped_from_their_files_give_the_copied_package_byte_for_byte(tmp_
     assert len(parts(tmp_path / "spliced.xlsx")["xl/worksheets/sheet1.xml"]) > 1_000_000
 
 
-@pytest.mark.parametrize("fails", [False, True])
+def test_crc32_combine_agrees_with_zlib():
+    rng = random.Random(7)
+    for _ in range(200):
+        a = rng.randbytes(rng.choice([0, 1, 7, 100, 5000]))
+        b = rng.randbytes(rng.choice([0, 1, 3, 64, 70_000]))
+        assert streamed.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def _three_sheets(path: Path, close, deflated_rows: bool) -> dict[str, bytes]:
+    """Sheets A and B of 20,000 rows (and a merged range), C without rows, closed by
+    ``close(wb)``; ``deflated_rows``: their rows deflated as written. The package's parts."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    wb.set_properties({"created": datetime(2027, 1, 20)})
+    st = Styles(wb)
+    with ThreadPoolExecutor(1) as thread:
+        for sheet in ("A", "B", "C"):
+            ws = wb.add_worksheet(sheet, worksheet_class=StreamedWorksheet)
+            if deflated_rows:
+                ws.deflate_rows(build_mod.STREAMED_ZIP_LEVEL, thread)
+            if sheet != "C":  # C: no rows
+                w = Writer(ws, st)
+                for r in range(20_000):
+                    w.row(r, 18, [(f"dòng {r} của {sheet}", st.text()), (r, st.num())])
+                w.merge(20_000, 0, 3, "cuối", st.text())
+        close(wb)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None  # every part's CRC-32 and length
+    return parts(path)
+
+
+def _copied(wb) -> None:
+    level = functools.partial(zipfile.ZipFile, compresslevel=build_mod.STREAMED_ZIP_LEVEL)
+    with mock.patch.object(xlsxwriter.workbook, "ZipFile", level):
+        wb.close()
+
+
+@pytest.mark.parametrize("chunk", [streamed.DeflatedRows.CHUNK, 1000])
+def test_rows_deflated_as_written_give_the_parts_of_copied_rows(tmp_path, monkeypatch, chunk):
+    """Rows deflated on a thread as they are written (``DeflatedRows``), zipped as they are
+    between the deflated start and end of their worksheet: the package's parts are those of
+    rows copied into each worksheet's file, its CRCs right; also in small chunks, where the
+    rows run ahead of the thread."""
+    monkeypatch.setattr(streamed.DeflatedRows, "CHUNK", chunk)
+    expected = _three_sheets(tmp_path / "copied.xlsx", _copied, deflated_rows=False)
+    got = _three_sheets(tmp_path / "deflated.xlsx", lambda wb: build_mod._close_deflating(
+        wb, build_mod.STREAMED_ZIP_LEVEL), deflated_rows=True)
+    assert got == expected
+    assert len(got["xl/worksheets/sheet1.xml"]) > 1_000_000
+    # deflated in pieces, about as small as deflated in one stream
+    size = (tmp_path / "deflated.xlsx").stat().st_size
+    assert size < 1.05 * (tmp_path / "copied.xlsx").stat().st_size
+
+
+def test_rows_deflated_as_written_and_closed_without_splicing_are_inflated(tmp_path):
+    """A workbook closed by xlsxwriter alone (as after a failed build) still gets its rows."""
+    expected = _three_sheets(tmp_path / "copied.xlsx", _copied, deflated_rows=False)
+    assert _three_sheets(tmp_path / "inflated.xlsx", _copied, deflated_rows=True) == expected
+
+
+@pytest.mark.parametrize("fails", [None, "zip", "thread"])
 def test_streamed_rows_files_removed_once_zipped_or_when_the_close_fails(tmp_path, monkeypatch,
                                                                         fails):
-    """The rows are zipped from the files they were streamed to (``SplicingZipFile``): none
-    of those files is left behind, whether the package was written or its writing failed."""
+    """The rows are deflated into files as they are streamed (``DeflatedRows``) and zipped
+    from them (``SplicingZipFile``): none of those files is left behind, whether the package
+    was written, its zip failed, or deflating the rows failed (the disk full, say)."""
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    if fails:
-        monkeypatch.setattr(streamed.shutil, "copyfileobj", mock.Mock(side_effect=OSError(28)))
+    full = OSError(28, "No space left on device")
+    if fails == "zip":
+        monkeypatch.setattr(streamed.shutil, "copyfileobj", mock.Mock(side_effect=full))
+    elif fails == "thread":
+        monkeypatch.setattr(streamed.DeflatedRows, "CHUNK", 100)
+        monkeypatch.setattr(streamed.DeflatedRows, "_deflated", mock.Mock(side_effect=full))
     config, reads = synthetic_reads("tiny")
     report = evaluate(config, reads, AS_OF, YEAR)
     path = tmp_path / "out" / "tong-hop.xlsx"
     with mock.patch.object(build_mod, "STREAM_THRESHOLD", 0):
         if fails:
-            with pytest.raises(SheetsSyncError):
+            with pytest.raises((SheetsSyncError, OSError)) as raised:
                 build_rollup(config, report, reads, RUN_INFO, path)
+            assert "28" in str(raised.value) or "đầy" in str(raised.value)
+            assert not path.exists()
         else:
             build_rollup(config, report, reads, RUN_INFO, path)
             assert len(parts(path)) > 20
-    left = [p.read_bytes()[:4] for p in temp.iterdir()]
-    assert b"<row" not in left
+    left = [p.read_bytes()[:5] for p in temp.iterdir()]
+    assert set(left) <= {b"<?xml"}  # no rows file, plain or deflated
     assert left == [] or fails  # xlsxwriter leaves its own parts when the zip fails
 
 

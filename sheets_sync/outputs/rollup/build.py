@@ -7,6 +7,7 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from . import ranking, sheets, summary, violations
 from .layout import BASE_SIZE, FONT, Styles, Writer
 from .literal_text import LiteralTextWorksheet
 from .model import Model, build_model
-from .streamed import SplicingZipFile, StreamedWorksheet
+from .streamed import Splices, SplicingZipFile, StreamedWorksheet
 
 SHEETS = ("Tổng hợp", "Biểu đồ", "Xếp thứ", "Ma trận", "Vi phạm", "Lưu ý", "Dự sinh hoạt",
           "Đánh giá năm", "Nhà văn hóa", "Nhật ký")
@@ -153,28 +154,34 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
         "default_format_properties": {"font_name": FONT, "font_size": BASE_SIZE},
     })
     sheet_class = StreamedWorksheet if streamed and FAST_STREAMING else LiteralTextWorksheet
-    try:
-        _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file, sheet_class)
-    except BaseException:
+    # Streamed worksheets' rows are deflated on this thread while the next rows are made.
+    with ThreadPoolExecutor(1, thread_name_prefix="rollup-deflate") as deflating:
         try:
-            with zip_closed_on_failure(xlsxwriter.workbook):
-                wb.close()
-        except Exception:  # noqa: BLE001 - the original error is what gets raised
-            pass
-        tmp.unlink(missing_ok=True)
-        raise
-    try:
-        if streamed:
-            _close_deflating(wb, STREAMED_ZIP_LEVEL)
-        else:
-            with zip_closed_on_failure(xlsxwriter.workbook):
-                wb.close()
-        violations.write_csv(csv_file, all_findings, vctx)
-        replace_durably(tmp, path)
-    except (OSError, FileCreateError) as e:
-        raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+            _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file,
+                            sheet_class, deflating)
+        except BaseException:
+            try:
+                with zip_closed_on_failure(xlsxwriter.workbook):
+                    wb.close()
+            except Exception:  # noqa: BLE001 - the original error is what gets raised
+                pass
+            for sheet in wb.worksheets():  # rows files the close did not take
+                if getattr(sheet, "row_data_filename", None):
+                    Path(sheet.row_data_filename).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+            raise
+        try:
+            if streamed:
+                _close_deflating(wb, STREAMED_ZIP_LEVEL)
+            else:
+                with zip_closed_on_failure(xlsxwriter.workbook):
+                    wb.close()
+            violations.write_csv(csv_file, all_findings, vctx)
+            replace_durably(tmp, path)
+        except (OSError, FileCreateError) as e:
+            raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
 
 
@@ -184,7 +191,7 @@ def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
     xlsxwriter has no option for either, so its ``ZipFile`` is replaced while the package is
     written (an xlsxwriter workbook closed by another thread meanwhile would only be deflated
     at this level too)."""
-    splices: dict[str, tuple[int, str]] = {}
+    splices: Splices = {}
     for ws in wb.worksheets():
         if isinstance(ws, StreamedWorksheet):
             ws.splices = splices
@@ -193,7 +200,7 @@ def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
                 SplicingZipFile, compresslevel=level, splices=splices)):
             wb.close()
     finally:
-        for _, rows in splices.values():  # not zipped: the close failed
+        for _, rows, _ in splices.values():  # not zipped: the close failed
             Path(rows).unlink(missing_ok=True)
 
 
@@ -242,7 +249,7 @@ def _reason(e: BaseException) -> str:
 
 
 def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_info: dict,
-                    path: Path, csv_file: Path, sheet_class: type) -> None:
+                    path: Path, csv_file: Path, sheet_class: type, deflating: Executor) -> None:
     config, report = model.config, model.report
     as_of, year = report.as_of, report.year
     labels = document_labels(config.parent_name, model.labels)
@@ -258,6 +265,9 @@ def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_inf
     })
     st = Styles(wb)
     ws = {name: wb.add_worksheet(name, worksheet_class=sheet_class) for name in SHEETS}
+    for sheet in ws.values():
+        if isinstance(sheet, StreamedWorksheet):
+            sheet.deflate_rows(STREAMED_ZIP_LEVEL, deflating)
     units = model.units
     blocks = [u.block for u in units]
     indicators = [u.ind for u in units]

@@ -23,14 +23,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future
 from datetime import date, datetime
 from functools import cache
 from io import StringIO
 from itertools import repeat
 from math import isfinite
 from typing import Any
-from zipfile import ZipFile, ZipInfo
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from xlsxwriter.exceptions import OverlappingRange
 from xlsxwriter.format import Format
@@ -94,14 +97,141 @@ class _CellRun:
         self.cells = cells
 
 
+class DeflatedRows:
+    """The rows file of a ``StreamedWorksheet`` whose rows are deflated as they are written
+    (``StreamedWorksheet.deflate_rows``): text is gathered, encoded a megabyte at a time and
+    handed to ``thread``, which deflates it (raw deflate, ending byte-aligned, not final: a
+    piece of the worksheet's zip entry) into the file and keeps its CRC-32 and length. zlib
+    works without holding the GIL, so the rows are compressed on another core while the next
+    rows are made, and only the compressed bytes reach the disk."""
+
+    CHUNK = 1 << 20  # characters encoded and handed over at once
+    AHEAD = 4  # chunks handed over and not deflated yet, at most
+
+    def __init__(self, path: str, level: int, thread: Executor) -> None:
+        self.name = path
+        self._file = open(path, "wb")  # closed by close()
+        self._deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self._thread = thread
+        self._text: list[str] = []
+        self._size = 0
+        self._ahead: deque[Future[None]] = deque()
+        self.crc = 0  # of the XML (the thread's, final once closed)
+        self.length = 0  # bytes of XML
+        self.closed = False
+
+    def write(self, text: str) -> int:
+        self._text.append(text)
+        self._size += len(text)
+        if self._size >= self.CHUNK:
+            self._hand_over(zlib.Z_NO_FLUSH)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing: text is handed over a chunk at a time, and at ``close``."""
+
+    def _hand_over(self, mode: int) -> None:
+        data = "".join(self._text).encode("utf-8")
+        self._text.clear()
+        self._size = 0
+        if len(self._ahead) >= self.AHEAD:
+            self._ahead.popleft().result()
+        self._ahead.append(self._thread.submit(self._deflated, data, mode))
+
+    def _deflated(self, data: bytes, mode: int) -> None:
+        """On the thread, in the order handed over."""
+        self.crc = zlib.crc32(data, self.crc)
+        self.length += len(data)
+        out = self._deflate.compress(data)
+        if mode != zlib.Z_NO_FLUSH:
+            out += self._deflate.flush(mode)
+        self._file.write(out)
+
+    def close(self) -> None:
+        """Every row deflated and in the file (the first failure raised)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._hand_over(zlib.Z_SYNC_FLUSH)
+        finally:
+            try:
+                while self._ahead:
+                    self._ahead.popleft().result()
+            finally:
+                while self._ahead:  # after a failure: the others end before the file closes
+                    self._ahead.popleft().exception()
+                self._file.close()
+
+    def inflate_into(self, target: Any) -> None:
+        """The rows as XML, appended to binary file ``target``."""
+        inflate = zlib.decompressobj(-15)
+        with open(self.name, "rb") as rows:
+            while chunk := rows.read(1 << 20):
+                target.write(inflate.decompress(chunk))
+        target.write(inflate.flush())
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a × b modulo the CRC-32 polynomial (reflected), as zlib's crc32.c."""
+    m, p = 1 << 31, 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ 0xEDB88320 if b & 1 else b >> 1
+
+
+def _x2n_table() -> list[int]:
+    table = [1 << 30]  # x^1
+    for _ in range(31):
+        table.append(_multmodp(table[-1], table[-1]))
+    return table
+
+
+_X2N = _x2n_table()
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from A's (``crc1``), B's (``crc2``) and B's length, as zlib's
+    ``crc32_combine`` (not in Python's zlib before 3.13)."""
+    p, k = 1 << 31, 3  # x^0; x^(8 × len2): a byte is 2^3 bits
+    while len2:
+        if len2 & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        len2 >>= 1
+        k += 1
+    return _multmodp(p, crc1) ^ crc2
+
+
+class _Deflated:
+    """The compressor of a zip entry whose data is deflated already: passed through."""
+
+    @staticmethod
+    def compress(data: bytes) -> bytes:
+        return data
+
+    @staticmethod
+    def flush() -> bytes:
+        return b""
+
+
+# A worksheet's file -> where its rows go in it, the file holding them, and that file when its
+# rows are deflated already (``DeflatedRows``)
+Splices = dict[str, tuple[int, str, DeflatedRows | None]]
+
+
 class SplicingZipFile(ZipFile):
     """The ``ZipFile`` a workbook of ``StreamedWorksheet``s is packaged with when their
     ``splices`` are this file's ``splices``: a worksheet's rows go into the zip from the file
     they were streamed to, read where the worksheet's file leaves them out, rather than copied
     into that file first (216 MB at national size); each rows file is removed once zipped.
-    The zip holds the same bytes either way."""
+    Rows deflated already (``DeflatedRows``) are copied as they are, between the deflated
+    start and end of the worksheet's file. The zip holds the same parts either way."""
 
-    def __init__(self, *args: Any, splices: dict[str, tuple[int, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, splices: Splices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.splices = splices
 
@@ -111,19 +241,37 @@ class SplicingZipFile(ZipFile):
         if splice is None:
             super().write(filename, arcname, compress_type, compresslevel)
             return
-        offset, rows = splice
+        offset, rows, deflated = splice
         # as ZipFile.write, with the size of the whole worksheet
         strict = self._strict_timestamps  # type: ignore[attr-defined]
         info = ZipInfo.from_file(filename, arcname, strict_timestamps=strict)
-        info.file_size += os.path.getsize(rows)
+        info.file_size += os.path.getsize(rows) if deflated is None else deflated.length
         info.compress_type = self.compression if compress_type is None else compress_type
-        info._compresslevel = (  # type: ignore[attr-defined]
-            self.compresslevel if compresslevel is None else compresslevel)
+        level = self.compresslevel if compresslevel is None else compresslevel
+        info._compresslevel = level  # type: ignore[attr-defined]
         with open(filename, "rb") as sheet, open(rows, "rb") as data, \
                 self.open(info, "w") as dest:
-            dest.write(sheet.read(offset))
-            shutil.copyfileobj(data, dest, 1 << 16)
-            shutil.copyfileobj(sheet, dest, 1 << 16)
+            if deflated is None:
+                dest.write(sheet.read(offset))
+                shutil.copyfileobj(data, dest, 1 << 16)
+                shutil.copyfileobj(sheet, dest, 1 << 16)
+            elif info.compress_type == ZIP_DEFLATED:
+                head, tail = sheet.read(offset), sheet.read()
+                # each piece a raw deflate stream of its own: the start and the rows end
+                # byte-aligned and not final, so the three are read as one
+                start = zlib.compressobj(level if level is not None else -1, zlib.DEFLATED, -15)
+                end = zlib.compressobj(level if level is not None else -1, zlib.DEFLATED, -15)
+                dest._compressor = _Deflated  # type: ignore[attr-defined]
+                dest.write(start.compress(head) + start.flush(zlib.Z_SYNC_FLUSH))
+                shutil.copyfileobj(data, dest, 1 << 16)
+                dest.write(end.compress(tail) + end.flush())
+                crc = crc32_combine(zlib.crc32(head), deflated.crc, deflated.length)
+                dest._crc = zlib.crc32(tail, crc)  # type: ignore[attr-defined]
+                dest._file_size = info.file_size  # type: ignore[attr-defined]
+            else:  # stored (not used by the roll-up): the rows inflated
+                dest.write(sheet.read(offset))
+                deflated.inflate_into(dest)
+                shutil.copyfileobj(sheet, dest, 1 << 16)
         del self.splices[filename]
         os.unlink(rows)
 
@@ -132,9 +280,8 @@ class StreamedWorksheet(LiteralTextWorksheet):
     """``wb.add_worksheet(name, worksheet_class=StreamedWorksheet)`` in a ``constant_memory``
     workbook. ``write_row_cells`` writes a whole row in one call."""
 
-    # Set when the workbook is packaged with a ``SplicingZipFile`` holding the same dict: the
-    # worksheet's file -> where its rows go in it, and the file holding them.
-    splices: dict[str, tuple[int, str]] | None = None
+    # Set when the workbook is packaged with a ``SplicingZipFile`` holding the same dict.
+    splices: Splices | None = None
 
     previous_row: int  # xlsxwriter's attributes used here
     dim_colmin: int | None
@@ -428,27 +575,40 @@ class StreamedWorksheet(LiteralTextWorksheet):
 
     # --- rows ---------------------------------------------------------------------------------
 
+    def deflate_rows(self, level: int, thread: Executor) -> None:
+        """Rows deflated at ``level`` on ``thread`` as they are written (``DeflatedRows``),
+        for a ``SplicingZipFile`` of the same level; before any row is written."""
+        if self.constant_memory and not isinstance(self.row_data_fh, DeflatedRows):
+            self.row_data_fh.close()
+            self.row_data_fh = self.fh = DeflatedRows(self.row_data_filename, level, thread)
+
     def _write_optimized_sheet_data(self) -> None:
         """``<sheetData>``: the rows written so far, left where they are for a
         ``SplicingZipFile`` (``splices``), else copied as bytes by the kernel where it can
         (xlsxwriter decodes and encodes them again, 64 kB at a time: 216 MB in a national
-        roll-up)."""
+        roll-up), or inflated when they were deflated as written."""
         target = getattr(self.fh, "buffer", None)
+        deflated = self.row_data_fh if isinstance(self.row_data_fh, DeflatedRows) else None
         if self.dim_rowmin is None or target is None:
+            if deflated is not None:  # no rows (``in_memory`` has no ``constant_memory``)
+                deflated.close()
             super()._write_optimized_sheet_data()
             return
         self._xml_start_tag("sheetData")
         self.fh.flush()
         self.row_data_fh.close()
         if self.splices is not None and isinstance(self.fh.name, str):
-            self.splices[self.fh.name] = (target.tell(), self.row_data_filename)
+            self.splices[self.fh.name] = (target.tell(), self.row_data_filename, deflated)
             self._xml_end_tag("sheetData")
             return
-        with open(self.row_data_filename, "rb") as rows:
-            if hasattr(os, "sendfile"):
-                _send_file(rows.fileno(), target.fileno())
-            else:  # Windows
-                shutil.copyfileobj(rows, target, 1 << 20)
+        if deflated is not None:
+            deflated.inflate_into(target)
+        else:
+            with open(self.row_data_filename, "rb") as rows:
+                if hasattr(os, "sendfile"):
+                    _send_file(rows.fileno(), target.fileno())
+                else:  # Windows
+                    shutil.copyfileobj(rows, target, 1 << 20)
         os.unlink(self.row_data_filename)
         self._xml_end_tag("sheetData")
 
