@@ -36,7 +36,14 @@ from sheets_sync.core.findings import (
     WARNING,
     Finding,
 )
-from sheets_sync.outputs.rollup import SHEETS, build_rollup, csv_path, streamed, violations
+from sheets_sync.outputs.rollup import (
+    SHEETS,
+    build_rollup,
+    csv_path,
+    streamed,
+    threaded,
+    violations,
+)
 from sheets_sync.outputs.rollup import build as build_mod
 from sheets_sync.outputs.rollup.layout import Styles, Writer, clip
 from sheets_sync.outputs.rollup.model import build_model
@@ -185,7 +192,9 @@ AWKWARD = ["a, b", 'say "hi"', "line\nbreak", "cr\rhere", "=1+1", "+1", "-", "@S
            "\tTab", "\rCR", "", " lead", "Nguyễn Thị Ánh", "'quoted'", "x" * 300]
 
 
-def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
+def test_csv_is_the_reference_writers_byte_for_byte(tmp_path, monkeypatch):
+    """Written here, and on a thread (``ThreadedWriter``) in chunks of 2,000 characters."""
+    monkeypatch.setattr(threaded.ThreadedWriter, "CHUNK", 2000)
     config, reads = synthetic_reads("tiny")
     findings = list(evaluate(config, reads, AS_OF, YEAR).findings)
     codes = [u.code for u in config.units]
@@ -211,8 +220,11 @@ def test_csv_is_the_reference_writers_byte_for_byte(tmp_path):
     for show in (False, True):
         ctx = violations.Context(names, titles, links, show)
         ours, theirs = tmp_path / f"ours-{show}.csv", tmp_path / f"ref-{show}.csv"
-        violations.write_csv(ours, findings, ctx)
         reference_csv(theirs, findings, ctx)
+        violations.write_csv(ours, findings, ctx)
+        assert ours.read_bytes() == theirs.read_bytes()
+        with ThreadPoolExecutor(1) as thread:
+            violations.write_csv(ours, findings, ctx, thread)
         assert ours.read_bytes() == theirs.read_bytes()
     table = violations.read_csv(ours)
     assert len(table) == len(findings) + 1

@@ -154,11 +154,12 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
         "default_format_properties": {"font_name": FONT, "font_size": BASE_SIZE},
     })
     sheet_class = StreamedWorksheet if streamed and FAST_STREAMING else LiteralTextWorksheet
-    # Streamed worksheets' rows are deflated on this thread while the next rows are made.
-    with ThreadPoolExecutor(1, thread_name_prefix="rollup-deflate") as deflating:
+    # Streamed worksheets' rows are deflated, and the CSV written, on this thread while the
+    # next rows and lines are made (``threaded``).
+    with ThreadPoolExecutor(1, thread_name_prefix="rollup-write") as writing:
         try:
             _write_workbook(wb, model, all_findings, vctx, run_info, path, csv_file,
-                            sheet_class, deflating)
+                            sheet_class, writing)
         except BaseException:
             try:
                 with zip_closed_on_failure(xlsxwriter.workbook):
@@ -176,7 +177,7 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
             else:
                 with zip_closed_on_failure(xlsxwriter.workbook):
                     wb.close()
-            violations.write_csv(csv_file, all_findings, vctx)
+            violations.write_csv(csv_file, all_findings, vctx, writing)
             replace_durably(tmp, path)
         except (OSError, FileCreateError) as e:
             raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
@@ -249,7 +250,7 @@ def _reason(e: BaseException) -> str:
 
 
 def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_info: dict,
-                    path: Path, csv_file: Path, sheet_class: type, deflating: Executor) -> None:
+                    path: Path, csv_file: Path, sheet_class: type, writing: Executor) -> None:
     config, report = model.config, model.report
     as_of, year = report.as_of, report.year
     labels = document_labels(config.parent_name, model.labels)
@@ -267,7 +268,7 @@ def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_inf
     ws = {name: wb.add_worksheet(name, worksheet_class=sheet_class) for name in SHEETS}
     for sheet in ws.values():
         if isinstance(sheet, StreamedWorksheet):
-            sheet.deflate_rows(STREAMED_ZIP_LEVEL, deflating)
+            sheet.deflate_rows(STREAMED_ZIP_LEVEL, writing)
     units = model.units
     blocks = [u.block for u in units]
     indicators = [u.ind for u in units]

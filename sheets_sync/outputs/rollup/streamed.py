@@ -24,9 +24,8 @@ import os
 import re
 import shutil
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from datetime import date, datetime
 from functools import cache
 from io import StringIO
@@ -47,6 +46,7 @@ from xlsxwriter.utility import (
 from xlsxwriter.worksheet import RowInfo, Worksheet, convert_range_args
 
 from .literal_text import LiteralTextWorksheet
+from .threaded import ThreadedWriter
 
 _BLANK = "/>"
 # What xlsxwriter's _escape_control_characters and _escape_data change in a string: text
@@ -97,71 +97,33 @@ class _CellRun:
         self.cells = cells
 
 
-class DeflatedRows:
+class DeflatedRows(ThreadedWriter):
     """The rows file of a ``StreamedWorksheet`` whose rows are deflated as they are written
-    (``StreamedWorksheet.deflate_rows``): text is gathered, encoded a megabyte at a time and
-    handed to ``thread``, which deflates it (raw deflate, ending byte-aligned, not final: a
-    piece of the worksheet's zip entry) into the file and keeps its CRC-32 and length. zlib
-    works without holding the GIL, so the rows are compressed on another core while the next
-    rows are made, and only the compressed bytes reach the disk."""
-
-    CHUNK = 1 << 20  # characters encoded and handed over at once
-    AHEAD = 4  # chunks handed over and not deflated yet, at most
+    (``StreamedWorksheet.deflate_rows``): on the writer's thread, each chunk is deflated (raw
+    deflate, ending byte-aligned and not final: a piece of the worksheet's zip entry) into the
+    file, its CRC-32 and length kept. Only the compressed bytes reach the disk."""
 
     def __init__(self, path: str, level: int, thread: Executor) -> None:
+        super().__init__(self._deflated, thread)
         self.name = path
         self._file = open(path, "wb")  # closed by close()
         self._deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
-        self._thread = thread
-        self._text: list[str] = []
-        self._size = 0
-        self._ahead: deque[Future[None]] = deque()
-        self.crc = 0  # of the XML (the thread's, final once closed)
+        self.crc = 0  # of the XML (final once closed)
         self.length = 0  # bytes of XML
-        self.closed = False
 
-    def write(self, text: str) -> int:
-        self._text.append(text)
-        self._size += len(text)
-        if self._size >= self.CHUNK:
-            self._hand_over(zlib.Z_NO_FLUSH)
-        return len(text)
-
-    def flush(self) -> None:
-        """Nothing: text is handed over a chunk at a time, and at ``close``."""
-
-    def _hand_over(self, mode: int) -> None:
-        data = "".join(self._text).encode("utf-8")
-        self._text.clear()
-        self._size = 0
-        if len(self._ahead) >= self.AHEAD:
-            self._ahead.popleft().result()
-        self._ahead.append(self._thread.submit(self._deflated, data, mode))
-
-    def _deflated(self, data: bytes, mode: int) -> None:
-        """On the thread, in the order handed over."""
+    def _deflated(self, data: bytes, last: bool) -> None:
         self.crc = zlib.crc32(data, self.crc)
         self.length += len(data)
         out = self._deflate.compress(data)
-        if mode != zlib.Z_NO_FLUSH:
-            out += self._deflate.flush(mode)
+        if last:
+            out += self._deflate.flush(zlib.Z_SYNC_FLUSH)
         self._file.write(out)
 
     def close(self) -> None:
-        """Every row deflated and in the file (the first failure raised)."""
-        if self.closed:
-            return
-        self.closed = True
         try:
-            self._hand_over(zlib.Z_SYNC_FLUSH)
+            super().close()
         finally:
-            try:
-                while self._ahead:
-                    self._ahead.popleft().result()
-            finally:
-                while self._ahead:  # after a failure: the others end before the file closes
-                    self._ahead.popleft().exception()
-                self._file.close()
+            self._file.close()
 
     def inflate_into(self, target: Any) -> None:
         """The rows as XML, appended to binary file ``target``."""

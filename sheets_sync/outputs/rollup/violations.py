@@ -8,6 +8,7 @@ import io
 import os
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -29,6 +30,7 @@ from ...core.findings import (
 from ...core.periods import fmt_period
 from ...core.rules.catalog import rule_name_vi
 from .layout import INT, Writer, clip, page_setup, row_height
+from .threaded import ThreadedWriter
 
 SHEET = "Vi phạm"
 MAX_ROWS = 1_000_000  # findings rows on the sheet (Excel holds 1,048,576)
@@ -402,17 +404,28 @@ class _CsvLine:
         return "".join(line) + self.text(unit_links.url(f)) + "\r\n"
 
 
-def write_csv(path: Path, findings: list[Finding], ctx: Context) -> None:
+def write_csv(path: Path, findings: list[Finding], ctx: Context,
+              thread: Executor | None = None) -> None:
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
-    written to a temporary file and renamed; 500 lines at a time (100 kB: pieces of some MB
-    are memory the system maps and unmaps for each, 1 s of system time for the 581,000 lines
-    of a national roll-up against 0.1 s)."""
+    written to a temporary file and renamed; 500 lines made at a time (100 kB: pieces of some
+    MB are memory the system maps and unmaps for each, 1 s of system time for the 581,000
+    lines of a national roll-up against 0.1 s). ``thread``: where the lines are encoded in
+    bigger pieces and written (``ThreadedWriter``: the system's part of writing, ≈ 0.5 s at
+    national size, then overlaps making the next lines)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     line = _CsvLine(ctx)
-    with atomic_path(path, tmp), open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        fh.write(line.fields(CSV_HEADERS) + "\r\n")
-        for k in range(0, len(findings), 500):
-            fh.write("".join(map(line, findings[k:k + 500])))
+    with atomic_path(path, tmp), open(tmp, "wb") as fh:
+        def sink(data: bytes, last: bool) -> None:
+            fh.write(data)
+
+        out: Any = (ThreadedWriter(sink, thread) if thread is not None
+                    else io.TextIOWrapper(fh, "utf-8", newline=""))
+        try:
+            out.write("\ufeff" + line.fields(CSV_HEADERS) + "\r\n")
+            for k in range(0, len(findings), 500):
+                out.write("".join(map(line, findings[k:k + 500])))
+        finally:
+            out.close()
 
 
 def read_csv(path: Path) -> list[list[str]]:
