@@ -78,7 +78,8 @@ class UnitIndicators:
     window_days: tuple[int, int] | None = None
     preferred_day: int | None = None
     # Month by month (index 0 = January): "held", "window", "attendance", "clean" and "good"
-    # (meetings rated Tốt / rated meetings); empty when the meetings cannot be read.
+    # (meetings rated Tốt / rated meetings); empty when the meetings cannot be read, and for a
+    # cell (the summary, its charts and the report show a unit's or the total's only).
     monthly: dict[str, list[Ratio]] = field(default_factory=dict)
 
     @property
@@ -258,10 +259,13 @@ def cell_indicators(ctx: UnitContext, key: str, result, findings: list[Finding],
                     idx: TabIndex | None = None) -> UnitIndicators:
     """The same indicators for one cell of a unit (``key``: its code key): a context holding
     only that cell, the cell's findings; the unit-level criteria (briefing, visits, data
-    completeness) are left empty. ``idx``: the unit's ``index`` when already computed."""
+    completeness) and the month-by-month series are left empty. ``idx``: the unit's ``index``
+    when already computed."""
     one = replace(ctx, cells={key: ctx.cells[key]})
-    return unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
-                           unit_level=False)
+    ind = unit_indicators(one, result, findings, idx if idx is not None else index(ctx),
+                          unit_level=False)
+    ind.monthly = {}  # a cell's, as ``unit_and_cells`` gives them
+    return ind
 
 
 def _new(result, has_data: bool = False) -> UnitIndicators:
@@ -349,25 +353,6 @@ _THEMATIC_RATIO = (_SMALL[0, 1], _SMALL[1, 1])  # a counted quarter, not held / 
 
 # A cell's month in a series: 0 not counted, 1 counted and not met, 2 counted and met.
 NOT_COUNTED, MISSED, MET = 0, 1, 2
-_MONTH_RATIO = (_SMALL[0, 0], _SMALL[0, 1], _SMALL[1, 1])
-
-
-# A cell's month-by-month series, one list shared by every cell with the same series (most
-# cells of a unit have one of a few; a national roll-up has 99,000 cells): read-only. At most
-# _SERIES_KEPT of them are kept.
-_SERIES: dict[tuple[int, ...], list[Ratio]] = {}
-_SERIES_KEPT = 4096
-
-
-def _series(months: list[int]) -> list[Ratio]:
-    """A cell's series (``MET``/``MISSED``/``NOT_COUNTED`` per month) as Ratios; read-only."""
-    key = tuple(months)
-    got = _SERIES.get(key)
-    if got is None:
-        got = [_MONTH_RATIO[x] for x in months]
-        if len(_SERIES) < _SERIES_KEPT:
-            _SERIES[key] = got
-    return got
 
 
 def _small_ratio(num: int, den: int) -> Ratio:
@@ -508,10 +493,7 @@ def _meetings(ctx: UnitContext, tab: TabData, idx: TabIndex, actives: Mapping[st
                     thematic[j] = _SMALL[0, 0]
         if by_cell is not None:
             one = cells[key]
-            one.held = _cell_ratio(held)
-            one.monthly = {"held": _series(held), "window": _series(window),
-                           "attendance": _series(attendance), "clean": _series(clean),
-                           "good": _series(good)}
+            one.held = _cell_ratio(held)  # (no ``monthly``: a unit's only)
             _criteria(one, _cell_ratio(window), _cell_ratio(clean), _small_ratio(pn, pd),
                       _small_ratio(dn, dd), _cell_ratio(attendance), Ratio(qn, qd), counted,
                       preferred is not None, has_duration, has_attendance, has_rating)
