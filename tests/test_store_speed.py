@@ -193,6 +193,32 @@ def test_cached_history_findings_equal_a_full_recomputation(tmp_path, monkeypatc
                                         as_of, 2025, PARAMS, None)
 
 
+def test_cached_history_findings_are_recomputed_after_retention_removes_history(tmp_path,
+                                                                             monkeypatch):
+    """The cache's token reads no row of the unit: keys and versions come only with a pull of
+    the unit (its last pull is in the token), and what retention removes or rewrites moves the
+    store's ``history_generation``. A prune that removes nothing keeps every cached finding."""
+    calls = []
+    real = history.load_state
+    monkeypatch.setattr(history, "load_state", lambda s, u: calls.append(u) or real(s, u))
+    with Store.open(tmp_path) as store:
+        for at in (datetime(2026, 3, 20), datetime(2026, 11, 20)):
+            raw = raw_of(ROWS1)  # the same rows: retention removes a pull, no key, no version
+            store.record_pull("NT", raw, parsed(raw, at.date()), at, at.date())
+        as_of = date(2026, 12, 5)
+        cached = _history(store, ROWS3, ATT[:1], as_of, "v3")
+        assert not any(store.prune(365, now=datetime(2026, 12, 5)).values())
+        calls.clear()
+        assert _history(store, ROWS3, ATT[:1], as_of, "v3") == cached
+        assert calls == []  # nothing removed: the cache holds
+        gone = store.prune(200, now=datetime(2026, 12, 5))  # the March pull goes
+        assert (gone["pulls"], gone["row_keys"], gone["row_versions"]) == (1, 0, 0)
+        calls.clear()
+        after = _history(store, ROWS3, ATT[:1], as_of, "v3")
+        assert calls == ["NT"]  # recomputed from the store as it now is
+        assert after == _history(store, ROWS3, ATT[:1], as_of, None)
+
+
 def test_a_read_only_store_does_not_fail_on_the_cache(tmp_path):
     raw = raw_of(ROWS1)
     with Store.open(tmp_path) as store:

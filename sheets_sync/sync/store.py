@@ -1584,22 +1584,21 @@ class Store:
     # --- history findings of unchanged units -------------------------------------------------
 
     def history_token(self, unit: str, source: str | None, settings: Any) -> str | None:
-        """What the history findings of ``unit`` depend on: its stored key history (last pull,
-        keys, versions, acknowledgements), the data checked (``source``: the version or file
-        hash of the pull it came from) and ``settings`` (year, rule parameters). None when
-        the data's source is unknown (then nothing is cached)."""
+        """What the history findings of ``unit`` depend on: its stored history — its last pull
+        (keys and versions are only ever added by recording a pull of the unit, in the same
+        transaction), what retention removed or rewrote (``history_generation``) and its
+        acknowledgements — the data checked (``source``: the version or file hash of the pull
+        it came from) and ``settings`` (year, rule parameters). None when the data's source is
+        unknown (then nothing is cached). A few indexed lookups, none over the unit's rows."""
         if source is None:
             return None
         last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
-        keys = self.conn.execute(f"SELECT count(*), max(id) FROM row_keys WHERE {_UNIT_KEYS}",
-                                 (unit,)).fetchone()
-        versions = self.conn.execute(
-            "SELECT max(v.id) FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
-            f" WHERE k.{_UNIT_KEYS}", (unit,)).fetchone()
         acks = self.conn.execute("SELECT count(*), max(id) FROM acks WHERE unit = ?",
                                  (unit,)).fetchone()
-        state = [HISTORY_CACHE_VERSION, unit, source, last[0], *keys, versions[0], *acks,
-                 settings]
+        generation = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'history_generation'").fetchone()
+        state = [HISTORY_CACHE_VERSION, unit, source, last[0], *acks,
+                 generation[0] if generation is not None else "0", settings]
         try:
             return _digest(json.dumps(state, default=str, sort_keys=True))
         except (TypeError, ValueError):  # settings that cannot be written down: no cache
@@ -1609,17 +1608,22 @@ class Store:
         """True when everything the store holds of ``unit`` — every key, every version — was
         first seen in pull ``pull_id`` and nothing is acknowledged: there is no earlier data
         to compare that pull with (a unit's first pull). Known without a scan when this store
-        recorded that pull and the unit had no key before it."""
+        recorded that pull and the unit had no key before it; when ``pull_id`` is the unit's
+        last pull, from its keys alone (a version is first seen with or after its key, and
+        only by a pull of the unit)."""
         if self._first_keys.get(unit) == pull_id:
             return not self.conn.execute("SELECT EXISTS (SELECT 1 FROM acks WHERE unit = ?)",
                                          (unit,)).fetchone()[0]
+        last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
+        versions = "" if last[0] == pull_id else (
+            " OR EXISTS (SELECT 1 FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
+            "            JOIN key_tabs t ON t.id = k.tab WHERE t.unit = :unit"
+            "            AND v.first_pull != :pull)")
         row = self.conn.execute(
             "SELECT EXISTS (SELECT 1 FROM row_keys k JOIN key_tabs t ON t.id = k.tab"
-            "               WHERE t.unit = ? AND k.first_pull != ?)"
-            " OR EXISTS (SELECT 1 FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
-            "            JOIN key_tabs t ON t.id = k.tab WHERE t.unit = ? AND v.first_pull != ?)"
-            " OR EXISTS (SELECT 1 FROM acks WHERE unit = ?)",
-            (unit, pull_id, unit, pull_id, unit)).fetchone()
+            "               WHERE t.unit = :unit AND k.first_pull != :pull)"
+            f"{versions} OR EXISTS (SELECT 1 FROM acks WHERE unit = :unit)",
+            {"unit": unit, "pull": pull_id}).fetchone()
         return not row[0]
 
     def cached_history(self, unit: str, token: str) -> list[dict] | None:
@@ -1708,7 +1712,7 @@ class Store:
         cutoff = cutoff_at.isoformat(timespec="seconds")
         last = "SELECT max(id) FROM pulls GROUP BY unit"
         with self.conn:
-            self._keep_live_days(cutoff, last)
+            rewritten = self._keep_live_days(cutoff, last)
             pulls = self.conn.execute(
                 f"DELETE FROM pulls WHERE pulled_at < ? AND id NOT IN ({last})", (cutoff,)
             ).rowcount
@@ -1724,14 +1728,19 @@ class Store:
                 " JOIN key_tabs t ON t.id = k.tab WHERE t.unit = acks.unit"
                 " AND t.tab_id = acks.tab_id AND k.rkey = acks.rkey)").rowcount
             runs = self.conn.execute("DELETE FROM runs WHERE started < ?", (cutoff,)).rowcount
+            if rewritten or pulls or keys or versions or acks:  # cached history: recompute
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('history_generation', '1')"
+                    " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
         return {"pulls": pulls, "row_keys": keys, "row_versions": versions, "acks": acks,
                 "runs": runs}
 
-    def _keep_live_days(self, cutoff: str, last: str) -> None:
+    def _keep_live_days(self, cutoff: str, last: str) -> int:
         """Before pulls older than ``cutoff`` are deleted: a live version counts the as-of
         days of the pulls since it was written (``UnitPulls.final_day``); one of those about
         to go whose as-of date is later than every later pull's (an as-of date that went back)
-        is first written into the versions it counts for."""
+        is first written into the versions it counts for. The number of versions rewritten."""
+        rewritten = 0
         doomed = self.conn.execute(
             f"SELECT DISTINCT unit FROM pulls WHERE pulled_at < ? AND id NOT IN ({last})",
             (cutoff,)).fetchall()
@@ -1742,11 +1751,12 @@ class Store:
             later = rows[0][2]  # the latest as-of date of the pulls after (the last one stays)
             for pull_id, goes, as_of in rows[1:]:
                 if goes and as_of > later:
-                    self.conn.execute(
+                    rewritten += self.conn.execute(
                         "UPDATE row_versions SET max_as_of = max(max_as_of, ?) WHERE live = 1"
                         " AND last_pull <= ? AND key_id IN (SELECT id FROM row_keys WHERE"
-                        f" {_UNIT_KEYS})", (day_of(as_of), pull_id, unit))
+                        f" {_UNIT_KEYS})", (day_of(as_of), pull_id, unit)).rowcount
                 later = max(later, as_of)
+        return rewritten
 
     # --- runs --------------------------------------------------------------------------------
 
