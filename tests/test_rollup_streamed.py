@@ -330,6 +330,9 @@ def test_rows_deflated_as_written_give_the_parts_of_copied_rows(tmp_path, monkey
     rows run ahead of the thread."""
     monkeypatch.setattr(streamed.DeflatedRows, "CHUNK", chunk)
     expected = _three_sheets(tmp_path / "copied.xlsx", _copied, deflated_rows=False)
+    # zipped as they are, never inflated
+    monkeypatch.setattr(streamed.DeflatedRows, "inflate_into",
+                        mock.Mock(side_effect=AssertionError))
     got = _three_sheets(tmp_path / "deflated.xlsx", lambda wb: build_mod._close_deflating(
         wb, build_mod.STREAMED_ZIP_LEVEL), deflated_rows=True)
     assert got == expected
@@ -339,10 +342,16 @@ def test_rows_deflated_as_written_give_the_parts_of_copied_rows(tmp_path, monkey
     assert size < 1.05 * (tmp_path / "copied.xlsx").stat().st_size
 
 
-def test_rows_deflated_as_written_and_closed_without_splicing_are_inflated(tmp_path):
-    """A workbook closed by xlsxwriter alone (as after a failed build) still gets its rows."""
+def test_rows_deflated_as_written_are_inflated_where_they_cannot_be_zipped_as_they_are(
+        tmp_path, monkeypatch):
+    """A workbook closed by xlsxwriter alone (as after a failed build), or by a zipfile whose
+    entry writer is not the one known here, still gets its rows."""
     expected = _three_sheets(tmp_path / "copied.xlsx", _copied, deflated_rows=False)
     assert _three_sheets(tmp_path / "inflated.xlsx", _copied, deflated_rows=True) == expected
+    monkeypatch.setattr(streamed._Deflated, "WRITER_ATTRS", frozenset({"_not_there"}))
+    got = _three_sheets(tmp_path / "unknown.xlsx", lambda wb: build_mod._close_deflating(
+        wb, build_mod.STREAMED_ZIP_LEVEL), deflated_rows=True)
+    assert got == expected
 
 
 @pytest.mark.parametrize("fails", [None, "zip", "thread"])

@@ -169,7 +169,12 @@ def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
 
 
 class _Deflated:
-    """The compressor of a zip entry whose data is deflated already: passed through."""
+    """The compressor of a zip entry whose data is deflated already: passed through. Set on
+    ``zipfile``'s entry writer (``_ZipWriteFile``, whose ``_compressor``, ``_crc`` and
+    ``_file_size`` are the same from Python 3.11 to 3.13), with the CRC and size of the data
+    set before it closes; a writer without them gets the rows inflated instead."""
+
+    WRITER_ATTRS = frozenset({"_compressor", "_crc", "_file_size"})
 
     @staticmethod
     def compress(data: bytes) -> bytes:
@@ -217,12 +222,14 @@ class SplicingZipFile(ZipFile):
                 dest.write(sheet.read(offset))
                 shutil.copyfileobj(data, dest, 1 << 16)
                 shutil.copyfileobj(sheet, dest, 1 << 16)
-            elif info.compress_type == ZIP_DEFLATED:
+            elif (info.compress_type == ZIP_DEFLATED
+                  and _Deflated.WRITER_ATTRS <= vars(dest).keys()):
                 head, tail = sheet.read(offset), sheet.read()
                 # each piece a raw deflate stream of its own: the start and the rows end
                 # byte-aligned and not final, so the three are read as one
-                start = zlib.compressobj(level if level is not None else -1, zlib.DEFLATED, -15)
-                end = zlib.compressobj(level if level is not None else -1, zlib.DEFLATED, -15)
+                zlevel = level if level is not None else zlib.Z_DEFAULT_COMPRESSION
+                start = zlib.compressobj(zlevel, zlib.DEFLATED, -15)
+                end = zlib.compressobj(zlevel, zlib.DEFLATED, -15)
                 dest._compressor = _Deflated  # type: ignore[attr-defined]
                 dest.write(start.compress(head) + start.flush(zlib.Z_SYNC_FLUSH))
                 shutil.copyfileobj(data, dest, 1 << 16)
@@ -230,7 +237,7 @@ class SplicingZipFile(ZipFile):
                 crc = crc32_combine(zlib.crc32(head), deflated.crc, deflated.length)
                 dest._crc = zlib.crc32(tail, crc)  # type: ignore[attr-defined]
                 dest._file_size = info.file_size  # type: ignore[attr-defined]
-            else:  # stored (not used by the roll-up): the rows inflated
+            else:  # a zip not deflated, or an entry writer not known here
                 dest.write(sheet.read(offset))
                 deflated.inflate_into(dest)
                 shutil.copyfileobj(sheet, dest, 1 << 16)
