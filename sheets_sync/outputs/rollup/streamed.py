@@ -158,7 +158,7 @@ _X2N = _x2n_table()
 
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """The CRC-32 of A + B from A's (``crc1``), B's (``crc2``) and B's length, as zlib's
-    ``crc32_combine`` (not in Python's zlib before 3.13)."""
+    ``crc32_combine`` (which Python 3.11's ``zlib`` module does not offer)."""
     p, k = 1 << 31, 3  # x^0; x^(8 × len2): a byte is 2^3 bits
     while len2:
         if len2 & 1:
