@@ -257,46 +257,10 @@ def test_overlapping_merges_are_refused_as_xlsxwriter_refuses_them(tmp_path):
     assert sorted(map(str, got.merged_cells.ranges)) == ["A1:D1", "B2:C2"]
 
 
-def test_rows_zipped_from_their_files_give_the_copied_package_byte_for_byte(tmp_path):
-    """``SplicingZipFile`` (``build._close_deflating``) writes the same package file as
-    rows copied into each worksheet's file first (``StreamedWorksheet`` closed alone)."""
-    def package(name: str, close) -> bytes:
-        path = tmp_path / name
-        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-        wb.set_properties({"created": datetime(2027, 1, 20)})
-        st = Styles(wb)
-        for sheet in ("A", "B", "C"):
-            ws = wb.add_worksheet(sheet, worksheet_class=StreamedWorksheet)
-            if sheet != "C":  # C: no rows
-                w = Writer(ws, st)
-                for r in range(20_000):
-                    w.row(r, 18, [(f"dòng {r} của {sheet}", st.text()), (r, st.num())])
-                w.merge(20_000, 0, 3, "cuối", st.text())
-        close(wb)
-        return path.read_bytes()
-
-    def copied(wb) -> None:
-        level = functools.partial(zipfile.ZipFile, compresslevel=build_mod.STREAMED_ZIP_LEVEL)
-        with mock.patch.object(xlsxwriter.workbook, "ZipFile", level):
-            wb.close()
-
-    spliced = package("spliced.xlsx",
-                      lambda wb: build_mod._close_deflating(wb, build_mod.STREAMED_ZIP_LEVEL))
-    assert spliced == package("copied.xlsx", copied)
-    assert len(parts(tmp_path / "spliced.xlsx")["xl/worksheets/sheet1.xml"]) > 1_000_000
-
-
-def test_crc32_combine_agrees_with_zlib():
-    rng = random.Random(7)
-    for _ in range(200):
-        a = rng.randbytes(rng.choice([0, 1, 7, 100, 5000]))
-        b = rng.randbytes(rng.choice([0, 1, 3, 64, 70_000]))
-        assert streamed.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
-
-
-def _three_sheets(path: Path, close, deflated_rows: bool) -> dict[str, bytes]:
+def _three_sheets(path: Path, close, deflated_rows: bool = False) -> Path:
     """Sheets A and B of 20,000 rows (and a merged range), C without rows, closed by
-    ``close(wb)``; ``deflated_rows``: their rows deflated as written. The package's parts."""
+    ``close(wb)``; ``deflated_rows``: their rows deflated as written. The package, every
+    part's CRC-32 and length checked."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     wb.set_properties({"created": datetime(2027, 1, 20)})
     st = Styles(wb)
@@ -312,14 +276,35 @@ def _three_sheets(path: Path, close, deflated_rows: bool) -> dict[str, bytes]:
                 w.merge(20_000, 0, 3, "cuối", st.text())
         close(wb)
     with zipfile.ZipFile(path) as zf:
-        assert zf.testzip() is None  # every part's CRC-32 and length
-    return parts(path)
+        assert zf.testzip() is None
+    return path
 
 
 def _copied(wb) -> None:
+    """Closed by xlsxwriter alone: each worksheet's rows copied into its file."""
     level = functools.partial(zipfile.ZipFile, compresslevel=build_mod.STREAMED_ZIP_LEVEL)
     with mock.patch.object(xlsxwriter.workbook, "ZipFile", level):
         wb.close()
+
+
+def _spliced(wb) -> None:
+    build_mod._close_deflating(wb, build_mod.STREAMED_ZIP_LEVEL)
+
+
+def test_rows_zipped_from_their_files_give_the_copied_package_byte_for_byte(tmp_path):
+    """``SplicingZipFile`` (``build._close_deflating``) writes the same package file as
+    rows copied into each worksheet's file first (``StreamedWorksheet`` closed alone)."""
+    spliced = _three_sheets(tmp_path / "spliced.xlsx", _spliced)
+    assert spliced.read_bytes() == _three_sheets(tmp_path / "copied.xlsx", _copied).read_bytes()
+    assert len(parts(spliced)["xl/worksheets/sheet1.xml"]) > 1_000_000
+
+
+def test_crc32_combine_agrees_with_zlib():
+    rng = random.Random(7)
+    for _ in range(200):
+        a = rng.randbytes(rng.choice([0, 1, 7, 100, 5000]))
+        b = rng.randbytes(rng.choice([0, 1, 3, 64, 70_000]))
+        assert streamed.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
 
 
 @pytest.mark.parametrize("chunk", [streamed.DeflatedRows.CHUNK, 1000])
@@ -329,29 +314,27 @@ def test_rows_deflated_as_written_give_the_parts_of_copied_rows(tmp_path, monkey
     rows copied into each worksheet's file, its CRCs right; also in small chunks, where the
     rows run ahead of the thread."""
     monkeypatch.setattr(streamed.DeflatedRows, "CHUNK", chunk)
-    expected = _three_sheets(tmp_path / "copied.xlsx", _copied, deflated_rows=False)
+    copied = _three_sheets(tmp_path / "copied.xlsx", _copied)
     # zipped as they are, never inflated
     monkeypatch.setattr(streamed.DeflatedRows, "inflate_into",
                         mock.Mock(side_effect=AssertionError))
-    got = _three_sheets(tmp_path / "deflated.xlsx", lambda wb: build_mod._close_deflating(
-        wb, build_mod.STREAMED_ZIP_LEVEL), deflated_rows=True)
-    assert got == expected
-    assert len(got["xl/worksheets/sheet1.xml"]) > 1_000_000
+    deflated = _three_sheets(tmp_path / "deflated.xlsx", _spliced, deflated_rows=True)
+    assert parts(deflated) == parts(copied)
+    assert len(parts(deflated)["xl/worksheets/sheet1.xml"]) > 1_000_000
     # deflated in pieces, about as small as deflated in one stream
-    size = (tmp_path / "deflated.xlsx").stat().st_size
-    assert size < 1.05 * (tmp_path / "copied.xlsx").stat().st_size
+    assert deflated.stat().st_size < 1.05 * copied.stat().st_size
 
 
 def test_rows_deflated_as_written_are_inflated_where_they_cannot_be_zipped_as_they_are(
         tmp_path, monkeypatch):
     """A workbook closed by xlsxwriter alone (as after a failed build), or by a zipfile whose
     entry writer is not the one known here, still gets its rows."""
-    expected = _three_sheets(tmp_path / "copied.xlsx", _copied, deflated_rows=False)
-    assert _three_sheets(tmp_path / "inflated.xlsx", _copied, deflated_rows=True) == expected
+    expected = parts(_three_sheets(tmp_path / "copied.xlsx", _copied))
+    inflated = _three_sheets(tmp_path / "inflated.xlsx", _copied, deflated_rows=True)
+    assert parts(inflated) == expected
     monkeypatch.setattr(streamed._Deflated, "WRITER_ATTRS", frozenset({"_not_there"}))
-    got = _three_sheets(tmp_path / "unknown.xlsx", lambda wb: build_mod._close_deflating(
-        wb, build_mod.STREAMED_ZIP_LEVEL), deflated_rows=True)
-    assert got == expected
+    unknown = _three_sheets(tmp_path / "unknown.xlsx", _spliced, deflated_rows=True)
+    assert parts(unknown) == expected
 
 
 @pytest.mark.parametrize("fails", [None, "zip", "thread"])
