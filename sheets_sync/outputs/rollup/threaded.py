@@ -7,38 +7,43 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from typing import Any
 
 
 class ThreadedWriter:
-    """A text file's ``write``/``flush``/``close``: text is gathered, encoded as UTF-8 a
-    megabyte at a time and handed to ``thread``, where ``sink(data, last)`` runs, chunk after
-    chunk in order (``last``: the final one, at ``close``). At most ``AHEAD`` chunks wait for
-    the thread: a slower sink slows the writer rather than holding every chunk in memory."""
+    """A file's ``write``/``flush``/``close``: what is written (text, encoded as UTF-8, or
+    bytes) is gathered and handed to ``thread`` a megabyte at a time, where
+    ``sink(data, last)`` runs, chunk after chunk in order (``last``: the final one, at
+    ``close``). At most ``AHEAD`` chunks wait for the thread: a slower sink slows the writer
+    rather than holding every chunk in memory."""
 
-    CHUNK = 1 << 20  # characters encoded and handed over at once
+    CHUNK = 1 << 20  # characters (or bytes) handed over at once
     AHEAD = 4
 
-    def __init__(self, sink: Callable[[bytes, bool], None], thread: Executor) -> None:
+    def __init__(self, sink: Callable[[bytes, bool], None], thread: Executor,
+                 text: bool = True) -> None:
         self._sink = sink
         self._thread = thread
-        self._text: list[str] = []
+        self._text = text
+        self._parts: list[Any] = []
         self._size = 0
         self._ahead: deque[Future[None]] = deque()
         self.closed = False
 
-    def write(self, text: str) -> int:
-        self._text.append(text)
-        self._size += len(text)
+    def write(self, data: Any) -> int:
+        """``data``: text, or bytes when made with ``text=False``."""
+        self._parts.append(data)
+        self._size += len(data)
         if self._size >= self.CHUNK:
             self._hand_over(False)
-        return len(text)
+        return len(data)
 
     def flush(self) -> None:
         """Nothing: text is handed over a chunk at a time, and at ``close``."""
 
     def _hand_over(self, last: bool) -> None:
-        data = "".join(self._text).encode("utf-8")
-        self._text.clear()
+        data = "".join(self._parts).encode("utf-8") if self._text else b"".join(self._parts)
+        self._parts.clear()
         self._size = 0
         if len(self._ahead) >= self.AHEAD:
             self._ahead.popleft().result()

@@ -317,24 +317,29 @@ def write_notes(ws, w: Writer, notes: Sequence[Any], units: Sequence[Any], year:
 _CSV_SPECIAL = re.compile(r'[,"\r\n]')  # what makes the csv module quote a field
 
 
+_EXPLAINED = {False: b",,", True: ",Có,".encode()}  # the field and the commas around it
+_ACCEPTED = {False: b",", True: "Có,".encode()}
+
+
 class _CsvLine:
     """The CSV's lines as ``csv.writer`` writes them (``QUOTE_MINIMAL``: a field with a comma,
-    a quote or a line break in quotes, quotes doubled; lines end with CR LF), made from
-    pieces kept per distinct unit/cell/tab, period and rule; a text field that a spreadsheet
-    would read as a formula gets a leading apostrophe (``core.csvtext.csv_safe``). A national
-    roll-up writes 581,000 lines of 14 fields."""
+    a quote or a line break in quotes, quotes doubled; lines end with CR LF), in UTF-8, made
+    from pieces kept encoded per distinct unit/cell/tab, period, rule and message; a text field
+    that a spreadsheet would read as a formula gets a leading apostrophe
+    (``core.csvtext.csv_safe``). A national roll-up writes 581,000 lines of 14 fields."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
         # (unit, tab) -> the unit's two fields; the tab's field; the sheet title's field; the
         # location up to the row number when no field rule applies to it (else None)
-        self._unit_tab: dict[tuple[str, str | None], tuple[str, str, str, str | None]] = {}
+        self._unit_tab: dict[tuple[str, str | None],
+                             tuple[bytes, bytes, bytes, bytes | None]] = {}
         # (unit, cell, tab) -> its four fields; the sheet title's field; the location head
-        self._place: dict[tuple, tuple[str, str, str | None]] = {}
-        self._period: dict[str | None, str] = {}
+        self._place: dict[tuple, tuple[bytes, bytes, bytes | None]] = {}
+        self._period: dict[str | None, bytes] = {}
         # (rule, severity, tab) -> the rule's three fields; whether the message names members
-        self._rule: dict[tuple[str, str, str | None], tuple[str, bool]] = {}
-        self._message: dict[str, str] = {}  # a few thousand distinct messages at most
+        self._rule: dict[tuple[str, str, str | None], tuple[bytes, bool]] = {}
+        self._message: dict[str, bytes] = {}  # a few thousand distinct messages at most
 
     @staticmethod
     def text(value: str) -> str:
@@ -349,22 +354,24 @@ class _CsvLine:
         """Text fields as one CSV line without its end."""
         return ",".join(map(self.text, values))
 
-    def _unit_tab_of(self, unit: str, tab: str | None) -> tuple[str, str, str, str | None]:
+    def _unit_tab_of(self, unit: str, tab: str | None
+                     ) -> tuple[bytes, bytes, bytes, bytes | None]:
         ctx = self.ctx
         title = location(Finding(unit, tab, None, None, None, "", "", ""),
                          ctx.titles.get(unit, {}))
         head = title + "!A"
-        return (self.fields((unit, ctx.unit_names.get(unit, ""))), self.text(tab or ""),
-                self.text(title), head if title and self.text(head) == head else None)
+        return (self.fields((unit, ctx.unit_names.get(unit, ""))).encode(),
+                self.text(tab or "").encode(), self.text(title).encode(),
+                head.encode() if title and self.text(head) == head else None)
 
-    def _place_of(self, f: Finding) -> tuple[str, str, str | None]:
+    def _place_of(self, f: Finding) -> tuple[bytes, bytes, bytes | None]:
         unit_tab = self._unit_tab.get((f.unit, f.tab))
         if unit_tab is None:
             unit_tab = self._unit_tab[f.unit, f.tab] = self._unit_tab_of(f.unit, f.tab)
         unit, tab, title, where = unit_tab
-        return f"{unit},{self.text(f.cell or '')},{tab}", title, where
+        return b"%s,%s,%s" % (unit, self.text(f.cell or "").encode(), tab), title, where
 
-    def __call__(self, f: Finding) -> str:
+    def __call__(self, f: Finding) -> bytes:
         ctx = self.ctx
         place = self._place.get((f.unit, f.cell, f.tab))
         if place is None:
@@ -372,36 +379,36 @@ class _CsvLine:
         fields, title, where = place
         period = self._period.get(f.period)
         if period is None:
-            period = self._period[f.period] = self.text(_period_text(f.period))
+            period = self._period[f.period] = self.text(_period_text(f.period)).encode()
         rule_fields = self._rule.get((f.rule, f.severity, f.tab))
         if rule_fields is None:
             rule_fields = self._rule[f.rule, f.severity, f.tab] = (self.fields(
-                (f.rule, rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity))),
-                hides_names(f))
+                (f.rule, rule_name_vi(f.rule), SEVERITY_VI.get(f.severity, f.severity))
+            ).encode(), hides_names(f))
         rule, hides = rule_fields
         if ctx.show_member_names or not hides:
             message = self._message.get(f.message)
             if message is None:
                 if len(self._message) > 100_000:
                     self._message.clear()
-                message = self._message[f.message] = self.text(f.message)
+                message = self._message[f.message] = self.text(f.message).encode()
         else:
-            message = self.text(display_message(f, False))
+            message = self.text(display_message(f, False)).encode()
         row = f.row
-        line: tuple[str, ...]
+        line: tuple[bytes, ...]
         if row is None:
-            line = (fields, ",,", period, ",", rule, ",", message, ",Có," if f.explained else ",,",
-                    "Có," if f.accepted else ",", title, ",")
+            line = (fields, b",,", period, b",", rule, b",", message, _EXPLAINED[f.explained],
+                    _ACCEPTED[f.accepted], title, b",")
         else:
-            number = str(row)
-            line = (fields, ",", number, ",", period, ",", rule, ",", message,
-                    ",Có," if f.explained else ",,", "Có," if f.accepted else ",",
-                    self.text(location(f, ctx.titles.get(f.unit, {}))) if where is None
-                    else where + number, ",")
+            number = str(row).encode()
+            line = (fields, b",", number, b",", period, b",", rule, b",", message,
+                    _EXPLAINED[f.explained], _ACCEPTED[f.accepted],
+                    self.text(location(f, ctx.titles.get(f.unit, {}))).encode()
+                    if where is None else where + number, b",")
         unit_links = ctx.links.get(f.unit)
         if unit_links is None:
-            return "".join(line) + "\r\n"
-        return "".join(line) + self.text(unit_links.url(f)) + "\r\n"
+            return b"".join(line) + b"\r\n"
+        return b"".join(line) + self.text(unit_links.url(f)).encode() + b"\r\n"
 
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context,
@@ -409,23 +416,24 @@ def write_csv(path: Path, findings: list[Finding], ctx: Context,
     """Every finding (same order and fields as the sheet, plus the link), UTF-8 with BOM,
     written to a temporary file and renamed; 500 lines made at a time (100 kB: pieces of some
     MB are memory the system maps and unmaps for each, 1 s of system time for the 581,000
-    lines of a national roll-up against 0.1 s). ``thread``: where the lines are encoded in
-    bigger pieces and written (``ThreadedWriter``: the system's part of writing, ≈ 0.5 s at
-    national size, then overlaps making the next lines)."""
+    lines of a national roll-up against 0.1 s). ``thread``: where the lines are written, in
+    bigger pieces (``ThreadedWriter``: the system's part of writing, ≈ 0.5 s at national
+    size, then overlaps making the next lines)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     line = _CsvLine(ctx)
     with atomic_path(path, tmp), open(tmp, "wb") as fh:
         def sink(data: bytes, last: bool) -> None:
             fh.write(data)
 
-        out: Any = (ThreadedWriter(sink, thread) if thread is not None
-                    else io.TextIOWrapper(fh, "utf-8", newline=""))
+        out = ThreadedWriter(sink, thread, text=False) if thread is not None else None
+        write = out.write if out is not None else fh.write
         try:
-            out.write("\ufeff" + line.fields(CSV_HEADERS) + "\r\n")
+            write(("\ufeff" + line.fields(CSV_HEADERS) + "\r\n").encode())
             for k in range(0, len(findings), 500):
-                out.write("".join(map(line, findings[k:k + 500])))
+                write(b"".join(map(line, findings[k:k + 500])))
         finally:
-            out.close()
+            if out is not None:
+                out.close()
 
 
 def read_csv(path: Path) -> list[list[str]]:
