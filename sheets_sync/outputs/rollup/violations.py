@@ -354,6 +354,10 @@ class _CsvLine:
         """Text fields as one CSV line without its end."""
         return ",".join(map(self.text, values))
 
+    def field(self, value: str) -> bytes:
+        """One text field, encoded."""
+        return self.text(value).encode()
+
     def _unit_tab_of(self, unit: str, tab: str | None
                      ) -> tuple[bytes, bytes, bytes, bytes | None]:
         ctx = self.ctx
@@ -361,7 +365,7 @@ class _CsvLine:
                          ctx.titles.get(unit, {}))
         head = title + "!A"
         return (self.fields((unit, ctx.unit_names.get(unit, ""))).encode(),
-                self.text(tab or "").encode(), self.text(title).encode(),
+                self.field(tab or ""), self.field(title),
                 head.encode() if title and self.text(head) == head else None)
 
     def _place_of(self, f: Finding) -> tuple[bytes, bytes, bytes | None]:
@@ -369,7 +373,7 @@ class _CsvLine:
         if unit_tab is None:
             unit_tab = self._unit_tab[f.unit, f.tab] = self._unit_tab_of(f.unit, f.tab)
         unit, tab, title, where = unit_tab
-        return b"%s,%s,%s" % (unit, self.text(f.cell or "").encode(), tab), title, where
+        return b"%s,%s,%s" % (unit, self.field(f.cell or ""), tab), title, where
 
     def __call__(self, f: Finding) -> bytes:
         ctx = self.ctx
@@ -379,7 +383,7 @@ class _CsvLine:
         fields, title, where = place
         period = self._period.get(f.period)
         if period is None:
-            period = self._period[f.period] = self.text(_period_text(f.period)).encode()
+            period = self._period[f.period] = self.field(_period_text(f.period))
         rule_fields = self._rule.get((f.rule, f.severity, f.tab))
         if rule_fields is None:
             rule_fields = self._rule[f.rule, f.severity, f.tab] = (self.fields(
@@ -391,9 +395,9 @@ class _CsvLine:
             if message is None:
                 if len(self._message) > 100_000:
                     self._message.clear()
-                message = self._message[f.message] = self.text(f.message).encode()
+                message = self._message[f.message] = self.field(f.message)
         else:
-            message = self.text(display_message(f, False)).encode()
+            message = self.field(display_message(f, False))
         row = f.row
         line: tuple[bytes, ...]
         if row is None:
@@ -403,12 +407,12 @@ class _CsvLine:
             number = str(row).encode()
             line = (fields, b",", number, b",", period, b",", rule, b",", message,
                     _EXPLAINED[f.explained], _ACCEPTED[f.accepted],
-                    self.text(location(f, ctx.titles.get(f.unit, {}))).encode()
+                    self.field(location(f, ctx.titles.get(f.unit, {})))
                     if where is None else where + number, b",")
         unit_links = ctx.links.get(f.unit)
         if unit_links is None:
             return b"".join(line) + b"\r\n"
-        return b"".join(line) + self.text(unit_links.url(f)).encode() + b"\r\n"
+        return b"".join(line) + self.field(unit_links.url(f)) + b"\r\n"
 
 
 def write_csv(path: Path, findings: list[Finding], ctx: Context,
