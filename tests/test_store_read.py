@@ -13,6 +13,8 @@ from dataclasses import asdict, replace
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.synthetic import AS_OF, SIZES, YEAR, dataset
 from sheets_sync.core.checker import UnitRead, evaluate
@@ -169,6 +171,36 @@ def test_raw_grids_are_stored_as_utf8_and_pulls_stored_escaped_read_back_the_sam
     assert len(zlib.decompress(blob)) < len(zlib.decompress(escaped))
     for back in (load_raw(blob), load_raw(escaped)):
         assert back == raw
+
+
+# Every kind of value a reader hands over, and what only json reads: NaN and infinities, an
+# integer beyond 64 bits, a lone surrogate (stored as ASCII JSON), text that looks like a tag.
+_CELLS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
+    st.dates(), st.datetimes(), st.times(),
+    st.sampled_from(['{"d":"2026-03-07"}', '{"t":"08:00:00"}', "Chi bộ Đông Hải", "\ud800"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_CELLS, max_size=6), max_size=6))
+def test_stored_grids_read_back_as_json_reads_them_whichever_reader_reads_them(rows):
+    """``load_raw`` reads plain grids with orjson and the rest with json: whichever reads a
+    pull, its values, types included, are those json reads (and were stored)."""
+    raw = RawWorkbook([RawSheet("Sinh hoạt", rows)], "v1", {"size": 3})
+    blob = dump_raw(raw)
+    doc = json.loads(zlib.decompress(blob).decode(), object_hook=store_module._decode)
+    back = load_raw(blob)
+    assert repr(back.sheets[0].rows) == repr(doc["sheets"][0]["rows"])
+    assert (back.version, back.meta) == ("v1", {"size": 3})
+
+
+def test_text_that_looks_like_a_tagged_date_stays_text():
+    rows = [['{"d":"2026-03-07"}', "{\"dt\":1}", 46028.0], [date(2026, 3, 7)]]
+    back = load_raw(dump_raw(RawWorkbook([RawSheet("Sinh hoạt", rows)], "v1")))
+    assert back.sheets[0].rows == rows
+    assert not any(map(zlib.decompress(dump_raw(RawWorkbook(
+        [RawSheet("Sinh hoạt", rows[:1])], "v1"))).__contains__, store_module._TAG_STARTS))
 
 
 def _later_pulls(tmp_path):
