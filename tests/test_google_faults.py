@@ -199,6 +199,19 @@ def test_400_403_404_are_never_retried(district):
     assert {_writes(outcome)[c] for c in ("HL", "NN")} == {"written"}
 
 
+def test_a_read_answered_with_a_page_instead_of_json_fails_that_unit_only(district):
+    """A proxy or captive portal answering 200 with a web page: the unit cannot be read (a
+    message, no traceback); the other units run."""
+    emu, ids = district.emu, district.ids
+    emu.add_fault(spreadsheet_id=ids["NT"], kind="read", status=200, times=None,
+                  body="<html><body>Đăng nhập Wi-Fi</body></html>")
+    outcome = district.run()
+    nt = next(r.result for r in outcome.reads if r.result.code == "NT")
+    assert nt.status == UNREACHABLE and nt.message
+    assert {c: s for c, s in _statuses(outcome).items() if c != "NT"} == {
+        c: OK for c in ids if c != "NT"}
+
+
 def test_quota_still_exhausted_after_the_retry_budget(district):
     emu, ids = district.emu, district.ids
     emu.add_fault(spreadsheet_id=ids["NT"], kind="read", status=429, times=None)

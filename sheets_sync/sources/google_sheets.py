@@ -29,6 +29,7 @@ import gspread
 import requests
 from google.auth import crypt
 
+from ..core import jsonread
 from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
 from ..core.errors import ConfigError, UnitReadError
@@ -274,9 +275,13 @@ class GoogleBackend:
         key = spreadsheet_key(unit.spreadsheet)
 
         def get() -> RawWorkbook:
-            got = self.client.http_client.request(
+            response = self.client.http_client.request(
                 "get", SPREADSHEET_URL.format(key),
-                params={"includeGridData": "false", "fields": READ_FIELDS}).json()
+                params={"includeGridData": "false", "fields": READ_FIELDS})
+            try:  # every cell of the spreadsheet: read by orjson where it reads as json does
+                got = jsonread.loads(response.content)
+            except ValueError:  # not JSON: requests' own error, as for any other request
+                got = response.json()
             return flatten_spreadsheet(key, got)
 
         return self._call(unit, get)

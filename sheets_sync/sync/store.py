@@ -41,8 +41,7 @@ from operator import eq, itemgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from ..core import jsonread
 from ..core.errors import HistoryDamaged, SheetsSyncError
 from ..core.faults import damaged_message, sqlite_error, sqlite_kind
 from ..core.grid import TabData, UnitData, display_value, parse_unit
@@ -450,29 +449,10 @@ def dump_raw(raw: RawWorkbook) -> bytes:
 # How a tagged date or time starts in stored JSON (``_encode``). A quote inside a JSON string is
 # always escaped, so these bytes can only be an object whose first key is the tag.
 _TAG_STARTS = tuple(b'{"%s":' % tag.encode() for tag in _TAGS)
-# orjson reads an integer beyond 64 bits as a float, where json keeps it: such an integer has
-# 19 digits or more in a row, which no float json writes has (17 at most), so text with 19
-# digits in a row (every digit made 0) is left to json.
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 19
-
-
-def _load_grids_json(text: bytes) -> Any:
-    """A stored pull's JSON, as json reads it: read by orjson (2.5 times json's speed on grids;
-    `rollup` reads every unit's last pull) unless the text may hold a tagged date or time
-    (orjson has no object hook) or an integer beyond 64 bits, or orjson refuses it (NaN, a
-    lone surrogate escaped: what json wrote and reads)."""
-    if (not any(map(text.__contains__, _TAG_STARTS))
-            and _LONG_NUMBER not in text.translate(_DIGITS_AS_ZERO)):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text.decode("utf-8"), object_hook=_decode)
 
 
 def load_raw(blob: bytes) -> RawWorkbook:
-    doc = _load_grids_json(zlib.decompress(blob))
+    doc = jsonread.loads(zlib.decompress(blob), _decode, _TAG_STARTS)
     sheets = [RawSheet(s["title"], s["rows"]) for s in doc["sheets"]]
     return RawWorkbook(sheets, doc.get("version"), doc.get("meta") or {})
 
