@@ -278,6 +278,28 @@ def test_a_row_inserted_between_read_and_write(district):
     assert _writes(fresh) == {c: "unchanged" for c in ids}
 
 
+def test_half_an_emoji_in_a_cell_is_read_as_a_replacement_character(district):
+    """Sheets cuts text in UTF-16 units: LEFT() of an emoji leaves half of it, which no UTF-8
+    file can hold. It is read as U+FFFD (the staff cell is not touched), so the flags, the
+    history and the roll-up are written."""
+    emu, sid = district.emu, district.ids["NT"]
+    grid = district.grids("NT")[MEETINGS]
+    header_r = next(r for r, row in enumerate(grid) if "Mã chi bộ" in row)
+    col = grid[header_r].index("Mã chi bộ")
+    cell = f"{col_letter(col)}{header_r + 2}"
+    emu.edit(sid, MEETINGS, {"op": "set", "range": cell, "values": [["CB\ud83d"]],
+                             "input": "RAW"})
+    outcome = district.run()
+    assert set(_statuses(outcome).values()) == {OK}
+    assert outcome.rollup is not None and outcome.rollup.exists()
+    assert _writes(outcome)["NT"] == "written"
+    shown = [f.message for f in outcome.report.findings if f.cell == "CB\ufffd"]
+    assert shown and all("\ud83d" not in m for m in shown)
+    staff = district.backend().client.http_client.values_get(
+        sid, f"'{MEETINGS}'!{cell}", params={"valueRenderOption": "UNFORMATTED_VALUE"})
+    assert staff["values"] == [["CB\ud83d"]]  # what staff typed, unchanged
+
+
 def test_formula_injection_stays_text_and_flags_are_raw(district):
     emu, sid = district.emu, district.ids["NT"]
     grid = district.grids("NT")[MEETINGS]

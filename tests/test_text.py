@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sheets_sync.core.text import clean_text, closest, fold, nfc, normalize, slug
+from sheets_sync.core.text import (
+    clean_text,
+    closest,
+    fold,
+    nfc,
+    normalize,
+    slug,
+    without_lone_surrogates,
+)
 
 VIETNAMESE = ("aăâbcdđeêghiklmnoôơpqrstuưvxy"
               "àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
@@ -91,3 +99,11 @@ def test_fold_has_no_diacritics(s):
 @given(st.text())
 def test_slug_is_ascii(s):
     assert re.fullmatch(r"(?:[a-z0-9]+(?:-[a-z0-9]+)*)?", slug(s))
+
+
+def test_lone_surrogates_become_replacement_characters_and_the_rest_stays():
+    assert without_lone_surrogates("CB\ud83d") == "CB\ufffd"
+    assert without_lone_surrogates("\ude00 x \ud800\ud800") == "\ufffd x \ufffd\ufffd"
+    kept = "Chi bộ 😀 \ud7ff \ue000"  # a whole emoji and the code points around the range
+    assert without_lone_surrogates(kept) == kept
+    without_lone_surrogates("CB\ud83d").encode("utf-8")  # any file can hold it now

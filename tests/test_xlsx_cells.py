@@ -23,6 +23,7 @@ from helpers import TEMPLATE
 from sheets_sync.core.errors import UnitReadError
 from sheets_sync.sources import local_reader
 from sheets_sync.sources.local_reader import MAX_CELL_CHARS, read_xlsx
+from sheets_sync.sources.xlsx_cells import xml_text
 from xlsx_fixtures import LO_UNIT, unit_with_objects
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -358,3 +359,7 @@ def test_chart_sheet_is_left_out_as_before(tmp_path, monkeypatch):
     wb.close()
     got = _assert_same(path, monkeypatch)
     assert [t for t, _ in got[0]] == [MEETINGS]
+
+
+def test_a_character_reference_to_half_an_emoji_reads_as_a_replacement_character():
+    assert xml_text(b"CB&#xD83D;01 &#55357; &#x1F600;") == "CB\ufffd01 \ufffd \U0001f600"

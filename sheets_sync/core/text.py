@@ -13,6 +13,14 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 # Zero-width characters that copy-paste from Word or the web leaves in cells.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 MIN_SIMILARITY = 0.6
+# Half of a UTF-16 surrogate pair, alone: Sheets' text functions count UTF-16 units, so LEFT()
+# of an emoji can leave one. No UTF-8 file (workbook, CSV, report) can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(s: str) -> str:
+    """``s`` with each lone surrogate replaced by U+FFFD (the replacement character)."""
+    return _LONE_SURROGATE.sub("\ufffd", s)
 
 
 def nfc(s: str) -> str:

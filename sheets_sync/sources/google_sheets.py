@@ -36,6 +36,7 @@ from ..core.errors import ConfigError, UnitReadError
 from ..core.findings import UNREACHABLE
 from ..core.flagplan import WriteResult, key_text
 from ..core.raw import RawSheet, RawWorkbook
+from ..core.text import without_lone_surrogates
 from .google_http import Quota, RequestStats, RetryPolicy, make_client
 
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
@@ -278,10 +279,13 @@ class GoogleBackend:
             response = self.client.http_client.request(
                 "get", SPREADSHEET_URL.format(key),
                 params={"includeGridData": "false", "fields": READ_FIELDS})
+            content = response.content
             try:  # every cell of the spreadsheet: read by orjson where it reads as json does
-                got = jsonread.loads(response.content)
+                got = jsonread.loads(content)
             except ValueError:  # not JSON: requests' own error, as for any other request
                 got = response.json()
+            if b"\\ud" in content or b"\\uD" in content:  # maybe half an emoji (escaped)
+                got = _without_lone_surrogates(got)
             return flatten_spreadsheet(key, got)
 
         return self._call(unit, get)
@@ -300,6 +304,18 @@ ROLES = ("status", "details")
 ERROR_CODES = {"NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!",
                "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A",
                "ERROR": "#ERROR!", "LOADING": "Loading..."}
+
+
+def _without_lone_surrogates(doc: Any) -> Any:
+    """A decoded answer with every text ``text.without_lone_surrogates``: what is read is then
+    text any file can hold (the sheet itself is not changed)."""
+    if isinstance(doc, str):
+        return without_lone_surrogates(doc)
+    if isinstance(doc, list):
+        return [_without_lone_surrogates(v) for v in doc]
+    if isinstance(doc, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in doc.items()}
+    return doc
 
 
 def cell_value(cell: dict) -> Any:

@@ -54,7 +54,10 @@ class Reply:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
-        data = json.dumps(json_numbers(payload), ensure_ascii=False).encode("utf-8")
+        try:
+            data = json.dumps(json_numbers(payload), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # half a UTF-16 pair (Sheets' LEFT() of an emoji): escaped
+            data = json.dumps(json_numbers(payload)).encode("ascii")
         return cls(status, data, JSON_TYPE, dict(headers or {}))
 
     @classmethod
