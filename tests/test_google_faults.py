@@ -289,6 +289,12 @@ def test_half_an_emoji_in_a_cell_is_read_as_a_replacement_character(district):
     cell = f"{col_letter(col)}{header_r + 2}"
     emu.edit(sid, MEETINGS, {"op": "set", "range": cell, "values": [["CB\ud83d"]],
                              "input": "RAW"})
+
+    def person_types(e, info):  # elsewhere: Drive's version moves, the keys are read again
+        e.edit(sid, MEETINGS, {"op": "set", "range": f"{col_letter(col)}{len(grid) + 5}",
+                               "values": [["ghi nháp"]], "input": "RAW"})
+
+    emu.on_request(person_types, after=1, spreadsheet_id=sid, kind="read")
     outcome = district.run()
     assert set(_statuses(outcome).values()) == {OK}
     assert outcome.rollup is not None and outcome.rollup.exists()

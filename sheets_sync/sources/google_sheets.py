@@ -574,8 +574,8 @@ class GoogleWriter:
                    f"{plan.tool_columns[t].header_row}" for t in header_only]
         if not ranges:
             return {}
-        got = self.backend.client.http_client.values_batch_get(
-            key, ranges, params={**VALUE_PARAMS, "majorDimension": "COLUMNS"})
+        got = _without_lone_surrogates(self.backend.client.http_client.values_batch_get(
+            key, ranges, params={**VALUE_PARAMS, "majorDimension": "COLUMNS"}))  # as ``read``
         value_ranges = got.get("valueRanges", [])
 
         def read_cell(title: str, row: int, col: int) -> str:
