@@ -118,21 +118,29 @@ def test_read_only_output_folder_names_it_and_the_summary_says_why(work):
 
 
 def test_full_output_folder_names_it_and_leaves_no_half_workbook(work):
-    """The roll-up cannot be packaged on a full disk: the message says the disk is full and
-    names the folder; no traceback (xlsxwriter leaves its zip open, and closing it again at
-    exit used to print one), no temporary workbook left, and the run's summary says why."""
+    """The roll-up cannot be packaged on a full disk: the run still ends as a run (every
+    unit read, checked and written, the units' table printed, the run recorded) with exit 1;
+    the table's roll-up line says the disk is full and names the folder; no traceback
+    (xlsxwriter leaves its zip open, and closing it again at exit used to print one), no
+    temporary workbook left, and the run's summary says why."""
     cfg = district(work)
     out = work / "out"
     out.mkdir()
     r = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work,
             wrap=full_mount(out, size_kb=64, leave_kb=4), after=f"ls -1A {out} >&2")
     assert r.returncode == 1, r.stderr
-    line = one_line_error(r)
-    assert "đã đầy" in line and "giải phóng dung lượng" in line and str(out) in line
-    assert set(r.stderr.splitlines()[1:]) == {"filler.bin"}  # no temporary workbook left
+    line = next(x for x in r.stdout.splitlines() if x.startswith("Bảng tổng hợp:"))
+    assert "chưa lập được" in line and "đã đầy" in line and "giải phóng dung lượng" in line
+    assert str(out) in line and "sheets-sync rollup" in line
+    assert "NT" in r.stdout.split("Bảng tổng hợp:")[0]  # the units' table, before it
+    assert set(r.stderr.splitlines()) == {"filler.bin"}  # no temporary workbook left
     assert_no_traceback(r)
     last = summaries(work / "state")[-1]
-    assert last["exit_code"] == 1 and "đã đầy" in last["error"]
+    assert last["exit_code"] == 1 and "đã đầy" in last["rollup_problem"]
+    assert {w["status"] for w in last["writes"]} == {"written"}  # the sheets got their flags
+    assert last["rollup"] is None
+    status = cli("status", "--config", str(cfg), cwd=work)
+    assert "Bảng tổng hợp chưa lập được: Ổ đĩa chứa thư mục bảng tổng hợp" in status.stdout
 
 
 def test_report_on_a_full_disk_says_so_and_an_open_file_keeps_its_advice(work):

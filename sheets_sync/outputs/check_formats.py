@@ -232,6 +232,10 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
                        f"chờ {r.get('waited_s', 0)} giây.")]
     if outcome.rollup:
         lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
+    elif getattr(outcome, "rollup_problem", None):
+        lines += ["", f"Bảng tổng hợp: chưa lập được. {outcome.rollup_problem} Kết quả kiểm tra "
+                      "đã ghi vào các bảng tính; khi sửa xong, lập bảng tổng hợp bằng lệnh "
+                      "sheets-sync rollup."]
     if getattr(outcome, "report_docx", None):
         lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
     if outcome.published:

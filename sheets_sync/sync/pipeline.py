@@ -388,6 +388,9 @@ class RunOutcome(CheckOutcome):
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
     report_docx: Path | None = None  # the December report, when [report] enabled = true
+    # why the roll-up (or the report) could not be written (a file open, a full disk): the
+    # sheets were read, checked and written all the same
+    rollup_problem: str | None = None
     publish_try_later: bool = False  # the upload failed for a passing reason
 
     @property
@@ -580,7 +583,10 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns, history)
             if built is not None:
-                outcome.rollup, outcome.report_docx = built.result()
+                try:
+                    outcome.rollup, outcome.report_docx = built.result()
+                except SheetsSyncError as e:  # the units' table, the writes and the run's
+                    outcome.rollup_problem = str(e)  # record still matter: not an abort
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:
@@ -765,6 +771,8 @@ def run_exit_code(outcome: CheckOutcome) -> int:
                 later = True
             else:
                 person = True
+    if getattr(outcome, "rollup_problem", None):
+        person = True
     if getattr(outcome, "publish_failed", False):
         if getattr(outcome, "publish_try_later", False):
             later = True
@@ -785,5 +793,7 @@ def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
     if isinstance(outcome, RunOutcome):
         extra.update({"writes": [w.__dict__ for w in outcome.writes],
                       "rollup": str(outcome.rollup) if outcome.rollup else None,
+                      **({"rollup_problem": outcome.rollup_problem}
+                         if outcome.rollup_problem else {}),
                       **_summary_requests(outcome.requests)})
     return summarize(outcome.report, extra)
