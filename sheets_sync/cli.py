@@ -57,7 +57,7 @@ from .sync.store import Store
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
     "1 = có đơn vị không đọc được / dùng số liệu cũ, có lần ghi bị bỏ qua, hoặc chưa lập được "
-    "bảng tổng hợp; "
+    "bảng tổng hợp / báo cáo năm; "
     "2 = sai cú pháp lệnh hoặc lỗi cấu hình; 75 = thử lại sau (đang có lần chạy khác, "
     "hoặc hết hạn mức Google)."
 )

@@ -143,6 +143,30 @@ def test_full_output_folder_names_it_and_leaves_no_half_workbook(work):
     assert "Bảng tổng hợp chưa lập được: Ổ đĩa chứa thư mục bảng tổng hợp" in status.stdout
 
 
+def test_a_report_that_cannot_be_written_leaves_the_run_and_its_roll_up_whole(work):
+    """[report] enabled, the December report open in Word (here: its name taken by a folder):
+    the run writes its flags and the roll-up, prints the units' table and says the report
+    could not be written and how to make it later; exit 1; status says so too."""
+    cfg = district(work, extra="[report]\nenabled = true\n")
+    done = cli("report", "--config", str(cfg), "--as-of", AS_OF, cwd=work)
+    report = Path(done.stdout.strip().rsplit(": ", 1)[1])
+    report.unlink()
+    report.mkdir()
+    r = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work)
+    assert r.returncode == 1, r.stderr
+    rollup = next(x for x in r.stdout.splitlines() if x.startswith("Bảng tổng hợp:"))
+    assert Path(rollup.split(": ", 1)[1]).is_file()
+    line = next(x for x in r.stdout.splitlines() if x.startswith("Báo cáo năm:"))
+    assert "chưa lập được" in line and "hãy đóng tệp rồi chạy lại" in line
+    assert "sheets-sync report" in line
+    assert_no_traceback(r)
+    last = summaries(work / "state")[-1]
+    assert last["exit_code"] == 1 and str(report) in last["report_problem"]
+    assert {w["status"] for w in last["writes"]} == {"written"}
+    status = cli("status", "--config", str(cfg), cwd=work)
+    assert "Báo cáo năm chưa lập được:" in status.stdout
+
+
 def test_report_on_a_full_disk_says_so_and_an_open_file_keeps_its_advice(work):
     """The December report on a full output disk: the disk-full message naming the folder.
     The report open in Word (here: its name taken by a folder) keeps the close-the-file

@@ -126,6 +126,8 @@ def _problems(run: dict) -> list[str]:
         out.append(f"Kho lịch sử: {run['history']}")
     if run.get("rollup_problem"):
         out.append(f"Bảng tổng hợp chưa lập được: {run['rollup_problem']}")
+    if run.get("report_problem"):
+        out.append(f"Báo cáo năm chưa lập được: {run['report_problem']}")
     for u in run.get("units") or []:
         if u.get("status") not in _READ_OK:
             name = u.get("name") or u.get("code") or "?"

@@ -238,6 +238,9 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
                       "sheets-sync rollup."]
     if getattr(outcome, "report_docx", None):
         lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
+    elif getattr(outcome, "report_problem", None):
+        lines.append(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, lập "
+                     "báo cáo bằng lệnh sheets-sync report.")
     if outcome.published:
         lines.append(f"Drive: {outcome.published}")
     return "\n".join(lines) + "\n"

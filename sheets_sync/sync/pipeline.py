@@ -388,10 +388,11 @@ class RunOutcome(CheckOutcome):
     published: str | None = None  # Vietnamese outcome of the Drive upload of the roll-up
     publish_failed: bool = False
     report_docx: Path | None = None  # the December report, when [report] enabled = true
-    # why the roll-up (or the report) could not be written (a file open, a full disk): the
-    # sheets were read, checked and written all the same
-    rollup_problem: str | None = None
     publish_try_later: bool = False  # the upload failed for a passing reason
+    # why the roll-up / the December report could not be written (a file open, a full disk):
+    # the sheets were read, checked and written all the same
+    rollup_problem: str | None = None
+    report_problem: str | None = None
 
     @property
     def writes_skipped(self) -> bool:
@@ -583,10 +584,10 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns, history)
             if built is not None:
-                try:
-                    outcome.rollup, outcome.report_docx = built.result()
-                except SheetsSyncError as e:  # the units' table, the writes and the run's
-                    outcome.rollup_problem = str(e)  # record still matter: not an abort
+                try:  # a problem here: the units' table, the writes and the run's record
+                    outcome.rollup, outcome.report_docx, outcome.report_problem = built.result()
+                except SheetsSyncError as e:  # still matter (not an abort)
+                    outcome.rollup_problem = str(e)
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
         if outcome.rollup is not None and config.drive_file_id:
@@ -614,12 +615,16 @@ def _as_read(reads: list[UnitRead]) -> list[UnitRead]:
 
 
 def _build_outputs(config: Config, report: Report, reads: list[UnitRead], run_info: dict,
-                   model, as_of: date) -> tuple[Path, Path | None]:
-    """The roll-up workbook (and ``latest.json``) and, when enabled, the December report."""
+                   model, as_of: date) -> tuple[Path, Path | None, str | None]:
+    """The roll-up workbook (and ``latest.json``) and, when enabled, the December report (or
+    why it could not be written)."""
     path = rollup_path(config, as_of)
     build_rollup(config, report, reads, run_info, path, model=model)
     write_latest(config, path, as_of)
-    return path, _report(config, model)
+    try:
+        return path, _report(config, model), None
+    except SheetsSyncError as e:
+        return path, None, str(e)
 
 
 def _publish(config: Config, backend_for: Callable[[UnitConfig], Backend],
@@ -771,7 +776,7 @@ def run_exit_code(outcome: CheckOutcome) -> int:
                 later = True
             else:
                 person = True
-    if getattr(outcome, "rollup_problem", None):
+    if getattr(outcome, "rollup_problem", None) or getattr(outcome, "report_problem", None):
         person = True
     if getattr(outcome, "publish_failed", False):
         if getattr(outcome, "publish_try_later", False):
@@ -793,7 +798,7 @@ def job_summary(outcome: CheckOutcome, exit_code: int) -> dict:
     if isinstance(outcome, RunOutcome):
         extra.update({"writes": [w.__dict__ for w in outcome.writes],
                       "rollup": str(outcome.rollup) if outcome.rollup else None,
-                      **({"rollup_problem": outcome.rollup_problem}
-                         if outcome.rollup_problem else {}),
+                      **{k: v for k, v in (("rollup_problem", outcome.rollup_problem),
+                                           ("report_problem", outcome.report_problem)) if v},
                       **_summary_requests(outcome.requests)})
     return summarize(outcome.report, extra)
