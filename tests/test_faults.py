@@ -167,6 +167,30 @@ def test_a_report_that_cannot_be_written_leaves_the_run_and_its_roll_up_whole(wo
     assert "Báo cáo năm chưa lập được:" in status.stdout
 
 
+def test_the_roll_up_and_report_problems_wrap_to_the_terminal_with_paths_whole():
+    from datetime import date, datetime
+
+    from sheets_sync.core.findings import OK, Report, UnitResult
+    from sheets_sync.outputs.check_formats import run_summary
+    from sheets_sync.sync.pipeline import RunOutcome
+
+    path = "/srv/" + "thu-muc-rat-dai/" * 6 + "tong-hop.xlsx"  # wider than the terminal
+    now = datetime(2026, 11, 25, 8)
+    outcome = RunOutcome(Report(date(2026, 11, 25), 2026, [UnitResult("NT", "Nhân Thịnh", OK)]),
+                         [], now, now, rollup_problem=f"Không ghi được bảng tổng hợp {path}.",
+                         report_problem="Không ghi được báo cáo (tệp đang mở).")
+    lines = run_summary(outcome, "Đảng bộ Thử", 60).splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("Bảng tổng hợp: chưa lập được.")))
+    problem = lines[start:]
+    assert f"{path}." in problem  # on a line of its own, whole
+    assert all(len(x) <= 60 for x in problem if x != f"{path}.")
+    assert " ".join(problem).count("sheets-sync rollup") == 1
+    assert any(x.startswith("Báo cáo năm: chưa lập được.") for x in problem)
+    assert "sheets-sync report." in " ".join(problem)
+    flat = run_summary(outcome, "Đảng bộ Thử", None).splitlines()  # redirected: one line each
+    assert sum(x.startswith(("Bảng tổng hợp:", "Báo cáo năm:")) for x in flat) == 2
+
+
 def test_report_on_a_full_disk_says_so_and_an_open_file_keeps_its_advice(work):
     """The December report on a full output disk: the disk-full message naming the folder.
     The report open in Word (here: its name taken by a folder) keeps the close-the-file

@@ -201,6 +201,13 @@ WRITE_VI = {"written": "đã ghi", "unchanged": "không đổi", "copy": "ghi b�
             "skipped": "bỏ qua", "dry-run": "chạy thử", "not-read": "không ghi", "error": "lỗi"}
 
 
+def _paragraph(text: str, width: int | None) -> list[str]:
+    """``text`` wrapped to ``width`` columns (None: one line), paths and commands kept whole."""
+    if width is None:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+
+
 def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
     """What `run` prints: per unit, read status, findings and what was written; the roll-up.
     Accepted explanations are counted apart, never as violations or warnings."""
@@ -233,14 +240,14 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
     if outcome.rollup:
         lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
     elif getattr(outcome, "rollup_problem", None):
-        lines += ["", f"Bảng tổng hợp: chưa lập được. {outcome.rollup_problem} Kết quả kiểm tra "
-                      "đã ghi vào các bảng tính; khi sửa xong, lập bảng tổng hợp bằng lệnh "
-                      "sheets-sync rollup."]
+        lines += ["", *_paragraph(
+            f"Bảng tổng hợp: chưa lập được. {outcome.rollup_problem} Kết quả kiểm tra đã ghi vào "
+            "các bảng tính; khi sửa xong, lập bảng tổng hợp bằng lệnh sheets-sync rollup.", width)]
     if getattr(outcome, "report_docx", None):
         lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
     elif getattr(outcome, "report_problem", None):
-        lines.append(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, lập "
-                     "báo cáo bằng lệnh sheets-sync report.")
+        lines += _paragraph(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, "
+                            "lập báo cáo bằng lệnh sheets-sync report.", width)
     if outcome.published:
         lines.append(f"Drive: {outcome.published}")
     return "\n".join(lines) + "\n"
