@@ -89,7 +89,7 @@ def test_revoked_key_with_drive_output_fails_units_and_publishing_cleanly(google
         assert "PRIVATE KEY" not in text and other["private_key"][40:80] not in text
     assert_no_traceback(ran, tmp_path / "state")
     status = cli("status", "--config", str(cfg), cwd=tmp_path)
-    assert status.returncode == 1 and "có đơn vị lỗi (1)" in status.stdout
+    assert status.returncode == 1 and "cần xử lý (1)" in status.stdout
 
 
 def test_unit_not_shared_is_exit_1_even_beside_a_try_later(google, tmp_path):

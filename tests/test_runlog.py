@@ -223,7 +223,7 @@ def test_status_shows_the_last_runs_and_the_failing_units(tmp_path):
 
     text = render_status(runs)
     assert "25/11/2026 02:00  run" in text and "23/24" in text and "25/25" in text
-    assert "có đơn vị lỗi" in text and "chưa xong (đang chạy hoặc bị ngắt)" in text
+    assert "cần xử lý" in text and "chưa xong (đang chạy hoặc bị ngắt)" in text
     assert "Lần chạy 25/11/2026 02:00 (run): 23/24 đơn vị đọc được" in text
     assert "Nhân Đạo (ND): Không đọc được — Chưa chia sẻ bảng tính" in text
     assert "Đảng ủy xã 3 (U03): chưa ghi được kết quả — Dòng đã thay đổi" in text

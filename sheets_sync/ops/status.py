@@ -93,7 +93,7 @@ def last_exit_code(runs: list[dict]) -> int:
 _READ_OK = {"ok", "unchanged"}
 _STATUS_VI = {"ok": "Đã đọc", "unchanged": "Không đổi", "stale": "Dùng số liệu cũ",
               "unreachable": "Không đọc được", "invalid": "Không hợp lệ"}
-_EXIT_VI = {0: "xong", 1: "có đơn vị lỗi", 2: "lỗi cấu hình/lệnh", 75: "thử lại sau"}
+_EXIT_VI = {0: "xong", 1: "cần xử lý", 2: "lỗi cấu hình/lệnh", 75: "thử lại sau"}
 _REQUESTS_VI = {"sheets_read": "đọc Sheets", "sheets_write": "ghi Sheets", "drive": "Drive",
                 "token": "cấp token", "reads": "đọc Sheets", "writes": "ghi Sheets"}
 
@@ -150,7 +150,7 @@ def _result(run: dict) -> str:
     if code is not None:
         return f"{_EXIT_VI.get(code, 'mã thoát')} ({code})"
     ok, total = _units_ok(run)
-    return "xong" if ok == total and not _problems(run) else "có đơn vị lỗi"
+    return "xong" if ok == total and not _problems(run) else "cần xử lý"
 
 
 def _reason(run: dict, limit: int = 70) -> str:
