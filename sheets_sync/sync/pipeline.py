@@ -584,9 +584,11 @@ def run(config: Config, backend_for: Callable[[UnitConfig], Backend], as_of: dat
             if owns and store is not None:
                 _record_own_writes(store, backend_for, reads, owns, history)
             if built is not None:
-                try:  # a problem here: the units' table, the writes and the run's record
+                # An output that cannot be written is a problem of the run, not its end: the
+                # units' table, the writes and the run's record still matter.
+                try:
                     outcome.rollup, outcome.report_docx, outcome.report_problem = built.result()
-                except SheetsSyncError as e:  # still matter (not an abort)
+                except SheetsSyncError as e:
                     outcome.rollup_problem = str(e)
         outcome.writes = [writes[u.code] for u in selected]
         outcome.requests = _request_counts(ordered, backend_for)
@@ -759,9 +761,10 @@ def rollup_from_store(config: Config, as_of: date, year: int | None = None,
 def run_exit_code(outcome: CheckOutcome) -> int:
     """0 when every unit was read and written (findings never change it); 1 when something
     needs a person (a unit unreachable or invalid for a lasting reason, a write skipped, the
-    roll-up not published, the history store damaged); 75 when the only problems are passing
-    ones — Google quota still exhausted after the retry budget, Google 5xx, timeouts, the
-    token endpoint down — so the scheduler should simply try later."""
+    roll-up or the report not written, the roll-up not published, the history store damaged);
+    75 when the only problems are passing ones — Google quota still exhausted after the retry
+    budget, Google 5xx, timeouts, the token endpoint down — so the scheduler should simply try
+    later."""
     later = bool(getattr(outcome, "requests", {}).get("quota_exhausted"))
     person = bool(getattr(outcome, "history_problem", None))
     for r in outcome.reads:
