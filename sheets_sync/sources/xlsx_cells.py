@@ -40,7 +40,6 @@ from xml.parsers import expat
 from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
-from ..core.text import without_lone_surrogates
 from .xlsx_patch import MAIN_NS
 
 CHUNK = 1 << 20
@@ -85,7 +84,7 @@ def _entity(m: re.Match[str]) -> str:
     name = m.group(1)
     if name[0] != "#":
         return _NAMED[name]
-    return without_lone_surrogates(chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:])))
+    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
 
 
 def xml_text(raw: bytes) -> str:
