@@ -70,10 +70,10 @@ def _pad(s: str, n: int) -> str:
     return s + " " * max(0, n - _width(s))
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def _wrap(text: str, width: int, break_long_words: bool = True) -> list[str]:
     out: list[str] = []
     for paragraph in text.split("\n"):
-        out += textwrap.wrap(paragraph, width, break_long_words=True,
+        out += textwrap.wrap(paragraph, width, break_long_words=break_long_words,
                              break_on_hyphens=False) or [""]
     return out
 
@@ -203,9 +203,7 @@ WRITE_VI = {"written": "đã ghi", "unchanged": "không đổi", "copy": "ghi b�
 
 def _paragraph(text: str, width: int | None) -> list[str]:
     """``text`` wrapped to ``width`` columns (None: one line), paths and commands kept whole."""
-    if width is None:
-        return [text]
-    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return [text] if width is None else _wrap(text, width, break_long_words=False)
 
 
 def run_summary(outcome: Any, title: str, width: int | None = None) -> str:

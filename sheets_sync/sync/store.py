@@ -1452,8 +1452,7 @@ class Store:
                     return last[0]
             tabs = index_unit(data)
             with self.conn:
-                previous = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
-                                             (unit,)).fetchone()[0]
+                previous = self._last_pull_id(unit)
                 rows = self._unit_rows(unit)
                 cur = self.conn.execute(
                     "INSERT INTO pulls (unit, pulled_at, as_of, version, raw, fingerprint)"
@@ -1491,6 +1490,10 @@ class Store:
         with self.conn:
             self.conn.execute("UPDATE pulls SET own_write_version = ?, raw = ?, fingerprint = ?"
                               " WHERE id = ?", (version, raw, fingerprint, pull_id))
+
+    def _last_pull_id(self, unit: str) -> int | None:
+        return self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?",
+                                 (unit,)).fetchone()[0]
 
     def last_pull(self, unit: str) -> StoredPull | None:
         row = self.conn.execute(
@@ -1598,12 +1601,11 @@ class Store:
         unknown (then nothing is cached). A few indexed lookups, none over the unit's rows."""
         if source is None:
             return None
-        last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
         acks = self.conn.execute("SELECT count(*), max(id) FROM acks WHERE unit = ?",
                                  (unit,)).fetchone()
         generation = self.conn.execute(
             "SELECT value FROM meta WHERE key = 'history_generation'").fetchone()
-        state = [HISTORY_CACHE_VERSION, unit, source, last[0], *acks,
+        state = [HISTORY_CACHE_VERSION, unit, source, self._last_pull_id(unit), *acks,
                  generation[0] if generation is not None else "0", settings]
         try:
             return _digest(json.dumps(state, default=str, sort_keys=True))
@@ -1620,8 +1622,7 @@ class Store:
         if self._first_keys.get(unit) == pull_id:
             return not self.conn.execute("SELECT EXISTS (SELECT 1 FROM acks WHERE unit = ?)",
                                          (unit,)).fetchone()[0]
-        last = self.conn.execute("SELECT max(id) FROM pulls WHERE unit = ?", (unit,)).fetchone()
-        versions = "" if last[0] == pull_id else (
+        versions = "" if self._last_pull_id(unit) == pull_id else (
             " OR EXISTS (SELECT 1 FROM row_versions v JOIN row_keys k ON k.id = v.key_id"
             "            JOIN key_tabs t ON t.id = k.tab WHERE t.unit = :unit"
             "            AND v.first_pull != :pull)")
