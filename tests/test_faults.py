@@ -143,6 +143,26 @@ def test_full_output_folder_names_it_and_leaves_no_half_workbook(work):
     assert "Bảng tổng hợp chưa lập được: Ổ đĩa chứa thư mục bảng tổng hợp" in status.stdout
 
 
+def test_a_full_system_temp_folder_does_not_stop_the_roll_up(work):
+    """The office PC's temporary folder (TMPDIR, %TEMP% on Windows: often a small C: drive) is
+    full while the output folder has room: the roll-up's temporary files go to the output
+    folder, so the run writes its roll-up and exits 0 — and leaves no temporary file there."""
+    cfg = district(work)
+    temp = work / "temp"
+    temp.mkdir()
+    r = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work, env={"TMPDIR": str(temp)},
+            wrap=full_mount(temp, size_kb=64, leave_kb=4), after=f"ls -1A {temp} >&2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert set(r.stderr.splitlines()) == {"filler.bin"}  # the full disk was the one used
+    rollup = next(x for x in r.stdout.splitlines() if x.startswith("Bảng tổng hợp:"))
+    path = Path(rollup.split(": ", 1)[1])
+    assert path.is_file()
+    left = {p.name for p in path.parent.iterdir()}
+    assert path.stem + "-vi-pham.csv" in left
+    assert not [name for name in left if name.startswith(".")]  # no temporary file or folder
+    assert_no_traceback(r)
+
+
 def test_a_report_that_cannot_be_written_leaves_the_run_and_its_roll_up_whole(work):
     """[report] enabled, the December report open in Word (here: its name taken by a folder):
     the run writes its flags and the roll-up, prints the units' table and says the report
@@ -592,6 +612,8 @@ def test_rollup_takes_the_lock(work):
 
 
 def test_rollup_temp_cleanup_spares_other_processes_files(work):
+    """Temporary workbooks and scratch folders of a build whose process has ended are removed;
+    a running build's are not; a link shaped like a scratch folder is removed, never followed."""
     import subprocess
 
     cfg = district(work)
@@ -605,9 +627,22 @@ def test_rollup_temp_cleanup_spares_other_processes_files(work):
         dead_pid = _dead_pid()
         dead = out / f".{name}.{dead_pid}.tmp.xlsx"
         dead.write_bytes(b"abandoned")
+        # scratch folders of xlsxwriter's temporary files, and a link shaped like one
+        alive_scratch = out / f".{name}.{sleeper.pid}.abcd_123.tmp"
+        dead_scratch = out / f".{name}.{dead_pid}.x1y2z3w4.tmp"
+        for folder in (alive_scratch, dead_scratch):
+            folder.mkdir()
+            (folder / "tmpq8r1xk2z").write_bytes(b"rows")
+        kept = work / "kept"
+        kept.mkdir()
+        (kept / "staff.xlsx").write_bytes(b"data")
+        link = out / f".{name}.{dead_pid}.linkedto.tmp"
+        link.symlink_to(kept, target_is_directory=True)
         r = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=work)
         assert r.returncode == 0, r.stderr
         assert alive.exists() and not dead.exists()
+        assert (alive_scratch / "tmpq8r1xk2z").exists() and not dead_scratch.exists()
+        assert not link.exists() and (kept / "staff.xlsx").read_bytes() == b"data"
     finally:
         sleeper.kill()
         sleeper.wait()

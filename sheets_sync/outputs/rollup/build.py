@@ -5,9 +5,12 @@ import functools
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -145,8 +148,33 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
     # workbook, so a failure leaves the previous pair in place.
     _remove_stale_temps(path, csv_file)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
+    with _scratch_folder(path) as scratch:
+        _write_files(model, all_findings, vctx, run_info, path, csv_file, tmp, scratch)
+    return path
+
+
+@contextmanager
+def _scratch_folder(path: Path) -> Iterator[Path]:
+    """A new folder next to the workbook for xlsxwriter's temporary files (the rows of streamed
+    sheets, each part of the package), removed afterwards: not the system's temporary folder
+    (%TEMP%, often a small C: drive), so the only disk that needs room is the one a full-disk
+    message names."""
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=".tmp",
+                                        dir=path.parent))
+    except OSError as e:
+        raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_files(model: Model, all_findings: list[Finding], vctx: violations.Context,
+                 run_info: dict, path: Path, csv_file: Path, tmp: Path, scratch: Path) -> None:
     streamed = len(all_findings) > STREAM_THRESHOLD
     wb = xlsxwriter.Workbook(str(tmp), {
+        "tmpdir": str(scratch),
         "strings_to_formulas": False,
         "strings_to_urls": False,
         "strings_to_numbers": False,
@@ -166,10 +194,7 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
                     wb.close()
             except Exception:  # noqa: BLE001 - the original error is what gets raised
                 pass
-            for sheet in wb.worksheets():  # rows files the close did not take
-                if getattr(sheet, "row_data_filename", None):
-                    Path(sheet.row_data_filename).unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)  # (rows files the close did not take: in ``scratch``)
             raise
         try:
             if streamed:
@@ -183,7 +208,6 @@ def _build_rollup(config: Config, report: Report, reads: Sequence[Any], run_info
             raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
         finally:
             tmp.unlink(missing_ok=True)
-    return path
 
 
 def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
@@ -206,15 +230,21 @@ def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
 
 
 def _remove_stale_temps(path: Path, csv_file: Path) -> None:
-    """Temporary files of an earlier build that was killed before its renames (half-written
-    workbooks nobody should open). Only files whose process has ended are removed (and, where
-    that cannot be told, files older than a day): another process's build is never touched."""
-    stale = re.compile(rf"\.(?:{re.escape(path.stem)}\.(\d+)\.tmp\.xlsx"
-                       rf"|{re.escape(csv_file.name)}\.(\d+)\.tmp)")
+    """Temporary files and scratch folders of an earlier build that was killed before its
+    renames (half-written workbooks nobody should open). Only those whose process has ended are
+    removed (and, where that cannot be told, those older than a day): another process's build
+    is never touched; a link is removed, never followed."""
+    stem = re.escape(path.stem)
+    stale = re.compile(rf"\.(?:{stem}\.(\d+)\.tmp\.xlsx|{re.escape(csv_file.name)}\.(\d+)\.tmp"
+                       rf"|{stem}\.(\d+)\.[a-z0-9_]{{8}}\.tmp)")  # (the last: a scratch folder)
     try:
         for p in path.parent.iterdir():
             m = stale.fullmatch(p.name)
-            if m and _abandoned(p, int(m[1] or m[2])):
+            if not m or not _abandoned(p, int(m[1] or m[2] or m[3])):
+                continue
+            if m[3] and not p.is_symlink() and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
                 p.unlink(missing_ok=True)
     except OSError:
         pass
