@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .faults import os_reason
 from .findings import Finding
 from .rules import params as rule_params
 from .text import fold, nfc, normalize, place_name
@@ -391,7 +392,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except IsADirectoryError:
         raise ConfigError(f"{path} là một thư mục, không phải tệp cấu hình (.toml).") from None
     except OSError as e:
-        raise ConfigError(f"Không đọc được tệp cấu hình {path}: {e.strerror}.") from None
+        raise ConfigError(f"Không đọc được tệp cấu hình {path}: {os_reason(e)}.") from None
     try:
         data = tomllib.loads(decode_text(raw, path))
     except tomllib.TOMLDecodeError as e:

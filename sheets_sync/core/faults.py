@@ -31,6 +31,47 @@ _NOT_A_FOLDER = {errno.ENOTDIR, errno.EEXIST}
 NOTHING_TOUCHED = "Không có tệp nào bị đổi tên hay xóa."
 
 
+# What the system says of a file-system error, in Vietnamese (``os_reason``): the operator's
+# PC may speak English, and ``strerror`` is in the system's language.
+_REASONS_VI = {
+    errno.ENOENT: "không tìm thấy tệp hoặc thư mục",
+    errno.EACCES: "không có quyền truy cập, hoặc tệp đang mở trong chương trình khác",
+    errno.EPERM: "không được phép thao tác với tệp này",
+    errno.EISDIR: "đây là một thư mục, không phải tệp",
+    errno.ENOTDIR: "một phần của đường dẫn là tệp, không phải thư mục",
+    errno.EEXIST: "đã có tệp hoặc thư mục trùng tên",
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EFBIG: "tệp quá lớn so với ổ đĩa",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.EBUSY: "tệp hoặc ổ đĩa đang bận",
+    errno.ENAMETOOLONG: "tên tệp hoặc đường dẫn quá dài",
+    errno.ELOOP: "đường dẫn có liên kết vòng",
+    errno.EIO: "lỗi đọc/ghi ổ đĩa",
+    errno.EMFILE: "đang mở quá nhiều tệp cùng lúc",
+    errno.ENFILE: "đang mở quá nhiều tệp cùng lúc",
+    errno.EINVAL: "tên tệp hoặc đường dẫn không hợp lệ",
+    errno.ETIMEDOUT: "ổ mạng không phản hồi",
+    errno.EHOSTUNREACH: "không kết nối được ổ mạng",
+    errno.ENETUNREACH: "không kết nối được ổ mạng",
+    errno.ENXIO: "thiết bị không có sẵn (ổ đĩa đã rút ra?)",
+    getattr(errno, "EDQUOT", errno.ENOSPC): "hết hạn mức dung lượng trên ổ đĩa",
+}
+# Windows: a file another program holds open (Excel, Word) or has locked.
+_WINERROR_VI = {32: "tệp đang mở trong chương trình khác",
+                33: "tệp đang bị khóa bởi chương trình khác"}
+
+
+def os_reason(e: OSError) -> str:
+    """Why a file operation failed, in Vietnamese; the system's own words when the error is
+    none of the usual ones."""
+    winerror = getattr(e, "winerror", None)
+    if winerror in _WINERROR_VI:
+        return _WINERROR_VI[winerror]
+    if e.errno in _REASONS_VI:
+        return _REASONS_VI[e.errno]
+    return e.strerror or str(e) or type(e).__name__
+
+
 def _where(path: str | os.PathLike[str] | None, what: str) -> str:
     return f"{what} {path}" if path else what
 
@@ -143,7 +184,7 @@ def describe(e: BaseException, what: str = "thư mục") -> tuple[str, int]:
         if known is not None:
             return str(known), known.exit_code
         where = f" với {e.filename}" if e.filename else ""
-        return ((f"Lỗi hệ thống{where}: {e.strerror or type(e).__name__}. Hãy kiểm tra tệp/thư "
+        return ((f"Lỗi hệ thống{where}: {os_reason(e)}. Hãy kiểm tra tệp/thư "
                 "mục đó rồi chạy lại."), EXIT_UNITS_FAILED)
     if isinstance(e, sqlite3.Error):
         mapped = sqlite_error(e, "history.sqlite")
@@ -191,7 +232,7 @@ def not_regular_file(path: str | os.PathLike[str]) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        return f"không truy cập được ({e.strerror})"
+        return f"không truy cập được ({os_reason(e)})"
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):

@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 from ..core.config import Config, load_config
 from ..core.errors import ConfigError, SheetsSyncError
+from ..core.faults import os_reason
 from ..core.text import fold, nfc, normalize, slug
 from ..outputs.rollup.layout import place_name
 from ..outputs.template_xlsx import export_template
@@ -387,7 +388,7 @@ def prepare_units(config: Config) -> InitResult:
             export_template(unit.path, unit_name=unit.name)
         except OSError as e:
             result.problems.append(f"{unit.code}: không tạo được tệp {unit.path}: "
-                                   f"{e.strerror or e}.")
+                                   f"{os_reason(e)}.")
             continue
         result.actions.append(f"{unit.code}: đã tạo tệp mẫu {unit.path}.")
     google = [u for u in config.units if u.is_google]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import SheetsSyncError
+from ..core.faults import os_reason
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
@@ -52,7 +53,7 @@ def _md5(path: Path) -> tuple[bytes, str]:
     try:
         content = Path(path).read_bytes()
     except OSError as e:
-        raise PublishError(f"Không đọc được bảng tổng hợp {path}: {e.strerror}.") from None
+        raise PublishError(f"Không đọc được bảng tổng hợp {path}: {os_reason(e)}.") from None
     return content, hashlib.md5(content).hexdigest()
 
 

@@ -33,6 +33,7 @@ from ..core import jsonread
 from ..core.a1 import a1
 from ..core.config import Config, GoogleConfig, UnitConfig
 from ..core.errors import ConfigError, UnitReadError
+from ..core.faults import os_reason
 from ..core.findings import UNREACHABLE
 from ..core.flagplan import WriteResult, key_text
 from ..core.raw import RawSheet, RawWorkbook
@@ -77,7 +78,7 @@ def load_service_account(path: Path) -> dict:
         raise ConfigError(f"[google] credentials = {path} là một thư mục, không phải tệp khóa "
                           f"JSON. {KEY_FIX}") from None
     except OSError as e:
-        raise ConfigError(f"Không đọc được tệp khóa tài khoản dịch vụ {path} ({e.strerror}).") \
+        raise ConfigError(f"Không đọc được tệp khóa tài khoản dịch vụ {path} ({os_reason(e)}).") \
             from None
     try:
         info = json.loads(raw.decode("utf-8-sig"))

@@ -16,7 +16,7 @@ from xml.parsers import expat
 
 from ..core.config import UnitConfig
 from ..core.errors import UnitReadError
-from ..core.faults import not_regular_file
+from ..core.faults import not_regular_file, os_reason
 from ..core.findings import INVALID, UNREACHABLE
 from ..core.grid import match_name
 from ..core.raw import RawSheet, RawWorkbook
@@ -275,7 +275,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
         held = held_bytes(path)
         digest = hashlib.sha256(held).hexdigest() if held is not None else file_sha256(path)
     except OSError as e:
-        raise UnitReadError(f"Không mở được tệp {path}: {e.strerror}.", UNREACHABLE) from None
+        raise UnitReadError(f"Không mở được tệp {path}: {os_reason(e)}.", UNREACHABLE) from None
     source: bytes | Path = held if held is not None else path
     book: IO[bytes] | Path = io.BytesIO(held) if held is not None else path
     if not zipfile.is_zipfile(book):

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.atomic import fsync_folder, fsync_path, replace_durably, write_text_atomic
 from ..core.errors import UnitReadError
+from ..core.faults import os_reason
 from ..core.flagplan import (
     COPY,
     DETAILS_WIDTH,
@@ -454,7 +455,7 @@ def _refusal(path: Path, real: Path) -> str | None:
     try:
         st = real.stat()
     except OSError as e:
-        return f"Không ghi vào tệp {name}: không mở được tệp ({e.strerror or e})."
+        return f"Không ghi vào tệp {name}: không mở được tệp ({os_reason(e)})."
     if not stat.S_ISREG(st.st_mode):
         return (f"Không ghi vào tệp {name}: đây không phải là một tệp thông thường (thư mục, "
                 "thiết bị hoặc đường ống); hãy trỏ cấu hình tới chính tệp .xlsx.")
@@ -737,7 +738,7 @@ def write_local(path: Path, plan: FlagPlan, read_meta: dict, out_dir: Path, back
             pkg.close()
             return _fallback(path, real, plan, read_meta, copy_target, str(e), dry_run)
         except OSError as e:
-            return WriteResult(SKIPPED, f"Không ghi được tệp {name}: {e.strerror or e}.",
+            return WriteResult(SKIPPED, f"Không ghi được tệp {name}: {os_reason(e)}.",
                                skipped_rows=skipped)
     if isinstance(saved, str):
         return WriteResult(SKIPPED, saved)
@@ -800,7 +801,7 @@ def _write_copy(wb, plan: FlagPlan, read_meta: dict, path: Path, target: Path,
         tmp = _save_atomic(wb, target)
         replace_durably(tmp, target)
     except OSError as e:
-        return WriteResult(SKIPPED, f"Không ghi được bản có cờ {target}: {e.strerror or e}.",
+        return WriteResult(SKIPPED, f"Không ghi được bản có cờ {target}: {os_reason(e)}.",
                            reasons=reasons)
     try:
         if skipped:  # rows still to write: the next run must not count the copy as up to date

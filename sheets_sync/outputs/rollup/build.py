@@ -23,7 +23,7 @@ from ... import __version__
 from ...core import heap
 from ...core.atomic import replace_durably, write_text_atomic
 from ...core.config import Config, document_labels
-from ...core.faults import output_error
+from ...core.faults import os_reason, output_error
 from ...core.findings import Finding, Report
 from ...core.template import load_template
 from ...core.text import slug
@@ -274,8 +274,8 @@ def _reason(e: BaseException) -> str:
     inner = e.args[0] if isinstance(e, FileCreateError) and e.args else e
     if isinstance(inner, PermissionError):
         return "không có quyền ghi hoặc tệp đang được mở"
-    if isinstance(inner, OSError) and inner.strerror:
-        return inner.strerror
+    if isinstance(inner, OSError):
+        return os_reason(inner)
     return type(inner).__name__
 
 
