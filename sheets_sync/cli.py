@@ -412,7 +412,7 @@ def status(config_path, limit, fmt) -> None:
     if fmt == "json":
         click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
     else:
-        click.echo(render_status(runs), nl=False)
+        click.echo(render_status(runs, _terminal_width()), nl=False)
     sys.exit(last_exit_code(runs))
 
 

@@ -222,14 +222,41 @@ def test_status_shows_the_last_runs_and_the_failing_units(tmp_path):
     assert last_runs(tmp_path, 1, commands=["run"])[0]["started"] == "2026-11-25T02:00:00"
 
     text = render_status(runs)
-    assert "25/11/2026 02:00  run" in text and "23/24" in text and "25/25" in text
-    assert "cần xử lý" in text and "chưa xong (đang chạy hoặc bị ngắt)" in text
+    assert "25/11 02:00  run" in text and "23/24" in text and "25/25" in text
+    assert "cần xử lý (1)" in text and "chưa xong" in text
+    lines = text.splitlines()
+    incomplete = next(k for k, x in enumerate(lines) if x.startswith("25/11 04:00"))
+    assert lines[incomplete + 1].strip() == (
+        "Lý do: đang chạy, hoặc đã bị ngắt giữa chừng (tắt máy, Ctrl+C)")
+    failed = next(k for k, x in enumerate(lines) if x.startswith("25/11 02:00"))
+    assert lines[failed + 1].strip().startswith("Lý do: Nhân Đạo (ND): Không đọc được")
+    assert not lines[failed + 3].strip().startswith("Lý do")  # the run that ended well: none
     assert "Lần chạy 25/11/2026 02:00 (run): 23/24 đơn vị đọc được" in text
     assert "Nhân Đạo (ND): Không đọc được — Chưa chia sẻ bảng tính" in text
     assert "Đảng ủy xã 3 (U03): chưa ghi được kết quả — Dòng đã thay đổi" in text
     assert "đọc Sheets 40, ghi Sheets 12, Drive 25; thử lại 2 lần; chờ 4,5 giây" in text
     assert "3 phút 5 giây" in text
     assert "Chưa có lần chạy nào" in render_status([])
+
+
+def test_status_fits_an_80_column_terminal(tmp_path):
+    """The longest values a run can show (a 15-character duration, exit 75, the `rollup`
+    command, a long reason naming a path) stay within 80 columns; redirected (no width), each
+    reason is one line."""
+    night = datetime(2026, 11, 25, 2, 0)
+    path = "/srv/sheets-sync/out/tong-hop-dang-bo-huyen-ly-nhan-" + "rat-dai-" * 6 + "2026-11.xlsx"
+    problem = (f"Không ghi được bảng tổng hợp {path} (tệp đang mở trong chương trình khác). "
+               "Nếu tệp đang mở (ví dụ trong Excel), hãy đóng tệp rồi chạy lại.")
+    runs = [summary(23, 24, night, exit_code=75, command="rollup", rollup_problem=problem,
+                    finished=(night + timedelta(minutes=12, seconds=30)).isoformat()),
+            summary(24, 24, night - timedelta(days=1), exit_code=2)]
+    text = render_status(runs, 80)
+    assert max(len(x) for x in text.splitlines() if path not in x) <= 80
+    assert any(x.strip() == path for x in text.splitlines())  # on a line of its own, whole
+    assert "thử lại sau (75)" in text and "lỗi cấu hình (2)" in text and "12 phút 30 giây" in text
+    redirected = render_status(runs).splitlines()
+    assert sum(x.lstrip().startswith("Lý do:") for x in redirected) == 1
+    assert next(x for x in redirected if "Lý do:" in x).endswith("…")  # cut in the table
 
 
 def test_prune_runs_keeps_the_newest(tmp_path):

@@ -6,12 +6,9 @@ import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
-
-
+from ..outputs.check_formats import paragraph
 from ..sync.runlog import LOGS_DIR, RUNS_DIR, STEM, stem_counter
 
 # --- status --------------------------------------------------------------------------------------
@@ -93,7 +90,7 @@ def last_exit_code(runs: list[dict]) -> int:
 _READ_OK = {"ok", "unchanged"}
 _STATUS_VI = {"ok": "Đã đọc", "unchanged": "Không đổi", "stale": "Dùng số liệu cũ",
               "unreachable": "Không đọc được", "invalid": "Không hợp lệ"}
-_EXIT_VI = {0: "xong", 1: "cần xử lý", 2: "lỗi cấu hình/lệnh", 75: "thử lại sau"}
+_EXIT_VI = {0: "xong", 1: "cần xử lý", 2: "lỗi cấu hình", 75: "thử lại sau"}
 _REQUESTS_VI = {"sheets_read": "đọc Sheets", "sheets_write": "ghi Sheets", "drive": "Drive",
                 "token": "cấp token", "reads": "đọc Sheets", "writes": "ghi Sheets"}
 
@@ -145,7 +142,7 @@ def _problems(run: dict) -> list[str]:
 
 def _result(run: dict) -> str:
     if run.get("incomplete"):
-        return "chưa xong (đang chạy hoặc bị ngắt)"
+        return "chưa xong"
     code = run.get("exit_code")
     if code is not None:
         return f"{_EXIT_VI.get(code, 'mã thoát')} ({code})"
@@ -153,39 +150,54 @@ def _result(run: dict) -> str:
     return "xong" if ok == total and not _problems(run) else "cần xử lý"
 
 
-def _reason(run: dict, limit: int = 70) -> str:
-    """Why a run did not end well, in a few words (the stop reason, else the first problem)."""
+def _reason(run: dict) -> str:
+    """Why a run did not end well (the stop reason, else the first problem), on one line."""
     if run.get("error"):
         text = str(run["error"])
     elif run.get("history"):
         text = str(run["history"])
+    elif run.get("incomplete"):
+        text = "đang chạy, hoặc đã bị ngắt giữa chừng (tắt máy, Ctrl+C)"
     else:
         problems = _problems(run)
         text = problems[0] if problems else ""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return " ".join(text.split())
 
 
-def render_status(runs: list[dict]) -> str:
-    """Vietnamese `status`: a table of the runs (newest first), then the newest finished run's
-    failing units with their messages."""
+# A run's table row fits 80 columns: short headers, the day without its year (the newest runs'
+# own line below gives it), the reason on a line of its own under the row.
+_HEADER = ["Thời gian", "Lệnh", "Đọc", "Vi phạm", "Cảnh báo", "Thời lượng", "Kết quả"]
+_REASON_INDENT = " " * 6
+_REASON_MAX = 120  # characters of a reason in the table (the newest run's list has them all)
+
+
+def render_status(runs: list[dict], width: int | None = None) -> str:
+    """Vietnamese `status`: a table of the runs (newest first), each run that did not end well
+    followed by its reason, then the newest finished run's failing units with their messages.
+    ``width``: the terminal's columns, reasons wrapped to it (None: one line each)."""
     if not runs:
         return ("Chưa có lần chạy nào được ghi lại (thư mục state/runs trống). "
                 "Chạy 'sheets-sync run' để bắt đầu.\n")
-    header = ["Thời gian", "Lệnh", "Đơn vị đọc được", "Vi phạm", "Cảnh báo", "Thời lượng",
-              "Kết quả (mã thoát)", "Lý do"]
     rows = []
     for r in runs:
         ok, total = _units_ok(r)
         counts = r.get("counts") or {}
-        rows.append([_when(r), str(r.get("command") or ""),
+        at = _parse_time(r.get("started"))
+        rows.append([f"{at:%d/%m %H:%M}" if at else "?", str(r.get("command") or ""),
                      f"{ok}/{total}" if total else "", str(counts.get("error", "")),
-                     str(counts.get("warning", "")), _duration(r), _result(r), _reason(r)])
-    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+                     str(counts.get("warning", "")), _duration(r), _result(r)])
+    widths = [max(len(x[i]) for x in [_HEADER, *rows]) for i in range(len(_HEADER))]
     lines = ["Các lần chạy gần nhất",
-             "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join(h.ljust(w) for h, w in zip(_HEADER, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    for run, row in zip(runs, rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        reason = _reason(run)
+        if reason:
+            if len(reason) > _REASON_MAX:
+                reason = reason[:_REASON_MAX - 1] + "…"
+            lines += [_REASON_INDENT + line for line in paragraph(
+                f"Lý do: {reason}", None if width is None else width - len(_REASON_INDENT))]
     latest = next((r for r in runs if not r.get("incomplete")), None)
     if latest is not None:
         ok, total = _units_ok(latest)
@@ -195,15 +207,16 @@ def render_status(runs: list[dict]) -> str:
             head += f": {ok}/{total} đơn vị đọc được"
         if latest.get("as_of"):
             head += f", kiểm tra tính đến {_d_iso(latest['as_of'])}"
-        lines += ["", head + ("." if not problems else ";")]
-        lines += [f"  {p}" for p in problems]
+        lines += ["", *paragraph(head + ("." if not problems else ";"), width)]
+        for p in problems:
+            lines += ["  " + line for line in paragraph(p, None if width is None else width - 2)]
         extra = _requests_line(latest)
         if extra:
-            lines.append(extra)
+            lines += paragraph(extra, width)
         if latest.get("rollup"):
-            lines.append(f"Bảng tổng hợp: {latest['rollup']}")
+            lines += paragraph(f"Bảng tổng hợp: {latest['rollup']}", width)
         if latest.get("log"):
-            lines.append(f"Nhật ký: {latest['log']}")
+            lines += paragraph(f"Nhật ký: {latest['log']}", width)
     return "\n".join(lines) + "\n"
 
 

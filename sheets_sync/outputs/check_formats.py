@@ -201,7 +201,7 @@ WRITE_VI = {"written": "đã ghi", "unchanged": "không đổi", "copy": "ghi b�
             "skipped": "bỏ qua", "dry-run": "chạy thử", "not-read": "không ghi", "error": "lỗi"}
 
 
-def _paragraph(text: str, width: int | None) -> list[str]:
+def paragraph(text: str, width: int | None) -> list[str]:
     """``text`` wrapped to ``width`` columns (None: one line), paths and commands kept whole."""
     return [text] if width is None else _wrap(text, width, break_long_words=False)
 
@@ -238,13 +238,13 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
     if outcome.rollup:
         lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
     elif getattr(outcome, "rollup_problem", None):
-        lines += ["", *_paragraph(
+        lines += ["", *paragraph(
             f"Bảng tổng hợp: chưa lập được. {outcome.rollup_problem} Kết quả kiểm tra đã ghi vào "
             "các bảng tính; khi sửa xong, lập bảng tổng hợp bằng lệnh sheets-sync rollup.", width)]
     if getattr(outcome, "report_docx", None):
         lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
     elif getattr(outcome, "report_problem", None):
-        lines += _paragraph(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, "
+        lines += paragraph(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, "
                             "lập báo cáo bằng lệnh sheets-sync report.", width)
     if outcome.published:
         lines.append(f"Drive: {outcome.published}")
