@@ -51,6 +51,16 @@ def replace_durably(tmp: str | os.PathLike[str], target: str | os.PathLike[str])
     fsync_folder(target.parent)
 
 
+def discard(tmp: str | os.PathLike[str]) -> None:
+    """Remove our own temporary file if it is there, without raising: a read-only file system
+    answers even a missing file's removal with an error, which must not replace the error
+    being handled."""
+    try:
+        Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 @contextmanager
 def atomic_path(target: Path, tmp: Path | None = None) -> Iterator[Path]:
     """``with atomic_path(target) as tmp:`` write the whole file at ``tmp``; when the block ends
@@ -60,7 +70,7 @@ def atomic_path(target: Path, tmp: Path | None = None) -> Iterator[Path]:
         yield tmp
         replace_durably(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
 
 

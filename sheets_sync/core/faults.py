@@ -89,8 +89,11 @@ def output_error(e: BaseException, reason: str, what: str, path: Path, app: str
     """The operator's message when an output file (``what``: "bảng tổng hợp", "báo cáo") could
     not be written (``reason``: why, as the system said it): a full disk, else a file open in
     ``app`` or a folder it may not write into."""
-    if any(isinstance(x, OSError) and x.errno in _FULL for x in (e, e.__cause__ or e.__context__)):
+    causes = [x for x in (e, e.__cause__ or e.__context__) if isinstance(x, OSError)]
+    if any(x.errno in _FULL for x in causes):
         return SheetsSyncError(full_message(path, f"thư mục {what}"))
+    if any(x.errno == errno.EROFS for x in causes):  # no file open can be the cause
+        return SheetsSyncError(read_only_message(path.parent, f"thư mục {what}"))
     return SheetsSyncError(
         f"Không ghi được {what} {path} ({reason}). Nếu tệp đang mở (ví dụ trong {app}), hãy "
         f"đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư mục {path.parent}.")

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ...core.atomic import discard
 from ...core.config import document_labels
 from ...core.errors import SheetsSyncError
 from ...core.faults import os_reason, output_error
@@ -140,7 +141,7 @@ def build_report(model: Model, path: Path | None = None, unit: str | None = None
     except OSError as e:
         raise output_error(e, os_reason(e), "báo cáo", path, "Word") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
     return path
 
 

@@ -21,7 +21,7 @@ from xlsxwriter.exceptions import FileCreateError
 
 from ... import __version__
 from ...core import heap
-from ...core.atomic import replace_durably, write_text_atomic
+from ...core.atomic import discard, replace_durably, write_text_atomic
 from ...core.config import Config, document_labels
 from ...core.faults import os_reason, output_error
 from ...core.findings import Finding, Report
@@ -194,7 +194,7 @@ def _write_files(model: Model, all_findings: list[Finding], vctx: violations.Con
                     wb.close()
             except Exception:  # noqa: BLE001 - the original error is what gets raised
                 pass
-            tmp.unlink(missing_ok=True)  # (rows files the close did not take: in ``scratch``)
+            discard(tmp)  # (rows files the close did not take: in ``scratch``)
             raise
         try:
             if streamed:
@@ -207,7 +207,7 @@ def _write_files(model: Model, all_findings: list[Finding], vctx: violations.Con
         except (OSError, FileCreateError) as e:
             raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
         finally:
-            tmp.unlink(missing_ok=True)
+            discard(tmp)
 
 
 def _close_deflating(wb: xlsxwriter.Workbook, level: int) -> None:
