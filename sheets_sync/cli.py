@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, _click_vi
 from .core import heap
 from .core.config import Config, check_year, load_config, parse_as_of
 from .core.errors import (
@@ -53,6 +53,8 @@ from .sync.redact import redact, secrets_from_credentials
 from .sync.runlog import record_failure
 from .sync.session import job
 from .sync.store import Store
+
+_click_vi.install()  # before the commands below are declared
 
 EXIT_CODES_HELP = (
     "Mã thoát: 0 = đọc được mọi đơn vị (phát hiện vi phạm không đổi mã thoát); "
@@ -403,7 +405,8 @@ def report(config_path, as_of, year, units, output) -> None:
                   "nhất đã kết thúc.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
 @common("config")
-@click.option("--limit", type=int, default=10, show_default=True, help="Số lần chạy hiển thị.")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Số lần chạy hiển thị.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(config_path, limit, fmt) -> None:

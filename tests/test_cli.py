@@ -38,7 +38,8 @@ def demo(tmp_path_factory):
 def test_every_command_has_help_and_is_in_readme(path):
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
-    assert "Usage" in result.output
+    assert "Cách dùng:" in result.output and "In hướng dẫn này rồi thoát." in result.output
+    assert "Usage" not in result.output and "Show this message" not in result.output
     assert f"sheets-sync {' '.join(path)}" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
