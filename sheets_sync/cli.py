@@ -101,7 +101,7 @@ def _year(ctx: click.Context, param: click.Parameter, value: int | None) -> int 
 
 
 YEAR_OPTION = click.option(
-    "--year", type=int, default=None, callback=_year,
+    "--year", type=int, default=None, callback=_year, metavar="NĂM",
     help="Năm kiểm tra (mặc định: năm của --as-of).")
 
 
@@ -243,7 +243,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, as_of: str |
               help="table = bảng tóm tắt tiếng Việt; json, csv = danh sách đầy đủ.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Ghi kết quả vào tệp thay vì in ra màn hình.")
-@click.option("--limit", type=int, default=200, show_default=True,
+@click.option("--limit", type=int, default=200, show_default=True, metavar="SỐ",
               help="Số phát hiện tối đa in trong bảng (0 = tất cả).")
 @click.option("--no-history", is_flag=True, help="Không lưu lần đọc này vào kho lịch sử.")
 @click.pass_obj
@@ -405,7 +405,7 @@ def report(config_path, as_of, year, units, output) -> None:
                   "nhất đã kết thúc.\n\n"
                   "Ví dụ: sheets-sync status --config config.toml")
 @common("config")
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, metavar="SỐ",
               help="Số lần chạy hiển thị.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -426,7 +426,7 @@ def status(config_path, limit, fmt) -> None:
                 "(export).\n\nVí dụ: sheets-sync history --config config.toml --unit NT "
                 "--tab \"Sinh hoạt\"")
 @common("config", "unit")
-@click.option("--tab", default=None, help="Chỉ một tab, ví dụ \"Sinh hoạt\".")
+@click.option("--tab", default=None, metavar="TAB", help="Chỉ một tab, ví dụ \"Sinh hoạt\".")
 @click.option("--all-rows", is_flag=True, help="Cả những dòng không thay đổi.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -466,8 +466,8 @@ def _store(config):
               help="Mã tham chiếu [mã …] trong nội dung cảnh báo (lặp lại được).")
 @click.option("--all", "all_", is_flag=True, help="Xác nhận mọi mục hiện có của đơn vị.")
 @click.option("--rule", type=click.Choice(["DATA-DELETED", "DATA-CHANGED-CLOSED"]), default=None)
-@click.option("--tab", default=None)
-@click.option("--note", default="", help="Ghi chú của người xác nhận.")
+@click.option("--tab", default=None, metavar="TAB")
+@click.option("--note", default="", metavar="GHI_CHÚ", help="Ghi chú của người xác nhận.")
 def history_ack(config_path, units, keys, all_, rule, tab, note) -> None:
     unit = _one_unit(units)
     if not keys and not all_:
@@ -555,7 +555,8 @@ def templates() -> None:
                                   "Nhân Thịnh\"")
 @click.option("--output", required=True, type=click.Path(dir_okay=False),
               help="Đường dẫn tệp .xlsx sẽ tạo.")
-@click.option("--unit-name", default=None, help="Tên đơn vị ghi trên tab Hướng dẫn.")
+@click.option("--unit-name", default=None, metavar="TÊN",
+              help="Tên đơn vị ghi trên tab Hướng dẫn.")
 @click.option("--force", is_flag=True,
               help="Ghi đè tệp đã có (không bao giờ ghi đè tệp đang có số liệu).")
 def templates_export(output, unit_name, force) -> None:
