@@ -92,3 +92,40 @@ def test_missing_and_broken_file(tmp_path):
         load_config(tmp_path / "none.toml")
     with pytest.raises(ConfigError, match="TOML"):
         load_config(write(tmp_path, "[parent\n"))
+
+
+@pytest.mark.parametrize("change, words", [
+    # a Windows path in double quotes: "\s" is no TOML escape
+    (('path = "data/nhan-thinh.xlsx"', 'path = "D:\\so-lieu\\nhan-thinh.xlsx"'),
+     ["dòng 8, cột 13: dấu '\\' trong chuỗi", "dấu '/'", "nháy đơn",
+      'Dòng 8: path = "D:\\so-lieu\\nhan-thinh.xlsx"']),
+    (('name = "Đảng bộ huyện Lý Nhân"', "name = Đảng bộ huyện Lý Nhân"),
+     ["dòng 3, cột 8: giá trị không hợp lệ (chữ phải đặt trong dấu nháy"]),
+    (('name = "Đảng bộ huyện Lý Nhân"', 'name = "Đảng bộ huyện Lý Nhân'),
+     ["dòng 3", "chuỗi chưa có dấu nháy đóng trước khi hết dòng"]),
+    (("[labels]", "[parent]"), ["mục parent được khai báo hai lần", "Dòng 22: [parent]"]),
+    (('code = "NT"', 'code = "NT" name = "X"'), ["thừa nội dung sau giá trị"]),
+    (('aliases = ["Trần V. Bình"]', 'aliases = ["Trần V. Bình"'), ["danh sách [ … ] chưa"]),
+])
+def test_toml_syntax_errors_say_where_and_what_in_vietnamese(tmp_path, change, words):
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, BASE.replace(*change)))
+    msg = str(e.value)
+    assert "không đúng cú pháp TOML" in msg and str(tmp_path) in msg
+    for w in words:
+        assert w in msg, msg
+    assert "(at line" not in msg and "Expected" not in msg and "Invalid" not in msg
+
+
+@pytest.mark.parametrize("where, line", [
+    ("units[1].path", 'path = "D:\\new\\table.xlsx"'),  # valid TOML: a newline and a tab
+    ("state.dir", '[state]\ndir = "E:\\tmp\\new"'),
+])
+def test_a_backslash_escape_in_a_path_is_refused_with_the_fix(tmp_path, where, line):
+    text = BASE.replace('path = "data/nhan-thinh.xlsx"', line) if "units" in where \
+        else BASE + line + "\n"
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, text))
+    msg = str(e.value)
+    assert f"mục {where}: đường dẫn" in msg and "ký tự xuống dòng/tab" in msg
+    assert "dấu '/'" in msg and "nháy đơn" in msg

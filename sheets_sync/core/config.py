@@ -15,6 +15,7 @@ from .faults import os_reason
 from .findings import Finding
 from .rules import params as rule_params
 from .text import fold, nfc, normalize, place_name
+from .toml_errors import toml_error_vi
 from .typed import FIRST_YEAR, LAST_YEAR, Typed, check_value
 
 DEFAULT_LABELS = {"parent": "Huyện ủy", "unit": "Đảng ủy xã, thị trấn", "cell": "Chi bộ"}
@@ -156,6 +157,9 @@ class Config:
 _TOP = {"parent", "units", "supervisors", "labels", "rules", "accepted", "state", "output",
         "google", "rollup", "writeback", "history", "report"}
 _PARENT = {"name": str}
+# What a backslash inside a TOML double-quoted string turns into ("D:\\new\\table.xlsx"): never
+# part of a real path.
+_ESCAPED_CONTROLS = frozenset("\n\t\r\b\f")
 _UNIT = {"code": str, "name": str, "path": str, "spreadsheet": str, "rules": dict}
 _SUPERVISOR = {"name": str, "role": str, "units": list, "aliases": list, "code": str}
 # committee/board/symbol/place: the Party document header ("HUYỆN ỦY LÝ NHÂN" / "BAN TỔ CHỨC",
@@ -209,13 +213,18 @@ class _Reader:
             raise self.fail(where, "phải là danh sách chuỗi.")
         return tuple(v.strip() for v in value)
 
-    def resolve_path(self, value: str) -> Path:
+    def resolve_path(self, value: str, where: str) -> Path:
+        if any(c in value for c in _ESCAPED_CONTROLS):
+            raise self.fail(where, f"đường dẫn {value!r} chứa ký tự xuống dòng/tab: trong dấu "
+                                   "nháy kép, '\\n', '\\t' … là ký tự đặc biệt. Đường dẫn "
+                                   "Windows hãy viết bằng dấu '/' (ví dụ \"D:/so-lieu/a.xlsx\") "
+                                   "hoặc đặt trong dấu nháy đơn ('D:\\so-lieu\\a.xlsx').")
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else (self.path.parent / p)
 
     def folder(self, value: str, where: str) -> Path:
         """A folder the job writes into: neither it nor a parent may be an existing file."""
-        path = self.resolve_path(value)
+        path = self.resolve_path(value, where)
         probe = path
         while True:
             if probe.exists():
@@ -256,7 +265,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         units.append(UnitConfig(
             code=code,
             name=u["name"].strip(),
-            path=r.resolve_path(u["path"]) if "path" in u else None,
+            path=r.resolve_path(u["path"], f"{where}.path") if "path" in u else None,
             spreadsheet=u.get("spreadsheet"),
             rules=rule_params.resolve(raw_parent_rules, u.get("rules") or {},
                                       where=f"{path} {where}.rules"),
@@ -311,7 +320,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         out_dir=r.folder(output.get("dir", "out"), "output.dir"),
         drive_file_id=output.get("drive_file_id"),
         google=GoogleConfig(
-            credentials=r.resolve_path(credentials) if credentials else None,
+            credentials=r.resolve_path(credentials, "google.credentials") if credentials else None,
             **{k: v for k, v in google.items() if k != "credentials"},
             problem=google_problem,
         ),
@@ -393,10 +402,12 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(f"{path} là một thư mục, không phải tệp cấu hình (.toml).") from None
     except OSError as e:
         raise ConfigError(f"Không đọc được tệp cấu hình {path}: {os_reason(e)}.") from None
+    text = decode_text(raw, path)
     try:
-        data = tomllib.loads(decode_text(raw, path))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"Tệp cấu hình {path} không đúng cú pháp TOML: {e}") from None
+        raise ConfigError(f"Tệp cấu hình {path} không đúng cú pháp TOML, "
+                          f"{toml_error_vi(str(e), text)}") from None
     return parse_config(data, path)
 
 
