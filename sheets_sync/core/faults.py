@@ -36,7 +36,7 @@ NOTHING_TOUCHED = "Không có tệp nào bị đổi tên hay xóa."
 _REASONS_VI = {
     errno.ENOENT: "không tìm thấy tệp hoặc thư mục",
     errno.EACCES: "không có quyền truy cập, hoặc tệp đang mở trong chương trình khác",
-    errno.EPERM: "không được phép thao tác với tệp này",
+    errno.EPERM: "hệ điều hành không cho phép thao tác này",
     errno.EISDIR: "đây là một thư mục, không phải tệp",
     errno.ENOTDIR: "một phần của đường dẫn là tệp, không phải thư mục",
     errno.EEXIST: "đã có tệp hoặc thư mục trùng tên",

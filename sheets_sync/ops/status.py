@@ -164,8 +164,8 @@ def _reason(run: dict) -> str:
     return " ".join(text.split())
 
 
-# A run's table row fits 80 columns: short headers, the day without its year (the newest runs'
-# own line below gives it), the reason on a line of its own under the row.
+# A run's table row fits 80 columns: short headers, the day without its year (the newest run's
+# line below the table gives it), the reason on a line of its own under the row.
 _HEADER = ["Thời gian", "Lệnh", "Đọc", "Vi phạm", "Cảnh báo", "Thời lượng", "Kết quả"]
 _REASON_INDENT = " " * 6
 _REASON_MAX = 120  # characters of a reason in the table (the newest run's list has them all)

@@ -245,7 +245,7 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
         lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
     elif getattr(outcome, "report_problem", None):
         lines += paragraph(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, "
-                            "lập báo cáo bằng lệnh sheets-sync report.", width)
+                           "lập báo cáo bằng lệnh sheets-sync report.", width)
     if outcome.published:
         lines.append(f"Drive: {outcome.published}")
     return "\n".join(lines) + "\n"
