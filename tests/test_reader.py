@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -198,3 +199,20 @@ def test_missing_file_and_not_a_workbook(tmp_path):
     with pytest.raises(UnitReadError) as e:
         read_xlsx(tmp_path / "bad.xlsx")
     assert e.value.status == "invalid"
+
+
+@pytest.mark.parametrize("fixture, words", [
+    # an .xlsx with a password to open it (encrypted by msoffcrypto-tool, as Office does)
+    ("unit-password.xlsx", ["được đặt mật khẩu mở tệp", "bỏ mật khẩu", "rồi lưu lại"]),
+    # an Excel 97–2003 workbook saved by LibreOffice, given an .xlsx name
+    ("unit-97-2003.xls", ["là sổ tính Excel 97–2003 (.xls)", "lưu lại dưới dạng .xlsx"]),
+])
+def test_a_password_or_an_old_format_says_what_to_do(tmp_path, fixture, words):
+    """Both are OLE files, not zip packages: the message says which, and the fix."""
+    path = tmp_path / "u.xlsx"
+    path.write_bytes((Path(__file__).parent / "fixtures" / fixture).read_bytes())
+    with pytest.raises(UnitReadError) as e:
+        read_xlsx(path)
+    assert e.value.status == "invalid"
+    for w in words:
+        assert w in str(e.value), str(e.value)

@@ -25,6 +25,8 @@ from helpers import TEMPLATE, cell, meeting
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LO_UNIT = FIXTURES / "lo-unit.xlsx"
+XLS_UNIT = FIXTURES / "unit-97-2003.xls"
+ENCRYPTED_UNIT = FIXTURES / "unit-password.xlsx"
 YEAR = 2026
 
 
@@ -126,5 +128,29 @@ def make_lo_unit(target: Path = LO_UNIT) -> Path:
     return target
 
 
+def make_xls_unit(target: Path = XLS_UNIT) -> Path:
+    """``unit_with_objects`` saved by LibreOffice as an Excel 97–2003 workbook (``soffice``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = unit_with_objects(Path(tmp) / "unit-97-2003.xlsx")
+        subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/profile",
+                        "--convert-to", "xls", "--outdir", str(Path(tmp) / "out"), str(src)],
+                       check=True, capture_output=True, timeout=180)
+        shutil.copyfile(Path(tmp) / "out" / "unit-97-2003.xls", target)
+    return target
+
+
+def make_encrypted_unit(target: Path = ENCRYPTED_UNIT, tool: str = "msoffcrypto-tool") -> Path:
+    """``unit_with_objects`` with a password to open it ("matkhau"), encrypted as Office does
+    (ECMA-376 agile encryption) by msoffcrypto-tool's command — not a dependency of the
+    project: ``tool`` is its path in an environment that has it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = unit_with_objects(Path(tmp) / "unit-password.xlsx")
+        subprocess.run([tool, "-e", "-p", "matkhau", str(src), str(target)], check=True,
+                       capture_output=True, timeout=60)
+    return target
+
+
 if __name__ == "__main__":
     print(make_lo_unit())
+    print(make_xls_unit())
+    print(make_encrypted_unit())

@@ -76,6 +76,33 @@ def _other_format(book: IO[bytes] | Path) -> str | None:
     return next((kind for member, kind in _OTHER_FORMATS if member in names), "không rõ")
 
 
+# An OLE compound file: an Excel 97–2003 workbook (.xls), or an .xlsx whose opening is
+# protected by a password (Office keeps the encrypted package in such a file, as the stream
+# "EncryptedPackage", its name in UTF-16 in the file's directory).
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+
+def _not_a_package(name: str, source: bytes | Path) -> str:
+    """Why a file that is not a zip package cannot be read, and what to do."""
+    try:
+        if isinstance(source, bytes):
+            data = source
+        else:
+            with open(source, "rb") as fh:
+                data = fh.read(1 << 20)  # an OLE directory sits near the start of such a file
+    except OSError:
+        data = b""
+    if data.startswith(_OLE_MAGIC) and _ENCRYPTED_STREAM in data:
+        return (f"Tệp {name} được đặt mật khẩu mở tệp nên không đọc được. Hãy mở tệp bằng Excel, "
+                "bỏ mật khẩu (Tệp → Thông tin → Bảo vệ sổ làm việc → Mã hóa bằng mật khẩu: xóa "
+                "trống) rồi lưu lại.")
+    if data.startswith(_OLE_MAGIC):
+        return (f"Tệp {name} là sổ tính Excel 97–2003 (.xls), không phải .xlsx; hãy mở tệp bằng "
+                "Excel hoặc LibreOffice rồi lưu lại dưới dạng .xlsx (Excel Workbook).")
+    return f"Tệp {name} không phải là sổ tính Excel (.xlsx)."
+
+
 def _tool_columns(row: list, tool_headers: frozenset[str]) -> set[int]:
     return {i for i, v in enumerate(row) if isinstance(v, str) and normalize(v) in tool_headers}
 
@@ -279,7 +306,7 @@ def read_xlsx(path: Path) -> RawWorkbook:
     source: bytes | Path = held if held is not None else path
     book: IO[bytes] | Path = io.BytesIO(held) if held is not None else path
     if not zipfile.is_zipfile(book):
-        raise UnitReadError(f"Tệp {path.name} không phải là sổ tính Excel (.xlsx).", INVALID)
+        raise UnitReadError(_not_a_package(path.name, source), INVALID)
     other = _other_format(book)
     if other is not None:
         raise UnitReadError(
