@@ -113,3 +113,23 @@ def test_key_file_path_missing_stops_google_units_only(google, tmp_path):
     assert units["NT"]["status"] == "ok"
     assert "Không tìm thấy tệp khóa tài khoản dịch vụ" in units["GG"]["message"]
     assert_no_traceback(ran, Path(tmp_path / "state"))
+
+
+def test_an_uploaded_excel_file_not_converted_says_how_to_convert_it(google, tmp_path):
+    """A commune uploads its .xlsx to Drive and shares that: Google's web UI opens it, the
+    Sheets API answers 400 FAILED_PRECONDITION. The unit's message says to save it as Google
+    Sheets and put the new address in the config; the other unit runs; exit 1."""
+    emu, info, _key, cfg = google
+    uploaded = "1UPLOADEDxlsxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    emu.create_binary_file(uploaded, "so-theo-doi.xlsx", shared_with=[info["client_email"]],
+                           content=(tmp_path / "a.xlsx").read_bytes())
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(SID, uploaded), encoding="utf-8")
+    ran = cli("run", "--config", str(cfg), "--as-of", AS_OF, cwd=tmp_path)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "chưa chuyển sang Google Trang tính" in ran.stdout
+    assert "Lưu dưới dạng Google Trang tính" in ran.stdout
+    assert f"chia sẻ bảng tính mới với {info['client_email']}" in ran.stdout
+    units = {u["code"]: u["status"] for u in summaries(tmp_path / "state")[-1]["units"]}
+    assert units == {"NT": "ok", "GG": "unreachable"}
+    assert "400" not in ran.stdout and "FAILED_PRECONDITION" not in ran.stdout
+    assert_no_traceback(ran, tmp_path / "state")

@@ -176,6 +176,13 @@ class GoogleBackend:
         if isinstance(error, PermissionError) or code == 403:
             return UnitReadError(
                 f"Không có quyền {action} bảng tính {key}. {self._share_hint()}", UNREACHABLE)
+        if code == 400 and _google_status(error) == "FAILED_PRECONDITION":
+            return UnitReadError(
+                f"Bảng tính {key} là tệp Excel (.xlsx) tải lên Google Drive, chưa chuyển sang "
+                "Google Trang tính, nên Google không cho đọc/ghi qua API. Hãy mở tệp trên Drive, "
+                "chọn Tệp → Lưu dưới dạng Google Trang tính, rồi ghi địa chỉ bảng tính mới vào "
+                f"cấu hình (spreadsheet = …) và chia sẻ bảng tính mới với {self.client_email} "
+                "quyền Người chỉnh sửa.", UNREACHABLE)
         if code == 404:
             return UnitReadError(
                 f"Không tìm thấy bảng tính {key}: đã bị xóa hoặc sai mã trong cấu hình. Nếu bảng "
@@ -290,6 +297,16 @@ class GoogleBackend:
             return flatten_spreadsheet(key, got)
 
         return self._call(unit, get)
+
+
+def _google_status(error: Exception) -> str | None:
+    """The ``status`` of Google's JSON error answer ("FAILED_PRECONDITION", …), if any."""
+    response: Any = getattr(error, "response", None)
+    try:
+        status = response.json()["error"]["status"]  # (None has no .json: AttributeError)
+    except (AttributeError, ValueError, KeyError, TypeError):
+        return None
+    return status if isinstance(status, str) else None
 
 
 SPREADSHEET_URL = "https://sheets.googleapis.com/v4/spreadsheets/{}"

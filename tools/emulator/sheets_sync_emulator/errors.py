@@ -95,6 +95,16 @@ def spreadsheet_not_found() -> ApiError:
     return sheets_error(404, "Requested entity was not found.")
 
 
+def not_supported_document() -> ApiError:
+    """The Sheets API on an Office file kept as such in Drive (not converted to Google Sheets),
+    as Google words it."""
+    error = {"code": 400, "message": NOT_SUPPORTED_MESSAGE, "status": "FAILED_PRECONDITION"}
+    return ApiError(400, {"error": error})
+
+
+NOT_SUPPORTED_MESSAGE = "This operation is not supported for this document"
+
+
 def permission_denied() -> ApiError:
     return sheets_error(403, "The caller does not have permission")
 

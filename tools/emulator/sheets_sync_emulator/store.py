@@ -16,6 +16,8 @@ from .spreadsheet import Spreadsheet
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OFFICE_SPREADSHEET_MIMES = frozenset({XLSX_MIME, "application/vnd.ms-excel",
+                                      "application/vnd.oasis.opendocument.spreadsheet"})
 OWNER_EMAIL = "owner@sheets-sync.example"
 _WRITE_ROLES = {"owner", "organizer", "fileOrganizer", "writer"}
 
@@ -122,7 +124,13 @@ class Store:
     def spreadsheet_file(self, spreadsheet_id: str, email: str, write: bool) -> DriveFile:
         """Sheets access control: 404 unknown, 403 not shared (or read-only for a write)."""
         file = self.files.get(spreadsheet_id)
-        if file is None or file.spreadsheet is None:
+        if file is None:
+            raise errors.spreadsheet_not_found()
+        if file.spreadsheet is None:
+            # An Office workbook uploaded to Drive and never saved as Google Sheets: Google
+            # answers 400 FAILED_PRECONDITION to whoever can see it (its web UI still opens it).
+            if file.mime_type in OFFICE_SPREADSHEET_MIMES and file.role_of(email) is not None:
+                raise errors.not_supported_document()
             raise errors.spreadsheet_not_found()
         role = file.role_of(email)
         if role is None or (write and role not in _WRITE_ROLES):
