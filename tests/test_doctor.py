@@ -278,6 +278,9 @@ def test_render_checks_is_a_readable_table():
     assert all(len(line) <= 80 for line in lines)
     assert "⚠ Lưu ý" in text and "→ Cách sửa: Chạy apply." in text
     assert "Tổng cộng: 1 mục đạt, 1 mục cần sửa, 1 mục cần lưu ý." in text
+    path = "/srv/so-lieu/dang-bo/nhan-thinh-2026.xlsx"  # hyphens: never a break there
+    opened = render_checks([Check("NT — tệp", True, f"Mở được {path}.")], width=64)
+    assert path in opened
 
 
 def test_doctor_unit_selection(tmp_path, template_xlsx):

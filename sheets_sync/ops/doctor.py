@@ -455,9 +455,10 @@ def render_checks(checks: list[Check], width: int = 100,
              f"{'Kết quả':<{status_w}}  {'Hạng mục':<{name_w}}  Chi tiết / cách khắc phục",
              f"{'-' * status_w}  {'-' * name_w}  {'-' * min(text_w, 40)}"]
     for c in checks:
-        body = textwrap.wrap(_scrub(c.message), text_w) or [""]
+        body = textwrap.wrap(_scrub(c.message), text_w, break_on_hyphens=False) or [""]
         if c.fix and (not c.ok or c.warning):
-            body += textwrap.wrap("→ Cách sửa: " + _scrub(c.fix), text_w)
+            body += textwrap.wrap("→ Cách sửa: " + _scrub(c.fix), text_w,
+                                  break_on_hyphens=False)
         name_lines = textwrap.wrap(c.name, name_w) or [""]
         for i in range(max(len(body), len(name_lines))):
             left = c.status if i == 0 else ""
