@@ -309,6 +309,16 @@ def test_check_table_fits_the_terminal(width):
     assert "04/2026" in body and "Quý III/2026" in body and "2026-04" not in text
 
 
+def test_a_unit_message_wraps_without_cutting_its_path():
+    """The message under the table of a unit that could not be read names its file: the path
+    wraps whole, never at one of its hyphens."""
+    path = "/srv/so-lieu/dang-bo/nhan-thinh-2026.xlsx"
+    report = Report(AS_OF, 2026, [UnitResult("NT", "Đảng ủy xã Nhân Thịnh", "unreachable",
+                                             f"Không tìm thấy tệp {path}. Dùng số liệu cũ.")])
+    text = to_table(report, "Đảng bộ huyện Lý Nhân", width=60)
+    assert any(line.strip().startswith(path) for line in text.splitlines()), text
+
+
 def test_check_table_is_plain_lines_when_not_a_terminal():
     long = "x" * 300
     text = to_table(_report([long, "Ngắn."]), width=None)

@@ -508,7 +508,8 @@ def interview(a: Answers, ask: Ask, say: Callable[[str], None]) -> InitPlan:
     if not sups and interactive:
         say("Bước 4/4 — Đồng chí cấp ủy cấp trên được phân công dự sinh hoạt chi bộ.\n"
             + textwrap.fill("Các đơn vị: " + ", ".join(f"{u.code} = {u.name}" for u in units),
-                            78, initial_indent="  ", subsequent_indent="    "))
+                            78, initial_indent="  ", subsequent_indent="    ",
+                            break_on_hyphens=False))
         sups = _lines_until_empty(ask, "Họ tên; chức vụ; mã đơn vị, mã đơn vị")
     supervisors = [parse_supervisor(s, units) for s in sups]
     return InitPlan(parent, labels, units, supervisors, credentials, a.endpoint)

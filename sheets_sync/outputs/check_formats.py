@@ -174,8 +174,9 @@ def to_table(report: Report, title: str = "", limit: int | None = 200,
         lines.append("")
         for u in failed:
             text = f"  {u.code}: {u.message}"
-            lines += (textwrap.wrap(text, width, subsequent_indent="    ")
-                      if width else [text])
+            lines += (textwrap.wrap(text, width, subsequent_indent="    ",
+                                    break_long_words=False, break_on_hyphens=False)
+                      if width else [text])  # (a path is never cut)
     findings = _ordered(report)
     if findings:
         lines.append("")
