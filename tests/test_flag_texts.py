@@ -319,6 +319,25 @@ def test_a_unit_message_wraps_without_cutting_its_path():
     assert any(line.strip().startswith(path) for line in text.splitlines()), text
 
 
+def test_run_table_stays_a_table_at_80_columns_with_a_stale_unit():
+    """A unit on its last good data ("Dùng số liệu cũ", "không ghi") still fits 80 columns
+    as a table (the names wrapped), and its message wraps under it, its path whole."""
+    from types import SimpleNamespace
+
+    path = "/srv/so-lieu/dang-bo/hoa-ly.xlsx"
+    units = [UnitResult("NT", "Đảng ủy thị trấn Vĩnh Trụ", OK),
+             UnitResult("HL", "Đảng ủy xã Hòa Lý", "stale",
+                        f"Không tìm thấy tệp {path}. Dùng số liệu đọc lúc 05:57 05/12/2026.")]
+    report = Report(AS_OF, 2026, units)
+    outcome = SimpleNamespace(report=report, writes=[], requests={}, rollup=None,
+                              published=None)
+    text = run_summary(outcome, "Đảng bộ huyện Lý Nhân", width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80, text
+    assert any(line.startswith("HL  ") and "Dùng số liệu cũ" in line for line in lines), text
+    assert any(path in line for line in lines)
+
+
 def test_check_table_is_plain_lines_when_not_a_terminal():
     long = "x" * 300
     text = to_table(_report([long, "Ngắn."]), width=None)

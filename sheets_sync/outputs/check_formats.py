@@ -30,7 +30,7 @@ from ..core.rules.catalog import rule_fix_vi, rule_name_vi
 
 SEVERITY_MARK = {ERROR: "✖", WARNING: "⚠", INFO: "ℹ", ACCEPTED: "✔"}
 ACCEPTED_SHORT = "Đã chấp nhận"  # column header of accepted explanations
-MIN_WRAP = 16  # a wrapped column is never narrower than this
+MIN_WRAP = 14  # a wrapped column is never narrower than this
 
 
 def to_json(report: Report) -> str:
@@ -172,11 +172,7 @@ def to_table(report: Report, title: str = "", limit: int | None = 200,
     failed = [u for u in report.units if u.message]
     if failed:
         lines.append("")
-        for u in failed:
-            text = f"  {u.code}: {u.message}"
-            lines += (textwrap.wrap(text, width, subsequent_indent="    ",
-                                    break_long_words=False, break_on_hyphens=False)
-                      if width else [text])  # (a path is never cut)
+        lines += _notes([f"  {u.code}: {u.message}" for u in failed], width)
     findings = _ordered(report)
     if findings:
         lines.append("")
@@ -200,6 +196,16 @@ def to_table(report: Report, title: str = "", limit: int | None = 200,
 
 WRITE_VI = {"written": "đã ghi", "unchanged": "không đổi", "copy": "ghi bản sao",
             "skipped": "bỏ qua", "dry-run": "chạy thử", "not-read": "không ghi", "error": "lỗi"}
+
+
+def _notes(notes: list[str], width: int | None) -> list[str]:
+    """Indented notes under a table, each wrapped to ``width`` (None: one line each) with its
+    continuation lines indented further; a path is never cut."""
+    if width is None:
+        return notes
+    return [line for note in notes
+            for line in textwrap.wrap(note, width, subsequent_indent="    ",
+                                      break_long_words=False, break_on_hyphens=False)]
 
 
 def paragraph(text: str, width: int | None) -> list[str]:
@@ -230,7 +236,7 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
         if w.status == "dry-run":
             notes += [f"  {w.unit}: {line}" for line in w.plan_lines]
     if notes:
-        lines += ["", *notes]
+        lines += ["", *_notes(notes, width)]
     if outcome.requests:
         r = outcome.requests
         lines += ["", (f"Yêu cầu Google: {r.get('reads', 0)} đọc, {r.get('writes', 0)} ghi, "
