@@ -329,11 +329,13 @@ def test_run_table_stays_a_table_at_80_columns_with_a_stale_unit():
              UnitResult("HL", "Đảng ủy xã Hòa Lý", "stale",
                         f"Không tìm thấy tệp {path}. Dùng số liệu đọc lúc 05:57 05/12/2026.")]
     report = Report(AS_OF, 2026, units)
-    outcome = SimpleNamespace(report=report, writes=[], requests={}, rollup=None,
+    rollup = "/srv/sheets-sync/ket-qua/tong-hop-dang-bo-huyen-ly-nhan-2026-12.xlsx"
+    outcome = SimpleNamespace(report=report, writes=[], requests={}, rollup=rollup,
                               published=None)
     text = run_summary(outcome, "Đảng bộ huyện Lý Nhân", width=80)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80, text
+    assert lines[-2:] == ["Bảng tổng hợp:", rollup]  # too long for one line: the path alone
     assert any(line.startswith("HL  ") and "Dùng số liệu cũ" in line for line in lines), text
     assert any(path in line for line in lines)
 

@@ -243,16 +243,16 @@ def run_summary(outcome: Any, title: str, width: int | None = None) -> str:
                        f"{r.get('drive', 0)} Drive; thử lại {r.get('retries', 0)} lần, "
                        f"chờ {r.get('waited_s', 0)} giây.")]
     if outcome.rollup:
-        lines += ["", f"Bảng tổng hợp: {outcome.rollup}"]
+        lines += ["", *paragraph(f"Bảng tổng hợp: {outcome.rollup}", width)]
     elif getattr(outcome, "rollup_problem", None):
         lines += ["", *paragraph(
             f"Bảng tổng hợp: chưa lập được. {outcome.rollup_problem} Kết quả kiểm tra đã ghi vào "
             "các bảng tính; khi sửa xong, lập bảng tổng hợp bằng lệnh sheets-sync rollup.", width)]
     if getattr(outcome, "report_docx", None):
-        lines.append(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}")
+        lines += paragraph(f"Báo cáo năm (bản dự thảo): {outcome.report_docx}", width)
     elif getattr(outcome, "report_problem", None):
         lines += paragraph(f"Báo cáo năm: chưa lập được. {outcome.report_problem} Khi sửa xong, "
                            "lập báo cáo bằng lệnh sheets-sync report.", width)
     if outcome.published:
-        lines.append(f"Drive: {outcome.published}")
+        lines += paragraph(f"Drive: {outcome.published}", width)
     return "\n".join(lines) + "\n"
