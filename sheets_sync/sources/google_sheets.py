@@ -178,11 +178,11 @@ class GoogleBackend:
                 f"Không có quyền {action} bảng tính {key}. {self._share_hint()}", UNREACHABLE)
         if code == 400 and _google_status(error) == "FAILED_PRECONDITION":
             return UnitReadError(
-                f"Bảng tính {key} là tệp Excel (.xlsx) tải lên Google Drive, chưa chuyển sang "
-                "Google Trang tính, nên Google không cho đọc/ghi qua API. Hãy mở tệp trên Drive, "
-                "chọn Tệp → Lưu dưới dạng Google Trang tính, rồi ghi địa chỉ bảng tính mới vào "
-                f"cấu hình (spreadsheet = …) và chia sẻ bảng tính mới với {self.client_email} "
-                "quyền Người chỉnh sửa.", UNREACHABLE)
+                f"Bảng tính {key} là tệp Excel (.xlsx, .xls) hoặc .ods tải lên Google Drive, chưa "
+                "chuyển sang Google Trang tính, nên Google không cho đọc/ghi qua API. Hãy mở tệp "
+                "trên Drive, chọn Tệp → Lưu dưới dạng Google Trang tính, rồi ghi địa chỉ bảng "
+                "tính mới vào cấu hình (spreadsheet = …) và chia sẻ bảng tính mới với "
+                f"{self.client_email} quyền Người chỉnh sửa.", UNREACHABLE)
         if code == 404:
             return UnitReadError(
                 f"Không tìm thấy bảng tính {key}: đã bị xóa hoặc sai mã trong cấu hình. Nếu bảng "

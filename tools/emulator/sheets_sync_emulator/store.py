@@ -122,7 +122,8 @@ class Store:
         return self.files[file_id]
 
     def spreadsheet_file(self, spreadsheet_id: str, email: str, write: bool) -> DriveFile:
-        """Sheets access control: 404 unknown, 403 not shared (or read-only for a write)."""
+        """Sheets access control: 404 unknown, 403 not shared (or read-only for a write), 400
+        an Office file the caller can see."""
         file = self.files.get(spreadsheet_id)
         if file is None:
             raise errors.spreadsheet_not_found()
