@@ -34,7 +34,7 @@ from .ops import init as setup
 from .ops.doctor import doctor_exit_code, render_checks, run_doctor
 from .ops.provision_local import apply_template_local, check_export_target
 from .ops.status import last_exit_code, last_runs, render_status
-from .outputs.check_formats import run_summary, to_csv, to_json, to_table
+from .outputs.check_formats import paragraph, run_summary, to_csv, to_json, to_table
 from .outputs.template_xlsx import export_template
 from .sources import backend_for
 from .sync.history_ack import ack, render_ack
@@ -352,8 +352,13 @@ def rollup(config_path, as_of, year, units) -> None:
     config = _load(config_path)
     outcome, code = _from_store(config, "rollup", as_of,
                                 lambda day: rollup_from_store(config, day, year, units))
-    click.echo(f"Bảng tổng hợp: {outcome.rollup}")
+    _say_path("Bảng tổng hợp", outcome.rollup)
     sys.exit(code)
+
+
+def _say_path(what: str, path: Path | None) -> None:
+    """"<what>: <path>", the path whole on a line of its own when the terminal is too narrow."""
+    click.echo("\n".join(paragraph(f"{what}: {path}", _terminal_width())))
 
 
 def _from_store(config: Config, command: str, as_of: str | None,
@@ -394,7 +399,7 @@ def report(config_path, as_of, year, units, output) -> None:
         config, "report", as_of,
         lambda day: report_from_store(config, day, year, units[0] if units else None,
                                       Path(output) if output else None))
-    click.echo(f"Báo cáo (bản dự thảo): {outcome.report_docx}")
+    _say_path("Báo cáo (bản dự thảo)", outcome.report_docx)
     sys.exit(code)
 
 

@@ -128,3 +128,21 @@ def test_help_fits_80_columns():
         assert r.exit_code == 0
         wide = [line for line in r.output.splitlines() if len(line) > 80]
         assert not wide, (path, wide)
+
+
+def test_rollup_and_report_put_a_long_path_whole_on_its_own_line(demo, monkeypatch):
+    """In a terminal narrower than "Bảng tổng hợp: <path>", the path goes whole onto the
+    next line; redirected, it stays on the one line scripts read."""
+    import sheets_sync.cli as cli_module
+
+    assert invoke("run", "--config", str(demo), "--as-of", AS_OF).exit_code in (0, 1)
+    redirected = invoke("rollup", "--config", str(demo), "--as-of", AS_OF)
+    line = redirected.output.strip().splitlines()[-1]
+    assert line.startswith("Bảng tổng hợp: ") and line.endswith(".xlsx")
+    path = line.split(": ", 1)[1]
+    monkeypatch.setattr(cli_module, "_terminal_width", lambda: 40)
+    narrow = invoke("rollup", "--config", str(demo), "--as-of", AS_OF)
+    assert narrow.output.strip().splitlines()[-2:] == ["Bảng tổng hợp:", path]
+    report = invoke("report", "--config", str(demo), "--as-of", AS_OF)
+    label, docx = report.output.strip().splitlines()[-2:]
+    assert label == "Báo cáo (bản dự thảo):" and docx.endswith(".docx")
