@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..outputs.check_formats import paragraph
+from ..outputs.check_formats import indented, paragraph
 from ..sync.runlog import LOGS_DIR, RUNS_DIR, STEM, stem_counter
 
 # --- status --------------------------------------------------------------------------------------
@@ -196,8 +196,7 @@ def render_status(runs: list[dict], width: int | None = None) -> str:
         if reason:
             if len(reason) > _REASON_MAX:
                 reason = reason[:_REASON_MAX - 1] + "…"
-            lines += [_REASON_INDENT + line for line in paragraph(
-                f"Lý do: {reason}", None if width is None else width - len(_REASON_INDENT))]
+            lines += indented(f"Lý do: {reason}", width, _REASON_INDENT, _REASON_INDENT)
     latest = next((r for r in runs if not r.get("incomplete")), None)
     if latest is not None:
         ok, total = _units_ok(latest)
@@ -209,7 +208,7 @@ def render_status(runs: list[dict], width: int | None = None) -> str:
             head += f", kiểm tra tính đến {_d_iso(latest['as_of'])}"
         lines += ["", *paragraph(head + ("." if not problems else ";"), width)]
         for p in problems:
-            lines += ["  " + line for line in paragraph(p, None if width is None else width - 2)]
+            lines += indented(p, width, "  ", "  ")
         extra = _requests_line(latest)
         if extra:
             lines += paragraph(extra, width)

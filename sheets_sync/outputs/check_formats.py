@@ -201,11 +201,16 @@ WRITE_VI = {"written": "đã ghi", "unchanged": "không đổi", "copy": "ghi b�
 def _notes(notes: list[str], width: int | None) -> list[str]:
     """Indented notes under a table, each wrapped to ``width`` (None: one line each) with its
     continuation lines indented further; a path is never cut."""
+    return [line for note in notes for line in indented(note, width, "", "    ")]
+
+
+def indented(text: str, width: int | None, first: str, rest: str) -> list[str]:
+    """``text`` after ``first``, wrapped to ``width`` columns with each further line after
+    ``rest`` (None: one line); paths and commands kept whole, never cut at a hyphen."""
     if width is None:
-        return notes
-    return [line for note in notes
-            for line in textwrap.wrap(note, width, subsequent_indent="    ",
-                                      break_long_words=False, break_on_hyphens=False)]
+        return [first + text]
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first]
 
 
 def paragraph(text: str, width: int | None) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import textwrap
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from ..core.errors import SheetsSyncError
 from ..core.grid import find_sheets, parse_unit
 from ..core.template import load_template
 from ..core.text import fold, normalize
+from ..outputs.check_formats import indented
 from .history import fmt_keys, load_state, value_diffs
 from .store import (
     Store,
@@ -108,23 +108,16 @@ def render_history(entries: list[dict], unit: str, unit_name: str | None = None,
             head += f" (sửa khóa từ dòng {', '.join('[' + r + ']' for r in e['replaces'])})"
         if e["acknowledged"]:
             head += " — đã xác nhận"
-        lines += _wrapped(head, width, "", "    ")
+        lines += indented(head, width, "", "    ")
         for n, v in enumerate(e["versions"]):
             span = f"{_dt(v['first_seen'])} → {_dt(v['last_seen'])}"
             if n == 0:
                 values = "; ".join(f"{h}: {x}" for h, x in v["values"].items())
             else:
                 values = "; ".join(v["changes"]) or "như trên"
-            lines += _wrapped(f"{span} (dòng {v['row']}): {values}", width, "    ", "        ")
+            lines += indented(f"{span} (dòng {v['row']}): {values}", width, "    ", "        ")
         lines.append("")
     return "\n".join(lines)
-
-
-def _wrapped(text: str, width: int | None, first: str, rest: str) -> list[str]:
-    if width is None:
-        return [first + text]
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=False, break_on_hyphens=False) or [first]
 
 
 def history_json(entries: list[dict]) -> str:
