@@ -84,16 +84,17 @@ def full_message(path: str | os.PathLike[str] | None, what: str = "thư mục tr
             f"đổi [state] dir / [output] dir sang ổ khác, rồi chạy lại. {NOTHING_TOUCHED}")
 
 
-def output_error(e: BaseException, reason: str, what: str, path: Path, app: str
-                 ) -> SheetsSyncError:
+def output_error(e: BaseException, what: str, path: Path, app: str) -> SheetsSyncError:
     """The operator's message when an output file (``what``: "bảng tổng hợp", "báo cáo") could
-    not be written (``reason``: why, as the system said it): a full disk, else a file open in
-    ``app`` or a folder it may not write into."""
+    not be written: a full disk, a read-only one, else why (``os_reason`` of the file-system
+    error ``e`` is or wraps) and the advice for a file open in ``app`` or a folder it may not
+    write into."""
     causes = [x for x in (e, e.__cause__ or e.__context__) if isinstance(x, OSError)]
     if any(x.errno in _FULL for x in causes):
         return SheetsSyncError(full_message(path, f"thư mục {what}"))
     if any(x.errno == errno.EROFS for x in causes):  # no file open can be the cause
         return SheetsSyncError(read_only_message(path.parent, f"thư mục {what}"))
+    reason = os_reason(causes[0]) if causes else type(e).__name__
     return SheetsSyncError(
         f"Không ghi được {what} {path} ({reason}). Nếu tệp đang mở (ví dụ trong {app}), hãy "
         f"đóng tệp rồi chạy lại; nếu không, kiểm tra quyền ghi thư mục {path.parent}.")

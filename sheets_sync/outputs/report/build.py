@@ -13,7 +13,7 @@ from typing import Any
 from ...core.atomic import discard
 from ...core.config import document_labels
 from ...core.errors import SheetsSyncError
-from ...core.faults import os_reason, output_error
+from ...core.faults import output_error
 from ...core.findings import ERROR, OK, STATUS_VI, UNCHANGED, Finding
 from ...core.text import normalize, place_name, slug
 from ..rollup.indicators import Ratio, UnitIndicators
@@ -139,7 +139,7 @@ def build_report(model: Model, path: Path | None = None, unit: str | None = None
         doc.save(tmp)
         os.replace(tmp, path)
     except OSError as e:
-        raise output_error(e, os_reason(e), "báo cáo", path, "Word") from None
+        raise output_error(e, "báo cáo", path, "Word") from None
     finally:
         discard(tmp)
     return path

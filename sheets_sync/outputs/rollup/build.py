@@ -23,7 +23,7 @@ from ... import __version__
 from ...core import heap
 from ...core.atomic import discard, replace_durably, write_text_atomic
 from ...core.config import Config, document_labels
-from ...core.faults import os_reason, output_error
+from ...core.faults import output_error
 from ...core.findings import Finding, Report
 from ...core.template import load_template
 from ...core.text import slug
@@ -163,7 +163,7 @@ def _scratch_folder(path: Path) -> Iterator[Path]:
         scratch = Path(tempfile.mkdtemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=".tmp",
                                         dir=path.parent))
     except OSError as e:
-        raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
+        raise output_error(e, "bảng tổng hợp", path, "Excel") from None
     try:
         yield scratch
     finally:
@@ -205,7 +205,7 @@ def _write_files(model: Model, all_findings: list[Finding], vctx: violations.Con
             violations.write_csv(csv_file, all_findings, vctx, writing)
             replace_durably(tmp, path)
         except (OSError, FileCreateError) as e:
-            raise output_error(e, _reason(e), "bảng tổng hợp", path, "Excel") from None
+            raise output_error(e, "bảng tổng hợp", path, "Excel") from None
         finally:
             discard(tmp)
 
@@ -268,15 +268,6 @@ def _abandoned(temp: Path, pid: int) -> bool:
     except OSError:  # alive, owned by another user
         return False
     return False
-
-
-def _reason(e: BaseException) -> str:
-    inner = e.args[0] if isinstance(e, FileCreateError) and e.args else e
-    if isinstance(inner, PermissionError):
-        return "không có quyền ghi hoặc tệp đang được mở"
-    if isinstance(inner, OSError):
-        return os_reason(inner)
-    return type(inner).__name__
 
 
 def _write_workbook(wb, model: Model, all_findings: list[Finding], vctx, run_info: dict,
