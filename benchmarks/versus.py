@@ -44,6 +44,12 @@ ISSUE_17 = (
     Target("first_pull_s", "history store, first pull", 60, 272),
     Target("rollup_from_store_s", "`rollup` from the store", 30, 352),
 )
+# Memory targets, absolute: RSS and disk do not drift with the machine's speed.
+MEMORY_MB = (
+    ("peak_check_mb", "peak RSS, parse + check", 1500),  # "≤ 1.5 GB peak"
+    ("peak_first_pull_mb", "peak RSS, first pull", 2000),  # "≤ 2 GB peak"
+    ("store_file_mb", "history store on disk", 600),  # "≤ 600 MB on disk"
+)
 
 # Another tree's measurements start with this, so that its package is its own, module by
 # module: this tree's editable install answers, after the tree's directory, for any module the
@@ -136,6 +142,17 @@ def compare(base: list[dict], now: list[dict], targets=ISSUE_17) -> list[dict]:
     return rows
 
 
+def within_limits(base: list[dict], now: list[dict], limits=MEMORY_MB) -> list[dict]:
+    """Per memory target measured: every run of this tree at or under the limit?"""
+    rows = []
+    for key, label, limit in limits:
+        n = [r[key] for r in now if key in r]
+        if n:
+            rows.append({"figure": label, "key": key, "base_mb": [r[key] for r in base if key in r],
+                         "now_mb": n, "limit_mb": limit, "met": max(n) <= limit})
+    return rows
+
+
 def _worktree(rev: str, where: Path) -> Path:
     path = where / "base"
     subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
@@ -170,9 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['figure']:28} {'/'.join(f'{x:.1f}' for x in r['base_s']):>15} "
               f"{'/'.join(f'{x:.1f}' for x in r['now_s']):>13} {r['ratio']:>9.3f} "
               f"{r['target_ratio']:>7.3f}  {'yes' if r['met'] else 'NO'}")
+    memory = within_limits(base_runs, now_runs)
+    print(f"\n{'figure':28} {'base MB':>15} {'now MB':>13} {'limit':>9}  met")
+    for r in memory:
+        print(f"{r['figure']:28} {'/'.join(f'{x:.0f}' for x in r['base_mb']):>15} "
+              f"{'/'.join(f'{x:.0f}' for x in r['now_mb']):>13} {r['limit_mb']:>9}  "
+              f"{'yes' if r['met'] else 'NO'}")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"base": args.base, "base_runs": base_runs, "now_runs": now_runs, "compared": rows},
+            {"base": args.base, "base_runs": base_runs, "now_runs": now_runs, "compared": rows,
+             "memory": memory},
             indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -56,3 +56,14 @@ def test_another_tree_runs_its_own_modules_not_this_trees(tmp_path):
                          capture_output=True, text=True)
     assert borrowed.returncode == 0 and str(ROOT) in borrowed.stdout  # what the prelude prevents
     assert own.returncode != 0 and "No module named 'sheets_sync.core'" in own.stderr
+
+
+def test_memory_is_judged_by_its_absolute_limit_every_run():
+    from benchmarks.versus import within_limits
+
+    base = [{"peak_check_mb": 1582.0}, {"peak_check_mb": 1582.0}]
+    rows = within_limits(base, [{"peak_check_mb": 1347.0}, {"peak_check_mb": 1501.0}])
+    assert [(r["key"], r["met"]) for r in rows] == [("peak_check_mb", False)]
+    rows = within_limits(base, [{"peak_check_mb": 1347.0, "store_file_mb": 588.1}])
+    assert [(r["key"], r["met"]) for r in rows] == [("peak_check_mb", True),
+                                                    ("store_file_mb", True)]
