@@ -52,12 +52,22 @@ MEMORY_MB = (
 )
 
 # Another tree's measurements start with this, so that its package is its own, module by
-# module: this tree's editable install answers, after the tree's directory, for any module the
-# tree lacks (``sheets_sync.sync`` would be this tree's in a base without it).
-ISOLATED = """
-import sys
-sys.meta_path[:] = [f for f in sys.meta_path
-                    if not getattr(f, "__module__", "").startswith("__editable__")]
+# module. This tree's editable install (setuptools: a finder whose ``MAPPING`` gives each
+# top-level package's folder) answers after the tree's directory for any module the tree lacks
+# (``sheets_sync.core`` would be this tree's in a base without it), and maps
+# ``sheets_sync.templates`` to this tree's templates/. Its folders are moved to the tree's.
+ISOLATED = f"root = {str(ROOT)!r}" + """
+import os, sys
+for finder in list(sys.meta_path):
+    name = getattr(finder, "__module__", "")
+    if not name.startswith("__editable__"):
+        continue
+    mapping = getattr(sys.modules.get(name), "MAPPING", None)
+    if isinstance(mapping, dict):
+        mapping.update({k: os.path.join(os.getcwd(), os.path.relpath(v, root))
+                        for k, v in mapping.items() if v.startswith(root + os.sep)})
+    else:
+        sys.meta_path.remove(finder)
 """
 CHECKING = "import runpy; runpy.run_module('benchmarks.checking', run_name='__main__')"
 
@@ -160,12 +170,25 @@ def _worktree(rev: str, where: Path) -> Path:
     return path
 
 
+def _joined(values: list[float], digits: int) -> str:
+    return "/".join(f"{x:.{digits}f}" for x in values)
+
+
+def _print_table(header: list[str], lines: list[list[str]]) -> None:
+    """Left-aligned first column, right-aligned figures, then "met"."""
+    for cells in (header, *lines):
+        *values, met = cells
+        print(" ".join(f"{v:<{w}}" if k == 0 else f"{v:>{w}}"
+                       for k, (v, w) in enumerate(zip(values, (28, 15, 13, 9, 7)))) + f"  {met}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", default=BASE)
     p.add_argument("--pairs", type=int, default=2)
     p.add_argument("--store", action="store_true", help="also the history store (slow: the "
                    "base records a national first pull in about ten minutes)")
+    p.add_argument("--size", default="national", help="a size of benchmarks.synthetic")
     p.add_argument("--json")
     args = p.parse_args(argv)
     base_runs: list[dict] = []
@@ -175,24 +198,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for k in range(args.pairs):
                 print(f"pair {k + 1}/{args.pairs}: {args.base} …", file=sys.stderr, flush=True)
-                base_runs.append(measure(tree, args.store))
+                base_runs.append(measure(tree, args.store, args.size))
                 print(f"pair {k + 1}/{args.pairs}: this tree …", file=sys.stderr, flush=True)
-                now_runs.append(measure(ROOT, args.store))
+                now_runs.append(measure(ROOT, args.store, args.size))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
                            capture_output=True)
-    rows = compare(base_runs, now_runs)
-    print(f"{'figure':28} {'base s':>15} {'now s':>13} {'now/base':>9} {'target':>7}  met")
-    for r in rows:
-        print(f"{r['figure']:28} {'/'.join(f'{x:.1f}' for x in r['base_s']):>15} "
-              f"{'/'.join(f'{x:.1f}' for x in r['now_s']):>13} {r['ratio']:>9.3f} "
-              f"{r['target_ratio']:>7.3f}  {'yes' if r['met'] else 'NO'}")
-    memory = within_limits(base_runs, now_runs)
-    print(f"\n{'figure':28} {'base MB':>15} {'now MB':>13} {'limit':>9}  met")
-    for r in memory:
-        print(f"{r['figure']:28} {'/'.join(f'{x:.0f}' for x in r['base_mb']):>15} "
-              f"{'/'.join(f'{x:.0f}' for x in r['now_mb']):>13} {r['limit_mb']:>9}  "
-              f"{'yes' if r['met'] else 'NO'}")
+    rows, memory = compare(base_runs, now_runs), within_limits(base_runs, now_runs)
+    _print_table(["figure", "base s", "now s", "now/base", "target", "met"], [
+        [r["figure"], _joined(r["base_s"], 1), _joined(r["now_s"], 1), f"{r['ratio']:.3f}",
+         f"{r['target_ratio']:.3f}", "yes" if r["met"] else "NO"] for r in rows])
+    print()
+    _print_table(["figure", "base MB", "now MB", "limit", "met"], [
+        [r["figure"], _joined(r["base_mb"], 0), _joined(r["now_mb"], 0), str(r["limit_mb"]),
+         "yes" if r["met"] else "NO"] for r in memory])
     if args.json:
         Path(args.json).write_text(json.dumps(
             {"base": args.base, "base_runs": base_runs, "now_runs": now_runs, "compared": rows,

@@ -67,3 +67,26 @@ def test_memory_is_judged_by_its_absolute_limit_every_run():
     rows = within_limits(base, [{"peak_check_mb": 1347.0, "store_file_mb": 588.1}])
     assert [(r["key"], r["met"]) for r in rows] == [("peak_check_mb", True),
                                                     ("store_file_mb", True)]
+
+
+def test_the_command_measures_a_base_checked_out_from_git(tmp_path, capsys):
+    """End to end at the smallest size, against HEAD checked out as the base: the worktree is
+    made, both trees measured, the tables printed and the JSON written, the worktree removed."""
+    import json
+    import subprocess
+
+    from benchmarks.versus import main
+
+    out = tmp_path / "versus.json"
+    assert main(["--base", "HEAD", "--pairs", "1", "--store", "--size", "one",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["key"] for r in doc["compared"]] == [t.key for t in ISSUE_17]
+    assert [r["key"] for r in doc["memory"]] == ["peak_check_mb", "peak_first_pull_mb",
+                                                  "store_file_mb"]
+    assert doc["base_runs"][0]["findings"] == doc["now_runs"][0]["findings"] > 0
+    printed = capsys.readouterr().out
+    assert "national parse + check" in printed and "peak RSS, first pull" in printed
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout
+    assert "versus-" not in worktrees
