@@ -179,7 +179,7 @@ def _print_table(header: list[str], lines: list[list[str]]) -> None:
     for cells in (header, *lines):
         *values, met = cells
         print(" ".join(f"{v:<{w}}" if k == 0 else f"{v:>{w}}"
-                       for k, (v, w) in enumerate(zip(values, (28, 15, 13, 9, 7)))) + f"  {met}")
+                       for k, (v, w) in enumerate(zip(values, (28, 14, 12, 9, 7)))) + f"  {met}")
 
 
 def main(argv: list[str] | None = None) -> int:
