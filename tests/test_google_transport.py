@@ -254,3 +254,31 @@ def test_every_puller_and_writer_thread_keeps_its_connection(sheet, caplog):
             t.join(30)
     assert not failed
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_json_bodies_go_out_as_utf8_by_orjson_and_a_refused_one_the_standard_way(sheet):
+    """``JsonSession``: the same JSON value as requests would send, Vietnamese unescaped; a
+    value orjson refuses (a lone surrogate) is still sent, encoded by the standard library."""
+    import json
+
+    emu, info = sheet
+    client, transport = make_client(info, emu.base_url)
+    sent: list[tuple[str, bytes]] = []
+    send = transport.send
+
+    def keep(request, *args, **kwargs):  # the bodies as they leave, then the real transport
+        if request.body:
+            sent.append((request.headers["Content-Type"], request.body))
+        return send(request, *args, **kwargs)
+
+    transport.send = keep  # type: ignore[method-assign]
+    text = 'Chưa nhập "Ngày họp" — tháng 05/2026'
+    client.http_client.values_update("S1", "Tab!A1", params={"valueInputOption": "RAW"},
+                                     body={"values": [[text, 7]]})
+    ctype, body = sent[-1]
+    assert ctype == "application/json" and json.loads(body)["values"] == [[text, 7]]
+    assert "Ngày họp".encode() in body  # not "Ng\u00e0y h\u1ecdp"
+    assert client.http_client.values_get("S1", "Tab!A1")["values"][0][0] == text
+    client.http_client.values_update("S1", "Tab!A1", params={"valueInputOption": "RAW"},
+                                     body={"values": [["x\ud800"]]})
+    assert b"x\\ud800" in sent[-1][1]  # escaped ASCII, as requests writes it

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 import gspread
+import orjson
 import requests
+from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.service_account import Credentials
 from requests.adapters import HTTPAdapter
 
@@ -274,12 +276,34 @@ class GoogleTransport(HTTPAdapter):
             self.sleep(delay)
 
 
+class JsonSession(AuthorizedSession):
+    """google-auth's session, with JSON bodies encoded by orjson. requests encodes them with
+    the standard library, every Vietnamese character escaped: a first run's ``batchUpdate``
+    carries every flag and the Kiểm tra tab, and a third of the tool's CPU in a 100-unit first
+    sync went to encoding bodies and grids. A body orjson refuses (a lone surrogate, an integer
+    beyond 64 bits, a key that is not text) is encoded the standard way. (orjson writes NaN as
+    null where the standard way refuses it: no body of ours holds a float that is not finite.)"""
+
+    def request(self, method, url, data=None, headers=None, **kwargs):  # type: ignore[override]
+        body = kwargs.get("json")
+        if body is not None and data is None:
+            try:
+                data = orjson.dumps(body)
+            except orjson.JSONEncodeError:
+                data = None
+            else:
+                kwargs["json"] = None
+                headers = {**(headers or {}), "Content-Type": "application/json"}
+        return super().request(method, url, data=data, headers=headers, **kwargs)
+
+
 def make_client(service_account_info: dict, endpoint: str | None = None,
                 policy: RetryPolicy | None = None, quota: Quota | None = None,
                 stats: RequestStats | None = None):
     """A gspread Client on real google-auth service-account credentials and our transport."""
     credentials = Credentials.from_service_account_info(service_account_info, scopes=SCOPES)
-    client = gspread.Client(auth=credentials)
+    client = gspread.Client(auth=credentials, session=JsonSession(credentials))
+    client.http_client.auth = credentials  # as gspread sets it when it makes the session
     transport = GoogleTransport(endpoint, policy, quota, stats)
     for prefix in (SHEETS_PREFIX, GOOGLE_APIS_PREFIX):
         client.http_client.session.mount(prefix, transport)
