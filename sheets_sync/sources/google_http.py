@@ -290,7 +290,7 @@ class JsonSession(AuthorizedSession):
             try:
                 data = orjson.dumps(body)
             except orjson.JSONEncodeError:
-                data = None
+                pass  # requests encodes it
             else:
                 kwargs["json"] = None
                 headers = {**(headers or {}), "Content-Type": "application/json"}
