@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from . import errors
 from .proto import json_numbers
 
@@ -54,10 +56,14 @@ class Reply:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
-        try:
-            data = json.dumps(json_numbers(payload), ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # half a UTF-16 pair (Sheets' LEFT() of an emoji): escaped
-            data = json.dumps(json_numbers(payload)).encode("ascii")
+        printed = json_numbers(payload)
+        try:  # UTF-8, as Google answers; by orjson (a grid answer in a seventh of json's time)
+            data = orjson.dumps(printed)
+        except orjson.JSONEncodeError:
+            try:  # an integer beyond 64 bits
+                data = json.dumps(printed, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:  # half a UTF-16 pair (Sheets' LEFT() of an emoji)
+                data = json.dumps(printed).encode("ascii")
         return cls(status, data, JSON_TYPE, dict(headers or {}))
 
     @classmethod
