@@ -4,6 +4,7 @@ read — so that writing overlaps pulling."""
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from dataclasses import replace
 from datetime import datetime, time
@@ -188,3 +189,38 @@ def test_workers_setting_is_checked(local_copy, tmp_path):
 
     with pytest.raises(ConfigError, match="google.workers"):
         GoogleBackend.from_config(config)
+
+
+def test_writes_run_on_twice_as_many_threads_as_pulls_and_the_interpreter_changes_hands_fast(
+        emulator, demo_config, tmp_path):
+    """A write is two requests in a row (Drive's version, then the batchUpdate): as many
+    requests are under way as when reading with twice as many writer threads. While the
+    threads wait on the network, a woken one gets the interpreter within 1 ms (restored
+    afterwards; a sequential run leaves it alone)."""
+    seen: dict[int, list[tuple[str, str, float]]] = {}
+    for workers in (1, 2):
+        folder = tmp_path / str(workers)
+        folder.mkdir()
+        district = seed_district(emulator, demo_config, folder)
+        if workers > 1:  # slow writes pile up behind fast reads: every writer is called on
+            emulator.add_fault(kind="write", status=None, delay_s=0.3, times=None)
+        backend = district.backend()
+        sent = seen[workers] = []
+        send = backend.transport.send
+
+        def noting(request, *args, _send=send, _sent=sent, **kwargs):
+            _sent.append((request.method, threading.current_thread().name,
+                          sys.getswitchinterval()))
+            return _send(request, *args, **kwargs)
+
+        backend.transport.send = noting
+        before = sys.getswitchinterval()
+        outcome = pipeline.run(_with_workers(district.config, workers),
+                               lambda unit, b=backend: b, AS_OF, YEAR)
+        assert sys.getswitchinterval() == before
+        assert {w.status for w in outcome.writes} == {"written"}
+        emulator.clear_faults()
+    assert {interval for _, _, interval in seen[1]} == {sys.getswitchinterval()}
+    assert {interval for _, _, interval in seen[2]} == {pipeline.NETWORK_SWITCH_INTERVAL_S}
+    writers = {thread for method, thread, _ in seen[2] if method == "POST"}
+    assert len(writers) == pipeline.writers_for(2) == 4

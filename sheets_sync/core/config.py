@@ -99,7 +99,7 @@ class GoogleConfig:
     max_retry_wait_s: int | None = None  # total backoff sleep per run
     reads_per_minute: int | None = None  # client-side pacer (Google: 60 per service account)
     writes_per_minute: int | None = None
-    # units pulled (and written) at once; default pipeline.DEFAULT_WORKERS
+    # units pulled at once (twice as many written); default pipeline.DEFAULT_WORKERS
     workers: int | None = None
     # A wrong [google] setting (type, range): reported for the Google units only, so that the
     # local units are still checked (``GoogleBackend.from_config`` raises it).

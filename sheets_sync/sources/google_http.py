@@ -148,7 +148,7 @@ class Pacer:
                 return
 
 
-POOL_SIZE = 64  # ≥ 2 × the [google] workers an operator would set (pullers + writers)
+POOL_SIZE = 64  # ≥ 3 × the most [google] workers (16): pullers, and twice as many writers
 
 
 class GoogleTransport(HTTPAdapter):
