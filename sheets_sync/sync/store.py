@@ -437,12 +437,14 @@ def dump_raw(raw: RawWorkbook) -> bytes:
            "sheets": [{"title": s.title, "rows": s.rows} for s in raw.sheets],
            "meta": {k: v for k, v in raw.meta.items() if isinstance(v, (str, int, float, dict))}}
     # UTF-8 JSON, Vietnamese text as it is (a fifth smaller than escaped, and read back faster:
-    # `rollup` reads every unit's last pull), written by orjson (a tenth of json's time; dates
-    # and times handed to ``_encode``). orjson writes a float that is not finite as null:
-    # a null more than the grid's Nones means one (an .xlsx number too large for a float reads
-    # as an infinity), and json writes the pull. So it does what orjson refuses: an integer
-    # beyond 64 bits, or a lone surrogate, which UTF-8 cannot encode — that pull as ASCII JSON
-    # (every non-ASCII character escaped, as pulls stored before were: ``load_raw`` reads both).
+    # `rollup` reads every unit's last pull), written by orjson in a tenth of json's time
+    # (dates and times handed to ``_encode``). json writes the pull instead:
+    # - when orjson wrote more nulls than the pull holds Nones: a float that is not finite,
+    #   which orjson writes as null (an .xlsx number too large for a float reads as an
+    #   infinity) — or, harmlessly, text holding "null";
+    # - when orjson refuses it: an integer beyond 64 bits, or a lone surrogate, which UTF-8
+    #   cannot encode — that pull as ASCII JSON (every non-ASCII character escaped, as pulls
+    #   stored before were: ``load_raw`` reads both).
     try:
         data = orjson.dumps(doc, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME)
         if data.count(b"null") != _nones(doc):
