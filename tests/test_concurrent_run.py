@@ -193,8 +193,8 @@ def test_workers_setting_is_checked(local_copy, tmp_path):
 
 def test_writes_run_on_twice_as_many_threads_as_pulls_and_the_interpreter_changes_hands_fast(
         emulator, demo_config, tmp_path):
-    """A write is two requests in a row (Drive's version, then the batchUpdate): as many
-    requests are under way as when reading with twice as many writer threads. While the
+    """A write is two requests in a row (Drive's version, then the batchUpdate): with twice
+    as many writer threads as pullers, as many writes are under way as reads. While the
     threads wait on the network, a woken one gets the interpreter within 1 ms (restored
     afterwards; a sequential run leaves it alone)."""
     seen: dict[int, list[tuple[str, str, float]]] = {}
