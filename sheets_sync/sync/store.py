@@ -446,10 +446,11 @@ def dump_raw(raw: RawWorkbook) -> bytes:
     #   cannot encode — that pull as ASCII JSON (every non-ASCII character escaped, as pulls
     #   stored before were: ``load_raw`` reads both).
     try:
-        data = orjson.dumps(doc, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME)
-        if data.count(b"null") != _nones(doc):
-            raise orjson.JSONEncodeError("a float that is not finite, or text holding null")
+        data: bytes | None = orjson.dumps(doc, default=_encode,
+                                          option=orjson.OPT_PASSTHROUGH_DATETIME)
     except orjson.JSONEncodeError:
+        data = None
+    if data is None or data.count(b"null") != _nones(doc):
         text = json.dumps(doc, default=_encode, ensure_ascii=False, separators=(",", ":"))
         try:
             data = text.encode("utf-8")
